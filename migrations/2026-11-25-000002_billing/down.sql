@@ -1,0 +1,1 @@
+DROP TABLE payment_history, usage_windows, delivery_window_usage, subscriptions;

@@ -1,0 +1,1 @@
+DROP TABLE completion_criteria, reminder_snoozes, reminder_schedules, reminders, escalation_profiles;

@@ -1,0 +1,1 @@
+DROP TABLE action_link_uses, pending_notifications, deliveries, escalations;

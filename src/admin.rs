@@ -1,0 +1,3 @@
+//! Administration: admin users and their roles.
+
+pub mod bootstrap;

@@ -1,0 +1,3 @@
+//! Accounts and credentials: passwords, tokens, API keys.
+
+pub mod password;

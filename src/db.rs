@@ -1,0 +1,62 @@
+//! PostgreSQL: connections (with real TLS), the pool, embedded migrations and the diesel schema.
+
+mod connect;
+pub mod migrate;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use secrecy::ExposeSecret;
+
+use crate::config::{Config, DatabaseTarget};
+pub use connect::{Connector, establish};
+
+/// The connection pool type used everywhere.
+pub type DbPool = Pool<AsyncPgConnection>;
+/// A connection checked out of the pool.
+pub type PooledConn = deadpool::managed::Object<AsyncDieselConnectionManager<AsyncPgConnection>>;
+
+/// Builds a pool for `target`. Connections are made lazily, so this succeeds while Postgres is down.
+pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str) -> anyhow::Result<DbPool> {
+    let connector = Connector::new(config, target.tls, application_name)?;
+    let mut manager_config = ManagerConfig::default();
+    manager_config.custom_setup = Box::new(move |url| {
+        let connector = connector.clone();
+        let url = url.to_owned();
+        Box::pin(async move { connector.connect(&url).await })
+    });
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(target.url.expose_secret(), manager_config);
+    let pool = Pool::builder(manager)
+        .max_size(config.database_pool_size)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?;
+    Ok(pool)
+}
+
+/// Creates the default local database (`escalating_reminders`) so the quick start needs no set-up.
+pub async fn create_default_database(config: &Config) -> anyhow::Result<()> {
+    let mut admin_url = url::Url::parse(config.database.url.expose_secret())?;
+    let name = admin_url.path().trim_start_matches('/').to_owned();
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "DATABASE_URL names a database that cannot be created automatically"
+    );
+    admin_url.set_path("/postgres");
+    let connector = Connector::new(config, config.database.tls, "escalating-reminders-setup")?;
+    let mut conn = connector.connect(admin_url.as_str()).await?;
+    let created = diesel_async::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE \"{name}\"")), &mut conn).await;
+    match created {
+        Ok(_) => tracing::info!(database = %name, "created the local database"),
+        // Another process created it first.
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("already exists") => {}
+        Err(err) => return Err(err.into()),
+    }
+    Ok(())
+}

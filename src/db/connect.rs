@@ -1,0 +1,137 @@
+//! Opening one Postgres connection: TLS per `sslmode`, `application_name` and `statement_timeout` set.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::AsyncPgConnection;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres::config::SslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::config::{Config, DbTls, PgTlsVerify};
+
+/// Everything needed to open a connection; cheap to clone into the pool's setup closure.
+#[derive(Clone)]
+pub struct Connector {
+    tls: DbTls,
+    rustls: Option<MakeRustlsConnect>,
+    application_name: String,
+}
+
+impl Connector {
+    /// Prepares TLS settings. `prefer` encrypts opportunistically without verification, as libpq does;
+    /// `require` (and `verify-*`) verifies the server unless `PG_TLS_VERIFY=none` opts out.
+    pub fn new(config: &Config, tls: DbTls, application_name: &str) -> anyhow::Result<Self> {
+        let rustls = match tls {
+            DbTls::Disable => None,
+            DbTls::Prefer => Some(insecure_client_config()),
+            DbTls::Require => match config.pg_tls_verify {
+                PgTlsVerify::None => Some(insecure_client_config()),
+                PgTlsVerify::Full => Some(verifying_client_config(config.pg_ca_file.as_deref())?),
+            },
+        };
+        Ok(Connector { tls, rustls: rustls.map(MakeRustlsConnect::new), application_name: application_name.to_owned() })
+    }
+
+    /// Opens one connection to `url` (a URL without `sslmode`).
+    pub async fn connect(&self, url: &str) -> Result<AsyncPgConnection, ConnectionError> {
+        let mut pg = tokio_postgres::Config::from_str(url).map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
+        pg.application_name(&self.application_name);
+        pg.options("-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000");
+        pg.connect_timeout(Duration::from_secs(5));
+        let bad = |err: tokio_postgres::Error| ConnectionError::BadConnection(err.to_string());
+        match &self.rustls {
+            None => {
+                pg.ssl_mode(SslMode::Disable);
+                let (client, connection) = pg.connect(tokio_postgres::NoTls).await.map_err(bad)?;
+                AsyncPgConnection::try_from_client_and_connection(client, connection).await
+            }
+            Some(rustls) => {
+                pg.ssl_mode(if self.tls == DbTls::Require { SslMode::Require } else { SslMode::Prefer });
+                let (client, connection) = pg.connect(rustls.clone()).await.map_err(bad)?;
+                AsyncPgConnection::try_from_client_and_connection(client, connection).await
+            }
+        }
+    }
+}
+
+/// Opens a single connection outside any pool (leader election, LISTEN, migrations' lock holder).
+pub async fn establish(
+    config: &Config,
+    target: &crate::config::DatabaseTarget,
+    application_name: &str,
+) -> anyhow::Result<AsyncPgConnection> {
+    use secrecy::ExposeSecret;
+    let connector = Connector::new(config, target.tls, application_name)?;
+    Ok(connector.connect(target.url.expose_secret()).await?)
+}
+
+fn verifying_client_config(ca_file: Option<&std::path::Path>) -> anyhow::Result<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|err| anyhow::anyhow!("PG_CA_FILE {}: {err}", path.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|err| anyhow::anyhow!("PG_CA_FILE {}: {err}", path.display()))?;
+            roots.add(cert).map_err(|err| anyhow::anyhow!("PG_CA_FILE {}: {err}", path.display()))?;
+        }
+    }
+    Ok(ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+}
+
+fn insecure_client_config() -> ClientConfig {
+    ClientConfig::builder()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert))
+        .with_no_client_auth()
+}
+
+/// Encrypts without authenticating the server: libpq's `sslmode=require`, used only when the operator opts in
+/// with `PG_TLS_VERIFY=none` (or for opportunistic `prefer`).
+#[derive(Debug)]
+struct AcceptAnyServerCert;
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &supported_schemes())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &supported_schemes())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        supported_schemes().supported_schemes()
+    }
+}
+
+fn supported_schemes() -> rustls::crypto::WebPkiSupportedAlgorithms {
+    rustls::crypto::ring::default_provider().signature_verification_algorithms
+}

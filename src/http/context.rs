@@ -1,0 +1,111 @@
+//! The request context middleware: request id (accepted or generated, echoed, in every log line), security
+//! headers, request metrics, and the rule that every error body is our JSON envelope, whoever made it.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+
+use super::error::{ErrorCode, envelope_response};
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The header carrying the request id both ways.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request being served on this task, or `-` outside a request.
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
+}
+
+/// A client-supplied id is kept only if it is short and plain, so it cannot inject into logs or headers.
+fn accepted_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let plain = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    plain.then(|| value.to_owned())
+}
+
+/// The middleware itself (`actix_web::middleware::from_fn(request_context)`).
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request_id = accepted_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!(
+        "http_request",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let is_docs = req.path().starts_with("/v1/docs");
+    let http_request = req.request().clone();
+
+    let outcome = REQUEST_ID.scope(request_id.clone(), next.call(req).instrument(span.clone())).await;
+    let response = REQUEST_ID.scope(request_id.clone(), async move {
+        match outcome {
+            Ok(res) => normalise_error(res.map_into_boxed_body()),
+            // Errors that escaped as `Err` still become an envelope, never actix's text/plain.
+            Err(err) => {
+                let status = err.as_response_error().status_code();
+                let res = ServiceResponse::new(http_request, err.error_response());
+                if status.is_server_error() {
+                    span.in_scope(|| tracing::error!(error = %err, "request failed before reaching a handler"));
+                }
+                normalise_error(res)
+            }
+        }
+    })
+    .await;
+    let mut response = response;
+
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !is_docs {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+
+    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    super::metrics::record_request(&method, &route, response.status().as_u16(), started.elapsed());
+    Ok(response)
+}
+
+/// Replaces any error body that is not already JSON with the envelope for its status.
+fn normalise_error(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json {
+        return res;
+    }
+    let code = ErrorCode::for_status(status);
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let mut replacement = envelope_response(code, code.default_message(), &[]);
+    *replacement.status_mut() = status;
+    if let Some(value) = retry_after {
+        replacement.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    if let Some(value) = allow {
+        replacement.headers_mut().insert(header::ALLOW, value);
+    }
+    res.into_response(replacement)
+}

@@ -1,0 +1,29 @@
+//! Escalating Reminders: reminders that cannot be ignored.
+//!
+//! One crate, one binary; `--role` picks which loops run. Every role shares this module tree.
+
+pub mod admin;
+pub mod agents;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod dispatch;
+pub mod escalation;
+pub mod http;
+pub mod redis_client;
+pub mod roles;
+pub mod state;
+pub mod telemetry;
+pub mod timezone;
+
+/// The version reported by `/health` and `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Installs the process-wide rustls crypto provider. Call first thing in `main` and in each test binary:
+/// reqwest and tokio-postgres-rustls panic without one.
+pub fn install_crypto_provider() {
+    // An error only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

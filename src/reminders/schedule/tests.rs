@@ -1,0 +1,60 @@
+//! Expected instants in these tests are worked out by hand from the 2026 DST dates:
+//! Europe/Berlin springs forward on Sun 29 Mar (02:00 CET → 03:00 CEST, at 01:00Z) and falls back
+//! on Sun 25 Oct (03:00 CEST → 02:00 CET, at 01:00Z); America/New_York springs forward on Sun 8 Mar
+//! (02:00 EST → 03:00 EDT, at 07:00Z) and falls back on Sun 1 Nov (02:00 EDT → 01:00 EST, at 06:00Z).
+//! 1 Jan 2026 is a Thursday, so 1 Mar, 29 Mar, 25 Oct and 1 Nov 2026 are Sundays and 1 Jun a Monday.
+
+mod cron_cases;
+mod general_cases;
+mod props;
+mod rrule_cases;
+
+use super::*;
+use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+
+pub(super) fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+pub(super) fn local(text: &str) -> NaiveDateTime {
+    text.parse().unwrap()
+}
+
+pub(super) fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+pub(super) fn schedule(kind: ScheduleKind, tz: Tz) -> Schedule {
+    Schedule { kind, tz, exclude_dates: Vec::new(), skip_weekends: false }
+}
+
+pub(super) fn cron(expression: &str, tz: Tz) -> Schedule {
+    schedule(ScheduleKind::Cron { expression: expression.to_owned() }, tz)
+}
+
+pub(super) fn rrule(rule: &str, dtstart: &str, tz: Tz) -> Schedule {
+    schedule(ScheduleKind::Rrule { rule: rule.to_owned(), dtstart: local(dtstart) }, tz)
+}
+
+pub(super) fn interval(minutes: u32, start_at: &str, tz: Tz) -> Schedule {
+    schedule(ScheduleKind::Interval { minutes, start_at: utc(start_at) }, tz)
+}
+
+pub(super) fn once(at: &str) -> Schedule {
+    schedule(ScheduleKind::Once { at: utc(at) }, chrono_tz::Europe::Berlin)
+}
+
+pub(super) fn iso(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The next `n` occurrences after `after`, as `YYYY-MM-DDTHH:MM:SSZ`.
+pub(super) fn upcoming(schedule: &Schedule, after: &str, n: usize) -> Vec<String> {
+    schedule.upcoming(utc(after), n).unwrap().into_iter().map(iso).collect()
+}
+
+/// The next occurrence after `after`, as `YYYY-MM-DDTHH:MM:SSZ`.
+pub(super) fn next(schedule: &Schedule, after: &str) -> Option<String> {
+    schedule.next_after(utc(after)).unwrap().map(iso)
+}

@@ -1,0 +1,91 @@
+//! Start-up as a library function: builds the shared state and runs the loops of the chosen roles until
+//! shutdown. `main` only parses the command line and calls [`run`]; tests call it too.
+
+mod api;
+pub mod leadership;
+mod scheduler;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Role, Roles};
+use crate::config::Config;
+use crate::db;
+use crate::redis_client::RedisClient;
+use crate::state::AppState;
+
+/// Builds the shared state. Connections are lazy, so this succeeds while Postgres or Redis are down.
+pub fn build_state(config: Arc<Config>, roles: Roles) -> anyhow::Result<AppState> {
+    let target = if roles.0.len() == 1 && roles.contains(Role::Api) { config.api_database() } else { &config.database };
+    let application_name = format!("escalating-reminders-{}", roles.label());
+    let db = db::pool(&config, target, &application_name)?;
+    let redis = Arc::new(RedisClient::new(&config)?);
+    Ok(AppState { config, db, redis, roles, clock: Default::default(), migrated: Arc::new(AtomicBool::new(false)) })
+}
+
+/// Runs the roles in `state.roles` until `shutdown` is cancelled. The api role serves on `listener`.
+pub async fn run(state: AppState, listener: Option<std::net::TcpListener>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    crate::http::metrics::install();
+    if state.roles.contains(Role::Api) {
+        // The api applies pending migrations (under an advisory lock); other roles wait for them.
+        api::migrate_with_retry(&state, &shutdown).await?;
+    } else {
+        api::wait_for_migrations(&state, &shutdown).await;
+    }
+    let mut tasks = JoinSet::new();
+    if state.roles.contains(Role::Api) {
+        let listener = match listener {
+            Some(listener) => listener,
+            None => std::net::TcpListener::bind((state.config.host, state.config.port))
+                .map_err(|err| anyhow::anyhow!("cannot listen on {}:{}: {err}", state.config.host, state.config.port))?,
+        };
+        tasks.spawn(crate::http::serve(state.clone(), listener, shutdown.clone()));
+    }
+    if state.roles.contains(Role::Worker) {
+        tasks.spawn(worker::run(state.clone(), shutdown.clone()));
+    }
+    if state.roles.contains(Role::Scheduler) {
+        tasks.spawn(scheduler::run(state.clone(), shutdown.clone()));
+    }
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.map_err(anyhow::Error::from).and_then(|r| r);
+        if let Err(err) = outcome {
+            // One role failing stops the process: a half-running binary is worse than a restart.
+            tracing::error!(error = format!("{err:#}"), "a role stopped with an error; shutting down");
+            shutdown.cancel();
+            result = Err(err);
+        }
+    }
+    result
+}
+
+/// The `migrate` subcommand: applies pending migrations once and fails if the database is unreachable.
+pub async fn migrate(state: &AppState) -> anyhow::Result<()> {
+    api::migrate_once(state).await
+}
+
+/// Cancels `shutdown` on SIGTERM or SIGINT.
+pub async fn cancel_on_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+        () = shutdown.cancelled() => {}
+    }
+    shutdown.cancel();
+}

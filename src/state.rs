@@ -1,0 +1,31 @@
+//! What every role shares: configuration, pools, clients, the clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cli::Roles;
+use crate::config::Config;
+use crate::db::DbPool;
+use crate::redis_client::RedisClient;
+
+/// Shared application state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DbPool,
+    pub redis: Arc<RedisClient>,
+    pub roles: Roles,
+    pub clock: crate::clock::Clock,
+    /// Set once migrations are known to be applied (`/health/ready`).
+    pub migrated: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn is_migrated(&self) -> bool {
+        self.migrated.load(Ordering::Acquire)
+    }
+
+    pub fn set_migrated(&self) {
+        self.migrated.store(true, Ordering::Release);
+    }
+}
