@@ -1,3 +1,12 @@
-//! Accounts and credentials: passwords, tokens, API keys.
+//! Accounts and credentials: register, login, refresh rotation, logout, API keys, the `AuthUser` extractor.
 
+pub mod api_keys;
+mod extractor;
+pub mod model;
 pub mod password;
+pub mod routes;
+pub mod service;
+mod store;
+pub mod tokens;
+
+pub use extractor::AuthUser;

@@ -62,9 +62,7 @@ pub fn parse_roles(text: &str) -> Result<Roles, String> {
                 roles.insert(Role::Scheduler);
             }
             other => {
-                return Err(format!(
-                    "unknown role {other:?}; expected api, worker, scheduler, all or a comma list"
-                ));
+                return Err(format!("unknown role {other:?}; expected api, worker, scheduler, all or a comma list"));
             }
         }
     }

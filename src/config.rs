@@ -159,7 +159,11 @@ pub struct Config {
 /// One documented variable: name, default (empty = none), meaning. `--help` prints this table.
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("APP_ENV", "development", "development or production; production refuses to start without secrets"),
-    ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/escalating_reminders", "PostgreSQL URL; sslmode=disable|prefer|require|verify-ca|verify-full"),
+    (
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/escalating_reminders",
+        "PostgreSQL URL; sslmode=disable|prefer|require|verify-ca|verify-full",
+    ),
     ("DATABASE_URL_POOLED", "", "optional pgbouncer URL used by the api role"),
     ("DATABASE_POOL_SIZE", "16", "connections per pool"),
     ("PG_CA_FILE", "", "PEM file of extra CA certificates trusted for Postgres TLS"),
@@ -264,30 +268,43 @@ impl Config {
         let database_is_default = src.text("DATABASE_URL").is_none();
         let database = parse::database_target(
             "DATABASE_URL",
-            &src.text("DATABASE_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/escalating_reminders".to_owned()),
+            &src.text("DATABASE_URL")
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/escalating_reminders".to_owned()),
         )?;
         let database_pooled = src
             .text("DATABASE_URL_POOLED")
             .map(|text| parse::database_target("DATABASE_URL_POOLED", &text))
             .transpose()?;
 
-        let twilio = match (src.text("TWILIO_ACCOUNT_SID"), src.secret("TWILIO_AUTH_TOKEN"), src.text("TWILIO_PHONE_NUMBER")) {
-            (Some(account_sid), Some(auth_token), Some(phone_number)) => {
-                if !parse::is_e164(&phone_number) {
-                    return Err(ConfigError::new("TWILIO_PHONE_NUMBER", "must be an E.164 number such as +15551234567"));
+        let twilio =
+            match (src.text("TWILIO_ACCOUNT_SID"), src.secret("TWILIO_AUTH_TOKEN"), src.text("TWILIO_PHONE_NUMBER")) {
+                (Some(account_sid), Some(auth_token), Some(phone_number)) => {
+                    if !parse::is_e164(&phone_number) {
+                        return Err(ConfigError::new(
+                            "TWILIO_PHONE_NUMBER",
+                            "must be an E.164 number such as +15551234567",
+                        ));
+                    }
+                    Some(TwilioConfig { account_sid, auth_token, phone_number })
                 }
-                Some(TwilioConfig { account_sid, auth_token, phone_number })
-            }
-            (None, None, None) => None,
-            (sid, _, phone) => {
-                let missing = if sid.is_none() { "TWILIO_ACCOUNT_SID" } else if phone.is_none() { "TWILIO_PHONE_NUMBER" } else { "TWILIO_AUTH_TOKEN" };
-                return Err(ConfigError::new(missing, "is required when any TWILIO_* variable is set"));
-            }
-        };
+                (None, None, None) => None,
+                (sid, _, phone) => {
+                    let missing = if sid.is_none() {
+                        "TWILIO_ACCOUNT_SID"
+                    } else if phone.is_none() {
+                        "TWILIO_PHONE_NUMBER"
+                    } else {
+                        "TWILIO_AUTH_TOKEN"
+                    };
+                    return Err(ConfigError::new(missing, "is required when any TWILIO_* variable is set"));
+                }
+            };
         let square_environment = match src.text("SQUARE_ENVIRONMENT").as_deref() {
             None | Some("sandbox") => SquareEnvironment::Sandbox,
             Some("production") => SquareEnvironment::Production,
-            Some(other) => return Err(src.bad("SQUARE_ENVIRONMENT", format!("must be sandbox or production, got {other:?}"))),
+            Some(other) => {
+                return Err(src.bad("SQUARE_ENVIRONMENT", format!("must be sandbox or production, got {other:?}")));
+            }
         };
         let square_default = match square_environment {
             SquareEnvironment::Sandbox => "https://connect.squareupsandbox.com",
@@ -304,8 +321,9 @@ impl Config {
         };
         let default_tier = match src.text("DEFAULT_TIER") {
             None => Tier::Free,
-            Some(text) => Tier::parse(&text)
-                .ok_or_else(|| src.bad("DEFAULT_TIER", format!("must be FREE, PERSONAL, PRO or FAMILY, got {text:?}")))?,
+            Some(text) => Tier::parse(&text).ok_or_else(|| {
+                src.bad("DEFAULT_TIER", format!("must be FREE, PERSONAL, PRO or FAMILY, got {text:?}"))
+            })?,
         };
         let redis_url = src.secret("REDIS_URL");
         if let Some(url) = &redis_url {
@@ -329,7 +347,11 @@ impl Config {
             },
             redis_url,
             redis_key_prefix: src.text("REDIS_KEY_PREFIX").unwrap_or_else(|| "er:".to_owned()),
-            host: src.parsed("HOST", "0.0.0.0".parse().map_err(|_| ConfigError::new("HOST", "internal default"))?, "an IP address")?,
+            host: src.parsed(
+                "HOST",
+                "0.0.0.0".parse().map_err(|_| ConfigError::new("HOST", "internal default"))?,
+                "an IP address",
+            )?,
             port: src.number("PORT", 3801, 0, 65535)?,
             api_url: src.url("API_URL", "http://localhost:3801")?,
             jwt_secret,
@@ -349,7 +371,9 @@ impl Config {
             twilio_api_base: src.url("TWILIO_API_BASE", "https://api.twilio.com")?,
             sendgrid_api_key: src.secret("SENDGRID_API_KEY"),
             smtp_url: src.smtp_url("SMTP_URL")?,
-            email_from: src.text("EMAIL_FROM").unwrap_or_else(|| "Escalating Reminders <reminders@localhost>".to_owned()),
+            email_from: src
+                .text("EMAIL_FROM")
+                .unwrap_or_else(|| "Escalating Reminders <reminders@localhost>".to_owned()),
             email_outbox_dir: PathBuf::from(src.text("EMAIL_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned())),
             inbound_email_secret: src.secret("INBOUND_EMAIL_SECRET"),
             openai_api_key: src.secret("OPENAI_API_KEY"),
@@ -368,7 +392,12 @@ impl Config {
             offer_timeout: Duration::from_secs(src.number("OFFER_TIMEOUT_SECS", 30, 1, 3600)?),
             delivery_lease: Duration::from_secs(src.number("DELIVERY_LEASE_SECS", 60, 5, 3600)?),
             shutdown_grace: Duration::from_secs(src.number("SHUTDOWN_GRACE_SECS", 30, 0, 600)?),
-            usage_suspension_allowance_per_window: src.number("USAGE_SUSPENSION_ALLOWANCE_PER_WINDOW", 3, 0, 1_000_000)?,
+            usage_suspension_allowance_per_window: src.number(
+                "USAGE_SUSPENSION_ALLOWANCE_PER_WINDOW",
+                3,
+                0,
+                1_000_000,
+            )?,
             usage_suspension_window_days: src.number("USAGE_SUSPENSION_WINDOW_DAYS", 3, 1, 365)?,
             generated_secrets: generated,
         };

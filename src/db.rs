@@ -51,7 +51,8 @@ pub async fn create_default_database(config: &Config) -> anyhow::Result<()> {
     admin_url.set_path("/postgres");
     let connector = Connector::new(config, config.database.tls, "escalating-reminders-setup")?;
     let mut conn = connector.connect(admin_url.as_str()).await?;
-    let created = diesel_async::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE \"{name}\"")), &mut conn).await;
+    let created =
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE \"{name}\"")), &mut conn).await;
     match created {
         Ok(_) => tracing::info!(database = %name, "created the local database"),
         // Another process created it first.

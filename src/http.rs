@@ -1,5 +1,6 @@
 //! The HTTP surface: app factory, envelopes, errors, extractors, health, metrics and the server loop.
 
+pub mod client_ip;
 mod context;
 pub mod envelope;
 pub mod error;
@@ -15,12 +16,20 @@ pub use error::{ApiError, ErrorCode, FieldError};
 pub use json::Json;
 pub use server::{app, serve};
 
+/// Every route of the API.
+pub fn configure_api(cfg: &mut web::ServiceConfig) {
+    configure_meta(cfg);
+    crate::auth::routes::configure(cfg);
+    crate::users::routes::configure(cfg);
+}
+
 /// Largest accepted request body (API contract: 256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Routes that need no authentication and sit outside `/v1`.
 fn configure_meta(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health::health))
-        .route("/health/ready", web::get().to(health::ready))
-        .route("/metrics", web::get().to(metrics::render));
+    // `web::resource` (not `cfg.route`) so a wrong method answers 405 rather than falling through to 404.
+    cfg.service(web::resource("/health").get(health::health))
+        .service(web::resource("/health/ready").get(health::ready))
+        .service(web::resource("/metrics").get(metrics::render));
 }

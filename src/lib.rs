@@ -12,11 +12,14 @@ pub mod db;
 pub mod dispatch;
 pub mod escalation;
 pub mod http;
+pub mod nlp;
 pub mod redis_client;
+pub mod reminders;
 pub mod roles;
 pub mod state;
 pub mod telemetry;
 pub mod timezone;
+pub mod users;
 
 /// The version reported by `/health` and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -22,6 +22,7 @@
 //!   wall-clock time; hours, minutes and seconds are elapsed time.
 //! - Results must be in the future ([`PhraseError::InPast`]) and at most 366 days ahead ([`PhraseError::TooFar`]).
 
+mod clock;
 mod cursor;
 mod duration;
 mod grammar;

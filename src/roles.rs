@@ -28,28 +28,39 @@ pub fn build_state(config: Arc<Config>, roles: Roles) -> anyhow::Result<AppState
 }
 
 /// Runs the roles in `state.roles` until `shutdown` is cancelled. The api role serves on `listener`.
-pub async fn run(state: AppState, listener: Option<std::net::TcpListener>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    state: AppState,
+    listener: Option<std::net::TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     crate::http::metrics::install();
-    if state.roles.contains(Role::Api) {
-        // The api applies pending migrations (under an advisory lock); other roles wait for them.
-        api::migrate_with_retry(&state, &shutdown).await?;
-    } else {
-        api::wait_for_migrations(&state, &shutdown).await;
-    }
     let mut tasks = JoinSet::new();
     if state.roles.contains(Role::Api) {
         let listener = match listener {
             Some(listener) => listener,
-            None => std::net::TcpListener::bind((state.config.host, state.config.port))
-                .map_err(|err| anyhow::anyhow!("cannot listen on {}:{}: {err}", state.config.host, state.config.port))?,
+            None => std::net::TcpListener::bind((state.config.host, state.config.port)).map_err(|err| {
+                anyhow::anyhow!("cannot listen on {}:{}: {err}", state.config.host, state.config.port)
+            })?,
         };
+        // Serve at once so `/health` can say what is wrong while the database is unreachable; readiness
+        // turns true when migrations are applied.
         tasks.spawn(crate::http::serve(state.clone(), listener, shutdown.clone()));
+        let (migrating, stop) = (state.clone(), shutdown.clone());
+        tasks.spawn(async move { api::migrate_with_retry(&migrating, &stop).await });
     }
     if state.roles.contains(Role::Worker) {
-        tasks.spawn(worker::run(state.clone(), shutdown.clone()));
+        let (worker_state, stop) = (state.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            api::wait_for_migrations(&worker_state, &stop).await;
+            worker::run(worker_state, stop).await
+        });
     }
     if state.roles.contains(Role::Scheduler) {
-        tasks.spawn(scheduler::run(state.clone(), shutdown.clone()));
+        let (scheduler_state, stop) = (state.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            api::wait_for_migrations(&scheduler_state, &stop).await;
+            scheduler::run(scheduler_state, stop).await
+        });
     }
     let mut result = Ok(());
     while let Some(joined) = tasks.join_next().await {

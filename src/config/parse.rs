@@ -111,9 +111,9 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
         self.list(name)
             .into_iter()
             .map(|item| {
-                item.parse::<IpNet>()
-                    .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| ConfigError::new(name, format!("has {item:?}, which is not a CIDR such as 10.0.0.0/8")))
+                item.parse::<IpNet>().or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from)).map_err(|_| {
+                    ConfigError::new(name, format!("has {item:?}, which is not a CIDR such as 10.0.0.0/8"))
+                })
             })
             .collect()
     }
@@ -162,9 +162,7 @@ pub(super) fn key32(text: &str) -> Result<SecretBox<[u8; 32]>, String> {
             .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
             .map_err(|_| "must be 32 bytes as base64 or 64 hex characters".to_owned())?
     };
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("must be exactly 32 bytes, got {}", b.len()))?;
+    let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| format!("must be exactly 32 bytes, got {}", b.len()))?;
     Ok(SecretBox::new(Box::new(key)))
 }
 

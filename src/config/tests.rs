@@ -66,7 +66,8 @@ fn encryption_key_accepts_base64_and_hex() {
 
 #[test]
 fn sslmode_is_split_out_of_the_database_url() {
-    let config = load(&[("DATABASE_URL", "postgres://u:p@db:5432/app?sslmode=verify-full&application_name=x")]).unwrap();
+    let config =
+        load(&[("DATABASE_URL", "postgres://u:p@db:5432/app?sslmode=verify-full&application_name=x")]).unwrap();
     assert_eq!(config.database.tls, DbTls::Require);
     assert!(!config.database.url.expose_secret().contains("sslmode"));
     assert!(config.database.url.expose_secret().contains("application_name=x"));

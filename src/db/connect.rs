@@ -40,7 +40,8 @@ impl Connector {
 
     /// Opens one connection to `url` (a URL without `sslmode`).
     pub async fn connect(&self, url: &str) -> Result<AsyncPgConnection, ConnectionError> {
-        let mut pg = tokio_postgres::Config::from_str(url).map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
+        let mut pg =
+            tokio_postgres::Config::from_str(url).map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
         pg.application_name(&self.application_name);
         pg.options("-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000");
         pg.connect_timeout(Duration::from_secs(5));

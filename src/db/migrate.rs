@@ -8,7 +8,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Advisory-lock key that serialises migration runs across processes ("ER-MIGR").
-const MIGRATION_LOCK_KEY: i64 = 0x4552_2d4d_4947_52;
+const MIGRATION_LOCK_KEY: i64 = 0x0045_522d_4d49_4752;
 
 /// Applies pending migrations on `conn` and returns how many ran. Needs the multi-thread runtime.
 pub async fn run_pending(mut conn: AsyncPgConnection) -> anyhow::Result<usize> {
@@ -20,9 +20,22 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> anyhow::Result<usize> {
     applied.map_err(|err| anyhow::anyhow!("migration failed: {err}"))
 }
 
-/// True when every embedded migration has been applied (readiness).
-pub async fn all_applied(conn: AsyncPgConnection) -> anyhow::Result<bool> {
-    let mut harness = AsyncMigrationHarness::new(conn);
-    let pending = tokio::task::block_in_place(|| harness.has_pending_migration(MIGRATIONS));
-    pending.map(|p| !p).map_err(|err| anyhow::anyhow!("could not read migrations: {err}"))
+/// True when every embedded migration has been applied. Read-only: it must not create diesel's bookkeeping
+/// table, or it would race an api process that is migrating at the same moment.
+pub async fn all_applied(mut conn: AsyncPgConnection) -> anyhow::Result<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let applied: Vec<Version> = diesel::sql_query(
+        "SELECT version FROM __diesel_schema_migrations WHERE to_regclass('__diesel_schema_migrations') IS NOT NULL",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap_or_default();
+    let applied: std::collections::HashSet<String> = applied.into_iter().map(|v| v.version).collect();
+    let embedded = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|err| anyhow::anyhow!("could not read embedded migrations: {err}"))?;
+    Ok(embedded.iter().all(|m| applied.contains(&m.name().version().to_string())))
 }

@@ -88,9 +88,7 @@ impl TargetKind {
 
     /// Parses the lowercase name.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Subscription, Self::Contact]
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
+        [Self::Subscription, Self::Contact].into_iter().find(|kind| kind.as_str() == name)
     }
 }
 
@@ -146,13 +144,7 @@ pub enum EpisodeStatus {
 }
 
 impl EpisodeStatus {
-    const ALL: [Self; 5] = [
-        Self::Active,
-        Self::Acknowledged,
-        Self::Completed,
-        Self::Expired,
-        Self::Cancelled,
-    ];
+    const ALL: [Self; 5] = [Self::Active, Self::Acknowledged, Self::Completed, Self::Expired, Self::Cancelled];
 
     /// The snake_case name used in the API and in the database.
     pub fn as_str(self) -> &'static str {
@@ -191,12 +183,7 @@ pub enum EndReason {
 }
 
 impl EndReason {
-    const ALL: [Self; 4] = [
-        Self::Exhausted,
-        Self::Superseded,
-        Self::Snoozed,
-        Self::Cancelled,
-    ];
+    const ALL: [Self; 4] = [Self::Exhausted, Self::Superseded, Self::Snoozed, Self::Cancelled];
 
     /// The snake_case name used in the API and in the database.
     pub fn as_str(self) -> &'static str {

@@ -47,25 +47,20 @@ pub async fn request_context(
     let started = Instant::now();
     let method = req.method().to_string();
     let is_docs = req.path().starts_with("/v1/docs");
-    let http_request = req.request().clone();
 
     let outcome = REQUEST_ID.scope(request_id.clone(), next.call(req).instrument(span.clone())).await;
-    let response = REQUEST_ID.scope(request_id.clone(), async move {
-        match outcome {
-            Ok(res) => normalise_error(res.map_into_boxed_body()),
-            // Errors that escaped as `Err` still become an envelope, never actix's text/plain.
-            Err(err) => {
-                let status = err.as_response_error().status_code();
-                let res = ServiceResponse::new(http_request, err.error_response());
-                if status.is_server_error() {
-                    span.in_scope(|| tracing::error!(error = %err, "request failed before reaching a handler"));
-                }
-                normalise_error(res)
+    let mut response = match outcome {
+        Ok(res) => REQUEST_ID.sync_scope(request_id.clone(), || normalise_error(res.map_into_boxed_body())),
+        // Errors that escaped a middleware as `Err` still become an envelope, never actix's text/plain.
+        Err(err) => {
+            let status = err.as_response_error().status_code();
+            if status.is_server_error() {
+                span.in_scope(|| tracing::error!(error = %err, "request failed before reaching a handler"));
             }
+            let code = ErrorCode::for_status(status);
+            return Err(super::ApiError::new(code, code.default_message()).into());
         }
-    })
-    .await;
-    let mut response = response;
+    };
 
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {

@@ -29,10 +29,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedMediaType,
-                    "Send the body as application/json.",
-                ));
+                return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "Send the body as application/json."));
             }
             if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
                 return Err(too_large());
@@ -100,8 +97,7 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
 
 /// A raw 0x00 byte, or the `\u0000` escape in any letter case.
 fn contains_nul(body: &[u8]) -> bool {
-    body.contains(&0)
-        || body.windows(6).any(|w| w[0] == b'\\' && (w[1] | 0x20) == b'u' && &w[2..6] == b"0000")
+    body.contains(&0) || body.windows(6).any(|w| w[0] == b'\\' && (w[1] | 0x20) == b'u' && &w[2..6] == b"0000")
 }
 
 #[cfg(test)]
@@ -131,7 +127,10 @@ mod tests {
 
     #[test]
     fn rejects_unknown_fields_huge_numbers_and_nul() {
-        assert_eq!(parse_body::<Sample>(br#"{"name":"a","count":1,"x":1}"#).unwrap_err().code(), ErrorCode::ValidationError);
+        assert_eq!(
+            parse_body::<Sample>(br#"{"name":"a","count":1,"x":1}"#).unwrap_err().code(),
+            ErrorCode::ValidationError
+        );
         let err = parse_body::<Sample>(br#"{"name":"a","count":99999999999999999999}"#).unwrap_err();
         assert_eq!(field_of(err).as_deref(), Some("count"));
         assert!(parse_body::<Sample>(b"{\"name\":\"a\\u0000\",\"count\":1}").is_err());

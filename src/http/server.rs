@@ -24,16 +24,20 @@ pub fn app(
     let cors = cors(&state.config.cors_origins);
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(web::PathConfig::default().error_handler(|err, _| {
-            ApiError::bad_request(format!("Invalid path parameter: {err}")).into()
-        }))
-        .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            ApiError::bad_request(format!("Invalid query string: {err}")).into()
-        }))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| ApiError::bad_request(format!("Invalid path parameter: {err}")).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| ApiError::bad_request(format!("Invalid query string: {err}")).into()),
+        )
         .app_data(web::PayloadConfig::new(super::MAX_BODY_BYTES))
         .app_data(web::FormConfig::default().limit(super::MAX_BODY_BYTES))
-        .configure(super::configure_meta)
-        .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::new(ErrorCode::NotFound, "No such route.")) }))
+        .configure(super::configure_api)
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::new(ErrorCode::NotFound, "No such route."))
+        }))
         .wrap(cors)
         .wrap(from_fn(request_context))
 }
@@ -42,7 +46,13 @@ fn cors(origins: &[String]) -> Cors {
     let base = Cors::default()
         .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
         .allowed_headers(["authorization", "content-type", "x-api-key", "idempotency-key", "x-request-id"])
-        .expose_headers(["x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"])
+        .expose_headers([
+            "x-request-id",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "retry-after",
+        ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         return base.allow_any_origin();
@@ -52,7 +62,11 @@ fn cors(origins: &[String]) -> Cors {
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then drains in-flight requests for up to
 /// `SHUTDOWN_GRACE_SECS`.
-pub async fn serve(state: AppState, listener: std::net::TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: std::net::TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let grace = state.config.shutdown_grace;
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(8);
     let address = listener.local_addr()?;
@@ -69,8 +83,9 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener, shutdown: C
         result = &mut server => result?,
         () = shutdown.cancelled() => {
             tracing::info!("api stopping: finishing in-flight requests");
-            handle.stop(true).await;
-            server.await?;
+            // The server future processes the stop command, so both must be polled together.
+            let ((), result) = tokio::join!(handle.stop(true), &mut server);
+            result?;
         }
     }
     Ok(())

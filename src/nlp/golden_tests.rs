@@ -258,6 +258,9 @@ const ROWS: &[Row] = &[
     (Spring, "march 28", Ok("2027-03-28T07:00:00Z")),
     (Spring, "in 3 hours", Ok("2026-03-28T12:00:00Z")),
     (Spring, "dec 25", Ok("2026-12-25T08:00:00Z")),
+    (Spring, "this morning", Ok("2026-03-28T10:00:00Z")),
+    (Spring, "this afternoon", Ok("2026-03-28T13:00:00Z")),
+    (Spring, "in 1 month", Ok("2026-04-28T08:00:00Z")),
     // --- Sat 2026-10-24 10:00 CEST (08:00Z); clocks go 03:00 CEST -> 02:00 CET tomorrow ---
     (Fall, "tomorrow at 2:30am", Ok("2026-10-25T00:30:00Z")),
     (Fall, "2026-10-25 02:30", Ok("2026-10-25T00:30:00Z")),
@@ -273,6 +276,7 @@ const ROWS: &[Row] = &[
     (Fall, "tonight", Ok("2026-10-24T18:00:00Z")),
     (Fall, "end of week", Ok("2026-10-30T16:00:00Z")),
     (Fall, "midnight", Ok("2026-10-24T22:00:00Z")),
+    (Fall, "2:30am", Ok("2026-10-25T00:30:00Z")),
     // --- Sat 2026-03-07 10:00 EST (15:00Z) in New York; clocks go 02:00 EST -> 03:00 EDT tomorrow ---
     (NewYork, "tomorrow at 2:30am", Ok("2026-03-08T07:00:00Z")),
     (NewYork, "sunday at 2:15am", Ok("2026-03-08T07:00:00Z")),
@@ -344,6 +348,8 @@ const ROWS: &[Row] = &[
     (Kolkata, "this weekend", Ok("2026-12-05T03:30:00Z")),
     (Kolkata, "next month", Ok("2026-12-01T03:30:00Z")),
     (Kolkata, "for 3 days", Ok("2026-12-03T02:45:00Z")),
+    // 30 November plus three months has no 30 February: the month's last day.
+    (Kolkata, "in 3 months", Ok("2027-02-28T02:45:00Z")),
     // --- Fri 2026-11-27 10:00 NZDT (2026-11-26 21:00Z) in Auckland ---
     (Auckland, "friday at 5pm", Ok("2026-11-27T04:00:00Z")),
     (Auckland, "friday", Ok("2026-12-03T20:00:00Z")),
@@ -381,7 +387,7 @@ fn golden_table() {
         let (now, tz) = ctx.now_and_zone();
         let now: DateTime<Utc> = now.parse().unwrap();
         let got = parse(phrase, now, tz).map(|i| i.at.to_rfc3339_opts(SecondsFormat::Secs, true));
-        let want = want.clone().map(str::to_owned);
+        let want = want.map(str::to_owned);
         if got != want {
             failures.push(format!("{ctx:?} {phrase:?}: want {want:?}, got {got:?}"));
         }

@@ -9,10 +9,11 @@
 
 use chrono::{NaiveTime, Weekday};
 
+use super::clock::{self, Clockish};
 use super::cursor::Cursor;
 use super::duration::{self, Span};
 use super::lexer::Token;
-use super::words::{self, Meridiem, Part, hm};
+use super::words::{self, DEFAULT_TIME, Part, hm};
 
 /// What a phrase says, before it is placed on the calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +30,16 @@ pub(super) enum Day {
     Tomorrow,
     AfterTomorrow,
     /// `next` is set for "next friday", which never means today.
-    Weekday { day: Weekday, next: bool },
+    Weekday {
+        day: Weekday,
+        next: bool,
+    },
     /// A calendar date; without a year it is the next such date.
-    Date { year: Option<i32>, month: u32, day: u32 },
+    Date {
+        year: Option<i32>,
+        month: u32,
+        day: u32,
+    },
     NextWeek,
     NextMonth,
     /// "end of week": Friday 17:00. Takes no time of day.
@@ -93,24 +101,6 @@ enum LeadIn {
     Span,
 }
 
-/// A clock time as written, checked and converted only once any part of the day is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Written {
-    hour: u64,
-    minute: u64,
-    second: u64,
-    meridiem: Option<Meridiem>,
-}
-
-/// A time-of-day component before it is combined with a part of the day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Clockish {
-    Written(Written),
-    Noon,
-    Midnight,
-    Eod,
-}
-
 /// Reads the rest of the phrase as a point in time.
 fn point(mut cursor: Cursor<'_>, lead_in: LeadIn) -> Option<Point> {
     let lone_number = cursor.remaining() == 1 && matches!(cursor.peek(), Some(Token::Num { .. }));
@@ -138,16 +128,16 @@ fn point(mut cursor: Cursor<'_>, lead_in: LeadIn) -> Option<Point> {
             if today || day.replace(found).is_some() {
                 return None;
             }
-            if let Some(time) = time {
-                if clock.replace(time).is_some() {
-                    return None;
-                }
+            if let Some(time) = time
+                && clock.replace(time).is_some()
+            {
+                return None;
             }
-        } else if let Some(found) = clock_component(&mut cursor, after_at) {
+        } else if let Some(found) = clock::clock_component(&mut cursor, after_at) {
             if clock.replace(found).is_some() {
                 return None;
             }
-        } else if let Some(found) = part_component(&mut cursor) {
+        } else if let Some(found) = clock::part_component(&mut cursor) {
             if part.replace(found).is_some() {
                 return None;
             }
@@ -165,13 +155,15 @@ fn finish(day: Option<Day>, clock: Option<Clockish>, part: Option<(Part, bool)>,
     let time = match (clock, part.map(|(part, _)| part)) {
         (None, None) => None,
         (None, Some(part)) => Some(Time::Part(part)),
-        (Some(Clockish::Written(written)), part) => Some(Time::Clock(to_time(written, part)?)),
+        (Some(Clockish::Written(written)), part) => Some(Time::Clock(clock::to_time(written, part)?)),
         (Some(Clockish::Noon), None) => Some(Time::Clock(hm(12, 0))),
         (Some(Clockish::Midnight), None) => Some(Time::Midnight),
         (Some(Clockish::Eod), None) => Some(Time::Eod),
         // "noon tonight", "eod morning": contradictory.
         (Some(_), Some(_)) => return None,
     };
+    // "today" alone is a bare day like any other: 09:00, in the past once that has gone by.
+    let time = if today && day.is_none() { time.or(Some(Time::Clock(DEFAULT_TIME))) } else { time };
     let no_time_allowed = matches!(day, Some(Day::EndOfWeek | Day::Weekend)) && time.is_some();
     let midnight_with_day = time == Some(Time::Midnight) && (day.is_some() || today_only);
     // "tomorrow tonight", "friday this morning": today-only words cannot go with another day.
@@ -179,22 +171,6 @@ fn finish(day: Option<Day>, clock: Option<Clockish>, part: Option<(Part, bool)>,
         return None;
     }
     Some(Point { day, time, today_only })
-}
-
-/// Turns a written clock time into a time of day. With a part of the day, an hour without am/pm takes the reading
-/// that falls inside the part ("tonight at 8" is 20:00); if neither does ("tonight at 1"), it is not understood.
-fn to_time(written: Written, part: Option<Part>) -> Option<NaiveTime> {
-    let Written { hour, minute, second, meridiem } = written;
-    let hour = u32::try_from(hour).ok()?;
-    let candidates = match meridiem {
-        Some(_) if !(1..=12).contains(&hour) => return None,
-        Some(Meridiem::Am) => [Some(hour % 12), None],
-        Some(Meridiem::Pm) => [Some(hour % 12 + 12), None],
-        None if hour > 23 => return None,
-        None => [Some(hour), (part.is_some() && (1..12).contains(&hour)).then_some(hour + 12)],
-    };
-    let hour = candidates.into_iter().flatten().find(|&h| part.is_none_or(|part| part.contains_hour(h)))?;
-    NaiveTime::from_hms_opt(hour, u32::try_from(minute).ok()?, u32::try_from(second).ok()?)
 }
 
 /// A day: relative words, weekdays, "next week/month", "end of week", "this weekend" and dates. A date in ISO form
@@ -284,62 +260,6 @@ fn iso_date(c: &mut Cursor<'_>) -> Option<(Day, Option<Clockish>)> {
         return Some((date, None));
     }
     // After "T" only a 24-hour time with minutes makes sense: no bare hour, no am/pm.
-    let written = written_clock(c, false).filter(|w| w.meridiem.is_none())?;
+    let written = clock::written_clock(c, false).filter(|w| w.meridiem.is_none())?;
     Some((date, Some(Clockish::Written(written))))
-}
-
-/// "9", "9am", "9:30", "9:30 pm", "17:00:30", "noon", "midnight", "eod", "end of day".
-fn clock_component(cursor: &mut Cursor<'_>, after_at: bool) -> Option<Clockish> {
-    let mut c = *cursor;
-    let found = if c.eat_any(&["noon", "midday"]) {
-        Clockish::Noon
-    } else if c.eat_word("midnight") {
-        Clockish::Midnight
-    } else if c.eat_any(&["eod", "eob", "cob"])
-        || c.eat_words(&["end", "of", "day"])
-        || c.eat_words(&["end", "of", "business"])
-        || c.eat_words(&["close", "of", "business"])
-    {
-        Clockish::Eod
-    } else {
-        Clockish::Written(written_clock(&mut c, after_at)?)
-    };
-    *cursor = c;
-    Some(found)
-}
-
-/// A clock time as written. Without a colon or am/pm the number is an hour only when `bare_ok`.
-fn written_clock(c: &mut Cursor<'_>, bare_ok: bool) -> Option<Written> {
-    let (hour, 1..=2) = c.next_num()? else { return None };
-    let (mut minute, mut second, mut colon) = (0, 0, false);
-    if c.eat(&Token::Colon) {
-        let (m, 2) = c.next_num()? else { return None };
-        minute = m;
-        colon = true;
-        if c.eat(&Token::Colon) {
-            let (s, 2) = c.next_num()? else { return None };
-            second = s;
-        }
-    }
-    let meridiem = c.peek_word().and_then(words::meridiem);
-    if meridiem.is_some() {
-        c.advance(1);
-    }
-    (colon || meridiem.is_some() || bare_ok).then_some(Written { hour, minute, second, meridiem })
-}
-
-/// "morning", "in the evening", "at night", "tonight", "this afternoon". The flag marks today-only forms.
-fn part_component(cursor: &mut Cursor<'_>) -> Option<(Part, bool)> {
-    let mut c = *cursor;
-    let found = if c.eat_any(&["tonight", "tonite"]) {
-        (Part::Evening, true)
-    } else {
-        let this = c.eat_word("this");
-        if !this {
-            c.eat_word("in");
-        }
-        (c.next_word().and_then(words::part)?, this)
-    };
-    *cursor = c;
-    Some(found)
 }

@@ -7,12 +7,10 @@ use chrono_tz::Tz;
 
 use super::duration::Span;
 use super::grammar::{Day, Phrase, Point, Time};
-use super::words::{Part, hm};
+use super::words::{DEFAULT_TIME, Part, hm};
 use super::{PhraseError, validate_future};
 use crate::timezone::resolve_local;
 
-/// The time a bare day means ("tomorrow", "friday", "dec 25").
-const DEFAULT_TIME: NaiveTime = hm(9, 0);
 /// When a working day ends ("eod", "end of week").
 const END_OF_DAY: NaiveTime = hm(17, 0);
 /// "eod" said after 17:00: the last minute of today.
@@ -30,7 +28,8 @@ pub(super) fn resolve(phrase: &Phrase, now: DateTime<Utc>, tz: Tz) -> Result<Dat
 }
 
 /// Adds a duration. Months and days move the local calendar and keep the wall-clock time ("in 3 days" at 14:30
-/// is 14:30 even across a DST change); hours, minutes and seconds are elapsed time ("in 24 hours" is exactly that).
+/// is 14:30 even across a DST change; a month from 31 January is the last day of February); hours, minutes and
+/// seconds are elapsed time ("in 24 hours" is exactly that).
 fn after(span: Span, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, PhraseError> {
     if span.is_zero() {
         return Err(PhraseError::NotUnderstood);
@@ -105,7 +104,9 @@ impl Local {
             Time::Clock(clock) => rollover(self.ahead(self.today, clock), clock),
             // The next 00:00 is always tomorrow's.
             Time::Midnight => Ok(self.instant(tomorrow, NaiveTime::MIN)),
-            Time::Part(part) if !today_only => rollover(self.ahead(self.today, part.default_time()), part.default_time()),
+            Time::Part(part) if !today_only => {
+                rollover(self.ahead(self.today, part.default_time()), part.default_time())
+            }
             // "this afternoon" said at 14:30 means later this afternoon (16:00), not tomorrow. "tonight" after 22:00
             // still means tonight: one hour from now, to the minute. A morning or afternoon that is over is past.
             Time::Part(part) => self
@@ -196,10 +197,10 @@ impl Local {
     fn weekend(&self) -> Result<DateTime<Utc>, PhraseError> {
         for days in 0..=7 {
             let date = self.plus_days(days)?;
-            if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
-                if let Some(at) = self.ahead(date, DEFAULT_TIME) {
-                    return Ok(at);
-                }
+            if matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+                && let Some(at) = self.ahead(date, DEFAULT_TIME)
+            {
+                return Ok(at);
             }
         }
         Err(PhraseError::NotUnderstood)

@@ -59,6 +59,9 @@ impl Part {
     }
 }
 
+/// The time a bare day means ("today", "tomorrow", "friday", "dec 25").
+pub(super) const DEFAULT_TIME: NaiveTime = hm(9, 0);
+
 /// A wall-clock time from constant hours and minutes; out-of-range values cannot occur at the call sites.
 pub(super) const fn hm(hour: u32, minute: u32) -> NaiveTime {
     match NaiveTime::from_hms_opt(hour, minute, 0) {

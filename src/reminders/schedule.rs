@@ -64,8 +64,13 @@ pub enum ScheduleKind {
         at: DateTime<Utc>,
     },
     /// 5-field cron ("0 9 * * 1-5"), evaluated in `Schedule::tz`.
+    ///
+    /// Parsed by `croner`: names (MON, JAN), ranges, steps and lists, Sunday as 0 or 7, and a
+    /// restricted day-of-month with a restricted day-of-week matching either (Vixie cron). croner's
+    /// extensions (`L`, `W`, `#`, `?`) are accepted too. Seconds, years and `@daily`-style
+    /// nicknames are refused.
     Cron {
-        /// minute hour day-of-month month day-of-week; names (MON, JAN), ranges, steps and lists.
+        /// minute hour day-of-month month day-of-week.
         expression: String,
     },
     /// Every `minutes` from `start_at` (start_at itself is the first occurrence).
@@ -81,7 +86,8 @@ pub enum ScheduleKind {
     /// `1MO` or `-1FR` for MONTHLY and YEARLY), BYMONTHDAY, BYMONTH, BYHOUR, BYMINUTE, COUNT
     /// (1..=10 000) and UNTIL (`…Z` is an instant, otherwise a local date or date-time). COUNT counts
     /// occurrences from `dtstart` whether or not exclusions later drop them. `dtstart` is itself an
-    /// occurrence only when the rule matches it.
+    /// occurrence only when the rule matches it. HOURLY, MINUTELY and SECONDLY are refused
+    /// (`UnsupportedRrulePart`): a cron expression or an interval covers repetition within a day.
     Rrule {
         /// The rule body, optionally prefixed with `RRULE:`.
         rule: String,
@@ -91,6 +97,9 @@ pub enum ScheduleKind {
 }
 
 /// A reminder's schedule: the repetition, the zone it is read in, and the days it must skip.
+///
+/// The day filters apply to every kind, a one-off included: a `Once` on an excluded date never
+/// fires, and `validate` refuses it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schedule {
     /// The repetition.
@@ -128,19 +137,17 @@ pub enum ScheduleError {
     #[error("{0} exclude dates given; at most 1000 are allowed")]
     TooManyExcludeDates(usize),
     /// Nothing fires within the search horizon (after COUNT/UNTIL, exclusions and weekends).
-    #[error(
-        "the schedule never fires in the next 10 years (check COUNT/UNTIL, exclude dates and weekend skipping)"
-    )]
+    #[error("the schedule never fires in the next 10 years (check COUNT/UNTIL, exclude dates and weekend skipping)")]
     NoUpcomingOccurrence,
 }
 
 impl Schedule {
     /// Checks the schedule can be used: parses expressions, rejects a `once` at or before `now`, rejects a schedule with no occurrence after `now`.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ScheduleError> {
-        if let ScheduleKind::Once { at } = &self.kind {
-            if *at <= now {
-                return Err(ScheduleError::OnceInPast);
-            }
+        if let ScheduleKind::Once { at } = &self.kind
+            && *at <= now
+        {
+            return Err(ScheduleError::OnceInPast);
         }
         if self.exclude_dates.len() > MAX_EXCLUDE_DATES {
             return Err(ScheduleError::TooManyExcludeDates(self.exclude_dates.len()));

@@ -58,6 +58,9 @@ pub async fn migrate_once(state: &AppState) -> anyhow::Result<()> {
 pub async fn wait_for_migrations(state: &AppState, shutdown: &CancellationToken) {
     let mut logged = false;
     loop {
+        if state.is_migrated() {
+            return;
+        }
         let current = match db::establish(&state.config, &state.config.database, "escalating-reminders-check").await {
             Ok(conn) => db::migrate::all_applied(conn).await.unwrap_or(false),
             Err(_) => false,

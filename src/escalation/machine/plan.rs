@@ -22,9 +22,7 @@ impl Plan {
                     tier.tier
                 ));
             }
-            if let Some(before) =
-                previous.filter(|before| tier.delay_minutes < before.delay_minutes)
-            {
+            if let Some(before) = previous.filter(|before| tier.delay_minutes < before.delay_minutes) {
                 return Err(format!(
                     "tier {} has a delay of {} minutes, less than tier {}'s {} minutes",
                     tier.tier, tier.delay_minutes, before.tier, before.delay_minutes
@@ -36,10 +34,7 @@ impl Plan {
             previous = Some(tier);
         }
         if self.repeat > MAX_REPEAT {
-            return Err(format!(
-                "repeat is {}, at most {MAX_REPEAT} is allowed",
-                self.repeat
-            ));
+            return Err(format!("repeat is {}, at most {MAX_REPEAT} is allowed", self.repeat));
         }
         Ok(())
     }
@@ -51,10 +46,9 @@ impl Plan {
         match tiers {
             [] => MIN_SINGLE_TIER_LOOP_GAP_MINUTES,
             [only] => only.delay_minutes.max(MIN_SINGLE_TIER_LOOP_GAP_MINUTES),
-            [.., before, last] => last
-                .delay_minutes
-                .saturating_sub(before.delay_minutes)
-                .max(MIN_DEFAULT_LOOP_GAP_MINUTES),
+            [.., before, last] => {
+                last.delay_minutes.saturating_sub(before.delay_minutes).max(MIN_DEFAULT_LOOP_GAP_MINUTES)
+            }
         }
     }
 }

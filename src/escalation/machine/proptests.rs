@@ -9,20 +9,13 @@ use uuid::Uuid;
 use super::*;
 
 fn target() -> impl Strategy<Value = Target> {
-    (
-        any::<bool>(),
-        any::<u128>(),
-        prop::sample::select(ChannelKind::ALL.to_vec()),
-    )
-        .prop_map(|(contact, id, channel)| Target {
-            kind: if contact {
-                TargetKind::Contact
-            } else {
-                TargetKind::Subscription
-            },
+    (any::<bool>(), any::<u128>(), prop::sample::select(ChannelKind::ALL.to_vec())).prop_map(
+        |(contact, id, channel)| Target {
+            kind: if contact { TargetKind::Contact } else { TargetKind::Subscription },
             id: Uuid::from_u128(id),
             channel,
-        })
+        },
+    )
 }
 
 /// Zero often enough to exercise equal delays, zero gaps and zero ack windows.
@@ -39,31 +32,20 @@ fn valid_plan() -> impl Strategy<Value = Plan> {
         minutes(120),
         minutes(60),
     )
-        .prop_map(
-            |(first_delay, steps, repeat, ack_window_minutes, loop_gap_minutes)| {
-                let mut delay_minutes = first_delay;
-                let tiers = steps
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (step, targets))| {
-                        if i > 0 {
-                            delay_minutes += step;
-                        }
-                        PlannedTier {
-                            tier: u16::try_from(i + 1).unwrap(),
-                            delay_minutes,
-                            targets,
-                        }
-                    })
-                    .collect();
-                Plan {
-                    tiers,
-                    repeat,
-                    ack_window_minutes,
-                    loop_gap_minutes,
-                }
-            },
-        )
+        .prop_map(|(first_delay, steps, repeat, ack_window_minutes, loop_gap_minutes)| {
+            let mut delay_minutes = first_delay;
+            let tiers = steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, (step, targets))| {
+                    if i > 0 {
+                        delay_minutes += step;
+                    }
+                    PlannedTier { tier: u16::try_from(i + 1).unwrap(), delay_minutes, targets }
+                })
+                .collect();
+            Plan { tiers, repeat, ack_window_minutes, loop_gap_minutes }
+        })
 }
 
 /// One scripted action; time only moves forward.
@@ -124,9 +106,7 @@ fn total_deliveries(plan: &Plan) -> usize {
 
 /// The only order deliveries may come in: (1,0), (2,0) … (n,0), (1,1) … (n,repeat).
 fn expected_order(plan: &Plan) -> Vec<(u16, u8)> {
-    (0..=plan.repeat)
-        .flat_map(|loop_index| plan.tiers.iter().map(move |tier| (tier.tier, loop_index)))
-        .collect()
+    (0..=plan.repeat).flat_map(|loop_index| plan.tiers.iter().map(move |tier| (tier.tier, loop_index))).collect()
 }
 
 /// What a run has seen so far.
@@ -146,10 +126,7 @@ fn apply(
     seen: &mut Seen,
 ) -> Result<Episode, TestCaseError> {
     let (after, effects) = step(plan, episode, event, now);
-    let delivers: Vec<&Effect> = effects
-        .iter()
-        .filter(|e| matches!(e, Effect::Deliver { .. }))
-        .collect();
+    let delivers: Vec<&Effect> = effects.iter().filter(|e| matches!(e, Effect::Deliver { .. })).collect();
 
     // (7) A terminal episode never changes.
     if episode.status.is_terminal() {
@@ -158,54 +135,27 @@ fn apply(
     }
     // (1) No delivery after an ending event, nor while acknowledged; only Due delivers.
     if seen.ended_by_event || episode.status == EpisodeStatus::Acknowledged || event != Event::Due {
-        prop_assert!(
-            delivers.is_empty(),
-            "delivery from {:?} on {:?}",
-            event,
-            episode
-        );
+        prop_assert!(delivers.is_empty(), "delivery from {:?} on {:?}", event, episode);
     }
     prop_assert!(delivers.len() <= 1);
     // (2)(3)(4) Deliveries follow the one allowed order, so none repeats, none is skipped and
     // loops never exceed repeat.
     let order = expected_order(plan);
     for effect in delivers {
-        let Effect::Deliver {
-            tier,
-            loop_index,
-            targets,
-            escalated,
-        } = effect
-        else {
-            unreachable!()
-        };
+        let Effect::Deliver { tier, loop_index, targets, escalated } = effect else { unreachable!() };
         let expected = order.get(seen.deliveries.len()).copied();
-        prop_assert_eq!(
-            Some((*tier, *loop_index)),
-            expected,
-            "after {:?}",
-            seen.deliveries
-        );
+        prop_assert_eq!(Some((*tier, *loop_index)), expected, "after {:?}", seen.deliveries);
         prop_assert!(*loop_index <= plan.repeat);
         prop_assert_eq!(targets, &plan.tiers[usize::from(*tier) - 1].targets);
         prop_assert_eq!(*escalated, *tier != 1 || *loop_index != 0);
         seen.deliveries.push((*tier, *loop_index, now));
     }
     // (6) A newly set next_step_at is never in the past, except ChannelFailed pulling it to now.
-    if let Some(next) = after
-        .next_step_at
-        .filter(|_| after.next_step_at != episode.next_step_at)
-    {
+    if let Some(next) = after.next_step_at.filter(|_| after.next_step_at != episode.next_step_at) {
         if matches!(event, Event::ChannelFailed { .. }) {
             prop_assert_eq!(next, now);
         } else {
-            prop_assert!(
-                next >= now,
-                "{:?} set next_step_at {} before {}",
-                event,
-                next,
-                now
-            );
+            prop_assert!(next >= now, "{:?} set next_step_at {} before {}", event, next, now);
         }
     }
     if !episode.status.is_terminal() {

@@ -27,11 +27,7 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn target(n: u128) -> Target {
     Target {
-        kind: if n & 1 == 0 {
-            TargetKind::Subscription
-        } else {
-            TargetKind::Contact
-        },
+        kind: if n & 1 == 0 { TargetKind::Subscription } else { TargetKind::Contact },
         id: Uuid::from_u128(n),
         channel: ChannelKind::ALL[(n % 4) as usize],
     }
@@ -48,19 +44,10 @@ fn plan(delays: &[u32], repeat: u8, ack_window_minutes: u32, loop_gap_minutes: u
             if tier == 2 {
                 targets.push(target(100));
             }
-            PlannedTier {
-                tier,
-                delay_minutes,
-                targets,
-            }
+            PlannedTier { tier, delay_minutes, targets }
         })
         .collect();
-    Plan {
-        tiers,
-        repeat,
-        ack_window_minutes,
-        loop_gap_minutes,
-    }
+    Plan { tiers, repeat, ack_window_minutes, loop_gap_minutes }
 }
 
 /// One row: at minute `at`, apply `event`; expect this status, end reason, next_step_at,
@@ -75,23 +62,8 @@ struct Row {
     effects: &'static [X],
 }
 
-fn r(
-    at: i64,
-    event: Event,
-    status: EpisodeStatus,
-    next: Option<i64>,
-    ack: Option<i64>,
-    effects: &'static [X],
-) -> Row {
-    Row {
-        at,
-        event,
-        status,
-        end: None,
-        next,
-        ack,
-        effects,
-    }
+fn r(at: i64, event: Event, status: EpisodeStatus, next: Option<i64>, ack: Option<i64>, effects: &'static [X]) -> Row {
+    Row { at, event, status, end: None, next, ack, effects }
 }
 
 /// A row that ends the episode with an end reason (next_step_at is then always None).
@@ -103,33 +75,16 @@ fn ended(
     ack: Option<i64>,
     effects: &'static [X],
 ) -> Row {
-    Row {
-        at,
-        event,
-        status,
-        end,
-        next: None,
-        ack,
-        effects,
-    }
+    Row { at, event, status, end, next: None, ack, effects }
 }
 
 fn describe(plan: &Plan, effect: &Effect) -> X {
     match effect {
         Effect::CancelPending => C,
-        Effect::Deliver {
-            tier,
-            loop_index,
-            targets,
-            escalated,
-        } => {
+        Effect::Deliver { tier, loop_index, targets, escalated } => {
             let planned = &plan.tiers[usize::from(*tier) - 1];
             assert_eq!(targets, &planned.targets, "targets of tier {tier}");
-            assert_eq!(
-                *escalated,
-                *tier != 1 || *loop_index != 0,
-                "escalated flag of tier {tier} loop {loop_index}"
-            );
+            assert_eq!(*escalated, *tier != 1 || *loop_index != 0, "escalated flag of tier {tier} loop {loop_index}");
             D(*tier, *loop_index)
         }
     }
@@ -142,18 +97,11 @@ fn run(name: &str, plan: &Plan, rows: &[Row]) -> Episode {
     for (i, row) in rows.iter().enumerate() {
         let (next, effects) = step(plan, &episode, row.event, at(row.at));
         let context = format!("{name}, row {} ({:?} at {})", i + 1, row.event, row.at);
-        let described: Vec<X> = effects
-            .iter()
-            .map(|effect| describe(plan, effect))
-            .collect();
+        let described: Vec<X> = effects.iter().map(|effect| describe(plan, effect)).collect();
         assert_eq!(described, row.effects, "{context}: effects");
         assert_eq!(next.status, row.status, "{context}: status");
         assert_eq!(next.end_reason, row.end, "{context}: end reason");
-        assert_eq!(
-            next.next_step_at,
-            row.next.map(at),
-            "{context}: next_step_at"
-        );
+        assert_eq!(next.next_step_at, row.next.map(at), "{context}: next_step_at");
         assert_eq!(next.ack_until, row.ack.map(at), "{context}: ack_until");
         assert_eq!(next.fired_at, at(0), "{context}: fired_at never changes");
         episode = next;
@@ -161,10 +109,7 @@ fn run(name: &str, plan: &Plan, rows: &[Row]) -> Episode {
     episode
 }
 
-const FAIL_1_0: Event = E::ChannelFailed {
-    tier: 1,
-    loop_index: 0,
-};
+const FAIL_1_0: Event = E::ChannelFailed { tier: 1, loop_index: 0 };
 
 #[test]
 fn table() {
@@ -388,10 +333,7 @@ fn table() {
         (
             "completed before any tier",
             three.clone(),
-            vec![
-                ended(0, E::Completed, Completed, None, None, &[C]),
-                ended(0, E::Due, Completed, None, None, &[]),
-            ],
+            vec![ended(0, E::Completed, Completed, None, None, &[C]), ended(0, E::Due, Completed, None, None, &[])],
         ),
         (
             "snooze while acknowledged keeps ack_until",
@@ -406,14 +348,7 @@ fn table() {
             three.clone(),
             vec![
                 r(3, E::Acknowledged, Ack, Some(18), Some(18), &[C]),
-                ended(
-                    4,
-                    E::Superseded,
-                    Expired,
-                    Some(R::Superseded),
-                    Some(18),
-                    &[C],
-                ),
+                ended(4, E::Superseded, Expired, Some(R::Superseded), Some(18), &[C]),
             ],
         ),
         (
@@ -421,14 +356,7 @@ fn table() {
             three.clone(),
             vec![
                 r(3, E::Acknowledged, Ack, Some(18), Some(18), &[C]),
-                ended(
-                    4,
-                    E::Cancelled,
-                    Cancelled,
-                    Some(R::Cancelled),
-                    Some(18),
-                    &[C],
-                ),
+                ended(4, E::Cancelled, Cancelled, Some(R::Cancelled), Some(18), &[C]),
             ],
         ),
         (
@@ -438,17 +366,7 @@ fn table() {
                 r(0, E::Due, Active, Some(10), None, &[D(1, 0)]),
                 r(2, FAIL_1_0, Active, Some(2), None, &[]),
                 r(2, E::Due, Active, Some(30), None, &[D(2, 0)]),
-                r(
-                    3,
-                    E::ChannelFailed {
-                        tier: 2,
-                        loop_index: 0,
-                    },
-                    Active,
-                    Some(3),
-                    None,
-                    &[],
-                ),
+                r(3, E::ChannelFailed { tier: 2, loop_index: 0 }, Active, Some(3), None, &[]),
                 r(4, E::Due, Active, Some(24), None, &[D(3, 0)]),
             ],
         ),
@@ -456,40 +374,10 @@ fn table() {
             "channel failures for another tier, loop or tier 0 change nothing",
             three.clone(),
             vec![
-                r(
-                    0,
-                    E::ChannelFailed {
-                        tier: 0,
-                        loop_index: 0,
-                    },
-                    Active,
-                    Some(0),
-                    None,
-                    &[],
-                ),
+                r(0, E::ChannelFailed { tier: 0, loop_index: 0 }, Active, Some(0), None, &[]),
                 r(0, E::Due, Active, Some(10), None, &[D(1, 0)]),
-                r(
-                    2,
-                    E::ChannelFailed {
-                        tier: 2,
-                        loop_index: 0,
-                    },
-                    Active,
-                    Some(10),
-                    None,
-                    &[],
-                ),
-                r(
-                    2,
-                    E::ChannelFailed {
-                        tier: 1,
-                        loop_index: 1,
-                    },
-                    Active,
-                    Some(10),
-                    None,
-                    &[],
-                ),
+                r(2, E::ChannelFailed { tier: 2, loop_index: 0 }, Active, Some(10), None, &[]),
+                r(2, E::ChannelFailed { tier: 1, loop_index: 1 }, Active, Some(10), None, &[]),
                 r(10, E::Due, Active, Some(30), None, &[D(2, 0)]),
                 r(12, FAIL_1_0, Active, Some(30), None, &[]),
             ],
@@ -509,17 +397,7 @@ fn table() {
             vec![
                 r(0, E::Due, Active, Some(10), None, &[D(1, 0)]),
                 r(10, E::Due, Active, Some(30), None, &[D(2, 0)]),
-                r(
-                    11,
-                    E::ChannelFailed {
-                        tier: 2,
-                        loop_index: 0,
-                    },
-                    Active,
-                    Some(30),
-                    None,
-                    &[],
-                ),
+                r(11, E::ChannelFailed { tier: 2, loop_index: 0 }, Active, Some(30), None, &[]),
             ],
         ),
         (
@@ -528,17 +406,7 @@ fn table() {
             vec![
                 r(0, E::Due, Active, Some(10), None, &[D(1, 0)]),
                 r(10, E::Due, Active, Some(25), None, &[D(2, 0)]),
-                r(
-                    11,
-                    E::ChannelFailed {
-                        tier: 2,
-                        loop_index: 0,
-                    },
-                    Active,
-                    Some(25),
-                    None,
-                    &[],
-                ),
+                r(11, E::ChannelFailed { tier: 2, loop_index: 0 }, Active, Some(25), None, &[]),
             ],
         ),
         (
@@ -558,17 +426,7 @@ fn table() {
                 r(10, E::Due, Active, Some(25), None, &[D(2, 0)]),
                 r(25, E::Due, Active, Some(35), None, &[D(1, 1)]),
                 r(26, FAIL_1_0, Active, Some(35), None, &[]),
-                r(
-                    26,
-                    E::ChannelFailed {
-                        tier: 1,
-                        loop_index: 1,
-                    },
-                    Active,
-                    Some(26),
-                    None,
-                    &[],
-                ),
+                r(26, E::ChannelFailed { tier: 1, loop_index: 1 }, Active, Some(26), None, &[]),
                 r(26, E::Due, Active, Some(41), None, &[D(2, 1)]),
             ],
         ),
@@ -622,19 +480,13 @@ fn two_tiers_repeat_two_deliver_six_times_in_order() {
         };
         let (after, effects) = step(&plan, &episode, E::Due, next);
         for effect in effects {
-            if let Effect::Deliver {
-                tier, loop_index, ..
-            } = effect
-            {
+            if let Effect::Deliver { tier, loop_index, .. } = effect {
                 delivered.push((tier, loop_index));
             }
         }
         episode = after;
     }
-    assert_eq!(
-        delivered,
-        vec![(1, 0), (2, 0), (1, 1), (2, 1), (1, 2), (2, 2)]
-    );
+    assert_eq!(delivered, vec![(1, 0), (2, 0), (1, 1), (2, 1), (1, 2), (2, 2)]);
     assert_eq!(episode.status, S::Expired);
     assert_eq!(episode.end_reason, Some(R::Exhausted));
 }
@@ -647,15 +499,9 @@ fn all_events() -> Vec<Event> {
         E::Snoozed,
         E::Superseded,
         E::Cancelled,
-        E::ChannelFailed {
-            tier: 0,
-            loop_index: 0,
-        },
+        E::ChannelFailed { tier: 0, loop_index: 0 },
         FAIL_1_0,
-        E::ChannelFailed {
-            tier: 2,
-            loop_index: 0,
-        },
+        E::ChannelFailed { tier: 2, loop_index: 0 },
     ]
 }
 
@@ -678,11 +524,7 @@ fn terminal_episodes_never_change() {
         assert!(!terminal.is_due(at(10_000)));
         for event in all_events() {
             for now in [at(0), at(1), at(10_000)] {
-                assert_eq!(
-                    step(&plan, &terminal, event, now),
-                    (terminal.clone(), vec![]),
-                    "{event:?} on {terminal:?}"
-                );
+                assert_eq!(step(&plan, &terminal, event, now), (terminal.clone(), vec![]), "{event:?} on {terminal:?}");
             }
         }
     }
@@ -690,12 +532,7 @@ fn terminal_episodes_never_change() {
 
 #[test]
 fn tierless_plan_expires_at_first_due() {
-    let plan = Plan {
-        tiers: vec![],
-        repeat: 3,
-        ack_window_minutes: 10,
-        loop_gap_minutes: 10,
-    };
+    let plan = Plan { tiers: vec![], repeat: 3, ack_window_minutes: 10, loop_gap_minutes: 10 };
     let episode = start(&plan, at(0));
     assert_eq!(episode.next_step_at, Some(at(0)));
     let (after, effects) = step(&plan, &episode, E::Due, at(0));
@@ -733,19 +570,13 @@ fn validate_names_the_problem() {
         (plan(&[], 0, 15, 20), "no tiers"),
         (gapped, "position 3 holds tier 4"),
         (unordered, "position 1 holds tier 2"),
-        (
-            plan(&[0, 30, 10], 0, 15, 20),
-            "tier 3 has a delay of 10 minutes, less than tier 2's 30",
-        ),
+        (plan(&[0, 30, 10], 0, 15, 20), "tier 3 has a delay of 10 minutes, less than tier 2's 30"),
         (empty_tier, "tier 2 has no targets"),
         (plan(&[0], MAX_REPEAT + 1, 15, 20), "repeat is 11"),
     ];
     for (plan, expected) in cases {
         let message = plan.validate().unwrap_err();
-        assert!(
-            message.contains(expected),
-            "{message:?} should mention {expected:?}"
-        );
+        assert!(message.contains(expected), "{message:?} should mention {expected:?}");
     }
 }
 
@@ -761,11 +592,7 @@ fn default_loop_gap() {
         (&[0, 60, 60][..], 5),
         (&[10, 100][..], 90),
     ] {
-        assert_eq!(
-            Plan::default_loop_gap_minutes(&tiers(delays)),
-            expected,
-            "{delays:?}"
-        );
+        assert_eq!(Plan::default_loop_gap_minutes(&tiers(delays)), expected, "{delays:?}");
     }
 }
 
@@ -786,10 +613,7 @@ fn names_round_trip() {
     assert_eq!(EpisodeStatus::parse("Active"), None);
     assert_eq!(EndReason::parse(""), None);
     assert_eq!(TargetKind::parse("user"), None);
-    let terminal: Vec<_> = EpisodeStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_terminal())
-        .collect();
+    let terminal: Vec<_> = EpisodeStatus::ALL.into_iter().filter(|s| s.is_terminal()).collect();
     assert_eq!(terminal, vec![S::Completed, S::Expired, S::Cancelled]);
 }
 
@@ -806,32 +630,15 @@ fn serde_shapes() {
     assert_eq!(json["status"], "acknowledged");
     assert_eq!(serde_json::from_value::<Episode>(json).unwrap(), episode);
 
-    let event = E::ChannelFailed {
-        tier: 2,
-        loop_index: 1,
-    };
+    let event = E::ChannelFailed { tier: 2, loop_index: 1 };
     let json = serde_json::to_value(event).unwrap();
-    assert_eq!(
-        json,
-        serde_json::json!({"type": "channel_failed", "tier": 2, "loop_index": 1})
-    );
+    assert_eq!(json, serde_json::json!({"type": "channel_failed", "tier": 2, "loop_index": 1}));
     assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
-    assert_eq!(
-        serde_json::to_value(E::Due).unwrap(),
-        serde_json::json!({"type": "due"})
-    );
+    assert_eq!(serde_json::to_value(E::Due).unwrap(), serde_json::json!({"type": "due"}));
 
-    let effect = Effect::Deliver {
-        tier: 1,
-        loop_index: 0,
-        targets: plan.tiers[0].targets.clone(),
-        escalated: false,
-    };
+    let effect = Effect::Deliver { tier: 1, loop_index: 0, targets: plan.tiers[0].targets.clone(), escalated: false };
     let json = serde_json::to_value(&effect).unwrap();
     assert_eq!(json["type"], "deliver");
     assert_eq!(serde_json::from_value::<Effect>(json).unwrap(), effect);
-    assert_eq!(
-        serde_json::to_value(Effect::CancelPending).unwrap(),
-        serde_json::json!({"type": "cancel_pending"})
-    );
+    assert_eq!(serde_json::to_value(Effect::CancelPending).unwrap(), serde_json::json!({"type": "cancel_pending"}));
 }

@@ -23,12 +23,7 @@ pub fn start(plan: &Plan, fired_at: DateTime<Utc>) -> Episode {
 
 /// Applies `event` at `now`: returns the new state and what the scheduler must do. The rules are
 /// in the documentation of the [`machine`](super) module.
-pub fn step(
-    plan: &Plan,
-    episode: &Episode,
-    event: Event,
-    now: DateTime<Utc>,
-) -> (Episode, Vec<Effect>) {
+pub fn step(plan: &Plan, episode: &Episode, event: Event, now: DateTime<Utc>) -> (Episode, Vec<Effect>) {
     use EpisodeStatus as S;
 
     let unchanged = || (episode.clone(), Vec::new());
@@ -102,10 +97,7 @@ fn advance(plan: &Plan, episode: &mut Episode, now: DateTime<Utc>) -> Option<Eff
         Some(following) => {
             // A late scheduler must not fire the remaining tiers in a burst: keep their spacing.
             let planned = plus(episode.loop_started_at, following.delay_minutes);
-            let spaced = plus(
-                now,
-                following.delay_minutes.saturating_sub(this.delay_minutes),
-            );
+            let spaced = plus(now, following.delay_minutes.saturating_sub(this.delay_minutes));
             episode.next_step_at = Some(planned.max(spaced));
         }
         None => after_last_tier(plan, episode, now),
@@ -145,11 +137,7 @@ fn after_last_tier(plan: &Plan, episode: &mut Episode, now: DateTime<Utc>) {
 }
 
 /// Ends a non-terminal episode because of an outside event.
-fn end(
-    mut episode: Episode,
-    status: EpisodeStatus,
-    reason: Option<EndReason>,
-) -> (Episode, Vec<Effect>) {
+fn end(mut episode: Episode, status: EpisodeStatus, reason: Option<EndReason>) -> (Episode, Vec<Effect>) {
     episode.status = status;
     episode.end_reason = reason;
     episode.next_step_at = None;
@@ -166,6 +154,5 @@ fn tier_count(plan: &Plan) -> u16 {
 
 /// `at + minutes`, saturating instead of panicking on overflow.
 fn plus(at: DateTime<Utc>, minutes: u32) -> DateTime<Utc> {
-    at.checked_add_signed(TimeDelta::minutes(i64::from(minutes)))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    at.checked_add_signed(TimeDelta::minutes(i64::from(minutes))).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

@@ -41,9 +41,7 @@ impl Recurrence {
         make_implicit_parts_explicit(&mut parts, dtstart);
         let by_second = u8::try_from(dtstart.second()).unwrap_or(0);
         let recurrence = Self { parts, by_second, dtstart };
-        recurrence
-            .build(dtstart)
-            .map_err(|error| ScheduleError::InvalidRrule(error.to_string()))?;
+        recurrence.build(dtstart).map_err(|error| ScheduleError::InvalidRrule(error.to_string()))?;
         Ok(recurrence)
     }
 
@@ -121,12 +119,10 @@ impl Recurrence {
                 let periods = (target - first).num_days().div_euclid(interval);
                 add_days(first, periods * interval)
             }
-            Frequency::Weekly => {
-                monday_of(first).zip(monday_of(target)).and_then(|(first_week, target_week)| {
-                    let weeks = (target_week - first_week).num_days().div_euclid(7 * interval);
-                    add_days(first_week, weeks * interval * 7)
-                })
-            }
+            Frequency::Weekly => monday_of(first).zip(monday_of(target)).and_then(|(first_week, target_week)| {
+                let weeks = (target_week - first_week).num_days().div_euclid(7 * interval);
+                add_days(first_week, weeks * interval * 7)
+            }),
             Frequency::Monthly => {
                 let month_index = |day: NaiveDate| i64::from(day.year()) * 12 + i64::from(day.month0());
                 let periods = (month_index(target) - month_index(first)).div_euclid(interval);

@@ -6,7 +6,7 @@
 
 mod cron_cases;
 mod general_cases;
-mod props;
+pub(super) mod props;
 mod rrule_cases;
 
 use super::*;

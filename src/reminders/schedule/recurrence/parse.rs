@@ -127,11 +127,7 @@ where
 {
     match value.parse::<T>() {
         Ok(number) if range.contains(&number) => Ok(number),
-        _ => Err(invalid(format!(
-            "{name} must be a number from {} to {}, not `{value}`",
-            range.start(),
-            range.end()
-        ))),
+        _ => Err(invalid(format!("{name} must be a number from {} to {}, not `{value}`", range.start(), range.end()))),
     }
 }
 
@@ -139,10 +135,8 @@ fn parse_list<T>(name: &str, value: &str, range: std::ops::RangeInclusive<T>) ->
 where
     T: std::str::FromStr + PartialOrd + Ord + Copy + std::fmt::Display,
 {
-    let mut items = value
-        .split(',')
-        .map(|item| parse_number(name, item.trim(), range.clone()))
-        .collect::<Result<Vec<T>, _>>()?;
+    let mut items =
+        value.split(',').map(|item| parse_number(name, item.trim(), range.clone())).collect::<Result<Vec<T>, _>>()?;
     items.sort_unstable();
     items.dedup();
     Ok(items)

@@ -210,6 +210,12 @@ fn names_ranges_steps_and_lists() {
         upcoming(&cron("15 8 1 JAN,JUL *", Tz::UTC), "2026-03-01T00:00:00Z", 2),
         ["2026-07-01T08:15:00Z", "2027-01-01T08:15:00Z"]
     );
+    // Day-of-month and day-of-week both restricted: either matches (Vixie cron). Fri 5, Fri 12,
+    // Sat 13 June.
+    assert_eq!(
+        upcoming(&cron("0 9 13 * 5", Tz::UTC), "2026-06-01T00:00:00Z", 3),
+        ["2026-06-05T09:00:00Z", "2026-06-12T09:00:00Z", "2026-06-13T09:00:00Z"]
+    );
     // Every 20 minutes from 10:00 to 11:40, UTC.
     assert_eq!(
         upcoming(&cron("*/20 10-11 * * *", Tz::UTC), "2026-06-01T11:30:00Z", 2),

@@ -33,10 +33,7 @@ fn once_on_an_excluded_day_never_fires() {
 fn interval_starts_at_start_and_steps_in_utc() {
     let every_90 = interval(90, "2026-03-29T00:00:00Z", Berlin);
     assert_eq!(next(&every_90, "2026-03-28T23:59:59Z").as_deref(), Some("2026-03-29T00:00:00Z"));
-    assert_eq!(
-        upcoming(&every_90, "2026-03-29T00:00:00Z", 2),
-        ["2026-03-29T01:30:00Z", "2026-03-29T03:00:00Z"]
-    );
+    assert_eq!(upcoming(&every_90, "2026-03-29T00:00:00Z", 2), ["2026-03-29T01:30:00Z", "2026-03-29T03:00:00Z"]);
     // A day in minutes is 24 real hours: 09:00 CET becomes 10:00 CEST across the change.
     let daily = interval(1440, "2026-03-28T08:00:00Z", Berlin);
     assert_eq!(next(&daily, "2026-03-28T08:00:00Z").as_deref(), Some("2026-03-29T08:00:00Z"));
@@ -98,10 +95,7 @@ fn skip_weekends_uses_the_local_date() {
     let mut late = cron("30 23 * * *", New_York);
     late.skip_weekends = true;
     // Friday 5 June 23:30 EDT is Saturday in UTC but fires; Sat and Sun are skipped; Monday next.
-    assert_eq!(
-        upcoming(&late, "2026-06-05T12:00:00Z", 2),
-        ["2026-06-06T03:30:00Z", "2026-06-09T03:30:00Z"]
-    );
+    assert_eq!(upcoming(&late, "2026-06-05T12:00:00Z", 2), ["2026-06-06T03:30:00Z", "2026-06-09T03:30:00Z"]);
 }
 
 #[test]
@@ -109,10 +103,7 @@ fn skip_weekends_moves_to_the_next_occurrence_not_to_monday() {
     // Saturdays and Wednesdays at 09:00: the Saturday is dropped, not moved to Monday.
     let mut twice_weekly = cron("0 9 * * WED,SAT", Berlin);
     twice_weekly.skip_weekends = true;
-    assert_eq!(
-        upcoming(&twice_weekly, "2026-06-04T00:00:00Z", 2),
-        ["2026-06-10T07:00:00Z", "2026-06-17T07:00:00Z"]
-    );
+    assert_eq!(upcoming(&twice_weekly, "2026-06-04T00:00:00Z", 2), ["2026-06-10T07:00:00Z", "2026-06-17T07:00:00Z"]);
 }
 
 #[test]

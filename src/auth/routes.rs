@@ -1,0 +1,81 @@
+//! Thin handlers for `/v1/auth/*`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use uuid::Uuid;
+
+use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionView, TokenPair};
+use super::service::{self, ClientInfo};
+use super::{AuthUser, api_keys};
+use crate::http::client_ip::client_ip;
+use crate::http::envelope::no_content;
+use crate::http::{ApiError, ApiResponse, Json};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/auth/register").post(register))
+        .service(web::resource("/v1/auth/login").post(login))
+        .service(web::resource("/v1/auth/refresh").post(refresh))
+        .service(web::resource("/v1/auth/logout").post(logout))
+        .service(web::resource("/v1/auth/sessions").get(sessions))
+        .service(web::resource("/v1/auth/sessions/{id}").delete(revoke_session))
+        .service(web::resource("/v1/api-keys").get(api_keys::list).post(api_keys::create))
+        .service(web::resource("/v1/api-keys/{id}").delete(api_keys::revoke));
+}
+
+fn client_info(req: &HttpRequest, state: &AppState) -> ClientInfo {
+    ClientInfo {
+        user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        ip: client_ip(req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterInput, responses(
+    (status = 201, body = AuthResult), (status = 400, description = "Invalid fields"), (status = 409, description = "Email taken")))]
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<RegisterInput>,
+) -> Result<ApiResponse<AuthResult>, ApiError> {
+    let client = client_info(&req, &state);
+    Ok(ApiResponse::created(service::register(&state, body.0, client).await?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginInput, responses(
+    (status = 200, body = AuthResult), (status = 401, description = "Wrong email or password")))]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<LoginInput>,
+) -> Result<ApiResponse<AuthResult>, ApiError> {
+    let client = client_info(&req, &state);
+    Ok(ApiResponse::ok(service::login(&state, body.0, client).await?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshInput, responses(
+    (status = 200, body = TokenPair), (status = 401, description = "Invalid, expired or reused token")))]
+pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshInput>) -> Result<ApiResponse<TokenPair>, ApiError> {
+    Ok(ApiResponse::ok(service::refresh(&state, body.0).await?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshInput, responses((status = 204)))]
+pub async fn logout(state: web::Data<AppState>, body: Json<RefreshInput>) -> Result<HttpResponse, ApiError> {
+    service::logout(&state, body.0).await?;
+    Ok(no_content())
+}
+
+#[utoipa::path(get, path = "/v1/auth/sessions", tag = "auth", responses((status = 200, body = [SessionView])),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn sessions(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<SessionView>>, ApiError> {
+    Ok(ApiResponse::ok(service::sessions(&state, user.id, user.session_id).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/auth/sessions/{id}", tag = "auth", responses((status = 204), (status = 404)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    service::revoke_session(&state, user.id, *id).await?;
+    Ok(no_content())
+}

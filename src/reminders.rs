@@ -1,0 +1,3 @@
+//! Reminders: what is due when, and the schedules that say so.
+
+pub mod schedule;

@@ -1,0 +1,109 @@
+//! User rows and their API views.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::db::schema::users;
+
+/// A `users` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub timezone: String,
+    pub quiet_hours_start: Option<NaiveTime>,
+    pub quiet_hours_end: Option<NaiveTime>,
+    pub preferences: serde_json::Value,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+    pub timezone: &'a str,
+}
+
+/// Quiet hours as `HH:MM` strings in the user's zone.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}
+
+/// What the API shows of a user.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub timezone: String,
+    pub quiet_hours: Option<QuietHours>,
+    #[schema(value_type = Object)]
+    pub preferences: serde_json::Value,
+    pub tier: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserView {
+    pub fn from_row(user: User, tier: &str) -> UserView {
+        let quiet_hours = match (user.quiet_hours_start, user.quiet_hours_end) {
+            (Some(start), Some(end)) => {
+                Some(QuietHours { start: start.format("%H:%M").to_string(), end: end.format("%H:%M").to_string() })
+            }
+            _ => None,
+        };
+        UserView {
+            id: user.id,
+            email: user.email,
+            display_name: user.display_name,
+            timezone: user.timezone,
+            quiet_hours,
+            preferences: user.preferences,
+            tier: tier.to_owned(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// `PATCH /v1/users/me`. Absent fields stay as they are; `quietHours: null` clears them.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub timezone: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<QuietHours>)]
+    pub quiet_hours: Option<Option<QuietHours>>,
+    #[schema(value_type = Option<Object>)]
+    pub preferences: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Distinguishes an absent field (None) from an explicit null (Some(None)).
+fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

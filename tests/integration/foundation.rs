@@ -1,0 +1,119 @@
+//! Foundation: health, the error envelope for actix's own errors, request ids, metrics, database TLS.
+
+use diesel::sql_types::Bool;
+use diesel_async::RunQueryDsl;
+use escalating_reminders::config::Config;
+use reqwest::Method;
+
+use crate::common::{TestApp, TestDb, free_port};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_ok_with_database_and_redis() {
+    let app = TestApp::spawn().await;
+    let reply = app.get("/health", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["status"], "ok");
+    assert_eq!(reply.body["checks"]["database"], "ok");
+    assert_eq!(reply.body["checks"]["redis"], "ok");
+    assert_eq!(reply.body["role"], "api");
+    assert_eq!(reply.body["version"], escalating_reminders::VERSION);
+    assert_eq!(app.get("/health/ready", None).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_degraded_when_redis_is_unreachable_and_disabled_when_unset() {
+    let closed = format!("redis://127.0.0.1:{}", free_port());
+    let app = TestApp::spawn_with(&[("REDIS_URL", &closed)]).await;
+    let reply = app.get("/health", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["status"], "degraded");
+    assert_eq!(reply.body["checks"]["redis"], "down");
+
+    let app = TestApp::spawn_with(&[("REDIS_URL", "")]).await;
+    let reply = app.get("/health", None).await;
+    assert_eq!(reply.body["status"], "ok");
+    assert_eq!(reply.body["checks"]["redis"], "disabled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn actix_routing_errors_use_the_json_envelope() {
+    let app = TestApp::spawn().await;
+    app.get("/no/such/route", None).await.assert_error(404, "NOT_FOUND");
+    app.get("/v1/nothing-here", None).await.assert_error(404, "NOT_FOUND");
+    let reply = app.call(Method::DELETE, "/health", None, None).await;
+    reply.assert_error(405, "METHOD_NOT_ALLOWED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_ids_are_echoed_or_generated_and_security_headers_are_set() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/health")).header("x-request-id", "trace-abc-123").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+
+    // An id with characters that could forge log lines is replaced, not echoed.
+    let res = app.client.get(app.url("/nope")).header("x-request-id", "bad id\twith tab").send().await.unwrap();
+    let generated = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(generated, "bad id\twith tab");
+    assert!(uuid::Uuid::parse_str(&generated).is_ok());
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["meta"]["requestId"], generated.as_str(), "error envelope carries the same id");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_prometheus_text() {
+    let app = TestApp::spawn().await;
+    app.get("/health", None).await;
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    assert!(text.contains("http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/health\""), "{text}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Ssl {
+    #[diesel(sql_type = Bool)]
+    ssl: bool,
+}
+
+fn config_for(url: &str, verify: Option<&str>) -> Config {
+    Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(url.to_owned()),
+        "PG_TLS_VERIFY" => verify.map(str::to_owned),
+        _ => None,
+    })
+    .expect("config")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sslmode_require_really_uses_tls_and_verifies_by_default() {
+    escalating_reminders::install_crypto_provider();
+    let db = TestDb::create().await;
+    let url = format!("{}/{}?sslmode=require", crate::common::database::server_url(), db.name);
+
+    let config = config_for(&url, Some("none"));
+    let mut conn =
+        escalating_reminders::db::establish(&config, &config.database, "tls-test").await.expect("TLS connect");
+    let row: Ssl = diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert!(row.ssl, "the connection is not encrypted");
+
+    // The local server's certificate is self-signed: full verification must refuse it.
+    let config = config_for(&url, None);
+    let refused = escalating_reminders::db::establish(&config, &config.database, "tls-test").await;
+    assert!(refused.is_err(), "an untrusted certificate was accepted");
+
+    // sslmode=disable stays plain.
+    let plain = format!("{}/{}?sslmode=disable", crate::common::database::server_url(), db.name);
+    let config = config_for(&plain, None);
+    let mut conn = escalating_reminders::db::establish(&config, &config.database, "tls-test").await.unwrap();
+    let row: Ssl = diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert!(!row.ssl);
+}

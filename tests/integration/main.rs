@@ -1,0 +1,8 @@
+//! Integration tests against the real local PostgreSQL and Redis: each test gets its own database cloned
+//! from a migrated template and its own Redis key prefix, so they run in parallel.
+
+mod common;
+
+mod accounts;
+mod foundation;
+mod processes;

@@ -1,0 +1,205 @@
+//! The real binary as child processes: configuration errors, start-up, leadership, shutdown.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+
+use crate::common::{BinaryProcess, TestDb, base_env, free_port};
+
+fn env_with(db: &TestDb, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut env = base_env(db);
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    env
+}
+
+async fn exit_of(args: &[&str], env: &HashMap<String, String>) -> (Option<i32>, String) {
+    let mut process = BinaryProcess::start(args, env);
+    let code = process.wait_exit(Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    (code, process.output().join("\n"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_config_exits_2_naming_the_bad_variable() {
+    let db = TestDb::create().await;
+    let good = env_with(&db, &[]);
+    let (code, output) = exit_of(&["check-config"], &good).await;
+    assert_eq!(code, Some(0), "{output}");
+
+    let cases: [(&str, &str, &str); 6] = [
+        ("PORT", "not-a-number", "PORT"),
+        ("ENCRYPTION_KEY", "dG9vIHNob3J0", "ENCRYPTION_KEY"),
+        ("DATABASE_URL", "postgres://[bad", "DATABASE_URL"),
+        ("REDIS_URL", "ftp://x", "REDIS_URL"),
+        ("SCHEDULER_TICK_MS", "-5", "SCHEDULER_TICK_MS"),
+        ("APP_ENV", "moon", "APP_ENV"),
+    ];
+    for (key, value, named) in cases {
+        let env = env_with(&db, &[(key, value)]);
+        let (code, output) = exit_of(&["check-config"], &env).await;
+        assert_eq!(code, Some(2), "{key}={value}: {output}");
+        assert!(output.contains(named), "{key}={value}: output does not name {named}: {output}");
+        assert_eq!(output.lines().count(), 1, "one line expected: {output}");
+    }
+    let mut production = env_with(&db, &[("APP_ENV", "production")]);
+    production.remove("JWT_SECRET");
+    let (code, output) = exit_of(&["check-config"], &production).await;
+    assert_eq!(code, Some(2));
+    assert!(output.contains("JWT_SECRET"), "{output}");
+
+    let (code, output) = exit_of(&["--role", "gardener", "check-config"], &good).await;
+    assert_eq!(code, Some(2));
+    assert!(output.contains("--role") && output.contains("gardener"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn role_all_migrates_a_fresh_database_and_serves_health() {
+    let db = TestDb::create_empty().await;
+    let port = free_port();
+    let env = env_with(&db, &[("PORT", &port.to_string())]);
+    let mut process = BinaryProcess::start(&["--role", "all"], &env);
+    let ready = wait_ready(&process).await;
+    assert!(ready, "never ready: {:?}", process.output());
+    let health: serde_json::Value =
+        reqwest::get(format!("http://127.0.0.1:{port}/health")).await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["checks"]["database"], "ok");
+    assert_eq!(health["checks"]["redis"], "ok");
+    assert_eq!(health["role"], "all");
+    let mut conn = db.connect().await;
+    assert!(migration_count(&mut conn).await >= 5);
+    process.signal("TERM").await;
+    assert_eq!(process.wait_exit(Duration::from_secs(35)).await, Some(0), "{:?}", process.output());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_503_json_when_postgres_is_unreachable() {
+    let db = TestDb::create().await;
+    let port = free_port();
+    let dead_db = format!("postgres://postgres@127.0.0.1:{}/nothing?sslmode=disable", free_port());
+    let env = env_with(&db, &[("PORT", &port.to_string()), ("DATABASE_URL", &dead_db)]);
+    let process = BinaryProcess::start(&["--role", "api"], &env);
+    assert!(process.wait_for_http("/health", Duration::from_secs(15)).await.is_some());
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/health")).await.unwrap();
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "down");
+    assert_eq!(body["checks"]["database"], "down");
+    let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+}
+
+async fn wait_ready(process: &BinaryProcess) -> bool {
+    let port = process.port.expect("port");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(res) = reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await
+            && res.status().is_success()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn migration_count(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+        .get_result::<Count>(conn)
+        .await
+        .map(|c| c.n)
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_apis_on_an_empty_database_both_serve_and_migrate_once() {
+    let db = TestDb::create_empty().await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port_a.to_string())]));
+    let b = BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port_b.to_string())]));
+    assert!(wait_ready(&a).await, "{:?}", a.output());
+    assert!(wait_ready(&b).await, "{:?}", b.output());
+    let applied: Vec<String> =
+        a.output().into_iter().chain(b.output()).filter(|line| line.contains("database migrations applied")).collect();
+    assert_eq!(applied.len(), 1, "exactly one process applies migrations: {applied:?}");
+    let mut conn = db.connect().await;
+    let count = migration_count(&mut conn).await;
+    assert_eq!(count as usize, std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count());
+}
+
+fn leader_epoch(line: &str) -> i64 {
+    let tail = &line[line.find("epoch=").expect("epoch in line") + 6..];
+    tail.chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("epoch number")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_scheduler_leads_and_a_standby_takes_over_within_two_seconds_of_sigkill() {
+    let db = TestDb::create().await;
+    let env = env_with(&db, &[]);
+    let mut first = BinaryProcess::start(&["--role", "scheduler"], &env);
+    let line = first.wait_for_line("scheduler became leader", Duration::from_secs(20)).await.expect("first leads");
+    let first_epoch = leader_epoch(&line);
+    let second = BinaryProcess::start(&["--role", "scheduler"], &env);
+    second.wait_for_line("another scheduler is leader", Duration::from_secs(20)).await.expect("second waits");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!second.output().iter().any(|l| l.contains("scheduler became leader")), "two leaders at once");
+
+    first.signal("KILL").await;
+    let _ = first.wait_exit(Duration::from_secs(5)).await;
+    let killed_at = tokio::time::Instant::now();
+    let line =
+        second.wait_for_line("scheduler became leader", Duration::from_secs(5)).await.expect("standby takes over");
+    let took = killed_at.elapsed();
+    assert!(took <= Duration::from_secs(2), "takeover took {took:?}");
+    assert!(leader_epoch(&line) > first_epoch, "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_releases_leadership_and_exits_zero() {
+    let db = TestDb::create().await;
+    let env = env_with(&db, &[]);
+    let mut first = BinaryProcess::start(&["--role", "scheduler"], &env);
+    first.wait_for_line("scheduler became leader", Duration::from_secs(20)).await.expect("leads");
+    first.signal("TERM").await;
+    assert_eq!(first.wait_exit(Duration::from_secs(10)).await, Some(0), "{:?}", first.output());
+    assert!(first.output().iter().any(|l| l.contains("scheduler released leadership")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::create().await;
+    let port = free_port();
+    let mut process = BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port.to_string())]));
+    assert!(wait_ready(&process).await, "{:?}", process.output());
+
+    // A client that uploads its body slowly keeps the request in flight across the signal.
+    let body = r#"{"email":"slow@example.com","password":"correct horse battery","displayName":"Slow"}"#;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!(
+        "POST /v1/auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..20]).await.unwrap();
+    // Long enough for a loaded machine to have parsed the head and dispatched the request.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    process.signal("TERM").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stream.write_all(&body.as_bytes()[20..]).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert_eq!(process.wait_exit(Duration::from_secs(35)).await, Some(0), "{:?}", process.output());
+}
