@@ -1,6 +1,19 @@
-//! Notification channels ("agents"): one module per channel type.
+//! Notification channels ("agents"): one module per channel type behind the [`Channel`] trait.
 
+pub mod email;
+pub mod pull;
+pub mod sms;
+pub mod ssrf;
+pub mod targets;
+pub mod webhook;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// The kinds of channel a delivery can go out on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,5 +42,73 @@ impl ChannelKind {
     /// Parses the lowercase name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+/// Where one delivery goes, resolved from its target row just before sending.
+#[derive(Debug, Clone)]
+pub enum Recipient {
+    Email { address: String },
+    Sms { phone: String },
+    Webhook { subscription_id: Uuid, url: String, secret: SecretString },
+    Pull { subscription_id: Uuid },
+    /// The target was deleted, disabled or opted out since the delivery was created.
+    Gone { reason: String },
+}
+
+/// One send to perform.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub delivery_id: Uuid,
+    pub user_id: Uuid,
+    pub attempt: i32,
+    pub channel: ChannelKind,
+    pub recipient: Recipient,
+    /// The rendered notification (`type`, `title`, `tier`, …) as stored on the delivery.
+    pub payload: serde_json::Value,
+}
+
+/// What a channel reports after one attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Sent { provider_message_id: Option<String> },
+    /// Worth another attempt (timeouts, 5xx, 408, 429); `retry_after` when the receiver asked for a delay.
+    Retry { error: String, retry_after: Option<chrono::Duration> },
+    /// Will never succeed (4xx, invalid recipient).
+    Failed { error: String },
+    /// The endpoint is gone for good (HTTP 410): fail and disable the subscription.
+    Gone { error: String },
+    /// We cannot know whether it was sent (SMS timeout); not retried, to avoid a double text.
+    Unknown { error: String },
+}
+
+/// A way to deliver notifications. Implementations must be safe to call concurrently.
+pub trait Channel: Send + Sync {
+    fn send<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome>;
+}
+
+/// The channel for each kind.
+#[derive(Clone)]
+pub struct Channels {
+    by_kind: HashMap<ChannelKind, Arc<dyn Channel>>,
+}
+
+impl Channels {
+    pub fn new(by_kind: HashMap<ChannelKind, Arc<dyn Channel>>) -> Self {
+        Channels { by_kind }
+    }
+
+    /// The production channels for `state`'s configuration.
+    pub fn from_state(state: &crate::state::AppState) -> anyhow::Result<Self> {
+        let mut by_kind: HashMap<ChannelKind, Arc<dyn Channel>> = HashMap::new();
+        by_kind.insert(ChannelKind::Webhook, Arc::new(webhook::WebhookChannel::new(state.config.webhook_allow_private)?));
+        by_kind.insert(ChannelKind::Email, Arc::new(email::OutboxEmail::new(&state.config)));
+        by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(&state.config)?));
+        by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone())));
+        Ok(Channels { by_kind })
+    }
+
+    pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Channel>> {
+        self.by_kind.get(&kind)
     }
 }

@@ -1,10 +1,232 @@
-//! The worker loop.
+//! The worker loop: read up to 100 delivery ids from the stream (or claim from Postgres when Redis is
+//! unavailable), claim them in one statement, send concurrently (bounded by `WORKER_CONCURRENCY`), write
+//! the outcomes in one statement, then acknowledge the stream entries. On shutdown it stops reading and
+//! finishes the batch in hand.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
+use super::claim::{self, Claimed, Recorded};
+use super::stream;
+use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
+use crate::notifications::retry;
 use crate::state::AppState;
 
-pub async fn run(_state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
-    shutdown.cancelled().await;
+/// Ids read per round trip.
+const READ_COUNT: usize = 100;
+/// How long a stream read blocks, and how long the Postgres fallback idles between empty polls.
+const BLOCK: Duration = Duration::from_millis(1000);
+const POLL_IDLE: Duration = Duration::from_millis(200);
+/// How often this worker takes over entries of consumers that died.
+const AUTOCLAIM_EVERY: Duration = Duration::from_secs(5);
+
+pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let channels = Channels::from_state(&state)?;
+    run_with(state, channels, shutdown).await
+}
+
+/// The loop with explicit channels (tests and benchmarks pass their own).
+pub async fn run_with(state: AppState, channels: Channels, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let consumer = format!("worker-{}-{}", std::process::id(), &Uuid::new_v4().simple().to_string()[..8]);
+    let sends = Arc::new(Semaphore::new(state.config.worker_concurrency));
+    let stream_key = state.redis.key(stream::STREAM);
+    let mut group_ready = false;
+    let mut last_autoclaim = Instant::now();
+    tracing::info!(consumer = %consumer, "worker started");
+    while !shutdown.is_cancelled() {
+        let now = state.clock.now();
+        let lease_until = now + chrono::Duration::from_std(state.config.delivery_lease)?;
+        let (claimed, entries) = match state.redis.conn().await {
+            Some(mut redis) => {
+                if !group_ready {
+                    group_ready = stream::ensure_group(&mut redis, &stream_key).await.is_ok();
+                }
+                let read = if last_autoclaim.elapsed() >= AUTOCLAIM_EVERY {
+                    last_autoclaim = Instant::now();
+                    let idle = state.config.delivery_lease.as_millis() as u64;
+                    stream::autoclaim(&mut redis, &stream_key, &consumer, idle, READ_COUNT).await
+                } else {
+                    tokio::select! {
+                        read = stream::read(&mut redis, &stream_key, &consumer, READ_COUNT, BLOCK.as_millis() as usize) => read,
+                        () = shutdown.cancelled() => break,
+                    }
+                };
+                match read {
+                    Ok(entries) => {
+                        let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
+                        let claimed = claim_ids(&state, &ids, now, lease_until).await;
+                        (claimed, entries.into_iter().map(|e| e.entry_id).collect::<Vec<_>>())
+                    }
+                    Err(err) => {
+                        if err.code() == Some("NOGROUP") {
+                            // The stream or group vanished (Redis restarted empty): recreate next round.
+                            group_ready = false;
+                        } else {
+                            state.redis.mark_down(&err.to_string());
+                        }
+                        (claim_from_postgres(&state, now, lease_until).await, Vec::new())
+                    }
+                }
+            }
+            None => (claim_from_postgres(&state, now, lease_until).await, Vec::new()),
+        };
+        let idle = claimed.is_empty() && entries.is_empty();
+        if !claimed.is_empty() {
+            deliver(&state, &channels, &sends, claimed).await;
+        }
+        if !entries.is_empty()
+            && let Some(mut redis) = state.redis.conn().await
+            && let Err(err) = stream::ack(&mut redis, &stream_key, &entries).await
+        {
+            // Unacknowledged entries are re-read later; the claim statement makes that harmless.
+            tracing::warn!(error = %err, "could not acknowledge stream entries");
+        }
+        if idle && !state.redis.is_configured() {
+            tokio::select! {
+                () = tokio::time::sleep(POLL_IDLE) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+    }
+    tracing::info!(consumer = %consumer, "worker stopped");
     Ok(())
+}
+
+async fn claim_ids(state: &AppState, ids: &[Uuid], now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Vec<Claimed> {
+    let claimed = async {
+        let mut conn = state.db.get().await?;
+        anyhow::Ok(claim::by_ids(&mut conn, ids, now, lease_until).await?)
+    };
+    claimed.await.unwrap_or_else(|err| {
+        tracing::warn!(error = format!("{err:#}"), "claiming deliveries failed; they will be re-offered");
+        Vec::new()
+    })
+}
+
+async fn claim_from_postgres(state: &AppState, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Vec<Claimed> {
+    let claimed = async {
+        let mut conn = state.db.get().await?;
+        anyhow::Ok(claim::from_postgres(&mut conn, READ_COUNT as i64, now, lease_until).await?)
+    };
+    match claimed.await {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = format!("{err:#}"), "claiming deliveries from postgres failed");
+            tokio::time::sleep(POLL_IDLE).await;
+            Vec::new()
+        }
+    }
+}
+
+/// Sends a claimed batch and records the outcomes. Never holds a database connection across a send.
+async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, claimed: Vec<Claimed>) {
+    let keys: Vec<(String, Uuid, ChannelKind)> = claimed
+        .iter()
+        .filter_map(|c| Some((c.target_kind.clone(), c.target_id, ChannelKind::parse(&c.channel)?)))
+        .collect();
+    let resolved = async {
+        let mut conn = state.db.get().await?;
+        targets::resolve(&mut conn, &state.config.encryption_key, &keys).await
+    }
+    .await;
+    let resolved = match resolved {
+        Ok(resolved) => resolved,
+        Err(err) => {
+            // Leave the claims to expire: the lease returns them to pending.
+            tracing::warn!(error = format!("{err:#}"), "could not resolve recipients; leases will expire");
+            return;
+        }
+    };
+    let mut tasks = JoinSet::new();
+    for row in claimed {
+        let Some(channel_kind) = ChannelKind::parse(&row.channel) else { continue };
+        let recipient = resolved
+            .get(&(row.target_kind.clone(), row.target_id, channel_kind))
+            .cloned()
+            .unwrap_or(Recipient::Gone { reason: "unknown target".to_owned() });
+        let channel = channels.get(channel_kind).cloned();
+        let permit = Arc::clone(sends).acquire_owned().await;
+        tasks.spawn(async move {
+            let job = Job {
+                delivery_id: row.id,
+                user_id: row.user_id,
+                attempt: row.attempts,
+                channel: channel_kind,
+                recipient,
+                payload: row.payload.clone(),
+            };
+            let outcome = match (&job.recipient, channel) {
+                (Recipient::Gone { reason }, _) => Outcome::Failed { error: reason.clone() },
+                (_, None) => Outcome::Failed { error: format!("no {} channel configured", channel_kind.as_str()) },
+                (_, Some(channel)) => channel.send(&job).await,
+            };
+            drop(permit);
+            (row, channel_kind, outcome)
+        });
+    }
+    let now = state.clock.now();
+    let mut recorded = Vec::new();
+    let mut gone_subscriptions = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((row, kind, outcome)) = joined else { continue };
+        metrics::counter!("deliveries_attempted_total", "channel" => kind.as_str(), "outcome" => outcome_label(&outcome)).increment(1);
+        if let (Outcome::Gone { .. }, "subscription") = (&outcome, row.target_kind.as_str()) {
+            gone_subscriptions.push(row.target_id);
+        }
+        recorded.push(record_of(&row, kind, outcome, now));
+    }
+    let written = async {
+        let mut conn = state.db.get().await?;
+        claim::record(&mut conn, &recorded, now).await?;
+        disable_gone(&mut conn, &gone_subscriptions).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(err) = written {
+        tracing::error!(error = format!("{err:#}"), "could not record delivery outcomes; leases will expire and retry");
+    }
+}
+
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Sent { .. } => "sent",
+        Outcome::Retry { .. } => "retry",
+        Outcome::Failed { .. } => "failed",
+        Outcome::Gone { .. } => "gone",
+        Outcome::Unknown { .. } => "unknown",
+    }
+}
+
+fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<Utc>) -> Recorded {
+    let base = Recorded { id: row.id, attempt: row.attempts, status: "failed", next_attempt_at: None, error: None, provider_message_id: None };
+    match outcome {
+        Outcome::Sent { provider_message_id } => Recorded { status: "sent", provider_message_id, ..base },
+        Outcome::Retry { error, retry_after } => {
+            match retry::next_delay(kind, u32::try_from(row.attempts).unwrap_or(u32::MAX), retry_after) {
+                Some(delay) => Recorded { status: "pending", next_attempt_at: Some(now + delay), error: Some(error), ..base },
+                None => Recorded { error: Some(format!("gave up after {} attempts: {error}", row.attempts)), ..base },
+            }
+        }
+        Outcome::Failed { error } | Outcome::Gone { error } | Outcome::Unknown { error } => Recorded { error: Some(error), ..base },
+    }
+}
+
+async fn disable_gone(conn: &mut diesel_async::AsyncPgConnection, ids: &[Uuid]) -> diesel::QueryResult<usize> {
+    use diesel_async::RunQueryDsl;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "UPDATE user_agent_subscriptions SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
+         WHERE id = ANY($1) AND enabled",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .execute(conn)
+    .await
 }

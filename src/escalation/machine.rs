@@ -68,7 +68,7 @@ mod tests;
 pub const MAX_REPEAT: u8 = 10;
 
 /// What a target is: one of the user's own channel subscriptions, or a trusted contact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// One of the user's channel subscriptions.
@@ -93,7 +93,7 @@ impl TargetKind {
 }
 
 /// Who or what to notify: a user's channel subscription, or a trusted contact on one channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Target {
     /// Subscription or contact.
     pub kind: TargetKind,

@@ -1,0 +1,125 @@
+//! Resolves claimed deliveries to concrete recipients (address, phone, URL and decrypted secret) in two
+//! batched queries, just before sending, so a target changed since the delivery was created is honoured.
+
+use std::collections::HashMap;
+
+use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use uuid::Uuid;
+
+use super::{ChannelKind, Recipient};
+
+#[derive(diesel::QueryableByName)]
+struct SubscriptionRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Jsonb)]
+    config: serde_json::Value,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bytea>)]
+    secret_ciphertext: Option<Vec<u8>>,
+    #[diesel(sql_type = Bool)]
+    enabled: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct ContactRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    email: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    phone: Option<String>,
+    #[diesel(sql_type = Bool)]
+    reachable: bool,
+}
+
+/// Recipients keyed by (target kind, target id, channel).
+pub type Resolved = HashMap<(String, Uuid, ChannelKind), Recipient>;
+
+pub async fn resolve(
+    conn: &mut AsyncPgConnection,
+    key: &SecretBox<[u8; 32]>,
+    targets: &[(String, Uuid, ChannelKind)],
+) -> anyhow::Result<Resolved> {
+    let subscription_ids: Vec<Uuid> = targets.iter().filter(|t| t.0 == "subscription").map(|t| t.1).collect();
+    let contact_ids: Vec<Uuid> = targets.iter().filter(|t| t.0 == "contact").map(|t| t.1).collect();
+    let subscriptions: HashMap<Uuid, SubscriptionRow> = if subscription_ids.is_empty() {
+        HashMap::new()
+    } else {
+        diesel::sql_query("SELECT id, config, secret_ciphertext, enabled FROM user_agent_subscriptions WHERE id = ANY($1)")
+            .bind::<Array<SqlUuid>, _>(&subscription_ids)
+            .load::<SubscriptionRow>(conn)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect()
+    };
+    let contacts: HashMap<Uuid, ContactRow> = if contact_ids.is_empty() {
+        HashMap::new()
+    } else {
+        diesel::sql_query(
+            "SELECT c.id, c.email, c.phone,
+                    (c.consent_status = 'accepted'
+                     AND NOT EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = c.phone)) AS reachable
+             FROM trusted_contacts c WHERE c.id = ANY($1)",
+        )
+        .bind::<Array<SqlUuid>, _>(&contact_ids)
+        .load::<ContactRow>(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect()
+    };
+    let mut out = Resolved::new();
+    for (kind, id, channel) in targets {
+        let recipient = if kind == "subscription" {
+            subscription_recipient(subscriptions.get(id), *channel, key)
+        } else {
+            contact_recipient(contacts.get(id), *channel)
+        };
+        out.insert((kind.clone(), *id, *channel), recipient);
+    }
+    Ok(out)
+}
+
+fn gone(reason: &str) -> Recipient {
+    Recipient::Gone { reason: reason.to_owned() }
+}
+
+fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, key: &SecretBox<[u8; 32]>) -> Recipient {
+    let Some(row) = row else { return gone("the channel subscription was deleted") };
+    if !row.enabled {
+        return gone("the channel subscription is disabled");
+    }
+    let text = |field: &str| row.config[field].as_str().map(str::to_owned);
+    match channel {
+        ChannelKind::Email => text("address").map_or_else(|| gone("no address"), |address| Recipient::Email { address }),
+        ChannelKind::Sms => text("phoneNumber").map_or_else(|| gone("no phone number"), |phone| Recipient::Sms { phone }),
+        ChannelKind::Pull => Recipient::Pull { subscription_id: row.id },
+        ChannelKind::Webhook => {
+            let Some(url) = text("url") else { return gone("no URL") };
+            let secret = row
+                .secret_ciphertext
+                .as_deref()
+                .and_then(|sealed| crate::crypto::decrypt(key.expose_secret(), row.id, sealed).ok())
+                .and_then(|plain| String::from_utf8(plain).ok());
+            match secret {
+                Some(secret) => Recipient::Webhook { subscription_id: row.id, url, secret: SecretString::from(secret) },
+                None => gone("the signing secret cannot be decrypted with this ENCRYPTION_KEY"),
+            }
+        }
+    }
+}
+
+fn contact_recipient(row: Option<&ContactRow>, channel: ChannelKind) -> Recipient {
+    let Some(row) = row else { return gone("the trusted contact was deleted") };
+    if !row.reachable {
+        return gone("the trusted contact opted out");
+    }
+    match (channel, &row.email, &row.phone) {
+        (ChannelKind::Email, Some(address), _) => Recipient::Email { address: address.clone() },
+        (ChannelKind::Sms, _, Some(phone)) => Recipient::Sms { phone: phone.clone() },
+        _ => gone("the trusted contact has no address for this channel"),
+    }
+}

@@ -1,0 +1,142 @@
+//! Claiming deliveries (one statement per batch) and writing their outcomes (one statement per batch).
+//! A claim takes a lease and bumps `attempts`; every outcome write is conditional on that attempt, so a
+//! worker that lost its lease (a zombie) cannot overwrite what a later attempt recorded.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// A claimed delivery, ready to send.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub escalation_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub reminder_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = SmallInt)]
+    pub tier: i16,
+    #[diesel(sql_type = SmallInt)]
+    pub loop_index: i16,
+    #[diesel(sql_type = Text)]
+    pub target_kind: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub target_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Jsonb)]
+    pub payload: serde_json::Value,
+}
+
+/// Deliveries whose episode was acknowledged, completed or cancelled are cancelled instead of claimed,
+/// in the same statement. (An exhausted episode still sends its last tier.)
+const CLAIM: &str = "
+    WITH picked AS ({source}),
+    cancelled AS (
+        UPDATE deliveries d SET status = 'cancelled', cancel_reason = 'the episode ended before sending'
+        FROM escalations e
+        WHERE d.id IN (SELECT id FROM picked) AND d.status = 'pending' AND e.id = d.escalation_id
+          AND e.status IN ('acknowledged', 'completed', 'cancelled')
+        RETURNING d.id)
+    UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = $2
+    WHERE d.id IN (SELECT id FROM picked) AND d.id NOT IN (SELECT id FROM cancelled)
+      AND d.status = 'pending' AND d.next_attempt_at <= $1
+    RETURNING d.id, d.escalation_id, d.reminder_id, d.user_id, d.tier, d.loop_index, d.target_kind, d.target_id,
+              d.channel, d.attempts, d.payload";
+
+/// Claims the deliveries named by stream entries (those still pending and due).
+pub async fn by_ids(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Claimed>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(CLAIM.replace("{source}", "SELECT unnest($3::uuid[]) AS id"))
+        .bind::<Timestamptz, _>(now)
+        .bind::<Timestamptz, _>(lease_until)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+        .await
+}
+
+/// Claims due pending deliveries straight from Postgres (Redis down or absent). `SKIP LOCKED` lets any
+/// number of workers do this at once without waiting on each other.
+pub async fn from_postgres(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Claimed>> {
+    let source = "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED";
+    diesel::sql_query(CLAIM.replace("{source}", source))
+        .bind::<Timestamptz, _>(now)
+        .bind::<Timestamptz, _>(lease_until)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await
+}
+
+/// What happened to one claimed delivery.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub id: Uuid,
+    pub attempt: i32,
+    /// `sent`, `pending` (retry later), or `failed`.
+    pub status: &'static str,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub provider_message_id: Option<String>,
+}
+
+/// Writes a batch of outcomes in one statement; each only if the claim is still this attempt's.
+pub async fn record(conn: &mut AsyncPgConnection, rows: &[Recorded], now: DateTime<Utc>) -> diesel::QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "UPDATE deliveries d SET status = v.status,
+                next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
+                last_error = v.error,
+                provider_message_id = COALESCE(v.provider_message_id, d.provider_message_id),
+                sent_at = CASE WHEN v.status = 'sent' THEN $7 ELSE d.sent_at END,
+                lease_until = NULL, offered_at = NULL
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+              AS v(id, attempt, status, next_attempt_at, error, provider_message_id)
+         WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'sending'",
+    )
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.next_attempt_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.error.clone()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.provider_message_id.clone()).collect::<Vec<_>>())
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await
+}
+
+/// Releases claims without an outcome (worker shutting down): they become pending again at once.
+pub async fn release(conn: &mut AsyncPgConnection, claims: &[(Uuid, i32)]) -> diesel::QueryResult<usize> {
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "UPDATE deliveries d SET status = 'pending', lease_until = NULL, offered_at = NULL
+         FROM unnest($1::uuid[], $2::int[]) AS v(id, attempt)
+         WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'sending'",
+    )
+    .bind::<Array<SqlUuid>, _>(claims.iter().map(|c| c.0).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(claims.iter().map(|c| c.1).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+}

@@ -1,0 +1,122 @@
+//! Advance: open episodes whose wake-up time has come take their next step (next tier, next loop,
+//! end of an ack window, expiry). One transaction per batch writes the new states and the deliveries.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use diesel::sql_types::{BigInt, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::episodes::{self, EpisodeRow};
+use super::{BATCH, fence};
+use crate::escalation::machine::Plan;
+use crate::notifications::delivery::{self, DeliveryContext};
+use crate::state::AppState;
+
+#[derive(diesel::QueryableByName)]
+struct DueEpisode {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    reminder_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Jsonb)]
+    plan: serde_json::Value,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = SmallInt)]
+    current_tier: i16,
+    #[diesel(sql_type = SmallInt)]
+    loop_index: i16,
+    #[diesel(sql_type = Timestamptz)]
+    fired_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    loop_started_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    next_step_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    ack_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    end_reason: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    occurrence_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    importance: String,
+    #[diesel(sql_type = Text)]
+    user_timezone: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
+    quiet_hours_start: Option<NaiveTime>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
+    quiet_hours_end: Option<NaiveTime>,
+    #[diesel(sql_type = Text)]
+    delivery_state: String,
+}
+
+const SELECT_DUE: &str = "
+    SELECT e.id, e.reminder_id, e.user_id, e.plan, e.status, e.current_tier, e.loop_index, e.fired_at,
+           e.loop_started_at, e.next_step_at, e.ack_until, e.end_reason, e.occurrence_at,
+           r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, u.quiet_hours_end,
+           COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state
+    FROM escalations e
+    JOIN reminders r ON r.id = e.reminder_id
+    JOIN users u ON u.id = e.user_id
+    LEFT JOIN subscriptions sub ON sub.user_id = e.user_id
+    WHERE e.status IN ('active', 'acknowledged') AND e.next_step_at <= $1
+    ORDER BY e.next_step_at
+    LIMIT $2
+    FOR UPDATE OF e SKIP LOCKED";
+
+/// Advances one batch; returns how many episodes were looked at.
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
+    let now = state.clock.now();
+    conn.transaction::<_, anyhow::Error, _>(async move |conn| {
+        fence::check(conn, epoch).await?;
+        let due: Vec<DueEpisode> =
+            diesel::sql_query(SELECT_DUE).bind::<Timestamptz, _>(now).bind::<BigInt, _>(BATCH).load(conn).await?;
+        let mut updates = Vec::with_capacity(due.len());
+        let mut deliveries = Vec::new();
+        for row in &due {
+            let Some(episode) = episodes::from_columns(
+                &row.status,
+                row.current_tier,
+                row.loop_index,
+                row.fired_at,
+                row.loop_started_at,
+                row.next_step_at,
+                row.ack_until,
+                row.end_reason.as_deref(),
+            ) else {
+                tracing::error!(escalation.id = %row.id, "unreadable escalation state; skipping");
+                continue;
+            };
+            let plan: Plan = match serde_json::from_value(row.plan.clone()) {
+                Ok(plan) => plan,
+                Err(err) => {
+                    tracing::error!(escalation.id = %row.id, error = %err, "unreadable escalation plan; skipping");
+                    continue;
+                }
+            };
+            let ctx = DeliveryContext {
+                escalation_id: row.id,
+                reminder_id: row.reminder_id,
+                user_id: row.user_id,
+                title: row.title.clone(),
+                importance: row.importance.clone(),
+                occurrence_at: row.occurrence_at,
+                user_zone: crate::timezone::parse_zone(&row.user_timezone).unwrap_or(chrono_tz::UTC),
+                quiet_hours: row.quiet_hours_start.zip(row.quiet_hours_end),
+                delivery_state: row.delivery_state.clone(),
+            };
+            let (next, created) = episodes::drive(&plan, episode, &ctx, now);
+            deliveries.extend(created);
+            updates.push(EpisodeRow { id: row.id, episode: next });
+        }
+        episodes::update_batch(conn, &updates).await?;
+        delivery::insert_batch(conn, &deliveries).await?;
+        metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
+        Ok(due.len())
+    })
+    .await
+}

@@ -1,0 +1,218 @@
+//! Fire: due reminders (and snoozed ones whose snooze ended) start an episode. In one transaction per
+//! batch: the previous open episode of each is superseded, the new episodes and their first deliveries
+//! are inserted, and each reminder's next occurrence is computed.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Jsonb, Nullable, SmallInt, Text, Timestamp, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::episodes::{self, EpisodeRow, NewEpisode};
+use super::{BATCH, fence, recipients};
+use crate::escalation::machine;
+use crate::escalation::plan::{self, ProfileSettings, TierSpec};
+use crate::notifications::delivery::{self, DeliveryContext};
+use crate::reminders::schedule::{Schedule, ScheduleKind};
+use crate::state::AppState;
+
+#[derive(diesel::QueryableByName)]
+struct DueReminder {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    importance: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    next_trigger_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    snoozed_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Jsonb)]
+    tiers: serde_json::Value,
+    #[diesel(sql_type = SmallInt)]
+    repeat_count: i16,
+    #[diesel(sql_type = Integer)]
+    ack_window_minutes: i32,
+    #[diesel(sql_type = Nullable<Integer>)]
+    loop_gap_minutes: Option<i32>,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    trigger_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    expression: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    interval_minutes: Option<i32>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    start_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    dtstart: Option<NaiveDateTime>,
+    #[diesel(sql_type = Text)]
+    schedule_timezone: String,
+    #[diesel(sql_type = Array<Date>)]
+    exclude_dates: Vec<NaiveDate>,
+    #[diesel(sql_type = Bool)]
+    skip_weekends: bool,
+    #[diesel(sql_type = Text)]
+    user_timezone: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
+    quiet_hours_start: Option<NaiveTime>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
+    quiet_hours_end: Option<NaiveTime>,
+    #[diesel(sql_type = Text)]
+    delivery_state: String,
+}
+
+impl DueReminder {
+    fn schedule(&self) -> Option<Schedule> {
+        let kind = match self.kind.as_str() {
+            "once" => ScheduleKind::Once { at: self.trigger_at? },
+            "cron" => ScheduleKind::Cron { expression: self.expression.clone()? },
+            "interval" => ScheduleKind::Interval {
+                minutes: u32::try_from(self.interval_minutes?).ok()?,
+                start_at: self.start_at?,
+            },
+            "rrule" => ScheduleKind::Rrule { rule: self.expression.clone()?, dtstart: self.dtstart? },
+            _ => return None,
+        };
+        Some(Schedule {
+            kind,
+            tz: crate::timezone::parse_zone(&self.schedule_timezone)?,
+            exclude_dates: self.exclude_dates.clone(),
+            skip_weekends: self.skip_weekends,
+        })
+    }
+
+    /// The occurrence this firing stands for and the reminder's next regular occurrence.
+    fn occurrence_and_next(&self, now: DateTime<Utc>) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+        let schedule = self.schedule();
+        let next_after = |after: DateTime<Utc>| schedule.as_ref().and_then(|s| s.next_after(after).ok().flatten());
+        if self.status == "snoozed" {
+            // Waking keeps the regular schedule, skipping occurrences that passed during the snooze.
+            let occurrence = self.snoozed_until.unwrap_or(now);
+            let next = match self.next_trigger_at {
+                Some(next) if next > now => Some(next),
+                Some(_) => next_after(now),
+                None => None,
+            };
+            return (occurrence, next);
+        }
+        let occurrence = self.next_trigger_at.unwrap_or(now);
+        // Missed occurrences (scheduler down) collapse into this one firing rather than a burst.
+        (occurrence, next_after(occurrence.max(now)))
+    }
+}
+
+const SELECT_DUE: &str = "
+    SELECT r.id, r.user_id, r.title, r.importance, r.status, r.next_trigger_at, r.snoozed_until,
+           p.tiers, p.repeat_count, p.ack_window_minutes, p.loop_gap_minutes,
+           s.kind, s.trigger_at, s.expression, s.interval_minutes, s.start_at, s.dtstart,
+           s.timezone AS schedule_timezone, s.exclude_dates, s.skip_weekends,
+           u.timezone AS user_timezone, u.quiet_hours_start, u.quiet_hours_end,
+           COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state
+    FROM reminders r
+    JOIN escalation_profiles p ON p.id = r.escalation_profile_id
+    JOIN reminder_schedules s ON s.reminder_id = r.id
+    JOIN users u ON u.id = r.user_id AND u.deleted_at IS NULL
+    LEFT JOIN subscriptions sub ON sub.user_id = r.user_id
+    WHERE ((r.status = 'active' AND r.next_trigger_at <= $1) OR (r.status = 'snoozed' AND r.snoozed_until <= $1))
+      AND r.paused_reason IS NULL
+    LIMIT $2
+    FOR UPDATE OF r SKIP LOCKED";
+
+/// Fires one batch; returns how many reminders fired.
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
+    let now = state.clock.now();
+    let social = state.config.feature_social_escalation;
+    conn.transaction::<_, anyhow::Error, _>(async move |conn| {
+        fence::check(conn, epoch).await?;
+        let due: Vec<DueReminder> =
+            diesel::sql_query(SELECT_DUE).bind::<Timestamptz, _>(now).bind::<BigInt, _>(BATCH).load(conn).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let users: Vec<Uuid> = due.iter().map(|r| r.user_id).collect();
+        let recipients = recipients::load(conn, &users).await?;
+        let reminder_ids: Vec<Uuid> = due.iter().map(|r| r.id).collect();
+        supersede_open_episodes(conn, &reminder_ids).await?;
+
+        let mut new_episodes = Vec::with_capacity(due.len());
+        let mut deliveries = Vec::new();
+        let mut next_triggers = Vec::with_capacity(due.len());
+        for reminder in &due {
+            let (occurrence_at, next) = reminder.occurrence_and_next(now);
+            next_triggers.push(next);
+            let tiers: Vec<TierSpec> = serde_json::from_value(reminder.tiers.clone()).unwrap_or_default();
+            let settings = ProfileSettings {
+                repeat: u8::try_from(reminder.repeat_count).unwrap_or(0),
+                ack_window_minutes: u32::try_from(reminder.ack_window_minutes).unwrap_or(0),
+                loop_gap_minutes: reminder.loop_gap_minutes.and_then(|m| u32::try_from(m).ok()),
+            };
+            let no_one = Vec::new();
+            let plan = plan::resolve(
+                &tiers,
+                settings,
+                recipients.subscriptions.get(&reminder.user_id).unwrap_or(&Vec::new()),
+                recipients.contacts.get(&reminder.user_id).unwrap_or(&no_one),
+                social,
+            );
+            let id = Uuid::new_v4();
+            let ctx = DeliveryContext {
+                escalation_id: id,
+                reminder_id: reminder.id,
+                user_id: reminder.user_id,
+                title: reminder.title.clone(),
+                importance: reminder.importance.clone(),
+                occurrence_at,
+                user_zone: crate::timezone::parse_zone(&reminder.user_timezone).unwrap_or(chrono_tz::UTC),
+                quiet_hours: reminder.quiet_hours_start.zip(reminder.quiet_hours_end),
+                delivery_state: reminder.delivery_state.clone(),
+            };
+            let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
+            deliveries.extend(created);
+            new_episodes.push(NewEpisode {
+                row: EpisodeRow { id, episode },
+                reminder_id: reminder.id,
+                user_id: reminder.user_id,
+                occurrence_at,
+                plan: serde_json::to_value(&plan)?,
+            });
+        }
+        let inserted = episodes::insert_batch(conn, &new_episodes, epoch).await?;
+        // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
+        deliveries.retain(|d| inserted.contains(&d.escalation_id));
+        delivery::insert_batch(conn, &deliveries).await?;
+        diesel::sql_query(
+            "UPDATE reminders r SET status = 'active', snoozed_until = NULL, next_trigger_at = v.next
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, next) WHERE r.id = v.id",
+        )
+        .bind::<Array<SqlUuid>, _>(&reminder_ids)
+        .bind::<Array<Nullable<Timestamptz>>, _>(&next_triggers)
+        .execute(conn)
+        .await?;
+        metrics::counter!("reminders_fired_total").increment(inserted.len() as u64);
+        metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
+        Ok(due.len())
+    })
+    .await
+}
+
+/// The next occurrence of a recurring reminder ends the previous open episode and cancels what it still
+/// owed: yesterday's nag is stale once today's starts.
+async fn supersede_open_episodes(conn: &mut AsyncPgConnection, reminders: &[Uuid]) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "WITH ended AS (
+            UPDATE escalations SET status = 'expired', end_reason = 'superseded', next_step_at = NULL
+            WHERE reminder_id = ANY($1) AND status IN ('active', 'acknowledged')
+            RETURNING id)
+         UPDATE deliveries SET status = 'cancelled', cancel_reason = 'superseded by the next occurrence'
+         WHERE escalation_id IN (SELECT id FROM ended) AND status = 'pending'",
+    )
+    .bind::<Array<SqlUuid>, _>(reminders)
+    .execute(conn)
+    .await
+}

@@ -1,0 +1,77 @@
+//! Loads, for a batch of users, the channel subscriptions and accepted trusted contacts that plans
+//! resolve to.
+
+use std::collections::HashMap;
+
+use diesel::sql_types::{Array, Bool, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::agents::ChannelKind;
+use crate::escalation::plan::{Contact, Subscription};
+
+#[derive(diesel::QueryableByName)]
+struct SubscriptionRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Text)]
+    agent_type: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct ContactRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Bool)]
+    email_ok: bool,
+    #[diesel(sql_type = Bool)]
+    sms_ok: bool,
+}
+
+/// Everyone the users in a batch can be escalated to.
+#[derive(Default)]
+pub struct Recipients {
+    pub subscriptions: HashMap<Uuid, Vec<Subscription>>,
+    pub contacts: HashMap<Uuid, Vec<Contact>>,
+}
+
+pub async fn load(conn: &mut AsyncPgConnection, users: &[Uuid]) -> anyhow::Result<Recipients> {
+    let mut out = Recipients::default();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let subscriptions: Vec<SubscriptionRow> = diesel::sql_query(
+        "SELECT id, user_id, agent_type FROM user_agent_subscriptions WHERE user_id = ANY($1) AND enabled",
+    )
+    .bind::<Array<SqlUuid>, _>(users)
+    .load(conn)
+    .await?;
+    for row in subscriptions {
+        if let Some(kind) = ChannelKind::parse(&row.agent_type) {
+            out.subscriptions.entry(row.user_id).or_default().push(Subscription { id: row.id, kind });
+        }
+    }
+    // A number that replied STOP is never texted again, whoever owns the contact.
+    let contacts: Vec<ContactRow> = diesel::sql_query(
+        "SELECT c.id, c.user_id, c.email IS NOT NULL AS email_ok,
+                (c.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = c.phone)) AS sms_ok
+         FROM trusted_contacts c WHERE c.user_id = ANY($1) AND c.consent_status = 'accepted'",
+    )
+    .bind::<Array<SqlUuid>, _>(users)
+    .load(conn)
+    .await?;
+    for row in contacts {
+        let channels: Vec<ChannelKind> = [(row.email_ok, ChannelKind::Email), (row.sms_ok, ChannelKind::Sms)]
+            .into_iter()
+            .filter_map(|(ok, kind)| ok.then_some(kind))
+            .collect();
+        if !channels.is_empty() {
+            out.contacts.entry(row.user_id).or_default().push(Contact { id: row.id, channels });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,5 @@
+//! Deliveries: the rows that say who is owed which message, their retry policy and rendered payloads.
+
+pub mod delivery;
+pub mod quiet_hours;
+pub mod retry;

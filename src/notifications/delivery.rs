@@ -1,0 +1,130 @@
+//! Delivery rows as the engine creates them, inserted in one batched statement.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::quiet_hours;
+use crate::escalation::machine::{Target, TargetKind};
+
+/// What the engine knows about the reminder and its owner when it creates deliveries.
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    pub escalation_id: Uuid,
+    pub reminder_id: Uuid,
+    pub user_id: Uuid,
+    pub title: String,
+    pub importance: String,
+    pub occurrence_at: DateTime<Utc>,
+    pub user_zone: Tz,
+    pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
+    /// `ACTIVE`, `DELIVERY_DISABLED` or `USAGE_SUSPENDED`.
+    pub delivery_state: String,
+}
+
+/// One delivery to insert.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub escalation_id: Uuid,
+    pub reminder_id: Uuid,
+    pub user_id: Uuid,
+    pub tier: i16,
+    pub loop_index: i16,
+    pub target: Target,
+    pub status: &'static str,
+    pub next_attempt_at: DateTime<Utc>,
+    pub deferred_reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+/// Builds the deliveries of one tier. Quiet hours defer the user's non-critical deliveries; trusted
+/// contacts agreed to be asked and are not deferred. A delivery-disabled account gets every delivery
+/// recorded as cancelled with the reason, so the log shows what was held back.
+pub fn for_tier(
+    ctx: &DeliveryContext,
+    tier: u16,
+    loop_index: u8,
+    targets: &[Target],
+    escalated: bool,
+    now: DateTime<Utc>,
+) -> Vec<NewDelivery> {
+    let kind = if escalated { "reminder.escalated" } else { "reminder.triggered" };
+    targets
+        .iter()
+        .map(|target| {
+            let mut next_attempt_at = now;
+            let mut deferred_reason = None;
+            if target.kind == TargetKind::Subscription
+                && ctx.importance != "critical"
+                && let Some((start, end)) = ctx.quiet_hours
+                && let Some(until) = quiet_hours::deferral(now, ctx.user_zone, start, end)
+            {
+                next_attempt_at = until;
+                deferred_reason = Some("quiet hours".to_owned());
+            }
+            let (status, cancel_reason) = match ctx.delivery_state.as_str() {
+                "DELIVERY_DISABLED" => ("cancelled", Some("delivery disabled for this account".to_owned())),
+                _ => ("pending", None),
+            };
+            let payload = json!({
+                "type": kind,
+                "reminderId": ctx.reminder_id,
+                "escalationId": ctx.escalation_id,
+                "title": ctx.title,
+                "importance": ctx.importance,
+                "tier": tier,
+                "loop": loop_index,
+                "dueAt": ctx.occurrence_at,
+                "audience": target.kind.as_str(),
+            });
+            NewDelivery {
+                escalation_id: ctx.escalation_id,
+                reminder_id: ctx.reminder_id,
+                user_id: ctx.user_id,
+                tier: i16::try_from(tier).unwrap_or(i16::MAX),
+                loop_index: i16::from(loop_index),
+                target: *target,
+                status,
+                next_attempt_at,
+                deferred_reason,
+                cancel_reason,
+                payload,
+            }
+        })
+        .collect()
+}
+
+/// Inserts deliveries in one statement. The unique key (escalation, tier, loop, target) makes a repeat
+/// insert a no-op, so no owed delivery can exist twice. Returns how many rows were new.
+pub async fn insert_batch(conn: &mut AsyncPgConnection, rows: &[NewDelivery]) -> diesel::QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id,
+                                 channel, status, next_attempt_at, deferred_reason, cancel_reason, payload)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::smallint[], $6::text[],
+                              $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[],
+                              $13::jsonb[])
+         ON CONFLICT (escalation_id, tier, loop_index, target_kind, target_id, channel) DO NOTHING",
+    )
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.escalation_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.reminder_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+    .bind::<Array<SmallInt>, _>(rows.iter().map(|r| r.tier).collect::<Vec<_>>())
+    .bind::<Array<SmallInt>, _>(rows.iter().map(|r| r.loop_index).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.target.kind.as_str()).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.target.id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.target.channel.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.next_attempt_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.deferred_reason.clone()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.cancel_reason.clone()).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(rows.iter().map(|r| r.payload.clone()).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+}
