@@ -48,12 +48,24 @@ impl ChannelKind {
 /// Where one delivery goes, resolved from its target row just before sending.
 #[derive(Debug, Clone)]
 pub enum Recipient {
-    Email { address: String },
-    Sms { phone: String },
-    Webhook { subscription_id: Uuid, url: String, secret: SecretString },
-    Pull { subscription_id: Uuid },
+    Email {
+        address: String,
+    },
+    Sms {
+        phone: String,
+    },
+    Webhook {
+        subscription_id: Uuid,
+        url: String,
+        secret: SecretString,
+    },
+    Pull {
+        subscription_id: Uuid,
+    },
     /// The target was deleted, disabled or opted out since the delivery was created.
-    Gone { reason: String },
+    Gone {
+        reason: String,
+    },
 }
 
 /// One send to perform.
@@ -71,15 +83,26 @@ pub struct Job {
 /// What a channel reports after one attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Sent { provider_message_id: Option<String> },
+    Sent {
+        provider_message_id: Option<String>,
+    },
     /// Worth another attempt (timeouts, 5xx, 408, 429); `retry_after` when the receiver asked for a delay.
-    Retry { error: String, retry_after: Option<chrono::Duration> },
+    Retry {
+        error: String,
+        retry_after: Option<chrono::Duration>,
+    },
     /// Will never succeed (4xx, invalid recipient).
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The endpoint is gone for good (HTTP 410): fail and disable the subscription.
-    Gone { error: String },
+    Gone {
+        error: String,
+    },
     /// We cannot know whether it was sent (SMS timeout); not retried, to avoid a double text.
-    Unknown { error: String },
+    Unknown {
+        error: String,
+    },
 }
 
 /// A way to deliver notifications. Implementations must be safe to call concurrently.
@@ -101,7 +124,8 @@ impl Channels {
     /// The production channels for `state`'s configuration.
     pub fn from_state(state: &crate::state::AppState) -> anyhow::Result<Self> {
         let mut by_kind: HashMap<ChannelKind, Arc<dyn Channel>> = HashMap::new();
-        by_kind.insert(ChannelKind::Webhook, Arc::new(webhook::WebhookChannel::new(state.config.webhook_allow_private)?));
+        by_kind
+            .insert(ChannelKind::Webhook, Arc::new(webhook::WebhookChannel::new(state.config.webhook_allow_private)?));
         by_kind.insert(ChannelKind::Email, Arc::new(email::OutboxEmail::new(&state.config)));
         by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(&state.config)?));
         by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone())));

@@ -1,9 +1,9 @@
 //! Pull agents: the notification is put in the user's inbox (`pending_notifications`); the agent polls
 //! it with an API key and confirms.
 
-use futures_util::future::BoxFuture;
 use diesel::sql_types::{Jsonb, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
+use futures_util::future::BoxFuture;
 
 use super::{Channel, Job, Outcome, Recipient};
 use crate::db::DbPool;

@@ -55,13 +55,22 @@ impl Channel for TwilioSms {
             let Some(account) = &self.account else {
                 return Outcome::Failed { error: "SMS is not configured on this server (TWILIO_*)".to_owned() };
             };
-            let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base.as_str().trim_end_matches('/'), account.sid);
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Messages.json",
+                self.base.as_str().trim_end_matches('/'),
+                account.sid
+            );
             let callback = format!(
                 "{}/v1/webhooks/twilio/status?delivery={}",
                 self.callback_base.as_str().trim_end_matches('/'),
                 job.delivery_id
             );
-            let form = [("To", phone.as_str()), ("From", account.from.as_str()), ("Body", &text_of(job)), ("StatusCallback", &callback)];
+            let form = [
+                ("To", phone.as_str()),
+                ("From", account.from.as_str()),
+                ("Body", &text_of(job)),
+                ("StatusCallback", &callback),
+            ];
             let response = self
                 .client
                 .post(url)
@@ -71,7 +80,8 @@ impl Channel for TwilioSms {
                 .await;
             match response {
                 Ok(res) if res.status().is_success() => {
-                    let sid = res.json::<serde_json::Value>().await.ok().and_then(|v| v["sid"].as_str().map(str::to_owned));
+                    let sid =
+                        res.json::<serde_json::Value>().await.ok().and_then(|v| v["sid"].as_str().map(str::to_owned));
                     Outcome::Sent { provider_message_id: sid }
                 }
                 // Twilio refused before sending: safe to try again later.
@@ -79,7 +89,9 @@ impl Channel for TwilioSms {
                     Outcome::Retry { error: format!("twilio answered {}", res.status().as_u16()), retry_after: None }
                 }
                 Ok(res) => Outcome::Failed { error: format!("twilio answered {}", res.status().as_u16()) },
-                Err(err) if err.is_connect() => Outcome::Retry { error: "twilio unreachable".to_owned(), retry_after: None },
+                Err(err) if err.is_connect() => {
+                    Outcome::Retry { error: "twilio unreachable".to_owned(), retry_after: None }
+                }
                 Err(_) => Outcome::Unknown { error: "unknown_outcome".to_owned() },
             }
         })

@@ -85,7 +85,9 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, String> {
     let literal = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        Some(url::Host::Domain(domain)) if domain.eq_ignore_ascii_case("localhost") || domain.ends_with(".localhost") => {
+        Some(url::Host::Domain(domain))
+            if domain.eq_ignore_ascii_case("localhost") || domain.ends_with(".localhost") =>
+        {
             Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
         }
         Some(url::Host::Domain(_)) => None,

@@ -47,13 +47,15 @@ pub async fn resolve(
     let subscriptions: HashMap<Uuid, SubscriptionRow> = if subscription_ids.is_empty() {
         HashMap::new()
     } else {
-        diesel::sql_query("SELECT id, config, secret_ciphertext, enabled FROM user_agent_subscriptions WHERE id = ANY($1)")
-            .bind::<Array<SqlUuid>, _>(&subscription_ids)
-            .load::<SubscriptionRow>(conn)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect()
+        diesel::sql_query(
+            "SELECT id, config, secret_ciphertext, enabled FROM user_agent_subscriptions WHERE id = ANY($1)",
+        )
+        .bind::<Array<SqlUuid>, _>(&subscription_ids)
+        .load::<SubscriptionRow>(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect()
     };
     let contacts: HashMap<Uuid, ContactRow> = if contact_ids.is_empty() {
         HashMap::new()
@@ -94,8 +96,12 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
     }
     let text = |field: &str| row.config[field].as_str().map(str::to_owned);
     match channel {
-        ChannelKind::Email => text("address").map_or_else(|| gone("no address"), |address| Recipient::Email { address }),
-        ChannelKind::Sms => text("phoneNumber").map_or_else(|| gone("no phone number"), |phone| Recipient::Sms { phone }),
+        ChannelKind::Email => {
+            text("address").map_or_else(|| gone("no address"), |address| Recipient::Email { address })
+        }
+        ChannelKind::Sms => {
+            text("phoneNumber").map_or_else(|| gone("no phone number"), |phone| Recipient::Sms { phone })
+        }
         ChannelKind::Pull => Recipient::Pull { subscription_id: row.id },
         ChannelKind::Webhook => {
             let Some(url) = text("url") else { return gone("no URL") };

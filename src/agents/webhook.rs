@@ -90,7 +90,9 @@ impl Channel for WebhookChannel {
                 .await;
             match response {
                 Ok(res) => classify(res.status().as_u16(), retry_after(&res)),
-                Err(err) if err.is_timeout() => Outcome::Retry { error: "timed out after 10 s".to_owned(), retry_after: None },
+                Err(err) if err.is_timeout() => {
+                    Outcome::Retry { error: "timed out after 10 s".to_owned(), retry_after: None }
+                }
                 Err(err) => Outcome::Retry { error: format!("could not connect: {}", short(&err)), retry_after: None },
             }
         })
@@ -142,7 +144,10 @@ mod tests {
     fn statuses_map_to_outcomes() {
         assert!(matches!(classify(204, None), Outcome::Sent { .. }));
         assert!(matches!(classify(500, None), Outcome::Retry { .. }));
-        assert!(matches!(classify(429, Some(chrono::Duration::seconds(2))), Outcome::Retry { retry_after: Some(_), .. }));
+        assert!(matches!(
+            classify(429, Some(chrono::Duration::seconds(2))),
+            Outcome::Retry { retry_after: Some(_), .. }
+        ));
         assert!(matches!(classify(400, None), Outcome::Failed { .. }));
         assert!(matches!(classify(302, None), Outcome::Failed { .. }));
         assert!(matches!(classify(410, None), Outcome::Gone { .. }));

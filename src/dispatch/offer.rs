@@ -32,9 +32,11 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         .inspect_err(|err| state.redis.mark_down(&err.to_string()))?;
     if marker.is_some() {
         stream::ensure_group(&mut redis, &key).await?;
-        let reset = diesel::sql_query("UPDATE deliveries SET offered_at = NULL WHERE status = 'pending' AND offered_at IS NOT NULL")
-            .execute(conn)
-            .await?;
+        let reset = diesel::sql_query(
+            "UPDATE deliveries SET offered_at = NULL WHERE status = 'pending' AND offered_at IS NOT NULL",
+        )
+        .execute(conn)
+        .await?;
         if reset > 0 {
             tracing::warn!(reset, "redis started empty; re-offering every pending delivery");
         }

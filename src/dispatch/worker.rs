@@ -18,7 +18,8 @@ use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::notifications::retry;
 use crate::state::AppState;
 
-/// Ids read per round trip.
+/// Ids read per round trip, at most. A worker reads no more than twice what it can send at once, so a
+/// claim never waits so long for a free send slot that its lease runs out (and another worker resends it).
 const READ_COUNT: usize = 100;
 /// How long a stream read blocks, and how long the Postgres fallback idles between empty polls.
 const BLOCK: Duration = Duration::from_millis(1000);
@@ -38,6 +39,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
     let stream_key = state.redis.key(stream::STREAM);
     let mut group_ready = false;
     let mut last_autoclaim = Instant::now();
+    let read_count = READ_COUNT.min(state.config.worker_concurrency * 2);
     tracing::info!(consumer = %consumer, "worker started");
     while !shutdown.is_cancelled() {
         let now = state.clock.now();
@@ -50,10 +52,10 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                 let read = if last_autoclaim.elapsed() >= AUTOCLAIM_EVERY {
                     last_autoclaim = Instant::now();
                     let idle = state.config.delivery_lease.as_millis() as u64;
-                    stream::autoclaim(&mut redis, &stream_key, &consumer, idle, READ_COUNT).await
+                    stream::autoclaim(&mut redis, &stream_key, &consumer, idle, read_count).await
                 } else {
                     tokio::select! {
-                        read = stream::read(&mut redis, &stream_key, &consumer, READ_COUNT, BLOCK.as_millis() as usize) => read,
+                        read = stream::read(&mut redis, &stream_key, &consumer, read_count, BLOCK.as_millis() as usize) => read,
                         () = shutdown.cancelled() => break,
                     }
                 };
@@ -70,11 +72,11 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                         } else {
                             state.redis.mark_down(&err.to_string());
                         }
-                        (claim_from_postgres(&state, now, lease_until).await, Vec::new())
+                        (claim_from_postgres(&state, read_count, now, lease_until).await, Vec::new())
                     }
                 }
             }
-            None => (claim_from_postgres(&state, now, lease_until).await, Vec::new()),
+            None => (claim_from_postgres(&state, read_count, now, lease_until).await, Vec::new()),
         };
         let idle = claimed.is_empty() && entries.is_empty();
         if !claimed.is_empty() {
@@ -109,10 +111,15 @@ async fn claim_ids(state: &AppState, ids: &[Uuid], now: DateTime<Utc>, lease_unt
     })
 }
 
-async fn claim_from_postgres(state: &AppState, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Vec<Claimed> {
+async fn claim_from_postgres(
+    state: &AppState,
+    limit: usize,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Vec<Claimed> {
     let claimed = async {
         let mut conn = state.db.get().await?;
-        anyhow::Ok(claim::from_postgres(&mut conn, READ_COUNT as i64, now, lease_until).await?)
+        anyhow::Ok(claim::from_postgres(&mut conn, limit as i64, now, lease_until).await?)
     };
     match claimed.await {
         Ok(rows) => rows,
@@ -170,26 +177,47 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             (row, channel_kind, outcome)
         });
     }
-    let now = state.clock.now();
+    // Outcomes are written as sends finish, in whatever batch has accumulated meanwhile: under load that
+    // is many rows per statement, and a crash can only repeat sends whose outcome was not yet written.
     let mut recorded = Vec::new();
     let mut gone_subscriptions = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let Ok((row, kind, outcome)) = joined else { continue };
-        metrics::counter!("deliveries_attempted_total", "channel" => kind.as_str(), "outcome" => outcome_label(&outcome)).increment(1);
-        if let (Outcome::Gone { .. }, "subscription") = (&outcome, row.target_kind.as_str()) {
-            gone_subscriptions.push(row.target_id);
+        let mut ready = vec![joined];
+        while let Some(more) = tasks.try_join_next() {
+            ready.push(more);
         }
-        recorded.push(record_of(&row, kind, outcome, now));
+        let now = state.clock.now();
+        for (row, kind, outcome) in ready.into_iter().flatten() {
+            metrics::counter!("deliveries_attempted_total", "channel" => kind.as_str(), "outcome" => outcome_label(&outcome))
+                .increment(1);
+            if let (Outcome::Gone { .. }, "subscription") = (&outcome, row.target_kind.as_str()) {
+                gone_subscriptions.push(row.target_id);
+            }
+            recorded.push(record_of(&row, kind, outcome, now));
+        }
+        flush(state, &mut recorded, &mut gone_subscriptions).await;
     }
+}
+
+async fn flush(state: &AppState, recorded: &mut Vec<Recorded>, gone_subscriptions: &mut Vec<Uuid>) {
+    if recorded.is_empty() {
+        return;
+    }
+    let now = state.clock.now();
     let written = async {
         let mut conn = state.db.get().await?;
-        claim::record(&mut conn, &recorded, now).await?;
-        disable_gone(&mut conn, &gone_subscriptions).await?;
+        claim::record(&mut conn, recorded, now).await?;
+        disable_gone(&mut conn, gone_subscriptions).await?;
         anyhow::Ok(())
     }
     .await;
-    if let Err(err) = written {
-        tracing::error!(error = format!("{err:#}"), "could not record delivery outcomes; leases will expire and retry");
+    match written {
+        Ok(()) => {
+            recorded.clear();
+            gone_subscriptions.clear();
+        }
+        // Kept for the next flush; if that fails too, the leases expire and the rows are retried.
+        Err(err) => tracing::error!(error = format!("{err:#}"), "could not record delivery outcomes yet"),
     }
 }
 
@@ -204,16 +232,27 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
 }
 
 fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<Utc>) -> Recorded {
-    let base = Recorded { id: row.id, attempt: row.attempts, status: "failed", next_attempt_at: None, error: None, provider_message_id: None };
+    let base = Recorded {
+        id: row.id,
+        attempt: row.attempts,
+        status: "failed",
+        next_attempt_at: None,
+        error: None,
+        provider_message_id: None,
+    };
     match outcome {
         Outcome::Sent { provider_message_id } => Recorded { status: "sent", provider_message_id, ..base },
         Outcome::Retry { error, retry_after } => {
             match retry::next_delay(kind, u32::try_from(row.attempts).unwrap_or(u32::MAX), retry_after) {
-                Some(delay) => Recorded { status: "pending", next_attempt_at: Some(now + delay), error: Some(error), ..base },
+                Some(delay) => {
+                    Recorded { status: "pending", next_attempt_at: Some(now + delay), error: Some(error), ..base }
+                }
                 None => Recorded { error: Some(format!("gave up after {} attempts: {error}", row.attempts)), ..base },
             }
         }
-        Outcome::Failed { error } | Outcome::Gone { error } | Outcome::Unknown { error } => Recorded { error: Some(error), ..base },
+        Outcome::Failed { error } | Outcome::Gone { error } | Outcome::Unknown { error } => {
+            Recorded { error: Some(error), ..base }
+        }
     }
 }
 

@@ -59,7 +59,11 @@ pub fn resolve(
 ) -> Plan {
     let planned: Vec<PlannedTier> = tiers
         .iter()
-        .map(|spec| PlannedTier { tier: spec.tier_number, delay_minutes: spec.delay_minutes, targets: targets_of(spec, subscriptions, contacts, social) })
+        .map(|spec| PlannedTier {
+            tier: spec.tier_number,
+            delay_minutes: spec.delay_minutes,
+            targets: targets_of(spec, subscriptions, contacts, social),
+        })
         .collect();
     let loop_gap_minutes = settings.loop_gap_minutes.unwrap_or_else(|| Plan::default_loop_gap_minutes(&planned));
     Plan { tiers: planned, repeat: settings.repeat, ack_window_minutes: settings.ack_window_minutes, loop_gap_minutes }

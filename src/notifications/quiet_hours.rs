@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn same_day_window() {
         let utc_zone = chrono_tz::UTC;
-        assert_eq!(deferral(utc("2026-11-26T13:30:00Z"), utc_zone, t(13, 0), t(15, 0)), Some(utc("2026-11-26T15:00:00Z")));
+        assert_eq!(
+            deferral(utc("2026-11-26T13:30:00Z"), utc_zone, t(13, 0), t(15, 0)),
+            Some(utc("2026-11-26T15:00:00Z"))
+        );
         assert_eq!(deferral(utc("2026-11-26T15:00:00Z"), utc_zone, t(13, 0), t(15, 0)), None);
     }
 }

@@ -48,6 +48,7 @@ pub fn base_env(db: &TestDb) -> HashMap<String, String> {
 /// The app served in-process on `127.0.0.1:0`, with its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub state: escalating_reminders::state::AppState,
     pub db: TestDb,
     pub client: reqwest::Client,
     shutdown: CancellationToken,
@@ -82,6 +83,7 @@ impl TestApp {
         let server = tokio::spawn(escalating_reminders::roles::run(state.clone(), Some(listener), shutdown.clone()));
         let app = TestApp {
             addr,
+            state,
             db,
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             shutdown,

@@ -4,5 +4,6 @@
 mod common;
 
 mod accounts;
+mod engine;
 mod foundation;
 mod processes;

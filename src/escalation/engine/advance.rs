@@ -2,11 +2,12 @@
 //! end of an ack window, expiry). One transaction per batch writes the new states and the deliveries.
 
 use chrono::{DateTime, NaiveTime, Utc};
-use diesel::sql_types::{BigInt, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeRow};
+use super::episodes::{self, EpisodeColumns, EpisodeRow};
 use super::{BATCH, fence};
 use crate::escalation::machine::Plan;
 use crate::notifications::delivery::{self, DeliveryContext};
@@ -22,22 +23,8 @@ struct DueEpisode {
     user_id: Uuid,
     #[diesel(sql_type = Jsonb)]
     plan: serde_json::Value,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = SmallInt)]
-    current_tier: i16,
-    #[diesel(sql_type = SmallInt)]
-    loop_index: i16,
-    #[diesel(sql_type = Timestamptz)]
-    fired_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    loop_started_at: DateTime<Utc>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    next_step_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    ack_until: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Text>)]
-    end_reason: Option<String>,
+    #[diesel(embed)]
+    columns: EpisodeColumns,
     #[diesel(sql_type = Timestamptz)]
     occurrence_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
@@ -78,16 +65,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         let mut updates = Vec::with_capacity(due.len());
         let mut deliveries = Vec::new();
         for row in &due {
-            let Some(episode) = episodes::from_columns(
-                &row.status,
-                row.current_tier,
-                row.loop_index,
-                row.fired_at,
-                row.loop_started_at,
-                row.next_step_at,
-                row.ack_until,
-                row.end_reason.as_deref(),
-            ) else {
+            let Some(episode) = row.columns.to_episode() else {
                 tracing::error!(escalation.id = %row.id, "unreadable escalation state; skipping");
                 continue;
             };

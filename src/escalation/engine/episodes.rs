@@ -10,7 +10,12 @@ use crate::notifications::delivery::{self, DeliveryContext, NewDelivery};
 
 /// Steps an episode with `Due` until it is no longer due, collecting the deliveries its effects create.
 /// Bounded: equal tier delays make several tiers due at once, nothing makes them due forever.
-pub fn drive(plan: &Plan, mut episode: Episode, ctx: &DeliveryContext, now: DateTime<Utc>) -> (Episode, Vec<NewDelivery>) {
+pub fn drive(
+    plan: &Plan,
+    mut episode: Episode,
+    ctx: &DeliveryContext,
+    now: DateTime<Utc>,
+) -> (Episode, Vec<NewDelivery>) {
     let mut deliveries = Vec::new();
     for _ in 0..64 {
         if !episode.is_due(now) {
@@ -37,27 +42,41 @@ pub struct EpisodeRow {
     pub episode: Episode,
 }
 
-/// Reads the machine's view of a stored episode.
-pub fn from_columns(
-    status: &str,
-    current_tier: i16,
-    loop_index: i16,
-    fired_at: DateTime<Utc>,
-    loop_started_at: DateTime<Utc>,
-    next_step_at: Option<DateTime<Utc>>,
-    ack_until: Option<DateTime<Utc>>,
-    end_reason: Option<&str>,
-) -> Option<Episode> {
-    Some(Episode {
-        status: EpisodeStatus::parse(status)?,
-        fired_at,
-        current_tier: u16::try_from(current_tier).ok()?,
-        loop_index: u8::try_from(loop_index).ok()?,
-        loop_started_at,
-        next_step_at,
-        ack_until,
-        end_reason: end_reason.and_then(EndReason::parse),
-    })
+/// The stored columns of an episode (embedded in the engine's row types).
+#[derive(Debug, diesel::QueryableByName)]
+pub struct EpisodeColumns {
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = SmallInt)]
+    pub current_tier: i16,
+    #[diesel(sql_type = SmallInt)]
+    pub loop_index: i16,
+    #[diesel(sql_type = Timestamptz)]
+    pub fired_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub loop_started_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub next_step_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub ack_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub end_reason: Option<String>,
+}
+
+impl EpisodeColumns {
+    /// The machine's view; None when a column holds a value the machine does not know.
+    pub fn to_episode(&self) -> Option<Episode> {
+        Some(Episode {
+            status: EpisodeStatus::parse(&self.status)?,
+            fired_at: self.fired_at,
+            current_tier: u16::try_from(self.current_tier).ok()?,
+            loop_index: u8::try_from(self.loop_index).ok()?,
+            loop_started_at: self.loop_started_at,
+            next_step_at: self.next_step_at,
+            ack_until: self.ack_until,
+            end_reason: self.end_reason.as_deref().and_then(EndReason::parse),
+        })
+    }
 }
 
 /// An episode a fire step starts.
@@ -70,7 +89,11 @@ pub struct NewEpisode {
 }
 
 /// Inserts new episodes (skipping an occurrence that already has one) and returns the ids inserted.
-pub async fn insert_batch(conn: &mut AsyncPgConnection, rows: &[NewEpisode], epoch: i64) -> diesel::QueryResult<Vec<Uuid>> {
+pub async fn insert_batch(
+    conn: &mut AsyncPgConnection,
+    rows: &[NewEpisode],
+    epoch: i64,
+) -> diesel::QueryResult<Vec<Uuid>> {
     #[derive(diesel::QueryableByName)]
     struct Inserted {
         #[diesel(sql_type = SqlUuid)]
@@ -100,7 +123,9 @@ pub async fn insert_batch(conn: &mut AsyncPgConnection, rows: &[NewEpisode], epo
     .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.row.episode.loop_started_at).collect::<Vec<_>>())
     .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.row.episode.next_step_at).collect::<Vec<_>>())
     .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.row.episode.ack_until).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.row.episode.end_reason.map(|e| e.as_str())).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter().map(|r| r.row.episode.end_reason.map(|e| e.as_str())).collect::<Vec<_>>(),
+    )
     .bind::<BigInt, _>(epoch)
     .load(conn)
     .await?;

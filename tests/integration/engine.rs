@@ -1,0 +1,200 @@
+//! The engine end to end: real scheduler and worker loops against real Postgres and Redis, a local sink.
+
+mod faults;
+mod seed;
+
+use std::time::Duration;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::TestApp;
+use seed::{Seed, count};
+
+/// Waits until `check` holds, polling; fails the test after `timeout`.
+async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Verifies a Standard Webhooks signature independently of the code under test.
+fn signature_is_valid(secret: &str, request: &wiremock::Request) -> bool {
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let key = base64::engine::general_purpose::STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.", header("webhook-id"), header("webhook-timestamp")).as_bytes());
+    mac.update(&request.body);
+    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+    header("webhook-signature").split(' ').any(|candidate| candidate == expected)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_due_reminder_reaches_the_webhook_sink_once_signed() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).mount(&sink).await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    let reminder = seed.reminder_due_in(chrono::Duration::seconds(1), &[(0, &[hook.id])], 0).await;
+
+    eventually(Duration::from_secs(15), "the sink receives the delivery", || async {
+        sink.received_requests().await.unwrap_or_default().len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let requests = sink.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "delivered exactly once");
+    let request = &requests[0];
+    assert!(signature_is_valid(&hook.secret, request), "signature does not verify");
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["type"], "reminder.triggered");
+    assert_eq!(body["data"]["title"], "Take the pills");
+    assert_eq!(body["data"]["reminderId"], reminder.to_string());
+    let delivery_id = request.headers.get("webhook-id").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(body["data"]["deliveryId"], delivery_id.as_str());
+    let mut conn = app.db.connect().await;
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM deliveries WHERE id = '{delivery_id}' AND status = 'sent'")
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations").await, 1);
+    // A one-off reminder has no next occurrence after firing.
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM reminders WHERE next_trigger_at IS NULL").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn later_tiers_fire_in_order_when_nobody_reacts() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    let first = seed.webhook(&format!("{}/first", sink.uri())).await;
+    let second = seed.webhook(&format!("{}/second", sink.uri())).await;
+    seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[first.id]), (10, &[second.id])], 0).await;
+    eventually(Duration::from_secs(15), "tier 1", || async {
+        sink.received_requests().await.unwrap_or_default().len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received_requests().await.unwrap().len(), 1, "tier 2 waits for its delay");
+
+    // Ten minutes pass.
+    app.state.clock.advance(chrono::Duration::minutes(10));
+    eventually(Duration::from_secs(15), "tier 2", || async {
+        sink.received_requests().await.unwrap_or_default().len() == 2
+    })
+    .await;
+    let requests = sink.received_requests().await.unwrap();
+    assert_eq!(requests[0].url.path(), "/first");
+    assert_eq!(requests[1].url.path(), "/second");
+    let body: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    assert_eq!(body["type"], "reminder.escalated");
+    assert_eq!(body["data"]["tier"], 2);
+
+    // The final wait ends the episode.
+    app.state.clock.advance(chrono::Duration::minutes(30));
+    let mut conn = app.db.connect().await;
+    eventually(Duration::from_secs(15), "episode expires", || async {
+        let mut conn = app.db.connect().await;
+        count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'expired' AND end_reason = 'exhausted'")
+            .await
+            == 1
+    })
+    .await;
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_redis_postgres_delivers_everything() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let app = TestApp::spawn_roles("all", &[("REDIS_URL", "")]).await;
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    for _ in 0..20 {
+        seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[hook.id])], 0).await;
+    }
+    eventually(Duration::from_secs(20), "20 deliveries", || async {
+        sink.received_requests().await.unwrap_or_default().len() >= 20
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received_requests().await.unwrap().len(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_endpoints_are_retried_with_the_same_id_or_given_up() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/flaky"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&sink)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/flaky"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&sink)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/bad"))
+        .respond_with(ResponseTemplate::new(400))
+        .mount(&sink)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/gone"))
+        .respond_with(ResponseTemplate::new(410))
+        .mount(&sink)
+        .await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    let flaky = seed.webhook(&format!("{}/flaky", sink.uri())).await;
+    let bad = seed.webhook(&format!("{}/bad", sink.uri())).await;
+    let gone = seed.webhook(&format!("{}/gone", sink.uri())).await;
+    seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[flaky.id, bad.id, gone.id])], 0).await;
+    eventually(Duration::from_secs(15), "first attempts", || async {
+        sink.received_requests().await.unwrap_or_default().len() >= 3
+    })
+    .await;
+    // The retry ladder's first step is 5 s (±10 %).
+    app.state.clock.advance(chrono::Duration::seconds(6));
+    eventually(Duration::from_secs(15), "the retry", || async {
+        let mut conn = app.db.connect().await;
+        count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2").await == 1
+    })
+    .await;
+    let requests = sink.received_requests().await.unwrap();
+    let flaky_ids: Vec<_> =
+        requests.iter().filter(|r| r.url.path() == "/flaky").map(|r| r.headers.get("webhook-id").cloned()).collect();
+    assert_eq!(flaky_ids.len(), 2);
+    assert_eq!(flaky_ids[0], flaky_ids[1], "a retry keeps its webhook-id");
+    assert_eq!(requests.iter().filter(|r| r.url.path() == "/bad").count(), 1, "a 400 is not retried");
+    let mut conn = app.db.connect().await;
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'failed'").await, 2);
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM user_agent_subscriptions WHERE id = '{}' AND NOT enabled", gone.id)
+        )
+        .await,
+        1,
+        "410 disables the subscription"
+    );
+}
