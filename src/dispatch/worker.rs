@@ -190,6 +190,7 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
         for (row, kind, outcome) in ready.into_iter().flatten() {
             metrics::counter!("deliveries_attempted_total", "channel" => kind.as_str(), "outcome" => outcome_label(&outcome))
                 .increment(1);
+            metrics::histogram!("delivery_attempts", "channel" => kind.as_str()).record(f64::from(row.attempts));
             if let (Outcome::Gone { .. }, "subscription") = (&outcome, row.target_kind.as_str()) {
                 gone_subscriptions.push(row.target_id);
             }

@@ -10,6 +10,7 @@ pub use fence::check as check_epoch;
 mod fire;
 mod leases;
 mod recipients;
+mod upkeep;
 
 use std::time::Instant;
 
@@ -18,8 +19,12 @@ use crate::state::AppState;
 /// Rows claimed per statement: large enough to batch, small enough to keep transactions short.
 pub const BATCH: i64 = 500;
 
+/// How often the leader refreshes the backlog gauges.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One scheduler tick under leadership `epoch`. Steps that find a full batch run again at once.
-pub async fn tick(state: &AppState, epoch: i64) {
+/// `last_upkeep` is the scheduler loop's memory of when upkeep last ran.
+pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant>) {
     let started = Instant::now();
     let mut conn = match state.db.get().await {
         Ok(conn) => conn,
@@ -37,6 +42,10 @@ pub async fn tick(state: &AppState, epoch: i64) {
     }
     report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await);
     report("expire leases", leases::run(state, &mut conn, epoch).await);
+    if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
+        *last_upkeep = Some(Instant::now());
+        report("upkeep", upkeep::run(state, &mut conn).await);
+    }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());
 }
 

@@ -19,6 +19,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result
         let mut tick = tokio::time::interval(state.config.scheduler_tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_confirm = tokio::time::Instant::now();
+        let mut last_upkeep = None;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -34,7 +35,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result
                 }
                 last_confirm = tokio::time::Instant::now();
             }
-            crate::escalation::engine::tick(&state, leader.epoch).await;
+            crate::escalation::engine::tick(&state, leader.epoch, &mut last_upkeep).await;
         }
     }
 }
