@@ -1,4 +1,8 @@
-//! Escalation: profiles, the pure state machine, and the scheduler's batched engine steps.
+//! Escalation: profiles, the pure state machine, the one action path (acknowledge, complete, snooze), and the
+//! scheduler's batched engine steps.
 
+pub mod actions;
 pub mod engine;
+pub mod episodes;
 pub mod machine;
+pub mod profiles;
