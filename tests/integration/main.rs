@@ -4,5 +4,9 @@
 mod common;
 
 mod accounts;
+mod fixtures;
 mod foundation;
 mod processes;
+mod profiles;
+mod reminder_actions;
+mod reminders;

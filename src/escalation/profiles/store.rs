@@ -9,16 +9,17 @@ use super::model::ProfileRow;
 use crate::db::schema::{escalation_profiles as profiles, reminders, trusted_contacts, user_agent_subscriptions};
 use crate::http::pagination::Page;
 
-/// The values of a new profile or of a full replacement.
+/// The values of a new profile or of a full replacement. A replacement must be able to clear optional
+/// columns, so their `None` is written as NULL rather than skipped.
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = profiles)]
 pub struct ProfileValues {
     pub name: String,
+    #[diesel(treat_none_as_null = true)]
     pub description: Option<String>,
     pub tiers: serde_json::Value,
     pub repeat_count: i16,
     pub ack_window_minutes: i32,
-    // A replacement must be able to clear the gap, so `None` is written as NULL rather than skipped.
     #[diesel(treat_none_as_null = true)]
     pub loop_gap_minutes: Option<i32>,
 }
