@@ -93,6 +93,14 @@ async fn acknowledge_pauses_the_open_episode_and_cancels_its_pending_deliveries(
     app.post(&format!("/v1/reminders/{id}/acknowledge"), json!({"by": "me"}), Some(&token))
         .await
         .assert_error(400, "VALIDATION_ERROR");
+    // Archiving ends the (acknowledged) episode through the same path.
+    assert_eq!(delete(&app, &token, id).await, 204);
+    let ended = scalar(
+        &app,
+        &format!("SELECT status || '/' || end_reason AS value FROM escalations WHERE id = '{escalation}'"),
+    )
+    .await;
+    assert_eq!(ended, "cancelled/cancelled");
 }
 
 #[tokio::test(flavor = "multi_thread")]
