@@ -1,5 +1,9 @@
-//! Escalation: profiles, the pure state machine, plan resolution and the scheduler's batched engine steps.
+//! Escalation: profiles, the pure state machine, plan resolution, the one action path (acknowledge,
+//! complete, snooze), and the scheduler's batched engine steps.
 
+pub mod actions;
 pub mod engine;
+pub mod episodes;
 pub mod machine;
 pub mod plan;
+pub mod profiles;

@@ -7,6 +7,7 @@ pub mod error;
 mod health;
 pub mod json;
 pub mod metrics;
+pub mod pagination;
 mod server;
 
 use actix_web::web;
@@ -21,6 +22,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     configure_meta(cfg);
     crate::auth::routes::configure(cfg);
     crate::users::routes::configure(cfg);
+    crate::reminders::routes::configure(cfg);
+    crate::escalation::profiles::routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

@@ -25,6 +25,7 @@
 mod clock;
 mod cursor;
 mod duration;
+pub mod fallback;
 mod grammar;
 mod lexer;
 mod resolve;

@@ -1,3 +1,11 @@
-//! Reminders: what is due when, and the schedules that say so.
+//! Reminders: what is due when, the schedules that say so, and the routes that act on them.
 
+pub mod mapping;
+pub mod model;
+pub mod preview;
+pub mod routes;
 pub mod schedule;
+pub mod service;
+pub mod snooze;
+pub mod store;
+pub mod views;

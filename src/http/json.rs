@@ -74,6 +74,15 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// For `Option<Option<T>>` patch fields: an absent field is `None`, an explicit `null` is `Some(None)`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 fn too_large() -> ApiError {
     ApiError::new(ErrorCode::PayloadTooLarge, ErrorCode::PayloadTooLarge.default_message())
 }

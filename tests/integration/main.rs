@@ -5,5 +5,9 @@ mod common;
 
 mod accounts;
 mod engine;
+mod fixtures;
 mod foundation;
 mod processes;
+mod profiles;
+mod reminder_actions;
+mod reminders;

@@ -1,0 +1,223 @@
+//! Escalation episode and delivery rows: loading an open episode as a [`machine::Episode`], writing one back,
+//! cancelling pending deliveries, and the delivery log the API shows.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::machine::{EndReason, Episode, EpisodeStatus, Plan};
+use crate::db::schema::{deliveries, escalations};
+
+/// Statuses of an episode that can still change.
+pub const OPEN_STATUSES: [&str; 2] = ["active", "acknowledged"];
+
+/// An `escalations` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = escalations)]
+pub struct EscalationRow {
+    pub id: Uuid,
+    pub reminder_id: Uuid,
+    pub user_id: Uuid,
+    pub occurrence_at: DateTime<Utc>,
+    pub plan: serde_json::Value,
+    pub status: String,
+    pub end_reason: Option<String>,
+    pub current_tier: i16,
+    pub loop_index: i16,
+    pub fired_at: DateTime<Utc>,
+    pub loop_started_at: DateTime<Utc>,
+    pub next_step_at: Option<DateTime<Utc>>,
+    pub ack_until: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub acted_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EscalationRow {
+    /// The snapshot plan stored when the reminder fired.
+    pub fn plan(&self) -> anyhow::Result<Plan> {
+        Ok(serde_json::from_value(self.plan.clone())?)
+    }
+
+    /// The row as the pure machine's state.
+    pub fn episode(&self) -> anyhow::Result<Episode> {
+        let status = EpisodeStatus::parse(&self.status).ok_or_else(|| anyhow::anyhow!("bad status {}", self.status))?;
+        let end_reason = match &self.end_reason {
+            Some(reason) => Some(EndReason::parse(reason).ok_or_else(|| anyhow::anyhow!("bad end reason {reason}"))?),
+            None => None,
+        };
+        Ok(Episode {
+            status,
+            fired_at: self.fired_at,
+            current_tier: u16::try_from(self.current_tier)?,
+            loop_index: u8::try_from(self.loop_index)?,
+            loop_started_at: self.loop_started_at,
+            next_step_at: self.next_step_at,
+            ack_until: self.ack_until,
+            end_reason,
+        })
+    }
+}
+
+/// The episode columns written after a step, plus who acted and when.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = escalations, treat_none_as_null = true)]
+pub struct EpisodeWrite {
+    pub status: String,
+    pub end_reason: Option<String>,
+    pub current_tier: i16,
+    pub loop_index: i16,
+    pub loop_started_at: DateTime<Utc>,
+    pub next_step_at: Option<DateTime<Utc>>,
+    pub ack_until: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub acted_by: Option<String>,
+}
+
+impl EpisodeWrite {
+    /// `acknowledged_at`/`completed_at` keep what the row had unless this step sets them.
+    pub fn new(row: &EscalationRow, episode: &Episode, acted_by: String) -> EpisodeWrite {
+        EpisodeWrite {
+            status: episode.status.as_str().to_owned(),
+            end_reason: episode.end_reason.map(|r| r.as_str().to_owned()),
+            current_tier: i16::try_from(episode.current_tier).unwrap_or(i16::MAX),
+            loop_index: i16::from(episode.loop_index),
+            loop_started_at: episode.loop_started_at,
+            next_step_at: episode.next_step_at,
+            ack_until: episode.ack_until,
+            acknowledged_at: row.acknowledged_at,
+            completed_at: row.completed_at,
+            acted_by: Some(acted_by),
+        }
+    }
+}
+
+/// The reminder's open episode (at most one exists), locked until the transaction ends.
+pub async fn lock_open(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryResult<Option<EscalationRow>> {
+    escalations::table
+        .filter(escalations::reminder_id.eq(reminder))
+        .filter(escalations::status.eq_any(OPEN_STATUSES))
+        .select(EscalationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn write(conn: &mut AsyncPgConnection, id: Uuid, values: &EpisodeWrite) -> QueryResult<EscalationRow> {
+    diesel::update(escalations::table.find(id))
+        .set(values)
+        .returning(EscalationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Cancels every delivery of the episode that has not started sending. Rows already `sending` finish: a
+/// worker holds their lease, and the worker skips sending for an episode that is no longer active.
+pub async fn cancel_pending(conn: &mut AsyncPgConnection, escalation: Uuid, reason: &str) -> QueryResult<usize> {
+    diesel::update(
+        deliveries::table.filter(deliveries::escalation_id.eq(escalation)).filter(deliveries::status.eq("pending")),
+    )
+    .set((deliveries::status.eq("cancelled"), deliveries::cancel_reason.eq(reason)))
+    .execute(conn)
+    .await
+}
+
+/// A delivery as the delivery log shows it (no payload: it may hold action links).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = deliveries)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub escalation_id: Uuid,
+    pub tier: i16,
+    pub loop_index: i16,
+    pub target_kind: String,
+    pub target_id: Uuid,
+    pub channel: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub deferred_reason: Option<String>,
+    pub last_error: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An episode with its deliveries.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EscalationView {
+    pub id: Uuid,
+    pub occurrence_at: DateTime<Utc>,
+    pub status: String,
+    pub end_reason: Option<String>,
+    pub current_tier: i16,
+    pub loop_index: i16,
+    pub fired_at: DateTime<Utc>,
+    pub next_step_at: Option<DateTime<Utc>>,
+    pub ack_until: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub acted_by: Option<String>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+impl EscalationView {
+    pub fn new(row: EscalationRow, deliveries: Vec<DeliveryView>) -> EscalationView {
+        EscalationView {
+            id: row.id,
+            occurrence_at: row.occurrence_at,
+            status: row.status,
+            end_reason: row.end_reason,
+            current_tier: row.current_tier,
+            loop_index: row.loop_index,
+            fired_at: row.fired_at,
+            next_step_at: row.next_step_at,
+            ack_until: row.ack_until,
+            acknowledged_at: row.acknowledged_at,
+            completed_at: row.completed_at,
+            acted_by: row.acted_by,
+            deliveries,
+        }
+    }
+}
+
+/// The owner's episodes of one reminder, newest first (at most `limit`), each with its deliveries.
+pub async fn list_for_reminder(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    reminder: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<EscalationView>> {
+    let rows: Vec<EscalationRow> = escalations::table
+        .filter(escalations::reminder_id.eq(reminder))
+        .filter(escalations::user_id.eq(owner))
+        .order(escalations::fired_at.desc())
+        .limit(limit)
+        .select(EscalationRow::as_select())
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let all: Vec<DeliveryView> = deliveries::table
+        .filter(deliveries::escalation_id.eq_any(&ids))
+        .order((deliveries::loop_index.asc(), deliveries::tier.asc(), deliveries::created_at.asc()))
+        .select(DeliveryView::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let own = all.iter().filter(|d| d.escalation_id == row.id).cloned().collect();
+            EscalationView::new(row, own)
+        })
+        .collect())
+}

@@ -1,0 +1,152 @@
+//! Profile rows, the stored tier shape, and the API's input, patch and output types.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::db::schema::escalation_profiles;
+
+/// An `escalation_profiles` row. `user_id` is `None` for presets.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = escalation_profiles)]
+pub struct ProfileRow {
+    pub id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    pub tiers: serde_json::Value,
+    pub repeat_count: i16,
+    pub ack_window_minutes: i32,
+    pub loop_gap_minutes: Option<i32>,
+    pub is_preset: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProfileRow {
+    /// The stored tiers. The column is only ever written from validated [`Tier`]s (or by the preset
+    /// migration in the same shape), so a parse failure is a server fault, not bad input.
+    pub fn parsed_tiers(&self) -> anyhow::Result<Vec<Tier>> {
+        Ok(serde_json::from_value(self.tiers.clone())?)
+    }
+}
+
+/// One tier as stored in `escalation_profiles.tiers` and shown by the API (camelCase, the same shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tier {
+    /// 1-based; tiers run 1..n without gaps.
+    pub tier_number: u16,
+    /// Minutes after the moment the reminder fired (not after the previous tier) at which this tier is sent.
+    pub delay_minutes: u32,
+    /// The user's own channel subscriptions to notify.
+    #[serde(default)]
+    pub agent_subscription_ids: Vec<Uuid>,
+    /// Channel types resolved to every subscription of that type the user has when the reminder fires.
+    #[serde(default)]
+    pub channel_types: Vec<String>,
+    /// Trusted contacts to notify (used only once they have accepted).
+    #[serde(default)]
+    pub trusted_contact_ids: Vec<Uuid>,
+    /// Notify every accepted trusted contact.
+    #[serde(default)]
+    pub include_trusted_contacts: bool,
+    /// Optional text added to this tier's notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A tier in a request body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierInput {
+    pub tier_number: u16,
+    /// Minutes after the moment the reminder fired (tier 1 is normally 0); non-decreasing across tiers.
+    pub delay_minutes: u32,
+    #[serde(default)]
+    pub agent_subscription_ids: Vec<Uuid>,
+    /// Any of `email`, `sms`, `webhook`, `pull`.
+    #[serde(default)]
+    pub channel_types: Vec<String>,
+    #[serde(default)]
+    pub trusted_contact_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub include_trusted_contacts: bool,
+    pub message: Option<String>,
+}
+
+/// `POST /v1/escalation-profiles`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileInput {
+    pub name: String,
+    pub description: Option<String>,
+    /// Tiers 1..n; each tier's `delayMinutes` counts from the moment the reminder fired.
+    pub tiers: Vec<TierInput>,
+    /// How many more times the whole ladder runs after the first pass (0–10, default 0).
+    pub repeat: Option<u8>,
+    /// How long an acknowledgement pauses escalation (0–10080 minutes, default 60; 0 = an ack ends it).
+    pub ack_window_minutes: Option<u32>,
+    /// Wait between the last tier and the next loop (1–10080 minutes; default derived from the tiers).
+    pub loop_gap_minutes: Option<u32>,
+}
+
+/// `PATCH /v1/escalation-profiles/{id}`: absent fields stay; `description: null` and `loopGapMinutes: null`
+/// clear.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfilePatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Replaces the whole ladder; each tier's `delayMinutes` counts from the moment the reminder fired.
+    pub tiers: Option<Vec<TierInput>>,
+    pub repeat: Option<u8>,
+    pub ack_window_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub loop_gap_minutes: Option<Option<u32>>,
+    /// The version last read; a stale one → 409.
+    pub version: Option<i32>,
+}
+
+/// A profile as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// Each tier's `delayMinutes` counts from the moment the reminder fired.
+    pub tiers: Vec<Tier>,
+    pub repeat: u8,
+    pub ack_window_minutes: u32,
+    pub loop_gap_minutes: Option<u32>,
+    /// Presets are shared by everyone and cannot be changed.
+    pub is_preset: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProfileView {
+    pub fn from_row(row: ProfileRow) -> anyhow::Result<ProfileView> {
+        let tiers = row.parsed_tiers()?;
+        Ok(ProfileView {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            tiers,
+            repeat: u8::try_from(row.repeat_count)?,
+            ack_window_minutes: u32::try_from(row.ack_window_minutes)?,
+            loop_gap_minutes: row.loop_gap_minutes.map(u32::try_from).transpose()?,
+            is_preset: row.is_preset,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}

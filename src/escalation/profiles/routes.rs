@@ -1,0 +1,92 @@
+//! Thin handlers for `/v1/escalation-profiles`.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::model::{ProfileInput, ProfilePatch, ProfileView};
+use super::service;
+use crate::auth::AuthUser;
+use crate::http::envelope::no_content;
+use crate::http::pagination::Page;
+use crate::http::{ApiError, ApiResponse, Json};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/escalation-profiles").get(list).post(create))
+        .service(web::resource("/v1/escalation-profiles/{id}").get(get).patch(update).delete(delete));
+}
+
+/// `?page=&pageSize=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/escalation-profiles", tag = "escalation-profiles", params(ListQuery),
+    description = "The caller's profiles and the shared presets. A tier's `delayMinutes` counts from the moment the reminder fired.",
+    responses((status = 200, body = [ProfileView])), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<ListQuery>,
+) -> Result<ApiResponse<Vec<ProfileView>>, ApiError> {
+    let mut errors = Vec::new();
+    let page = Page::from_query(query.page, query.page_size, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let mut conn = state.db.get().await?;
+    let (views, pagination) = service::list(&mut conn, user.id, page).await?;
+    Ok(ApiResponse::page(views, pagination))
+}
+
+#[utoipa::path(post, path = "/v1/escalation-profiles", tag = "escalation-profiles", request_body = ProfileInput,
+    description = "Creates a profile. Tiers are numbered 1..n; each tier's `delayMinutes` counts from the moment the \
+        reminder fired (not from the previous tier) and must not decrease.",
+    responses((status = 201, body = ProfileView), (status = 400)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<ProfileInput>,
+) -> Result<ApiResponse<ProfileView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::created(service::create(&mut conn, user.id, body.0).await?))
+}
+
+#[utoipa::path(get, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles",
+    responses((status = 200, body = ProfileView), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<ProfileView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(service::get(&mut conn, user.id, *id).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles", request_body = ProfilePatch,
+    description = "Changes a profile. Presets → 403; a stale `version` → 409. A tier's `delayMinutes` counts from the \
+        moment the reminder fired.",
+    responses((status = 200, body = ProfileView), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<ProfilePatch>,
+) -> Result<ApiResponse<ProfileView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(service::update(&mut conn, user.id, *id, body.0).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles",
+    description = "Deletes a profile. Presets → 403; a profile any reminder uses → 409.",
+    responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    service::delete(&mut conn, user.id, *id).await?;
+    Ok(no_content())
+}

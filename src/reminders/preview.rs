@@ -1,0 +1,136 @@
+//! `GET /v1/reminders/{id}/preview`: what happens at the next occurrence if nobody reacts — every tier of
+//! every loop, who gets what on which channel, in their own zone, with quiet-hour deferrals and the channel
+//! types that will be skipped because the user has no subscription of that type.
+
+mod quiet;
+mod timeline;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::service::not_found;
+use super::store;
+use crate::escalation::profiles::store as profiles;
+use crate::http::ApiError;
+use crate::timezone::parse_zone;
+
+pub use quiet::defer_past_quiet_hours;
+
+/// The whole timeline.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewView {
+    pub reminder_id: Uuid,
+    /// The occurrence previewed (the snooze end for a snoozed reminder); null when it will not fire again.
+    pub occurrence_at: Option<DateTime<Utc>>,
+    pub escalation_profile_id: Uuid,
+    pub escalation_profile_name: String,
+    pub importance: String,
+    /// The user's zone, in which quiet hours are read.
+    pub user_timezone: String,
+    /// `HH:MM-HH:MM` in the user's zone; non-critical deliveries to the user inside it wait for its end.
+    pub quiet_hours: Option<String>,
+    pub repeat: u8,
+    pub loop_gap_minutes: u32,
+    pub steps: Vec<PreviewStep>,
+    /// Targets that will not be reached, once per tier (the same holds in every loop).
+    pub skipped: Vec<SkippedTarget>,
+    pub cost: PreviewCost,
+}
+
+/// One tier of one loop.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewStep {
+    pub loop_index: u8,
+    pub tier: u16,
+    /// Minutes after the moment the reminder fired (of this loop's start, for later loops).
+    pub delay_minutes: u32,
+    pub at: DateTime<Utc>,
+    pub deliveries: Vec<PreviewDelivery>,
+}
+
+/// One message to one recipient.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewDelivery {
+    /// `user` or `contact`.
+    pub recipient_kind: String,
+    pub recipient_id: Uuid,
+    pub recipient_name: Option<String>,
+    pub channel: String,
+    /// The recipient's zone (a contact without one is shown in the user's zone).
+    pub timezone: String,
+    /// When it goes out, in UTC, after any quiet-hour deferral.
+    pub deliver_at: DateTime<Utc>,
+    /// The same instant on the recipient's clock, e.g. "Thu 26 Nov 09:00 Europe/Berlin".
+    pub local_time: String,
+    pub deferred: bool,
+    pub deferred_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedTarget {
+    pub tier: u16,
+    pub channel: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub reason: String,
+}
+
+/// What the whole timeline would use of the user's quotas.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewCost {
+    pub deliveries: u32,
+    pub email: u32,
+    pub sms: u32,
+    pub webhook: u32,
+    pub pull: u32,
+}
+
+/// Builds the preview of the owner's reminder.
+pub async fn preview(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Result<PreviewView, ApiError> {
+    let reminder = store::find_for(conn, owner, id).await?.ok_or_else(not_found)?;
+    let profile = profiles::find_visible(conn, owner, reminder.escalation_profile_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder {id} uses a profile its owner cannot see")))?;
+    let user = crate::users::store::find_live(conn, owner).await?.ok_or_else(not_found)?;
+    let subscriptions = profiles::subscriptions_of(conn, owner).await?;
+    let contacts = profiles::contacts_of(conn, owner).await?;
+    let user_tz = parse_zone(&user.timezone).unwrap_or(chrono_tz::UTC);
+    let occurrence_at = match reminder.status.as_str() {
+        "snoozed" => reminder.snoozed_until,
+        "active" => reminder.next_trigger_at,
+        _ => None,
+    };
+    let quiet = user.quiet_hours_start.zip(user.quiet_hours_end);
+    let tiers = profile.parsed_tiers().map_err(ApiError::internal)?;
+    let inputs = timeline::Inputs {
+        user_tz,
+        quiet,
+        critical: reminder.importance == "critical",
+        subscriptions: &subscriptions,
+        contacts: &contacts,
+        tiers: &tiers,
+        repeat: u8::try_from(profile.repeat_count).map_err(ApiError::internal)?,
+        loop_gap_minutes: profile.loop_gap_minutes.map(u32::try_from).transpose().map_err(ApiError::internal)?,
+    };
+    let built = timeline::build(&inputs, occurrence_at);
+    Ok(PreviewView {
+        reminder_id: reminder.id,
+        occurrence_at,
+        escalation_profile_id: profile.id,
+        escalation_profile_name: profile.name,
+        importance: reminder.importance,
+        user_timezone: user_tz.name().to_owned(),
+        quiet_hours: quiet.map(|(s, e)| format!("{}-{}", s.format("%H:%M"), e.format("%H:%M"))),
+        repeat: inputs.repeat,
+        loop_gap_minutes: built.loop_gap_minutes,
+        steps: built.steps,
+        skipped: built.skipped,
+        cost: built.cost,
+    })
+}

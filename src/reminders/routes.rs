@@ -1,0 +1,184 @@
+//! Thin handlers for `/v1/reminders`.
+
+use actix_web::{HttpResponse, web};
+use uuid::Uuid;
+
+use super::preview::{self, PreviewView};
+use super::service;
+use super::snooze::{self, ActionInput, ActionView, SnoozeInput, SnoozeView};
+use super::views::{ListQuery, ReminderInput, ReminderPatch, ReminderView};
+use crate::auth::AuthUser;
+use crate::escalation::actions::{self, Actor};
+use crate::escalation::episodes::{self, EscalationView};
+use crate::http::envelope::no_content;
+use crate::http::json::parse_body;
+use crate::http::{ApiError, ApiResponse, Json};
+use crate::state::AppState;
+
+/// How many episodes the delivery log shows.
+const ESCALATIONS_SHOWN: i64 = 50;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/reminders").get(list).post(create))
+        .service(web::resource("/v1/reminders/{id}").get(get).patch(update).delete(archive))
+        .service(web::resource("/v1/reminders/{id}/snooze").post(snooze))
+        .service(web::resource("/v1/reminders/{id}/acknowledge").post(acknowledge))
+        .service(web::resource("/v1/reminders/{id}/complete").post(complete))
+        .service(web::resource("/v1/reminders/{id}/escalations").get(escalations))
+        .service(web::resource("/v1/reminders/{id}/preview").get(preview));
+}
+
+/// The user's zone: the default for schedules and the clock snooze phrases are read on.
+async fn user_zone(state: &AppState, user: &AuthUser) -> Result<String, ApiError> {
+    let mut conn = state.db.get().await?;
+    let row = crate::users::store::find_live(&mut conn, user.id).await?;
+    Ok(row.ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?.timezone)
+}
+
+#[utoipa::path(post, path = "/v1/reminders", tag = "reminders", request_body = ReminderInput,
+    description = "Creates a reminder. FREE allows 3 and PERSONAL 20 active reminders (403 beyond).",
+    responses((status = 201, body = ReminderView), (status = 400), (status = 403)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<ReminderInput>,
+) -> Result<ApiResponse<ReminderView>, ApiError> {
+    let zone = user_zone(&state, &user).await?;
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::created(service::create(&mut conn, user.id, &zone, body.0, state.clock.now()).await?))
+}
+
+#[utoipa::path(get, path = "/v1/reminders", tag = "reminders", params(ListQuery),
+    responses((status = 200, body = [ReminderView])), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<ListQuery>,
+) -> Result<ApiResponse<Vec<ReminderView>>, ApiError> {
+    let mut conn = state.db.get().await?;
+    let (views, pagination) = service::list(&mut conn, user.id, query.into_inner()).await?;
+    Ok(ApiResponse::page(views, pagination))
+}
+
+#[utoipa::path(get, path = "/v1/reminders/{id}", tag = "reminders",
+    responses((status = 200, body = ReminderView), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<ReminderView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(service::get(&mut conn, user.id, *id).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/reminders/{id}", tag = "reminders", request_body = ReminderPatch,
+    responses((status = 200, body = ReminderView), (status = 404), (status = 409)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<ReminderPatch>,
+) -> Result<ApiResponse<ReminderView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(service::update(&mut conn, user.id, *id, body.0, state.clock.now()).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/reminders/{id}", tag = "reminders", description = "Archives the reminder.",
+    responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn archive(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    service::archive(&mut conn, user.id, *id, state.clock.now()).await?;
+    Ok(no_content())
+}
+
+#[utoipa::path(post, path = "/v1/reminders/{id}/snooze", tag = "reminders", request_body = SnoozeInput,
+    description = "Snoozes until an instant or a phrase read in the user's zone; a phrase not understood → 422 with examples.",
+    responses((status = 200, body = SnoozeView), (status = 404), (status = 422)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn snooze(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<SnoozeInput>,
+) -> Result<ApiResponse<SnoozeView>, ApiError> {
+    let now = state.clock.now();
+    let tz = crate::timezone::parse_zone(&user_zone(&state, &user).await?).unwrap_or(chrono_tz::UTC);
+    let mut conn = state.db.get().await?;
+    // Another user's id must be 404 before a phrase is even read, so a 422 never hints that it exists.
+    crate::reminders::store::find_for(&mut conn, user.id, *id).await?.ok_or_else(service::not_found)?;
+    let target = snooze::resolve(&state.config, body.0, now, tz).await?;
+    let outcome = actions::snooze(&mut conn, user.id, *id, Actor::User(user.id), &target, now).await?;
+    let reminder = snooze::reminder_full_view(&mut conn, outcome.reminder).await?;
+    let interpreted_as = target.interpreted_as.unwrap_or_default();
+    Ok(ApiResponse::ok(SnoozeView { reminder, snoozed_until: target.until, interpreted_as }))
+}
+
+/// The body of acknowledge and complete is optional: an empty body means no note.
+fn action_input(body: &web::Bytes) -> Result<ActionInput, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) { Ok(ActionInput::default()) } else { parse_body(body) }
+}
+
+#[utoipa::path(post, path = "/v1/reminders/{id}/acknowledge", tag = "reminders", request_body = ActionInput,
+    description = "Pauses escalation of the open episode for the profile's ack window.",
+    responses((status = 200, body = ActionView), (status = 404), (status = 422)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn acknowledge(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<ApiResponse<ActionView>, ApiError> {
+    let input = action_input(&body)?;
+    let mut conn = state.db.get().await?;
+    let outcome =
+        actions::acknowledge(&mut conn, user.id, *id, Actor::User(user.id), input.note()?, state.clock.now()).await?;
+    Ok(ApiResponse::ok(snooze::action_view(&mut conn, user.id, outcome).await?))
+}
+
+#[utoipa::path(post, path = "/v1/reminders/{id}/complete", tag = "reminders", request_body = ActionInput,
+    description = "Completes this occurrence; a recurring reminder moves to its next occurrence.",
+    responses((status = 200, body = ActionView), (status = 404), (status = 422)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn complete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<ApiResponse<ActionView>, ApiError> {
+    let input = action_input(&body)?;
+    let mut conn = state.db.get().await?;
+    let outcome =
+        actions::complete(&mut conn, user.id, *id, Actor::User(user.id), input.note()?, state.clock.now()).await?;
+    Ok(ApiResponse::ok(snooze::action_view(&mut conn, user.id, outcome).await?))
+}
+
+#[utoipa::path(get, path = "/v1/reminders/{id}/escalations", tag = "reminders",
+    description = "Episodes of this reminder, newest first, with their deliveries (the delivery log).",
+    responses((status = 200, body = [EscalationView]), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn escalations(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<Vec<EscalationView>>, ApiError> {
+    let mut conn = state.db.get().await?;
+    crate::reminders::store::find_for(&mut conn, user.id, *id).await?.ok_or_else(service::not_found)?;
+    Ok(ApiResponse::ok(episodes::list_for_reminder(&mut conn, user.id, *id, ESCALATIONS_SHOWN).await?))
+}
+
+#[utoipa::path(get, path = "/v1/reminders/{id}/preview", tag = "reminders",
+    description = "The timeline of the next occurrence if nobody reacts. Tier delays count from the moment the reminder fired.",
+    responses((status = 200, body = PreviewView), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn preview(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<PreviewView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(preview::preview(&mut conn, user.id, *id).await?))
+}

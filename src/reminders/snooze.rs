@@ -1,0 +1,146 @@
+//! Snooze, acknowledge and complete as the API offers them: body types, phrase resolution, views. The state
+//! changes themselves are [`crate::escalation::actions`], shared with links, SMS and email replies.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::mapping::reminder_view;
+use super::store;
+use super::views::ReminderView;
+use crate::config::Config;
+use crate::escalation::actions::{ActionOutcome, SnoozeUntil};
+use crate::escalation::episodes::EscalationView;
+use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::nlp::{self, PhraseError};
+
+/// `POST /v1/reminders/{id}/snooze`: exactly one of `until` (an instant) or `duration` (a phrase such as
+/// "in 2 hours" or "until tomorrow 9am", read in the user's zone).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SnoozeInput {
+    pub until: Option<DateTime<Utc>>,
+    pub duration: Option<String>,
+}
+
+/// `POST /v1/reminders/{id}/acknowledge` and `/complete`; the body may be empty.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionInput {
+    /// Up to 1000 characters, kept in the event log.
+    pub note: Option<String>,
+}
+
+const NOTE_MAX: usize = 1000;
+
+impl ActionInput {
+    /// The trimmed note, or a validation error when it is too long.
+    pub fn note(&self) -> Result<Option<&str>, ApiError> {
+        let note = self.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > NOTE_MAX) {
+            return Err(ApiError::field("note", format!("must be at most {NOTE_MAX} characters")));
+        }
+        Ok(note)
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SnoozeView {
+    pub reminder: ReminderView,
+    pub snoozed_until: DateTime<Utc>,
+    /// How the time reads in the user's zone, e.g. "Thu 26 Nov 09:00 Europe/Berlin".
+    pub interpreted_as: String,
+}
+
+/// The reminder after an acknowledge or complete, and its episode when one was open.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionView {
+    pub reminder: ReminderView,
+    pub escalation: Option<EscalationView>,
+    pub cancelled_deliveries: usize,
+}
+
+/// Resolves the body to an instant: a given `until` is checked to be ahead; a phrase goes through the
+/// grammar, then (when configured) the LLM fallback. Not understood → 422 with examples that work.
+pub async fn resolve(config: &Config, input: SnoozeInput, now: DateTime<Utc>, tz: Tz) -> Result<SnoozeUntil, ApiError> {
+    match (input.until, input.duration) {
+        (Some(until), None) => {
+            nlp::validate_future(until, now).map_err(|err| phrase_error(err, "until"))?;
+            Ok(SnoozeUntil { until, phrase: None, interpreted_as: Some(nlp::echo(until, tz)) })
+        }
+        (None, Some(phrase)) => {
+            let parsed = match nlp::parse(&phrase, now, tz) {
+                Err(PhraseError::NotUnderstood) => fallback(config, &phrase, now, tz).await,
+                other => other,
+            };
+            let interpretation = parsed.map_err(|err| phrase_error(err, "duration"))?;
+            Ok(SnoozeUntil {
+                until: interpretation.at,
+                phrase: Some(phrase.trim().to_owned()),
+                interpreted_as: Some(interpretation.echo),
+            })
+        }
+        _ => Err(ApiError::validation(vec![
+            FieldError::new("until", "give exactly one of until or duration"),
+            FieldError::new("duration", "give exactly one of until or duration"),
+        ])),
+    }
+}
+
+async fn fallback(
+    config: &Config,
+    phrase: &str,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<nlp::Interpretation, PhraseError> {
+    let Some(api_key) = &config.openai_api_key else { return Err(PhraseError::NotUnderstood) };
+    let fallback =
+        nlp::fallback::Fallback { api_key, api_base: config.openai_api_base.as_str(), model: &config.openai_model };
+    fallback.interpret(phrase, now, tz).await
+}
+
+fn phrase_error(err: PhraseError, field: &str) -> ApiError {
+    let examples = nlp::EXAMPLES.join("\", \"");
+    let message = match err {
+        PhraseError::NotUnderstood => format!("Could not understand that time. Phrases that work: \"{examples}\"."),
+        PhraseError::InPast => "That time is in the past; snooze to a time ahead.".to_owned(),
+        PhraseError::TooFar => "That time is more than a year away.".to_owned(),
+    };
+    let details = match err {
+        PhraseError::NotUnderstood => {
+            nlp::EXAMPLES.iter().map(|example| FieldError::new(field, format!("try \"{example}\""))).collect()
+        }
+        _ => vec![FieldError::new(field, err.to_string())],
+    };
+    ApiError::Client { code: ErrorCode::UnprocessableEntity, message, details }
+}
+
+/// The API view of an action's outcome, with the episode's deliveries.
+pub async fn action_view(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    outcome: ActionOutcome,
+) -> Result<ActionView, ApiError> {
+    let reminder = reminder_full_view(conn, outcome.reminder).await?;
+    let escalation = match outcome.escalation {
+        Some(row) => {
+            let episodes = crate::escalation::episodes::list_for_reminder(conn, owner, reminder.id, 1).await?;
+            episodes.into_iter().find(|e| e.id == row.id)
+        }
+        None => None,
+    };
+    Ok(ActionView { reminder, escalation, cancelled_deliveries: outcome.cancelled_deliveries })
+}
+
+pub async fn reminder_full_view(
+    conn: &mut AsyncPgConnection,
+    reminder: super::model::Reminder,
+) -> Result<ReminderView, ApiError> {
+    let full = store::with_details(conn, vec![reminder]).await?.pop();
+    let full = full.ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder vanished")))?;
+    reminder_view(full).map_err(ApiError::internal)
+}

@@ -1,0 +1,176 @@
+//! Reminder queries. Every function that reads or writes a reminder takes the owner's id, so another user's
+//! reminder is simply not found.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::{CompletionRow, NewReminder, Reminder, ReminderChanges, ReminderFull, ScheduleRow};
+use crate::db::schema::{completion_criteria, reminder_schedules, reminders, subscriptions, users};
+use crate::http::pagination::Page;
+
+/// Statuses that hold a quota slot: everything but completed and archived.
+pub const LIVE_STATUSES: [&str; 2] = ["active", "snoozed"];
+
+/// Filters of the list route, already validated.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub status: Option<String>,
+    pub importance: Option<String>,
+    pub q: Option<String>,
+}
+
+pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<Reminder>> {
+    reminders::table
+        .find(id)
+        .filter(reminders::user_id.eq(owner))
+        .select(Reminder::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The owner's reminder, row-locked until the transaction ends.
+pub async fn lock_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<Reminder>> {
+    reminders::table
+        .find(id)
+        .filter(reminders::user_id.eq(owner))
+        .select(Reminder::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Locks the owner's subscription row (the user row when there is none) and returns the effective tier.
+///
+/// Quota checks hold this lock from count to insert, so two concurrent creates for one user queue up here
+/// and the second one counts the first one's reminder.
+pub async fn lock_tier(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<String> {
+    let row: Option<(String, Option<String>)> = subscriptions::table
+        .filter(subscriptions::user_id.eq(owner))
+        .select((subscriptions::tier, subscriptions::tier_override))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some((tier, over)) = row {
+        return Ok(over.unwrap_or(tier));
+    }
+    users::table.find(owner).select(users::id).for_update().first::<Uuid>(conn).await?;
+    Ok("FREE".to_owned())
+}
+
+/// Reminders that hold a quota slot.
+pub async fn count_live(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
+    reminders::table
+        .filter(reminders::user_id.eq(owner))
+        .filter(reminders::status.eq_any(LIVE_STATUSES))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewReminder) -> QueryResult<Reminder> {
+    diesel::insert_into(reminders::table).values(new).returning(Reminder::as_returning()).get_result(conn).await
+}
+
+/// Applies `changes` and bumps the version. The caller holds the row lock (or is the one creating it).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    id: Uuid,
+    changes: &ReminderChanges,
+) -> QueryResult<Reminder> {
+    diesel::update(reminders::table.find(id).filter(reminders::user_id.eq(owner)))
+        .set((changes, reminders::version.eq(reminders::version + 1)))
+        .returning(Reminder::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Inserts or replaces the schedule row.
+pub async fn put_schedule(conn: &mut AsyncPgConnection, row: &ScheduleRow) -> QueryResult<usize> {
+    diesel::insert_into(reminder_schedules::table)
+        .values(row)
+        .on_conflict(reminder_schedules::reminder_id)
+        .do_update()
+        .set(row)
+        .execute(conn)
+        .await
+}
+
+/// Inserts or replaces the completion criteria row.
+pub async fn put_completion(conn: &mut AsyncPgConnection, row: &CompletionRow) -> QueryResult<usize> {
+    diesel::insert_into(completion_criteria::table)
+        .values(row)
+        .on_conflict(completion_criteria::reminder_id)
+        .do_update()
+        .set(row)
+        .execute(conn)
+        .await
+}
+
+pub async fn schedule_for(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryResult<ScheduleRow> {
+    reminder_schedules::table.find(reminder).select(ScheduleRow::as_select()).first(conn).await
+}
+
+/// Attaches schedule and completion rows to reminders in two queries, whatever the number of reminders.
+pub async fn with_details(conn: &mut AsyncPgConnection, rows: Vec<Reminder>) -> QueryResult<Vec<ReminderFull>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let schedules: Vec<ScheduleRow> = reminder_schedules::table
+        .filter(reminder_schedules::reminder_id.eq_any(&ids))
+        .select(ScheduleRow::as_select())
+        .load(conn)
+        .await?;
+    let completions: Vec<CompletionRow> = completion_criteria::table
+        .filter(completion_criteria::reminder_id.eq_any(&ids))
+        .select(CompletionRow::as_select())
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|reminder| {
+            // Schedule rows are written in the reminder's own transaction; one missing is a broken invariant.
+            let schedule = schedules.iter().find(|s| s.reminder_id == reminder.id).cloned().ok_or(diesel::NotFound)?;
+            let completion = completions.iter().find(|c| c.reminder_id == reminder.id).cloned();
+            Ok(ReminderFull { reminder, schedule, completion })
+        })
+        .collect()
+}
+
+/// One page of the owner's reminders, newest first, and the number matching the filter.
+pub async fn list_for(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    filter: &ListFilter,
+    page: Page,
+) -> QueryResult<(Vec<Reminder>, i64)> {
+    let query = || {
+        let mut query = reminders::table.filter(reminders::user_id.eq(owner)).into_boxed();
+        query = match &filter.status {
+            Some(status) => query.filter(reminders::status.eq(status.clone())),
+            None => query.filter(reminders::status.ne("archived")),
+        };
+        if let Some(importance) = &filter.importance {
+            query = query.filter(reminders::importance.eq(importance.clone()));
+        }
+        if let Some(q) = &filter.q {
+            query = query.filter(reminders::title.ilike(format!("%{}%", escape_like(q))));
+        }
+        query
+    };
+    let total = query().count().get_result(conn).await?;
+    let rows = query()
+        .order((reminders::created_at.desc(), reminders::id.desc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(Reminder::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Escapes LIKE wildcards so a search for "50%" matches the text "50%" (backslash is Postgres' default escape).
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

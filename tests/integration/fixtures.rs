@@ -1,0 +1,84 @@
+//! Helpers shared by the reminder, action and profile tests: users, raw SQL, reminder bodies.
+
+use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::accounts::register;
+use crate::common::{Reply, TestApp};
+
+/// The "Gentle" preset (email now; email, webhook and pull at 60 min; email and SMS at 180 min).
+pub const GENTLE: &str = "00000000-0000-4000-8000-000000000001";
+pub const URGENT: &str = "00000000-0000-4000-8000-000000000002";
+
+/// Registers a user (zone Europe/Berlin) and returns an access token.
+pub async fn user(app: &TestApp, email: &str) -> String {
+    let auth = register(app, email).await;
+    auth["tokens"]["accessToken"].as_str().expect("access token").to_owned()
+}
+
+/// The id of the user behind `token`.
+pub async fn user_id(app: &TestApp, token: &str) -> String {
+    app.get("/v1/users/me", Some(token)).await.data(200)["id"].as_str().unwrap().to_owned()
+}
+
+/// Runs one SQL statement on the test database.
+pub async fn exec(app: &TestApp, sql: &str) {
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|err| panic!("{sql}: {err}"));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// One text value from SQL (`SELECT … AS value`).
+pub async fn scalar(app: &TestApp, sql: &str) -> String {
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(sql).get_result::<Text>(&mut conn).await.unwrap_or_else(|err| panic!("{sql}: {err}")).value
+}
+
+/// An RFC 3339 instant `hours` from now, in whole seconds (Postgres keeps microseconds, not nanoseconds).
+pub fn in_hours(hours: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A valid one-off reminder body on the Gentle preset.
+pub fn once_body(title: &str) -> Value {
+    json!({"title": title, "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": in_hours(2)}})
+}
+
+/// Creates a reminder and returns its view.
+pub async fn create(app: &TestApp, token: &str, body: Value) -> Value {
+    app.post("/v1/reminders", body, Some(token)).await.data(201).clone()
+}
+
+pub async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> Reply {
+    app.call(Method::PATCH, path, Some(body), Some(token)).await
+}
+
+pub async fn delete(app: &TestApp, token: &str, path: &str) -> Reply {
+    app.call(Method::DELETE, path, None, Some(token)).await
+}
+
+/// The `field`s of an error's details.
+pub fn fields(reply: &Reply) -> Vec<String> {
+    reply.body["error"]["details"]
+        .as_array()
+        .map(|details| details.iter().filter_map(|d| d["field"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// Adds a channel subscription of `kind` for the user and returns its id.
+pub async fn subscribe(app: &TestApp, user: &str, kind: &str) -> String {
+    scalar(
+        app,
+        &format!(
+            "INSERT INTO user_agent_subscriptions (user_id, agent_type, config) VALUES ('{user}', '{kind}', '{{}}') \
+             RETURNING id::text AS value"
+        ),
+    )
+    .await
+}
