@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types as sql;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
@@ -37,6 +38,43 @@ pub struct EscalationRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The stored columns of an episode (embedded in the engine's row types).
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct EpisodeColumns {
+    #[diesel(sql_type = sql::Text)]
+    pub status: String,
+    #[diesel(sql_type = sql::SmallInt)]
+    pub current_tier: i16,
+    #[diesel(sql_type = sql::SmallInt)]
+    pub loop_index: i16,
+    #[diesel(sql_type = sql::Timestamptz)]
+    pub fired_at: DateTime<Utc>,
+    #[diesel(sql_type = sql::Timestamptz)]
+    pub loop_started_at: DateTime<Utc>,
+    #[diesel(sql_type = sql::Nullable<sql::Timestamptz>)]
+    pub next_step_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = sql::Nullable<sql::Timestamptz>)]
+    pub ack_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = sql::Nullable<sql::Text>)]
+    pub end_reason: Option<String>,
+}
+
+impl EpisodeColumns {
+    /// The machine's view; None when a column holds a value the machine does not know.
+    pub fn to_episode(&self) -> Option<Episode> {
+        Some(Episode {
+            status: EpisodeStatus::parse(&self.status)?,
+            fired_at: self.fired_at,
+            current_tier: u16::try_from(self.current_tier).ok()?,
+            loop_index: u8::try_from(self.loop_index).ok()?,
+            loop_started_at: self.loop_started_at,
+            next_step_at: self.next_step_at,
+            ack_until: self.ack_until,
+            end_reason: self.end_reason.as_deref().and_then(EndReason::parse),
+        })
+    }
+}
+
 impl EscalationRow {
     /// The snapshot plan stored when the reminder fired.
     pub fn plan(&self) -> anyhow::Result<Plan> {
@@ -45,21 +83,18 @@ impl EscalationRow {
 
     /// The row as the pure machine's state.
     pub fn episode(&self) -> anyhow::Result<Episode> {
-        let status = EpisodeStatus::parse(&self.status).ok_or_else(|| anyhow::anyhow!("bad status {}", self.status))?;
-        let end_reason = match &self.end_reason {
-            Some(reason) => Some(EndReason::parse(reason).ok_or_else(|| anyhow::anyhow!("bad end reason {reason}"))?),
-            None => None,
-        };
-        Ok(Episode {
-            status,
+        EpisodeColumns {
+            status: self.status.clone(),
+            current_tier: self.current_tier,
+            loop_index: self.loop_index,
             fired_at: self.fired_at,
-            current_tier: u16::try_from(self.current_tier)?,
-            loop_index: u8::try_from(self.loop_index)?,
             loop_started_at: self.loop_started_at,
             next_step_at: self.next_step_at,
             ack_until: self.ack_until,
-            end_reason,
-        })
+            end_reason: self.end_reason.clone(),
+        }
+        .to_episode()
+        .ok_or_else(|| anyhow::anyhow!("escalation {} has a state the machine does not know", self.id))
     }
 }
 

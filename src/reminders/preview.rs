@@ -2,7 +2,6 @@
 //! every loop, who gets what on which channel, in their own zone, with quiet-hour deferrals and the channel
 //! types that will be skipped because the user has no subscription of that type.
 
-mod quiet;
 mod timeline;
 
 use chrono::{DateTime, Utc};
@@ -15,8 +14,6 @@ use super::store;
 use crate::escalation::profiles::store as profiles;
 use crate::http::ApiError;
 use crate::timezone::parse_zone;
-
-pub use quiet::defer_past_quiet_hours;
 
 /// The whole timeline.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -134,11 +134,7 @@ pub async fn acknowledge(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
-    let input = action_input(&body)?;
-    let mut conn = state.db.get().await?;
-    let outcome =
-        actions::acknowledge(&mut conn, user.id, *id, Actor::User(user.id), input.note()?, state.clock.now()).await?;
-    Ok(ApiResponse::ok(snooze::action_view(&mut conn, user.id, outcome).await?))
+    act(&state, &user, *id, &body, Simple::Acknowledge).await
 }
 
 #[utoipa::path(post, path = "/v1/reminders/{id}/complete", tag = "reminders", request_body = ActionInput,
@@ -151,10 +147,30 @@ pub async fn complete(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
-    let input = action_input(&body)?;
+    act(&state, &user, *id, &body, Simple::Complete).await
+}
+
+/// The two actions that take only an optional note.
+enum Simple {
+    Acknowledge,
+    Complete,
+}
+
+async fn act(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    body: &web::Bytes,
+    which: Simple,
+) -> Result<ApiResponse<ActionView>, ApiError> {
+    let input = action_input(body)?;
+    let note = input.note()?;
+    let (actor, now) = (Actor::User(user.id), state.clock.now());
     let mut conn = state.db.get().await?;
-    let outcome =
-        actions::complete(&mut conn, user.id, *id, Actor::User(user.id), input.note()?, state.clock.now()).await?;
+    let outcome = match which {
+        Simple::Acknowledge => actions::acknowledge(&mut conn, user.id, id, actor, note, now).await?,
+        Simple::Complete => actions::complete(&mut conn, user.id, id, actor, note, now).await?,
+    };
     Ok(ApiResponse::ok(snooze::action_view(&mut conn, user.id, outcome).await?))
 }
 

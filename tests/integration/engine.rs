@@ -2,6 +2,7 @@
 
 mod faults;
 mod seed;
+mod through_api;
 
 use std::time::Duration;
 

@@ -7,8 +7,9 @@ use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlU
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeColumns, EpisodeRow};
+use super::episodes::{self, EpisodeRow};
 use super::{BATCH, fence};
+use crate::escalation::episodes::EpisodeColumns;
 use crate::escalation::machine::Plan;
 use crate::notifications::delivery::{self, DeliveryContext};
 use crate::state::AppState;

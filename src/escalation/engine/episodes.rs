@@ -5,7 +5,7 @@ use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, SmallInt, Text, Timestam
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::escalation::machine::{self, Effect, EndReason, Episode, EpisodeStatus, Event, Plan};
+use crate::escalation::machine::{self, Effect, Episode, Event, Plan};
 use crate::notifications::delivery::{self, DeliveryContext, NewDelivery};
 
 /// Steps an episode with `Due` until it is no longer due, collecting the deliveries its effects create.
@@ -40,43 +40,6 @@ pub fn drive(
 pub struct EpisodeRow {
     pub id: Uuid,
     pub episode: Episode,
-}
-
-/// The stored columns of an episode (embedded in the engine's row types).
-#[derive(Debug, diesel::QueryableByName)]
-pub struct EpisodeColumns {
-    #[diesel(sql_type = Text)]
-    pub status: String,
-    #[diesel(sql_type = SmallInt)]
-    pub current_tier: i16,
-    #[diesel(sql_type = SmallInt)]
-    pub loop_index: i16,
-    #[diesel(sql_type = Timestamptz)]
-    pub fired_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    pub loop_started_at: DateTime<Utc>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub next_step_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub ack_until: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub end_reason: Option<String>,
-}
-
-impl EpisodeColumns {
-    /// The machine's view; None when a column holds a value the machine does not know.
-    pub fn to_episode(&self) -> Option<Episode> {
-        Some(Episode {
-            status: EpisodeStatus::parse(&self.status)?,
-            fired_at: self.fired_at,
-            current_tier: u16::try_from(self.current_tier).ok()?,
-            loop_index: u8::try_from(self.loop_index).ok()?,
-            loop_started_at: self.loop_started_at,
-            next_step_at: self.next_step_at,
-            ack_until: self.ack_until,
-            end_reason: self.end_reason.as_deref().and_then(EndReason::parse),
-        })
-    }
 }
 
 /// An episode a fire step starts.

@@ -4,12 +4,12 @@ use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::quiet::defer_past_quiet_hours;
 use super::{PreviewCost, PreviewDelivery, PreviewStep, SkippedTarget};
 use crate::escalation::machine::{Plan, PlannedTier};
 use crate::escalation::profiles::Tier;
 use crate::escalation::profiles::store::{ContactBrief, SubscriptionBrief};
 use crate::nlp::echo;
+use crate::notifications::quiet_hours::deferral as defer_past_quiet_hours;
 use crate::timezone::parse_zone;
 
 pub struct Inputs<'a> {
@@ -153,15 +153,18 @@ fn resolve(inputs: &Inputs<'_>, tier: &Tier, skipped: &mut Vec<SkippedTarget>) -
             });
             continue;
         }
-        let channel = if contact.email.is_some() { "email" } else { "sms" };
+        // Every channel the contact can be reached on, as the engine's plan resolves it.
         let tz = contact.timezone.as_deref().and_then(parse_zone).unwrap_or(inputs.user_tz);
-        recipients.push(Recipient {
-            kind: "contact",
-            id: contact.id,
-            name: Some(contact.name.clone()),
-            channel: channel.to_owned(),
-            tz,
-        });
+        let channels = [(contact.email.is_some(), "email"), (contact.phone.is_some(), "sms")];
+        for (_, channel) in channels.into_iter().filter(|(reachable, _)| *reachable) {
+            recipients.push(Recipient {
+                kind: "contact",
+                id: contact.id,
+                name: Some(contact.name.clone()),
+                channel: channel.to_owned(),
+                tz,
+            });
+        }
     }
     if tier.include_trusted_contacts && !inputs.contacts.iter().any(|c| c.consent_status == "accepted") {
         skipped.push(SkippedTarget {

@@ -46,6 +46,11 @@ impl<'a> Seed<'a> {
         Self::on(&app.db, app.state.clock.clone()).await
     }
 
+    /// Seeds for a user who registered through the API.
+    pub fn for_user(app: &'a TestApp, user: Uuid) -> Seed<'a> {
+        Seed { db: &app.db, clock: app.state.clock.clone(), user }
+    }
+
     /// Seeds a database used by child processes (which run on the real clock).
     pub async fn on(db: &'a TestDb, clock: escalating_reminders::clock::Clock) -> Seed<'a> {
         let user = Uuid::new_v4();

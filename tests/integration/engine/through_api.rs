@@ -1,0 +1,120 @@
+//! The engine driven through the public API: acknowledge pauses escalation for the ack window, then it
+//! resumes; completing a recurring reminder ends the episode and the next occurrence fires on schedule.
+
+use std::time::Duration;
+
+use serde_json::json;
+use uuid::Uuid;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::eventually;
+use super::seed::{Seed, count};
+use crate::common::TestApp;
+use crate::fixtures::{user, user_id};
+
+async fn paths(sink: &MockServer) -> Vec<String> {
+    sink.received_requests().await.unwrap_or_default().iter().map(|r| r.url.path().to_owned()).collect()
+}
+
+fn soon(app: &TestApp, seconds: i64) -> String {
+    (app.state.clock.now() + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let token = user(&app, "ack@example.com").await;
+    let owner = Uuid::parse_str(&user_id(&app, &token).await).unwrap();
+    let seed = Seed::for_user(&app, owner);
+    let first = seed.webhook(&format!("{}/first", sink.uri())).await;
+    let second = seed.webhook(&format!("{}/second", sink.uri())).await;
+    let profile = app
+        .post(
+            "/v1/escalation-profiles",
+            json!({"name": "Two steps", "ackWindowMinutes": 30, "tiers": [
+                {"tierNumber": 1, "delayMinutes": 0, "agentSubscriptionIds": [first.id]},
+                {"tierNumber": 2, "delayMinutes": 10, "agentSubscriptionIds": [second.id]}]}),
+            Some(&token),
+        )
+        .await;
+    let profile_id = profile.data(201)["id"].as_str().unwrap().to_owned();
+    let reminder = app
+        .post(
+            "/v1/reminders",
+            json!({"title": "Water the plants", "escalationProfileId": profile_id,
+                   "schedule": {"type": "once", "triggerAt": soon(&app, 2)}}),
+            Some(&token),
+        )
+        .await;
+    let id = reminder.data(201)["id"].as_str().unwrap().to_owned();
+
+    eventually(Duration::from_secs(15), "tier 1", || async { paths(&sink).await == ["/first"] }).await;
+    let acked = app.post(&format!("/v1/reminders/{id}/acknowledge"), json!({"note": "on it"}), Some(&token)).await;
+    assert_eq!(acked.status, 200, "{}", acked.text);
+
+    // Tier 2 was due at 10 minutes, but the ack window (30) holds it.
+    app.state.clock.advance(chrono::Duration::minutes(15));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(paths(&sink).await, ["/first"], "no tier fires during the ack window");
+
+    // The window ends with the reminder still not done: escalation resumes at tier 2.
+    app.state.clock.advance(chrono::Duration::minutes(16));
+    eventually(Duration::from_secs(15), "tier 2 after the window", || async {
+        paths(&sink).await == ["/first", "/second"]
+    })
+    .await;
+    let log = app.get(&format!("/v1/reminders/{id}/escalations"), Some(&token)).await;
+    let episodes = log.data(200).as_array().unwrap().clone();
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0]["deliveries"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completing_a_recurring_reminder_ends_the_episode_and_the_next_occurrence_fires() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let token = user(&app, "recurring@example.com").await;
+    let owner = Uuid::parse_str(&user_id(&app, &token).await).unwrap();
+    let seed = Seed::for_user(&app, owner);
+    let first = seed.webhook(&format!("{}/first", sink.uri())).await;
+    let second = seed.webhook(&format!("{}/second", sink.uri())).await;
+    let profile = app
+        .post(
+            "/v1/escalation-profiles",
+            json!({"name": "Hourly nag", "tiers": [
+                {"tierNumber": 1, "delayMinutes": 0, "agentSubscriptionIds": [first.id]},
+                {"tierNumber": 2, "delayMinutes": 20, "agentSubscriptionIds": [second.id]}]}),
+            Some(&token),
+        )
+        .await;
+    let profile_id = profile.data(201)["id"].as_str().unwrap().to_owned();
+    let reminder = app
+        .post(
+            "/v1/reminders",
+            json!({"title": "Stretch", "escalationProfileId": profile_id,
+                   "schedule": {"type": "interval", "intervalMinutes": 60, "startAt": soon(&app, 2)}}),
+            Some(&token),
+        )
+        .await;
+    let id = reminder.data(201)["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(15), "first occurrence", || async { paths(&sink).await == ["/first"] }).await;
+
+    let done = app.post(&format!("/v1/reminders/{id}/complete"), json!({}), Some(&token)).await;
+    let data = done.data(200).clone();
+    assert_eq!(data["reminder"]["status"], "active", "a recurring reminder stays active: {data}");
+
+    // Tier 2 of the completed occurrence never fires; the next occurrence (an hour later) does.
+    app.state.clock.advance(chrono::Duration::minutes(30));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(paths(&sink).await, ["/first"]);
+    app.state.clock.advance(chrono::Duration::minutes(31));
+    eventually(Duration::from_secs(15), "second occurrence", || async { paths(&sink).await == ["/first", "/first"] })
+        .await;
+    let mut conn = app.db.connect().await;
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'completed'").await, 1);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'active'").await, 1);
+}
