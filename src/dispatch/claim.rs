@@ -140,3 +140,21 @@ pub async fn release(conn: &mut AsyncPgConnection, claims: &[(Uuid, i32)]) -> di
     .execute(conn)
     .await
 }
+
+/// Extends leases of claims this attempt still owns.
+pub async fn renew(
+    conn: &mut AsyncPgConnection,
+    claims: &[(Uuid, i32)],
+    until: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE deliveries d SET lease_until = $3
+         FROM unnest($1::uuid[], $2::int[]) AS v(id, attempt)
+         WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'sending'",
+    )
+    .bind::<Array<SqlUuid>, _>(claims.iter().map(|c| c.0).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(claims.iter().map(|c| c.1).collect::<Vec<_>>())
+    .bind::<Timestamptz, _>(until)
+    .execute(conn)
+    .await
+}

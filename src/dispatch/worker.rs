@@ -150,6 +150,7 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             return;
         }
     };
+    let mut held: Vec<(Uuid, i32)> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
     let mut tasks = JoinSet::new();
     for row in claimed {
         let Some(channel_kind) = ChannelKind::parse(&row.channel) else { continue };
@@ -181,13 +182,25 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
     // is many rows per statement, and a crash can only repeat sends whose outcome was not yet written.
     let mut recorded = Vec::new();
     let mut gone_subscriptions = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
+    let lease = state.config.delivery_lease;
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + lease / 3, lease / 3);
+    loop {
+        let joined = tokio::select! {
+            joined = tasks.join_next() => joined,
+            // Slow receivers must not let a held batch's lease run out (another worker would resend it).
+            _ = renew.tick() => {
+                renew_leases(state, &held).await;
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
         let mut ready = vec![joined];
         while let Some(more) = tasks.try_join_next() {
             ready.push(more);
         }
         let now = state.clock.now();
         for (row, kind, outcome) in ready.into_iter().flatten() {
+            held.retain(|(id, _)| *id != row.id);
             metrics::counter!("deliveries_attempted_total", "channel" => kind.as_str(), "outcome" => outcome_label(&outcome))
                 .increment(1);
             metrics::histogram!("delivery_attempts", "channel" => kind.as_str()).record(f64::from(row.attempts));
@@ -197,6 +210,23 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             recorded.push(record_of(&row, kind, outcome, now));
         }
         flush(state, &mut recorded, &mut gone_subscriptions).await;
+    }
+}
+
+/// Extends the leases of claims still being sent (only while this attempt still owns them).
+async fn renew_leases(state: &AppState, held: &[(Uuid, i32)]) {
+    if held.is_empty() {
+        return;
+    }
+    let Ok(lease) = chrono::Duration::from_std(state.config.delivery_lease) else { return };
+    let until = state.clock.now() + lease;
+    let renewed = async {
+        let mut conn = state.db.get().await?;
+        anyhow::Ok(claim::renew(&mut conn, held, until).await?)
+    }
+    .await;
+    if let Err(err) = renewed {
+        tracing::warn!(error = format!("{err:#}"), "could not renew delivery leases");
     }
 }
 

@@ -200,6 +200,6 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {
     stream.write_all(&body.as_bytes()[20..]).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(response.starts_with("HTTP/1.1 201"), "response: {response:?}; log: {:?}", process.output());
     assert_eq!(process.wait_exit(Duration::from_secs(35)).await, Some(0), "{:?}", process.output());
 }
