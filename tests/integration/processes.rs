@@ -184,17 +184,25 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {
     let mut process = BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port.to_string())]));
     assert!(wait_ready(&process).await, "{:?}", process.output());
 
-    // A client that uploads its body slowly keeps the request in flight across the signal.
+    // A client that uploads its body slowly keeps the request in flight across the signal. A first,
+    // complete request on the same connection proves a worker owns the connection before the signal.
     let body = r#"{"email":"slow@example.com","password":"correct horse battery","displayName":"Slow"}"#;
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(b"GET /health/ready HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut first = Vec::new();
+    while !String::from_utf8_lossy(&first).contains("{\"ready\":true}") {
+        let mut chunk = [0u8; 1024];
+        let read = stream.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "connection closed early");
+        first.extend_from_slice(&chunk[..read]);
+    }
     let head = format!(
         "POST /v1/auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&body.as_bytes()[..20]).await.unwrap();
-    // Long enough for a loaded machine to have parsed the head and dispatched the request.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     process.signal("TERM").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stream.write_all(&body.as_bytes()[20..]).await.unwrap();
