@@ -4,6 +4,7 @@ pub mod email;
 pub mod pull;
 pub mod sms;
 pub mod ssrf;
+pub mod subscriptions;
 pub mod targets;
 pub mod webhook;
 
@@ -54,10 +55,12 @@ pub enum Recipient {
     Sms {
         phone: String,
     },
+    /// `previous_secret` is set during a rotation overlap: both signatures are sent.
     Webhook {
         subscription_id: Uuid,
         url: String,
         secret: SecretString,
+        previous_secret: Option<SecretString>,
     },
     Pull {
         subscription_id: Uuid,

@@ -13,8 +13,8 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use url::Url;
 
-pub use parse::ConfigError;
 use parse::Source;
+pub use parse::{ConfigError, is_e164};
 
 /// Where the binary runs: development generates missing secrets, production refuses to start without them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

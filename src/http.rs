@@ -24,6 +24,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::users::routes::configure(cfg);
     crate::reminders::routes::configure(cfg);
     crate::escalation::profiles::routes::configure(cfg);
+    crate::agents::subscriptions::routes::configure(cfg);
+    crate::notifications::routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

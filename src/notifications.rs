@@ -3,3 +3,4 @@
 pub mod delivery;
 pub mod quiet_hours;
 pub mod retry;
+pub mod routes;

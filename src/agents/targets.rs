@@ -18,6 +18,9 @@ struct SubscriptionRow {
     config: serde_json::Value,
     #[diesel(sql_type = Nullable<diesel::sql_types::Bytea>)]
     secret_ciphertext: Option<Vec<u8>>,
+    /// The rotated-out secret while its overlap lasts (NULL once expired).
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bytea>)]
+    previous_secret: Option<Vec<u8>>,
     #[diesel(sql_type = Bool)]
     enabled: bool,
 }
@@ -105,13 +108,19 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
         ChannelKind::Pull => Recipient::Pull { subscription_id: row.id },
         ChannelKind::Webhook => {
             let Some(url) = text("url") else { return gone("no URL") };
-            let secret = row
-                .secret_ciphertext
-                .as_deref()
-                .and_then(|sealed| crate::crypto::decrypt(key.expose_secret(), row.id, sealed).ok())
-                .and_then(|plain| String::from_utf8(plain).ok());
-            match secret {
-                Some(secret) => Recipient::Webhook { subscription_id: row.id, url, secret: SecretString::from(secret) },
+            let open = |sealed: Option<&[u8]>| {
+                sealed
+                    .and_then(|sealed| crate::crypto::decrypt(key.expose_secret(), row.id, sealed).ok())
+                    .and_then(|plain| String::from_utf8(plain).ok())
+                    .map(SecretString::from)
+            };
+            match open(row.secret_ciphertext.as_deref()) {
+                Some(secret) => Recipient::Webhook {
+                    subscription_id: row.id,
+                    url,
+                    secret,
+                    previous_secret: open(row.previous_secret.as_deref()),
+                },
                 None => gone("the signing secret cannot be decrypted with this ENCRYPTION_KEY"),
             }
         }

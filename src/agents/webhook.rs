@@ -62,7 +62,7 @@ pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>) -> serde_json::Val
 impl Channel for WebhookChannel {
     fn send<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let Recipient::Webhook { url, secret, .. } = &job.recipient else {
+            let Recipient::Webhook { url, secret, previous_secret, .. } = &job.recipient else {
                 return Outcome::Failed { error: "not a webhook recipient".to_owned() };
             };
             let url = match ssrf::check_url(url, self.allow_private) {
@@ -75,9 +75,15 @@ impl Channel for WebhookChannel {
                 Err(err) => return Outcome::Failed { error: format!("payload: {err}") },
             };
             let id = job.delivery_id.to_string();
-            let Some(signature) = sign(secret.expose_secret(), &id, now.timestamp(), &body) else {
+            let Some(mut signature) = sign(secret.expose_secret(), &id, now.timestamp(), &body) else {
                 return Outcome::Failed { error: "the signing secret is unreadable".to_owned() };
             };
+            // During a rotation both secrets sign, space-separated, so receivers can switch at leisure.
+            if let Some(previous) =
+                previous_secret.as_ref().and_then(|p| sign(p.expose_secret(), &id, now.timestamp(), &body))
+            {
+                signature = format!("{signature} {previous}");
+            }
             let response = self
                 .client
                 .post(url)

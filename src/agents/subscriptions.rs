@@ -1,0 +1,6 @@
+//! A user's channel subscriptions (where their notifications go) and the agent catalogue.
+
+pub mod model;
+pub mod routes;
+pub mod service;
+pub mod store;

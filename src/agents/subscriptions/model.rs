@@ -1,0 +1,112 @@
+//! Subscription rows, inputs and views.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::db::schema::user_agent_subscriptions;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_agent_subscriptions)]
+pub struct SubscriptionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub agent_type: String,
+    pub name: Option<String>,
+    pub config: serde_json::Value,
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubscribeInput {
+    /// Channel settings: email `{address}`, sms `{phoneNumber}` (E.164), webhook `{url}`, pull `{}`.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubscriptionPatch {
+    pub name: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<serde_json::Value>,
+    pub enabled: Option<bool>,
+    /// Webhooks only: issue a new signing secret; the old one keeps signing too for 24 hours.
+    pub rotate_secret: Option<bool>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionView {
+    pub id: Uuid,
+    pub agent_type: String,
+    pub name: Option<String>,
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    /// Until when the previous webhook secret still signs (after a rotation).
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SubscriptionRow> for SubscriptionView {
+    fn from(row: SubscriptionRow) -> Self {
+        SubscriptionView {
+            id: row.id,
+            agent_type: row.agent_type,
+            name: row.name,
+            config: row.config,
+            enabled: row.enabled,
+            disabled_reason: row.disabled_reason,
+            previous_secret_expires_at: row.previous_secret_expires_at,
+            last_used_at: row.last_used_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A subscription as created or rotated: the signing secret is shown this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionWithSecret {
+    #[serde(flatten)]
+    pub subscription: SubscriptionView,
+    /// `whsec_…` for webhooks; never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentTypeView {
+    pub agent_type: String,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = Object)]
+    pub config_schema: serde_json::Value,
+    /// The lowest billing tier that may subscribe.
+    pub min_tier: String,
+    /// Whether the caller's tier may use it.
+    pub available: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestResult {
+    pub delivery_id: Uuid,
+    /// `sent`, `retry`, `failed`, `gone` or `unknown`.
+    pub outcome: String,
+    pub error: Option<String>,
+}

@@ -1,0 +1,79 @@
+//! Thin handlers for `/v1/agents/*`.
+
+use actix_web::{HttpResponse, web};
+use uuid::Uuid;
+
+use super::model::{
+    AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
+};
+use super::service;
+use crate::auth::AuthUser;
+use crate::http::envelope::no_content;
+use crate::http::{ApiError, ApiResponse, Json};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/agents").get(catalogue))
+        .service(web::resource("/v1/agents/subscriptions").get(list))
+        .service(web::resource("/v1/agents/subscriptions/{id}").patch(update).delete(delete))
+        .service(web::resource("/v1/agents/subscriptions/{id}/test").post(test))
+        .service(web::resource("/v1/agents/{agentType}/subscribe").post(subscribe));
+}
+
+#[utoipa::path(get, path = "/v1/agents", tag = "agents", responses((status = 200, body = [AgentTypeView])),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn catalogue(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<ApiResponse<Vec<AgentTypeView>>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(service::catalogue(&mut conn, &user).await?))
+}
+
+#[utoipa::path(get, path = "/v1/agents/subscriptions", tag = "agents", responses((status = 200, body = [SubscriptionView])),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<SubscriptionView>>, ApiError> {
+    Ok(ApiResponse::ok(service::list(&state, &user).await?))
+}
+
+#[utoipa::path(post, path = "/v1/agents/{agentType}/subscribe", tag = "agents", request_body = SubscribeInput,
+    description = "Subscribes a channel. A webhook's signing secret (`whsec_…`) is in this response only.",
+    responses((status = 201, body = SubscriptionWithSecret), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn subscribe(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    agent_type: web::Path<String>,
+    body: Json<SubscribeInput>,
+) -> Result<ApiResponse<SubscriptionWithSecret>, ApiError> {
+    Ok(ApiResponse::created(service::subscribe(&state, &user, &agent_type, body.0).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/agents/subscriptions/{id}", tag = "agents", request_body = SubscriptionPatch,
+    responses((status = 200, body = SubscriptionWithSecret), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<SubscriptionPatch>,
+) -> Result<ApiResponse<SubscriptionWithSecret>, ApiError> {
+    Ok(ApiResponse::ok(service::update(&state, &user, *id, body.0).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/agents/subscriptions/{id}", tag = "agents", responses((status = 204), (status = 404)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    service::delete(&state, &user, *id).await?;
+    Ok(no_content())
+}
+
+#[utoipa::path(post, path = "/v1/agents/subscriptions/{id}/test", tag = "agents",
+    description = "Sends a test notification now through the real channel and answers with the outcome.",
+    responses((status = 200, body = TestResult), (status = 404), (status = 422)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn test(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<TestResult>, ApiError> {
+    Ok(ApiResponse::ok(service::test(&state, &user, *id).await?))
+}

@@ -1,0 +1,251 @@
+//! Subscription rules: per-type config validation (with the SSRF check on webhook URLs), tier gates,
+//! signing secrets encrypted at rest, rotation with an overlap, and test sends through the real channel.
+
+use base64::Engine;
+use chrono::Duration;
+use diesel_async::AsyncPgConnection;
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::model::{
+    AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
+};
+use super::store::{self, NewSubscription, SubscriptionChanges};
+use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
+use crate::auth::AuthUser;
+use crate::http::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// How long a rotated-out webhook secret keeps signing alongside the new one.
+const ROTATION_OVERLAP_HOURS: i64 = 24;
+
+/// Tiers in order, so "at least PERSONAL" can be checked.
+fn tier_rank(tier: &str) -> u8 {
+    match tier {
+        "PERSONAL" => 1,
+        "PRO" => 2,
+        "FAMILY" => 3,
+        _ => 0,
+    }
+}
+
+pub async fn catalogue(conn: &mut AsyncPgConnection, user: &AuthUser) -> Result<Vec<AgentTypeView>, ApiError> {
+    Ok(store::catalogue(conn)
+        .await?
+        .into_iter()
+        .map(|(agent_type, name, description, config_schema, min_tier)| AgentTypeView {
+            available: tier_rank(&user.tier) >= tier_rank(&min_tier),
+            agent_type,
+            name,
+            description,
+            config_schema,
+            min_tier,
+        })
+        .collect())
+}
+
+/// Checks and normalises a config for `kind`, listing every problem.
+fn clean_config(kind: ChannelKind, config: &Value, allow_private: bool) -> Result<Value, ApiError> {
+    let Some(object) = config.as_object() else {
+        return Err(ApiError::field("config", "must be a JSON object"));
+    };
+    let allowed: &[&str] = match kind {
+        ChannelKind::Email => &["address"],
+        ChannelKind::Sms => &["phoneNumber"],
+        ChannelKind::Webhook => &["url"],
+        ChannelKind::Pull => &["name"],
+    };
+    let mut errors: Vec<FieldError> = object
+        .keys()
+        .filter(|key| !allowed.contains(&key.as_str()))
+        .map(|key| FieldError::new(format!("config.{key}"), "is not a setting of this channel"))
+        .collect();
+    let text = |key: &str, errors: &mut Vec<FieldError>| -> Option<String> {
+        match object.get(key) {
+            Some(Value::String(s)) => Some(s.trim().to_owned()),
+            Some(_) => {
+                errors.push(FieldError::new(format!("config.{key}"), "must be a string"));
+                None
+            }
+            None => None,
+        }
+    };
+    let mut clean = Map::new();
+    match kind {
+        ChannelKind::Email => match text("address", &mut errors) {
+            Some(address) => {
+                let mut inner = Vec::new();
+                let address = crate::users::service::normalise_email(&address, &mut inner);
+                errors.extend(inner.into_iter().map(|e| FieldError::new("config.address", e.message)));
+                clean.insert("address".into(), json!(address));
+            }
+            None => errors.push(FieldError::new("config.address", "is required")),
+        },
+        ChannelKind::Sms => match text("phoneNumber", &mut errors) {
+            Some(phone) if crate::config::is_e164(&phone) => {
+                clean.insert("phoneNumber".into(), json!(phone));
+            }
+            Some(_) => errors.push(FieldError::new("config.phoneNumber", "must be E.164, such as +15551234567")),
+            None => errors.push(FieldError::new("config.phoneNumber", "is required")),
+        },
+        ChannelKind::Webhook => match text("url", &mut errors) {
+            Some(url) if url.len() <= 2048 => match crate::agents::ssrf::check_url(&url, allow_private) {
+                Ok(url) => {
+                    clean.insert("url".into(), json!(url.as_str()));
+                }
+                Err(why) => errors.push(FieldError::new("config.url", why)),
+            },
+            Some(_) => errors.push(FieldError::new("config.url", "must be at most 2048 characters")),
+            None => errors.push(FieldError::new("config.url", "is required")),
+        },
+        ChannelKind::Pull => {
+            if let Some(name) = text("name", &mut errors) {
+                clean.insert("name".into(), json!(name.chars().take(100).collect::<String>()));
+            }
+        }
+    }
+    if errors.is_empty() { Ok(Value::Object(clean)) } else { Err(ApiError::validation(errors)) }
+}
+
+fn clean_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
+    match name.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(name) if name.chars().count() <= 100 && !name.chars().any(char::is_control) => Ok(Some(name.to_owned())),
+        Some(_) => Err(ApiError::field("name", "must be at most 100 characters")),
+    }
+}
+
+/// A new `whsec_` secret and its ciphertext bound to the subscription row.
+fn new_secret(state: &AppState, row: Uuid) -> Result<(String, Vec<u8>), ApiError> {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes));
+    let sealed = crate::crypto::encrypt(state.config.encryption_key.expose_secret(), row, secret.as_bytes())?;
+    Ok((secret, sealed))
+}
+
+pub async fn subscribe(
+    state: &AppState,
+    user: &AuthUser,
+    agent_type: &str,
+    input: SubscribeInput,
+) -> Result<SubscriptionWithSecret, ApiError> {
+    let kind = ChannelKind::parse(agent_type).ok_or_else(|| ApiError::not_found("Agent type"))?;
+    let mut conn = state.db.get().await?;
+    let catalogue = catalogue(&mut conn, user).await?;
+    let entry =
+        catalogue.iter().find(|a| a.agent_type == kind.as_str()).ok_or_else(|| ApiError::not_found("Agent type"))?;
+    if !entry.available {
+        return Err(ApiError::forbidden(format!(
+            "The {} channel needs the {} tier or higher; you are on {}.",
+            entry.name, entry.min_tier, user.tier
+        )));
+    }
+    let config = clean_config(kind, &input.config, state.config.webhook_allow_private)?;
+    let name = clean_name(input.name.as_deref())?;
+    let id = Uuid::new_v4();
+    let secret = if kind == ChannelKind::Webhook { Some(new_secret(state, id)?) } else { None };
+    let row = store::insert(
+        &mut conn,
+        NewSubscription {
+            id,
+            owner: user.id,
+            agent_type: kind.as_str(),
+            name: name.as_deref(),
+            config: &config,
+            secret_ciphertext: secret.as_ref().map(|(_, sealed)| sealed.clone()),
+        },
+    )
+    .await?;
+    Ok(SubscriptionWithSecret { subscription: row.into(), signing_secret: secret.map(|(plain, _)| plain) })
+}
+
+pub async fn update(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    patch: SubscriptionPatch,
+) -> Result<SubscriptionWithSecret, ApiError> {
+    let mut conn = state.db.get().await?;
+    let current = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
+    let kind = ChannelKind::parse(&current.agent_type).ok_or_else(|| ApiError::not_found("Subscription"))?;
+    let mut changes = SubscriptionChanges::default();
+    if let Some(name) = patch.name.as_deref() {
+        changes.name = Some(clean_name(Some(name))?);
+    }
+    if let Some(config) = &patch.config {
+        changes.config = Some(clean_config(kind, config, state.config.webhook_allow_private)?);
+    }
+    if let Some(enabled) = patch.enabled {
+        changes.enabled = Some(enabled);
+        if enabled {
+            changes.disabled_reason = Some(None);
+        }
+    }
+    let mut shown = None;
+    if patch.rotate_secret == Some(true) {
+        if kind != ChannelKind::Webhook {
+            return Err(ApiError::field("rotateSecret", "only webhook subscriptions have a signing secret"));
+        }
+        let (plain, sealed) = new_secret(state, id)?;
+        changes.previous_secret_ciphertext = Some(store::secret_of(&mut conn, user.id, id).await?);
+        changes.previous_secret_expires_at = Some(Some(state.clock.now() + Duration::hours(ROTATION_OVERLAP_HOURS)));
+        changes.secret_ciphertext = Some(Some(sealed));
+        shown = Some(plain);
+    }
+    let row =
+        store::update(&mut conn, user.id, id, &changes).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
+    Ok(SubscriptionWithSecret { subscription: row.into(), signing_secret: shown })
+}
+
+pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SubscriptionView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(store::list_for(&mut conn, user.id).await?.into_iter().map(Into::into).collect())
+}
+
+pub async fn delete(state: &AppState, user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+    let mut conn = state.db.get().await?;
+    if store::delete(&mut conn, user.id, id).await? { Ok(()) } else { Err(ApiError::not_found("Subscription")) }
+}
+
+/// Sends a test notification now, through the same recipient resolution and channel a real one uses.
+pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestResult, ApiError> {
+    let mut conn = state.db.get().await?;
+    let row = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
+    let kind = ChannelKind::parse(&row.agent_type).ok_or_else(|| ApiError::not_found("Subscription"))?;
+    if kind == ChannelKind::Pull {
+        return Err(ApiError::unprocessable(
+            "A pull agent fetches its notifications itself; there is nothing to push.",
+        ));
+    }
+    let key = ("subscription".to_owned(), id, kind);
+    let resolved = targets::resolve(&mut conn, &state.config.encryption_key, std::slice::from_ref(&key)).await?;
+    drop(conn);
+    let recipient = resolved.get(&key).cloned().unwrap_or(Recipient::Gone { reason: "unknown".to_owned() });
+    let delivery_id = Uuid::new_v4();
+    let job = Job {
+        delivery_id,
+        user_id: user.id,
+        attempt: 1,
+        channel: kind,
+        recipient,
+        payload: json!({"type": "test", "title": "Test notification", "importance": "low", "tier": 0, "loop": 0}),
+    };
+    let outcome = match &job.recipient {
+        Recipient::Gone { reason } => Outcome::Failed { error: reason.clone() },
+        _ => match Channels::from_state(state)?.get(kind) {
+            Some(channel) => channel.send(&job).await,
+            None => Outcome::Failed { error: "channel not available".to_owned() },
+        },
+    };
+    let (label, error) = match outcome {
+        Outcome::Sent { .. } => ("sent", None),
+        Outcome::Retry { error, .. } => ("retry", Some(error)),
+        Outcome::Failed { error } => ("failed", Some(error)),
+        Outcome::Gone { error } => ("gone", Some(error)),
+        Outcome::Unknown { error } => ("unknown", Some(error)),
+    };
+    Ok(TestResult { delivery_id, outcome: label.to_owned(), error })
+}

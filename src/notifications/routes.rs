@@ -1,0 +1,172 @@
+//! The user's delivery log and the pull-agent inbox.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::schema::{deliveries, pending_notifications};
+use crate::http::envelope::no_content;
+use crate::http::pagination::Page;
+use crate::http::{ApiError, ApiResponse};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/notifications").get(log))
+        .service(web::resource("/v1/notifications/pending").get(pending))
+        .service(web::resource("/v1/notifications/{id}/delivered").post(delivered));
+}
+
+const STATUSES: [&str; 6] = ["pending", "sending", "sent", "delivered", "failed", "cancelled"];
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct LogQuery {
+    pub status: Option<String>,
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+/// One delivery as the log shows it.
+#[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryLogEntry {
+    pub id: Uuid,
+    pub reminder_id: Uuid,
+    pub escalation_id: Uuid,
+    pub tier: i16,
+    pub loop_index: i16,
+    pub channel: String,
+    pub target_kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub deferred_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(LogQuery),
+    responses((status = 200, body = [DeliveryLogEntry])), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn log(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<LogQuery>,
+) -> Result<ApiResponse<Vec<DeliveryLogEntry>>, ApiError> {
+    let mut errors = Vec::new();
+    let page = Page::from_query(query.page, query.page_size, &mut errors);
+    if let Some(status) = &query.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        errors.push(crate::http::FieldError::new("status", format!("must be one of {}", STATUSES.join(", "))));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let mut conn = state.db.get().await?;
+    let mut filtered = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
+    let mut counted = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
+    if let Some(status) = &query.status {
+        filtered = filtered.filter(deliveries::status.eq(status.clone()));
+        counted = counted.filter(deliveries::status.eq(status.clone()));
+    }
+    let total: i64 = counted.count().get_result(&mut conn).await?;
+    let rows = filtered
+        .order(deliveries::created_at.desc())
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((
+            deliveries::id,
+            deliveries::reminder_id,
+            deliveries::escalation_id,
+            deliveries::tier,
+            deliveries::loop_index,
+            deliveries::channel,
+            deliveries::target_kind,
+            deliveries::status,
+            deliveries::attempts,
+            deliveries::next_attempt_at,
+            deliveries::sent_at,
+            deliveries::delivered_at,
+            deliveries::last_error,
+            deliveries::cancel_reason,
+            deliveries::deferred_reason,
+            deliveries::created_at,
+        ))
+        .load(&mut conn)
+        .await?;
+    Ok(ApiResponse::page(rows, page.pagination(total)))
+}
+
+/// A notification waiting for a pull agent.
+#[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingNotification {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[utoipa::path(get, path = "/v1/notifications/pending", tag = "notifications",
+    description = "For pull agents (API key): notifications not yet confirmed, oldest first, at most 100.",
+    responses((status = 200, body = [PendingNotification])), security(("apiKey" = []), ("bearer" = [])))]
+pub async fn pending(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<ApiResponse<Vec<PendingNotification>>, ApiError> {
+    let mut conn = state.db.get().await?;
+    let rows = pending_notifications::table
+        .filter(pending_notifications::user_id.eq(user.id))
+        .filter(pending_notifications::delivered_at.is_null())
+        .order(pending_notifications::created_at.asc())
+        .limit(100)
+        .select((
+            pending_notifications::delivery_id,
+            pending_notifications::subscription_id,
+            pending_notifications::payload,
+            pending_notifications::created_at,
+        ))
+        .load(&mut conn)
+        .await?;
+    Ok(ApiResponse::ok(rows))
+}
+
+#[utoipa::path(post, path = "/v1/notifications/{id}/delivered", tag = "notifications",
+    description = "A pull agent confirms it has shown the notification. Confirming twice is harmless.",
+    responses((status = 204), (status = 404)), security(("apiKey" = []), ("bearer" = [])))]
+pub async fn delivered(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (*id, state.clock.now());
+    let mut conn = state.db.get().await?;
+    let found = conn
+        .transaction::<_, ApiError, _>(async move |conn| {
+            let marked = diesel::update(
+                pending_notifications::table.find(id).filter(pending_notifications::user_id.eq(user.id)),
+            )
+            .set(pending_notifications::delivered_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("COALESCE(delivered_at, now())")))
+            .execute(conn)
+            .await?;
+            if marked == 1 {
+                diesel::update(deliveries::table.find(id).filter(deliveries::status.eq_any(["sent", "delivered"])))
+                    .set((deliveries::status.eq("delivered"), deliveries::delivered_at.eq(now)))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(marked == 1)
+        })
+        .await?;
+    if found { Ok(no_content()) } else { Err(ApiError::not_found("Notification")) }
+}
