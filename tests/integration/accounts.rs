@@ -1,4 +1,10 @@
-//! Accounts: register, login, refresh rotation, logout, sessions, API keys, users/me, bad input, tenancy.
+//! Accounts: register, login, refresh rotation, logout, sessions, API keys, users/me, bad input, tenancy;
+//! rate limits, idempotency, audit and the OpenAPI document in the submodules.
+
+mod audit;
+mod idempotency;
+mod limits;
+mod openapi;
 
 use reqwest::Method;
 use serde_json::{Value, json};
