@@ -58,6 +58,7 @@ fn cors(origins: &[String]) -> Cors {
             "x-ratelimit-remaining",
             "x-ratelimit-reset",
             "retry-after",
+            "idempotency-replayed",
         ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
