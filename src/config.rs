@@ -152,6 +152,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub usage_suspension_allowance_per_window: u32,
     pub usage_suspension_window_days: u32,
+    /// Scales the per-user hourly limits of every tier (tests and benchmarks lower or raise them).
+    pub rate_limit_multiplier: f64,
+    /// Requests per minute per client IP on the unauthenticated auth routes.
+    pub rate_limit_auth_per_minute: u32,
     /// Names of secrets that were generated because development mode had none (for the start-up warning).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -212,6 +216,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("SHUTDOWN_GRACE_SECS", "30", "how long in-flight work may take after SIGTERM"),
     ("USAGE_SUSPENSION_ALLOWANCE_PER_WINDOW", "3", "deliveries allowed per window while usage-suspended"),
     ("USAGE_SUSPENSION_WINDOW_DAYS", "3", "length of the usage-suspension window"),
+    (
+        "RATE_LIMIT_MULTIPLIER",
+        "1",
+        "scales the per-user hourly limits (FREE 100, PERSONAL 1000, PRO/FAMILY 10000); 0.01 makes FREE 1",
+    ),
+    ("RATE_LIMIT_AUTH_PER_MINUTE", "30", "requests per minute per client IP to register, login, refresh, logout"),
 ];
 
 /// The `--help` appendix listing every variable with its default.
@@ -399,6 +409,8 @@ impl Config {
                 1_000_000,
             )?,
             usage_suspension_window_days: src.number("USAGE_SUSPENSION_WINDOW_DAYS", 3, 1, 365)?,
+            rate_limit_multiplier: src.number("RATE_LIMIT_MULTIPLIER", 1.0, 0.0001, 1000.0)?,
+            rate_limit_auth_per_minute: src.number("RATE_LIMIT_AUTH_PER_MINUTE", 30, 1, 1_000_000)?,
             generated_secrets: generated,
         };
         Ok(config)

@@ -1,13 +1,17 @@
 //! The HTTP surface: app factory, envelopes, errors, extractors, health, metrics and the server loop.
 
+pub mod audit;
 pub mod client_ip;
 mod context;
 pub mod envelope;
 pub mod error;
 mod health;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod pagination;
+pub mod rate_limit;
 mod server;
 
 use actix_web::web;

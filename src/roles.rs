@@ -24,7 +24,15 @@ pub fn build_state(config: Arc<Config>, roles: Roles) -> anyhow::Result<AppState
     let application_name = format!("escalating-reminders-{}", roles.label());
     let db = db::pool(&config, target, &application_name)?;
     let redis = Arc::new(RedisClient::new(&config)?);
-    Ok(AppState { config, db, redis, roles, clock: Default::default(), migrated: Arc::new(AtomicBool::new(false)) })
+    Ok(AppState {
+        config,
+        db,
+        redis,
+        limiter: Default::default(),
+        roles,
+        clock: Default::default(),
+        migrated: Arc::new(AtomicBool::new(false)),
+    })
 }
 
 /// Runs the roles in `state.roles` until `shutdown` is cancelled. The api role serves on `listener`.

@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: DbPool,
     pub redis: Arc<RedisClient>,
+    /// Rate-limit counters (Redis, or in-process while Redis is away).
+    pub limiter: Arc<crate::http::rate_limit::RateLimiter>,
     pub roles: Roles,
     pub clock: crate::clock::Clock,
     /// Set once migrations are known to be applied (`/health/ready`).

@@ -51,7 +51,9 @@ pub async fn resolve(
         HashMap::new()
     } else {
         diesel::sql_query(
-            "SELECT id, config, secret_ciphertext, enabled FROM user_agent_subscriptions WHERE id = ANY($1)",
+            "SELECT id, config, secret_ciphertext, enabled,
+                    CASE WHEN previous_secret_expires_at > now() THEN previous_secret_ciphertext END AS previous_secret
+             FROM user_agent_subscriptions WHERE id = ANY($1)",
         )
         .bind::<Array<SqlUuid>, _>(&subscription_ids)
         .load::<SubscriptionRow>(conn)

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{AuthUser, tokens};
 use crate::db::schema::api_keys;
-use crate::http::envelope::no_content;
+use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, FieldError, Json};
 use crate::state::AppState;
 
@@ -35,6 +35,8 @@ fn generate() -> String {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApiKey {
+    /// Trimmed; no control characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub name: String,
 }
 
@@ -65,8 +67,8 @@ pub async fn revoke_all(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<
         .await
 }
 
-#[utoipa::path(post, path = "/v1/api-keys", tag = "auth", request_body = NewApiKey,
-    responses((status = 201, body = CreatedApiKey)), security(("bearer" = []), ("apiKey" = [])))]
+#[utoipa::path(post, path = "/v1/api-keys", tag = "auth", operation_id = "create_api_key", request_body = NewApiKey,
+    responses((status = 201, body = Envelope<CreatedApiKey>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -100,8 +102,8 @@ pub async fn create(
     Ok(ApiResponse::created(CreatedApiKey { key, secret }))
 }
 
-#[utoipa::path(get, path = "/v1/api-keys", tag = "auth",
-    responses((status = 200, body = [ApiKeyView])), security(("bearer" = []), ("apiKey" = [])))]
+#[utoipa::path(get, path = "/v1/api-keys", tag = "auth", operation_id = "list_api_keys",
+    responses((status = 200, body = Envelope<Vec<ApiKeyView>>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<ApiKeyView>>, ApiError> {
     let mut conn = state.db.get().await?;
     let keys = api_keys::table
@@ -114,7 +116,7 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiRespo
     Ok(ApiResponse::ok(keys))
 }
 
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "auth",
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "auth", operation_id = "revoke_api_key", params(("id" = Uuid, Path, description = "API key id")),
     responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn revoke(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;

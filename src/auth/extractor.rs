@@ -2,7 +2,7 @@
 //! auth headers themselves.
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
@@ -42,8 +42,14 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Authenticated (and counted against the rate limit) once per request, even when a middleware such
+        // as idempotency needed the caller before the handler did.
+        if let Some(user) = req.extensions().get::<AuthUser>().cloned() {
+            return Box::pin(async move { Ok(user) });
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let credential = credential(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
             let rejected = || ApiError::unauthorized("The credentials are missing, invalid or expired.");
@@ -61,7 +67,12 @@ impl FromRequest for AuthUser {
                 }
             };
             let (context, session_id) = context.ok_or_else(rejected)?;
-            Ok(AuthUser { id: context.user_id, tier: context.tier, session_id, api_key_id: context.api_key_id })
+            drop(conn);
+            let user = AuthUser { id: context.user_id, tier: context.tier, session_id, api_key_id: context.api_key_id };
+            // Stored before the limit check so the audit trail names the caller of a 429 too.
+            req.extensions_mut().insert(user.clone());
+            crate::http::rate_limit::check_user(&state, &req, user.id, &user.tier).await?;
+            Ok(user)
         })
     }
 }

@@ -9,16 +9,24 @@ use crate::users::model::UserView;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterInput {
+    #[schema(format = "email", max_length = 254, example = "ada@example.com")]
     pub email: String,
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
+    /// Trimmed; no control characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub display_name: String,
+    /// An IANA time zone such as `Europe/Berlin`; UTC when absent.
+    #[schema(example = "Europe/Berlin")]
     pub timezone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginInput {
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
+    #[schema(max_length = 128)]
     pub password: String,
 }
 

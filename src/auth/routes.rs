@@ -1,5 +1,6 @@
 //! Thin handlers for `/v1/auth/*`.
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
@@ -7,15 +8,18 @@ use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionV
 use super::service::{self, ClientInfo};
 use super::{AuthUser, api_keys};
 use crate::http::client_ip::client_ip;
-use crate::http::envelope::no_content;
+use crate::http::envelope::{Envelope, no_content};
+use crate::http::rate_limit;
 use crate::http::{ApiError, ApiResponse, Json};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/auth/register").post(register))
-        .service(web::resource("/v1/auth/login").post(login))
-        .service(web::resource("/v1/auth/refresh").post(refresh))
-        .service(web::resource("/v1/auth/logout").post(logout))
+    // The unauthenticated routes share one per-IP bucket; authenticated ones are limited per user.
+    let per_ip = || from_fn(rate_limit::per_ip);
+    cfg.service(web::resource("/v1/auth/register").wrap(per_ip()).post(register))
+        .service(web::resource("/v1/auth/login").wrap(per_ip()).post(login))
+        .service(web::resource("/v1/auth/refresh").wrap(per_ip()).post(refresh))
+        .service(web::resource("/v1/auth/logout").wrap(per_ip()).post(logout))
         .service(web::resource("/v1/auth/sessions").get(sessions))
         .service(web::resource("/v1/auth/sessions/{id}").delete(revoke_session))
         .service(web::resource("/v1/api-keys").get(api_keys::list).post(api_keys::create))
@@ -30,7 +34,7 @@ fn client_info(req: &HttpRequest, state: &AppState) -> ClientInfo {
 }
 
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterInput, responses(
-    (status = 201, body = AuthResult), (status = 400, description = "Invalid fields"), (status = 409, description = "Email taken")))]
+    (status = 201, body = Envelope<AuthResult>), (status = 400, description = "Invalid fields"), (status = 409, description = "Email taken")))]
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -41,7 +45,7 @@ pub async fn register(
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginInput, responses(
-    (status = 200, body = AuthResult), (status = 401, description = "Wrong email or password")))]
+    (status = 200, body = Envelope<AuthResult>), (status = 401, description = "Wrong email or password")))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -52,7 +56,7 @@ pub async fn login(
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshInput, responses(
-    (status = 200, body = TokenPair), (status = 401, description = "Invalid, expired or reused token")))]
+    (status = 200, body = Envelope<TokenPair>), (status = 401, description = "Invalid, expired or reused token")))]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshInput>) -> Result<ApiResponse<TokenPair>, ApiError> {
     Ok(ApiResponse::ok(service::refresh(&state, body.0).await?))
 }
@@ -63,13 +67,14 @@ pub async fn logout(state: web::Data<AppState>, body: Json<RefreshInput>) -> Res
     Ok(no_content())
 }
 
-#[utoipa::path(get, path = "/v1/auth/sessions", tag = "auth", responses((status = 200, body = [SessionView])),
+#[utoipa::path(get, path = "/v1/auth/sessions", tag = "auth", responses((status = 200, body = Envelope<Vec<SessionView>>)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn sessions(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<SessionView>>, ApiError> {
     Ok(ApiResponse::ok(service::sessions(&state, user.id, user.session_id).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/auth/sessions/{id}", tag = "auth", responses((status = 204), (status = 404)),
+#[utoipa::path(delete, path = "/v1/auth/sessions/{id}", tag = "auth", params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 204), (status = 404)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn revoke_session(
     state: web::Data<AppState>,

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -62,7 +63,11 @@ pub async fn request_context(
         }
     };
 
+    let limits = response.request().extensions().get::<super::rate_limit::RateLimitInfo>().copied();
     let headers = response.headers_mut();
+    if let Some(info) = limits {
+        super::rate_limit::add_headers(headers, info);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }

@@ -37,6 +37,14 @@ pub struct Pagination {
     pub total_pages: u64,
 }
 
+/// The success envelope as the OpenAPI document describes it (`ApiResponse` renders it).
+#[derive(utoipa::ToSchema)]
+pub struct Envelope<T> {
+    pub success: bool,
+    pub data: T,
+    pub meta: Meta,
+}
+
 /// A successful answer with a status.
 pub struct ApiResponse<T> {
     status: StatusCode,
@@ -45,7 +53,7 @@ pub struct ApiResponse<T> {
 }
 
 #[derive(Serialize)]
-struct Envelope<'a, T> {
+struct Body<'a, T> {
     success: bool,
     data: &'a T,
     meta: Meta,
@@ -71,7 +79,7 @@ impl<T: Serialize> Responder for ApiResponse<T> {
     fn respond_to(self, _req: &actix_web::HttpRequest) -> HttpResponse {
         let mut meta = Meta::now();
         meta.pagination = self.pagination;
-        match serde_json::to_vec(&Envelope { success: true, data: &self.data, meta }) {
+        match serde_json::to_vec(&Body { success: true, data: &self.data, meta }) {
             Ok(body) => HttpResponse::build(self.status).content_type("application/json").body(body),
             Err(err) => actix_web::ResponseError::error_response(&super::ApiError::internal(err)),
         }

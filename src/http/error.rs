@@ -184,6 +184,24 @@ impl From<deadpool::managed::PoolError<diesel_async::pooled_connection::PoolErro
     }
 }
 
+/// The error envelope as the OpenAPI document describes it (`envelope_response` renders it).
+#[derive(utoipa::ToSchema)]
+pub struct ErrorResponse {
+    /// Always false.
+    pub success: bool,
+    pub error: ErrorDetail,
+    pub meta: Meta,
+}
+
+/// What went wrong.
+#[derive(utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Every invalid field, for validation errors.
+    pub details: Option<Vec<FieldError>>,
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     code: ErrorCode,

@@ -22,6 +22,7 @@ pub fn app(
     >,
 > {
     let cors = cors(&state.config.cors_origins);
+    let config = state.config.clone();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -35,9 +36,14 @@ pub fn app(
         .app_data(web::PayloadConfig::new(super::MAX_BODY_BYTES))
         .app_data(web::FormConfig::default().limit(super::MAX_BODY_BYTES))
         .configure(super::configure_api)
+        .configure(|cfg| super::openapi::configure(cfg, &config))
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::new(ErrorCode::NotFound, "No such route."))
         }))
+        // Innermost first: idempotency needs the caller and the body; audit sees replays and errors too;
+        // the context middleware is outermost so every response gets its request id and envelope.
+        .wrap(from_fn(super::idempotency::guard))
+        .wrap(from_fn(super::audit::record))
         .wrap(cors)
         .wrap(from_fn(request_context))
 }
@@ -52,6 +58,7 @@ fn cors(origins: &[String]) -> Cors {
             "x-ratelimit-remaining",
             "x-ratelimit-reset",
             "retry-after",
+            "idempotency-replayed",
         ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {

@@ -37,7 +37,9 @@ pub struct NewUser<'a> {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QuietHours {
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "22:00")]
     pub start: String,
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "07:00")]
     pub end: String,
 }
 
@@ -83,7 +85,11 @@ impl UserView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserPatch {
+    /// Trimmed; no control characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub display_name: Option<String>,
+    /// An IANA time zone such as `Europe/Berlin`.
+    #[schema(example = "Europe/Berlin")]
     pub timezone: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<QuietHours>)]
@@ -95,7 +101,9 @@ pub struct UserPatch {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordChange {
+    #[schema(max_length = 128)]
     pub current_password: String,
+    #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
 }
 

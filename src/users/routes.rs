@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use super::model::{PasswordChange, UserPatch, UserView};
 use super::service;
 use crate::auth::AuthUser;
-use crate::http::envelope::no_content;
+use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, Json};
 use crate::state::AppState;
 
@@ -14,14 +14,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/users/me/password").post(change_password));
 }
 
-#[utoipa::path(get, path = "/v1/users/me", tag = "users", responses((status = 200, body = UserView)),
+#[utoipa::path(get, path = "/v1/users/me", tag = "users", responses((status = 200, body = Envelope<UserView>)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<UserView>, ApiError> {
     Ok(ApiResponse::ok(service::me(&state, user.id).await?))
 }
 
 #[utoipa::path(patch, path = "/v1/users/me", tag = "users", request_body = UserPatch,
-    responses((status = 200, body = UserView)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Envelope<UserView>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn update_me(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -62,7 +62,23 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
 }
 
+impl UserChanges {
+    /// True when nothing would be set (diesel cannot build an UPDATE without columns).
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none()
+            && self.timezone.is_none()
+            && self.quiet_hours_start.is_none()
+            && self.quiet_hours_end.is_none()
+            && self.preferences.is_none()
+            && self.password_hash.is_none()
+    }
+}
+
+/// Applies `changes`; an empty change set reads the row instead (a PATCH of `{}` is a valid no-op).
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &UserChanges) -> QueryResult<User> {
+    if changes.is_empty() {
+        return find_live(conn, id).await?.ok_or(diesel::result::Error::NotFound);
+    }
     diesel::update(users::table.find(id).filter(users::deleted_at.is_null()))
         .set(changes)
         .returning(User::as_returning())

@@ -1,4 +1,10 @@
-//! Accounts: register, login, refresh rotation, logout, sessions, API keys, users/me, bad input, tenancy.
+//! Accounts: register, login, refresh rotation, logout, sessions, API keys, users/me, bad input, tenancy;
+//! rate limits, idempotency, audit and the OpenAPI document in the submodules.
+
+mod audit;
+mod idempotency;
+mod limits;
+mod openapi;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -262,6 +268,12 @@ async fn profile_updates_validate_every_field() {
 
     let cleared = app.call(Method::PATCH, "/v1/users/me", Some(json!({"quietHours": null})), Some(&token)).await;
     assert!(cleared.data(200)["quietHours"].is_null());
+
+    // Found by schemathesis: a PATCH that changes nothing is a no-op, not a 500.
+    for nothing in [json!({}), json!({"displayName": null, "timezone": null, "preferences": null})] {
+        let same = app.call(Method::PATCH, "/v1/users/me", Some(nothing), Some(&token)).await;
+        assert_eq!(same.data(200)["timezone"], "America/New_York");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

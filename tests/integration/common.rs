@@ -69,6 +69,10 @@ impl TestApp {
     /// Starts the given roles in-process.
     pub async fn spawn_roles(roles: &str, overrides: &[(&str, &str)]) -> TestApp {
         escalating_reminders::install_crypto_provider();
+        if std::env::var("TEST_LOG").is_ok() {
+            // Opt-in logs of in-process apps when chasing a failure: TEST_LOG=1 cargo test … -- --nocapture
+            let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+        }
         let db = TestDb::create().await;
         let mut env = base_env(&db);
         for (key, value) in overrides {

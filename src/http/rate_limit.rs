@@ -1,0 +1,198 @@
+//! Fixed-window rate limits: per user per hour by tier, per client IP on the unauthenticated auth routes,
+//! and per account on failed logins.
+//!
+//! Counters live in Redis so every replica shares them, one round trip per check (a Lua script does
+//! INCR + PTTL + PEXPIRE atomically). When Redis is unset or unreachable an in-process counter takes over:
+//! limits then hold per replica instead of globally, which is better than no limit and better than failing.
+
+mod local;
+
+use std::time::Duration;
+
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+use deadpool_redis::redis::Script;
+
+use super::ApiError;
+use super::client_ip::client_ip;
+use crate::redis_client::RedisClient;
+use crate::state::AppState;
+
+/// Counts for one key and window, as the `X-RateLimit-*` headers report them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitInfo {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Seconds until the window resets.
+    pub reset_secs: u64,
+}
+
+/// The result of counting one hit.
+#[derive(Clone, Copy, Debug)]
+pub struct Decision {
+    pub info: RateLimitInfo,
+    pub allowed: bool,
+}
+
+impl Decision {
+    /// `Err(429)` with `Retry-After` when the hit was over the limit.
+    pub fn into_result(self) -> Result<RateLimitInfo, ApiError> {
+        if self.allowed { Ok(self.info) } else { Err(ApiError::RateLimited { retry_after_secs: self.info.reset_secs }) }
+    }
+}
+
+/// INCR the counter; give it the window's TTL when it has none (first hit, or a key that lost its TTL).
+const SCRIPT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+";
+
+/// Redis-backed counters with an in-process fallback.
+pub struct RateLimiter {
+    script: Script,
+    local: local::LocalWindows,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter { script: Script::new(SCRIPT), local: local::LocalWindows::default() }
+    }
+}
+
+impl RateLimiter {
+    /// Counts one hit on `key` (already namespaced by the caller's choice of suffix) in a window of `window`.
+    pub async fn hit(&self, redis: &RedisClient, suffix: &str, limit: u64, window: Duration) -> Decision {
+        let key = redis.key(suffix);
+        let (count, ttl) = match self.remote(redis, &key, window).await {
+            Some(counted) => counted,
+            None => self.local.hit(&key, window),
+        };
+        let info = RateLimitInfo {
+            limit,
+            remaining: limit.saturating_sub(count),
+            reset_secs: ttl.as_millis().div_ceil(1000).max(1) as u64,
+        };
+        Decision { info, allowed: count <= limit }
+    }
+
+    /// Forgets the counter of `suffix` (a successful login clears its failures).
+    pub async fn reset(&self, redis: &RedisClient, suffix: &str) {
+        let key = redis.key(suffix);
+        self.local.forget(&key);
+        if let Some(mut conn) = redis.conn().await {
+            let mut command = deadpool_redis::redis::cmd("DEL");
+            command.arg(&key);
+            match tokio::time::timeout(REDIS_TIMEOUT, command.query_async::<i64>(&mut conn)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => redis.mark_down(&err.to_string()),
+                Err(_) => redis.mark_down("rate-limit reset timed out"),
+            }
+        }
+    }
+
+    async fn remote(&self, redis: &RedisClient, key: &str, window: Duration) -> Option<(u64, Duration)> {
+        let mut conn = redis.conn().await?;
+        let window_ms = window.as_millis() as u64;
+        let mut invocation = self.script.key(key);
+        invocation.arg(window_ms);
+        match tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<(i64, i64)>(&mut conn)).await {
+            Ok(Ok((count, ttl_ms))) => Some((count.max(0) as u64, Duration::from_millis(ttl_ms.max(0) as u64))),
+            Ok(Err(err)) => {
+                redis.mark_down(&err.to_string());
+                None
+            }
+            Err(_) => {
+                redis.mark_down("rate-limit script timed out");
+                None
+            }
+        }
+    }
+}
+
+/// A slow Redis must not slow every request: past this the in-process counter answers.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Requests per hour for a tier before `RATE_LIMIT_MULTIPLIER` (unknown tiers get FREE's).
+pub fn tier_hourly_limit(tier: &str) -> u64 {
+    match tier {
+        "PERSONAL" => 1_000,
+        "PRO" | "FAMILY" => 10_000,
+        _ => 100,
+    }
+}
+
+/// The per-user hourly limit, called by the `AuthUser` extractor once the tier is known. The headers go
+/// to the request extensions; the context middleware copies them onto the response, error or not.
+pub async fn check_user(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    user: uuid::Uuid,
+    tier: &str,
+) -> Result<(), ApiError> {
+    let limit = ((tier_hourly_limit(tier) as f64) * state.config.rate_limit_multiplier).round().max(1.0) as u64;
+    let decision =
+        state.limiter.hit(&state.redis, &format!("rl:user:{}", user.simple()), limit, Duration::from_secs(3600)).await;
+    req.extensions_mut().insert(decision.info);
+    decision.into_result().map(drop)
+}
+
+/// Middleware for the unauthenticated auth routes: one bucket per client IP across all of them.
+pub async fn per_ip(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let ip = client_ip(req.request(), &state.config.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let limit = u64::from(state.config.rate_limit_auth_per_minute);
+    let decision = state.limiter.hit(&state.redis, &format!("rl:ip:{ip}"), limit, Duration::from_secs(60)).await;
+    req.extensions_mut().insert(decision.info);
+    if let Err(err) = decision.into_result() {
+        return Ok(req.error_response(err));
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Writes the `X-RateLimit-*` headers (called by the context middleware).
+pub fn add_headers(headers: &mut HeaderMap, info: RateLimitInfo) {
+    for (name, value) in [
+        ("x-ratelimit-limit", info.limit),
+        ("x-ratelimit-remaining", info.remaining),
+        ("x-ratelimit-reset", info.reset_secs),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_have_the_documented_hourly_limits() {
+        assert_eq!(tier_hourly_limit("FREE"), 100);
+        assert_eq!(tier_hourly_limit("PERSONAL"), 1_000);
+        assert_eq!(tier_hourly_limit("PRO"), 10_000);
+        assert_eq!(tier_hourly_limit("FAMILY"), 10_000);
+        assert_eq!(tier_hourly_limit("SOMETHING"), 100);
+    }
+
+    #[test]
+    fn a_denied_hit_carries_retry_after() {
+        let denied = Decision { info: RateLimitInfo { limit: 1, remaining: 0, reset_secs: 42 }, allowed: false };
+        assert!(matches!(denied.into_result(), Err(ApiError::RateLimited { retry_after_secs: 42 })));
+    }
+}

@@ -1,0 +1,127 @@
+//! Rate limits: per user by tier, per IP on the auth routes, per account on failed logins, and the
+//! in-process fallback while Redis is unreachable.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{PASSWORD, access, register};
+use crate::common::{Reply, TestApp, free_port};
+
+fn header(reply: &Reply, name: &str) -> u64 {
+    let value = reply.headers.get(name).unwrap_or_else(|| panic!("{name} missing: {:?}", reply.headers));
+    value.to_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_user_limit_sets_headers_and_answers_429_with_retry_after_at_the_boundary() {
+    // FREE is 100 an hour; 0.03 makes it 3 so the boundary is reachable.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_MULTIPLIER", "0.03")]).await;
+    let token = access(&register(&app, "ada@example.com").await);
+    for remaining in [2, 1, 0] {
+        let reply = app.get("/v1/users/me", Some(&token)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(header(&reply, "x-ratelimit-limit"), 3);
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), remaining);
+        let reset = header(&reply, "x-ratelimit-reset");
+        assert!((1..=3600).contains(&reset), "{reset}");
+    }
+    let limited = app.get("/v1/users/me", Some(&token)).await;
+    limited.assert_error(429, "RATE_LIMITED");
+    let retry_after = header(&limited, "retry-after");
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    assert_eq!(header(&limited, "x-ratelimit-remaining"), 0);
+    // Another user has their own budget.
+    let other = access(&register(&app, "bob@example.com").await);
+    assert_eq!(app.get("/v1/users/me", Some(&other)).await.status, 200);
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_eleventh_failed_login_for_an_account_is_refused_before_hashing() {
+    let app = TestApp::spawn().await;
+    register(&app, "ada@example.com").await;
+    register(&app, "bob@example.com").await;
+    let wrong = json!({"email": "ada@example.com", "password": "wrong password!"});
+    let mut hashed = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        app.post("/v1/auth/login", wrong.clone(), None).await.assert_error(401, "UNAUTHORIZED");
+        hashed.push(started.elapsed());
+    }
+    // Even the right password is refused now: the check comes before the password is looked at.
+    let mut refused = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let reply = app.post("/v1/auth/login", json!({"email": "ADA@example.com", "password": PASSWORD}), None).await;
+        refused.push(started.elapsed());
+        reply.assert_error(429, "RATE_LIMITED");
+        assert!(reply.headers.contains_key("retry-after"));
+    }
+    // A refusal costs no argon2 work, so it is far quicker than an attempt that hashed.
+    assert!(median(refused.clone()) * 2 < median(hashed.clone()), "refused {refused:?} vs hashed {hashed:?}");
+    // The lock is per account.
+    let bob = app.post("/v1/auth/login", json!({"email": "bob@example.com", "password": PASSWORD}), None).await;
+    assert_eq!(bob.status, 200, "{}", bob.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spoofed_forwarded_for_does_not_reset_the_ip_limit() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_AUTH_PER_MINUTE", "3")]).await;
+    let attempt = |forwarded: String| {
+        app.client
+            .post(app.url("/v1/auth/refresh"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"refreshToken": "ert_nope"}))
+            .send()
+    };
+    for i in 0..3 {
+        let reply = Reply::from(attempt(format!("203.0.113.{i}")).await.unwrap()).await;
+        reply.assert_error(401, "UNAUTHORIZED");
+        assert_eq!(header(&reply, "x-ratelimit-limit"), 3);
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), 2 - i);
+    }
+    let reply = Reply::from(attempt("198.51.100.7".to_owned()).await.unwrap()).await;
+    reply.assert_error(429, "RATE_LIMITED");
+    assert!(reply.headers.contains_key("retry-after"));
+
+    // Behind a trusted proxy the forwarded address is the client, so each gets its own bucket.
+    let proxied =
+        TestApp::spawn_with(&[("RATE_LIMIT_AUTH_PER_MINUTE", "3"), ("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    for i in 0..5 {
+        let res = proxied
+            .client
+            .post(proxied.url("/v1/auth/refresh"))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .json(&json!({"refreshToken": "ert_nope"}))
+            .send()
+            .await
+            .unwrap();
+        Reply::from(res).await.assert_error(401, "UNAUTHORIZED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_hold_in_process_when_redis_is_unreachable() {
+    let closed = format!("redis://127.0.0.1:{}", free_port());
+    let app = TestApp::spawn_with(&[
+        ("REDIS_URL", &closed),
+        ("RATE_LIMIT_AUTH_PER_MINUTE", "2"),
+        ("RATE_LIMIT_MULTIPLIER", "0.02"),
+    ])
+    .await;
+    let token = access(&register(&app, "ada@example.com").await);
+    for remaining in [1, 0] {
+        let reply = app.get("/v1/users/me", Some(&token)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), remaining);
+    }
+    app.get("/v1/users/me", Some(&token)).await.assert_error(429, "RATE_LIMITED");
+    // Register was the first auth hit of this IP; one more is allowed, then 429.
+    app.post("/v1/auth/refresh", json!({"refreshToken": "ert_nope"}), None).await.assert_error(401, "UNAUTHORIZED");
+    app.post("/v1/auth/refresh", json!({"refreshToken": "ert_nope"}), None).await.assert_error(429, "RATE_LIMITED");
+}
