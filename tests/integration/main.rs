@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod channels;
 mod engine;
 mod fixtures;
 mod foundation;
