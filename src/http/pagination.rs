@@ -5,6 +5,8 @@ use super::envelope::Pagination;
 
 /// Largest page a client may ask for (API contract).
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Highest page number accepted: deep enough for any real list, small enough that OFFSET stays sane.
+pub const MAX_PAGE: u32 = 100_000;
 const DEFAULT_PAGE_SIZE: u32 = 20;
 
 /// A checked page request.
@@ -15,17 +17,17 @@ pub struct Page {
 }
 
 impl Page {
-    /// Defaults page 1 of 20; records an error for page 0, pageSize 0 or pageSize above 100.
+    /// Defaults page 1 of 20; records an error for a page outside 1..=100 000 or a pageSize outside 1..=100.
     pub fn from_query(page: Option<u32>, page_size: Option<u32>, errors: &mut Vec<FieldError>) -> Page {
         let page = page.unwrap_or(1);
         let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-        if page == 0 {
-            errors.push(FieldError::new("page", "must be 1 or more"));
+        if !(1..=MAX_PAGE).contains(&page) {
+            errors.push(FieldError::new("page", format!("must be 1 to {MAX_PAGE}")));
         }
         if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
             errors.push(FieldError::new("pageSize", format!("must be 1 to {MAX_PAGE_SIZE}")));
         }
-        Page { page: page.max(1), page_size: page_size.clamp(1, MAX_PAGE_SIZE) }
+        Page { page: page.clamp(1, MAX_PAGE), page_size: page_size.clamp(1, MAX_PAGE_SIZE) }
     }
 
     pub fn limit(self) -> i64 {

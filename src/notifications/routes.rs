@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::schema::{deliveries, pending_notifications};
+use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, ApiResponse};
@@ -24,9 +25,12 @@ const STATUSES: [&str; 6] = ["pending", "sending", "sent", "delivered", "failed"
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
 }
 
@@ -52,8 +56,8 @@ pub struct DeliveryLogEntry {
     pub created_at: DateTime<Utc>,
 }
 
-#[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(LogQuery),
-    responses((status = 200, body = [DeliveryLogEntry])), security(("bearer" = []), ("apiKey" = [])))]
+#[utoipa::path(get, path = "/v1/notifications", tag = "notifications", operation_id = "notifications_log", params(LogQuery),
+    responses((status = 200, body = Envelope<Vec<DeliveryLogEntry>>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn log(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -115,9 +119,9 @@ pub struct PendingNotification {
     pub created_at: DateTime<Utc>,
 }
 
-#[utoipa::path(get, path = "/v1/notifications/pending", tag = "notifications",
+#[utoipa::path(get, path = "/v1/notifications/pending", tag = "notifications", operation_id = "notifications_pending",
     description = "For pull agents (API key): notifications not yet confirmed, oldest first, at most 100.",
-    responses((status = 200, body = [PendingNotification])), security(("apiKey" = []), ("bearer" = [])))]
+    responses((status = 200, body = Envelope<Vec<PendingNotification>>)), security(("apiKey" = []), ("bearer" = [])))]
 pub async fn pending(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -139,7 +143,7 @@ pub async fn pending(
     Ok(ApiResponse::ok(rows))
 }
 
-#[utoipa::path(post, path = "/v1/notifications/{id}/delivered", tag = "notifications",
+#[utoipa::path(post, path = "/v1/notifications/{id}/delivered", tag = "notifications", operation_id = "notifications_delivered", params(("id" = Uuid, Path, description = "The resource id")),
     description = "A pull agent confirms it has shown the notification. Confirming twice is harmless.",
     responses((status = 204), (status = 404)), security(("apiKey" = []), ("bearer" = [])))]
 pub async fn delivered(

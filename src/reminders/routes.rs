@@ -10,6 +10,7 @@ use super::views::{ListQuery, ReminderInput, ReminderPatch, ReminderView};
 use crate::auth::AuthUser;
 use crate::escalation::actions::{self, Actor};
 use crate::escalation::episodes::{self, EscalationView};
+use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::json::parse_body;
 use crate::http::{ApiError, ApiResponse, Json};
@@ -35,9 +36,9 @@ async fn user_zone(state: &AppState, user: &AuthUser) -> Result<String, ApiError
     Ok(row.ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?.timezone)
 }
 
-#[utoipa::path(post, path = "/v1/reminders", tag = "reminders", request_body = ReminderInput,
+#[utoipa::path(post, path = "/v1/reminders", tag = "reminders", operation_id = "reminders_create", request_body = ReminderInput,
     description = "Creates a reminder. FREE allows 3 and PERSONAL 20 active reminders (403 beyond).",
-    responses((status = 201, body = ReminderView), (status = 400), (status = 403)),
+    responses((status = 201, body = Envelope<ReminderView>), (status = 400), (status = 403)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -49,8 +50,8 @@ pub async fn create(
     Ok(ApiResponse::created(service::create(&mut conn, user.id, &zone, body.0, state.clock.now()).await?))
 }
 
-#[utoipa::path(get, path = "/v1/reminders", tag = "reminders", params(ListQuery),
-    responses((status = 200, body = [ReminderView])), security(("bearer" = []), ("apiKey" = [])))]
+#[utoipa::path(get, path = "/v1/reminders", tag = "reminders", operation_id = "reminders_list", params(ListQuery),
+    responses((status = 200, body = Envelope<Vec<ReminderView>>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -61,8 +62,8 @@ pub async fn list(
     Ok(ApiResponse::page(views, pagination))
 }
 
-#[utoipa::path(get, path = "/v1/reminders/{id}", tag = "reminders",
-    responses((status = 200, body = ReminderView), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+#[utoipa::path(get, path = "/v1/reminders/{id}", tag = "reminders", operation_id = "reminders_get", params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Envelope<ReminderView>), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -72,8 +73,8 @@ pub async fn get(
     Ok(ApiResponse::ok(service::get(&mut conn, user.id, *id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/reminders/{id}", tag = "reminders", request_body = ReminderPatch,
-    responses((status = 200, body = ReminderView), (status = 404), (status = 409)),
+#[utoipa::path(patch, path = "/v1/reminders/{id}", tag = "reminders", operation_id = "reminders_update", params(("id" = Uuid, Path, description = "The resource id")), request_body = ReminderPatch,
+    responses((status = 200, body = Envelope<ReminderView>), (status = 404), (status = 409)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -85,7 +86,7 @@ pub async fn update(
     Ok(ApiResponse::ok(service::update(&mut conn, user.id, *id, body.0, state.clock.now()).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/reminders/{id}", tag = "reminders", description = "Archives the reminder.",
+#[utoipa::path(delete, path = "/v1/reminders/{id}", tag = "reminders", operation_id = "reminders_archive", params(("id" = Uuid, Path, description = "The resource id")), description = "Archives the reminder.",
     responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn archive(
     state: web::Data<AppState>,
@@ -97,9 +98,9 @@ pub async fn archive(
     Ok(no_content())
 }
 
-#[utoipa::path(post, path = "/v1/reminders/{id}/snooze", tag = "reminders", request_body = SnoozeInput,
+#[utoipa::path(post, path = "/v1/reminders/{id}/snooze", tag = "reminders", operation_id = "reminders_snooze", params(("id" = Uuid, Path, description = "The resource id")), request_body = SnoozeInput,
     description = "Snoozes until an instant or a phrase read in the user's zone; a phrase not understood → 422 with examples.",
-    responses((status = 200, body = SnoozeView), (status = 404), (status = 422)),
+    responses((status = 200, body = Envelope<SnoozeView>), (status = 404), (status = 422)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn snooze(
     state: web::Data<AppState>,
@@ -124,9 +125,9 @@ fn action_input(body: &web::Bytes) -> Result<ActionInput, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) { Ok(ActionInput::default()) } else { parse_body(body) }
 }
 
-#[utoipa::path(post, path = "/v1/reminders/{id}/acknowledge", tag = "reminders", request_body = ActionInput,
+#[utoipa::path(post, path = "/v1/reminders/{id}/acknowledge", tag = "reminders", operation_id = "reminders_acknowledge", params(("id" = Uuid, Path, description = "The resource id")), request_body = ActionInput,
     description = "Pauses escalation of the open episode for the profile's ack window.",
-    responses((status = 200, body = ActionView), (status = 404), (status = 422)),
+    responses((status = 200, body = Envelope<ActionView>), (status = 404), (status = 422)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn acknowledge(
     state: web::Data<AppState>,
@@ -137,9 +138,9 @@ pub async fn acknowledge(
     act(&state, &user, *id, &body, Simple::Acknowledge).await
 }
 
-#[utoipa::path(post, path = "/v1/reminders/{id}/complete", tag = "reminders", request_body = ActionInput,
+#[utoipa::path(post, path = "/v1/reminders/{id}/complete", tag = "reminders", operation_id = "reminders_complete", params(("id" = Uuid, Path, description = "The resource id")), request_body = ActionInput,
     description = "Completes this occurrence; a recurring reminder moves to its next occurrence.",
-    responses((status = 200, body = ActionView), (status = 404), (status = 422)),
+    responses((status = 200, body = Envelope<ActionView>), (status = 404), (status = 422)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn complete(
     state: web::Data<AppState>,
@@ -174,9 +175,9 @@ async fn act(
     Ok(ApiResponse::ok(snooze::action_view(&mut conn, user.id, outcome).await?))
 }
 
-#[utoipa::path(get, path = "/v1/reminders/{id}/escalations", tag = "reminders",
+#[utoipa::path(get, path = "/v1/reminders/{id}/escalations", tag = "reminders", operation_id = "reminders_escalations", params(("id" = Uuid, Path, description = "The resource id")),
     description = "Episodes of this reminder, newest first, with their deliveries (the delivery log).",
-    responses((status = 200, body = [EscalationView]), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Envelope<Vec<EscalationView>>), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn escalations(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -187,9 +188,9 @@ pub async fn escalations(
     Ok(ApiResponse::ok(episodes::list_for_reminder(&mut conn, user.id, *id, ESCALATIONS_SHOWN).await?))
 }
 
-#[utoipa::path(get, path = "/v1/reminders/{id}/preview", tag = "reminders",
+#[utoipa::path(get, path = "/v1/reminders/{id}/preview", tag = "reminders", operation_id = "reminders_preview", params(("id" = Uuid, Path, description = "The resource id")),
     description = "The timeline of the next occurrence if nobody reacts. Tier delays count from the moment the reminder fired.",
-    responses((status = 200, body = PreviewView), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Envelope<PreviewView>), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn preview(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -132,12 +132,15 @@ pub struct ReminderView {
 /// `GET /v1/reminders` query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// One status; without it every reminder but archived ones is listed.
     pub status: Option<String>,
     pub importance: Option<String>,
     /// Case-insensitive text searched for in titles.
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
 }

@@ -8,6 +8,7 @@ use super::model::{
 };
 use super::service;
 use crate::auth::AuthUser;
+use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::{ApiError, ApiResponse, Json};
 use crate::state::AppState;
@@ -20,7 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/agents/{agentType}/subscribe").post(subscribe));
 }
 
-#[utoipa::path(get, path = "/v1/agents", tag = "agents", responses((status = 200, body = [AgentTypeView])),
+#[utoipa::path(get, path = "/v1/agents", tag = "agents", operation_id = "agents_catalogue", responses((status = 200, body = Envelope<Vec<AgentTypeView>>)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn catalogue(
     state: web::Data<AppState>,
@@ -30,15 +31,15 @@ pub async fn catalogue(
     Ok(ApiResponse::ok(service::catalogue(&mut conn, &user).await?))
 }
 
-#[utoipa::path(get, path = "/v1/agents/subscriptions", tag = "agents", responses((status = 200, body = [SubscriptionView])),
+#[utoipa::path(get, path = "/v1/agents/subscriptions", tag = "agents", operation_id = "agents_list", responses((status = 200, body = Envelope<Vec<SubscriptionView>>)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<SubscriptionView>>, ApiError> {
     Ok(ApiResponse::ok(service::list(&state, &user).await?))
 }
 
-#[utoipa::path(post, path = "/v1/agents/{agentType}/subscribe", tag = "agents", request_body = SubscribeInput,
+#[utoipa::path(post, path = "/v1/agents/{agentType}/subscribe", tag = "agents", operation_id = "agents_subscribe", params(("agentType" = String, Path, description = "email, sms, webhook or pull")), request_body = SubscribeInput,
     description = "Subscribes a channel. A webhook's signing secret (`whsec_…`) is in this response only.",
-    responses((status = 201, body = SubscriptionWithSecret), (status = 400), (status = 403), (status = 404)),
+    responses((status = 201, body = Envelope<SubscriptionWithSecret>), (status = 400), (status = 403), (status = 404)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn subscribe(
     state: web::Data<AppState>,
@@ -49,8 +50,8 @@ pub async fn subscribe(
     Ok(ApiResponse::created(service::subscribe(&state, &user, &agent_type, body.0).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/agents/subscriptions/{id}", tag = "agents", request_body = SubscriptionPatch,
-    responses((status = 200, body = SubscriptionWithSecret), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+#[utoipa::path(patch, path = "/v1/agents/subscriptions/{id}", tag = "agents", operation_id = "agents_update", params(("id" = Uuid, Path, description = "The resource id")), request_body = SubscriptionPatch,
+    responses((status = 200, body = Envelope<SubscriptionWithSecret>), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -60,16 +61,16 @@ pub async fn update(
     Ok(ApiResponse::ok(service::update(&state, &user, *id, body.0).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/agents/subscriptions/{id}", tag = "agents", responses((status = 204), (status = 404)),
+#[utoipa::path(delete, path = "/v1/agents/subscriptions/{id}", tag = "agents", operation_id = "agents_delete", params(("id" = Uuid, Path, description = "The resource id")), responses((status = 204), (status = 404)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     service::delete(&state, &user, *id).await?;
     Ok(no_content())
 }
 
-#[utoipa::path(post, path = "/v1/agents/subscriptions/{id}/test", tag = "agents",
+#[utoipa::path(post, path = "/v1/agents/subscriptions/{id}/test", tag = "agents", operation_id = "agents_test", params(("id" = Uuid, Path, description = "The resource id")),
     description = "Sends a test notification now through the real channel and answers with the outcome.",
-    responses((status = 200, body = TestResult), (status = 404), (status = 422)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Envelope<TestResult>), (status = 404), (status = 422)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn test(
     state: web::Data<AppState>,
     user: AuthUser,

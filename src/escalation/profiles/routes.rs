@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::model::{ProfileInput, ProfilePatch, ProfileView};
 use super::service;
 use crate::auth::AuthUser;
+use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, ApiResponse, Json};
@@ -20,14 +21,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `?page=&pageSize=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/v1/escalation-profiles", tag = "escalation-profiles", params(ListQuery),
+#[utoipa::path(get, path = "/v1/escalation-profiles", tag = "escalation-profiles", operation_id = "profiles_list", params(ListQuery),
     description = "The caller's profiles and the shared presets. A tier's `delayMinutes` counts from the moment the reminder fired.",
-    responses((status = 200, body = [ProfileView])), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Envelope<Vec<ProfileView>>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -43,10 +47,10 @@ pub async fn list(
     Ok(ApiResponse::page(views, pagination))
 }
 
-#[utoipa::path(post, path = "/v1/escalation-profiles", tag = "escalation-profiles", request_body = ProfileInput,
+#[utoipa::path(post, path = "/v1/escalation-profiles", tag = "escalation-profiles", operation_id = "profiles_create", request_body = ProfileInput,
     description = "Creates a profile. Tiers are numbered 1..n; each tier's `delayMinutes` counts from the moment the \
         reminder fired (not from the previous tier) and must not decrease.",
-    responses((status = 201, body = ProfileView), (status = 400)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 201, body = Envelope<ProfileView>), (status = 400)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -56,8 +60,8 @@ pub async fn create(
     Ok(ApiResponse::created(service::create(&mut conn, user.id, body.0).await?))
 }
 
-#[utoipa::path(get, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles",
-    responses((status = 200, body = ProfileView), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+#[utoipa::path(get, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles", operation_id = "profiles_get", params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Envelope<ProfileView>), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -67,10 +71,10 @@ pub async fn get(
     Ok(ApiResponse::ok(service::get(&mut conn, user.id, *id).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles", request_body = ProfilePatch,
+#[utoipa::path(patch, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles", operation_id = "profiles_update", params(("id" = Uuid, Path, description = "The resource id")), request_body = ProfilePatch,
     description = "Changes a profile. Presets → 403; a stale `version` → 409. A tier's `delayMinutes` counts from the \
         moment the reminder fired.",
-    responses((status = 200, body = ProfileView), (status = 403), (status = 404), (status = 409)),
+    responses((status = 200, body = Envelope<ProfileView>), (status = 403), (status = 404), (status = 409)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -82,7 +86,7 @@ pub async fn update(
     Ok(ApiResponse::ok(service::update(&mut conn, user.id, *id, body.0).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles",
+#[utoipa::path(delete, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles", operation_id = "profiles_delete", params(("id" = Uuid, Path, description = "The resource id")),
     description = "Deletes a profile. Presets → 403; a profile any reminder uses → 409.",
     responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
