@@ -17,6 +17,8 @@ const TEMPLATE_LOCK: i64 = 0x4552_5445_4d50;
 
 pub struct TestDb {
     pub name: String,
+    /// Another server than the shared one, when a test runs its own cluster.
+    server: Option<String>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -36,7 +38,19 @@ impl TestDb {
             .execute(&mut admin)
             .await
             .expect("create test database from template");
-        TestDb { name }
+        TestDb { name, server: None }
+    }
+
+    /// Creates a migrated database on another server (a test's own cluster), without a template.
+    pub async fn on_server(server: &str) -> TestDb {
+        escalating_reminders::install_crypto_provider();
+        let name = format!("er_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin =
+            AsyncPgConnection::establish(&format!("{server}/postgres")).await.expect("connect to own server");
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+        let conn = AsyncPgConnection::establish(&format!("{server}/{name}")).await.expect("connect");
+        escalating_reminders::db::migrate::run_pending(conn).await.expect("migrate");
+        TestDb { name, server: Some(server.to_owned()) }
     }
 
     /// Creates an empty database with no migrations (start-up tests).
@@ -44,16 +58,20 @@ impl TestDb {
         let name = format!("er_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = admin_connection().await;
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create empty database");
-        TestDb { name }
+        TestDb { name, server: None }
+    }
+
+    fn server(&self) -> String {
+        self.server.clone().unwrap_or_else(server_url)
     }
 
     pub fn url(&self) -> String {
-        format!("{}/{}?sslmode=disable", server_url(), self.name)
+        format!("{}/{}?sslmode=disable", self.server(), self.name)
     }
 
     /// A direct connection for assertions.
     pub async fn connect(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&format!("{}/{}", server_url(), self.name))
+        AsyncPgConnection::establish(&format!("{}/{}", self.server(), self.name))
             .await
             .expect("connect to test database")
     }
@@ -62,11 +80,12 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let server = self.server();
         // Drop runs outside async context; use a short-lived runtime on its own thread.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async move {
-                let mut admin = AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await.ok()?;
+                let mut admin = AsyncPgConnection::establish(&format!("{server}/postgres")).await.ok()?;
                 diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok()
             })
         })

@@ -180,3 +180,143 @@ async fn redis_restarted_empty_mid_run_loses_nothing() {
         .unwrap();
     assert!(String::from_utf8_lossy(&groups.stdout).contains("dispatch"), "stream recreated");
 }
+
+/// A PostgreSQL cluster of our own (initdb as the `postgres` user), so restarting it disturbs no other test.
+struct OwnPostgres {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnPostgres {
+    const BIN: &'static str = "/usr/lib/postgresql/15/bin";
+
+    fn as_postgres(args: &[&str]) -> std::process::Output {
+        std::process::Command::new("runuser").arg("-u").arg("postgres").arg("--").args(args).output().expect("runuser")
+    }
+
+    fn start_new() -> OwnPostgres {
+        let dir = std::env::temp_dir().join(format!("er-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::process::Command::new("chown").arg("postgres:postgres").arg(&dir).status().unwrap();
+        let data = dir.join("data");
+        let init = Self::as_postgres(&[
+            &format!("{}/initdb", Self::BIN),
+            "-D",
+            data.to_str().unwrap(),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ]);
+        assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
+        let cluster = OwnPostgres { dir, port: free_port() };
+        cluster.start();
+        cluster
+    }
+
+    fn start(&self) {
+        let data = self.dir.join("data");
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
+        let log = self.dir.join("log");
+        let started = Self::as_postgres(&[
+            &format!("{}/pg_ctl", Self::BIN),
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &options,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "start",
+        ]);
+        assert!(started.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&started.stderr));
+    }
+
+    fn stop(&self) {
+        let data = self.dir.join("data");
+        Self::as_postgres(&[
+            &format!("{}/pg_ctl", Self::BIN),
+            "-D",
+            data.to_str().unwrap(),
+            "-m",
+            "fast",
+            "-w",
+            "stop",
+        ]);
+    }
+}
+
+impl OwnPostgres {
+    /// Stop/start on a handle that must not delete the cluster when dropped.
+    fn stop_without_cleanup(self) {
+        self.stop();
+        std::mem::forget(self);
+    }
+
+    fn start_without_cleanup(self) {
+        self.start();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_restarted_mid_run_every_role_reconnects() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let cluster = tokio::task::spawn_blocking(OwnPostgres::start_new).await.unwrap();
+    let db = TestDb::on_server(&format!("postgres://postgres@127.0.0.1:{}", cluster.port)).await;
+    let seed = Seed::on(&db, Default::default()).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    let api_port = free_port();
+    let env = env(&db, &[("PORT", &api_port.to_string())]);
+    let api = BinaryProcess::start(&["--role", "api"], &env);
+    let scheduler = BinaryProcess::start(&["--role", "scheduler"], &env);
+    let worker = BinaryProcess::start(&["--role", "worker"], &env);
+    scheduler.wait_for_line("scheduler became leader", Duration::from_secs(30)).await.expect("leader");
+    worker.wait_for_line("worker started", Duration::from_secs(30)).await.expect("worker");
+    seed.many_due_at(20, chrono::Utc::now(), hook.id).await;
+    eventually(Duration::from_secs(30), "first 20", || async { seen(&sink).await.len() == 20 }).await;
+
+    tokio::task::spawn_blocking({
+        let (dir, port) = (cluster.dir.clone(), cluster.port);
+        move || OwnPostgres { dir, port }.stop_without_cleanup()
+    })
+    .await
+    .unwrap();
+    let down: serde_json::Value =
+        reqwest::get(format!("http://127.0.0.1:{api_port}/health")).await.unwrap().json().await.unwrap();
+    assert_eq!(down["checks"]["database"], "down");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::task::spawn_blocking({
+        let (dir, port) = (cluster.dir.clone(), cluster.port);
+        move || OwnPostgres { dir, port }.start_without_cleanup()
+    })
+    .await
+    .unwrap();
+
+    // No process was restarted: each reconnects by itself.
+    seed.many_due_at(20, chrono::Utc::now(), hook.id).await;
+    eventually(Duration::from_secs(60), "20 more after the restart", || async { seen(&sink).await.len() == 40 }).await;
+    eventually(Duration::from_secs(20), "health is ok again", || async {
+        match reqwest::get(format!("http://127.0.0.1:{api_port}/health")).await {
+            Ok(res) => res.json::<serde_json::Value>().await.is_ok_and(|h| h["checks"]["database"] == "ok"),
+            Err(_) => false,
+        }
+    })
+    .await;
+    let repeats: usize = seen(&sink).await.values().map(|n| n - 1).sum();
+    assert_eq!(repeats, 0);
+    for process in [&api, &scheduler, &worker] {
+        assert!(process.pid() > 0);
+    }
+    drop(db);
+    drop(cluster);
+}
