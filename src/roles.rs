@@ -32,6 +32,7 @@ pub fn build_state(config: Arc<Config>, roles: Roles) -> anyhow::Result<AppState
         roles,
         clock: Default::default(),
         migrated: Arc::new(AtomicBool::new(false)),
+        in_flight: Default::default(),
     })
 }
 

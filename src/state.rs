@@ -20,6 +20,8 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// Set once migrations are known to be applied (`/health/ready`).
     pub migrated: Arc<AtomicBool>,
+    /// Requests being served right now; shutdown waits for this to reach zero.
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl AppState {

@@ -46,6 +46,7 @@ pub async fn request_context(
         path = %req.path(),
     );
     let started = Instant::now();
+    let _in_flight = req.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|state| InFlight::enter(state));
     let method = req.method().to_string();
     let is_docs = req.path().starts_with("/v1/docs");
 
@@ -108,4 +109,20 @@ fn normalise_error(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
         replacement.headers_mut().insert(header::ALLOW, value);
     }
     res.into_response(replacement)
+}
+
+/// Counts a request as in flight until dropped, so shutdown can wait for it.
+struct InFlight(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl InFlight {
+    fn enter(state: &crate::state::AppState) -> InFlight {
+        state.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(state.in_flight.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }

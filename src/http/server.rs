@@ -75,6 +75,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = state.config.shutdown_grace;
+    let in_flight = state.in_flight.clone();
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(8);
     let address = listener.local_addr()?;
     let server = HttpServer::new(move || app(state.clone()))
@@ -90,6 +91,20 @@ pub async fn serve(
         result = &mut server => result?,
         () = shutdown.cancelled() => {
             tracing::info!("api stopping: finishing in-flight requests");
+            // Stop accepting, then wait for our own count of requests in flight (a slow upload included)
+            // before asking the workers to stop: their connection accounting alone proved racy under load.
+            // The server future processes commands, so it is polled while the pause is acknowledged.
+            tokio::select! {
+                () = handle.pause() => {}
+                result = &mut server => return Ok(result?),
+            }
+            let deadline = tokio::time::Instant::now() + grace;
+            while in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+                    result = &mut server => return Ok(result?),
+                }
+            }
             // The server future processes the stop command, so both must be polled together.
             let ((), result) = tokio::join!(handle.stop(true), &mut server);
             result?;
