@@ -1,5 +1,6 @@
 //! Upkeep, run by the leader every few seconds: the gauges operators alert on (queue depth, scheduler
-//! lag, reminders due but not yet fired). Read-only, so it needs no fencing.
+//! lag, reminders due but not yet fired) and pruning of expired idempotency keys. Neither needs fencing:
+//! both are safe to run twice.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Timestamptz};
@@ -33,5 +34,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Resu
     metrics::gauge!("reminders_due_not_fired").set(backlog.due_not_fired as f64);
     let lag = backlog.oldest_due.map_or(0.0, |oldest| (now - oldest).num_milliseconds().max(0) as f64 / 1000.0);
     metrics::gauge!("scheduler_lag_seconds").set(lag);
-    Ok(0)
+    // Idempotency keys are honoured for 24 hours; older ones only take space.
+    let pruned = crate::http::idempotency::prune(conn, now).await?;
+    Ok(pruned)
 }
