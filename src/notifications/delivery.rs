@@ -25,6 +25,49 @@ pub struct DeliveryContext {
     pub delivery_state: String,
 }
 
+/// The reminder and owner columns every engine step selects to build deliveries (embedded in its rows).
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct OwnerColumns {
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = Text)]
+    pub importance: String,
+    #[diesel(sql_type = Text)]
+    pub user_timezone: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
+    pub quiet_hours_start: Option<NaiveTime>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
+    pub quiet_hours_end: Option<NaiveTime>,
+    #[diesel(sql_type = Text)]
+    pub delivery_state: String,
+}
+
+impl OwnerColumns {
+    /// The SQL select list that fills these columns (`r` reminders, `u` users, `sub` subscriptions).
+    pub const SELECT: &'static str = "r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, \
+        u.quiet_hours_end, COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state";
+
+    pub fn context(
+        &self,
+        escalation_id: Uuid,
+        reminder_id: Uuid,
+        user_id: Uuid,
+        occurrence_at: DateTime<Utc>,
+    ) -> DeliveryContext {
+        DeliveryContext {
+            escalation_id,
+            reminder_id,
+            user_id,
+            title: self.title.clone(),
+            importance: self.importance.clone(),
+            occurrence_at,
+            user_zone: crate::timezone::parse_zone(&self.user_timezone).unwrap_or(chrono_tz::UTC),
+            quiet_hours: self.quiet_hours_start.zip(self.quiet_hours_end),
+            delivery_state: self.delivery_state.clone(),
+        }
+    }
+}
+
 /// One delivery to insert.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {

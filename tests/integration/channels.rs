@@ -3,30 +3,16 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::TestApp;
+use crate::common::{TestApp, webhook_signed_by};
 use crate::fixtures::{scalar, user};
 
 async fn subscribe(app: &TestApp, token: &str, kind: &str, config: Value) -> crate::common::Reply {
     app.post(&format!("/v1/agents/{kind}/subscribe"), json!({ "config": config }), Some(token)).await
-}
-
-/// Independent Standard Webhooks check: does any `v1,` signature in the header verify under `secret`?
-fn signed_by(secret: &str, request: &wiremock::Request) -> bool {
-    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let key = base64::engine::general_purpose::STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{}.{}.", header("webhook-id"), header("webhook-timestamp")).as_bytes());
-    mac.update(&request.body);
-    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
-    header("webhook-signature").split(' ').any(|s| s == expected)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -68,7 +54,7 @@ async fn webhook_secrets_are_shown_once_encrypted_at_rest_and_rotate_with_an_ove
     let tested = app.post(&format!("/v1/agents/subscriptions/{id}/test"), json!({}), Some(&token)).await;
     assert_eq!(tested.data(200)["outcome"], "sent", "{}", tested.text);
     let first = &sink.received_requests().await.unwrap()[0];
-    assert!(signed_by(&secret, first));
+    assert!(webhook_signed_by(&secret, first));
     let body: Value = serde_json::from_slice(&first.body).unwrap();
     assert_eq!(body["type"], "test");
 
@@ -85,8 +71,8 @@ async fn webhook_secrets_are_shown_once_encrypted_at_rest_and_rotate_with_an_ove
     assert!(rotated.body["data"]["previousSecretExpiresAt"].is_string());
     app.post(&format!("/v1/agents/subscriptions/{id}/test"), json!({}), Some(&token)).await;
     let second = &sink.received_requests().await.unwrap()[1];
-    assert!(signed_by(&new_secret, second), "signed with the new secret");
-    assert!(signed_by(&secret, second), "and with the old one during the overlap");
+    assert!(webhook_signed_by(&new_secret, second), "signed with the new secret");
+    assert!(webhook_signed_by(&secret, second), "and with the old one during the overlap");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -184,3 +184,18 @@ impl Reply {
         &self.body["data"]
     }
 }
+
+/// Verifies a Standard Webhooks signature independently of the code under test: true when any `v1,`
+/// signature in the header is the HMAC-SHA256 of `id.timestamp.body` under `secret`.
+pub fn webhook_signed_by(secret: &str, request: &wiremock::Request) -> bool {
+    use base64::Engine;
+    use hmac::Mac;
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let engine = base64::engine::general_purpose::STANDARD;
+    let Ok(key) = engine.decode(secret.trim_start_matches("whsec_")) else { return false };
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) else { return false };
+    mac.update(format!("{}.{}.", header("webhook-id"), header("webhook-timestamp")).as_bytes());
+    mac.update(&request.body);
+    let expected = format!("v1,{}", engine.encode(mac.finalize().into_bytes()));
+    header("webhook-signature").split(' ').any(|candidate| candidate == expected)
+}

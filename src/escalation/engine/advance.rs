@@ -1,9 +1,9 @@
 //! Advance: open episodes whose wake-up time has come take their next step (next tier, next loop,
 //! end of an ack window, expiry). One transaction per batch writes the new states and the deliveries.
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Jsonb, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -11,7 +11,7 @@ use super::episodes::{self, EpisodeRow};
 use super::{BATCH, fence};
 use crate::escalation::episodes::EpisodeColumns;
 use crate::escalation::machine::Plan;
-use crate::notifications::delivery::{self, DeliveryContext};
+use crate::notifications::delivery::{self, OwnerColumns};
 use crate::state::AppState;
 
 #[derive(diesel::QueryableByName)]
@@ -28,25 +28,14 @@ struct DueEpisode {
     columns: EpisodeColumns,
     #[diesel(sql_type = Timestamptz)]
     occurrence_at: DateTime<Utc>,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Text)]
-    importance: String,
-    #[diesel(sql_type = Text)]
-    user_timezone: String,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
-    quiet_hours_start: Option<NaiveTime>,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
-    quiet_hours_end: Option<NaiveTime>,
-    #[diesel(sql_type = Text)]
-    delivery_state: String,
+    #[diesel(embed)]
+    owner: OwnerColumns,
 }
 
 const SELECT_DUE: &str = "
     SELECT e.id, e.reminder_id, e.user_id, e.plan, e.status, e.current_tier, e.loop_index, e.fired_at,
            e.loop_started_at, e.next_step_at, e.ack_until, e.end_reason, e.occurrence_at,
-           r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, u.quiet_hours_end,
-           COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state
+           {owner}
     FROM escalations e
     JOIN reminders r ON r.id = e.reminder_id
     JOIN users u ON u.id = e.user_id
@@ -61,8 +50,11 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
     let now = state.clock.now();
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
         fence::check(conn, epoch).await?;
-        let due: Vec<DueEpisode> =
-            diesel::sql_query(SELECT_DUE).bind::<Timestamptz, _>(now).bind::<BigInt, _>(BATCH).load(conn).await?;
+        let due: Vec<DueEpisode> = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(BATCH)
+            .load(conn)
+            .await?;
         let mut updates = Vec::with_capacity(due.len());
         let mut deliveries = Vec::new();
         for row in &due {
@@ -77,17 +69,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                     continue;
                 }
             };
-            let ctx = DeliveryContext {
-                escalation_id: row.id,
-                reminder_id: row.reminder_id,
-                user_id: row.user_id,
-                title: row.title.clone(),
-                importance: row.importance.clone(),
-                occurrence_at: row.occurrence_at,
-                user_zone: crate::timezone::parse_zone(&row.user_timezone).unwrap_or(chrono_tz::UTC),
-                quiet_hours: row.quiet_hours_start.zip(row.quiet_hours_end),
-                delivery_state: row.delivery_state.clone(),
-            };
+            let ctx = row.owner.context(row.id, row.reminder_id, row.user_id, row.occurrence_at);
             let (next, created) = episodes::drive(&plan, episode, &ctx, now);
             deliveries.extend(created);
             updates.push(EpisodeRow { id: row.id, episode: next });

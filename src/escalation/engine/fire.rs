@@ -2,7 +2,8 @@
 //! batch: the previous open episode of each is superseded, the new episodes and their first deliveries
 //! are inserted, and each reminder's next occurrence is computed.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::QueryableByName;
 use diesel::sql_types::{
     Array, BigInt, Bool, Date, Integer, Jsonb, Nullable, SmallInt, Text, Timestamp, Timestamptz, Uuid as SqlUuid,
 };
@@ -13,7 +14,7 @@ use super::episodes::{self, EpisodeRow, NewEpisode};
 use super::{BATCH, fence, recipients};
 use crate::escalation::machine;
 use crate::escalation::plan::{self, ProfileSettings, TierSpec};
-use crate::notifications::delivery::{self, DeliveryContext};
+use crate::notifications::delivery::{self, OwnerColumns};
 use crate::reminders::schedule::{Schedule, ScheduleKind};
 use crate::state::AppState;
 
@@ -23,10 +24,6 @@ struct DueReminder {
     id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     user_id: Uuid,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Text)]
-    importance: String,
     #[diesel(sql_type = Text)]
     status: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -59,14 +56,8 @@ struct DueReminder {
     exclude_dates: Vec<NaiveDate>,
     #[diesel(sql_type = Bool)]
     skip_weekends: bool,
-    #[diesel(sql_type = Text)]
-    user_timezone: String,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
-    quiet_hours_start: Option<NaiveTime>,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
-    quiet_hours_end: Option<NaiveTime>,
-    #[diesel(sql_type = Text)]
-    delivery_state: String,
+    #[diesel(embed)]
+    owner: OwnerColumns,
 }
 
 impl DueReminder {
@@ -110,12 +101,11 @@ impl DueReminder {
 }
 
 const SELECT_DUE: &str = "
-    SELECT r.id, r.user_id, r.title, r.importance, r.status, r.next_trigger_at, r.snoozed_until,
+    SELECT r.id, r.user_id, r.status, r.next_trigger_at, r.snoozed_until,
            p.tiers, p.repeat_count, p.ack_window_minutes, p.loop_gap_minutes,
            s.kind, s.trigger_at, s.expression, s.interval_minutes, s.start_at, s.dtstart,
            s.timezone AS schedule_timezone, s.exclude_dates, s.skip_weekends,
-           u.timezone AS user_timezone, u.quiet_hours_start, u.quiet_hours_end,
-           COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state
+           {owner}
     FROM reminders r
     JOIN escalation_profiles p ON p.id = r.escalation_profile_id
     JOIN reminder_schedules s ON s.reminder_id = r.id
@@ -132,8 +122,11 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
     let social = state.config.feature_social_escalation;
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
         fence::check(conn, epoch).await?;
-        let due: Vec<DueReminder> =
-            diesel::sql_query(SELECT_DUE).bind::<Timestamptz, _>(now).bind::<BigInt, _>(BATCH).load(conn).await?;
+        let due: Vec<DueReminder> = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(BATCH)
+            .load(conn)
+            .await?;
         if due.is_empty() {
             return Ok(0);
         }
@@ -163,17 +156,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 social,
             );
             let id = Uuid::new_v4();
-            let ctx = DeliveryContext {
-                escalation_id: id,
-                reminder_id: reminder.id,
-                user_id: reminder.user_id,
-                title: reminder.title.clone(),
-                importance: reminder.importance.clone(),
-                occurrence_at,
-                user_zone: crate::timezone::parse_zone(&reminder.user_timezone).unwrap_or(chrono_tz::UTC),
-                quiet_hours: reminder.quiet_hours_start.zip(reminder.quiet_hours_end),
-                delivery_state: reminder.delivery_state.clone(),
-            };
+            let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
             let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
             deliveries.extend(created);
             new_episodes.push(NewEpisode {

@@ -21,12 +21,13 @@ fn soon(app: &TestApp, seconds: i64) -> String {
     (app.state.clock.now() + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
+/// A running app with a user whose profile sends tier 1 to `/first` at once and tier 2 to `/second` after
+/// `second_delay` minutes, both webhooks on a local sink.
+async fn two_tiers(email: &str, second_delay: u32, ack_window: u32) -> (MockServer, TestApp, String, String) {
     let sink = MockServer::start().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
     let app = TestApp::spawn_roles("all", &[]).await;
-    let token = user(&app, "ack@example.com").await;
+    let token = user(&app, email).await;
     let owner = Uuid::parse_str(&user_id(&app, &token).await).unwrap();
     let seed = Seed::for_user(&app, owner);
     let first = seed.webhook(&format!("{}/first", sink.uri())).await;
@@ -34,13 +35,19 @@ async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
     let profile = app
         .post(
             "/v1/escalation-profiles",
-            json!({"name": "Two steps", "ackWindowMinutes": 30, "tiers": [
+            json!({"name": "Two steps", "ackWindowMinutes": ack_window, "tiers": [
                 {"tierNumber": 1, "delayMinutes": 0, "agentSubscriptionIds": [first.id]},
-                {"tierNumber": 2, "delayMinutes": 10, "agentSubscriptionIds": [second.id]}]}),
+                {"tierNumber": 2, "delayMinutes": second_delay, "agentSubscriptionIds": [second.id]}]}),
             Some(&token),
         )
         .await;
     let profile_id = profile.data(201)["id"].as_str().unwrap().to_owned();
+    (sink, app, token, profile_id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
+    let (sink, app, token, profile_id) = two_tiers("ack@example.com", 10, 30).await;
     let reminder = app
         .post(
             "/v1/reminders",
@@ -74,24 +81,7 @@ async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn completing_a_recurring_reminder_ends_the_episode_and_the_next_occurrence_fires() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
-    let app = TestApp::spawn_roles("all", &[]).await;
-    let token = user(&app, "recurring@example.com").await;
-    let owner = Uuid::parse_str(&user_id(&app, &token).await).unwrap();
-    let seed = Seed::for_user(&app, owner);
-    let first = seed.webhook(&format!("{}/first", sink.uri())).await;
-    let second = seed.webhook(&format!("{}/second", sink.uri())).await;
-    let profile = app
-        .post(
-            "/v1/escalation-profiles",
-            json!({"name": "Hourly nag", "tiers": [
-                {"tierNumber": 1, "delayMinutes": 0, "agentSubscriptionIds": [first.id]},
-                {"tierNumber": 2, "delayMinutes": 20, "agentSubscriptionIds": [second.id]}]}),
-            Some(&token),
-        )
-        .await;
-    let profile_id = profile.data(201)["id"].as_str().unwrap().to_owned();
+    let (sink, app, token, profile_id) = two_tiers("recurring@example.com", 20, 60).await;
     let reminder = app
         .post(
             "/v1/reminders",
