@@ -1,6 +1,7 @@
 //! Deliveries: the rows that say who is owed which message, their retry policy and rendered payloads.
 
 pub mod delivery;
+pub mod notice;
 pub mod quiet_hours;
 pub mod retry;
 pub mod routes;
