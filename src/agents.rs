@@ -126,6 +126,13 @@ impl Channels {
 
     /// The production channels for `state`'s configuration.
     pub fn from_state(state: &crate::state::AppState) -> anyhow::Result<Self> {
+        if state.config.worker_noop_channels {
+            tracing::warn!("WORKER_NOOP_CHANNELS is set: nothing is really sent (benchmarks only)");
+            let noop: Arc<dyn Channel> = Arc::new(NoopChannel);
+            return Ok(Channels {
+                by_kind: ChannelKind::ALL.into_iter().map(|kind| (kind, Arc::clone(&noop))).collect(),
+            });
+        }
         let mut by_kind: HashMap<ChannelKind, Arc<dyn Channel>> = HashMap::new();
         by_kind
             .insert(ChannelKind::Webhook, Arc::new(webhook::WebhookChannel::new(state.config.webhook_allow_private)?));
@@ -137,5 +144,14 @@ impl Channels {
 
     pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Channel>> {
         self.by_kind.get(&kind)
+    }
+}
+
+/// Succeeds at once without sending: measures the queue and the database, not the receivers.
+struct NoopChannel;
+
+impl Channel for NoopChannel {
+    fn send<'a>(&'a self, _job: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(std::future::ready(Outcome::Sent { provider_message_id: None }))
     }
 }

@@ -21,9 +21,14 @@ use crate::state::AppState;
 /// Ids read per round trip, at most. A worker reads no more than twice what it can send at once, so a
 /// claim never waits so long for a free send slot that its lease runs out (and another worker resends it).
 const READ_COUNT: usize = 100;
-/// How long a stream read blocks, and how long the Postgres fallback idles between empty polls.
-const BLOCK: Duration = Duration::from_millis(1000);
+/// How long a stream read blocks. It must stay well under the Redis client's response timeout (500 ms):
+/// a read that times out on our side would leave the entries Redis handed to it unread until XAUTOCLAIM.
+const BLOCK: Duration = Duration::from_millis(250);
+/// How long the Postgres fallback idles between empty polls.
 const POLL_IDLE: Duration = Duration::from_millis(200);
+/// Batches sent at once by one worker: while one batch waits on receivers, the next is claimed and
+/// started, and a finished batch's outcomes are written while others still send.
+const BATCHES_IN_FLIGHT: usize = 3;
 /// How often this worker takes over entries of consumers that died.
 const AUTOCLAIM_EVERY: Duration = Duration::from_secs(5);
 
@@ -40,10 +45,16 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
     let mut group_ready = false;
     let mut last_autoclaim = Instant::now();
     let read_count = READ_COUNT.min(state.config.worker_concurrency * 2);
+    let batches = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    let mut in_flight = JoinSet::new();
     tracing::info!(consumer = %consumer, "worker started");
     while !shutdown.is_cancelled() {
-        let now = state.clock.now();
-        let lease_until = now + chrono::Duration::from_std(state.config.delivery_lease)?;
+        // A batch slot first: a worker never reads more than it can start sending.
+        let slot = tokio::select! {
+            slot = Arc::clone(&batches).acquire_owned() => slot?,
+            () = shutdown.cancelled() => break,
+        };
+        while in_flight.try_join_next().is_some() {}
         let (claimed, entries) = match state.redis.conn().await {
             Some(mut redis) => {
                 if !group_ready {
@@ -62,7 +73,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                 match read {
                     Ok(entries) => {
                         let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
-                        let claimed = claim_ids(&state, &ids, now, lease_until).await;
+                        let claimed = claim_ids(&state, &ids).await;
                         (claimed, entries.into_iter().map(|e| e.entry_id).collect::<Vec<_>>())
                     }
                     Err(err) => {
@@ -72,22 +83,23 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                         } else {
                             state.redis.mark_down(&err.to_string());
                         }
-                        (claim_from_postgres(&state, read_count, now, lease_until).await, Vec::new())
+                        (claim_from_postgres(&state, read_count).await, Vec::new())
                     }
                 }
             }
-            None => (claim_from_postgres(&state, read_count, now, lease_until).await, Vec::new()),
+            None => (claim_from_postgres(&state, read_count).await, Vec::new()),
         };
         let idle = claimed.is_empty() && entries.is_empty();
-        if !claimed.is_empty() {
-            deliver(&state, &channels, &sends, claimed).await;
-        }
-        if !entries.is_empty()
-            && let Some(mut redis) = state.redis.conn().await
-            && let Err(err) = stream::ack(&mut redis, &stream_key, &entries).await
-        {
-            // Unacknowledged entries are re-read later; the claim statement makes that harmless.
-            tracing::warn!(error = %err, "could not acknowledge stream entries");
+        if !idle {
+            let (state, channels, sends, stream_key) =
+                (state.clone(), channels.clone(), Arc::clone(&sends), stream_key.clone());
+            in_flight.spawn(async move {
+                if !claimed.is_empty() {
+                    deliver(&state, &channels, &sends, claimed).await;
+                }
+                acknowledge(&state, &stream_key, &entries).await;
+                drop(slot);
+            });
         }
         if idle && !state.redis.is_configured() {
             tokio::select! {
@@ -96,12 +108,34 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
             }
         }
     }
+    // Drain: every batch in hand is sent and recorded before the worker stops.
+    while in_flight.join_next().await.is_some() {}
     tracing::info!(consumer = %consumer, "worker stopped");
     Ok(())
 }
 
-async fn claim_ids(state: &AppState, ids: &[Uuid], now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Vec<Claimed> {
+/// Entries are acknowledged once their deliveries' outcomes are recorded (or they were not claimable).
+async fn acknowledge(state: &AppState, stream_key: &str, entries: &[String]) {
+    if entries.is_empty() {
+        return;
+    }
+    if let Some(mut redis) = state.redis.conn().await
+        && let Err(err) = stream::ack(&mut redis, stream_key, entries).await
+    {
+        // Unacknowledged entries are re-read later; the claim statement makes that harmless.
+        tracing::warn!(error = %err, "could not acknowledge stream entries");
+    }
+}
+
+/// The claim time and lease end, taken just before claiming (a stream read may have blocked).
+fn lease_window(state: &AppState) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let now = state.clock.now();
+    Ok((now, now + chrono::Duration::from_std(state.config.delivery_lease)?))
+}
+
+async fn claim_ids(state: &AppState, ids: &[Uuid]) -> Vec<Claimed> {
     let claimed = async {
+        let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
         anyhow::Ok(claim::by_ids(&mut conn, ids, now, lease_until).await?)
     };
@@ -111,13 +145,9 @@ async fn claim_ids(state: &AppState, ids: &[Uuid], now: DateTime<Utc>, lease_unt
     })
 }
 
-async fn claim_from_postgres(
-    state: &AppState,
-    limit: usize,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Vec<Claimed> {
+async fn claim_from_postgres(state: &AppState, limit: usize) -> Vec<Claimed> {
     let claimed = async {
+        let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
         anyhow::Ok(claim::from_postgres(&mut conn, limit as i64, now, lease_until).await?)
     };

@@ -95,8 +95,9 @@ async fn killing_a_worker_mid_batch_loses_nothing() {
 
     eventually(Duration::from_secs(60), "all 200 delivered", || async { seen(&sink).await.len() == 200 }).await;
     let repeats: usize = seen(&sink).await.values().map(|n| n - 1).sum();
-    // In flight: the 4 concurrent sends, plus any that finished while their outcome write was under way.
-    assert!(repeats <= 8, "only sends in flight when the worker died may repeat, saw {repeats}");
+    // In flight: the 4 concurrent sends, plus those that finished while their outcome write was under way —
+    // up to 4 for each of the 3 batches a worker keeps in flight.
+    assert!(repeats <= 16, "only sends in flight when the worker died may repeat, saw {repeats}");
     let mut conn = db.connect().await;
     eventually(Duration::from_secs(20), "every row sent", || async {
         let mut conn = db.connect().await;
