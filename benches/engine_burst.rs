@@ -68,12 +68,8 @@ async fn main() {
 
     common::seed(&mut conn, n, &sink).await;
     env.push(("WORKER_CONCURRENCY".to_owned(), SENDS_IN_FLIGHT.to_string()));
-    let scheduler = Process::start(&["--role", "scheduler"], &env);
-    let worker = Process::start(&["--role", "worker"], &env);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-
-    // Everything becomes due at one instant a few seconds ahead, after the update has committed.
-    let due_at: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(5);
+    // Everything becomes due at one instant ahead, after the update has committed and the roles started.
+    let due_at: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(20);
     diesel::sql_query("UPDATE reminders SET next_trigger_at = $1")
         .bind::<Timestamptz, _>(due_at)
         .execute(&mut conn)
@@ -84,7 +80,9 @@ async fn main() {
         .execute(&mut conn)
         .await
         .expect("due schedule");
-    let committed_early = Utc::now() < due_at;
+    let scheduler = Process::start(&["--role", "scheduler"], &env);
+    let worker = Process::start(&["--role", "worker"], &env);
+    let committed_early = Utc::now() + chrono::Duration::seconds(2) < due_at;
     // Arrival instants are converted to wall time through one pair of readings taken together.
     let (base_instant, base_wall) = (Instant::now(), Utc::now());
 

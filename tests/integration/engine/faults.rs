@@ -65,8 +65,9 @@ async fn a_thousand_due_at_once_fire_exactly_once_across_a_scheduler_takeover() 
     .await;
     let seen = seen(&sink).await;
     let repeats: usize = seen.values().map(|n| n - 1).sum();
-    // Only sends in flight in the killed process may repeat (at-least-once, same webhook-id).
-    assert!(repeats <= 64, "{repeats} repeated sends");
+    // Only what the killed process held may repeat (at-least-once, same webhook-id): a worker holds at most
+    // 3 batches of 100 claims, and a send repeats only if it finished before its outcome was written.
+    assert!(repeats <= 300, "{repeats} repeated sends");
 }
 
 #[tokio::test(flavor = "multi_thread")]
