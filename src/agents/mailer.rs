@@ -40,6 +40,7 @@ impl std::fmt::Display for MailError {
 impl std::error::Error for MailError {}
 
 /// Sends email with the configured transport; cheap to share (the SMTP transport pools connections).
+/// Build it inside a Tokio runtime: the pool starts a background task.
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
@@ -54,10 +55,7 @@ impl Mailer {
         let transport = if let Some(url) = &config.smtp_url {
             let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                 .map_err(|err| anyhow::anyhow!("SMTP_URL cannot be used: {err}"))?;
-            let server = url::Url::parse(url.expose_secret())
-                .ok()
-                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default().unwrap_or(25))))
-                .unwrap_or_default();
+            let server = server_of(url.expose_secret());
             Transport::Smtp { transport: builder.timeout(Some(SMTP_TIMEOUT)).build(), server }
         } else if let Some(key) = &config.sendgrid_api_key {
             let transport = AsyncSmtpTransport::<Tokio1Executor>::starttls_relay("smtp.sendgrid.net")?
@@ -106,6 +104,18 @@ impl Mailer {
     }
 }
 
+/// `host:port` of an `SMTP_URL`, with the port lettre picks when none is given (465 for smtps, 587 for
+/// STARTTLS, 25 for plain).
+fn server_of(url: &str) -> String {
+    let Ok(url) = url::Url::parse(url) else { return String::new() };
+    let default = match (url.scheme(), url.query_pairs().any(|(key, _)| key == "tls")) {
+        ("smtps", _) => 465,
+        (_, true) => 587,
+        _ => 25,
+    };
+    format!("{}:{}", url.host_str().unwrap_or_default(), url.port().unwrap_or(default))
+}
+
 /// 5xx replies are permanent; 4xx replies, connection, TLS and timeout problems are worth a retry.
 fn classify(err: lettre::transport::smtp::Error) -> MailError {
     if err.is_permanent() {
@@ -114,5 +124,39 @@ fn classify(err: lettre::transport::smtp::Error) -> MailError {
         MailError::Transient(format!("the mail server deferred the message: {err}"))
     } else {
         MailError::Transient(format!("could not talk to the mail server: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mailer(pairs: &[(&str, &str)]) -> Mailer {
+        let config = Config::from_lookup(|name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
+            .expect("valid configuration");
+        Mailer::from_config(&config).expect("a mailer")
+    }
+
+    // The pooled SMTP transport starts its reaper task at build time, so this needs a runtime.
+    #[tokio::test]
+    async fn smtp_url_wins_then_sendgrid_then_the_outbox() {
+        let both =
+            [("SMTP_URL", "smtp://user:secret@mail.example.com:2525?tls=required"), ("SENDGRID_API_KEY", "SG.x")];
+        let described = mailer(&both).describe();
+        assert_eq!(described, "SMTP mail.example.com:2525");
+        assert!(!described.contains("secret"));
+        assert_eq!(mailer(&[("SENDGRID_API_KEY", "SG.x")]).describe(), "SMTP smtp.sendgrid.net:587 (SendGrid)");
+        assert!(mailer(&[("EMAIL_OUTBOX_DIR", "/tmp/box")]).describe().starts_with("outbox folder /tmp/box"));
+        assert_eq!(mailer(&[("SMTP_URL", "smtps://mail.example.com")]).describe(), "SMTP mail.example.com:465");
+        assert_eq!(
+            mailer(&[("SMTP_URL", "smtp://mail.example.com?tls=required")]).describe(),
+            "SMTP mail.example.com:587"
+        );
+    }
+
+    #[test]
+    fn message_ids_live_in_the_senders_domain() {
+        let mailer = mailer(&[("EMAIL_FROM", "Reminders <reminders@example.org>")]);
+        assert_eq!(mailer.message_id("abc"), "<abc@example.org>");
     }
 }
