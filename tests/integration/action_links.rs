@@ -204,3 +204,45 @@ async fn a_link_acts_only_on_its_own_users_episode() {
         "active"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sms_carries_the_three_links_within_two_segments() {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2010-04-01/Accounts/AC123/Messages.json"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"sid": "SM1"})))
+        .mount(&twilio)
+        .await;
+    let app = TestApp::spawn_roles(
+        "all",
+        &[
+            ("TWILIO_ACCOUNT_SID", "AC123"),
+            ("TWILIO_AUTH_TOKEN", "token"),
+            ("TWILIO_PHONE_NUMBER", "+15550000000"),
+            ("TWILIO_API_BASE", &twilio.uri()),
+        ],
+    )
+    .await;
+    let seed = Seed::new(&app).await;
+    let phone = seed.subscription("sms", serde_json::json!({"phoneNumber": "+15551234567"})).await;
+    let reminder = seed.reminder_due_in(chrono::Duration::minutes(1), &[(0, &[phone])], 0).await;
+    seed.retitle(reminder, &"Water the tomatoes in the greenhouse ".repeat(4)).await;
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    eventually(Duration::from_secs(15), "Twilio is asked to send", || async {
+        !twilio.received_requests().await.unwrap_or_default().is_empty()
+    })
+    .await;
+    let request = &twilio.received_requests().await.unwrap()[0];
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&request.body).into_owned().collect();
+    let body = &form["Body"];
+    assert!(escalating_reminders::agents::sms::fits_two_segments(body), "{body}");
+    assert!(body.contains("Water the tomatoes"), "{body}");
+    let signer = LinkSigner::new(&app.state.config);
+    let actions: Vec<LinkAction> = body
+        .split("http://127.0.0.1:3801/a/")
+        .skip(1)
+        .map(|rest| signer.verify(rest.split_whitespace().next().unwrap(), app.state.clock.now()).unwrap().action)
+        .collect();
+    assert_eq!(actions, [LinkAction::Acknowledge, LinkAction::Complete, LinkAction::Snooze], "{body}");
+}

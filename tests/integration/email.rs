@@ -66,6 +66,21 @@ async fn an_email_arrives_with_headers_both_parts_escaped_and_action_links() {
     }
     let mut conn = app.db.connect().await;
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await, 1);
+
+    // One-click unsubscribe (RFC 8058): the mail client POSTs the List-Unsubscribe URL without a page.
+    let url = unsubscribe.trim_start_matches('<').split('>').next().unwrap();
+    let one_click = app
+        .client
+        .post(app.url(url.trim_start_matches("http://127.0.0.1:3801")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), 200);
+    let disabled = format!("SELECT count(*) AS n FROM user_agent_subscriptions WHERE id = '{inbox}' AND NOT enabled");
+    assert_eq!(count(&mut conn, &disabled).await, 1, "the address is unsubscribed");
+    assert_eq!(scalar(&app, "SELECT status AS value FROM reminders").await, "active", "and nothing else changed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -93,20 +93,26 @@ impl<'a> Seed<'a> {
         Webhook { id, secret }
     }
 
-    /// An email subscription to `address`.
-    pub async fn email(&self, address: &str) -> Uuid {
+    /// A subscription without secrets (email, sms, pull).
+    pub async fn subscription(&self, agent_type: &str, config: serde_json::Value) -> Uuid {
         let id = Uuid::new_v4();
         let mut conn = self.db.connect().await;
         diesel::sql_query(
-            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config) VALUES ($1, $2, 'email', $3)",
+            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config) VALUES ($1, $2, $3, $4)",
         )
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(self.user)
-        .bind::<Jsonb, _>(json!({ "address": address }))
+        .bind::<Text, _>(agent_type)
+        .bind::<Jsonb, _>(config)
         .execute(&mut conn)
         .await
-        .expect("email subscription");
+        .expect("subscription");
         id
+    }
+
+    /// An email subscription to `address`.
+    pub async fn email(&self, address: &str) -> Uuid {
+        self.subscription("email", json!({ "address": address })).await
     }
 
     /// Gives `reminder` another title.
