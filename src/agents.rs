@@ -142,8 +142,8 @@ impl Channels {
             Arc::new(webhook::WebhookChannel::new(config.webhook_allow_private, links.clone())?),
         );
         by_kind.insert(ChannelKind::Email, Arc::new(email::EmailChannel::new(config, state.mailer.clone())));
-        by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(config, links)?));
-        by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone())));
+        by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(config, links.clone())?));
+        by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone(), links)));
         Ok(Channels { by_kind })
     }
 

@@ -73,7 +73,10 @@ fn refused(err: LinkError) -> Page {
         LinkError::Expired => Page::new(
             StatusCode::GONE,
             "This link has expired",
-            "Links in notifications work for 72 hours. Nothing was changed; open the reminder in the app instead.",
+            format!(
+                "Links in notifications work for {} hours. Nothing was changed; open the reminder in the app instead.",
+                super::links::lifetime().num_hours()
+            ),
         ),
     }
 }
