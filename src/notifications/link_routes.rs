@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use super::links::{LinkAction, LinkClaim, LinkError, LinkSigner};
 use super::templates;
-use crate::db::schema::{action_link_uses, deliveries, reminders, trusted_contacts, user_agent_subscriptions};
+use crate::db::schema::{
+    action_link_uses, deliveries, escalations, reminders, trusted_contacts, user_agent_subscriptions,
+};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
 use crate::escalation::episodes;
 use crate::state::AppState;
@@ -107,11 +109,14 @@ struct LinkedDelivery {
     target_id: Uuid,
     title: String,
     timezone: String,
+    /// The status of the delivery's episode.
+    episode_status: String,
 }
 
 async fn linked_delivery(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<LinkedDelivery>> {
     deliveries::table
         .inner_join(reminders::table)
+        .inner_join(escalations::table)
         .filter(deliveries::id.eq(id))
         .select((
             deliveries::user_id,
@@ -121,6 +126,7 @@ async fn linked_delivery(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
             deliveries::target_id,
             reminders::title,
             reminders::timezone,
+            escalations::status,
         ))
         .first(conn)
         .await
@@ -136,7 +142,7 @@ fn verified(state: &AppState, token: &str) -> Result<LinkClaim, Page> {
     responses(
         (status = 200, description = "A confirm page (HTML) with a button that POSTs the link; nothing is done yet", content_type = "text/html", body = String),
         (status = 400, description = "Invalid link page (HTML)", content_type = "text/html", body = String),
-        (status = 409, description = "Already used page (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "Already used, or the reminder moved on (HTML)", content_type = "text/html", body = String),
         (status = 410, description = "Expired link page (HTML)", content_type = "text/html", body = String),
         (status = 500, description = "Failure page (HTML)", content_type = "text/html", body = String),
     ))]
@@ -158,6 +164,12 @@ pub async fn confirm(state: web::Data<AppState>, token: web::Path<String>) -> Ht
         }
         Ok((true, _)) => already_used(),
         Ok((false, None)) => refused(LinkError::Invalid),
+        Ok((false, Some(delivery)))
+            if claim.action != LinkAction::Unsubscribe
+                && !episodes::OPEN_STATUSES.contains(&delivery.episode_status.as_str()) =>
+        {
+            moved_on(&delivery)
+        }
         Ok((false, Some(delivery))) => {
             let (question, button) = match claim.action {
                 LinkAction::Acknowledge => ("Acknowledge", "Acknowledge"),
@@ -277,16 +289,20 @@ async fn own_open_episode(conn: &mut AsyncPgConnection, delivery: &LinkedDeliver
     crate::reminders::store::lock_for(conn, delivery.user_id, delivery.reminder_id).await?;
     match episodes::lock_open(conn, delivery.reminder_id).await? {
         Some(open) if open.id == delivery.escalation_id => Ok(()),
-        _ => Err(Refusal::Page(Page::new(
-            StatusCode::CONFLICT,
-            "Nothing left to do",
-            format!(
-                "\u{201c}{}\u{201d} was already acknowledged, completed or snoozed, or has moved on to a later \
-                 occurrence. Nothing was changed.",
-                delivery.title
-            ),
-        ))),
+        _ => Err(Refusal::Page(moved_on(delivery))),
     }
+}
+
+fn moved_on(delivery: &LinkedDelivery) -> Page {
+    Page::new(
+        StatusCode::CONFLICT,
+        "Nothing left to do",
+        format!(
+            "\u{201c}{}\u{201d} was already completed or snoozed, or has moved on to a later occurrence. \
+             Nothing was changed.",
+            delivery.title
+        ),
+    )
 }
 
 /// Stops the channel the notification came through: the owner's subscription is disabled, a trusted

@@ -106,8 +106,12 @@ async fn get_confirms_post_acts_once_and_cancels_pending_deliveries() {
     assert_page(&open(&app, Method::POST, &path_of(&fired.links["complete"])).await, 200, "marked as done");
     assert_eq!(scalar(&app, "SELECT status AS value FROM reminders").await, "completed");
     assert_eq!(episode_of(&app, fired.reminder).await, "completed:link");
-    // Nothing is left to snooze: the episode is over, and the page says so.
-    assert_page(&open(&app, Method::POST, &path_of(&fired.links["snooze"])).await, 409, "Nothing was changed");
+    // Nothing is left to snooze: the episode is over, and both pages say so (no button to press).
+    let snooze = path_of(&fired.links["snooze"]);
+    let confirm = open(&app, Method::GET, &snooze).await;
+    assert_page(&confirm, 409, "Nothing left to do");
+    assert!(!confirm.text.contains("<form"), "{}", confirm.text);
+    assert_page(&open(&app, Method::POST, &snooze).await, 409, "Nothing was changed");
     assert_eq!(scalar(&app, "SELECT status AS value FROM reminders").await, "completed");
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM action_link_uses").await, 2);
 }
