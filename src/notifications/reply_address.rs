@@ -31,6 +31,11 @@ impl ReplyAddresses {
         }
     }
 
+    /// The addresses of this server's sender (what the inbound email handler uses to read a reply).
+    pub fn for_state(state: &crate::state::AppState) -> Self {
+        Self::new(&state.config, state.mailer.from())
+    }
+
     /// The address a reply to the notification of `delivery` goes to.
     pub fn address(&self, delivery: Uuid) -> String {
         let mut bytes = delivery.as_bytes().to_vec();

@@ -40,7 +40,7 @@ async fn an_email_arrives_with_headers_both_parts_escaped_and_action_links() {
     assert_eq!(email.header("Message-ID"), Some(format!("<{delivery_id}@example.com>")));
 
     let reply_to = email.header("Reply-To").expect("a Reply-To header");
-    let replies = ReplyAddresses::new(&app.state.config, app.state.mailer.from());
+    let replies = ReplyAddresses::for_state(&app.state);
     assert_eq!(replies.verify(&reply_to), Some(delivery_id.parse().unwrap()), "{reply_to}");
     assert!(reply_to.starts_with("reminders+"), "{reply_to}");
 
@@ -150,4 +150,42 @@ async fn a_webhook_answering_410_is_disabled_and_its_owner_told_by_email() {
     assert_eq!(count(&mut conn, &disabled).await, 1);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.received_by(&owner).len(), 1, "told once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trusted_contact_is_emailed_as_one_and_can_opt_out_by_link() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let seed = Seed::new(&app).await;
+    let contact = uuid::Uuid::new_v4();
+    let reminder = seed.reminder_due_in(chrono::Duration::minutes(1), &[(0, &[])], 0).await;
+    let setup = format!(
+        "INSERT INTO trusted_contacts (id, user_id, name, email, consent_status)
+         VALUES ('{contact}', '{user}', 'Carol', 'carol@example.net', 'accepted');
+         UPDATE escalation_profiles SET tiers = '[{{\"tierNumber\": 1, \"delayMinutes\": 0, \"trustedContactIds\": [\"{contact}\"]}}]'
+         WHERE id = (SELECT escalation_profile_id FROM reminders WHERE id = '{reminder}')",
+        user = seed.user
+    );
+    for statement in setup.split(';') {
+        crate::fixtures::exec(&app, statement).await;
+    }
+    app.state.clock.advance(chrono::Duration::minutes(1));
+    eventually(Duration::from_secs(15), "the contact's email arrives", || async {
+        !sink.received_by("carol@example.net").is_empty()
+    })
+    .await;
+    let email = &sink.received_by("carol@example.net")[0];
+    let text = email.part("text/plain").expect("a text part");
+    assert!(text.contains("trusted contact") && text.contains("Take the pills"), "{text}");
+
+    let unsubscribe = email.header("List-Unsubscribe").unwrap();
+    let url = unsubscribe.trim_start_matches('<').split('>').next().unwrap();
+    let path = url.trim_start_matches("http://127.0.0.1:3801");
+    let confirm = app.client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+    assert!(confirm.contains("Unsubscribe"), "{confirm}");
+    let done = app.client.post(app.url(path)).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    let opted_out =
+        scalar(&app, &format!("SELECT consent_status AS value FROM trusted_contacts WHERE id = '{contact}'")).await;
+    assert_eq!(opted_out, "opted_out");
 }
