@@ -189,3 +189,36 @@ async fn a_trusted_contact_is_emailed_as_one_and_can_opt_out_by_link() {
         scalar(&app, &format!("SELECT consent_status AS value FROM trusted_contacts WHERE id = '{contact}'")).await;
     assert_eq!(opted_out, "opted_out");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_smtp_emails_and_notices_go_to_the_outbox_folder() {
+    let outbox = std::env::temp_dir().join(format!("er-outbox-{}", uuid::Uuid::new_v4().simple()));
+    let app = TestApp::spawn_roles("all", &[("SMTP_URL", ""), ("EMAIL_OUTBOX_DIR", outbox.to_str().unwrap())]).await;
+    let seed = Seed::new(&app).await;
+    let inbox = seed.email("dana@example.net").await;
+    seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[inbox])], 0).await;
+    eventually(Duration::from_secs(15), "the delivery is sent", || async {
+        let mut conn = app.db.connect().await;
+        count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await == 1
+    })
+    .await;
+    let delivery_id = scalar(&app, "SELECT id::text AS value FROM deliveries").await;
+    let written = std::fs::read_to_string(outbox.join(format!("{delivery_id}.eml"))).expect("the email file");
+    assert!(written.contains("Subject: Reminder: Take the pills") && written.contains("To: dana@example.net"));
+
+    let notice = escalating_reminders::notifications::notice::Notice {
+        subject: "Your payment failed".to_owned(),
+        text: "Please update your card.".to_owned(),
+    };
+    escalating_reminders::notifications::notice::email_owner(&app.state, seed.user, notice).await.unwrap();
+    let notices: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("notice-"))
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+        .collect();
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].contains("Subject: Your payment failed") && notices[0].contains("Please update your card."));
+    assert!(notices[0].contains(&format!("To: {}@example.com", seed.user)));
+    let _ = std::fs::remove_dir_all(&outbox);
+}
