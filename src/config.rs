@@ -384,9 +384,7 @@ impl Config {
             twilio_api_base: src.url("TWILIO_API_BASE", "https://api.twilio.com")?,
             sendgrid_api_key: src.secret("SENDGRID_API_KEY"),
             smtp_url: src.smtp_url("SMTP_URL")?,
-            email_from: src
-                .text("EMAIL_FROM")
-                .unwrap_or_else(|| "Escalating Reminders <reminders@localhost>".to_owned()),
+            email_from: src.mailbox("EMAIL_FROM", "Escalating Reminders <reminders@localhost>")?,
             email_outbox_dir: PathBuf::from(src.text("EMAIL_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned())),
             inbound_email_secret: src.secret("INBOUND_EMAIL_SECRET"),
             openai_api_key: src.secret("OPENAI_API_KEY"),

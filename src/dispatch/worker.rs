@@ -34,6 +34,7 @@ const AUTOCLAIM_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
     let channels = Channels::from_state(&state)?;
+    tracing::info!(email = %state.mailer.describe(), "email transport");
     run_with(state, channels, shutdown).await
 }
 
@@ -268,14 +269,16 @@ async fn flush(state: &AppState, recorded: &mut Vec<Recorded>, gone_subscription
     let written = async {
         let mut conn = state.db.get().await?;
         claim::record(&mut conn, recorded, now).await?;
-        disable_gone(&mut conn, gone_subscriptions).await?;
-        anyhow::Ok(())
+        anyhow::Ok(disable_gone(&mut conn, gone_subscriptions).await?)
     }
     .await;
     match written {
-        Ok(()) => {
+        Ok(disabled) => {
             recorded.clear();
             gone_subscriptions.clear();
+            for endpoint in disabled {
+                tokio::spawn(tell_owner_gone(state.clone(), endpoint));
+            }
         }
         // Kept for the next flush; if that fails too, the leases expire and the rows are retried.
         Err(err) => tracing::error!(error = format!("{err:#}"), "could not record delivery outcomes yet"),
@@ -317,16 +320,52 @@ fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<U
     }
 }
 
-async fn disable_gone(conn: &mut diesel_async::AsyncPgConnection, ids: &[Uuid]) -> diesel::QueryResult<usize> {
+/// A webhook subscription this worker just disabled because its endpoint answered 410.
+#[derive(diesel::QueryableByName)]
+struct DisabledEndpoint {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    url: Option<String>,
+}
+
+/// Disables the subscriptions whose endpoint is gone; returns those that were still enabled (each owner
+/// is told once, however many deliveries hit the 410).
+async fn disable_gone(
+    conn: &mut diesel_async::AsyncPgConnection,
+    ids: &[Uuid],
+) -> diesel::QueryResult<Vec<DisabledEndpoint>> {
     use diesel_async::RunQueryDsl;
     if ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     diesel::sql_query(
         "UPDATE user_agent_subscriptions SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
-         WHERE id = ANY($1) AND enabled",
+         WHERE id = ANY($1) AND enabled RETURNING user_id, config->>'url' AS url",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
-    .execute(conn)
+    .load(conn)
     .await
+}
+
+/// Emails the owner of a disabled webhook endpoint. The URL is shown without its query or credentials,
+/// which may hold a token.
+async fn tell_owner_gone(state: AppState, endpoint: DisabledEndpoint) {
+    let shown = endpoint
+        .url
+        .as_deref()
+        .and_then(|url| url::Url::parse(url).ok())
+        .map(|url| format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path()))
+        .unwrap_or_else(|| "your webhook endpoint".to_owned());
+    let notice = crate::notifications::notice::Notice {
+        subject: "A webhook endpoint was disabled".to_owned(),
+        text: format!(
+            "Your webhook endpoint {shown} answered 410 Gone, which means it no longer exists, so we have \
+             disabled it and will send it nothing more.\n\nIf the endpoint is back, enable the subscription \
+             again in your notification channels."
+        ),
+    };
+    if let Err(err) = crate::notifications::notice::email_owner(&state, endpoint.user_id, notice).await {
+        tracing::error!(user.id = %endpoint.user_id, error = format!("{err:#}"), "could not tell the owner a webhook was disabled");
+    }
 }

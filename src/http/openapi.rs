@@ -72,6 +72,8 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::notifications::routes::log,
         crate::notifications::routes::pending,
         crate::notifications::routes::delivered,
+        crate::notifications::link_routes::confirm,
+        crate::notifications::link_routes::act,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -82,7 +84,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "reminders", description = "Reminders, their schedules, and acting on them"),
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
-        (name = "notifications", description = "The delivery log and the pull-agent inbox"),
+        (name = "notifications", description = "The delivery log, the pull-agent inbox and action links"),
     )
 )]
 pub struct ApiDoc;

@@ -4,7 +4,9 @@
 mod common;
 
 mod accounts;
+mod action_links;
 mod channels;
+mod email;
 mod engine;
 mod fixtures;
 mod foundation;
