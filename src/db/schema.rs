@@ -489,9 +489,13 @@ diesel::joinable!(completion_criteria -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> users (user_id));
 diesel::joinable!(deliveries -> escalations (escalation_id));
+// No foreign keys since migration 000006 (copies of the escalation's), but still joinable.
+diesel::joinable!(deliveries -> reminders (reminder_id));
+diesel::joinable!(deliveries -> users (user_id));
 diesel::joinable!(delivery_window_usage -> users (user_id));
 diesel::joinable!(escalation_profiles -> users (user_id));
 diesel::joinable!(escalations -> reminders (reminder_id));
+diesel::joinable!(escalations -> users (user_id));
 diesel::joinable!(event_logs -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(payment_history -> users (user_id));
