@@ -12,6 +12,8 @@ mod leases;
 mod recipients;
 mod upkeep;
 
+pub use upkeep::{Backlog, backlog};
+
 use std::time::Instant;
 
 use crate::state::AppState;
@@ -46,6 +48,7 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
     if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
         *last_upkeep = Some(Instant::now());
         report("upkeep", upkeep::run(state, &mut conn).await);
+        report("health snapshot", crate::admin::health::snapshot(state, &mut conn, epoch).await);
     }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());
 }
