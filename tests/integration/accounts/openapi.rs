@@ -53,6 +53,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/notifications"),
     ("GET", "/v1/notifications/pending"),
     ("POST", "/v1/notifications/{id}/delivered"),
+    ("GET", "/v1/admin/stats"),
+    ("GET", "/v1/admin/users"),
+    ("GET", "/v1/admin/users/{id}"),
+    ("POST", "/v1/admin/users/{id}/delivery-state"),
+    ("GET", "/v1/admin/users/{id}/notes"),
+    ("POST", "/v1/admin/users/{id}/notes"),
+    ("POST", "/v1/admin/users/{id}/subscription"),
+    ("GET", "/v1/admin/audit"),
+    ("GET", "/v1/admin/health"),
+    ("GET", "/v1/admin/health/history"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
