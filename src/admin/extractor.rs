@@ -52,7 +52,7 @@ impl FromRequest for AdminUser {
             let user = user.await?;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
             if user.api_key_id.is_some() {
-                return Err(not_admin());
+                return Err(ApiError::forbidden("Admin routes need a signed-in session; API keys are not accepted."));
             }
             let mut conn = state.db.get().await?;
             let (admin_id, role) = store::admin_role(&mut conn, user.id).await?.ok_or_else(not_admin)?;

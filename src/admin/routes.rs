@@ -1,6 +1,7 @@
 //! Thin handlers for `/v1/admin/*`. Each one names its permission first; the role table decides.
 
-use actix_web::web;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::extractor::AdminUser;
@@ -25,6 +26,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/admin/audit").get(audit))
         .service(web::resource("/v1/admin/health").get(health_now))
         .service(web::resource("/v1/admin/health/history").get(health_history));
+}
+
+/// The JSON body of a write, read only after the permission check: actix extracts handler arguments
+/// concurrently, so a `Json` argument could answer 400 to a caller who may not write at all.
+async fn json_body<T: DeserializeOwned + 'static>(req: &HttpRequest, payload: web::Payload) -> Result<T, ApiError> {
+    Json::<T>::from_request(req, &mut payload.into_inner()).await.map(|json| json.0)
 }
 
 #[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", operation_id = "admin_stats",
@@ -72,10 +79,11 @@ pub async fn set_delivery_state(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<Uuid>,
-    body: Json<DeliveryStateChange>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
     admin.require(Permission::SetDeliveryState)?;
-    Ok(ApiResponse::ok(service::set_delivery_state(&state, &admin, *id, body.0).await?))
+    Ok(ApiResponse::ok(service::set_delivery_state(&state, &admin, *id, json_body(&req, payload).await?).await?))
 }
 
 #[utoipa::path(get, path = "/v1/admin/users/{id}/notes", tag = "admin", operation_id = "admin_users_notes",
@@ -103,10 +111,11 @@ pub async fn add_note(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<Uuid>,
-    body: Json<NoteInput>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<ApiResponse<SupportNote>, ApiError> {
     admin.require(Permission::AddSupportNote)?;
-    Ok(ApiResponse::created(service::add_note(&state, &admin, *id, body.0).await?))
+    Ok(ApiResponse::created(service::add_note(&state, &admin, *id, json_body(&req, payload).await?).await?))
 }
 
 #[utoipa::path(post, path = "/v1/admin/users/{id}/subscription", tag = "admin", operation_id = "admin_users_subscription",
@@ -117,10 +126,11 @@ pub async fn override_subscription(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<Uuid>,
-    body: Json<SubscriptionOverride>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
     admin.require(Permission::OverrideSubscription)?;
-    Ok(ApiResponse::ok(service::override_subscription(&state, &admin, *id, body.0).await?))
+    Ok(ApiResponse::ok(service::override_subscription(&state, &admin, *id, json_body(&req, payload).await?).await?))
 }
 
 #[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", operation_id = "admin_audit", params(AuditQuery),

@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::model::{DashboardStats, StatusCounts, TierCounts};
 use crate::config::Tier;
-use crate::db::schema::{deliveries, reminders, subscriptions, users};
+use crate::db::schema::{deliveries, reminders, subscriptions};
 use crate::reminders::store::LIVE_STATUSES;
 
 /// List price per month in cents. The billing module's tier table replaces this once it lands.
@@ -51,22 +51,32 @@ pub fn success_rate(counts: &StatusCounts) -> Option<f64> {
     (finished > 0).then(|| succeeded as f64 / finished as f64)
 }
 
+#[derive(diesel::QueryableByName)]
+struct TierCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tier: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 async fn users_by_tier(conn: &mut AsyncPgConnection) -> QueryResult<TierCounts> {
-    let tiers: Vec<(Option<String>, Option<String>)> = users::table
-        .left_join(subscriptions::table)
-        .filter(users::deleted_at.is_null())
-        .select((subscriptions::tier.nullable(), subscriptions::tier_override.nullable()))
-        .load(conn)
-        .await?;
+    // The tier in force, as the auth extractor computes it: the override, else the paid tier, else FREE.
+    let rows: Vec<TierCount> = diesel::sql_query(
+        "SELECT COALESCE(s.tier_override, s.tier, 'FREE') AS tier, count(*) AS n
+         FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id
+         WHERE u.deleted_at IS NULL GROUP BY 1",
+    )
+    .load(conn)
+    .await?;
     let mut counts = TierCounts::default();
-    for (tier, over) in tiers {
-        let tier = over.or(tier).and_then(|t| Tier::parse(&t)).unwrap_or(Tier::Free);
+    for TierCount { tier, n } in rows {
+        let Some(tier) = Tier::parse(&tier) else { continue };
         *match tier {
             Tier::Free => &mut counts.free,
             Tier::Personal => &mut counts.personal,
             Tier::Pro => &mut counts.pro,
             Tier::Family => &mut counts.family,
-        } += 1;
+        } = n;
     }
     Ok(counts)
 }

@@ -1,5 +1,6 @@
-//! The scheduler's engine: each tick runs fire → advance → offer → expired leases (and upkeep every
-//! minute), each a batched statement set in its own short transaction, each fenced by the leader's epoch.
+//! The scheduler's engine: each tick runs fire → advance → offer → expired leases (and, every few seconds,
+//! upkeep and the health snapshot of the current 5-minute slot), each a batched statement set in its own
+//! short transaction; each step that writes owed work or a snapshot is fenced by the leader's epoch.
 //! Nothing is held in memory between ticks: every owed thing is a row, so a new leader resumes exactly.
 
 mod advance;
