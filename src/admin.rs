@@ -1,6 +1,7 @@
 //! Administration: admin users and their roles, dashboard stats, user support actions (delivery controls,
 //! tier overrides, notes), the admin action log, and system health snapshots.
 
+pub mod action_log;
 pub mod bootstrap;
 pub mod extractor;
 pub mod health;

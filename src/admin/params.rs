@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::store::AuditFilter;
+use super::action_log::AuditFilter;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, FieldError};
 

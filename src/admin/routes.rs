@@ -11,7 +11,7 @@ use super::model::{
 };
 use super::params::{AuditQuery, HistoryQuery, PageQuery, UserSearchQuery};
 use super::permissions::Permission;
-use super::{health, service, stats, store};
+use super::{action_log, health, service, stats, store};
 use crate::http::envelope::Envelope;
 use crate::http::{ApiError, ApiResponse, Json};
 use crate::state::AppState;
@@ -144,7 +144,7 @@ pub async fn audit(
     admin.require(Permission::ViewAudit)?;
     let (page, filter) = query.checked()?;
     let mut conn = state.db.get().await?;
-    let (entries, total) = store::actions(&mut conn, &filter, page).await?;
+    let (entries, total) = action_log::page(&mut conn, &filter, page).await?;
     Ok(ApiResponse::page(entries, page.pagination(total)))
 }
 

@@ -6,11 +6,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::action_log::{self, NewAdminAction};
 use super::extractor::AdminUser;
 use super::model::{
     DeliveryState, DeliveryStateChange, NoteInput, SubscriptionControls, SubscriptionOverride, SupportNote, UserDetail,
 };
-use super::store::{self, NewAdminAction};
+use super::store;
 use crate::http::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ async fn log(
         ip: admin.ip.as_deref(),
         request_id: Some(crate::http::current_request_id()),
     };
-    store::record_action(conn, row).await?;
+    action_log::record(conn, row).await?;
     Ok(())
 }
 
