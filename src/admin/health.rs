@@ -14,6 +14,8 @@ use crate::state::AppState;
 
 /// Length of a snapshot slot.
 pub const SLOT: Duration = Duration::minutes(5);
+/// How long snapshots are kept (about 8 600 rows): enough to compare this month with the last incident.
+pub const RETENTION: Duration = Duration::days(30);
 
 /// The start of the slot `at` falls in.
 pub fn slot_start(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -41,7 +43,8 @@ pub async fn measure(
     })
 }
 
-/// The scheduler step: writes the current slot's snapshot unless it exists. Returns rows written (0 or 1).
+/// The scheduler step: writes the current slot's snapshot unless it exists, and drops snapshots past
+/// `RETENTION`. Returns snapshots written (0 or 1).
 pub async fn snapshot(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let slot = slot_start(now);
@@ -66,6 +69,12 @@ pub async fn snapshot(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64
                 .do_nothing()
                 .execute(conn)
                 .await?;
+            // Once per slot, the rows past retention go.
+            diesel::delete(
+                system_health_snapshots::table.filter(system_health_snapshots::taken_at.lt(slot - RETENTION)),
+            )
+            .execute(conn)
+            .await?;
             Ok(written)
         })
         .await?;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::admin;
 use crate::common::TestApp;
-use crate::fixtures::scalar;
+use crate::fixtures::{exec, scalar};
 use escalating_reminders::admin::health::slot_start;
 
 async fn snapshot_count(app: &TestApp) -> i64 {
@@ -75,7 +75,7 @@ async fn the_scheduler_writes_one_snapshot_per_five_minute_slot() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stale_leader_cannot_write_a_snapshot() {
+async fn a_stale_leader_cannot_write_a_snapshot_and_old_ones_are_pruned() {
     // The api role only: no scheduler runs, so the test holds the only epochs in play.
     let app = TestApp::spawn().await;
     let current: i64 = scalar(
@@ -85,13 +85,26 @@ async fn a_stale_leader_cannot_write_a_snapshot() {
     .await
     .parse()
     .unwrap();
+    // A snapshot past the 30-day retention, and one within it.
+    exec(
+        &app,
+        "INSERT INTO system_health_snapshots (taken_at, status, data) VALUES
+             (date_trunc('hour', now()) - interval '31 days', 'ok', '{}'),
+             (date_trunc('hour', now()) - interval '29 days', 'ok', '{}')",
+    )
+    .await;
     let mut conn = app.state.db.get().await.unwrap();
     let stale = escalating_reminders::admin::health::snapshot(&app.state, &mut conn, current - 1).await;
     assert!(stale.is_err(), "the old leader's write is refused");
-    assert_eq!(snapshot_count(&app).await, 0);
+    assert_eq!(snapshot_count(&app).await, 2, "and it pruned nothing");
     // Two leaders in a handover both passing the fence for one slot still write one row.
     let first = escalating_reminders::admin::health::snapshot(&app.state, &mut conn, current).await.unwrap();
     let second = escalating_reminders::admin::health::snapshot(&app.state, &mut conn, current).await.unwrap();
     assert_eq!((first, second), (1, 0));
-    assert_eq!(snapshot_count(&app).await, 1);
+    // The current slot's row and the 29-day-old one remain; the 31-day-old one is pruned.
+    assert_eq!(snapshot_count(&app).await, 2);
+    let oldest =
+        scalar(&app, "SELECT (min(taken_at) > now() - interval '30 days')::text AS value FROM system_health_snapshots")
+            .await;
+    assert_eq!(oldest, "true");
 }
