@@ -201,3 +201,53 @@ async fn the_audit_log_filters_by_admin_target_action_and_time_and_pages() {
     audit(format!("?from={}&to={}", in_days(1), in_days(-1))).await.assert_error(400, "VALIDATION_ERROR");
     audit(format!("?action={}", "a".repeat(65))).await.assert_error(400, "VALIDATION_ERROR");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_logged_ip_is_the_client_behind_a_trusted_proxy() {
+    let app = TestApp::spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let root = admin(&app, "root@example.com", "SUPER_ADMIN").await;
+    let (_, target) = customer(&app, "ada@example.com").await;
+    let request = app
+        .client
+        .post(app.url(&format!("/v1/admin/users/{target}/notes")))
+        .bearer_auth(&root.token)
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"body": "via the proxy", "reason": "ip check"}));
+    Reply::from(request.send().await.unwrap()).await.data(201);
+    assert_eq!(newest_action(&app).await["ip"], "203.0.113.9");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writes_to_one_user_log_a_consistent_chain() {
+    let app = TestApp::spawn().await;
+    let root = admin(&app, "root@example.com", "SUPER_ADMIN").await;
+    let (_, target) = customer(&app, "ada@example.com").await;
+    let path = format!("/v1/admin/users/{target}/subscription");
+    let tiers = ["PERSONAL", "PRO", "FAMILY", "FREE"];
+    let writes = (0..12).map(|i| {
+        let body = json!({"tier": tiers[i % tiers.len()], "reason": format!("write {i}")});
+        let (app, path, token) = (&app, &path, &root.token);
+        async move { app.post(path, body, Some(token)).await }
+    });
+    for reply in futures_util::future::join_all(writes).await {
+        reply.data(200);
+    }
+    assert_eq!(log_count(&app).await, 12);
+    // Each write saw the state the previous one left, so the before → after steps chain into one path
+    // from "no override" to the stored override: every state is entered as often as it is left, except
+    // the start (left once more) and the end (entered once more). A lost update breaks that balance.
+    let rows: Vec<Value> =
+        serde_json::from_str(&scalar(&app, "SELECT json_agg(changes)::text AS value FROM admin_actions").await)
+            .unwrap();
+    let mut balance: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for row in &rows {
+        *balance.entry(row["before"]["tierOverride"].to_string()).or_default() += 1;
+        *balance.entry(row["after"]["tierOverride"].to_string()).or_default() -= 1;
+    }
+    let stored =
+        scalar(&app, &format!("SELECT tier_override AS value FROM subscriptions WHERE user_id = '{target}'")).await;
+    let end = Value::String(stored).to_string();
+    balance.retain(|_, n| *n != 0);
+    let expected: std::collections::HashMap<String, i64> = [("null".to_owned(), 1), (end, -1)].into();
+    assert_eq!(balance, expected, "{rows:?}");
+}
