@@ -35,6 +35,7 @@ impl DeliveryState {
 pub struct DeliveryStateChange {
     pub state: DeliveryState,
     /// Why; kept in the admin action log (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
     /// When a usage suspension lifts itself; required for USAGE_SUSPENDED, refused otherwise.
     pub until: Option<DateTime<Utc>>,
@@ -48,6 +49,8 @@ pub struct SubscriptionOverride {
     #[serde(deserialize_with = "required_nullable")]
     #[schema(value_type = Option<String>, required = true, example = "PRO")]
     pub tier: Option<Tier>,
+    /// Why; kept in the admin action log (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -56,7 +59,10 @@ pub struct SubscriptionOverride {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NoteInput {
     /// The note (1 to 5000 characters).
+    #[schema(min_length = 1, max_length = 5000)]
     pub body: String,
+    /// Why; kept in the admin action log (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
