@@ -2,7 +2,7 @@
 //! who is not an admin gets 403, and so does an API key: admin power needs an interactive session.
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
@@ -57,7 +57,10 @@ impl FromRequest for AdminUser {
             let mut conn = state.db.get().await?;
             let (admin_id, role) = store::admin_role(&mut conn, user.id).await?.ok_or_else(not_admin)?;
             let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
-            Ok(AdminUser { admin_id, user_id: user.id, role, ip })
+            let admin = AdminUser { admin_id, user_id: user.id, role, ip };
+            // The audit trail middleware records the request as an admin's.
+            req.extensions_mut().insert(admin.clone());
+            Ok(admin)
         })
     }
 }

@@ -87,6 +87,13 @@ async fn every_write_leaves_one_log_row_with_before_and_after() {
     let note_id = reply.data(201)["id"].clone();
     assert_eq!(newest_action(&app).await["changes"]["after"]["noteId"], note_id);
     assert_eq!(log_count(&app).await, 7);
+    // The request audit trail names these requests as an admin's.
+    let kinds = scalar(
+        &app,
+        "SELECT string_agg(DISTINCT actor_kind, ',') AS value FROM audit_trails WHERE action LIKE 'POST /v1/admin/%'",
+    )
+    .await;
+    assert_eq!(kinds, "admin");
 }
 
 #[tokio::test(flavor = "multi_thread")]
