@@ -136,3 +136,23 @@ async fn the_route_list_is_every_admin_route_of_the_document() {
     let listed: BTreeSet<(String, String)> = ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
     assert_eq!(documented, listed);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_made_by_admin_create_signs_in_with_its_roles_powers() {
+    let app = TestApp::spawn().await;
+    let config = app.state.config.clone();
+    let password = "a long enough password".to_owned();
+    let create = escalating_reminders::admin::bootstrap::create;
+    create(config.clone(), "Boss@Example.com", "support", Some(password.clone())).await.expect("admin created");
+    assert!(create(config, "x@example.com", "root", None).await.is_err(), "unknown roles are refused");
+    let login = app.post("/v1/auth/login", json!({"email": "boss@example.com", "password": password}), None).await;
+    let token = login.data(200)["tokens"]["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/v1/admin/stats", Some(&token)).await.status, 200);
+    let (_, target) = customer(&app, "ada@example.com").await;
+    let disable = json!({"state": "DELIVERY_DISABLED", "reason": "support case"});
+    assert_eq!(app.post(&format!("/v1/admin/users/{target}/delivery-state"), disable, Some(&token)).await.status, 200);
+    let grant = json!({"tier": "PRO", "reason": "not support's call"});
+    app.post(&format!("/v1/admin/users/{target}/subscription"), grant, Some(&token))
+        .await
+        .assert_error(403, "FORBIDDEN");
+}
