@@ -24,6 +24,7 @@ pub struct NewAdminAction<'a> {
     pub request_id: Option<String>,
 }
 
+/// Inserts the row; called inside the transaction that makes the change it describes.
 pub async fn record(conn: &mut AsyncPgConnection, action: NewAdminAction<'_>) -> QueryResult<usize> {
     diesel::insert_into(admin_actions::table).values(action).execute(conn).await
 }
