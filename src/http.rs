@@ -5,7 +5,7 @@ pub mod client_ip;
 mod context;
 pub mod envelope;
 pub mod error;
-mod health;
+pub mod health;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
@@ -16,6 +16,7 @@ mod server;
 
 use actix_web::web;
 
+pub use context::current_request_id;
 pub use envelope::{ApiResponse, Meta};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use json::Json;
@@ -31,6 +32,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::agents::subscriptions::routes::configure(cfg);
     crate::notifications::routes::configure(cfg);
     crate::notifications::link_routes::configure(cfg);
+    crate::admin::routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

@@ -74,6 +74,16 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::notifications::routes::delivered,
         crate::notifications::link_routes::confirm,
         crate::notifications::link_routes::act,
+        crate::admin::routes::dashboard,
+        crate::admin::routes::search_users,
+        crate::admin::routes::user,
+        crate::admin::routes::set_delivery_state,
+        crate::admin::routes::notes,
+        crate::admin::routes::add_note,
+        crate::admin::routes::override_subscription,
+        crate::admin::routes::audit,
+        crate::admin::routes::health_now,
+        crate::admin::routes::health_history,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -85,6 +95,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
         (name = "notifications", description = "The delivery log, the pull-agent inbox and action links"),
+        (name = "admin", description = "Admin users only (roles SUPER_ADMIN, SUPPORT, BILLING, READONLY); API keys are refused"),
     )
 )]
 pub struct ApiDoc;

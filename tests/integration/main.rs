@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod action_links;
+mod admin;
 mod channels;
 mod email;
 mod engine;

@@ -55,6 +55,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/notifications/{id}/delivered"),
     ("GET", "/a/{token}"),
     ("POST", "/a/{token}"),
+    ("GET", "/v1/admin/stats"),
+    ("GET", "/v1/admin/users"),
+    ("GET", "/v1/admin/users/{id}"),
+    ("POST", "/v1/admin/users/{id}/delivery-state"),
+    ("GET", "/v1/admin/users/{id}/notes"),
+    ("POST", "/v1/admin/users/{id}/notes"),
+    ("POST", "/v1/admin/users/{id}/subscription"),
+    ("GET", "/v1/admin/audit"),
+    ("GET", "/v1/admin/health"),
+    ("GET", "/v1/admin/health/history"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
