@@ -1,5 +1,12 @@
 //! SMS through Twilio's Messages API. An SMS cannot be deduplicated by the person who receives it, so a
 //! send whose outcome is unknown (timeout, connection lost mid-request) is not retried: `Unknown`.
+//! Replies and delivery receipts come back through Twilio's signed webhooks ([`routes`]).
+
+pub mod receipts;
+pub mod replies;
+pub mod routes;
+pub mod segments;
+pub mod signature;
 
 use std::time::Duration;
 
@@ -38,12 +45,14 @@ impl TwilioSms {
     }
 }
 
-/// The text: title and tier, within two SMS segments.
-fn text_of(job: &Job) -> String {
+/// The text: title and tier, within two SMS segments (the title is shortened, the instructions kept).
+pub fn text_of(job: &Job) -> String {
     let title = job.payload["title"].as_str().unwrap_or("Reminder");
-    let tier = job.payload["tier"].as_u64().unwrap_or(1);
-    let text = format!("Reminder (tier {tier}): {title}. Reply ACK, DONE or SNOOZE 1h.");
-    text.chars().take(300).collect()
+    let prefix = match job.payload["tier"].as_u64() {
+        Some(tier) if tier > 1 => format!("Reminder (tier {tier}): "),
+        _ => "Reminder: ".to_owned(),
+    };
+    segments::fit(&prefix, title, "\nReply ACK, DONE, SNOOZE 1h or STOP.")
 }
 
 impl Channel for TwilioSms {

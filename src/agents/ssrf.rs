@@ -4,6 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// True for addresses a webhook must never reach: loopback, private, link-local (cloud metadata),
@@ -50,15 +51,26 @@ fn forbidden_v4(ip: Ipv4Addr) -> bool {
         || a >= 240
 }
 
+/// Turns a host name into addresses. Production asks the system resolver; tests pass a fixed table, so a
+/// name that resolves to a forbidden address is tried without DNS (and without the internet).
+pub type Lookup = Arc<dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> + Send + Sync>;
+
 /// A resolver that drops forbidden addresses, so the connection can only go to a public one.
-pub struct GuardedResolver;
+#[derive(Default)]
+pub struct GuardedResolver {
+    lookup: Option<Lookup>,
+}
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> = found.filter(|addr| !is_forbidden(addr.ip())).collect();
+            let found: Vec<SocketAddr> = match lookup {
+                Some(lookup) => lookup(host.clone()).await?.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
+            let allowed: Vec<SocketAddr> = found.into_iter().filter(|addr| !is_forbidden(addr.ip())).collect();
             if allowed.is_empty() {
                 return Err(format!("{host} resolves only to addresses webhooks may not reach").into());
             }
@@ -67,9 +79,14 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// The resolver as reqwest wants it.
+/// The guarded system resolver, as reqwest wants it.
 pub fn resolver() -> Arc<GuardedResolver> {
-    Arc::new(GuardedResolver)
+    Arc::new(GuardedResolver::default())
+}
+
+/// The guard over another lookup (tests).
+pub fn resolver_with(lookup: Lookup) -> Arc<GuardedResolver> {
+    Arc::new(GuardedResolver { lookup: Some(lookup) })
 }
 
 /// Checks a URL before any connection: scheme, and the host when it is an IP literal (which no resolver

@@ -19,6 +19,15 @@ pub struct WebhookChannel {
 
 impl WebhookChannel {
     pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+        Self::build(allow_private, (!allow_private).then(ssrf::resolver))
+    }
+
+    /// A guarded channel whose host names resolve through `lookup` (tests: no DNS needed).
+    pub fn with_lookup(lookup: ssrf::Lookup) -> anyhow::Result<Self> {
+        Self::build(false, Some(ssrf::resolver_with(lookup)))
+    }
+
+    fn build(allow_private: bool, guard: Option<std::sync::Arc<ssrf::GuardedResolver>>) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
@@ -26,8 +35,8 @@ impl WebhookChannel {
             // A proxy from the environment would make the proxy, not us, resolve the host: no SSRF guard.
             .no_proxy()
             .user_agent(concat!("escalating-reminders/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(ssrf::resolver());
+        if let Some(guard) = guard {
+            builder = builder.dns_resolver(guard);
         }
         Ok(WebhookChannel { client: builder.build()?, allow_private })
     }

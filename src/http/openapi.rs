@@ -72,6 +72,8 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::notifications::routes::log,
         crate::notifications::routes::pending,
         crate::notifications::routes::delivered,
+        crate::agents::sms::routes::inbound_sms,
+        crate::agents::sms::routes::status,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -83,6 +85,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
         (name = "notifications", description = "The delivery log and the pull-agent inbox"),
+        (name = "webhooks", description = "Inbound provider webhooks, verified by the provider's signature"),
     )
 )]
 pub struct ApiDoc;
