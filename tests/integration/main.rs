@@ -12,3 +12,4 @@ mod processes;
 mod profiles;
 mod reminder_actions;
 mod reminders;
+mod sms;

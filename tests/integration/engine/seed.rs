@@ -93,6 +93,22 @@ impl<'a> Seed<'a> {
         Webhook { id, secret }
     }
 
+    /// An SMS subscription to `phone`.
+    pub async fn sms(&self, phone: &str) -> Uuid {
+        let id = Uuid::new_v4();
+        let mut conn = self.db.connect().await;
+        diesel::sql_query(
+            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config) VALUES ($1, $2, 'sms', $3)",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(self.user)
+        .bind::<Jsonb, _>(json!({ "phoneNumber": phone }))
+        .execute(&mut conn)
+        .await
+        .expect("sms subscription");
+        id
+    }
+
     /// A one-off reminder due `in_` from the app's clock, with a profile of `tiers` (delay minutes,
     /// subscription ids) repeated `repeat` times.
     pub async fn reminder_due_in(&self, in_: chrono::Duration, tiers: &[(u32, &[Uuid])], repeat: i16) -> Uuid {
