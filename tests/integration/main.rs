@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod channel_health;
 mod channels;
 mod engine;
 mod fixtures;
@@ -12,4 +13,5 @@ mod processes;
 mod profiles;
 mod reminder_actions;
 mod reminders;
+mod retries;
 mod sms;
