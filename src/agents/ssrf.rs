@@ -72,10 +72,30 @@ impl Resolve for GuardedResolver {
             };
             let allowed: Vec<SocketAddr> = found.into_iter().filter(|addr| !is_forbidden(addr.ip())).collect();
             if allowed.is_empty() {
-                return Err(format!("{host} resolves only to addresses webhooks may not reach").into());
+                return Err(Box::new(Refused(format!("{host} resolves only to addresses webhooks may not reach")))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
+    }
+}
+
+/// The guard's refusal, found again in a send error's source chain so it is reported as permanent.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+impl Refused {
+    /// The guard's refusal behind `err`, if that is why it failed.
+    pub fn behind<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a Refused> {
+        let mut current = Some(err);
+        while let Some(err) = current {
+            if let Some(refused) = err.downcast_ref::<Refused>() {
+                return Some(refused);
+            }
+            current = err.source();
+        }
+        None
     }
 }
 
@@ -102,8 +122,10 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, String> {
     let literal = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        // A trailing dot ("localhost.") names the same host.
         Some(url::Host::Domain(domain))
-            if domain.eq_ignore_ascii_case("localhost") || domain.ends_with(".localhost") =>
+            if domain.trim_end_matches('.').eq_ignore_ascii_case("localhost")
+                || domain.trim_end_matches('.').to_ascii_lowercase().ends_with(".localhost") =>
         {
             Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
         }
@@ -139,6 +161,9 @@ mod tests {
             "http://[fe80::1]/",
             "http://[64:ff9b::7f00:1]/",
             "http://localhost:8080/",
+            "http://LOCALHOST.:8080/",
+            "http://[::]/",
+            "http://0/",
             "http://api.localhost/",
             "http://224.0.0.1/",
             "http://user:pass@example.com/",

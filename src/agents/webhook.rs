@@ -105,6 +105,10 @@ impl Channel for WebhookChannel {
                 .await;
             match response {
                 Ok(res) => classify(res.status().as_u16(), retry_after(&res)),
+                // The SSRF guard refused every address of the host: that will not change by retrying.
+                Err(ref err) if let Some(refused) = ssrf::Refused::behind(err) => {
+                    Outcome::Failed { error: format!("webhook host refused: {refused}") }
+                }
                 Err(err) if err.is_timeout() => {
                     Outcome::Retry { error: "timed out after 10 s".to_owned(), retry_after: None }
                 }

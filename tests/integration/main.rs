@@ -15,3 +15,4 @@ mod reminder_actions;
 mod reminders;
 mod retries;
 mod sms;
+mod ssrf;
