@@ -155,6 +155,12 @@ impl Modify for Conventions {
 fn document_errors(operation: &mut Operation, meta: bool, is_post: bool) {
     let authenticated = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = operation.request_body.is_some();
+    // Provider webhooks take their provider's form encoding; everything else is JSON only.
+    let json_body = match operation.request_body.as_ref() {
+        Some(RefOr::T(body)) => body.content.contains_key("application/json"),
+        Some(RefOr::Ref(_)) => true,
+        None => false,
+    };
     let mut statuses: Vec<(&str, &str)> = vec![("500", "Internal error; quote `meta.requestId`")];
     if !meta {
         statuses.push(("400", "Malformed request or invalid fields; `error.details` lists every bad field"));
@@ -166,6 +172,8 @@ fn document_errors(operation: &mut Operation, meta: bool, is_post: bool) {
     }
     if has_body {
         statuses.push(("413", "Body over 256 KiB"));
+    }
+    if json_body {
         statuses.push(("415", "Body is not application/json"));
     }
     if is_post && authenticated {

@@ -53,6 +53,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/notifications"),
     ("GET", "/v1/notifications/pending"),
     ("POST", "/v1/notifications/{id}/delivered"),
+    ("POST", "/v1/webhooks/twilio/sms"),
+    ("POST", "/v1/webhooks/twilio/status"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
