@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::Mac;
+use serde_json::json;
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -12,7 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::common::{Reply, TestApp};
 use crate::engine::eventually;
 use crate::engine::seed::{Seed, count};
-use crate::fixtures::{exec, scalar};
+use crate::fixtures::{exec, scalar, user, user_id};
 
 const SID: &str = "AC0123456789";
 const TOKEN: &str = "twilio-auth-token-for-tests";
@@ -136,23 +137,50 @@ async fn an_sms_reaches_twilio_and_signed_receipts_update_the_delivery() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_carrier_failure_receipt_fails_the_delivery() {
+async fn phone_numbers_must_be_e164_at_subscribe_time() {
+    let app = TestApp::spawn().await;
+    let token = user(&app, "sms-sub@example.com").await;
+    let me = user_id(&app, &token).await;
+    exec(&app, &format!("UPDATE subscriptions SET tier = 'PERSONAL' WHERE user_id = '{me}'")).await;
+    for bad in ["555-1234", "15551234567", "+0551234567", "+1555123456789012", "+1 555 123 4567"] {
+        let reply = app.post("/v1/agents/sms/subscribe", json!({"config": {"phoneNumber": bad}}), Some(&token)).await;
+        reply.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(reply.body["error"]["details"][0]["field"], "config.phoneNumber", "{bad}");
+    }
+    let good = app.post("/v1/agents/sms/subscribe", json!({"config": {"phoneNumber": PHONE}}), Some(&token)).await;
+    assert_eq!(good.data(201)["config"]["phoneNumber"], PHONE, "{}", good.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_carrier_failure_receipt_fails_the_delivery_and_escalates_at_once() {
     let (_twilio, app) = twilio_and_app().await;
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
     let seed = Seed::new(&app).await;
     let sms = seed.sms(PHONE).await;
-    seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[sms])], 0).await;
+    let next = seed.webhook(&format!("{}/tier-2", sink.uri())).await;
+    seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[sms]), (60, &[next.id])], 0).await;
     wait_sent(&app, 1).await;
-    let delivery = scalar(&app, "SELECT id::text AS value FROM deliveries").await;
+    let delivery = scalar(&app, "SELECT id::text AS value FROM deliveries WHERE channel = 'sms'").await;
     let path = format!("/v1/webhooks/twilio/status?delivery={delivery}");
     let other_message = [("MessageSid", "SM9999"), ("MessageStatus", "failed")];
     assert_eq!(twilio_post(&app, &path, &other_message, None).await.status, 204);
-    assert_eq!(scalar(&app, "SELECT status AS value FROM deliveries").await, "sent", "another message's receipt");
+    let status = "SELECT status AS value FROM deliveries WHERE channel = 'sms'";
+    assert_eq!(scalar(&app, status).await, "sent", "another message's receipt");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received_requests().await.unwrap().len(), 0, "tier 2 waits its hour while the SMS may arrive");
+
     let failed = [("MessageSid", "SM0001"), ("MessageStatus", "undelivered"), ("ErrorCode", "30003")];
     assert_eq!(twilio_post(&app, &path, &failed, None).await.status, 204);
     assert_eq!(
-        scalar(&app, "SELECT status || ': ' || last_error AS value FROM deliveries").await,
+        scalar(&app, "SELECT status || ': ' || last_error AS value FROM deliveries WHERE channel = 'sms'").await,
         "failed: twilio reported the message undelivered (error 30003)"
     );
+    // Nobody was reached on tier 1, so tier 2 fires now rather than in an hour.
+    eventually(Duration::from_secs(15), "tier 2 fires at once", || async {
+        sink.received_requests().await.unwrap_or_default().len() == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
