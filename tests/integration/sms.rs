@@ -130,6 +130,10 @@ async fn an_sms_reaches_twilio_and_signed_receipts_update_the_delivery() {
     assert_eq!(taken.status, 204, "{}", taken.text);
     assert_eq!(scalar(&app, status).await, "delivered");
     assert_eq!(sql_count(&app, "SELECT count(*) AS n FROM deliveries WHERE delivered_at IS NOT NULL").await, 1);
+    // A send whose outcome was unknown (a timeout) learns it from the receipt.
+    exec(&app, "UPDATE deliveries SET status = 'failed', last_error = 'unknown_outcome', delivered_at = NULL").await;
+    assert_eq!(twilio_post(&app, &status_path, &delivered, None).await.status, 204);
+    assert_eq!(scalar(&app, status).await, "delivered");
     // A late failure does not undo a delivery.
     let failed = [("MessageSid", "SM0001"), ("MessageStatus", "undelivered"), ("ErrorCode", "30003")];
     assert_eq!(twilio_post(&app, &status_path, &failed, None).await.status, 204);

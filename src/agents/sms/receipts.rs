@@ -41,8 +41,9 @@ struct Updated {
     loop_index: i16,
 }
 
-/// Applies a receipt to SMS delivery `delivery`, only while it is `sending` or `sent` and, once the message
-/// id is known, only for that message. Returns whether the row changed.
+/// Applies a receipt to SMS delivery `delivery`, only while it is `sending` or `sent` (or failed with an
+/// unknown outcome: the receipt is how we learn it) and, once the message id is known, only for that
+/// message. Returns whether the row changed.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     delivery: Uuid,
@@ -71,7 +72,8 @@ pub async fn apply(
         let updated: Vec<Updated> = diesel::sql_query(
             "UPDATE deliveries SET status = $2, last_error = COALESCE($3, last_error),
                     delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE delivered_at END
-             WHERE id = $1 AND channel = 'sms' AND status IN ('sending', 'sent')
+             WHERE id = $1 AND channel = 'sms'
+               AND (status IN ('sending', 'sent') OR (status = 'failed' AND last_error = 'unknown_outcome'))
                AND ($5::text IS NULL OR provider_message_id IS NULL OR provider_message_id = $5)
              RETURNING escalation_id, tier, loop_index",
         )
