@@ -20,14 +20,21 @@ const DEFAULT_SNOOZE: &str = "1 hour";
 /// What a reply asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Acknowledge,
-    Complete,
-    Snooze(String),
+    /// Act on the sender's reminder.
+    Act(Action),
     Stop,
     Start,
     Help,
     /// Anything else; answered with the list of commands.
     Unknown,
+}
+
+/// The reminder actions a reply can take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Acknowledge,
+    Complete,
+    Snooze(String),
 }
 
 impl Command {
@@ -38,10 +45,10 @@ impl Command {
         let (word, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
         let rest = rest.trim();
         match word.to_ascii_uppercase().trim_end_matches(['.', '!']) {
-            "ACK" | "ACKNOWLEDGE" | "OK" if rest.is_empty() => Command::Acknowledge,
-            "DONE" | "COMPLETE" | "COMPLETED" if rest.is_empty() => Command::Complete,
-            "SNOOZE" if rest.is_empty() => Command::Snooze(DEFAULT_SNOOZE.to_owned()),
-            "SNOOZE" => Command::Snooze(rest.to_owned()),
+            "ACK" | "ACKNOWLEDGE" | "OK" if rest.is_empty() => Command::Act(Action::Acknowledge),
+            "DONE" | "COMPLETE" | "COMPLETED" if rest.is_empty() => Command::Act(Action::Complete),
+            "SNOOZE" if rest.is_empty() => Command::Act(Action::Snooze(DEFAULT_SNOOZE.to_owned())),
+            "SNOOZE" => Command::Act(Action::Snooze(rest.to_owned())),
             "STOP" if rest.is_empty() || rest.eq_ignore_ascii_case("all") => Command::Stop,
             "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "OPTOUT" | "REVOKE" if rest.is_empty() => {
                 Command::Stop
@@ -68,17 +75,17 @@ struct Addressed {
     timezone: String,
 }
 
-/// The most recent open episode that texted `phone` on one of its owner's SMS subscriptions.
+/// The most recent open episode that texted `phone` on one of its owner's SMS subscriptions: from the
+/// number (indexed) to its owners' open episodes, to their SMS deliveries to that subscription.
 const SELECT_ADDRESSED: &str = "
     SELECT e.user_id, e.reminder_id, r.title, u.timezone
-    FROM deliveries d
-    JOIN user_agent_subscriptions s ON s.id = d.target_id AND s.user_id = d.user_id
-    JOIN escalations e ON e.id = d.escalation_id
+    FROM user_agent_subscriptions s
+    JOIN escalations e ON e.user_id = s.user_id AND e.status IN ('active', 'acknowledged')
+    JOIN deliveries d ON d.escalation_id = e.id AND d.target_kind = 'subscription' AND d.target_id = s.id
+                     AND d.channel = 'sms' AND d.status IN ('sending', 'sent', 'delivered')
     JOIN reminders r ON r.id = e.reminder_id
     JOIN users u ON u.id = e.user_id AND u.deleted_at IS NULL
-    WHERE d.target_kind = 'subscription' AND d.channel = 'sms' AND d.status IN ('sending', 'sent', 'delivered')
-      AND s.agent_type = 'sms' AND s.config->>'phoneNumber' = $1
-      AND e.status IN ('active', 'acknowledged')
+    WHERE s.agent_type = 'sms' AND s.config->>'phoneNumber' = $1
     ORDER BY COALESCE(d.sent_at, d.created_at) DESC
     LIMIT 1";
 
@@ -92,8 +99,8 @@ struct Known {
 pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result<String> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
-    let command = Command::parse(body);
-    match command {
+    let action = match Command::parse(body) {
+        Command::Act(action) => action,
         Command::Stop => {
             diesel::sql_query("INSERT INTO sms_opt_outs (phone) VALUES ($1) ON CONFLICT DO NOTHING")
                 .bind::<Text, _>(phone)
@@ -111,8 +118,7 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
             return Ok(format!("Texts from Escalating Reminders are on again. {COMMANDS}"));
         }
         Command::Help | Command::Unknown => return Ok(format!("Escalating Reminders: {COMMANDS}")),
-        Command::Acknowledge | Command::Complete | Command::Snooze(_) => {}
-    }
+    };
     let addressed: Option<Addressed> =
         diesel::sql_query(SELECT_ADDRESSED).bind::<Text, _>(phone).load(&mut conn).await?.into_iter().next();
     let Some(addressed) = addressed else {
@@ -129,25 +135,25 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
             "Sorry, this number is not linked to an Escalating Reminders account, so nothing was changed.".to_owned()
         });
     };
-    act(state, &mut conn, &addressed, command, now).await
+    act(state, &mut conn, &addressed, action, now).await
 }
 
 async fn act(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     addressed: &Addressed,
-    command: Command,
+    action: Action,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let (owner, reminder, title) = (addressed.user_id, addressed.reminder_id, addressed.title.as_str());
-    let acted = match command {
-        Command::Acknowledge => actions::acknowledge(conn, owner, reminder, Actor::Sms, None, now)
+    let acted = match action {
+        Action::Acknowledge => actions::acknowledge(conn, owner, reminder, Actor::Sms, None, now)
             .await
             .map(|_| format!("Acknowledged \"{title}\". Reply DONE when it is done.")),
-        Command::Complete => {
+        Action::Complete => {
             actions::complete(conn, owner, reminder, Actor::Sms, None, now).await.map(|_| format!("Done: \"{title}\"."))
         }
-        Command::Snooze(phrase) => {
+        Action::Snooze(phrase) => {
             let tz: Tz = crate::timezone::parse_zone(&addressed.timezone).unwrap_or(chrono_tz::UTC);
             let understood = match crate::reminders::snooze::read_phrase(&state.config, &phrase, now, tz).await {
                 Ok(understood) => understood,
@@ -162,7 +168,6 @@ async fn act(
                 .await
                 .map(|_| format!("Snoozed \"{title}\" until {}.", understood.echo))
         }
-        Command::Stop | Command::Start | Command::Help | Command::Unknown => return Ok(COMMANDS.to_owned()),
     };
     match acted {
         Ok(reply) => Ok(reply),
@@ -188,11 +193,12 @@ mod tests {
 
     #[test]
     fn replies_are_read_as_commands() {
-        assert_eq!(Command::parse(" ack "), Command::Acknowledge);
-        assert_eq!(Command::parse("Done."), Command::Complete);
-        assert_eq!(Command::parse("SNOOZE 2 hours"), Command::Snooze("2 hours".to_owned()));
-        assert_eq!(Command::parse("snooze   tomorrow 9am"), Command::Snooze("tomorrow 9am".to_owned()));
-        assert_eq!(Command::parse("snooze"), Command::Snooze(DEFAULT_SNOOZE.to_owned()));
+        let snooze = |phrase: &str| Command::Act(Action::Snooze(phrase.to_owned()));
+        assert_eq!(Command::parse(" ack "), Command::Act(Action::Acknowledge));
+        assert_eq!(Command::parse("Done."), Command::Act(Action::Complete));
+        assert_eq!(Command::parse("SNOOZE 2 hours"), snooze("2 hours"));
+        assert_eq!(Command::parse("snooze   tomorrow 9am"), snooze("tomorrow 9am"));
+        assert_eq!(Command::parse("snooze"), snooze(DEFAULT_SNOOZE));
         for stop in ["STOP", "stop", "Stop all", "UNSUBSCRIBE", "cancel", "END", "quit", "STOPALL"] {
             assert_eq!(Command::parse(stop), Command::Stop, "{stop}");
         }
