@@ -66,3 +66,32 @@ async fn a_tier_that_failed_entirely_fires_the_next_tier_at_once() {
     assert_eq!(hits(&sink, "/after-reached").await, 0, "tier 2 waits when tier 1 reached someone");
     assert_eq!(count(&mut conn, &tier(reached, 1)).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_running_out_count_as_a_permanent_failure() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/down")).respond_with(ResponseTemplate::new(503)).mount(&sink).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    let down = seed.webhook(&format!("{}/down", sink.uri())).await;
+    let later = seed.webhook(&format!("{}/tier-2", sink.uri())).await;
+    seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[down.id]), (60, &[later.id])], 0).await;
+    let pending_retry = "SELECT count(*) AS n FROM deliveries WHERE tier = 1 AND status = 'pending' AND attempts = 1";
+    eventually(Duration::from_secs(15), "the first attempt is scheduled for a retry", || async {
+        count(&mut app.db.connect().await, pending_retry).await == 1
+    })
+    .await;
+    assert_eq!(hits(&sink, "/tier-2").await, 0, "a retry still pending keeps tier 2 waiting");
+    // Skip to the ladder's last step (the 18 hours of back-off it takes are not the point here).
+    crate::fixtures::exec(&app, "UPDATE deliveries SET attempts = 6 WHERE tier = 1").await;
+    app.state.clock.advance(chrono::Duration::seconds(6));
+    eventually(Duration::from_secs(15), "tier 2 once the retries ran out", || async {
+        hits(&sink, "/tier-2").await == 1
+    })
+    .await;
+    let mut conn = app.db.connect().await;
+    let gave_up =
+        "SELECT count(*) AS n FROM deliveries WHERE tier = 1 AND status = 'failed' AND last_error LIKE 'gave up%'";
+    assert_eq!(count(&mut conn, gave_up).await, 1);
+}
