@@ -4,6 +4,7 @@
 //! Nothing is held in memory between ticks: every owed thing is a row, so a new leader resumes exactly.
 
 mod advance;
+pub mod channel_health;
 mod episodes;
 mod fence;
 

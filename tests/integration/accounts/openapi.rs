@@ -65,6 +65,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/admin/audit"),
     ("GET", "/v1/admin/health"),
     ("GET", "/v1/admin/health/history"),
+    ("POST", "/v1/webhooks/twilio/sms"),
+    ("POST", "/v1/webhooks/twilio/status"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
