@@ -62,6 +62,8 @@ pub fn text_of(job: &Job, links: Option<&ActionLinks>) -> String {
         suffixes.push(format!("{hint}\nAck: {}\nDone: {}\nSnooze 1h: {}", l.acknowledge, l.complete, l.snooze));
         suffixes.push(format!("{hint}\nAck: {}\nDone: {}", l.acknowledge, l.complete));
         suffixes.push(format!("{hint}\nAck: {}", l.acknowledge));
+        // A UCS-2 title leaves room for one link at most: the link beats the instructions.
+        suffixes.push(format!("\nAck: {}", l.acknowledge));
     }
     let title_start: String = title.chars().take(20).collect();
     let suffix = suffixes
