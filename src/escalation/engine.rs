@@ -21,7 +21,7 @@ use std::time::Instant;
 use crate::state::AppState;
 
 /// Rows claimed per statement: large enough to batch, small enough to keep transactions short.
-pub const BATCH: i64 = 500;
+pub const BATCH: i64 = 1000;
 
 /// How often the leader refreshes the backlog gauges.
 const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);

@@ -53,7 +53,7 @@ pub struct NewEpisode {
 
 /// Inserts new episodes (skipping an occurrence that already has one) and returns the ids inserted.
 pub async fn insert_batch(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     rows: &[NewEpisode],
     epoch: i64,
 ) -> diesel::QueryResult<Vec<Uuid>> {
@@ -90,7 +90,7 @@ pub async fn insert_batch(
         rows.iter().map(|r| r.row.episode.end_reason.map(|e| e.as_str())).collect::<Vec<_>>(),
     )
     .bind::<BigInt, _>(epoch)
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(inserted.into_iter().map(|row| row.id).collect())
 }

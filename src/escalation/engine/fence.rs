@@ -17,10 +17,11 @@ struct Epoch {
     epoch: i64,
 }
 
-/// Fails unless `epoch` is still the current leader's.
-pub async fn check(conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<()> {
+/// Fails unless `epoch` is still the current leader's. Takes a shared connection so a step can pipeline
+/// its first query behind this check (the transaction rolls back if the check fails).
+pub async fn check(mut conn: &AsyncPgConnection, epoch: i64) -> anyhow::Result<()> {
     let current: Epoch = diesel::sql_query("SELECT epoch FROM scheduler_leases WHERE name = 'scheduler' FOR SHARE")
-        .get_result(conn)
+        .get_result(&mut conn)
         .await?;
     if current.epoch != epoch {
         return Err(Fenced { ours: epoch, current: current.epoch }.into());

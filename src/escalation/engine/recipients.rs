@@ -39,31 +39,31 @@ pub struct Recipients {
     pub contacts: HashMap<Uuid, Vec<Contact>>,
 }
 
-pub async fn load(conn: &mut AsyncPgConnection, users: &[Uuid]) -> anyhow::Result<Recipients> {
+/// Both queries are pipelined on `conn` (and behind whatever else the caller has in flight on it).
+pub async fn load(mut conn: &AsyncPgConnection, users: &[Uuid]) -> anyhow::Result<Recipients> {
     let mut out = Recipients::default();
     if users.is_empty() {
         return Ok(out);
     }
-    let subscriptions: Vec<SubscriptionRow> = diesel::sql_query(
+    let subscriptions = diesel::sql_query(
         "SELECT id, user_id, agent_type FROM user_agent_subscriptions WHERE user_id = ANY($1) AND enabled",
     )
     .bind::<Array<SqlUuid>, _>(users)
-    .load(conn)
-    .await?;
-    for row in subscriptions {
-        if let Some(kind) = ChannelKind::parse(&row.agent_type) {
-            out.subscriptions.entry(row.user_id).or_default().push(Subscription { id: row.id, kind });
-        }
-    }
+    .load::<SubscriptionRow>(&mut conn);
     // A number that replied STOP is never texted again, whoever owns the contact.
-    let contacts: Vec<ContactRow> = diesel::sql_query(
+    let contacts = diesel::sql_query(
         "SELECT c.id, c.user_id, c.email IS NOT NULL AS email_ok,
                 (c.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = c.phone)) AS sms_ok
          FROM trusted_contacts c WHERE c.user_id = ANY($1) AND c.consent_status = 'accepted'",
     )
     .bind::<Array<SqlUuid>, _>(users)
-    .load(conn)
-    .await?;
+    .load::<ContactRow>(&mut conn);
+    let (subscriptions, contacts) = futures_util::try_join!(subscriptions, contacts)?;
+    for row in subscriptions {
+        if let Some(kind) = ChannelKind::parse(&row.agent_type) {
+            out.subscriptions.entry(row.user_id).or_default().push(Subscription { id: row.id, kind });
+        }
+    }
     for row in contacts {
         let channels: Vec<ChannelKind> = [(row.email_ok, ChannelKind::Email), (row.sms_ok, ChannelKind::Sms)]
             .into_iter()
