@@ -72,6 +72,11 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::notifications::routes::log,
         crate::notifications::routes::pending,
         crate::notifications::routes::delivered,
+        crate::billing::routes::subscription,
+        crate::billing::routes::checkout,
+        crate::billing::routes::cancel,
+        crate::billing::routes::invoices,
+        crate::billing::routes::square_webhook,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -83,6 +88,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
         (name = "notifications", description = "The delivery log and the pull-agent inbox"),
+        (name = "billing", description = "Tiers, quotas, delivery controls and Square billing"),
     )
 )]
 pub struct ApiDoc;

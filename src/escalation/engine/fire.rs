@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::episodes::{self, EpisodeRow, NewEpisode};
 use super::{BATCH, fence, recipients};
+use crate::billing::controls;
 use crate::escalation::machine;
 use crate::escalation::plan::{self, ProfileSettings, TierSpec};
 use crate::notifications::delivery::{self, OwnerColumns};
@@ -110,7 +111,6 @@ const SELECT_DUE: &str = "
     JOIN escalation_profiles p ON p.id = r.escalation_profile_id
     JOIN reminder_schedules s ON s.reminder_id = r.id
     JOIN users u ON u.id = r.user_id AND u.deleted_at IS NULL
-    LEFT JOIN subscriptions sub ON sub.user_id = r.user_id
     WHERE ((r.status = 'active' AND r.next_trigger_at <= $1) OR (r.status = 'snoozed' AND r.snoozed_until <= $1))
       AND r.paused_reason IS NULL
     LIMIT $2
@@ -170,6 +170,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         let inserted = episodes::insert_batch(conn, &new_episodes, epoch).await?;
         // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
         deliveries.retain(|d| inserted.contains(&d.escalation_id));
+        controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
         delivery::insert_batch(conn, &deliveries).await?;
         diesel::sql_query(
             "UPDATE reminders r SET status = 'active', snoozed_until = NULL, next_trigger_at = v.next
