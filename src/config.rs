@@ -49,6 +49,7 @@ pub enum SquareEnvironment {
 /// Subscription tiers (the billing module owns their limits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
+#[schema(as = BillingTier)]
 pub enum Tier {
     Free,
     Personal,

@@ -98,7 +98,7 @@ pub struct UsageView {
 /// The account's delivery controls.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryView {
+pub struct DeliveryControlsView {
     pub state: DeliveryState,
     pub reason: Option<String>,
     /// When a usage suspension lifts itself.
@@ -108,7 +108,7 @@ pub struct DeliveryView {
 /// `GET /v1/billing/subscription`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SubscriptionView {
+pub struct BillingSubscriptionView {
     /// The tier in force (an admin override wins).
     pub tier: Tier,
     /// ACTIVE, PAST_DUE, CANCELED or PENDING.
@@ -117,7 +117,7 @@ pub struct SubscriptionView {
     pub cancel_at_period_end: bool,
     pub limits: TierLimits,
     pub usage: UsageView,
-    pub delivery: DeliveryView,
+    pub delivery: DeliveryControlsView,
 }
 
 /// `POST /v1/billing/checkout` body.

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::model::{CheckoutInput, CheckoutView, Invoice, SubscriptionView};
+use super::model::{BillingSubscriptionView, CheckoutInput, CheckoutView, Invoice};
 use super::{service, webhook};
 use crate::auth::AuthUser;
 use crate::http::envelope::Envelope;
@@ -21,11 +21,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/v1/billing/subscription", tag = "billing",
     description = "The tier in force, its limits and what is used of them, and the account's delivery controls.",
-    responses((status = 200, body = Envelope<SubscriptionView>)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Envelope<BillingSubscriptionView>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn subscription(
     state: web::Data<AppState>,
     user: AuthUser,
-) -> Result<ApiResponse<SubscriptionView>, ApiError> {
+) -> Result<ApiResponse<BillingSubscriptionView>, ApiError> {
     Ok(ApiResponse::ok(service::summary(&state, user.id).await?))
 }
 
@@ -44,9 +44,12 @@ pub async fn checkout(
 
 #[utoipa::path(post, path = "/v1/billing/cancel", tag = "billing",
     description = "Cancels the paid subscription at the end of the paid period.",
-    responses((status = 200, body = Envelope<SubscriptionView>), (status = 422)),
+    responses((status = 200, body = Envelope<BillingSubscriptionView>), (status = 422)),
     security(("bearer" = []), ("apiKey" = [])))]
-pub async fn cancel(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<SubscriptionView>, ApiError> {
+pub async fn cancel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<ApiResponse<BillingSubscriptionView>, ApiError> {
     Ok(ApiResponse::ok(service::cancel(&state, user.id).await?))
 }
 

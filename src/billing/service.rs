@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::limits::Limit;
 use super::model::{
-    CheckoutInput, CheckoutView, DeliveryState, DeliveryView, Invoice, SubscriptionView, Usage, UsageView,
+    BillingSubscriptionView, CheckoutInput, CheckoutView, DeliveryControlsView, DeliveryState, Invoice, Usage,
+    UsageView,
 };
 use super::square::Square;
 use super::store;
@@ -144,7 +145,7 @@ fn usage(used: i64, limit: Option<u64>) -> Usage {
 }
 
 /// `GET /v1/billing/subscription`.
-pub async fn summary(state: &AppState, user: Uuid) -> Result<SubscriptionView, ApiError> {
+pub async fn summary(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
     let mut conn = state.db.get().await?;
     let now = state.clock.now();
     let row = match store::find(&mut conn, user).await? {
@@ -165,14 +166,14 @@ pub async fn summary(state: &AppState, user: Uuid) -> Result<SubscriptionView, A
     if delivery == DeliveryState::UsageSuspended && until.is_some_and(|u| u <= now) {
         (delivery, until, reason) = (DeliveryState::Active, None, None);
     }
-    Ok(SubscriptionView {
+    Ok(BillingSubscriptionView {
         tier,
         status: row.status,
         current_period_end: row.current_period_end,
         cancel_at_period_end: row.cancel_at_period_end,
         limits,
         usage,
-        delivery: DeliveryView { state: delivery, reason, usage_suspended_until: until },
+        delivery: DeliveryControlsView { state: delivery, reason, usage_suspended_until: until },
     })
 }
 
@@ -207,7 +208,7 @@ pub async fn checkout(state: &AppState, user: Uuid, input: CheckoutInput) -> Res
 
 /// `POST /v1/billing/cancel`: Square stops billing at the end of the paid period; the tier stays until
 /// Square reports the cancellation.
-pub async fn cancel(state: &AppState, user: Uuid) -> Result<SubscriptionView, ApiError> {
+pub async fn cancel(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find(&mut conn, user).await?;
     drop(conn);

@@ -53,6 +53,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/notifications"),
     ("GET", "/v1/notifications/pending"),
     ("POST", "/v1/notifications/{id}/delivered"),
+    ("GET", "/v1/billing/subscription"),
+    ("POST", "/v1/billing/checkout"),
+    ("POST", "/v1/billing/cancel"),
+    ("GET", "/v1/billing/invoices"),
+    ("POST", "/v1/webhooks/square"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
