@@ -1,7 +1,7 @@
 //! The engine end to end: real scheduler and worker loops against real Postgres and Redis, a local sink.
 
 mod faults;
-mod seed;
+pub mod seed;
 mod through_api;
 
 use std::time::Duration;
@@ -13,7 +13,7 @@ use crate::common::{TestApp, webhook_signed_by};
 use seed::{Seed, count};
 
 /// Waits until `check` holds, polling; fails the test after `timeout`.
-async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

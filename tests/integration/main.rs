@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod billing;
 mod channels;
 mod engine;
 mod fixtures;
