@@ -248,3 +248,43 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
         format!("SELECT used::text AS value FROM usage_windows WHERE user_id = '{}' AND metric = 'sms'", fresh.user);
     assert_eq!(scalar(&app, &used).await, "1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_downgrade_the_newest_excess_reminder_stops_escalating_and_the_rest_go_on() {
+    let sink = sink().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let clock = app.state.clock.clone();
+    let seed = Seed::new(&app).await;
+    exec(&app, &format!("UPDATE subscriptions SET tier = 'PERSONAL' WHERE user_id = '{}'", seed.user)).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    let later = chrono::Duration::hours(1);
+    for _ in 0..3 {
+        seed.reminder_due_in(later, &[(0, &[hook.id])], 0).await;
+    }
+    // The newest fires now and would escalate again after an hour.
+    let newest = seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[hook.id]), (60, &[hook.id])], 0).await;
+    eventually(Duration::from_secs(15), "the first tier is sent", || async { received(&sink).await == 1 }).await;
+
+    escalating_reminders::billing::service::set_tier_override(
+        &app.state,
+        seed.user,
+        Some(escalating_reminders::billing::tiers::Tier::Free),
+    )
+    .await
+    .expect("override");
+    let paused =
+        scalar(&app, &format!("SELECT coalesce(paused_reason, '-') AS value FROM reminders WHERE id = '{newest}'"))
+            .await;
+    assert!(paused.contains("FREE tier allows 3"), "{paused}");
+    assert_eq!(
+        scalar(&app, &format!("SELECT status AS value FROM escalations WHERE reminder_id = '{newest}'")).await,
+        "cancelled"
+    );
+
+    clock.advance(chrono::Duration::hours(2));
+    eventually(Duration::from_secs(15), "the three within the limit are sent", || async { received(&sink).await == 4 })
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(received(&sink).await, 4, "the paused reminder escalated no further");
+    assert_eq!(count(&mut app.db.connect().await, "SELECT count(*) AS n FROM escalations").await, 4);
+}
