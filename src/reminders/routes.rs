@@ -98,7 +98,7 @@ pub async fn archive(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
-    service::archive(&mut conn, user.id, *id, state.clock.now()).await?;
+    service::archive(&mut conn, &state.config.tier_limits, user.id, *id, state.clock.now()).await?;
     Ok(no_content())
 }
 

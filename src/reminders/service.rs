@@ -252,7 +252,13 @@ pub async fn update(
                 }
                 _ => {}
             }
-            Ok(store::update(conn, owner, id, &changes).await?)
+            let archiving = changes.status.as_deref() == Some("archived");
+            let updated = store::update(conn, owner, id, &changes).await?;
+            if archiving {
+                // The freed slot lets the oldest reminder paused for the tier limit escalate again.
+                crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
+            }
+            Ok(updated)
         })
         .await?;
     full_view(conn, reminder).await
@@ -266,7 +272,13 @@ fn archive_changes(changes: &mut ReminderChanges, now: DateTime<Utc>) {
 }
 
 /// Archives the reminder (idempotent), ends its open episode and frees its quota slot.
-pub async fn archive(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub async fn archive(
+    conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
+    owner: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     conn.transaction::<_, ApiError, _>(async move |conn| {
         let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
         if current.status == "archived" {
@@ -276,6 +288,7 @@ pub async fn archive(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid, now: D
         archive_changes(&mut changes, now);
         actions::cancel_open_episode(conn, id, Actor::User(owner), now).await?;
         store::update(conn, owner, id, &changes).await?;
+        crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
         Ok(())
     })
     .await

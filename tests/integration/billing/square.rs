@@ -292,6 +292,14 @@ async fn upgrade_and_downgrade_change_limits_at_once_and_never_delete() {
     );
     b.app.post("/v1/reminders", once_body("Sixth"), Some(&token)).await.assert_error(403, "FORBIDDEN");
 
+    // Archiving one within the limit frees its slot: the older of the paused two escalates again.
+    let oldest = list.iter().find(|r| r["title"] == "Free 1").unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(crate::fixtures::delete(&b.app, &token, &format!("/v1/reminders/{oldest}")).await.status, 204);
+    let list = b.app.get("/v1/reminders", Some(&token)).await.data(200).as_array().unwrap().clone();
+    let paused: Vec<&str> =
+        list.iter().filter(|r| !r["pausedReason"].is_null()).map(|r| r["title"].as_str().unwrap()).collect();
+    assert_eq!(paused, ["Paid 5"]);
+
     // Upgrading again resumes them.
     let again = subscription_event("subscription.updated", "EV-UP-AGAIN", "ACTIVE", "PLAN_PRO");
     assert_eq!(send_event(&b.app, &again).await.status, 200);
