@@ -59,6 +59,10 @@ pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> 
     let (Some(event_id), Some(kind)) = (event["event_id"].as_str(), event["type"].as_str()) else {
         return Err(ApiError::bad_request("The event has no event_id or type."));
     };
+    // A replay needs no look-up at Square; the insert below is what guarantees "once".
+    if seen(state, event_id).await? {
+        return Ok(());
+    }
     let customer_user = match (kind, subscription_of(&event)) {
         ("subscription.created" | "subscription.updated", Some(sub)) => match_customer(state, sub).await?,
         _ => None,
@@ -100,6 +104,17 @@ pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> 
         }
     }
     Ok(())
+}
+
+async fn seen(state: &AppState, event_id: &str) -> Result<bool, ApiError> {
+    let mut conn = state.db.get().await?;
+    let found = processed_webhook_events::table
+        .filter(processed_webhook_events::provider.eq("square"))
+        .filter(processed_webhook_events::event_id.eq(event_id))
+        .count()
+        .get_result::<i64>(&mut conn)
+        .await?;
+    Ok(found > 0)
 }
 
 fn subscription_of(event: &Value) -> Option<&Value> {
