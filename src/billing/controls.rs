@@ -217,19 +217,21 @@ async fn sms_budget(
     states: &HashMap<Uuid, OwnerState>,
     rows: &mut [NewDelivery],
 ) -> diesel::QueryResult<()> {
-    let mut left: HashMap<Uuid, i64> = states
-        .values()
-        .map(|s| {
-            let budget = i64::from(tiers.get(Tier::parse(&s.tier).unwrap_or(Tier::Free)).sms_per_month);
-            (s.user_id, budget - i64::from(s.sms_used))
-        })
-        .collect();
+    // An owner without a subscription row is on FREE with nothing used.
+    let budget = |user: &Uuid| {
+        let tier = states.get(user).and_then(|s| Tier::parse(&s.tier)).unwrap_or(Tier::Free);
+        tiers.get(tier).sms_per_month
+    };
+    let mut left: HashMap<Uuid, i64> = HashMap::new();
     let mut over = Vec::new();
     for (i, row) in rows.iter_mut().enumerate() {
         if row.status != "pending" || row.target.channel != ChannelKind::Sms {
             continue;
         }
-        let remaining = left.entry(row.user_id).or_insert(0);
+        let remaining = left.entry(row.user_id).or_insert_with(|| {
+            let used = states.get(&row.user_id).map_or(0, |s| i64::from(s.sms_used));
+            i64::from(budget(&row.user_id)) - used
+        });
         if *remaining > 0 {
             *remaining -= 1;
         } else {
@@ -262,8 +264,7 @@ async fn sms_budget(
     .collect();
     for i in over {
         let row = &mut rows[i];
-        let budget =
-            states.get(&row.user_id).map_or(0, |s| tiers.get(Tier::parse(&s.tier).unwrap_or(Tier::Free)).sms_per_month);
+        let budget = budget(&row.user_id);
         let key = (row.user_id, row.target.kind.as_str().to_owned(), row.target.id);
         match fallbacks.get(&key) {
             Some(email_target) => {
