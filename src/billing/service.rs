@@ -104,20 +104,29 @@ pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[PausedReminde
     }
 }
 
-/// Sets (or clears, with `None`) the admin tier override, applies the new limits and tells the owner
-/// what stopped escalating. 404 for an unknown user.
+/// Sets (or clears, with `None`) the admin tier override and applies the new limits, inside the caller's
+/// transaction (so an admin route can write its audit row alongside). Returns the reminders it paused;
+/// pass them to [`notify_paused`] after the commit. 404 for an unknown user.
+pub async fn apply_tier_override(
+    conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
+    user: Uuid,
+    tier: Option<Tier>,
+) -> Result<Vec<PausedReminder>, ApiError> {
+    if !store::user_exists(conn, user).await? {
+        return Err(ApiError::not_found("User"));
+    }
+    store::lock(conn, user).await?;
+    store::set_tier_override(conn, user, tier).await?;
+    Ok(apply_tier_limits(conn, tiers, user).await?)
+}
+
+/// [`apply_tier_override`] in its own transaction, then tells the owner what stopped escalating.
 pub async fn set_tier_override(state: &AppState, user: Uuid, tier: Option<Tier>) -> Result<(), ApiError> {
     let tiers = &state.config.tier_limits;
     let mut conn = state.db.get().await?;
     let paused = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            if !store::user_exists(conn, user).await? {
-                return Err(ApiError::not_found("User"));
-            }
-            store::lock(conn, user).await?;
-            store::set_tier_override(conn, user, tier).await?;
-            Ok(apply_tier_limits(conn, tiers, user).await?)
-        })
+        .transaction::<_, ApiError, _>(async move |conn| apply_tier_override(conn, tiers, user, tier).await)
         .await?;
     drop(conn);
     notify_paused(state, user, &paused).await;

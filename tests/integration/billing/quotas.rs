@@ -120,3 +120,34 @@ async fn configured_limits_replace_the_defaults() {
     assert_eq!(me.headers["x-ratelimit-limit"], "500", "the per-tier API limit comes from the table");
     assert_eq!(me.data(200)["limits"]["reminders"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subscription_view_shows_the_delivery_controls_and_an_expired_suspension_as_lifted() {
+    use escalating_reminders::billing::model::DeliveryState;
+    use escalating_reminders::billing::service::set_delivery_status;
+    let app = TestApp::spawn().await;
+    let token = user(&app, "controls-view@example.com").await;
+    let id: uuid::Uuid = user_id(&app, &token).await.parse().unwrap();
+    let view = || async { app.get("/v1/billing/subscription", Some(&token)).await.data(200)["delivery"].clone() };
+    assert_eq!(view().await["state"], "ACTIVE");
+
+    let mut conn = app.db.connect().await;
+    let until = chrono::Utc::now() + chrono::Duration::days(2);
+    set_delivery_status(&mut conn, id, DeliveryState::UsageSuspended, Some("abuse report"), Some(until)).await.unwrap();
+    let suspended = view().await;
+    assert_eq!(suspended["state"], "USAGE_SUSPENDED");
+    assert_eq!(suspended["reason"], "abuse report");
+    assert!(suspended["usageSuspendedUntil"].is_string());
+
+    set_delivery_status(&mut conn, id, DeliveryState::DeliveryDisabled, Some("chargeback"), Some(until)).await.unwrap();
+    let disabled = view().await;
+    assert_eq!(disabled["state"], "DELIVERY_DISABLED");
+    assert!(disabled["usageSuspendedUntil"].is_null(), "only a usage suspension has an end");
+
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    set_delivery_status(&mut conn, id, DeliveryState::UsageSuspended, Some("over"), Some(past)).await.unwrap();
+    assert_eq!(view().await["state"], "ACTIVE", "a suspension past its end has lifted itself");
+
+    let unknown = set_delivery_status(&mut conn, uuid::Uuid::new_v4(), DeliveryState::Active, None, None).await;
+    assert!(unknown.is_err(), "an unknown user is not found");
+}
