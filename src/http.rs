@@ -5,7 +5,7 @@ pub mod client_ip;
 mod context;
 pub mod envelope;
 pub mod error;
-mod health;
+pub mod health;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
@@ -16,6 +16,7 @@ mod server;
 
 use actix_web::web;
 
+pub use context::current_request_id;
 pub use envelope::{ApiResponse, Meta};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use json::Json;
@@ -30,6 +31,9 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::escalation::profiles::routes::configure(cfg);
     crate::agents::subscriptions::routes::configure(cfg);
     crate::notifications::routes::configure(cfg);
+    crate::notifications::link_routes::configure(cfg);
+    crate::admin::routes::configure(cfg);
+    crate::agents::sms::routes::configure(cfg);
     crate::billing::routes::configure(cfg);
 }
 

@@ -1,5 +1,12 @@
 //! SMS through Twilio's Messages API. An SMS cannot be deduplicated by the person who receives it, so a
 //! send whose outcome is unknown (timeout, connection lost mid-request) is not retried: `Unknown`.
+//! Replies and delivery receipts come back through Twilio's signed webhooks ([`routes`]).
+
+pub mod receipts;
+pub mod replies;
+pub mod routes;
+pub mod segments;
+pub mod signature;
 
 use std::time::Duration;
 
@@ -8,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{Channel, Job, Outcome, Recipient};
 use crate::config::Config;
+use crate::notifications::links::{ActionLinks, LinkSigner};
 
 struct Account {
     sid: String,
@@ -20,10 +28,11 @@ pub struct TwilioSms {
     base: url::Url,
     callback_base: url::Url,
     account: Option<Account>,
+    links: LinkSigner,
 }
 
 impl TwilioSms {
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, links: LinkSigner) -> anyhow::Result<Self> {
         let account = config.twilio.as_ref().map(|t| Account {
             sid: t.account_sid.clone(),
             token: t.auth_token.clone(),
@@ -34,16 +43,34 @@ impl TwilioSms {
             base: config.twilio_api_base.clone(),
             callback_base: config.api_url.clone(),
             account,
+            links,
         })
     }
 }
 
-/// The text: title and tier, within two SMS segments.
-fn text_of(job: &Job) -> String {
+/// The text: tier, title, the reply instructions and as many action links as fit in two segments. Links
+/// are dropped (snooze first) only when keeping them would shorten the title below 20 characters.
+pub fn text_of(job: &Job, links: Option<&ActionLinks>) -> String {
     let title = job.payload["title"].as_str().unwrap_or("Reminder");
-    let tier = job.payload["tier"].as_u64().unwrap_or(1);
-    let text = format!("Reminder (tier {tier}): {title}. Reply ACK, DONE or SNOOZE 1h.");
-    text.chars().take(300).collect()
+    let prefix = match job.payload["tier"].as_u64() {
+        Some(tier) if tier > 1 => format!("Reminder (tier {tier}): "),
+        _ => "Reminder: ".to_owned(),
+    };
+    let hint = "\nReply ACK, DONE, SNOOZE 1h or STOP.";
+    let mut suffixes = Vec::new();
+    if let Some(l) = links {
+        suffixes.push(format!("{hint}\nAck: {}\nDone: {}\nSnooze 1h: {}", l.acknowledge, l.complete, l.snooze));
+        suffixes.push(format!("{hint}\nAck: {}\nDone: {}", l.acknowledge, l.complete));
+        suffixes.push(format!("{hint}\nAck: {}", l.acknowledge));
+        // A UCS-2 title leaves room for one link at most: the link beats the instructions.
+        suffixes.push(format!("\nAck: {}", l.acknowledge));
+    }
+    let title_start: String = title.chars().take(20).collect();
+    let suffix = suffixes
+        .iter()
+        .find(|suffix| segments::segments(&format!("{prefix}{title_start}...{suffix}")) <= segments::MAX_SEGMENTS)
+        .map_or(hint, String::as_str);
+    segments::fit(&prefix, title, suffix)
 }
 
 impl Channel for TwilioSms {
@@ -68,7 +95,7 @@ impl Channel for TwilioSms {
             let form = [
                 ("To", phone.as_str()),
                 ("From", account.from.as_str()),
-                ("Body", &text_of(job)),
+                ("Body", &text_of(job, self.links.for_job(job, chrono::Utc::now()).as_ref())),
                 ("StatusCallback", &callback),
             ];
             let response = self
@@ -95,5 +122,51 @@ impl Channel for TwilioSms {
                 Err(_) => Outcome::Unknown { error: "unknown_outcome".to_owned() },
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::agents::ChannelKind;
+
+    fn job(title: &str) -> Job {
+        Job {
+            delivery_id: Uuid::new_v4(),
+            user_id: Uuid::new_v4(),
+            attempt: 1,
+            channel: ChannelKind::Sms,
+            recipient: Recipient::Sms { phone: "+15551234567".to_owned() },
+            payload: json!({"title": title, "tier": 2, "escalationId": Uuid::new_v4()}),
+        }
+    }
+
+    fn links(base: &str) -> ActionLinks {
+        let token = "A".repeat(46);
+        ActionLinks {
+            acknowledge: format!("{base}/a/{token}"),
+            complete: format!("{base}/a/{token}"),
+            snooze: format!("{base}/a/{token}"),
+        }
+    }
+
+    #[test]
+    fn three_links_fit_in_two_segments_with_a_long_title_shortened() {
+        let links = links("https://reminders.example.com");
+        let text = text_of(&job(&"Take the pills ".repeat(20)), Some(&links));
+        assert!(segments::segments(&text) <= 2, "{text}");
+        assert!(text.contains(&links.acknowledge) && text.contains(&links.snooze), "{text}");
+        assert!(text.contains("Take the pills") && text.contains("..."), "{text}");
+    }
+
+    #[test]
+    fn a_ucs2_title_keeps_the_acknowledge_link_within_two_segments() {
+        let links = links("https://reminders.example.com");
+        let text = text_of(&job("Nimm die Tabletten 💊 jetzt sofort bitte"), Some(&links));
+        assert!(segments::segments(&text) <= 2, "{text}");
+        assert!(text.contains(&links.acknowledge), "{text}");
     }
 }

@@ -11,14 +11,29 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::{Channel, Job, Outcome, Recipient, ssrf};
+use crate::notifications::links::{ActionLinks, LinkSigner};
 
 pub struct WebhookChannel {
     client: reqwest::Client,
     allow_private: bool,
+    links: LinkSigner,
 }
 
 impl WebhookChannel {
-    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+    pub fn new(allow_private: bool, links: LinkSigner) -> anyhow::Result<Self> {
+        Self::build(allow_private, (!allow_private).then(ssrf::resolver), links)
+    }
+
+    /// A guarded channel whose host names resolve through `lookup` (tests: no DNS needed).
+    pub fn with_lookup(lookup: ssrf::Lookup, links: LinkSigner) -> anyhow::Result<Self> {
+        Self::build(false, Some(ssrf::resolver_with(lookup)), links)
+    }
+
+    fn build(
+        allow_private: bool,
+        guard: Option<std::sync::Arc<ssrf::GuardedResolver>>,
+        links: LinkSigner,
+    ) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
@@ -26,10 +41,10 @@ impl WebhookChannel {
             // A proxy from the environment would make the proxy, not us, resolve the host: no SSRF guard.
             .no_proxy()
             .user_agent(concat!("escalating-reminders/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(ssrf::resolver());
+        if let Some(guard) = guard {
+            builder = builder.dns_resolver(guard);
         }
-        Ok(WebhookChannel { client: builder.build()?, allow_private })
+        Ok(WebhookChannel { client: builder.build()?, allow_private, links })
     }
 }
 
@@ -41,10 +56,10 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
     Some(format!("v1,{}", STANDARD.encode(crate::crypto::hmac_sha256(&key, &signed))))
 }
 
-/// The JSON body a webhook receives.
-pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+/// The JSON body a webhook receives; `actions` holds the action links when the job belongs to an episode.
+pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>, links: Option<&ActionLinks>) -> serde_json::Value {
     let p = &job.payload;
-    json!({
+    let mut body = json!({
         "type": p["type"],
         "timestamp": now,
         "data": {
@@ -56,7 +71,11 @@ pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>) -> serde_json::Val
             "loop": p["loop"],
             "dueAt": p["dueAt"],
         }
-    })
+    });
+    if let Some(links) = links {
+        body["data"]["actions"] = json!(links);
+    }
+    body
 }
 
 impl Channel for WebhookChannel {
@@ -70,7 +89,7 @@ impl Channel for WebhookChannel {
                 Err(why) => return Outcome::Failed { error: format!("webhook URL {why}") },
             };
             let now = chrono::Utc::now();
-            let body = match serde_json::to_vec(&body_of(job, now)) {
+            let body = match serde_json::to_vec(&body_of(job, now, self.links.for_job(job, now).as_ref())) {
                 Ok(body) => body,
                 Err(err) => return Outcome::Failed { error: format!("payload: {err}") },
             };
@@ -96,6 +115,10 @@ impl Channel for WebhookChannel {
                 .await;
             match response {
                 Ok(res) => classify(res.status().as_u16(), retry_after(&res)),
+                // The SSRF guard refused every address of the host: that will not change by retrying.
+                Err(ref err) if let Some(refused) = ssrf::Refused::behind(err) => {
+                    Outcome::Failed { error: format!("webhook host refused: {refused}") }
+                }
                 Err(err) if err.is_timeout() => {
                     Outcome::Retry { error: "timed out after 10 s".to_owned(), retry_after: None }
                 }

@@ -80,7 +80,7 @@ pub async fn invoices(
     Ok(ApiResponse::page(rows, pagination))
 }
 
-#[utoipa::path(post, path = "/v1/webhooks/square", tag = "billing",
+#[utoipa::path(post, path = "/v1/webhooks/square", tag = "webhooks",
     description = "Square event notifications, verified by `x-square-hmacsha256-signature` over the notification \
         URL and the raw body; each event id takes effect once.",
     request_body(content = Object, content_type = "application/json"),

@@ -1,8 +1,10 @@
-//! The scheduler's engine: each tick runs fire → advance → offer → expired leases (and upkeep every
-//! minute), each a batched statement set in its own short transaction, each fenced by the leader's epoch.
+//! The scheduler's engine: each tick runs fire → advance → offer → expired leases (and, every few seconds,
+//! upkeep and the health snapshot of the current 5-minute slot), each a batched statement set in its own
+//! short transaction; each step that writes owed work or a snapshot is fenced by the leader's epoch.
 //! Nothing is held in memory between ticks: every owed thing is a row, so a new leader resumes exactly.
 
 mod advance;
+pub mod channel_health;
 mod episodes;
 mod fence;
 
@@ -11,6 +13,8 @@ mod fire;
 mod leases;
 mod recipients;
 mod upkeep;
+
+pub use upkeep::{Backlog, backlog};
 
 use std::time::Instant;
 
@@ -33,18 +37,29 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
             return;
         }
     };
+    // A second lane fires another batch at the same time (SKIP LOCKED keeps the two disjoint), so one
+    // batch's round trips and planning overlap the other's; without a spare connection, one lane.
+    let mut spare = state.db.get().await.ok();
     for _ in 0..20 {
-        let fired = report("fire", fire::run(state, &mut conn, epoch).await);
+        let fired = match spare.as_mut() {
+            Some(spare) => {
+                let (a, b) = tokio::join!(fire::run(state, &mut conn, epoch), fire::run(state, spare, epoch));
+                report("fire", a) + report("fire", b)
+            }
+            None => report("fire", fire::run(state, &mut conn, epoch).await),
+        };
         let advanced = report("advance", advance::run(state, &mut conn, epoch).await);
-        if fired < BATCH as usize && advanced < BATCH as usize {
+        // Offered as they are made: workers send one batch while the next one fires.
+        let offered = report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await);
+        if fired < BATCH as usize && advanced < BATCH as usize && offered < crate::dispatch::offer::BATCH as usize {
             break;
         }
     }
-    report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await);
     report("expire leases", leases::run(state, &mut conn, epoch).await);
     if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
         *last_upkeep = Some(Instant::now());
         report("upkeep", upkeep::run(state, &mut conn).await);
+        report("health snapshot", crate::admin::health::snapshot(state, &mut conn, epoch).await);
     }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());
 }

@@ -140,6 +140,8 @@ async fn a_pull_agent_receives_through_the_engine_and_confirms() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(pending["payload"]["title"], "Feed the cat", "{pending}");
+    let acknowledge = pending["payload"]["actions"]["acknowledge"].as_str().unwrap_or_default();
+    assert!(acknowledge.starts_with("http://127.0.0.1:3801/a/"), "the inbox carries the action links: {pending}");
     let id = pending["id"].as_str().unwrap().to_owned();
     let confirmed = with_key(Method::POST, format!("/v1/notifications/{id}/delivered")).await.unwrap();
     assert_eq!(confirmed.status(), 204);
@@ -166,6 +168,13 @@ async fn tenancy_another_users_subscriptions_and_notifications_are_not_found() {
     ];
     for (method, path, body) in table {
         app.call(method, &path, body, Some(&intruder)).await.assert_error(404, "NOT_FOUND");
+    }
+    // Provider webhooks belong to no user: a bearer token, even the owner's, is no Twilio signature.
+    for path in ["/v1/webhooks/twilio/sms".to_owned(), format!("/v1/webhooks/twilio/status?delivery={sub_id}")] {
+        for token in [&intruder, &owner] {
+            let reply = app.client.post(app.url(&path)).bearer_auth(token).form(&[("From", "+15551234567")]);
+            crate::common::Reply::from(reply.send().await.unwrap()).await.assert_error(403, "FORBIDDEN");
+        }
     }
     let listed = app.get("/v1/agents/subscriptions", Some(&owner)).await;
     assert_eq!(listed.data(200)[0]["enabled"], true, "nothing changed");

@@ -4,8 +4,12 @@
 mod common;
 
 mod accounts;
+mod action_links;
+mod admin;
 mod billing;
+mod channel_health;
 mod channels;
+mod email;
 mod engine;
 mod fixtures;
 mod foundation;
@@ -13,3 +17,6 @@ mod processes;
 mod profiles;
 mod reminder_actions;
 mod reminders;
+mod retries;
+mod sms;
+mod ssrf;
