@@ -47,8 +47,9 @@ pub enum SquareEnvironment {
 }
 
 /// Subscription tiers (the billing module owns their limits).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
+#[schema(as = BillingTier)]
 pub enum Tier {
     Free,
     Personal,
@@ -142,6 +143,8 @@ pub struct Config {
     pub feature_marketplace: bool,
     pub log_format: LogFormat,
     pub default_tier: Tier,
+    /// Limits and prices of every tier (defaults overridden by `TIER_LIMITS`).
+    pub tier_limits: crate::billing::tiers::TierTable,
     pub trusted_proxies: Vec<IpNet>,
     pub cors_origins: Vec<String>,
     pub scheduler_tick: Duration,
@@ -208,6 +211,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("LOG_FORMAT", "json when not a TTY", "json or pretty"),
     ("RUST_LOG", "info", "log filter"),
     ("DEFAULT_TIER", "FREE", "tier of a new user: FREE, PERSONAL, PRO or FAMILY"),
+    ("TIER_LIMITS", "", "JSON overrides of tier limits, e.g. {\"FREE\":{\"reminders\":5,\"smsPerMonth\":0}}"),
     ("TRUSTED_PROXIES", "", "comma list of CIDRs whose X-Forwarded-For is believed"),
     ("CORS_ORIGINS", "", "comma list of allowed browser origins, or *"),
     ("SCHEDULER_TICK_MS", "1000", "scheduler tick"),
@@ -395,6 +399,11 @@ impl Config {
             feature_marketplace: src.flag("FEATURE_MARKETPLACE", false)?,
             log_format,
             default_tier,
+            tier_limits: match src.text("TIER_LIMITS") {
+                None => crate::billing::tiers::TierTable::default(),
+                Some(json) => crate::billing::tiers::TierTable::with_overrides(&json)
+                    .map_err(|why| src.bad("TIER_LIMITS", why))?,
+            },
             trusted_proxies: src.cidrs("TRUSTED_PROXIES")?,
             cors_origins: src.list("CORS_ORIGINS"),
             scheduler_tick: Duration::from_millis(src.number("SCHEDULER_TICK_MS", 1000, 10, 60_000)?),

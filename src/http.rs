@@ -34,6 +34,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::notifications::link_routes::configure(cfg);
     crate::admin::routes::configure(cfg);
     crate::agents::sms::routes::configure(cfg);
+    crate::billing::routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod agents;
 pub mod auth;
+pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -7,27 +7,8 @@ use uuid::Uuid;
 use super::permissions::Role;
 use crate::config::Tier;
 
-/// A user's delivery control (`subscriptions.delivery_state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DeliveryState {
-    /// Deliveries go out as usual.
-    Active,
-    /// Nothing is sent; each blocked delivery is recorded as cancelled with the reason.
-    DeliveryDisabled,
-    /// A small allowance per window until `until`.
-    UsageSuspended,
-}
-
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Active => "ACTIVE",
-            DeliveryState::DeliveryDisabled => "DELIVERY_DISABLED",
-            DeliveryState::UsageSuspended => "USAGE_SUSPENDED",
-        }
-    }
-}
+/// A user's delivery control (`subscriptions.delivery_state`); billing owns it.
+pub use crate::billing::model::DeliveryState;
 
 /// `POST /v1/admin/users/{id}/delivery-state`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

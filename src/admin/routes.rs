@@ -40,7 +40,7 @@ async fn json_body<T: DeserializeOwned + 'static>(req: &HttpRequest, payload: we
 pub async fn dashboard(state: web::Data<AppState>, admin: AdminUser) -> Result<ApiResponse<DashboardStats>, ApiError> {
     admin.require(Permission::ViewSystem)?;
     let mut conn = state.db.get().await?;
-    Ok(ApiResponse::ok(stats::dashboard(&mut conn, state.clock.now()).await?))
+    Ok(ApiResponse::ok(stats::dashboard(&mut conn, &state.config.tier_limits, state.clock.now()).await?))
 }
 
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", operation_id = "admin_users_search", params(UserSearchQuery),

@@ -132,7 +132,7 @@ pub async fn set_delivery_state(
     conn.transaction::<_, ApiError, _>(async move |conn| {
         ensure_user(conn, user_id).await?;
         let before = store::lock_controls(conn, user_id, default_tier).await?;
-        store::set_delivery_state(conn, user_id, change.state, &reason, change.until).await?;
+        crate::billing::service::set_delivery_status(conn, user_id, change.state, Some(&reason), change.until).await?;
         let after = store::controls(conn, user_id, default_tier).await?;
         let action = delivery_action(&before.delivery_state, change.state);
         let changes = json!({"before": delivery_fields(&before), "after": delivery_fields(&after)});
@@ -153,20 +153,26 @@ pub async fn override_subscription(
     let reason = required_text("reason", &input.reason, MAX_REASON_CHARS, &mut errors);
     finish(errors)?;
     let default_tier = state.config.default_tier;
+    let tiers = &state.config.tier_limits;
     let mut conn = state.db.get().await?;
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        ensure_user(conn, user_id).await?;
-        let before = store::lock_controls(conn, user_id, default_tier).await?;
-        store::set_tier_override(conn, user_id, input.tier).await?;
-        let after = store::controls(conn, user_id, default_tier).await?;
-        let fields =
-            |c: &SubscriptionControls| json!({"tierOverride": c.tier_override, "effectiveTier": c.effective_tier});
-        let changes = json!({"before": fields(&before), "after": fields(&after)});
-        let action = if input.tier.is_some() { "subscription.override" } else { "subscription.clear_override" };
-        log(conn, admin, action, user_id, &reason, changes).await?;
-        Ok(after)
-    })
-    .await
+    let (after, paused) = conn
+        .transaction::<_, ApiError, _>(async move |conn| {
+            ensure_user(conn, user_id).await?;
+            let before = store::lock_controls(conn, user_id, default_tier).await?;
+            // Billing applies the new limits too: reminders over a lower limit stop escalating.
+            let paused = crate::billing::service::apply_tier_override(conn, tiers, user_id, input.tier).await?;
+            let after = store::controls(conn, user_id, default_tier).await?;
+            let fields =
+                |c: &SubscriptionControls| json!({"tierOverride": c.tier_override, "effectiveTier": c.effective_tier});
+            let changes = json!({"before": fields(&before), "after": fields(&after)});
+            let action = if input.tier.is_some() { "subscription.override" } else { "subscription.clear_override" };
+            log(conn, admin, action, user_id, &reason, changes).await?;
+            Ok((after, paused))
+        })
+        .await?;
+    drop(conn);
+    crate::billing::service::notify_paused(state, user_id, &paused).await;
+    Ok(after)
 }
 
 /// Adds a support note to a user.

@@ -6,19 +6,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::model::{DashboardStats, StatusCounts, TierCounts};
+use crate::billing::tiers::TierTable;
 use crate::config::Tier;
 use crate::db::schema::{deliveries, reminders, subscriptions};
 use crate::reminders::store::LIVE_STATUSES;
-
-/// List price per month in cents. The billing module's tier table replaces this once it lands.
-pub fn monthly_price_cents(tier: Tier) -> i64 {
-    match tier {
-        Tier::Free => 0,
-        Tier::Personal => 500,
-        Tier::Pro => 1500,
-        Tier::Family => 2500,
-    }
-}
 
 /// Deliveries created since `since`, by their status now.
 pub async fn deliveries_by_status(conn: &mut AsyncPgConnection, since: DateTime<Utc>) -> QueryResult<StatusCounts> {
@@ -82,18 +73,25 @@ async fn users_by_tier(conn: &mut AsyncPgConnection) -> QueryResult<TierCounts> 
 }
 
 /// Revenue counts the tier paid for, not an admin's override (a grant brings in nothing).
-async fn mrr_cents(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+async fn mrr_cents(conn: &mut AsyncPgConnection, tiers: &TierTable) -> QueryResult<i64> {
     let rows: Vec<(String, i64)> = subscriptions::table
         .filter(subscriptions::status.eq("ACTIVE"))
         .group_by(subscriptions::tier)
         .select((subscriptions::tier, diesel::dsl::count_star()))
         .load(conn)
         .await?;
-    Ok(rows.into_iter().filter_map(|(tier, n)| Tier::parse(&tier).map(|t| monthly_price_cents(t) * n)).sum())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(tier, n)| Tier::parse(&tier).map(|t| i64::from(tiers.get(t).price_cents) * n))
+        .sum())
 }
 
-/// Every dashboard number as of `now`.
-pub async fn dashboard(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> anyhow::Result<DashboardStats> {
+/// Every dashboard number as of `now`, revenue at the tier table's list prices.
+pub async fn dashboard(
+    conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
+    now: DateTime<Utc>,
+) -> anyhow::Result<DashboardStats> {
     let users_by_tier = users_by_tier(conn).await?;
     let active_reminders =
         reminders::table.filter(reminders::status.eq_any(LIVE_STATUSES)).count().get_result(conn).await?;
@@ -106,7 +104,7 @@ pub async fn dashboard(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> anyh
         deliveries_last_24h,
         queue_depth: backlog.queue_depth,
         scheduler_lag_seconds: backlog.lag_seconds(now),
-        mrr_cents: mrr_cents(conn).await?,
+        mrr_cents: mrr_cents(conn, tiers).await?,
         currency: "USD",
     })
 }

@@ -237,33 +237,6 @@ pub async fn lock_controls(
     Ok(row.into())
 }
 
-/// Sets the delivery state. `until` is kept only for a usage suspension.
-pub async fn set_delivery_state(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    state: DeliveryState,
-    reason: &str,
-    until: Option<DateTime<Utc>>,
-) -> QueryResult<usize> {
-    let reason = (state != DeliveryState::Active).then_some(reason);
-    diesel::update(subscriptions::table.filter(subscriptions::user_id.eq(user_id)))
-        .set((
-            subscriptions::delivery_state.eq(state.as_str()),
-            subscriptions::delivery_state_reason.eq(reason),
-            subscriptions::usage_suspended_until.eq(until.filter(|_| state == DeliveryState::UsageSuspended)),
-        ))
-        .execute(conn)
-        .await
-}
-
-/// Grants `tier` over the paid one, or ends the grant with `None`.
-pub async fn set_tier_override(conn: &mut AsyncPgConnection, user_id: Uuid, tier: Option<Tier>) -> QueryResult<usize> {
-    diesel::update(subscriptions::table.filter(subscriptions::user_id.eq(user_id)))
-        .set(subscriptions::tier_override.eq(tier.map(Tier::as_str)))
-        .execute(conn)
-        .await
-}
-
 type NoteRow = (Uuid, Uuid, Uuid, String, DateTime<Utc>);
 
 fn note((id, user_id, admin_id, body, created_at): NoteRow) -> SupportNote {

@@ -91,3 +91,11 @@ fn help_lists_every_variable() {
         assert!(help.contains(name), "{name} missing from --help");
     }
 }
+
+#[test]
+fn tier_limits_override_single_fields_and_bad_ones_name_the_variable() {
+    let config = load(&[("TIER_LIMITS", r#"{"FREE": {"reminders": 7}}"#)]).expect("valid");
+    assert_eq!(config.tier_limits.get(Tier::Free).reminders, Some(7));
+    let err = load(&[("TIER_LIMITS", r#"{"FREE": {"reminders": "many"}}"#)]).unwrap_err();
+    assert!(err.to_string().contains("TIER_LIMITS"), "{err}");
+}

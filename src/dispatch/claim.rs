@@ -98,13 +98,21 @@ pub struct Recorded {
     pub provider_message_id: Option<String>,
 }
 
-/// Writes a batch of outcomes in one statement; each only if the claim is still this attempt's.
+#[derive(diesel::QueryableByName)]
+struct Written {
+    #[diesel(sql_type = BigInt)]
+    written: i64,
+}
+
+/// Writes a batch of outcomes in one statement; each only if the claim is still this attempt's. Sent
+/// SMS are counted against their owner's monthly budget in the same statement, so each counts once.
 pub async fn record(conn: &mut AsyncPgConnection, rows: &[Recorded], now: DateTime<Utc>) -> diesel::QueryResult<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
-    diesel::sql_query(
-        "UPDATE deliveries d SET status = v.status,
+    let written: Written = diesel::sql_query(
+        "WITH done AS (
+         UPDATE deliveries d SET status = v.status,
                 next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
                 last_error = v.error,
                 provider_message_id = COALESCE(v.provider_message_id, d.provider_message_id),
@@ -112,7 +120,14 @@ pub async fn record(conn: &mut AsyncPgConnection, rows: &[Recorded], now: DateTi
                 lease_until = NULL, offered_at = NULL
          FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
               AS v(id, attempt, status, next_attempt_at, error, provider_message_id)
-         WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'sending'",
+         WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'sending'
+         RETURNING d.user_id, d.channel, d.status),
+         counted AS (
+         INSERT INTO usage_windows (user_id, metric, period_start, used)
+         SELECT user_id, 'sms', date_trunc('month', $7 AT TIME ZONE 'UTC')::date, count(*) FROM done
+         WHERE channel = 'sms' AND status = 'sent' GROUP BY user_id
+         ON CONFLICT (user_id, metric, period_start) DO UPDATE SET used = usage_windows.used + EXCLUDED.used)
+         SELECT count(*) AS written FROM done",
     )
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
@@ -121,8 +136,9 @@ pub async fn record(conn: &mut AsyncPgConnection, rows: &[Recorded], now: DateTi
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.error.clone()).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.provider_message_id.clone()).collect::<Vec<_>>())
     .bind::<Timestamptz, _>(now)
-    .execute(conn)
-    .await
+    .get_result(conn)
+    .await?;
+    Ok(usize::try_from(written.written).unwrap_or(0))
 }
 
 /// Releases claims without an outcome (worker shutting down): they become pending again at once.

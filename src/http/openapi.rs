@@ -86,6 +86,11 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::admin::routes::health_history,
         crate::agents::sms::routes::inbound_sms,
         crate::agents::sms::routes::status,
+        crate::billing::routes::subscription,
+        crate::billing::routes::checkout,
+        crate::billing::routes::cancel,
+        crate::billing::routes::invoices,
+        crate::billing::routes::square_webhook,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -99,6 +104,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "notifications", description = "The delivery log, the pull-agent inbox and action links"),
         (name = "admin", description = "Admin users only (roles SUPER_ADMIN, SUPPORT, BILLING, READONLY); API keys are refused"),
         (name = "webhooks", description = "Inbound provider webhooks, verified by the provider's signature"),
+        (name = "billing", description = "Tiers, quotas, delivery controls and Square billing"),
     )
 )]
 pub struct ApiDoc;

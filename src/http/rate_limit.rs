@@ -19,6 +19,7 @@ use deadpool_redis::redis::Script;
 
 use super::ApiError;
 use super::client_ip::client_ip;
+use crate::billing::tiers::TierTable;
 use crate::redis_client::RedisClient;
 use crate::state::AppState;
 
@@ -122,12 +123,8 @@ impl RateLimiter {
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Requests per hour for a tier before `RATE_LIMIT_MULTIPLIER` (unknown tiers get FREE's).
-pub fn tier_hourly_limit(tier: &str) -> u64 {
-    match tier {
-        "PERSONAL" => 1_000,
-        "PRO" | "FAMILY" => 10_000,
-        _ => 100,
-    }
+pub fn tier_hourly_limit(table: &TierTable, tier: &str) -> u64 {
+    table.named(tier).api_requests_per_hour
 }
 
 /// The per-user hourly limit, called by the `AuthUser` extractor once the tier is known. The headers go
@@ -138,7 +135,9 @@ pub async fn check_user(
     user: uuid::Uuid,
     tier: &str,
 ) -> Result<(), ApiError> {
-    let limit = ((tier_hourly_limit(tier) as f64) * state.config.rate_limit_multiplier).round().max(1.0) as u64;
+    let limit = ((tier_hourly_limit(&state.config.tier_limits, tier) as f64) * state.config.rate_limit_multiplier)
+        .round()
+        .max(1.0) as u64;
     let decision =
         state.limiter.hit(&state.redis, &format!("rl:user:{}", user.simple()), limit, Duration::from_secs(3600)).await;
     req.extensions_mut().insert(decision.info);
@@ -183,11 +182,12 @@ mod tests {
 
     #[test]
     fn tiers_have_the_documented_hourly_limits() {
-        assert_eq!(tier_hourly_limit("FREE"), 100);
-        assert_eq!(tier_hourly_limit("PERSONAL"), 1_000);
-        assert_eq!(tier_hourly_limit("PRO"), 10_000);
-        assert_eq!(tier_hourly_limit("FAMILY"), 10_000);
-        assert_eq!(tier_hourly_limit("SOMETHING"), 100);
+        let table = TierTable::default();
+        assert_eq!(tier_hourly_limit(&table, "FREE"), 100);
+        assert_eq!(tier_hourly_limit(&table, "PERSONAL"), 1_000);
+        assert_eq!(tier_hourly_limit(&table, "PRO"), 10_000);
+        assert_eq!(tier_hourly_limit(&table, "FAMILY"), 10_000);
+        assert_eq!(tier_hourly_limit(&table, "SOMETHING"), 100);
     }
 
     #[test]

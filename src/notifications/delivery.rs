@@ -21,8 +21,6 @@ pub struct DeliveryContext {
     pub occurrence_at: DateTime<Utc>,
     pub user_zone: Tz,
     pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
-    /// `ACTIVE`, `DELIVERY_DISABLED` or `USAGE_SUSPENDED`.
-    pub delivery_state: String,
 }
 
 /// The reminder and owner columns every engine step selects to build deliveries (embedded in its rows).
@@ -38,14 +36,12 @@ pub struct OwnerColumns {
     pub quiet_hours_start: Option<NaiveTime>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
     pub quiet_hours_end: Option<NaiveTime>,
-    #[diesel(sql_type = Text)]
-    pub delivery_state: String,
 }
 
 impl OwnerColumns {
-    /// The SQL select list that fills these columns (`r` reminders, `u` users, `sub` subscriptions).
-    pub const SELECT: &'static str = "r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, \
-        u.quiet_hours_end, COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state";
+    /// The SQL select list that fills these columns (`r` reminders, `u` users).
+    pub const SELECT: &'static str =
+        "r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, u.quiet_hours_end";
 
     pub fn context(
         &self,
@@ -63,7 +59,6 @@ impl OwnerColumns {
             occurrence_at,
             user_zone: crate::timezone::parse_zone(&self.user_timezone).unwrap_or(chrono_tz::UTC),
             quiet_hours: self.quiet_hours_start.zip(self.quiet_hours_end),
-            delivery_state: self.delivery_state.clone(),
         }
     }
 }
@@ -85,8 +80,8 @@ pub struct NewDelivery {
 }
 
 /// Builds the deliveries of one tier. Quiet hours defer the user's non-critical deliveries; trusted
-/// contacts agreed to be asked and are not deferred. A delivery-disabled account gets every delivery
-/// recorded as cancelled with the reason, so the log shows what was held back.
+/// contacts agreed to be asked and are not deferred. Delivery controls (disabled, suspended accounts,
+/// the SMS budget) are applied to the whole batch afterwards by `billing::controls::apply`.
 pub fn for_tier(
     ctx: &DeliveryContext,
     tier: u16,
@@ -109,10 +104,6 @@ pub fn for_tier(
                 next_attempt_at = until;
                 deferred_reason = Some("quiet hours".to_owned());
             }
-            let (status, cancel_reason) = match ctx.delivery_state.as_str() {
-                "DELIVERY_DISABLED" => ("cancelled", Some("delivery disabled for this account".to_owned())),
-                _ => ("pending", None),
-            };
             let payload = json!({
                 "type": kind,
                 "reminderId": ctx.reminder_id,
@@ -131,10 +122,10 @@ pub fn for_tier(
                 tier: i16::try_from(tier).unwrap_or(i16::MAX),
                 loop_index: i16::from(loop_index),
                 target: *target,
-                status,
+                status: "pending",
                 next_attempt_at,
                 deferred_reason,
-                cancel_reason,
+                cancel_reason: None,
                 payload,
             }
         })

@@ -219,6 +219,7 @@ pub fn reminder_view(full: ReminderFull) -> Result<ReminderView, anyhow::Error> 
         snoozed_until: reminder.snoozed_until,
         completed_at: reminder.completed_at,
         archived_at: reminder.archived_at,
+        paused_reason: reminder.paused_reason.clone(),
         version: reminder.version,
         created_at: reminder.created_at,
         updated_at: reminder.updated_at,

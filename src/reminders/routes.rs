@@ -47,7 +47,9 @@ pub async fn create(
 ) -> Result<ApiResponse<ReminderView>, ApiError> {
     let zone = user_zone(&state, &user).await?;
     let mut conn = state.db.get().await?;
-    Ok(ApiResponse::created(service::create(&mut conn, user.id, &zone, body.0, state.clock.now()).await?))
+    Ok(ApiResponse::created(
+        service::create(&mut conn, &state.config.tier_limits, user.id, &zone, body.0, state.clock.now()).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/reminders", tag = "reminders", operation_id = "reminders_list", params(ListQuery),
@@ -83,7 +85,9 @@ pub async fn update(
     body: Json<ReminderPatch>,
 ) -> Result<ApiResponse<ReminderView>, ApiError> {
     let mut conn = state.db.get().await?;
-    Ok(ApiResponse::ok(service::update(&mut conn, user.id, *id, body.0, state.clock.now()).await?))
+    Ok(ApiResponse::ok(
+        service::update(&mut conn, &state.config.tier_limits, user.id, *id, body.0, state.clock.now()).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/v1/reminders/{id}", tag = "reminders", operation_id = "reminders_archive", params(("id" = Uuid, Path, description = "The resource id")), description = "Archives the reminder.",
@@ -94,7 +98,7 @@ pub async fn archive(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
-    service::archive(&mut conn, user.id, *id, state.clock.now()).await?;
+    service::archive(&mut conn, &state.config.tier_limits, user.id, *id, state.clock.now()).await?;
     Ok(no_content())
 }
 

@@ -8,6 +8,8 @@ use super::mapping::{error_field, reminder_view, schedule_from_input, schedule_o
 use super::model::{COMPLETION_KINDS, CompletionRow, IMPORTANCES, NewReminder, Reminder, ReminderChanges, STATUSES};
 use super::store::{self, ListFilter};
 use super::views::{CompletionInput, ListQuery, ReminderInput, ReminderPatch, ReminderView};
+use crate::billing::limits::{self, Limit};
+use crate::billing::tiers::TierTable;
 use crate::escalation::actions::{self, Actor};
 use crate::escalation::profiles::store as profiles;
 use crate::http::envelope::Pagination;
@@ -19,25 +21,9 @@ const DESCRIPTION_MAX: usize = 2000;
 const COMPLETION_CONFIG_MAX_BYTES: usize = 4096;
 const Q_MAX: usize = 200;
 
-/// Active reminders a tier allows (`None` = unlimited), and the upgrade that lifts the limit.
-fn quota(tier: &str) -> Option<(i64, &'static str)> {
-    match tier {
-        "FREE" => Some((3, "PERSONAL (20 reminders) or PRO (unlimited)")),
-        "PERSONAL" => Some((20, "PRO or FAMILY (unlimited)")),
-        _ => None,
-    }
-}
-
 /// Takes the quota lock and refuses when the owner has no free slot. Must run inside the write transaction.
-async fn ensure_slot(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<(), ApiError> {
-    let tier = store::lock_tier(conn, owner).await?;
-    let Some((limit, upgrade)) = quota(&tier) else { return Ok(()) };
-    if store::count_live(conn, owner).await? >= limit {
-        return Err(ApiError::forbidden(format!(
-            "The {tier} tier allows {limit} active reminders. Archive or complete one, or upgrade to {upgrade}."
-        )));
-    }
-    Ok(())
+async fn ensure_slot(conn: &mut AsyncPgConnection, tiers: &TierTable, owner: Uuid) -> Result<(), ApiError> {
+    limits::check(conn, tiers, owner, Limit::Reminders).await
 }
 
 fn clean_title(raw: &str, errors: &mut Vec<FieldError>) -> String {
@@ -92,6 +78,7 @@ async fn full_view(conn: &mut AsyncPgConnection, reminder: Reminder) -> Result<R
 
 pub async fn create(
     conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
     owner: Uuid,
     user_zone: &str,
     input: ReminderInput,
@@ -123,7 +110,7 @@ pub async fn create(
     };
     let reminder = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            ensure_slot(conn, owner).await?;
+            ensure_slot(conn, tiers, owner).await?;
             let reminder = store::insert(conn, &new).await?;
             store::put_schedule(conn, &schedule_row(reminder.id, &schedule).map_err(ApiError::internal)?).await?;
             let completion = completion.unwrap_or_else(|| CompletionRow {
@@ -175,6 +162,7 @@ pub async fn list(
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
     owner: Uuid,
     id: Uuid,
     patch: ReminderPatch,
@@ -244,7 +232,7 @@ pub async fn update(
                     actions::cancel_open_episode(conn, id, Actor::User(owner), now).await?;
                 }
                 ("archived" | "completed", "active") => {
-                    ensure_slot(conn, owner).await?;
+                    ensure_slot(conn, tiers, owner).await?;
                     let next = effective.next_after(now).map_err(ApiError::internal)?;
                     if next.is_none() {
                         return Err(ApiError::field("schedule", "has no upcoming occurrence; give a new schedule"));
@@ -264,7 +252,13 @@ pub async fn update(
                 }
                 _ => {}
             }
-            Ok(store::update(conn, owner, id, &changes).await?)
+            let archiving = changes.status.as_deref() == Some("archived");
+            let updated = store::update(conn, owner, id, &changes).await?;
+            if archiving {
+                // The freed slot lets the oldest reminder paused for the tier limit escalate again.
+                crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
+            }
+            Ok(updated)
         })
         .await?;
     full_view(conn, reminder).await
@@ -278,7 +272,13 @@ fn archive_changes(changes: &mut ReminderChanges, now: DateTime<Utc>) {
 }
 
 /// Archives the reminder (idempotent), ends its open episode and frees its quota slot.
-pub async fn archive(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub async fn archive(
+    conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
+    owner: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     conn.transaction::<_, ApiError, _>(async move |conn| {
         let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
         if current.status == "archived" {
@@ -288,6 +288,7 @@ pub async fn archive(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid, now: D
         archive_changes(&mut changes, now);
         actions::cancel_open_episode(conn, id, Actor::User(owner), now).await?;
         store::update(conn, owner, id, &changes).await?;
+        crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
         Ok(())
     })
     .await

@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::{CompletionRow, NewReminder, Reminder, ReminderChanges, ReminderFull, ScheduleRow};
-use crate::db::schema::{completion_criteria, reminder_schedules, reminders, subscriptions, users};
+use crate::db::schema::{completion_criteria, reminder_schedules, reminders};
 use crate::http::pagination::Page;
 
 /// Statuses that hold a quota slot: everything but completed and archived.
@@ -40,35 +40,6 @@ pub async fn lock_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Qu
         .first(conn)
         .await
         .optional()
-}
-
-/// Locks the owner's subscription row (the user row when there is none) and returns the effective tier.
-///
-/// Quota checks hold this lock from count to insert, so two concurrent creates for one user queue up here
-/// and the second one counts the first one's reminder.
-pub async fn lock_tier(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<String> {
-    let row: Option<(String, Option<String>)> = subscriptions::table
-        .filter(subscriptions::user_id.eq(owner))
-        .select((subscriptions::tier, subscriptions::tier_override))
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?;
-    if let Some((tier, over)) = row {
-        return Ok(over.unwrap_or(tier));
-    }
-    users::table.find(owner).select(users::id).for_update().first::<Uuid>(conn).await?;
-    Ok("FREE".to_owned())
-}
-
-/// Reminders that hold a quota slot.
-pub async fn count_live(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
-    reminders::table
-        .filter(reminders::user_id.eq(owner))
-        .filter(reminders::status.eq_any(LIVE_STATUSES))
-        .count()
-        .get_result(conn)
-        .await
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewReminder) -> QueryResult<Reminder> {

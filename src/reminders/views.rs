@@ -124,6 +124,8 @@ pub struct ReminderView {
     pub snoozed_until: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// Set while the reminder does not escalate, e.g. when it is over the tier's limit after a downgrade.
+    pub paused_reason: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod action_links;
 mod admin;
+mod billing;
 mod channel_health;
 mod channels;
 mod email;

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use chrono::Duration;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::RngCore;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
@@ -15,6 +15,7 @@ use super::model::{
 use super::store::{self, NewSubscription, SubscriptionChanges};
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::auth::AuthUser;
+use crate::billing::limits::{self, Limit};
 use crate::http::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -147,18 +148,21 @@ pub async fn subscribe(
     let name = clean_name(input.name.as_deref())?;
     let id = Uuid::new_v4();
     let secret = if kind == ChannelKind::Webhook { Some(new_secret(state, id)?) } else { None };
-    let row = store::insert(
-        &mut conn,
-        NewSubscription {
-            id,
-            owner: user.id,
-            agent_type: kind.as_str(),
-            name: name.as_deref(),
-            config: &config,
-            secret_ciphertext: secret.as_ref().map(|(_, sealed)| sealed.clone()),
-        },
-    )
-    .await?;
+    let new = NewSubscription {
+        id,
+        owner: user.id,
+        agent_type: kind.as_str(),
+        name: name.as_deref(),
+        config: &config,
+        secret_ciphertext: secret.as_ref().map(|(_, sealed)| sealed.clone()),
+    };
+    let tiers = &state.config.tier_limits;
+    let row = conn
+        .transaction::<_, ApiError, _>(async move |conn| {
+            limits::check(conn, tiers, user.id, Limit::Channels).await?;
+            Ok(store::insert(conn, new).await?)
+        })
+        .await?;
     Ok(SubscriptionWithSecret { subscription: row.into(), signing_secret: secret.map(|(plain, _)| plain) })
 }
 

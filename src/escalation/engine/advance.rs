@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::episodes::{self, EpisodeRow};
 use super::{BATCH, fence};
+use crate::billing::controls;
 use crate::escalation::episodes::EpisodeColumns;
 use crate::escalation::machine::Plan;
 use crate::notifications::delivery::{self, OwnerColumns};
@@ -39,7 +40,6 @@ const SELECT_DUE: &str = "
     FROM escalations e
     JOIN reminders r ON r.id = e.reminder_id
     JOIN users u ON u.id = e.user_id
-    LEFT JOIN subscriptions sub ON sub.user_id = e.user_id
     WHERE e.status IN ('active', 'acknowledged') AND e.next_step_at <= $1
     ORDER BY e.next_step_at
     LIMIT $2
@@ -75,6 +75,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             updates.push(EpisodeRow { id: row.id, episode: next });
         }
         episodes::update_batch(conn, &updates).await?;
+        controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
         delivery::insert_batch(conn, &deliveries).await?;
         metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
         Ok(due.len())

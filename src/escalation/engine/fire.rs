@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::episodes::{self, EpisodeRow, NewEpisode};
 use super::{BATCH, fence, recipients};
+use crate::billing::controls;
 use crate::escalation::machine;
 use crate::escalation::plan::{self, ProfileSettings, TierSpec};
 use crate::notifications::delivery::{self, OwnerColumns};
@@ -128,8 +129,7 @@ const SELECT_DUE: &str = "
     JOIN reminders r ON r.id = picked.id
     JOIN escalation_profiles p ON p.id = r.escalation_profile_id
     JOIN reminder_schedules s ON s.reminder_id = r.id
-    JOIN users u ON u.id = r.user_id
-    LEFT JOIN subscriptions sub ON sub.user_id = r.user_id";
+    JOIN users u ON u.id = r.user_id";
 
 /// Fires one batch; returns how many reminders fired.
 pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
@@ -195,6 +195,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         let (inserted, _) = tokio::try_join!(episodes::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
         // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
         deliveries.retain(|d| inserted.contains(&d.escalation_id));
+        controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
         delivery::insert_batch(conn, &deliveries).await?;
         metrics::counter!("reminders_fired_total").increment(inserted.len() as u64);
         metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);

@@ -51,5 +51,6 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Resu
     metrics::gauge!("scheduler_lag_seconds").set(backlog.lag_seconds(now));
     // Idempotency keys are honoured for 24 hours; older ones only take space.
     let pruned = crate::http::idempotency::prune(conn, now).await?;
+    crate::billing::service::lift_expired_suspensions(conn, now).await?;
     Ok(pruned)
 }

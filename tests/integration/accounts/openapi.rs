@@ -67,6 +67,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/admin/health/history"),
     ("POST", "/v1/webhooks/twilio/sms"),
     ("POST", "/v1/webhooks/twilio/status"),
+    ("GET", "/v1/billing/subscription"),
+    ("POST", "/v1/billing/checkout"),
+    ("POST", "/v1/billing/cancel"),
+    ("GET", "/v1/billing/invoices"),
+    ("POST", "/v1/webhooks/square"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

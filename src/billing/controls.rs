@@ -1,0 +1,283 @@
+//! Delivery controls, applied by the engine to a batch of new deliveries inside the transaction that
+//! inserts them: a delivery-disabled account gets nothing, a usage-suspended one gets its window's
+//! allowance, and SMS past the monthly budget fall back to email. The owners' states are read in one
+//! query per batch; suspended owners' rows are locked so the window count is exact under concurrency.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::sql_types::{Array, Date, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::DeliveryState;
+use super::store::month_start;
+use super::tiers::{Tier, TierTable};
+use crate::agents::ChannelKind;
+use crate::notifications::delivery::NewDelivery;
+
+/// Why a delivery of a delivery-disabled account was held back.
+pub const DISABLED_REASON: &str = "delivery disabled for this account";
+
+/// What the engine needs to know about the controls.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings<'a> {
+    pub tiers: &'a TierTable,
+    pub allowance_per_window: u32,
+    pub window: Duration,
+}
+
+impl<'a> Settings<'a> {
+    pub fn from_config(config: &'a crate::config::Config) -> Self {
+        Settings {
+            tiers: &config.tier_limits,
+            allowance_per_window: config.usage_suspension_allowance_per_window,
+            window: Duration::days(i64::from(config.usage_suspension_window_days)),
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct OwnerState {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Text)]
+    delivery_state: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    usage_suspended_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
+    tier: String,
+    #[diesel(sql_type = Integer)]
+    sms_used: i32,
+}
+
+impl OwnerState {
+    /// The state in force at `now`: a usage suspension past its end has lifted itself.
+    fn state(&self, now: DateTime<Utc>) -> DeliveryState {
+        match DeliveryState::parse(&self.delivery_state) {
+            Some(DeliveryState::UsageSuspended) if self.usage_suspended_until.is_some_and(|until| until <= now) => {
+                DeliveryState::Active
+            }
+            Some(state) => state,
+            None => DeliveryState::Active,
+        }
+    }
+}
+
+/// Applies the controls to `rows` (the pending ones; rows already cancelled are left alone).
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    settings: Settings<'_>,
+    rows: &mut [NewDelivery],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    let owners: Vec<Uuid> = distinct(rows.iter().filter(|r| r.status == "pending").map(|r| r.user_id));
+    if owners.is_empty() {
+        return Ok(());
+    }
+    let states: HashMap<Uuid, OwnerState> = diesel::sql_query(
+        "SELECT s.user_id, s.delivery_state, s.usage_suspended_until, COALESCE(s.tier_override, s.tier) AS tier,
+                COALESCE(u.used, 0) AS sms_used
+         FROM subscriptions s
+         LEFT JOIN usage_windows u ON u.user_id = s.user_id AND u.metric = 'sms' AND u.period_start = $2
+         WHERE s.user_id = ANY($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(&owners)
+    .bind::<Date, _>(month_start(now))
+    .load::<OwnerState>(conn)
+    .await?
+    .into_iter()
+    .map(|s| (s.user_id, s))
+    .collect();
+    let state_of = |user: &Uuid| states.get(user).map_or(DeliveryState::Active, |s| s.state(now));
+
+    for row in rows.iter_mut().filter(|r| r.status == "pending") {
+        if state_of(&row.user_id) == DeliveryState::DeliveryDisabled {
+            cancel(row, DISABLED_REASON.to_owned());
+        }
+    }
+    sms_budget(conn, settings.tiers, &states, rows).await?;
+    let suspended: Vec<Uuid> =
+        owners.iter().copied().filter(|user| state_of(user) == DeliveryState::UsageSuspended).collect();
+    usage_allowance(conn, settings, &suspended, rows, now).await
+}
+
+fn distinct(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    ids.filter(|id| seen.insert(*id)).collect()
+}
+
+fn cancel(row: &mut NewDelivery, reason: String) {
+    row.status = "cancelled";
+    row.cancel_reason = Some(reason);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Window {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    window_start: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    window_end: DateTime<Utc>,
+    #[diesel(sql_type = Integer)]
+    deliveries: i32,
+}
+
+/// Lets through at most the window's remaining allowance of each suspended owner's pending rows and
+/// records the rest cancelled with the time the window resets.
+async fn usage_allowance(
+    conn: &mut AsyncPgConnection,
+    settings: Settings<'_>,
+    owners: &[Uuid],
+    rows: &mut [NewDelivery],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    if owners.is_empty() {
+        return Ok(());
+    }
+    // The subscription rows serialise window creation and counting per owner.
+    diesel::sql_query("SELECT 1 FROM subscriptions WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE")
+        .bind::<Array<SqlUuid>, _>(owners)
+        .execute(conn)
+        .await?;
+    // A window starts with the first delivery after the previous one ended.
+    diesel::sql_query(
+        "INSERT INTO delivery_window_usage (user_id, window_start, window_end)
+         SELECT o, $2, $3 FROM unnest($1::uuid[]) AS o
+         WHERE NOT EXISTS (SELECT 1 FROM delivery_window_usage w
+                           WHERE w.user_id = o AND w.window_start <= $2 AND w.window_end > $2)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Array<SqlUuid>, _>(owners)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(now + settings.window)
+    .execute(conn)
+    .await?;
+    let windows: Vec<Window> = diesel::sql_query(
+        "SELECT user_id, window_start, window_end, deliveries FROM delivery_window_usage
+         WHERE user_id = ANY($1) AND window_start <= $2 AND window_end > $2",
+    )
+    .bind::<Array<SqlUuid>, _>(owners)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    let allowance = i64::from(settings.allowance_per_window);
+    let mut granted: Vec<(Uuid, DateTime<Utc>, i32)> = Vec::with_capacity(windows.len());
+    for window in &windows {
+        let mut left = (allowance - i64::from(window.deliveries)).max(0);
+        let mut taken = 0;
+        for row in rows.iter_mut().filter(|r| r.user_id == window.user_id && r.status == "pending") {
+            if left > 0 {
+                left -= 1;
+                taken += 1;
+            } else {
+                cancel(
+                    row,
+                    format!(
+                        "usage suspended: the allowance of {allowance} deliveries per window is used; \
+                         the window resets at {}",
+                        window.window_end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                );
+            }
+        }
+        granted.push((window.user_id, window.window_start, taken));
+    }
+    diesel::sql_query(
+        "UPDATE delivery_window_usage w SET deliveries = w.deliveries + v.n
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::int[]) AS v(user_id, window_start, n)
+         WHERE w.user_id = v.user_id AND w.window_start = v.window_start AND v.n > 0",
+    )
+    .bind::<Array<SqlUuid>, _>(granted.iter().map(|g| g.0).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(granted.iter().map(|g| g.1).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(granted.iter().map(|g| g.2).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct EmailFallback {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = SqlUuid)]
+    target: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    email_target: Uuid,
+}
+
+/// SMS past the owner's monthly budget go by email instead (the user's email channel, or the contact's
+/// address), with a note in the delivery log; with no email to fall back to they are recorded cancelled.
+async fn sms_budget(
+    conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
+    states: &HashMap<Uuid, OwnerState>,
+    rows: &mut [NewDelivery],
+) -> diesel::QueryResult<()> {
+    // An owner without a subscription row is on FREE with nothing used.
+    let budget = |user: &Uuid| {
+        let tier = states.get(user).and_then(|s| Tier::parse(&s.tier)).unwrap_or(Tier::Free);
+        tiers.get(tier).sms_per_month
+    };
+    let mut left: HashMap<Uuid, i64> = HashMap::new();
+    let mut over = Vec::new();
+    for (i, row) in rows.iter_mut().enumerate() {
+        if row.status != "pending" || row.target.channel != ChannelKind::Sms {
+            continue;
+        }
+        let remaining = left.entry(row.user_id).or_insert_with(|| {
+            let used = states.get(&row.user_id).map_or(0, |s| i64::from(s.sms_used));
+            i64::from(budget(&row.user_id)) - used
+        });
+        if *remaining > 0 {
+            *remaining -= 1;
+        } else {
+            over.push(i);
+        }
+    }
+    if over.is_empty() {
+        return Ok(());
+    }
+    let owners: Vec<Uuid> = over.iter().map(|&i| rows[i].user_id).collect();
+    let kinds: Vec<&str> = over.iter().map(|&i| rows[i].target.kind.as_str()).collect();
+    let targets: Vec<Uuid> = over.iter().map(|&i| rows[i].target.id).collect();
+    let fallbacks: HashMap<(Uuid, String, Uuid), Uuid> = diesel::sql_query(
+        "SELECT DISTINCT v.owner, v.kind, v.target,
+                CASE WHEN v.kind = 'contact' THEN c.id ELSE e.id END AS email_target
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS v(owner, kind, target)
+         LEFT JOIN trusted_contacts c ON v.kind = 'contact' AND c.id = v.target AND c.email IS NOT NULL
+         LEFT JOIN LATERAL (SELECT s.id FROM user_agent_subscriptions s
+                            WHERE s.user_id = v.owner AND s.agent_type = 'email' AND s.enabled
+                            ORDER BY s.created_at, s.id LIMIT 1) e ON v.kind = 'subscription'
+         WHERE (CASE WHEN v.kind = 'contact' THEN c.id ELSE e.id END) IS NOT NULL",
+    )
+    .bind::<Array<SqlUuid>, _>(&owners)
+    .bind::<Array<Text>, _>(&kinds)
+    .bind::<Array<SqlUuid>, _>(&targets)
+    .load::<EmailFallback>(conn)
+    .await?
+    .into_iter()
+    .map(|f| ((f.owner, f.kind, f.target), f.email_target))
+    .collect();
+    for i in over {
+        let row = &mut rows[i];
+        let budget = budget(&row.user_id);
+        let key = (row.user_id, row.target.kind.as_str().to_owned(), row.target.id);
+        match fallbacks.get(&key) {
+            Some(email_target) => {
+                row.target.id = *email_target;
+                row.target.channel = ChannelKind::Email;
+                let note = format!("SMS budget of {budget} this month used; sent by email instead");
+                row.deferred_reason = Some(match row.deferred_reason.take() {
+                    Some(earlier) => format!("{note}; {earlier}"),
+                    None => note,
+                });
+            }
+            None => cancel(row, format!("SMS budget of {budget} this month used and no email to fall back to")),
+        }
+    }
+    Ok(())
+}

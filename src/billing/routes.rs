@@ -1,0 +1,96 @@
+//! Thin handlers for `/v1/billing/*` and the Square webhook.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::model::{BillingSubscriptionView, CheckoutInput, CheckoutView, Invoice};
+use super::{service, webhook};
+use crate::auth::AuthUser;
+use crate::http::envelope::Envelope;
+use crate::http::pagination::Page;
+use crate::http::{ApiError, ApiResponse, Json};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/billing/subscription").get(subscription))
+        .service(web::resource("/v1/billing/checkout").post(checkout))
+        .service(web::resource("/v1/billing/cancel").post(cancel))
+        .service(web::resource("/v1/billing/invoices").get(invoices))
+        .service(web::resource(webhook::PATH).post(square_webhook));
+}
+
+#[utoipa::path(get, path = "/v1/billing/subscription", tag = "billing",
+    description = "The tier in force, its limits and what is used of them, and the account's delivery controls.",
+    responses((status = 200, body = Envelope<BillingSubscriptionView>)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn subscription(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<ApiResponse<BillingSubscriptionView>, ApiError> {
+    Ok(ApiResponse::ok(service::summary(&state, user.id).await?))
+}
+
+#[utoipa::path(post, path = "/v1/billing/checkout", tag = "billing", request_body = CheckoutInput,
+    description = "A Square payment link that subscribes the user to the tier's plan. The tier changes when \
+        Square reports the subscription.",
+    responses((status = 200, body = Envelope<CheckoutView>), (status = 400), (status = 503)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn checkout(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<CheckoutInput>,
+) -> Result<ApiResponse<CheckoutView>, ApiError> {
+    Ok(ApiResponse::ok(service::checkout(&state, user.id, body.0).await?))
+}
+
+#[utoipa::path(post, path = "/v1/billing/cancel", tag = "billing",
+    description = "Cancels the paid subscription at the end of the paid period.",
+    responses((status = 200, body = Envelope<BillingSubscriptionView>), (status = 422)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<ApiResponse<BillingSubscriptionView>, ApiError> {
+    Ok(ApiResponse::ok(service::cancel(&state, user.id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct InvoiceQuery {
+    #[param(minimum = 1, maximum = 100000)]
+    pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/billing/invoices", tag = "billing", params(InvoiceQuery),
+    description = "Payments as Square reported them, newest first.",
+    responses((status = 200, body = Envelope<Vec<Invoice>>)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn invoices(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<InvoiceQuery>,
+) -> Result<ApiResponse<Vec<Invoice>>, ApiError> {
+    let mut errors = Vec::new();
+    let page = Page::from_query(query.page, query.page_size, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (rows, pagination) = service::invoices(&state, user.id, page).await?;
+    Ok(ApiResponse::page(rows, pagination))
+}
+
+#[utoipa::path(post, path = "/v1/webhooks/square", tag = "webhooks",
+    description = "Square event notifications, verified by `x-square-hmacsha256-signature` over the notification \
+        URL and the raw body; each event id takes effect once.",
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 200), (status = 401)))]
+pub async fn square_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let signature = req.headers().get("x-square-hmacsha256-signature").and_then(|v| v.to_str().ok());
+    webhook::receive(&state, signature, &body).await?;
+    Ok(HttpResponse::Ok().finish())
+}

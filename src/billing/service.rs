@@ -1,0 +1,262 @@
+//! Subscription state changes (tier, override, delivery controls) and the billing routes' logic. Admin
+//! routes change subscriptions through the same functions, so a change always applies its consequences
+//! (reminders over a new limit pause, the owner is told).
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::limits::Limit;
+use super::model::{
+    BillingSubscriptionView, CheckoutInput, CheckoutView, DeliveryControlsView, DeliveryState, Invoice, Usage,
+    UsageView,
+};
+use super::square::Square;
+use super::store;
+use super::tiers::{Tier, TierTable};
+use crate::http::ApiError;
+use crate::http::envelope::Pagination;
+use crate::http::pagination::Page;
+use crate::notifications::notice::{Notice, email_owner};
+use crate::state::AppState;
+
+/// The `paused_reason` prefix of reminders paused for being over the tier's limit (only these resume
+/// when the limit rises again).
+const OVER_LIMIT: &str = "over the tier limit";
+
+/// A reminder that stopped escalating because it is over the limit.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct PausedReminder {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+}
+
+/// Pauses the newest live reminders beyond the owner's tier limit and resumes those paused for the limit
+/// that fit again. Nothing is deleted. Returns the reminders paused by this call.
+pub async fn apply_tier_limits(
+    conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
+    user: Uuid,
+) -> diesel::QueryResult<Vec<PausedReminder>> {
+    let tier = store::lock(conn, user).await?.effective_tier();
+    let allowed = Limit::Reminders.of(tiers.get(tier)).map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let reason = format!("{OVER_LIMIT}: the {} tier allows {allowed} active reminders", tier.as_str());
+    diesel::sql_query(
+        "WITH ranked AS (
+            SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM reminders
+            WHERE user_id = $1 AND status IN ('active', 'snoozed'))
+         UPDATE reminders r SET paused_reason = NULL FROM ranked
+         WHERE r.id = ranked.id AND ranked.n <= $2 AND r.paused_reason LIKE $3 || '%'",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<BigInt, _>(allowed)
+    .bind::<Text, _>(OVER_LIMIT)
+    .execute(conn)
+    .await?;
+    let paused = diesel::sql_query(
+        "WITH ranked AS (
+            SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM reminders
+            WHERE user_id = $1 AND status IN ('active', 'snoozed'))
+         UPDATE reminders r SET paused_reason = $3 FROM ranked
+         WHERE r.id = ranked.id AND ranked.n > $2 AND r.paused_reason IS NULL
+         RETURNING r.id, r.title",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<BigInt, _>(allowed)
+    .bind::<Text, _>(reason)
+    .load::<PausedReminder>(conn)
+    .await?;
+    // An episode already running for a paused reminder stops too: "stop escalating" means now.
+    let ids: Vec<Uuid> = paused.iter().map(|r| r.id).collect();
+    diesel::sql_query(
+        "WITH ended AS (
+            UPDATE escalations SET status = 'cancelled', end_reason = 'cancelled', next_step_at = NULL
+            WHERE reminder_id = ANY($1) AND status IN ('active', 'acknowledged')
+            RETURNING id)
+         UPDATE deliveries SET status = 'cancelled', cancel_reason = 'the reminder is over the tier limit'
+         WHERE escalation_id IN (SELECT id FROM ended) AND status = 'pending'",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .execute(conn)
+    .await?;
+    Ok(paused)
+}
+
+/// Tells the owner which reminders stopped escalating.
+pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[PausedReminder]) {
+    if paused.is_empty() {
+        return;
+    }
+    let list: Vec<String> = paused.iter().map(|r| format!("- {}", r.title)).collect();
+    let notice = Notice {
+        subject: "Some reminders stopped escalating".to_owned(),
+        text: format!(
+            "Your plan now allows fewer active reminders. These, the newest, are kept but no longer escalate \
+             until you upgrade or archive others:\n{}",
+            list.join("\n")
+        ),
+    };
+    if let Err(err) = email_owner(state, user, notice).await {
+        tracing::error!(user.id = %user, error = format!("{err:#}"), "could not send the paused-reminders notice");
+    }
+}
+
+/// Sets (or clears, with `None`) the admin tier override and applies the new limits, inside the caller's
+/// transaction (so an admin route can write its audit row alongside). Returns the reminders it paused;
+/// pass them to [`notify_paused`] after the commit. 404 for an unknown user.
+pub async fn apply_tier_override(
+    conn: &mut AsyncPgConnection,
+    tiers: &TierTable,
+    user: Uuid,
+    tier: Option<Tier>,
+) -> Result<Vec<PausedReminder>, ApiError> {
+    if !store::user_exists(conn, user).await? {
+        return Err(ApiError::not_found("User"));
+    }
+    store::lock(conn, user).await?;
+    store::set_tier_override(conn, user, tier).await?;
+    Ok(apply_tier_limits(conn, tiers, user).await?)
+}
+
+/// [`apply_tier_override`] in its own transaction, then tells the owner what stopped escalating.
+pub async fn set_tier_override(state: &AppState, user: Uuid, tier: Option<Tier>) -> Result<(), ApiError> {
+    let tiers = &state.config.tier_limits;
+    let mut conn = state.db.get().await?;
+    let paused = conn
+        .transaction::<_, ApiError, _>(async move |conn| apply_tier_override(conn, tiers, user, tier).await)
+        .await?;
+    drop(conn);
+    notify_paused(state, user, &paused).await;
+    Ok(())
+}
+
+/// Sets the account's delivery controls. `suspended_until` only applies to `UsageSuspended` (the
+/// suspension lifts itself then; `None` = until lifted by hand). 404 for an unknown user.
+pub async fn set_delivery_status(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    delivery: DeliveryState,
+    reason: Option<&str>,
+    suspended_until: Option<DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    if !store::user_exists(conn, user).await? {
+        return Err(ApiError::not_found("User"));
+    }
+    store::lock(conn, user).await?;
+    let until = if delivery == DeliveryState::UsageSuspended { suspended_until } else { None };
+    let reason = if delivery == DeliveryState::Active { None } else { reason };
+    store::set_delivery_state(conn, user, delivery.as_str(), reason, until).await?;
+    Ok(())
+}
+
+/// Usage suspensions whose end has come lift themselves (the engine already treats them as lifted).
+pub async fn lift_expired_suspensions(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE subscriptions SET delivery_state = 'ACTIVE', delivery_state_reason = NULL, usage_suspended_until = NULL
+         WHERE delivery_state = 'USAGE_SUSPENDED' AND usage_suspended_until <= $1",
+    )
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await
+}
+
+fn usage(used: i64, limit: Option<u64>) -> Usage {
+    Usage { used, limit }
+}
+
+/// `GET /v1/billing/subscription`.
+pub async fn summary(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    let row = match store::find(&mut conn, user).await? {
+        Some(row) => row,
+        None => conn.transaction::<_, ApiError, _>(async move |conn| Ok(store::lock(conn, user).await?)).await?,
+    };
+    let tier = row.effective_tier();
+    let limits = state.config.tier_limits.get(tier).clone();
+    let usage = UsageView {
+        reminders: usage(store::count_reminders(&mut conn, user).await?, Limit::Reminders.of(&limits)),
+        channels: usage(store::count_channels(&mut conn, user).await?, Limit::Channels.of(&limits)),
+        trusted_contacts: usage(store::count_contacts(&mut conn, user).await?, Limit::TrustedContacts.of(&limits)),
+        sms_this_month: usage(store::sms_used(&mut conn, user, now).await?, Some(u64::from(limits.sms_per_month))),
+    };
+    let mut delivery = DeliveryState::parse(&row.delivery_state).unwrap_or(DeliveryState::Active);
+    let mut until = row.usage_suspended_until;
+    let mut reason = row.delivery_state_reason.clone();
+    if delivery == DeliveryState::UsageSuspended && until.is_some_and(|u| u <= now) {
+        (delivery, until, reason) = (DeliveryState::Active, None, None);
+    }
+    Ok(BillingSubscriptionView {
+        tier,
+        status: row.status,
+        current_period_end: row.current_period_end,
+        cancel_at_period_end: row.cancel_at_period_end,
+        limits,
+        usage,
+        delivery: DeliveryControlsView { state: delivery, reason, usage_suspended_until: until },
+    })
+}
+
+/// `POST /v1/billing/checkout`: a Square payment link for the tier's plan.
+pub async fn checkout(state: &AppState, user: Uuid, input: CheckoutInput) -> Result<CheckoutView, ApiError> {
+    let tier = match Tier::parse(&input.tier) {
+        Some(tier) if tier != Tier::Free => tier,
+        _ => return Err(ApiError::field("tier", "must be PERSONAL, PRO or FAMILY")),
+    };
+    let square = Square::new(&state.config)?;
+    let Some(plan) = Square::plan_of(&state.config, tier) else {
+        return Err(ApiError::unprocessable(format!("The {} tier cannot be bought on this server.", tier.as_str())));
+    };
+    let mut conn = state.db.get().await?;
+    let owner = crate::users::store::find_live(&mut conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    drop(conn);
+    let price = state.config.tier_limits.get(tier).price_cents;
+    let link =
+        square.payment_link(&Uuid::new_v4().to_string(), tier, plan, price, &owner.email).await.map_err(|err| {
+            tracing::error!(error = format!("{err:#}"), "Square payment link failed");
+            ApiError::new(crate::http::ErrorCode::ServiceUnavailable, "The payment provider is unavailable; try again.")
+        })?;
+    let mut conn = state.db.get().await?;
+    // The order id ties Square's later payment events to this checkout.
+    diesel::sql_query("UPDATE subscriptions SET square_order_id = $2 WHERE user_id = $1")
+        .bind::<SqlUuid, _>(user)
+        .bind::<Nullable<Text>, _>(link.order_id.as_deref())
+        .execute(&mut conn)
+        .await?;
+    Ok(CheckoutView { checkout_url: link.url })
+}
+
+/// `POST /v1/billing/cancel`: Square stops billing at the end of the paid period; the tier stays until
+/// Square reports the cancellation.
+pub async fn cancel(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
+    let mut conn = state.db.get().await?;
+    let row = store::find(&mut conn, user).await?;
+    drop(conn);
+    let Some(square_id) = row.and_then(|r| r.square_subscription_id) else {
+        return Err(ApiError::unprocessable("There is no paid subscription to cancel."));
+    };
+    let square = Square::new(&state.config)?;
+    square.cancel(&square_id).await.map_err(|err| {
+        tracing::error!(error = format!("{err:#}"), "Square cancel failed");
+        ApiError::new(crate::http::ErrorCode::ServiceUnavailable, "The payment provider is unavailable; try again.")
+    })?;
+    let mut conn = state.db.get().await?;
+    store::apply_square(
+        &mut conn,
+        user,
+        &store::SquareChanges { cancel_at_period_end: Some(true), ..Default::default() },
+    )
+    .await?;
+    drop(conn);
+    summary(state, user).await
+}
+
+/// `GET /v1/billing/invoices`.
+pub async fn invoices(state: &AppState, user: Uuid, page: Page) -> Result<(Vec<Invoice>, Pagination), ApiError> {
+    let mut conn = state.db.get().await?;
+    let (rows, total) = store::invoices(&mut conn, user, page).await?;
+    Ok((rows, page.pagination(total)))
+}

@@ -1,0 +1,294 @@
+//! Delivery controls through the real engine (scheduler and worker in-process, movable clock): disabled
+//! accounts get nothing, usage-suspended ones their window's allowance, and SMS past the monthly budget
+//! go by email.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use escalating_reminders::agents::ChannelKind;
+use escalating_reminders::billing::controls::{self, Settings};
+use escalating_reminders::billing::tiers::TierTable;
+use escalating_reminders::escalation::machine::{Target, TargetKind};
+use escalating_reminders::notifications::delivery::NewDelivery;
+use uuid::Uuid;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::TestApp;
+use crate::engine::eventually;
+use crate::engine::seed::{Seed, count};
+use crate::fixtures::{exec, scalar};
+
+async fn sink() -> MockServer {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).mount(&sink).await;
+    sink
+}
+
+async fn received(sink: &MockServer) -> usize {
+    sink.received_requests().await.unwrap_or_default().len()
+}
+
+fn at(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_disabled_account_gets_nothing_and_every_delivery_is_recorded() {
+    let sink = sink().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    exec(
+        &app,
+        &format!("UPDATE subscriptions SET delivery_state = 'DELIVERY_DISABLED' WHERE user_id = '{}'", seed.user),
+    )
+    .await;
+    seed.many_due_at(5, app.state.clock.now(), hook.id).await;
+
+    let mut conn = app.db.connect().await;
+    eventually(Duration::from_secs(15), "five deliveries recorded", || async {
+        count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries").await == 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(received(&sink).await, 0, "nothing was sent");
+    let held = "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' \
+                AND cancel_reason = 'delivery disabled for this account'";
+    assert_eq!(count(&mut conn, held).await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspension_lifts() {
+    let sink = sink().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let clock = app.state.clock.clone();
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    let lifts_at = clock.now() + chrono::Duration::days(5);
+    exec(
+        &app,
+        &format!(
+            "UPDATE subscriptions SET delivery_state = 'USAGE_SUSPENDED', usage_suspended_until = '{}' \
+             WHERE user_id = '{}'",
+            at(lifts_at),
+            seed.user
+        ),
+    )
+    .await;
+
+    // Window 1: twenty reminders due at once, three go out.
+    seed.many_due_at(20, clock.now(), hook.id).await;
+    let total = |n: i64| {
+        let app = &app;
+        async move { count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries").await == n }
+    };
+    eventually(Duration::from_secs(20), "twenty deliveries recorded", || total(20)).await;
+    eventually(Duration::from_secs(15), "three sent", || async { received(&sink).await == 3 }).await;
+    let window_end = scalar(
+        &app,
+        "SELECT to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS value FROM delivery_window_usage",
+    )
+    .await;
+    let mut conn = app.db.connect().await;
+    let held = format!(
+        "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' \
+         AND cancel_reason LIKE 'usage suspended:%' AND cancel_reason LIKE '%resets at {window_end}'"
+    );
+    assert_eq!(count(&mut conn, &held).await, 17, "the rest are recorded with the reset time");
+    // The sink may hear of a send before the worker has written its outcome.
+    eventually(Duration::from_secs(15), "three recorded sent", || async {
+        count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await == 3
+    })
+    .await;
+
+    // Window 2, after the first ended: a fresh allowance of three.
+    clock.advance(chrono::Duration::days(3) + chrono::Duration::minutes(1));
+    seed.many_due_at(20, clock.now(), hook.id).await;
+    eventually(Duration::from_secs(20), "forty deliveries recorded", || total(40)).await;
+    eventually(Duration::from_secs(15), "six sent", || async { received(&sink).await == 6 }).await;
+
+    // Past `usage_suspended_until` the suspension has lifted itself: everything goes out.
+    clock.advance(chrono::Duration::days(2));
+    seed.many_due_at(5, clock.now(), hook.id).await;
+    eventually(Duration::from_secs(20), "forty-five deliveries recorded", || total(45)).await;
+    eventually(Duration::from_secs(15), "eleven sent", || async { received(&sink).await == 11 }).await;
+    eventually(Duration::from_secs(15), "the subscription is active again", || async {
+        scalar(&app, &format!("SELECT delivery_state AS value FROM subscriptions WHERE user_id = '{}'", seed.user))
+            .await
+            == "ACTIVE"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(received(&sink).await, 11, "nothing beyond the allowance was sent");
+}
+
+/// Two pending webhook deliveries of `user` (the rows are only handed to the controls, not inserted).
+fn rows(user: Uuid) -> Vec<NewDelivery> {
+    (0..2)
+        .map(|_| NewDelivery {
+            escalation_id: Uuid::new_v4(),
+            reminder_id: Uuid::new_v4(),
+            user_id: user,
+            tier: 1,
+            loop_index: 0,
+            target: Target { kind: TargetKind::Subscription, id: Uuid::new_v4(), channel: ChannelKind::Webhook },
+            status: "pending",
+            next_attempt_at: Utc::now(),
+            deferred_reason: None,
+            cancel_reason: None,
+            payload: serde_json::json!({}),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_count_is_exact_under_concurrent_transactions() {
+    let app = TestApp::spawn().await;
+    let seed = Seed::new(&app).await;
+    exec(&app, &format!("UPDATE subscriptions SET delivery_state = 'USAGE_SUSPENDED' WHERE user_id = '{}'", seed.user))
+        .await;
+    let tiers = TierTable::default();
+    let now = Utc::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let mut conn: AsyncPgConnection = app.db.connect().await;
+        let tiers = tiers.clone();
+        let user = seed.user;
+        tasks.spawn(async move {
+            let settings = Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3) };
+            conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
+                let mut batch = rows(user);
+                controls::apply(conn, settings, &mut batch, now).await?;
+                Ok(batch.iter().filter(|r| r.status == "pending").count())
+            })
+            .await
+            .expect("controls apply")
+        });
+    }
+    let granted: usize = tasks.join_all().await.into_iter().sum();
+    assert_eq!(granted, 3, "twenty deliveries in ten concurrent batches, three allowed");
+    assert_eq!(scalar(&app, "SELECT deliveries::text AS value FROM delivery_window_usage").await, "3");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
+    let app = TestApp::spawn_roles("api,scheduler", &[("TIER_LIMITS", r#"{"FREE": {"smsPerMonth": 1}}"#)]).await;
+    let clock = app.state.clock.clone();
+    let channels = |user: Uuid| {
+        let app = &app;
+        async move {
+            let sms = scalar(
+                app,
+                &format!(
+                    "INSERT INTO user_agent_subscriptions (user_id, agent_type, config) \
+                 VALUES ('{user}', 'sms', '{{\"phoneNumber\": \"+15551234567\"}}') RETURNING id::text AS value"
+                ),
+            )
+            .await;
+            let email = scalar(
+                app,
+                &format!(
+                    "INSERT INTO user_agent_subscriptions (user_id, agent_type, config) \
+                 VALUES ('{user}', 'email', '{{\"address\": \"me@example.com\"}}') RETURNING id::text AS value"
+                ),
+            )
+            .await;
+            (sms.parse::<Uuid>().unwrap(), email.parse::<Uuid>().unwrap())
+        }
+    };
+    // One user has used the month's budget, the other has not.
+    let spent = Seed::new(&app).await;
+    let fresh = Seed::new(&app).await;
+    let (spent_sms, spent_email) = channels(spent.user).await;
+    let (fresh_sms, _) = channels(fresh.user).await;
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO usage_windows (user_id, metric, period_start, used) \
+             VALUES ('{}', 'sms', date_trunc('month', now() AT TIME ZONE 'UTC')::date, 1)",
+            spent.user
+        ),
+    )
+    .await;
+    spent.reminder_due_in(chrono::Duration::zero(), &[(0, &[spent_sms])], 0).await;
+    fresh.reminder_due_in(chrono::Duration::zero(), &[(0, &[fresh_sms])], 0).await;
+    eventually(Duration::from_secs(15), "both deliveries created", || async {
+        count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries").await == 2
+    })
+    .await;
+    let of = |user: Uuid| {
+        format!(
+            "SELECT channel || '/' || target_id || '/' || coalesce(deferred_reason, '-') AS value FROM deliveries WHERE user_id = '{user}'"
+        )
+    };
+    let spent_row = scalar(&app, &of(spent.user)).await;
+    assert!(spent_row.starts_with(&format!("email/{spent_email}/SMS budget of 1 this month used")), "{spent_row}");
+    let fresh_row = scalar(&app, &of(fresh.user)).await;
+    assert_eq!(fresh_row, format!("sms/{fresh_sms}/-"));
+
+    // Each SMS sent counts once against the budget, however often its outcome is written.
+    let id: Uuid = scalar(&app, &format!("SELECT id::text AS value FROM deliveries WHERE user_id = '{}'", fresh.user))
+        .await
+        .parse()
+        .unwrap();
+    exec(&app, &format!("UPDATE deliveries SET status = 'sending', attempts = 1 WHERE id = '{id}'")).await;
+    let sent = escalating_reminders::dispatch::claim::Recorded {
+        id,
+        attempt: 1,
+        status: "sent",
+        next_attempt_at: None,
+        error: None,
+        provider_message_id: Some("SM1".to_owned()),
+    };
+    let mut conn = app.db.connect().await;
+    for _ in 0..2 {
+        escalating_reminders::dispatch::claim::record(&mut conn, std::slice::from_ref(&sent), clock.now())
+            .await
+            .unwrap();
+    }
+    let used =
+        format!("SELECT used::text AS value FROM usage_windows WHERE user_id = '{}' AND metric = 'sms'", fresh.user);
+    assert_eq!(scalar(&app, &used).await, "1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_downgrade_the_newest_excess_reminder_stops_escalating_and_the_rest_go_on() {
+    let sink = sink().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let clock = app.state.clock.clone();
+    let seed = Seed::new(&app).await;
+    exec(&app, &format!("UPDATE subscriptions SET tier = 'PERSONAL' WHERE user_id = '{}'", seed.user)).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    let later = chrono::Duration::hours(1);
+    for _ in 0..3 {
+        seed.reminder_due_in(later, &[(0, &[hook.id])], 0).await;
+    }
+    // The newest fires now and would escalate again after an hour.
+    let newest = seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[hook.id]), (60, &[hook.id])], 0).await;
+    eventually(Duration::from_secs(15), "the first tier is sent", || async { received(&sink).await == 1 }).await;
+
+    escalating_reminders::billing::service::set_tier_override(
+        &app.state,
+        seed.user,
+        Some(escalating_reminders::billing::tiers::Tier::Free),
+    )
+    .await
+    .expect("override");
+    let paused =
+        scalar(&app, &format!("SELECT coalesce(paused_reason, '-') AS value FROM reminders WHERE id = '{newest}'"))
+            .await;
+    assert!(paused.contains("FREE tier allows 3"), "{paused}");
+    assert_eq!(
+        scalar(&app, &format!("SELECT status AS value FROM escalations WHERE reminder_id = '{newest}'")).await,
+        "cancelled"
+    );
+
+    clock.advance(chrono::Duration::hours(2));
+    eventually(Duration::from_secs(15), "the three within the limit are sent", || async { received(&sink).await == 4 })
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(received(&sink).await, 4, "the paused reminder escalated no further");
+    assert_eq!(count(&mut app.db.connect().await, "SELECT count(*) AS n FROM escalations").await, 4);
+}

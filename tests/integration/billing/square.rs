@@ -1,0 +1,308 @@
+//! Square: checkout and cancel against a mock Square, webhook signatures, replays, and the upgrade and
+//! downgrade flows end to end.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::{NOTIFICATION_URL, SIGNATURE_KEY, post_event, send_event, square_signature};
+use crate::common::TestApp;
+use crate::fixtures::{create, exec, once_body, scalar, user, user_id};
+
+const TOKEN: &str = "sq-test-token";
+
+struct Billing {
+    app: TestApp,
+    square: MockServer,
+    outbox: PathBuf,
+}
+
+/// The app wired to a mock Square, with its own notice outbox.
+async fn billing() -> Billing {
+    let square = MockServer::start().await;
+    let outbox = std::env::temp_dir().join(format!("er-billing-{}", uuid::Uuid::new_v4().simple()));
+    let base = square.uri();
+    let app = TestApp::spawn_with(&[
+        ("SQUARE_API_BASE", base.as_str()),
+        ("SQUARE_ACCESS_TOKEN", TOKEN),
+        ("SQUARE_LOCATION_ID", "LOC1"),
+        ("SQUARE_PLAN_PERSONAL", "PLAN_PERSONAL"),
+        ("SQUARE_PLAN_PRO", "PLAN_PRO"),
+        ("SQUARE_WEBHOOK_SIGNATURE_KEY", SIGNATURE_KEY),
+        ("EMAIL_OUTBOX_DIR", outbox.to_str().unwrap()),
+    ])
+    .await;
+    Billing { app, square, outbox }
+}
+
+/// Every notice in the outbox, as text.
+fn notices(outbox: &PathBuf) -> Vec<String> {
+    std::fs::read_dir(outbox)
+        .map(|dir| dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+        .unwrap_or_default()
+}
+
+fn subscription_event(kind: &str, event_id: &str, status: &str, plan: &str) -> Value {
+    json!({
+        "merchant_id": "MERCHANT",
+        "type": kind,
+        "event_id": event_id,
+        "created_at": "2026-11-25T12:00:00Z",
+        "data": {"type": "subscription", "id": "SUB1", "object": {"subscription": {
+            "id": "SUB1", "customer_id": "CUST1", "location_id": "LOC1", "plan_variation_id": plan,
+            "status": status, "charged_through_date": "2026-12-25", "start_date": "2026-11-25"
+        }}}
+    })
+}
+
+fn invoice_event(kind: &str, event_id: &str, amount: i64) -> Value {
+    json!({
+        "merchant_id": "MERCHANT",
+        "type": kind,
+        "event_id": event_id,
+        "created_at": "2026-11-25T12:00:00Z",
+        "data": {"type": "invoice", "id": "INV1", "object": {"invoice": {
+            "id": "INV1", "subscription_id": "SUB1", "status": "PAID", "title": "PRO plan",
+            "payment_requests": [{"computed_amount_money": {"amount": amount, "currency": "USD"}}]
+        }}}
+    })
+}
+
+/// Square's customer look-up answers with the user's email.
+async fn customer_is(square: &MockServer, email: &str) {
+    Mock::given(method("GET"))
+        .and(path("/v2/customers/CUST1"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"customer": {"id": "CUST1", "email_address": email}})),
+        )
+        .mount(square)
+        .await;
+}
+
+async fn tier_of(app: &TestApp, token: &str) -> Value {
+    app.get("/v1/billing/subscription", Some(token)).await.data(200).clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checkout_creates_a_square_payment_link_for_the_tiers_plan() {
+    let b = billing().await;
+    let token = user(&b.app, "buyer@example.com").await;
+    Mock::given(method("POST"))
+        .and(path("/v2/online-checkout/payment-links"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(body_partial_json(json!({
+            "quick_pay": {"location_id": "LOC1", "price_money": {"amount": 1500, "currency": "USD"}},
+            "checkout_options": {"subscription_plan_id": "PLAN_PRO"},
+            "pre_populated_data": {"buyer_email": "buyer@example.com"}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "payment_link": {"id": "PL1", "url": "https://square.link/u/pro-link", "order_id": "ORDER1", "version": 1}
+        })))
+        .expect(1)
+        .mount(&b.square)
+        .await;
+
+    let reply = b.app.post("/v1/billing/checkout", json!({"tier": "PRO"}), Some(&token)).await;
+    assert_eq!(reply.data(200)["checkoutUrl"], "https://square.link/u/pro-link");
+    let requests = b.square.received_requests().await.unwrap();
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert!(body["idempotency_key"].as_str().is_some_and(|k| !k.is_empty()), "Square needs an idempotency key");
+
+    b.app
+        .post("/v1/billing/checkout", json!({"tier": "FREE"}), Some(&token))
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+    b.app
+        .post("/v1/billing/checkout", json!({"tier": "GOLD"}), Some(&token))
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+    b.app
+        .post("/v1/billing/checkout", json!({"tier": "PRO", "coupon": "x"}), Some(&token))
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+    // FAMILY has no plan configured on this server.
+    b.app
+        .post("/v1/billing/checkout", json!({"tier": "FAMILY"}), Some(&token))
+        .await
+        .assert_error(422, "UNPROCESSABLE_ENTITY");
+    b.app.post("/v1/billing/checkout", json!({"tier": "PRO"}), None).await.assert_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_correctly_signed_events_are_accepted_and_bad_ones_change_nothing() {
+    let b = billing().await;
+    let token = user(&b.app, "signed@example.com").await;
+    customer_is(&b.square, "signed@example.com").await;
+    let event = subscription_event("subscription.created", "EV-SIGNED", "ACTIVE", "PLAN_PRO");
+    let body = serde_json::to_vec(&event).unwrap();
+    let good = square_signature(NOTIFICATION_URL, &body);
+
+    let mut tampered = body.clone();
+    let at = tampered.iter().position(|b| *b == b'P').unwrap();
+    tampered[at] = b'Q';
+    let wrong_url = square_signature("https://elsewhere.example/v1/webhooks/square", &body);
+    for (what, reply) in [
+        ("tampered body", post_event(&b.app, &tampered, Some(&good)).await),
+        ("wrong URL", post_event(&b.app, &body, Some(&wrong_url)).await),
+        ("missing header", post_event(&b.app, &body, None).await),
+        ("garbage", post_event(&b.app, &body, Some("bm90IGEgc2lnbmF0dXJl")).await),
+    ] {
+        assert_eq!(reply.status, 401, "{what}");
+    }
+    assert_eq!(scalar(&b.app, "SELECT count(*)::text AS value FROM processed_webhook_events").await, "0");
+    assert_eq!(tier_of(&b.app, &token).await["tier"], "FREE");
+
+    let accepted = post_event(&b.app, &body, Some(&good)).await;
+    assert_eq!(accepted.status, 200);
+    let summary = tier_of(&b.app, &token).await;
+    assert_eq!(summary["tier"], "PRO");
+    assert_eq!(summary["status"], "ACTIVE");
+    assert_eq!(summary["currentPeriodEnd"], "2026-12-25T00:00:00Z");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_event_five_times_has_one_effect() {
+    let b = billing().await;
+    let token = user(&b.app, "replay@example.com").await;
+    let id = user_id(&b.app, &token).await;
+    exec(
+        &b.app,
+        &format!("UPDATE subscriptions SET square_subscription_id = 'SUB1', tier = 'PRO' WHERE user_id = '{id}'"),
+    )
+    .await;
+    let paid = invoice_event("invoice.payment_made", "EV-PAID", 1500);
+    for _ in 0..5 {
+        assert_eq!(send_event(&b.app, &paid).await.status, 200);
+    }
+    let invoices = b.app.get("/v1/billing/invoices", Some(&token)).await;
+    let list = invoices.data(200).as_array().unwrap().clone();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["amountCents"], 1500);
+    assert_eq!(list[0]["status"], "PAID");
+    assert_eq!(list[0]["squareInvoiceId"], "INV1");
+    assert_eq!(scalar(&b.app, "SELECT count(*)::text AS value FROM processed_webhook_events").await, "1");
+
+    // Another user sees none of it.
+    let other = user(&b.app, "other-replay@example.com").await;
+    assert_eq!(b.app.get("/v1/billing/invoices", Some(&other)).await.data(200).as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_payment_marks_the_account_past_due_and_emails_the_owner() {
+    let b = billing().await;
+    let token = user(&b.app, "pastdue@example.com").await;
+    let id = user_id(&b.app, &token).await;
+    exec(
+        &b.app,
+        &format!("UPDATE subscriptions SET square_subscription_id = 'SUB1', tier = 'PRO' WHERE user_id = '{id}'"),
+    )
+    .await;
+    assert_eq!(send_event(&b.app, &invoice_event("invoice.payment_failed", "EV-FAIL", 1500)).await.status, 200);
+    let summary = tier_of(&b.app, &token).await;
+    assert_eq!(summary["status"], "PAST_DUE");
+    assert_eq!(summary["tier"], "PRO", "a failed payment does not take the plan away at once");
+    let invoices = b.app.get("/v1/billing/invoices", Some(&token)).await;
+    assert_eq!(invoices.data(200)[0]["status"], "FAILED");
+    let mails = notices(&b.outbox);
+    assert!(mails.iter().any(|m| m.contains("To: pastdue@example.com") && m.contains("payment failed")), "{mails:?}");
+
+    // Paying again makes it active; unknown event types are stored and answered 200.
+    assert_eq!(send_event(&b.app, &invoice_event("invoice.payment_made", "EV-PAID-2", 1500)).await.status, 200);
+    assert_eq!(tier_of(&b.app, &token).await["status"], "ACTIVE");
+    let unknown = json!({"type": "loyalty.account.created", "event_id": "EV-UNKNOWN", "data": {}});
+    assert_eq!(send_event(&b.app, &unknown).await.status, 200);
+    assert_eq!(
+        scalar(&b.app, "SELECT event_type AS value FROM processed_webhook_events WHERE event_id = 'EV-UNKNOWN'").await,
+        "loyalty.account.created"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_asks_square_to_stop_at_period_end() {
+    let b = billing().await;
+    let token = user(&b.app, "cancel@example.com").await;
+    b.app.post("/v1/billing/cancel", json!({}), Some(&token)).await.assert_error(422, "UNPROCESSABLE_ENTITY");
+    let id = user_id(&b.app, &token).await;
+    exec(
+        &b.app,
+        &format!("UPDATE subscriptions SET square_subscription_id = 'SUB1', tier = 'PRO' WHERE user_id = '{id}'"),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/subscriptions/SUB1/cancel"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"subscription": {"id": "SUB1", "status": "ACTIVE", "canceled_date": "2026-12-25"}}),
+            ),
+        )
+        .expect(1)
+        .mount(&b.square)
+        .await;
+    let reply = b.app.post("/v1/billing/cancel", json!({}), Some(&token)).await;
+    let data = reply.data(200);
+    assert_eq!(data["cancelAtPeriodEnd"], true);
+    assert_eq!(data["tier"], "PRO", "the paid period is kept");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrade_and_downgrade_change_limits_at_once_and_never_delete() {
+    let b = billing().await;
+    let token = user(&b.app, "flow@example.com").await;
+    customer_is(&b.square, "flow@example.com").await;
+    for n in 1..=3 {
+        create(&b.app, &token, once_body(&format!("Free {n}"))).await;
+    }
+    let refused = b.app.post("/v1/reminders", once_body("Fourth"), Some(&token)).await;
+    refused.assert_error(403, "FORBIDDEN");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("PERSONAL"), "{:?}", refused.body);
+
+    // Upgrade: Square reports the PERSONAL subscription; the fourth reminder fits at once.
+    let created = subscription_event("subscription.created", "EV-UP", "ACTIVE", "PLAN_PERSONAL");
+    assert_eq!(send_event(&b.app, &created).await.status, 200);
+    assert_eq!(tier_of(&b.app, &token).await["limits"]["reminders"], 20);
+    let mut ids = Vec::new();
+    for n in 4..=5 {
+        ids.push(create(&b.app, &token, once_body(&format!("Paid {n}"))).await["id"].as_str().unwrap().to_owned());
+    }
+
+    // Downgrade: Square cancels; the two newest stop escalating, nothing is deleted, the owner is told.
+    let canceled = subscription_event("subscription.updated", "EV-DOWN", "CANCELED", "PLAN_PERSONAL");
+    assert_eq!(send_event(&b.app, &canceled).await.status, 200);
+    let summary = tier_of(&b.app, &token).await;
+    assert_eq!(summary["tier"], "FREE");
+    assert_eq!(summary["status"], "CANCELED");
+    assert_eq!(summary["usage"]["reminders"]["used"], 5);
+    let list = b.app.get("/v1/reminders", Some(&token)).await.data(200).as_array().unwrap().clone();
+    assert_eq!(list.len(), 5, "a downgrade deletes nothing");
+    let paused: Vec<&str> =
+        list.iter().filter(|r| !r["pausedReason"].is_null()).map(|r| r["title"].as_str().unwrap()).collect();
+    let mut paused_sorted = paused.clone();
+    paused_sorted.sort();
+    assert_eq!(paused_sorted, ["Paid 4", "Paid 5"]);
+    let one = b.app.get(&format!("/v1/reminders/{}", ids[1]), Some(&token)).await;
+    assert!(one.data(200)["pausedReason"].as_str().unwrap().contains("FREE"));
+    let mails = notices(&b.outbox);
+    assert!(
+        mails.iter().any(|m| m.contains("To: flow@example.com") && m.contains("Paid 4") && m.contains("Paid 5")),
+        "{mails:?}"
+    );
+    b.app.post("/v1/reminders", once_body("Sixth"), Some(&token)).await.assert_error(403, "FORBIDDEN");
+
+    // Archiving one within the limit frees its slot: the older of the paused two escalates again.
+    let oldest = list.iter().find(|r| r["title"] == "Free 1").unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(crate::fixtures::delete(&b.app, &token, &format!("/v1/reminders/{oldest}")).await.status, 204);
+    let list = b.app.get("/v1/reminders", Some(&token)).await.data(200).as_array().unwrap().clone();
+    let paused: Vec<&str> =
+        list.iter().filter(|r| !r["pausedReason"].is_null()).map(|r| r["title"].as_str().unwrap()).collect();
+    assert_eq!(paused, ["Paid 5"]);
+
+    // Upgrading again resumes them.
+    let again = subscription_event("subscription.updated", "EV-UP-AGAIN", "ACTIVE", "PLAN_PRO");
+    assert_eq!(send_event(&b.app, &again).await.status, 200);
+    let list = b.app.get("/v1/reminders", Some(&token)).await.data(200).as_array().unwrap().clone();
+    assert!(list.iter().all(|r| r["pausedReason"].is_null()), "{list:?}");
+}
