@@ -30,6 +30,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::escalation::profiles::routes::configure(cfg);
     crate::agents::subscriptions::routes::configure(cfg);
     crate::notifications::routes::configure(cfg);
+    crate::watchers::hook_routes::configure(cfg);
+    crate::watchers::routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

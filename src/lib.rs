@@ -22,6 +22,7 @@ pub mod state;
 pub mod telemetry;
 pub mod timezone;
 pub mod users;
+pub mod watchers;
 
 /// The version reported by `/health` and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

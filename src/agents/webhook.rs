@@ -55,6 +55,7 @@ pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>) -> serde_json::Val
             "tier": p["tier"],
             "loop": p["loop"],
             "dueAt": p["dueAt"],
+            "completion": p["completion"],
         }
     })
 }

@@ -72,6 +72,17 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::notifications::routes::log,
         crate::notifications::routes::pending,
         crate::notifications::routes::delivered,
+        crate::watchers::hook_routes::create,
+        crate::watchers::hook_routes::list,
+        crate::watchers::hook_routes::rotate,
+        crate::watchers::hook_routes::revoke,
+        crate::watchers::hook_routes::call,
+        crate::watchers::routes::create,
+        crate::watchers::routes::list,
+        crate::watchers::routes::get,
+        crate::watchers::routes::delete,
+        crate::watchers::routes::inbound_without_secret,
+        crate::watchers::routes::inbound_email,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -83,6 +94,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
         (name = "notifications", description = "The delivery log and the pull-agent inbox"),
+        (name = "evidence", description = "Completion hooks, email watchers and inbound email: proof a reminder was dealt with"),
     )
 )]
 pub struct ApiDoc;

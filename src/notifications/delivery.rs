@@ -23,6 +23,8 @@ pub struct DeliveryContext {
     pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
     /// `ACTIVE`, `DELIVERY_DISABLED` or `USAGE_SUSPENDED`.
     pub delivery_state: String,
+    /// The reminder's completion criteria: `manual`, `webhook` or `email_watcher`.
+    pub completion_kind: String,
 }
 
 /// The reminder and owner columns every engine step selects to build deliveries (embedded in its rows).
@@ -40,12 +42,15 @@ pub struct OwnerColumns {
     pub quiet_hours_end: Option<NaiveTime>,
     #[diesel(sql_type = Text)]
     pub delivery_state: String,
+    #[diesel(sql_type = Text)]
+    pub completion_kind: String,
 }
 
 impl OwnerColumns {
     /// The SQL select list that fills these columns (`r` reminders, `u` users, `sub` subscriptions).
     pub const SELECT: &'static str = "r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, \
-        u.quiet_hours_end, COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state";
+        u.quiet_hours_end, COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state, \
+        COALESCE((SELECT cc.kind FROM completion_criteria cc WHERE cc.reminder_id = r.id), 'manual') AS completion_kind";
 
     pub fn context(
         &self,
@@ -64,6 +69,7 @@ impl OwnerColumns {
             user_zone: crate::timezone::parse_zone(&self.user_timezone).unwrap_or(chrono_tz::UTC),
             quiet_hours: self.quiet_hours_start.zip(self.quiet_hours_end),
             delivery_state: self.delivery_state.clone(),
+            completion_kind: self.completion_kind.clone(),
         }
     }
 }
@@ -123,6 +129,10 @@ pub fn for_tier(
                 "loop": loop_index,
                 "dueAt": ctx.occurrence_at,
                 "audience": target.kind.as_str(),
+                "completion": {
+                    "type": ctx.completion_kind,
+                    "howToComplete": crate::reminders::mapping::how_to_complete(&ctx.completion_kind),
+                },
             });
             NewDelivery {
                 escalation_id: ctx.escalation_id,

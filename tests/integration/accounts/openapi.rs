@@ -53,6 +53,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/notifications"),
     ("GET", "/v1/notifications/pending"),
     ("POST", "/v1/notifications/{id}/delivered"),
+    ("GET", "/v1/reminders/{id}/completion-hooks"),
+    ("POST", "/v1/reminders/{id}/completion-hooks"),
+    ("DELETE", "/v1/reminders/{id}/completion-hooks/{hookId}"),
+    ("POST", "/v1/reminders/{id}/completion-hooks/{hookId}/rotate"),
+    ("POST", "/v1/hooks/{token}"),
+    ("GET", "/v1/watchers"),
+    ("POST", "/v1/watchers"),
+    ("GET", "/v1/watchers/{id}"),
+    ("DELETE", "/v1/watchers/{id}"),
+    ("POST", "/v1/webhooks/email/inbound"),
+    ("POST", "/v1/webhooks/email/inbound/{secret}"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

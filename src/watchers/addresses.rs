@@ -1,0 +1,166 @@
+//! Inbound email addresses, all on one domain that SendGrid Inbound Parse posts to us:
+//!
+//! - `watch+<token>@<domain>`: a user's own address for email watchers (they forward mail there). Routing
+//!   by recipient is what keeps rules tenant-scoped: an email is only matched against the rules of the
+//!   user whose address it was sent to, so nobody can trigger another user's watcher by guessing its rule.
+//! - `reply+<token>@<domain>`: the Reply-To of a notification email; the token names the delivery.
+//!
+//! Tokens are the id in hex plus 64 bits of HMAC-SHA256 (key derived from `ENCRYPTION_KEY`, separate per
+//! purpose), all lower case because mail systems may change the case of local parts.
+
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// What an inbound recipient address stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Recipient {
+    /// A user's watcher address.
+    Watch(Uuid),
+    /// A reply to the delivery with this id.
+    Reply(Uuid),
+}
+
+const TAG_BYTES: usize = 8;
+
+fn tag(config: &Config, purpose: &str, id: Uuid) -> Vec<u8> {
+    let key = crate::crypto::hmac_sha256(config.encryption_key.expose_secret(), purpose.as_bytes());
+    let mut mac = crate::crypto::hmac_sha256(&key, id.as_bytes());
+    mac.truncate(TAG_BYTES);
+    mac
+}
+
+fn seal(config: &Config, purpose: &str, id: Uuid) -> String {
+    format!("{}{}", id.simple(), hex::encode(tag(config, purpose, id)))
+}
+
+fn open(config: &Config, purpose: &str, token: &str) -> Option<Uuid> {
+    let token = token.to_ascii_lowercase();
+    if token.len() != 32 + 2 * TAG_BYTES || !token.is_ascii() {
+        return None;
+    }
+    let (id, given) = token.split_at(32);
+    let id = Uuid::parse_str(id).ok()?;
+    let given = hex::decode(given).ok()?;
+    crate::crypto::constant_time_eq(&given, &tag(config, purpose, id)).then_some(id)
+}
+
+/// The domain inbound mail arrives on: the domain of `EMAIL_FROM`.
+pub fn domain(config: &Config) -> String {
+    let from = config.email_from.trim();
+    let address = from.rsplit_once('<').map_or(from, |(_, rest)| rest.trim_end_matches('>'));
+    address.rsplit_once('@').map_or_else(|| "localhost".to_owned(), |(_, domain)| domain.trim().to_ascii_lowercase())
+}
+
+/// The address a user forwards mail to for their email watchers.
+pub fn watch_address(config: &Config, user: Uuid) -> String {
+    format!("watch+{}@{}", seal(config, "watch-address", user), domain(config))
+}
+
+/// Reply-To tokens of notification emails.
+///
+/// The email channel puts `reply+<token>@<domain>` on every notification email. Verification is this one
+/// function so the channel's own verifier can replace it in one place; until then this module signs and
+/// checks its own HMAC tokens naming the delivery.
+pub mod reply_token {
+    use super::*;
+
+    pub fn sign(config: &Config, delivery: Uuid) -> String {
+        seal(config, "reply-to", delivery)
+    }
+
+    /// The delivery a reply token names, when the token is genuine.
+    pub fn verify(config: &Config, token: &str) -> Option<Uuid> {
+        open(config, "reply-to", token)
+    }
+}
+
+/// Reads one recipient (`Name <local@domain>` or a bare address). Addresses on other domains, and local
+/// parts that are not ours, are not recipients.
+pub fn classify(config: &Config, address: &str) -> Option<Recipient> {
+    let address = bare_address(address)?;
+    let (local, at) = address.rsplit_once('@')?;
+    if !at.eq_ignore_ascii_case(&domain(config)) {
+        return None;
+    }
+    let (kind, token) = local.split_once('+')?;
+    match kind.to_ascii_lowercase().as_str() {
+        "watch" => open(config, "watch-address", token).map(Recipient::Watch),
+        "reply" => reply_token::verify(config, token).map(Recipient::Reply),
+        _ => None,
+    }
+}
+
+/// `Name <a@b>` → `a@b`, lower-cased; None when there is no `@`.
+pub fn bare_address(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let inner = match (raw.rfind('<'), raw.rfind('>')) {
+        (Some(start), Some(end)) if start < end => &raw[start + 1..end],
+        _ => raw,
+    };
+    let inner = inner.trim().trim_matches('"');
+    inner.contains('@').then(|| inner.to_ascii_lowercase())
+}
+
+/// Every address of a comma-separated header value (`to`, `cc`), respecting quoted display names.
+pub fn split_addresses(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut current, mut quoted, mut angled) = (String::new(), false, false);
+    for c in value.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' => angled = true,
+            '>' => angled = false,
+            ',' if !quoted && !angled => {
+                out.extend(bare_address(&current));
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    out.extend(bare_address(&current));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let env = [
+            ("ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+            ("EMAIL_FROM", "Reminders <reminders@Example.org>"),
+        ];
+        Config::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())).unwrap()
+    }
+
+    #[test]
+    fn addresses_round_trip_case_insensitively_and_refuse_forgeries() {
+        let config = config();
+        let user = Uuid::new_v4();
+        let address = watch_address(&config, user);
+        assert!(address.starts_with("watch+") && address.ends_with("@example.org"), "{address}");
+        assert_eq!(classify(&config, &address), Some(Recipient::Watch(user)));
+        assert_eq!(classify(&config, &format!("Me <{}>", address.to_uppercase())), Some(Recipient::Watch(user)));
+        let delivery = Uuid::new_v4();
+        let reply = format!("reply+{}@example.org", reply_token::sign(&config, delivery));
+        assert_eq!(classify(&config, &reply), Some(Recipient::Reply(delivery)));
+        // The same token under the other purpose, another id with this tag, another domain: refused.
+        assert_eq!(classify(&config, &address.replace("watch+", "reply+")), None);
+        let forged = format!("watch+{}{}@example.org", Uuid::new_v4().simple(), &address[6 + 32..6 + 48]);
+        assert_eq!(classify(&config, &forged), None);
+        assert_eq!(classify(&config, &address.replace("example.org", "evil.test")), None);
+    }
+
+    #[test]
+    fn header_values_split_into_bare_addresses() {
+        assert_eq!(
+            split_addresses(r#""Doe, Jane" <Jane@x.org>, bob@y.org,  , Carol <c@z.org>"#),
+            vec!["jane@x.org", "bob@y.org", "c@z.org"]
+        );
+        assert_eq!(bare_address("no address"), None);
+    }
+}
