@@ -32,6 +32,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::notifications::routes::configure(cfg);
     crate::watchers::hook_routes::configure(cfg);
     crate::watchers::routes::configure(cfg);
+    crate::contacts::routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

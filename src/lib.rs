@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod crypto;
 pub mod db;
 pub mod dispatch;

@@ -83,6 +83,15 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::watchers::routes::delete,
         crate::watchers::routes::inbound_without_secret,
         crate::watchers::routes::inbound_email,
+        crate::contacts::routes::create,
+        crate::contacts::routes::list,
+        crate::contacts::routes::get,
+        crate::contacts::routes::update,
+        crate::contacts::routes::delete,
+        crate::contacts::consent::invitation_page,
+        crate::contacts::consent::decide,
+        crate::contacts::consent::opt_out_page,
+        crate::contacts::consent::opt_out,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -94,6 +103,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
         (name = "notifications", description = "The delivery log and the pull-agent inbox"),
+        (name = "contacts", description = "Trusted contacts and their consent (FEATURE_SOCIAL_ESCALATION)"),
         (name = "evidence", description = "Completion hooks, email watchers and inbound email: proof a reminder was dealt with"),
     )
 )]

@@ -22,15 +22,20 @@ pub async fn email_owner(state: &AppState, user: Uuid, notice: Notice) -> anyhow
         return Ok(());
     };
     drop(conn);
+    email_to(state, &owner.email, notice).await
+}
+
+/// Sends `notice` to `address`, someone outside the account (a trusted contact's invitation).
+pub async fn email_to(state: &AppState, address: &str, notice: Notice) -> anyhow::Result<()> {
     let id = Uuid::now_v7();
     let message = format!(
         "From: {}\r\nTo: {}\r\nMessage-ID: <notice-{id}@escalating-reminders>\r\nSubject: {}\r\n\r\n{}\r\n",
-        state.config.email_from, owner.email, notice.subject, notice.text
+        state.config.email_from, address, notice.subject, notice.text
     );
     let dir = &state.config.email_outbox_dir;
     tokio::fs::create_dir_all(dir).await.context("outbox folder")?;
     let path = dir.join(format!("notice-{id}.eml"));
     tokio::fs::write(&path, message).await.context("outbox write")?;
-    tracing::info!(user.id = %user, path = %path.display(), "account notice written to the outbox");
+    tracing::info!(path = %path.display(), "notice written to the outbox");
     Ok(())
 }

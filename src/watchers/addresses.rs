@@ -5,8 +5,7 @@
 //!   user whose address it was sent to, so nobody can trigger another user's watcher by guessing its rule.
 //! - `reply+<token>@<domain>`: the Reply-To of a notification email; the token names the delivery.
 //!
-//! Tokens are the id in hex plus 64 bits of HMAC-SHA256 (key derived from `ENCRYPTION_KEY`, separate per
-//! purpose), all lower case because mail systems may change the case of local parts.
+//! Tokens are [`crate::crypto::seal_id`] tokens under `ENCRYPTION_KEY`, one purpose per kind of address.
 
 use secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -22,28 +21,12 @@ pub enum Recipient {
     Reply(Uuid),
 }
 
-const TAG_BYTES: usize = 8;
-
-fn tag(config: &Config, purpose: &str, id: Uuid) -> Vec<u8> {
-    let key = crate::crypto::hmac_sha256(config.encryption_key.expose_secret(), purpose.as_bytes());
-    let mut mac = crate::crypto::hmac_sha256(&key, id.as_bytes());
-    mac.truncate(TAG_BYTES);
-    mac
-}
-
 fn seal(config: &Config, purpose: &str, id: Uuid) -> String {
-    format!("{}{}", id.simple(), hex::encode(tag(config, purpose, id)))
+    crate::crypto::seal_id(config.encryption_key.expose_secret(), purpose, id)
 }
 
 fn open(config: &Config, purpose: &str, token: &str) -> Option<Uuid> {
-    let token = token.to_ascii_lowercase();
-    if token.len() != 32 + 2 * TAG_BYTES || !token.is_ascii() {
-        return None;
-    }
-    let (id, given) = token.split_at(32);
-    let id = Uuid::parse_str(id).ok()?;
-    let given = hex::decode(given).ok()?;
-    crate::crypto::constant_time_eq(&given, &tag(config, purpose, id)).then_some(id)
+    crate::crypto::open_id(config.encryption_key.expose_secret(), purpose, token)
 }
 
 /// The domain inbound mail arrives on: the domain of `EMAIL_FROM`.

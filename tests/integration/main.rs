@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod channels;
+mod contacts;
 mod engine;
 mod fixtures;
 mod foundation;

@@ -64,6 +64,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/watchers/{id}"),
     ("POST", "/v1/webhooks/email/inbound"),
     ("POST", "/v1/webhooks/email/inbound/{secret}"),
+    ("GET", "/v1/trusted-contacts"),
+    ("POST", "/v1/trusted-contacts"),
+    ("GET", "/v1/trusted-contacts/{id}"),
+    ("PATCH", "/v1/trusted-contacts/{id}"),
+    ("DELETE", "/v1/trusted-contacts/{id}"),
+    ("GET", "/contacts/invitation/{token}"),
+    ("POST", "/contacts/invitation/{token}"),
+    ("GET", "/contacts/opt-out/{token}"),
+    ("POST", "/contacts/opt-out/{token}"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
