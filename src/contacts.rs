@@ -4,6 +4,7 @@
 //! only accepted contacts; this module owns the rows and their consent.
 
 pub mod consent;
+pub mod got_it;
 pub mod routes;
 pub mod service;
 pub mod store;

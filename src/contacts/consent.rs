@@ -76,11 +76,13 @@ async fn owner_name(state: &AppState, contact: &ContactRow) -> Result<String, Ap
         .map_or_else(|| "Someone".to_owned(), |owner| owner.display_name))
 }
 
-fn escape(text: &str) -> String {
+/// HTML-escapes text for the consent pages.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-fn page(title: &str, body: &str) -> HttpResponse {
+/// A minimal HTML page (`title` is escaped here, `body` must already be).
+pub fn page(title: &str, body: &str) -> HttpResponse {
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>",

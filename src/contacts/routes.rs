@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/v1/trusted-contacts").get(list).post(create))
         .service(web::resource("/v1/trusted-contacts/{id}").get(get).patch(update).delete(delete));
     super::consent::configure(cfg);
+    super::got_it::configure(cfg);
 }
 
 #[utoipa::path(post, path = "/v1/trusted-contacts", tag = "contacts", operation_id = "contacts_create", request_body = ContactInput,

@@ -92,6 +92,8 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::contacts::consent::decide,
         crate::contacts::consent::opt_out_page,
         crate::contacts::consent::opt_out,
+        crate::contacts::got_it::got_it_page,
+        crate::contacts::got_it::got_it,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),

@@ -25,6 +25,8 @@ pub struct DeliveryContext {
     pub delivery_state: String,
     /// The reminder's completion criteria: `manual`, `webhook` or `email_watcher`.
     pub completion_kind: String,
+    /// The owner's display name: what a trusted contact is told about whose reminder it is.
+    pub owner_name: String,
 }
 
 /// The reminder and owner columns every engine step selects to build deliveries (embedded in its rows).
@@ -44,13 +46,16 @@ pub struct OwnerColumns {
     pub delivery_state: String,
     #[diesel(sql_type = Text)]
     pub completion_kind: String,
+    #[diesel(sql_type = Text)]
+    pub owner_name: String,
 }
 
 impl OwnerColumns {
     /// The SQL select list that fills these columns (`r` reminders, `u` users, `sub` subscriptions).
     pub const SELECT: &'static str = "r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, \
         u.quiet_hours_end, COALESCE(sub.delivery_state, 'ACTIVE') AS delivery_state, \
-        COALESCE((SELECT cc.kind FROM completion_criteria cc WHERE cc.reminder_id = r.id), 'manual') AS completion_kind";
+        COALESCE((SELECT cc.kind FROM completion_criteria cc WHERE cc.reminder_id = r.id), 'manual') AS completion_kind, \
+        u.display_name AS owner_name";
 
     pub fn context(
         &self,
@@ -70,6 +75,7 @@ impl OwnerColumns {
             quiet_hours: self.quiet_hours_start.zip(self.quiet_hours_end),
             delivery_state: self.delivery_state.clone(),
             completion_kind: self.completion_kind.clone(),
+            owner_name: self.owner_name.clone(),
         }
     }
 }
@@ -119,7 +125,7 @@ pub fn for_tier(
                 "DELIVERY_DISABLED" => ("cancelled", Some("delivery disabled for this account".to_owned())),
                 _ => ("pending", None),
             };
-            let payload = json!({
+            let mut payload = json!({
                 "type": kind,
                 "reminderId": ctx.reminder_id,
                 "escalationId": ctx.escalation_id,
@@ -134,6 +140,11 @@ pub fn for_tier(
                     "howToComplete": crate::reminders::mapping::how_to_complete(&ctx.completion_kind),
                 },
             });
+            // A trusted contact's limited view: whose reminder it is, its title and when it was due (how long it
+            // has waited is computed when sending); never its description.
+            if target.kind == TargetKind::Contact {
+                payload["ownerName"] = json!(ctx.owner_name);
+            }
             NewDelivery {
                 escalation_id: ctx.escalation_id,
                 reminder_id: ctx.reminder_id,

@@ -193,3 +193,99 @@ async fn with_the_feature_off_the_routes_are_not_found() {
         app.call(method.clone(), &path, body, Some(&token)).await.assert_error(404, "NOT_FOUND");
     }
 }
+
+/// Counts rows matching a SQL condition on `deliveries`.
+async fn deliveries_where(app: &TestApp, condition: &str) -> String {
+    crate::fixtures::scalar(app, &format!("SELECT count(*)::text AS value FROM deliveries WHERE {condition}")).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_accepted_contact_gets_the_limited_view_and_their_got_it_acknowledges_for_everyone() {
+    let outbox = std::env::temp_dir().join(format!("er-contacts-{}", uuid::Uuid::new_v4().simple()));
+    let dir = outbox.to_string_lossy().into_owned();
+    let app = TestApp::spawn_roles("all", &[("DEFAULT_TIER", "PRO"), ("EMAIL_OUTBOX_DIR", &dir)]).await;
+    let token = user(&app, "ada@example.com").await;
+    let bob = contact(&app, &token, json!({"name": "Bob", "email": "bob@example.com"})).await;
+    let accept = link(&email_to(&outbox, "bob@example.com"), "/contacts/invitation/");
+    assert_eq!(form(&app, &accept, "decision=accept").await.status, 200);
+    let profile = app
+        .post(
+            "/v1/escalation-profiles",
+            json!({"name": "Ask Bob", "tiers": [{"tierNumber": 1, "delayMinutes": 0, "includeTrustedContacts": true}]}),
+            Some(&token),
+        )
+        .await;
+    let soon =
+        (app.state.clock.now() + chrono::Duration::seconds(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = json!({"title": "Take the pills", "description": "the blue ones, in the kitchen drawer",
+        "escalationProfileId": profile.data(201)["id"], "schedule": {"type": "once", "triggerAt": soon}});
+    let reminder = create(&app, &token, body).await["id"].as_str().unwrap().to_owned();
+    crate::engine::eventually(std::time::Duration::from_secs(15), "the contact's delivery is sent", || async {
+        deliveries_where(&app, "target_kind = 'contact' AND status = 'sent'").await == "1"
+    })
+    .await;
+
+    // What reached Bob: whose reminder, its title and due time; never the description.
+    let delivery =
+        crate::fixtures::scalar(&app, "SELECT id::text AS value FROM deliveries WHERE target_kind = 'contact'").await;
+    let payload = crate::fixtures::scalar(
+        &app,
+        &format!("SELECT payload::text AS value FROM deliveries WHERE id = '{delivery}'"),
+    )
+    .await;
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!((payload["ownerName"].as_str(), payload["title"].as_str()), (Some("Ada"), Some("Take the pills")));
+    assert!(payload["dueAt"].is_string() && !payload.to_string().contains("kitchen drawer"), "{payload}");
+    let sent = std::fs::read_to_string(outbox.join(format!("{delivery}.eml"))).unwrap();
+    assert!(sent.contains("To: bob@example.com") && sent.contains("Take the pills") && !sent.contains("kitchen"));
+
+    // "I've got it": the page does not act; the POST acknowledges the episode for everyone, once.
+    let got_it = escalating_reminders::contacts::got_it::got_it_link(&app.state, delivery.parse().unwrap());
+    let path = got_it.replace("http://127.0.0.1:3801", "");
+    assert!(app.get(&path, None).await.text.contains("Take the pills"));
+    let episode =
+        || crate::fixtures::scalar(&app, "SELECT status || '|' || coalesce(acted_by, '-') AS value FROM escalations");
+    assert_eq!(episode().await, "active|-");
+    assert!(form(&app, &path, "").await.text.contains("they have been told"));
+    assert_eq!(episode().await, format!("acknowledged|contact:{}", bob["id"].as_str().unwrap()));
+    let told = email_to(&outbox, "ada@example.com");
+    assert!(told.contains("Subject: Bob has got it: Take the pills"), "{told}");
+    assert!(form(&app, &path, "").await.text.contains("already taken care of"));
+    let tampered = format!("{}{}", &path[..path.len() - 1], if path.ends_with('0') { "1" } else { "0" });
+    form(&app, &tampered, "").await.assert_error(404, "NOT_FOUND");
+    let log = app.get(&format!("/v1/reminders/{reminder}/escalations"), Some(&token)).await;
+    assert_eq!(log.data(200)[0]["status"], "acknowledged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_feature_off_no_contact_tier_fires() {
+    let app = TestApp::spawn_roles("all", &[("DEFAULT_TIER", "PRO"), ("FEATURE_SOCIAL_ESCALATION", "false")]).await;
+    let token = user(&app, "ada@example.com").await;
+    let owner = crate::fixtures::user_id(&app, &token).await;
+    crate::fixtures::exec(
+        &app,
+        &format!(
+            "INSERT INTO trusted_contacts (user_id, name, email, consent_status, accepted_at) \
+             VALUES ('{owner}', 'Bob', 'bob@example.com', 'accepted', now())"
+        ),
+    )
+    .await;
+    let profile = app
+        .post(
+            "/v1/escalation-profiles",
+            json!({"name": "Ask Bob", "tiers": [{"tierNumber": 1, "delayMinutes": 0, "includeTrustedContacts": true}]}),
+            Some(&token),
+        )
+        .await;
+    let soon =
+        (app.state.clock.now() + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = json!({"title": "pills", "escalationProfileId": profile.data(201)["id"],
+        "schedule": {"type": "once", "triggerAt": soon}});
+    create(&app, &token, body).await;
+    crate::engine::eventually(std::time::Duration::from_secs(15), "the reminder fires", || async {
+        crate::fixtures::scalar(&app, "SELECT count(*)::text AS value FROM escalations").await == "1"
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(deliveries_where(&app, "target_kind = 'contact'").await, "0");
+}

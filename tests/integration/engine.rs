@@ -13,7 +13,7 @@ use crate::common::{TestApp, webhook_signed_by};
 use seed::{Seed, count};
 
 /// Waits until `check` holds, polling; fails the test after `timeout`.
-async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -73,6 +73,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/contacts/invitation/{token}"),
     ("GET", "/contacts/opt-out/{token}"),
     ("POST", "/contacts/opt-out/{token}"),
+    ("GET", "/contacts/got-it/{token}"),
+    ("POST", "/contacts/got-it/{token}"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
