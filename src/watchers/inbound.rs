@@ -164,8 +164,14 @@ pub async fn process(state: &AppState, email: &InboundEmail) -> Result<InboundOu
         match recipient {
             Recipient::Watch(user) => {
                 let mut conn = state.db.get().await?;
-                let matching: Vec<WatcherRow> =
-                    rules::list_for(&mut conn, user, true).await?.into_iter().filter(|r| r.matches(&facts)).collect();
+                // One action per reminder per email, whichever rules match: two rules on a recurring reminder
+                // must not complete two occurrences.
+                let mut seen = BTreeSet::new();
+                let matching: Vec<WatcherRow> = rules::list_for(&mut conn, user, true)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.matches(&facts) && seen.insert(r.reminder_id))
+                    .collect();
                 for rule in matching {
                     results.push(act_on_rule(state, &mut conn, &rule, &facts, message_id.as_deref()).await?);
                 }

@@ -58,6 +58,8 @@ async fn a_matching_sendgrid_post_completes_the_reminder_once() {
     let app = app().await;
     let token = user(&app, "ada@example.com").await;
     let id = create(&app, &token, once_body("pay rent")).await["id"].as_str().unwrap().to_owned();
+    // An older, broader rule on the same reminder matches too: the email still acts once.
+    watch(&app, &token, json!({"reminderId": id, "bodyKeyword": "received"})).await;
     let rule = json!({"reminderId": id, "senderPattern": "*@bank.example", "subjectKeyword": "payment received"});
     let (watcher, address) = watch(&app, &token, rule).await;
     assert!(address.starts_with("watch+") && address.ends_with("@localhost"), "{address}");
