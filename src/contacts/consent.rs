@@ -188,3 +188,14 @@ pub async fn opt_out(state: web::Data<AppState>, token: web::Path<String>) -> Re
     }
     Ok(page("Stop messages", "<p>Done: you will not get any more messages.</p>"))
 }
+
+/// An SMS reply `YES` from a phone: every pending invitation to that number is accepted. For the SMS
+/// webhook to call; returns how many contacts accepted. (STOP needs nothing here: `sms_opt_outs` is honoured
+/// wherever contacts are resolved.)
+pub async fn accept_by_phone(
+    conn: &mut diesel_async::AsyncPgConnection,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    store::accept_pending_by_phone(conn, phone, now).await
+}

@@ -138,3 +138,19 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &ContactCha
 pub async fn delete_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<usize> {
     diesel::delete(trusted_contacts::table.find(id).filter(trusted_contacts::user_id.eq(owner))).execute(conn).await
 }
+
+/// Accepts the pending invitations sent to `phone` (an SMS reply YES).
+pub async fn accept_pending_by_phone(
+    conn: &mut AsyncPgConnection,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        trusted_contacts::table
+            .filter(trusted_contacts::phone.eq(phone))
+            .filter(trusted_contacts::consent_status.eq("pending")),
+    )
+    .set((trusted_contacts::consent_status.eq("accepted"), trusted_contacts::accepted_at.eq(now)))
+    .execute(conn)
+    .await
+}
