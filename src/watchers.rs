@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod hook_routes;
 pub mod hooks;
 pub mod inbound;
+pub mod occurrence;
 pub mod replies;
 pub mod routes;
 pub mod rules;

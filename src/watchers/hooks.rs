@@ -2,10 +2,7 @@
 //! calls to prove the task was done. The token (256 random bits) is shown once and stored as its SHA-256;
 //! rotating replaces the hash (the old URL stops working at once), revoking ends the hook.
 //!
-//! A hook acts once per occurrence. The occurrence it acts on is the open episode's; with none open, the
-//! one nearest in time of the last fired occurrence and the upcoming one, so a device that posts twice
-//! after the reminder fired is told the first post already counted, while a job that reports shortly before
-//! the reminder is due completes the upcoming occurrence ahead of time.
+//! A hook acts once per occurrence ([`super::occurrence`] says which one a call is about).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -14,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::evidence::{self, EventRow, Evidence};
+use super::occurrence::{self, Occurrence};
 use crate::auth::tokens;
-use crate::db::schema::{completion_hooks, escalations, watcher_events};
+use crate::db::schema::{completion_hooks, watcher_events};
 use crate::escalation::actions::Actor;
-use crate::escalation::episodes;
 use crate::http::{ApiError, FieldError};
 use crate::reminders::model::Reminder;
 use crate::state::AppState;
@@ -242,67 +239,6 @@ pub async fn find_by_token(state: &AppState, token: &str) -> Result<HookRow, Api
         .ok_or_else(missing)
 }
 
-/// Which occurrence a call is about.
-#[derive(Debug, Clone, PartialEq)]
-enum Occurrence {
-    /// Open, or upcoming: the call acts on it.
-    Due(DateTime<Utc>),
-    /// Fired and already over (completed, expired, or dealt with by an earlier call).
-    Ended { at: DateTime<Utc>, status: String },
-    /// The reminder is completed or archived and nothing is upcoming.
-    Nothing,
-}
-
-/// The latest episode of the reminder, open or not.
-async fn latest_episode(
-    conn: &mut AsyncPgConnection,
-    reminder: Uuid,
-) -> QueryResult<Option<(DateTime<Utc>, String, Option<String>)>> {
-    escalations::table
-        .filter(escalations::reminder_id.eq(reminder))
-        .order(escalations::fired_at.desc())
-        .select((escalations::occurrence_at, escalations::status, escalations::end_reason))
-        .first(conn)
-        .await
-        .optional()
-}
-
-async fn current_occurrence(
-    conn: &mut AsyncPgConnection,
-    reminder: &Reminder,
-    now: DateTime<Utc>,
-) -> QueryResult<Occurrence> {
-    if let Some(open) = episodes::lock_open(conn, reminder.id).await? {
-        return Ok(Occurrence::Due(open.occurrence_at));
-    }
-    let latest = latest_episode(conn, reminder.id).await?;
-    Ok(pick_occurrence(reminder, latest, now))
-}
-
-/// The pure part of [`current_occurrence`] once no episode is open.
-fn pick_occurrence(
-    reminder: &Reminder,
-    latest: Option<(DateTime<Utc>, String, Option<String>)>,
-    now: DateTime<Utc>,
-) -> Occurrence {
-    match reminder.status.as_str() {
-        // A snoozed reminder's occurrence is still the one that was snoozed, until the wake fires anew.
-        "snoozed" => {
-            let snoozed = latest.filter(|(_, _, reason)| reason.as_deref() == Some("snoozed")).map(|(at, ..)| at);
-            return Occurrence::Due(snoozed.or(reminder.snoozed_until).unwrap_or(now));
-        }
-        "completed" | "archived" if latest.is_none() => return Occurrence::Nothing,
-        _ => {}
-    }
-    let upcoming = reminder.next_trigger_at.filter(|_| reminder.status == "active");
-    match (latest, upcoming) {
-        (Some((at, status, _)), Some(next)) if now - at < next - now => Occurrence::Ended { at, status },
-        (_, Some(next)) => Occurrence::Due(next),
-        (Some((at, status, _)), None) => Occurrence::Ended { at, status },
-        (None, None) => Occurrence::Nothing,
-    }
-}
-
 /// What the call asks for: its own action, or the hook's.
 async fn evidence_of(
     state: &AppState,
@@ -345,13 +281,11 @@ pub async fn invoke(state: &AppState, hook: HookRow, call: HookCall) -> Result<H
             status: status.to_owned(),
             message,
         };
-        let at = match current_occurrence(conn, &reminder, now).await? {
+        let at = match occurrence::current(conn, &reminder, now).await? {
             Occurrence::Due(at) => at,
             Occurrence::Ended { at, status } => {
-                let message = match earlier_use(conn, reminder.id, at).await? {
-                    Some((done, when)) => format!("Already done: this occurrence was {done} by a hook at {when}."),
-                    None => format!("This occurrence is already over ({status}); nothing was changed."),
-                };
+                let over = format!("This occurrence is already over ({status}); nothing was changed.");
+                let message = already_done(conn, reminder.id, at).await?.unwrap_or(over);
                 return Ok(result(false, Some(at), &reminder.status, message));
             }
             Occurrence::Nothing => {
@@ -371,8 +305,9 @@ pub async fn invoke(state: &AppState, hook: HookRow, call: HookCall) -> Result<H
             message_id: None,
         };
         if evidence::record(conn, &row).await?.is_none() {
-            let (done, when) = earlier_use(conn, reminder.id, at).await?.unwrap_or_default();
-            let message = format!("Already done: this occurrence was {done} by a hook at {when}.");
+            // The unique key only refuses a row that exists, so the earlier call is there to quote.
+            let message = already_done(conn, reminder.id, at).await?;
+            let message = message.unwrap_or_else(|| "Already done for this occurrence.".to_owned());
             return Ok(result(false, Some(at), &reminder.status, message));
         }
         let outcome =
@@ -388,12 +323,12 @@ pub async fn invoke(state: &AppState, hook: HookRow, call: HookCall) -> Result<H
     .await
 }
 
-/// The action and time of the hook call that already dealt with this occurrence.
-async fn earlier_use(
+/// "Already done" with the action and time of the hook call that dealt with this occurrence, if one did.
+async fn already_done(
     conn: &mut AsyncPgConnection,
     reminder: Uuid,
     occurrence: DateTime<Utc>,
-) -> QueryResult<Option<(String, String)>> {
+) -> QueryResult<Option<String>> {
     let found: Option<(String, DateTime<Utc>)> = watcher_events::table
         .filter(watcher_events::source.eq("hook"))
         .filter(watcher_events::reminder_id.eq(reminder))
@@ -402,8 +337,10 @@ async fn earlier_use(
         .first(conn)
         .await
         .optional()?;
-    Ok(found
-        .map(|(action, at)| (past_tense(&action).to_owned(), at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))))
+    Ok(found.map(|(action, at)| {
+        let when = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        format!("Already done: this occurrence was {} by a hook at {when}.", past_tense(&action))
+    }))
 }
 
 fn past_tense(action: &str) -> &str {
@@ -416,58 +353,7 @@ fn past_tense(action: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Duration, TimeZone};
-
     use super::*;
-
-    fn reminder(status: &str, next: Option<DateTime<Utc>>) -> Reminder {
-        let t = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
-        Reminder {
-            id: Uuid::nil(),
-            user_id: Uuid::nil(),
-            title: "t".into(),
-            description: None,
-            importance: "medium".into(),
-            status: status.into(),
-            escalation_profile_id: Uuid::nil(),
-            timezone: "UTC".into(),
-            next_trigger_at: next,
-            snoozed_until: None,
-            completed_at: None,
-            archived_at: None,
-            paused_reason: None,
-            version: 1,
-            created_at: t,
-            updated_at: t,
-        }
-    }
-
-    #[test]
-    fn without_an_open_episode_the_nearest_occurrence_is_current() {
-        let monday = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let tuesday = monday + Duration::days(1);
-        let daily = reminder("active", Some(tuesday));
-        let fired = Some((monday, "completed".to_owned(), Some("completed".to_owned())));
-        // An hour after Monday's occurrence: Monday's, already over.
-        assert_eq!(
-            pick_occurrence(&daily, fired.clone(), monday + Duration::hours(1)),
-            Occurrence::Ended { at: monday, status: "completed".into() }
-        );
-        // Five minutes before Tuesday's: Tuesday's, ahead of time.
-        assert_eq!(pick_occurrence(&daily, fired, tuesday - Duration::minutes(5)), Occurrence::Due(tuesday));
-        // Never fired: the upcoming one.
-        assert_eq!(pick_occurrence(&daily, None, monday), Occurrence::Due(tuesday));
-        // A one-off completed ahead of time has nothing left.
-        assert_eq!(pick_occurrence(&reminder("completed", None), None, monday), Occurrence::Nothing);
-    }
-
-    #[test]
-    fn a_snoozed_reminder_keeps_the_snoozed_occurrence() {
-        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let snoozed = reminder("snoozed", Some(at + Duration::days(1)));
-        let latest = Some((at, "cancelled".to_owned(), Some("snoozed".to_owned())));
-        assert_eq!(pick_occurrence(&snoozed, latest, at + Duration::hours(3)), Occurrence::Due(at));
-    }
 
     #[test]
     fn tokens_have_a_recognisable_shape() {
