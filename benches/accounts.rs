@@ -5,10 +5,11 @@
 //! (`TEST_DATABASE_URL`, `TEST_REDIS_URL`). `BENCH_SECS` sets the time per scenario (default 5). Prints one
 //! JSON line per scenario and writes them all to `bench-results/accounts.json`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use escalating_reminders::cli::parse_roles;
 use escalating_reminders::config::Config;
 use serde_json::{Value, json};
@@ -16,10 +17,6 @@ use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "correct horse battery";
 const CONNECTIONS: [usize; 2] = [16, 64];
-
-fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
 
 /// One measured scenario.
 struct Scenario {
@@ -99,27 +96,14 @@ async fn measure(name: &'static str, connections: usize, secs: f64, make: MakeRe
     Scenario { name, connections, requests: latencies.len(), errors, elapsed: deadline - started, latencies }
 }
 
-async fn create_database() -> String {
-    let name = format!("er_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await.expect("postgres");
-    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
-    name
-}
-
-async fn drop_database(name: &str) {
-    if let Ok(mut admin) = AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await {
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
-    }
-}
-
 #[tokio::main]
 async fn main() {
     escalating_reminders::install_crypto_provider();
     let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
-    let database = create_database().await;
+    let database = common::create_database().await;
     let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let env: Vec<(&str, String)> = vec![
-        ("DATABASE_URL", format!("{}/{database}?sslmode=disable", server_url())),
+        ("DATABASE_URL", format!("{}/{database}?sslmode=disable", common::server_url())),
         ("REDIS_URL", redis),
         ("REDIS_KEY_PREFIX", format!("bench:{database}:")),
         ("JWT_SECRET", "bench-jwt-secret-that-is-long-enough-0123456789".to_owned()),
@@ -192,7 +176,7 @@ async fn main() {
 
     shutdown.cancel();
     let _ = server.await;
-    drop_database(&database).await;
+    common::drop_database(&database).await;
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-results");
     std::fs::create_dir_all(&out).expect("bench-results directory");
     let text = serde_json::to_string_pretty(&Value::Array(lines)).expect("json") + "\n";

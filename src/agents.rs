@@ -1,6 +1,7 @@
 //! Notification channels ("agents"): one module per channel type behind the [`Channel`] trait.
 
 pub mod email;
+pub mod mailer;
 pub mod pull;
 pub mod sms;
 pub mod ssrf;
@@ -126,16 +127,36 @@ impl Channels {
 
     /// The production channels for `state`'s configuration.
     pub fn from_state(state: &crate::state::AppState) -> anyhow::Result<Self> {
+        if state.config.worker_noop_channels {
+            tracing::warn!("WORKER_NOOP_CHANNELS is set: nothing is really sent (benchmarks only)");
+            let noop: Arc<dyn Channel> = Arc::new(NoopChannel);
+            return Ok(Channels {
+                by_kind: ChannelKind::ALL.into_iter().map(|kind| (kind, Arc::clone(&noop))).collect(),
+            });
+        }
+        let config = &state.config;
+        let links = crate::notifications::links::LinkSigner::new(config);
         let mut by_kind: HashMap<ChannelKind, Arc<dyn Channel>> = HashMap::new();
-        by_kind
-            .insert(ChannelKind::Webhook, Arc::new(webhook::WebhookChannel::new(state.config.webhook_allow_private)?));
-        by_kind.insert(ChannelKind::Email, Arc::new(email::OutboxEmail::new(&state.config)));
-        by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(&state.config)?));
-        by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone())));
+        by_kind.insert(
+            ChannelKind::Webhook,
+            Arc::new(webhook::WebhookChannel::new(config.webhook_allow_private, links.clone())?),
+        );
+        by_kind.insert(ChannelKind::Email, Arc::new(email::EmailChannel::new(config, state.mailer.clone())));
+        by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(config, links.clone())?));
+        by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone(), links)));
         Ok(Channels { by_kind })
     }
 
     pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Channel>> {
         self.by_kind.get(&kind)
+    }
+}
+
+/// Succeeds at once without sending: measures the queue and the database, not the receivers.
+struct NoopChannel;
+
+impl Channel for NoopChannel {
+    fn send<'a>(&'a self, _job: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(std::future::ready(Outcome::Sent { provider_message_id: None }))
     }
 }

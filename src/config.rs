@@ -147,6 +147,8 @@ pub struct Config {
     pub scheduler_tick: Duration,
     pub worker_concurrency: usize,
     pub webhook_allow_private: bool,
+    /// Benchmarks only (the queue-only scenario): channels that succeed without sending anything.
+    pub worker_noop_channels: bool,
     pub offer_timeout: Duration,
     pub delivery_lease: Duration,
     pub shutdown_grace: Duration,
@@ -222,6 +224,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "scales the per-user hourly limits (FREE 100, PERSONAL 1000, PRO/FAMILY 10000); 0.01 makes FREE 1",
     ),
     ("RATE_LIMIT_AUTH_PER_MINUTE", "30", "requests per minute per client IP to register, login, refresh, logout"),
+    ("WORKER_NOOP_CHANNELS", "false", "benchmarks only: every send succeeds at once; refused when APP_ENV=production"),
 ];
 
 /// The `--help` appendix listing every variable with its default.
@@ -381,9 +384,7 @@ impl Config {
             twilio_api_base: src.url("TWILIO_API_BASE", "https://api.twilio.com")?,
             sendgrid_api_key: src.secret("SENDGRID_API_KEY"),
             smtp_url: src.smtp_url("SMTP_URL")?,
-            email_from: src
-                .text("EMAIL_FROM")
-                .unwrap_or_else(|| "Escalating Reminders <reminders@localhost>".to_owned()),
+            email_from: src.mailbox("EMAIL_FROM", "Escalating Reminders <reminders@localhost>")?,
             email_outbox_dir: PathBuf::from(src.text("EMAIL_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned())),
             inbound_email_secret: src.secret("INBOUND_EMAIL_SECRET"),
             openai_api_key: src.secret("OPENAI_API_KEY"),
@@ -399,6 +400,15 @@ impl Config {
             scheduler_tick: Duration::from_millis(src.number("SCHEDULER_TICK_MS", 1000, 10, 60_000)?),
             worker_concurrency: src.number("WORKER_CONCURRENCY", 64, 1, 4096)?,
             webhook_allow_private: src.flag("WEBHOOK_ALLOW_PRIVATE", false)?,
+            worker_noop_channels: match src.flag("WORKER_NOOP_CHANNELS", false)? {
+                true if app_env == AppEnv::Production => {
+                    return Err(ConfigError::new(
+                        "WORKER_NOOP_CHANNELS",
+                        "would drop every notification in production",
+                    ));
+                }
+                noop => noop,
+            },
             offer_timeout: Duration::from_secs(src.number("OFFER_TIMEOUT_SECS", 30, 1, 3600)?),
             delivery_lease: Duration::from_secs(src.number("DELIVERY_LEASE_SECS", 60, 5, 3600)?),
             shutdown_grace: Duration::from_secs(src.number("SHUTDOWN_GRACE_SECS", 30, 0, 600)?),

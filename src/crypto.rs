@@ -76,6 +76,14 @@ pub fn open_id(key: &[u8], purpose: &str, token: &str) -> Option<Uuid> {
     constant_time_eq(&given, &seal_tag(key, purpose, id)).then_some(id)
 }
 
+/// A key for one `purpose` (action links, reply addresses, …) derived from the master key, so a token of one
+/// kind can never pass as another and no purpose ever uses the master key itself.
+pub fn derive_key(master: &[u8; 32], purpose: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&hmac_sha256(master, format!("escalating-reminders/{purpose}").as_bytes()));
+    key
+}
+
 /// Compares secrets without leaking where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

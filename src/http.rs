@@ -33,6 +33,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::watchers::hook_routes::configure(cfg);
     crate::watchers::routes::configure(cfg);
     crate::contacts::routes::configure(cfg);
+    crate::notifications::link_routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

@@ -1,7 +1,11 @@
 //! Deliveries: the rows that say who is owed which message, their retry policy and rendered payloads.
 
 pub mod delivery;
+pub mod link_routes;
+pub mod links;
 pub mod notice;
 pub mod quiet_hours;
+pub mod reply_address;
 pub mod retry;
 pub mod routes;
+pub mod templates;

@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: DbPool,
     pub redis: Arc<RedisClient>,
+    /// Sends every email (notifications and account notices): SMTP, SendGrid's relay or the outbox.
+    pub mailer: Arc<crate::agents::mailer::Mailer>,
     /// Rate-limit counters (Redis, or in-process while Redis is away).
     pub limiter: Arc<crate::http::rate_limit::RateLimiter>,
     pub roles: Roles,

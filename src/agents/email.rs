@@ -1,45 +1,103 @@
-//! Email. Until SMTP sending lands (channels issue), emails go to the local outbox folder and the log:
-//! never silently nowhere. Each file is named by the delivery id, so a retried send overwrites itself.
+//! Email notifications: multipart text + HTML from the templates, `Message-ID` from the delivery id (a
+//! retry is recognisably the same message), a Reply-To that names the delivery so a reply can act, action
+//! links, and `List-Unsubscribe` (one click, RFC 8058). Sent through the shared [`Mailer`].
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use serde_json::json;
 
+use super::mailer::{MailError, Mailer};
 use super::{Channel, Job, Outcome, Recipient};
-use crate::config::Config;
+use crate::notifications::links::{LinkAction, LinkSigner};
+use crate::notifications::reply_address::ReplyAddresses;
+use crate::notifications::templates;
 
-pub struct OutboxEmail {
-    dir: PathBuf,
-    from: String,
+pub struct EmailChannel {
+    mailer: Arc<Mailer>,
+    links: LinkSigner,
+    replies: ReplyAddresses,
 }
 
-impl OutboxEmail {
-    pub fn new(config: &Config) -> Self {
-        OutboxEmail { dir: config.email_outbox_dir.clone(), from: config.email_from.clone() }
+impl EmailChannel {
+    pub fn new(config: &crate::config::Config, mailer: Arc<Mailer>) -> Self {
+        let replies = ReplyAddresses::new(config, mailer.from());
+        EmailChannel { mailer, links: LinkSigner::new(config), replies }
+    }
+
+    /// The message for `job` to `to`.
+    fn message(&self, job: &Job, to: Mailbox, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Message> {
+        let p = &job.payload;
+        let title = p["title"].as_str().unwrap_or("Reminder");
+        let tier = p["tier"].as_u64().unwrap_or(1);
+        let (subject, heading) = match p["type"].as_str() {
+            Some("reminder.escalated") => {
+                (format!("Still waiting: {title}"), format!("Reminder, tier {tier}: nobody has reacted yet"))
+            }
+            Some("test") => (format!("Test: {title}"), "A test notification from Escalating Reminders".to_owned()),
+            _ => (format!("Reminder: {title}"), "Reminder".to_owned()),
+        };
+        let links = self.links.for_job(job, now);
+        // Only a real delivery can be unsubscribed from; a test send has no row to act on.
+        let unsubscribe = links.as_ref().map(|_| self.links.link(job.delivery_id, LinkAction::Unsubscribe, now));
+        let due_at = p["dueAt"]
+            .as_str()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.with_timezone(&chrono::Utc).format("%a %-d %b %Y %H:%M UTC").to_string());
+        let context = json!({
+            "title": title,
+            "heading": heading,
+            "due_at": due_at,
+            "contact": p["audience"] == "contact",
+            "links": links,
+            "unsubscribe": unsubscribe,
+        });
+        let reply_to = self.replies.address(job.delivery_id);
+        let mut list_unsubscribe = format!("<mailto:{reply_to}?subject=unsubscribe>");
+        if let Some(url) = &unsubscribe {
+            list_unsubscribe = format!("<{url}>, {list_unsubscribe}");
+        }
+        let mut builder = Message::builder()
+            .from(self.mailer.from().clone())
+            .to(to)
+            .reply_to(reply_to.parse()?)
+            .subject(subject)
+            .message_id(Some(self.mailer.message_id(&job.delivery_id.to_string())))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), list_unsubscribe));
+        if unsubscribe.is_some() {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+        }
+        let text = templates::render("notification.txt", &context)?;
+        let html = templates::render("notification.html", &context)?;
+        Ok(builder.multipart(MultiPart::alternative_plain_html(text, html))?)
     }
 }
 
-impl Channel for OutboxEmail {
+impl Channel for EmailChannel {
     fn send<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             let Recipient::Email { address } = &job.recipient else {
                 return Outcome::Failed { error: "not an email recipient".to_owned() };
             };
-            let title = job.payload["title"].as_str().unwrap_or("Reminder");
-            let message = format!(
-                "From: {}\r\nTo: {address}\r\nMessage-ID: <{}@escalating-reminders>\r\nSubject: Reminder: {title}\r\n\r\n{title}\r\n",
-                self.from, job.delivery_id
-            );
-            if let Err(err) = tokio::fs::create_dir_all(&self.dir).await {
-                return Outcome::Retry { error: format!("outbox folder: {err}"), retry_after: None };
-            }
-            let path = self.dir.join(format!("{}.eml", job.delivery_id));
-            match tokio::fs::write(&path, message).await {
+            let Ok(to) = address.parse::<Mailbox>() else {
+                return Outcome::Failed { error: "the email address is not valid".to_owned() };
+            };
+            let message = match self.message(job, to, chrono::Utc::now()) {
+                Ok(message) => message,
+                Err(err) => return Outcome::Failed { error: format!("could not build the email: {err}") },
+            };
+            match self.mailer.send(&message, &job.delivery_id.to_string()).await {
                 Ok(()) => {
-                    tracing::info!(delivery.id = %job.delivery_id, path = %path.display(), "email written to the outbox (no SMTP configured)");
-                    Outcome::Sent { provider_message_id: None }
+                    Outcome::Sent { provider_message_id: Some(self.mailer.message_id(&job.delivery_id.to_string())) }
                 }
-                Err(err) => Outcome::Retry { error: format!("outbox write: {err}"), retry_after: None },
+                Err(MailError::Transient(error)) => Outcome::Retry { error, retry_after: None },
+                Err(MailError::Permanent(error)) => Outcome::Failed { error },
             }
         })
     }

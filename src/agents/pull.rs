@@ -1,5 +1,5 @@
-//! Pull agents: the notification is put in the user's inbox (`pending_notifications`); the agent polls
-//! it with an API key and confirms.
+//! Pull agents: the notification is put in the user's inbox (`pending_notifications`) with its action
+//! links under `actions`, like a webhook payload; the agent polls it with an API key and confirms.
 
 use diesel::sql_types::{Jsonb, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
@@ -7,14 +7,16 @@ use futures_util::future::BoxFuture;
 
 use super::{Channel, Job, Outcome, Recipient};
 use crate::db::DbPool;
+use crate::notifications::links::LinkSigner;
 
 pub struct PullInbox {
     db: DbPool,
+    links: LinkSigner,
 }
 
 impl PullInbox {
-    pub fn new(db: DbPool) -> Self {
-        PullInbox { db }
+    pub fn new(db: DbPool, links: LinkSigner) -> Self {
+        PullInbox { db, links }
     }
 }
 
@@ -24,6 +26,10 @@ impl Channel for PullInbox {
             let Recipient::Pull { subscription_id } = &job.recipient else {
                 return Outcome::Failed { error: "not a pull recipient".to_owned() };
             };
+            let mut payload = job.payload.clone();
+            if let Some(links) = self.links.for_job(job, chrono::Utc::now()) {
+                payload["actions"] = serde_json::json!(links);
+            }
             let Ok(mut conn) = self.db.get().await else {
                 return Outcome::Retry { error: "database unavailable".to_owned(), retry_after: None };
             };
@@ -34,7 +40,7 @@ impl Channel for PullInbox {
             .bind::<SqlUuid, _>(job.delivery_id)
             .bind::<SqlUuid, _>(job.user_id)
             .bind::<SqlUuid, _>(*subscription_id)
-            .bind::<Jsonb, _>(&job.payload)
+            .bind::<Jsonb, _>(&payload)
             .execute(&mut conn)
             .await;
             match stored {

@@ -11,14 +11,16 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::{Channel, Job, Outcome, Recipient, ssrf};
+use crate::notifications::links::{ActionLinks, LinkSigner};
 
 pub struct WebhookChannel {
     client: reqwest::Client,
     allow_private: bool,
+    links: LinkSigner,
 }
 
 impl WebhookChannel {
-    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+    pub fn new(allow_private: bool, links: LinkSigner) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
@@ -29,7 +31,7 @@ impl WebhookChannel {
         if !allow_private {
             builder = builder.dns_resolver(ssrf::resolver());
         }
-        Ok(WebhookChannel { client: builder.build()?, allow_private })
+        Ok(WebhookChannel { client: builder.build()?, allow_private, links })
     }
 }
 
@@ -41,10 +43,10 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
     Some(format!("v1,{}", STANDARD.encode(crate::crypto::hmac_sha256(&key, &signed))))
 }
 
-/// The JSON body a webhook receives.
-pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+/// The JSON body a webhook receives; `actions` holds the action links when the job belongs to an episode.
+pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>, links: Option<&ActionLinks>) -> serde_json::Value {
     let p = &job.payload;
-    json!({
+    let mut body = json!({
         "type": p["type"],
         "timestamp": now,
         "data": {
@@ -57,7 +59,11 @@ pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>) -> serde_json::Val
             "dueAt": p["dueAt"],
             "completion": p["completion"],
         }
-    })
+    });
+    if let Some(links) = links {
+        body["data"]["actions"] = json!(links);
+    }
+    body
 }
 
 impl Channel for WebhookChannel {
@@ -71,7 +77,7 @@ impl Channel for WebhookChannel {
                 Err(why) => return Outcome::Failed { error: format!("webhook URL {why}") },
             };
             let now = chrono::Utc::now();
-            let body = match serde_json::to_vec(&body_of(job, now)) {
+            let body = match serde_json::to_vec(&body_of(job, now, self.links.for_job(job, now).as_ref())) {
                 Ok(body) => body,
                 Err(err) => return Outcome::Failed { error: format!("payload: {err}") },
             };

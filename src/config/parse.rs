@@ -98,7 +98,24 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
         if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
             return Err(ConfigError::new(name, "must be smtp://host:port or smtps://host:port"));
         }
+        // lettre reads STARTTLS from `?tls=`: required (refuse to continue without it) or opportunistic.
+        if let Some((_, tls)) = url.query_pairs().find(|(key, _)| key == "tls")
+            && !matches!(tls.as_ref(), "required" | "opportunistic")
+        {
+            return Err(ConfigError::new(name, "has tls= other than required or opportunistic"));
+        }
         Ok(Some(secret))
+    }
+
+    /// An email address with an optional display name (`Name <user@example.com>`).
+    pub fn mailbox(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
+        let text = self.text(name).unwrap_or_else(|| default.to_owned());
+        match text.parse::<lettre::message::Mailbox>() {
+            Ok(_) => Ok(text),
+            Err(_) => {
+                Err(ConfigError::new(name, format!("must be an address such as Name <user@example.com>, got {text:?}")))
+            }
+        }
     }
 
     pub fn list(&self, name: &str) -> Vec<String> {

@@ -52,6 +52,9 @@ fn each_bad_value_names_its_variable() {
     assert_eq!(variable_of(&[("JWT_SECRET", "short")]), "JWT_SECRET");
     assert_eq!(variable_of(&[("TWILIO_ACCOUNT_SID", "AC1")]), "TWILIO_PHONE_NUMBER");
     assert_eq!(variable_of(&[("SMTP_URL", "http://mail")]), "SMTP_URL");
+    assert_eq!(variable_of(&[("SMTP_URL", "smtp://mail?tls=always")]), "SMTP_URL");
+    assert!(load(&[("SMTP_URL", "smtp://u:p@mail:587?tls=required")]).is_ok());
+    assert_eq!(variable_of(&[("EMAIL_FROM", "Reminders <not an address>")]), "EMAIL_FROM");
 }
 
 #[test]

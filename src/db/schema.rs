@@ -492,6 +492,7 @@ diesel::joinable!(completion_criteria -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> users (user_id));
 diesel::joinable!(deliveries -> escalations (escalation_id));
+// No foreign keys since migration 000006 (copies of the escalation's), but still joinable.
 diesel::joinable!(deliveries -> reminders (reminder_id));
 diesel::joinable!(deliveries -> users (user_id));
 diesel::joinable!(delivery_window_usage -> users (user_id));

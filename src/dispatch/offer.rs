@@ -7,8 +7,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::stream;
-use crate::escalation::engine::BATCH;
 use crate::state::AppState;
+
+/// Deliveries pushed per statement: one fire batch makes about this many.
+pub const BATCH: i64 = crate::escalation::engine::BATCH * 2;
 
 #[derive(diesel::QueryableByName)]
 struct Id {
@@ -51,7 +53,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         )
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(now - offer_timeout)
-        .bind::<BigInt, _>(BATCH * 2)
+        .bind::<BigInt, _>(BATCH)
         .load(conn)
         .await?;
         if due.is_empty() {

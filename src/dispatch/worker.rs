@@ -21,14 +21,20 @@ use crate::state::AppState;
 /// Ids read per round trip, at most. A worker reads no more than twice what it can send at once, so a
 /// claim never waits so long for a free send slot that its lease runs out (and another worker resends it).
 const READ_COUNT: usize = 100;
-/// How long a stream read blocks, and how long the Postgres fallback idles between empty polls.
-const BLOCK: Duration = Duration::from_millis(1000);
+/// How long a stream read blocks. It must stay well under the Redis client's response timeout (500 ms):
+/// a read that times out on our side would leave the entries Redis handed to it unread until XAUTOCLAIM.
+const BLOCK: Duration = Duration::from_millis(250);
+/// How long the Postgres fallback idles between empty polls.
 const POLL_IDLE: Duration = Duration::from_millis(200);
+/// Batches sent at once by one worker: while one batch waits on receivers, the next is claimed and
+/// started, and a finished batch's outcomes are written while others still send.
+const BATCHES_IN_FLIGHT: usize = 3;
 /// How often this worker takes over entries of consumers that died.
 const AUTOCLAIM_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
     let channels = Channels::from_state(&state)?;
+    tracing::info!(email = %state.mailer.describe(), "email transport");
     run_with(state, channels, shutdown).await
 }
 
@@ -40,10 +46,16 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
     let mut group_ready = false;
     let mut last_autoclaim = Instant::now();
     let read_count = READ_COUNT.min(state.config.worker_concurrency * 2);
+    let batches = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    let mut in_flight = JoinSet::new();
     tracing::info!(consumer = %consumer, "worker started");
     while !shutdown.is_cancelled() {
-        let now = state.clock.now();
-        let lease_until = now + chrono::Duration::from_std(state.config.delivery_lease)?;
+        // A batch slot first: a worker never reads more than it can start sending.
+        let slot = tokio::select! {
+            slot = Arc::clone(&batches).acquire_owned() => slot?,
+            () = shutdown.cancelled() => break,
+        };
+        while in_flight.try_join_next().is_some() {}
         let (claimed, entries) = match state.redis.conn().await {
             Some(mut redis) => {
                 if !group_ready {
@@ -62,7 +74,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                 match read {
                     Ok(entries) => {
                         let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
-                        let claimed = claim_ids(&state, &ids, now, lease_until).await;
+                        let claimed = claim_ids(&state, &ids).await;
                         (claimed, entries.into_iter().map(|e| e.entry_id).collect::<Vec<_>>())
                     }
                     Err(err) => {
@@ -72,22 +84,23 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                         } else {
                             state.redis.mark_down(&err.to_string());
                         }
-                        (claim_from_postgres(&state, read_count, now, lease_until).await, Vec::new())
+                        (claim_from_postgres(&state, read_count).await, Vec::new())
                     }
                 }
             }
-            None => (claim_from_postgres(&state, read_count, now, lease_until).await, Vec::new()),
+            None => (claim_from_postgres(&state, read_count).await, Vec::new()),
         };
         let idle = claimed.is_empty() && entries.is_empty();
-        if !claimed.is_empty() {
-            deliver(&state, &channels, &sends, claimed).await;
-        }
-        if !entries.is_empty()
-            && let Some(mut redis) = state.redis.conn().await
-            && let Err(err) = stream::ack(&mut redis, &stream_key, &entries).await
-        {
-            // Unacknowledged entries are re-read later; the claim statement makes that harmless.
-            tracing::warn!(error = %err, "could not acknowledge stream entries");
+        if !idle {
+            let (state, channels, sends, stream_key) =
+                (state.clone(), channels.clone(), Arc::clone(&sends), stream_key.clone());
+            in_flight.spawn(async move {
+                if !claimed.is_empty() {
+                    deliver(&state, &channels, &sends, claimed).await;
+                }
+                acknowledge(&state, &stream_key, &entries).await;
+                drop(slot);
+            });
         }
         if idle && !state.redis.is_configured() {
             tokio::select! {
@@ -96,12 +109,34 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
             }
         }
     }
+    // Drain: every batch in hand is sent and recorded before the worker stops.
+    while in_flight.join_next().await.is_some() {}
     tracing::info!(consumer = %consumer, "worker stopped");
     Ok(())
 }
 
-async fn claim_ids(state: &AppState, ids: &[Uuid], now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Vec<Claimed> {
+/// Entries are acknowledged once their deliveries' outcomes are recorded (or they were not claimable).
+async fn acknowledge(state: &AppState, stream_key: &str, entries: &[String]) {
+    if entries.is_empty() {
+        return;
+    }
+    if let Some(mut redis) = state.redis.conn().await
+        && let Err(err) = stream::ack(&mut redis, stream_key, entries).await
+    {
+        // Unacknowledged entries are re-read later; the claim statement makes that harmless.
+        tracing::warn!(error = %err, "could not acknowledge stream entries");
+    }
+}
+
+/// The claim time and lease end, taken just before claiming (a stream read may have blocked).
+fn lease_window(state: &AppState) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let now = state.clock.now();
+    Ok((now, now + chrono::Duration::from_std(state.config.delivery_lease)?))
+}
+
+async fn claim_ids(state: &AppState, ids: &[Uuid]) -> Vec<Claimed> {
     let claimed = async {
+        let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
         anyhow::Ok(claim::by_ids(&mut conn, ids, now, lease_until).await?)
     };
@@ -111,13 +146,9 @@ async fn claim_ids(state: &AppState, ids: &[Uuid], now: DateTime<Utc>, lease_unt
     })
 }
 
-async fn claim_from_postgres(
-    state: &AppState,
-    limit: usize,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Vec<Claimed> {
+async fn claim_from_postgres(state: &AppState, limit: usize) -> Vec<Claimed> {
     let claimed = async {
+        let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
         anyhow::Ok(claim::from_postgres(&mut conn, limit as i64, now, lease_until).await?)
     };
@@ -238,14 +269,16 @@ async fn flush(state: &AppState, recorded: &mut Vec<Recorded>, gone_subscription
     let written = async {
         let mut conn = state.db.get().await?;
         claim::record(&mut conn, recorded, now).await?;
-        disable_gone(&mut conn, gone_subscriptions).await?;
-        anyhow::Ok(())
+        anyhow::Ok(disable_gone(&mut conn, gone_subscriptions).await?)
     }
     .await;
     match written {
-        Ok(()) => {
+        Ok(disabled) => {
             recorded.clear();
             gone_subscriptions.clear();
+            for endpoint in disabled {
+                tokio::spawn(tell_owner_gone(state.clone(), endpoint));
+            }
         }
         // Kept for the next flush; if that fails too, the leases expire and the rows are retried.
         Err(err) => tracing::error!(error = format!("{err:#}"), "could not record delivery outcomes yet"),
@@ -287,16 +320,52 @@ fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<U
     }
 }
 
-async fn disable_gone(conn: &mut diesel_async::AsyncPgConnection, ids: &[Uuid]) -> diesel::QueryResult<usize> {
+/// A webhook subscription this worker just disabled because its endpoint answered 410.
+#[derive(diesel::QueryableByName)]
+struct DisabledEndpoint {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    url: Option<String>,
+}
+
+/// Disables the subscriptions whose endpoint is gone; returns those that were still enabled (each owner
+/// is told once, however many deliveries hit the 410).
+async fn disable_gone(
+    conn: &mut diesel_async::AsyncPgConnection,
+    ids: &[Uuid],
+) -> diesel::QueryResult<Vec<DisabledEndpoint>> {
     use diesel_async::RunQueryDsl;
     if ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     diesel::sql_query(
         "UPDATE user_agent_subscriptions SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
-         WHERE id = ANY($1) AND enabled",
+         WHERE id = ANY($1) AND enabled RETURNING user_id, config->>'url' AS url",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
-    .execute(conn)
+    .load(conn)
     .await
+}
+
+/// Emails the owner of a disabled webhook endpoint. The URL is shown without its query or credentials,
+/// which may hold a token.
+async fn tell_owner_gone(state: AppState, endpoint: DisabledEndpoint) {
+    let shown = endpoint
+        .url
+        .as_deref()
+        .and_then(|url| url::Url::parse(url).ok())
+        .map(|url| format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path()))
+        .unwrap_or_else(|| "your webhook endpoint".to_owned());
+    let notice = crate::notifications::notice::Notice {
+        subject: "A webhook endpoint was disabled".to_owned(),
+        text: format!(
+            "Your webhook endpoint {shown} answered 410 Gone, which means it no longer exists, so we have \
+             disabled it and will send it nothing more.\n\nIf the endpoint is back, enable the subscription \
+             again in your notification channels."
+        ),
+    };
+    if let Err(err) = crate::notifications::notice::email_owner(&state, endpoint.user_id, notice).await {
+        tracing::error!(user.id = %endpoint.user_id, error = format!("{err:#}"), "could not tell the owner a webhook was disabled");
+    }
 }

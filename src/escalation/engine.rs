@@ -33,14 +33,24 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
             return;
         }
     };
+    // A second lane fires another batch at the same time (SKIP LOCKED keeps the two disjoint), so one
+    // batch's round trips and planning overlap the other's; without a spare connection, one lane.
+    let mut spare = state.db.get().await.ok();
     for _ in 0..20 {
-        let fired = report("fire", fire::run(state, &mut conn, epoch).await);
+        let fired = match spare.as_mut() {
+            Some(spare) => {
+                let (a, b) = tokio::join!(fire::run(state, &mut conn, epoch), fire::run(state, spare, epoch));
+                report("fire", a) + report("fire", b)
+            }
+            None => report("fire", fire::run(state, &mut conn, epoch).await),
+        };
         let advanced = report("advance", advance::run(state, &mut conn, epoch).await);
-        if fired < BATCH as usize && advanced < BATCH as usize {
+        // Offered as they are made: workers send one batch while the next one fires.
+        let offered = report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await);
+        if fired < BATCH as usize && advanced < BATCH as usize && offered < crate::dispatch::offer::BATCH as usize {
             break;
         }
     }
-    report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await);
     report("expire leases", leases::run(state, &mut conn, epoch).await);
     if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
         *last_upkeep = Some(Instant::now());

@@ -101,18 +101,17 @@ pub async fn request_context(
     Ok(response)
 }
 
-/// Replaces any error body that is not already JSON with the envelope for its status.
+/// Replaces any error body that is not already JSON with the envelope for its status. The HTML pages of
+/// action links stay HTML: a person opened them in a browser.
 fn normalise_error(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
-    if is_json {
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let is_link_page = content_type.starts_with("text/html")
+        && res.request().path().starts_with(crate::notifications::link_routes::PATH_PREFIX);
+    if content_type.starts_with("application/json") || is_link_page {
         return res;
     }
     let code = ErrorCode::for_status(status);

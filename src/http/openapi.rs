@@ -94,6 +94,8 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::contacts::consent::opt_out,
         crate::contacts::got_it::got_it_page,
         crate::contacts::got_it::got_it,
+        crate::notifications::link_routes::confirm,
+        crate::notifications::link_routes::act,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -104,7 +106,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "reminders", description = "Reminders, their schedules, and acting on them"),
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
-        (name = "notifications", description = "The delivery log and the pull-agent inbox"),
+        (name = "notifications", description = "The delivery log, the pull-agent inbox and action links"),
         (name = "contacts", description = "Trusted contacts and their consent (FEATURE_SOCIAL_ESCALATION)"),
         (name = "evidence", description = "Completion hooks, email watchers and inbound email: proof a reminder was dealt with"),
     )

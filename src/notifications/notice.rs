@@ -1,8 +1,10 @@
 //! Account notices: emails to an account's owner that belong to no escalation (a payment failed, a
-//! webhook endpoint answered 410 and was disabled). They are never lost: until a mailer is configured
-//! they go to the outbox folder and the log, like every other email.
+//! webhook endpoint answered 410 and was disabled). They go through the same mailer as notifications:
+//! SMTP when configured, otherwise the outbox folder and the log, never lost silently.
 
 use anyhow::Context;
+use lettre::Message;
+use lettre::message::header::ContentType;
 use uuid::Uuid;
 
 use crate::state::AppState;
@@ -27,15 +29,16 @@ pub async fn email_owner(state: &AppState, user: Uuid, notice: Notice) -> anyhow
 
 /// Sends `notice` to `address`, someone outside the account (a trusted contact's invitation).
 pub async fn email_to(state: &AppState, address: &str, notice: Notice) -> anyhow::Result<()> {
-    let id = Uuid::now_v7();
-    let message = format!(
-        "From: {}\r\nTo: {}\r\nMessage-ID: <notice-{id}@escalating-reminders>\r\nSubject: {}\r\n\r\n{}\r\n",
-        state.config.email_from, address, notice.subject, notice.text
-    );
-    let dir = &state.config.email_outbox_dir;
-    tokio::fs::create_dir_all(dir).await.context("outbox folder")?;
-    let path = dir.join(format!("notice-{id}.eml"));
-    tokio::fs::write(&path, message).await.context("outbox write")?;
-    tracing::info!(path = %path.display(), "notice written to the outbox");
+    let name = format!("notice-{}", Uuid::now_v7());
+    let message = Message::builder()
+        .from(state.mailer.from().clone())
+        .to(address.parse().context("the recipient's email address")?)
+        .subject(notice.subject)
+        .message_id(Some(state.mailer.message_id(&name)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(notice.text)
+        .context("building the notice")?;
+    state.mailer.send(&message, &name).await.context("sending the notice")?;
+    tracing::info!(notice = %name, "notice sent");
     Ok(())
 }

@@ -3,14 +3,16 @@
 //! - `watch+<token>@<domain>`: a user's own address for email watchers (they forward mail there). Routing
 //!   by recipient is what keeps rules tenant-scoped: an email is only matched against the rules of the
 //!   user whose address it was sent to, so nobody can trigger another user's watcher by guessing its rule.
-//! - `reply+<token>@<domain>`: the Reply-To of a notification email; the token names the delivery.
+//! - the Reply-To of a notification email (`reminders+<tag>@<domain>`, made and verified by
+//!   [`ReplyAddresses`]); the tag names the delivery.
 //!
-//! Tokens are [`crate::crypto::seal_id`] tokens under `ENCRYPTION_KEY`, one purpose per kind of address.
+//! Watcher tokens are [`crate::crypto::seal_id`] tokens under `ENCRYPTION_KEY`.
 
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::notifications::reply_address::ReplyAddresses;
 
 /// What an inbound recipient address stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,38 +43,18 @@ pub fn watch_address(config: &Config, user: Uuid) -> String {
     format!("watch+{}@{}", seal(config, "watch-address", user), domain(config))
 }
 
-/// Reply-To tokens of notification emails.
-///
-/// The email channel puts `reply+<token>@<domain>` on every notification email. Verification is this one
-/// function so the channel's own verifier can replace it in one place; until then this module signs and
-/// checks its own HMAC tokens naming the delivery.
-pub mod reply_token {
-    use super::*;
-
-    pub fn sign(config: &Config, delivery: Uuid) -> String {
-        seal(config, "reply-to", delivery)
-    }
-
-    /// The delivery a reply token names, when the token is genuine.
-    pub fn verify(config: &Config, token: &str) -> Option<Uuid> {
-        open(config, "reply-to", token)
-    }
-}
-
-/// Reads one recipient (`Name <local@domain>` or a bare address). Addresses on other domains, and local
-/// parts that are not ours, are not recipients.
-pub fn classify(config: &Config, address: &str) -> Option<Recipient> {
+/// Reads one recipient (`Name <local@domain>` or a bare address): a watcher address of ours, or the signed
+/// Reply-To address of a notification email (verified by the email channel's [`ReplyAddresses`]). Anything
+/// else is not a recipient.
+pub fn classify(config: &Config, replies: &ReplyAddresses, address: &str) -> Option<Recipient> {
     let address = bare_address(address)?;
     let (local, at) = address.rsplit_once('@')?;
-    if !at.eq_ignore_ascii_case(&domain(config)) {
-        return None;
+    if let Some(token) = local.strip_prefix("watch+") {
+        return open(config, "watch-address", token)
+            .filter(|_| at.eq_ignore_ascii_case(&domain(config)))
+            .map(Recipient::Watch);
     }
-    let (kind, token) = local.split_once('+')?;
-    match kind.to_ascii_lowercase().as_str() {
-        "watch" => open(config, "watch-address", token).map(Recipient::Watch),
-        "reply" => reply_token::verify(config, token).map(Recipient::Reply),
-        _ => None,
-    }
+    replies.verify(&address).map(Recipient::Reply)
 }
 
 /// `Name <a@b>` → `a@b`, lower-cased; None when there is no `@`.
@@ -123,19 +105,20 @@ mod tests {
     #[test]
     fn addresses_round_trip_case_insensitively_and_refuse_forgeries() {
         let config = config();
+        let replies = ReplyAddresses::new(&config, &config.email_from.parse().unwrap());
+        let classify = |address: &str| classify(&config, &replies, address);
         let user = Uuid::new_v4();
         let address = watch_address(&config, user);
         assert!(address.starts_with("watch+") && address.ends_with("@example.org"), "{address}");
-        assert_eq!(classify(&config, &address), Some(Recipient::Watch(user)));
-        assert_eq!(classify(&config, &format!("Me <{}>", address.to_uppercase())), Some(Recipient::Watch(user)));
+        assert_eq!(classify(&address), Some(Recipient::Watch(user)));
+        assert_eq!(classify(&format!("Me <{}>", address.to_uppercase())), Some(Recipient::Watch(user)));
         let delivery = Uuid::new_v4();
-        let reply = format!("reply+{}@example.org", reply_token::sign(&config, delivery));
-        assert_eq!(classify(&config, &reply), Some(Recipient::Reply(delivery)));
-        // The same token under the other purpose, another id with this tag, another domain: refused.
-        assert_eq!(classify(&config, &address.replace("watch+", "reply+")), None);
+        assert_eq!(classify(&replies.address(delivery)), Some(Recipient::Reply(delivery)));
+        // A watcher token as a reply tag, another id with this tag, another domain: refused.
+        assert_eq!(classify(&address.replace("watch+", "reminders+")), None);
         let forged = format!("watch+{}{}@example.org", Uuid::new_v4().simple(), &address[6 + 32..6 + 48]);
-        assert_eq!(classify(&config, &forged), None);
-        assert_eq!(classify(&config, &address.replace("example.org", "evil.test")), None);
+        assert_eq!(classify(&forged), None);
+        assert_eq!(classify(&address.replace("example.org", "evil.test")), None);
     }
 
     #[test]

@@ -156,8 +156,9 @@ pub struct InboundOutcome {
 /// Routes the email to the watcher rules and replies its recipients name.
 pub async fn process(state: &AppState, email: &InboundEmail) -> Result<InboundOutcome, ApiError> {
     let mut results = Vec::new();
+    let replies = crate::notifications::reply_address::ReplyAddresses::for_state(state);
     let recipients: BTreeSet<Recipient> =
-        email.recipients().iter().filter_map(|address| addresses::classify(&state.config, address)).collect();
+        email.recipients().iter().filter_map(|address| addresses::classify(&state.config, &replies, address)).collect();
     let facts = email.facts();
     let message_id = email.message_id();
     for recipient in recipients {

@@ -140,6 +140,8 @@ async fn a_pull_agent_receives_through_the_engine_and_confirms() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(pending["payload"]["title"], "Feed the cat", "{pending}");
+    let acknowledge = pending["payload"]["actions"]["acknowledge"].as_str().unwrap_or_default();
+    assert!(acknowledge.starts_with("http://127.0.0.1:3801/a/"), "the inbox carries the action links: {pending}");
     let id = pending["id"].as_str().unwrap().to_owned();
     let confirmed = with_key(Method::POST, format!("/v1/notifications/{id}/delivered")).await.unwrap();
     assert_eq!(confirmed.status(), 204);

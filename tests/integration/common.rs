@@ -3,6 +3,7 @@
 
 mod binary;
 pub mod database;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

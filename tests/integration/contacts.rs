@@ -26,6 +26,7 @@ async fn spawn(tier: &str, social: &str) -> (TestApp, std::path::PathBuf) {
 fn email_to(outbox: &std::path::Path, address: &str) -> String {
     let mails: Vec<String> = std::fs::read_dir(outbox)
         .map(|dir| dir.flatten().filter_map(|entry| std::fs::read_to_string(entry.path()).ok()).collect())
+        .map(|mails: Vec<String>| mails.into_iter().map(|m| m.replace("=\r\n", "")).collect())
         .unwrap_or_default();
     let mut to: Vec<String> = mails.into_iter().filter(|m| m.contains(&format!("To: {address}\r\n"))).collect();
     assert_eq!(to.len(), 1, "one email to {address}");

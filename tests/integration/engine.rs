@@ -1,7 +1,7 @@
 //! The engine end to end: real scheduler and worker loops against real Postgres and Redis, a local sink.
 
 mod faults;
-mod seed;
+pub mod seed;
 mod through_api;
 
 use std::time::Duration;

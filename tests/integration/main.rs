@@ -4,8 +4,10 @@
 mod common;
 
 mod accounts;
+mod action_links;
 mod channels;
 mod contacts;
+mod email;
 mod engine;
 mod fixtures;
 mod foundation;

@@ -166,11 +166,9 @@ async fn a_reply_to_a_notification_snoozes_its_episode_and_records_the_time_unde
         &format!("SELECT id::text AS value FROM deliveries WHERE escalation_id = '{escalation}' AND status = 'sent'"),
     )
     .await;
-    let reply_to = |delivery: &str| {
-        let token =
-            escalating_reminders::watchers::addresses::reply_token::sign(&app.state.config, delivery.parse().unwrap());
-        format!("reply+{token}@localhost")
-    };
+    // The Reply-To address the email channel puts on the notification of that delivery.
+    let replies = escalating_reminders::notifications::reply_address::ReplyAddresses::for_state(&app.state);
+    let reply_to = |delivery: &str| replies.address(delivery.parse().unwrap());
     let to = reply_to(&delivery);
     let text = "Snooze 2h\n\nOn Wed, Escalating Reminders wrote:\n> done";
     let reply = post_email(

@@ -75,6 +75,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/contacts/opt-out/{token}"),
     ("GET", "/contacts/got-it/{token}"),
     ("POST", "/contacts/got-it/{token}"),
+    ("GET", "/a/{token}"),
+    ("POST", "/a/{token}"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

@@ -65,8 +65,9 @@ async fn a_thousand_due_at_once_fire_exactly_once_across_a_scheduler_takeover() 
     .await;
     let seen = seen(&sink).await;
     let repeats: usize = seen.values().map(|n| n - 1).sum();
-    // Only sends in flight in the killed process may repeat (at-least-once, same webhook-id).
-    assert!(repeats <= 64, "{repeats} repeated sends");
+    // Only what the killed process held may repeat (at-least-once, same webhook-id): a worker holds at most
+    // 3 batches of 100 claims, and a send repeats only if it finished before its outcome was written.
+    assert!(repeats <= 300, "{repeats} repeated sends");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,8 +96,9 @@ async fn killing_a_worker_mid_batch_loses_nothing() {
 
     eventually(Duration::from_secs(60), "all 200 delivered", || async { seen(&sink).await.len() == 200 }).await;
     let repeats: usize = seen(&sink).await.values().map(|n| n - 1).sum();
-    // In flight: the 4 concurrent sends, plus any that finished while their outcome write was under way.
-    assert!(repeats <= 8, "only sends in flight when the worker died may repeat, saw {repeats}");
+    // In flight: the 4 concurrent sends, plus those that finished while their outcome write was under way —
+    // up to 4 for each of the 3 batches a worker keeps in flight.
+    assert!(repeats <= 16, "only sends in flight when the worker died may repeat, saw {repeats}");
     let mut conn = db.connect().await;
     eventually(Duration::from_secs(20), "every row sent", || async {
         let mut conn = db.connect().await;

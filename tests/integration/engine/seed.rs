@@ -93,6 +93,39 @@ impl<'a> Seed<'a> {
         Webhook { id, secret }
     }
 
+    /// A subscription without secrets (email, sms, pull).
+    pub async fn subscription(&self, agent_type: &str, config: serde_json::Value) -> Uuid {
+        let id = Uuid::new_v4();
+        let mut conn = self.db.connect().await;
+        diesel::sql_query(
+            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config) VALUES ($1, $2, $3, $4)",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(self.user)
+        .bind::<Text, _>(agent_type)
+        .bind::<Jsonb, _>(config)
+        .execute(&mut conn)
+        .await
+        .expect("subscription");
+        id
+    }
+
+    /// An email subscription to `address`.
+    pub async fn email(&self, address: &str) -> Uuid {
+        self.subscription("email", json!({ "address": address })).await
+    }
+
+    /// Gives `reminder` another title.
+    pub async fn retitle(&self, reminder: Uuid, title: &str) {
+        let mut conn = self.db.connect().await;
+        diesel::sql_query("UPDATE reminders SET title = $2 WHERE id = $1")
+            .bind::<SqlUuid, _>(reminder)
+            .bind::<Text, _>(title)
+            .execute(&mut conn)
+            .await
+            .expect("retitle");
+    }
+
     /// A one-off reminder due `in_` from the app's clock, with a profile of `tiers` (delay minutes,
     /// subscription ids) repeated `repeat` times.
     pub async fn reminder_due_in(&self, in_: chrono::Duration, tiers: &[(u32, &[Uuid])], repeat: i16) -> Uuid {

@@ -1,0 +1,317 @@
+//! Shared pieces of the benchmarks: a scratch database, the binary as a child process, its resource use,
+//! a minimal webhook sink on loopback, and the JSON report.
+
+#![allow(dead_code)] // each benchmark uses a different part
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::{BigInt, Bytea, Jsonb, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+pub const ENCRYPTION_KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A fresh, empty database; the first process started on it migrates it.
+pub async fn create_database() -> String {
+    let name = format!("er_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await.expect("postgres");
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+    name
+}
+
+pub async fn drop_database(name: &str) {
+    if let Ok(mut admin) = AsyncPgConnection::establish(&format!("{}/postgres", server_url())).await {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+    }
+}
+
+pub async fn connect(database: &str) -> AsyncPgConnection {
+    AsyncPgConnection::establish(&format!("{}/{database}", server_url())).await.expect("connect")
+}
+
+/// The environment every process of a benchmark shares.
+pub fn base_env(database: &str) -> Vec<(String, String)> {
+    [
+        ("DATABASE_URL", format!("{}/{database}?sslmode=disable", server_url())),
+        ("REDIS_URL", redis_url()),
+        ("REDIS_KEY_PREFIX", format!("bench:{database}:")),
+        ("JWT_SECRET", "bench-jwt-secret-that-is-long-enough-0123456789".to_owned()),
+        ("JWT_REFRESH_SECRET", "bench-refresh-secret-that-is-long-enough-0123".to_owned()),
+        ("ENCRYPTION_KEY", ENCRYPTION_KEY_B64.to_owned()),
+        ("WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
+        ("LOG_FORMAT", "json".to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The release binary as a child process; killed when dropped.
+pub struct Process {
+    pub role: String,
+    child: std::process::Child,
+}
+
+impl Process {
+    pub fn start(args: &[&str], env: &[(String, String)]) -> Process {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_escalating-reminders"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("start the binary");
+        Process { role: args.join(" "), child }
+    }
+
+    /// Runs the binary to completion (e.g. `migrate`).
+    pub fn run(args: &[&str], env: &[(String, String)]) {
+        let mut process = Process::start(args, env);
+        let status = process.child.wait().expect("wait");
+        assert!(status.success(), "{} failed: {status}", process.role);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident memory (VmHWM) in MiB and CPU seconds so far, from /proc.
+    pub fn usage(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let hwm_kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+            + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+        let hz = 100.0; // USER_HZ on Linux
+        (round(hwm_kb / 1024.0, 1), round(ticks / hz, 2))
+    }
+
+    pub fn usage_json(&self) -> Value {
+        let (rss, cpu) = self.usage();
+        serde_json::json!({"role": self.role, "peak_rss_mib": rss, "cpu_seconds": cpu})
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn round(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}
+
+/// The value at quantile `q` of sorted `values`.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+/// What the sink saw: arrival time of each request by its `webhook-id`.
+#[derive(Default)]
+pub struct SinkLog {
+    pub arrivals: HashMap<String, Vec<Instant>>,
+    pub requests: usize,
+}
+
+/// A minimal HTTP/1.1 keep-alive server on loopback that answers 200 to everything and records each
+/// request's `webhook-id`: as cheap as a receiver can be, so the benchmark measures us.
+pub async fn start_sink() -> (String, Arc<Mutex<SinkLog>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+    let url = format!("http://{}/hook", listener.local_addr().expect("sink address"));
+    let log = Arc::new(Mutex::new(SinkLog::default()));
+    let shared = Arc::clone(&log);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(serve_connection(socket, Arc::clone(&shared)));
+        }
+    });
+    (url, log)
+}
+
+async fn serve_connection(mut socket: tokio::net::TcpStream, log: Arc<Mutex<SinkLog>>) {
+    let mut buffer = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 8192];
+    loop {
+        // One request: headers up to the blank line, then Content-Length bytes of body.
+        let header_end = loop {
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buffer[..header_end]).to_ascii_lowercase();
+        let header = |name: &str| {
+            head.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim_start_matches(':').trim().to_owned()))
+        };
+        let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        while buffer.len() < header_end + length {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let arrived = Instant::now();
+        {
+            let mut log = log.lock().expect("sink log");
+            log.requests += 1;
+            if let Some(id) = header("webhook-id") {
+                log.arrivals.entry(id).or_default().push(arrived);
+            }
+        }
+        buffer.drain(..header_end + length);
+        if socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Posts `total` bodies like a webhook's to `url` over `connections` keep-alive connections; requests/s.
+pub async fn http_post_ceiling(url: &str, total: usize, connections: usize) -> f64 {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build().expect("client");
+    let body = serde_json::json!({"type": "reminder.escalated", "data": {"title": "Bulk 1", "tier": 1,
+        "reminderId": uuid::Uuid::new_v4(), "deliveryId": uuid::Uuid::new_v4()}})
+    .to_string();
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (client, url, body, next) = (client.clone(), url.to_owned(), body.clone(), Arc::clone(&next));
+        tasks.spawn(async move {
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
+                let _ = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", "ceiling")
+                    .body(body.clone())
+                    .send()
+                    .await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Writes the report lines to `bench-results/<name>.json` and prints them.
+pub fn report(name: &str, lines: &[Value]) {
+    for line in lines {
+        println!("{line}");
+    }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-results");
+    std::fs::create_dir_all(&out).expect("bench-results directory");
+    let text = serde_json::to_string_pretty(&Value::Array(lines.to_vec())).expect("json") + "\n";
+    std::fs::write(out.join(format!("{name}.json")), text).expect("write bench results");
+}
+
+/// Polls `done` every 50 ms until it is true or `limit` passes; returns whether it finished.
+pub async fn wait_until<F, Fut>(limit: Duration, mut done: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Runs a `SELECT count(*) AS n …`.
+pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(conn).await.expect("count").n
+}
+
+/// One user, one webhook subscription to `sink`, `n` one-off reminders due an hour from now.
+pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) {
+    use base64::Engine;
+    let (user, subscription, profile) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    diesel::sql_query("INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'x', 'Bench')")
+        .bind::<SqlUuid, _>(user)
+        .bind::<Text, _>(format!("{user}@example.com"))
+        .execute(conn)
+        .await
+        .expect("user");
+    diesel::sql_query("INSERT INTO subscriptions (user_id, tier) VALUES ($1, 'PRO')")
+        .bind::<SqlUuid, _>(user)
+        .execute(conn)
+        .await
+        .expect("subscription");
+    let key = base64::engine::general_purpose::STANDARD.decode(ENCRYPTION_KEY_B64).expect("key");
+    let key: [u8; 32] = key.try_into().expect("32 bytes");
+    let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(Uuid::new_v4().as_bytes()));
+    let sealed = escalating_reminders::crypto::encrypt(&key, subscription, secret.as_bytes()).expect("seal");
+    diesel::sql_query(
+        "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config, secret_ciphertext)
+         VALUES ($1, $2, 'webhook', $3, $4)",
+    )
+    .bind::<SqlUuid, _>(subscription)
+    .bind::<SqlUuid, _>(user)
+    .bind::<Jsonb, _>(json!({ "url": sink }))
+    .bind::<Bytea, _>(sealed)
+    .execute(conn)
+    .await
+    .expect("webhook subscription");
+    diesel::sql_query("INSERT INTO escalation_profiles (id, user_id, name, tiers) VALUES ($1, $2, 'bench', $3)")
+        .bind::<SqlUuid, _>(profile)
+        .bind::<SqlUuid, _>(user)
+        .bind::<Jsonb, _>(json!([{"tierNumber": 1, "delayMinutes": 0, "agentSubscriptionIds": [subscription]}]))
+        .execute(conn)
+        .await
+        .expect("profile");
+    diesel::sql_query(
+        "WITH created AS (
+            INSERT INTO reminders (user_id, title, escalation_profile_id, timezone, next_trigger_at)
+            SELECT $1, 'Bulk ' || g, $2, 'UTC', now() + interval '1 hour' FROM generate_series(1, $3) AS g
+            RETURNING id, next_trigger_at)
+         INSERT INTO reminder_schedules (reminder_id, kind, trigger_at, timezone)
+         SELECT id, 'once', next_trigger_at, 'UTC' FROM created",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<SqlUuid, _>(profile)
+    .bind::<BigInt, _>(n)
+    .execute(conn)
+    .await
+    .expect("reminders");
+    diesel::sql_query("VACUUM ANALYZE reminders").execute(conn).await.expect("analyze");
+}

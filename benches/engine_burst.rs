@@ -1,0 +1,140 @@
+//! Engine benchmark, scenario "burst": `BENCH_N` (default 100 000) reminders due at the same instant, one
+//! webhook tier each, a sink on loopback, and the real binary as a `--role scheduler` and a `--role worker`
+//! process. In the same run it measures the ceilings of the pieces — a plain batched `UPDATE … RETURNING`
+//! of N rows and a plain HTTP POST loop to the same sink — and reports the result as a ratio to the slower
+//! of the two (the composite limit: a pipeline cannot beat its slowest stage).
+//!
+//! `cargo bench --bench engine_burst`. Needs the local PostgreSQL and Redis (`TEST_DATABASE_URL`,
+//! `TEST_REDIS_URL`). Prints one JSON object and writes it to `bench-results/engine_burst.json`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+
+use common::{Process, quantile, round};
+
+const TARGET_RATIO: f64 = 0.6;
+const SENDS_IN_FLIGHT: usize = 64;
+
+/// Rows/s of the plainest batched claim Postgres can do: 500 rows a statement, locked and returned.
+async fn update_ceiling(conn: &mut AsyncPgConnection, n: i64) -> f64 {
+    diesel::sql_query("CREATE TABLE bench_ceiling (id uuid PRIMARY KEY, status text NOT NULL, attempts int NOT NULL)")
+        .execute(conn)
+        .await
+        .expect("ceiling table");
+    diesel::sql_query("INSERT INTO bench_ceiling SELECT gen_random_uuid(), 'pending', 0 FROM generate_series(1, $1)")
+        .bind::<BigInt, _>(n)
+        .execute(conn)
+        .await
+        .expect("ceiling rows");
+    let started = Instant::now();
+    loop {
+        let updated = diesel::sql_query(
+            "UPDATE bench_ceiling SET status = 'sent', attempts = attempts + 1
+             WHERE id IN (SELECT id FROM bench_ceiling WHERE status = 'pending' LIMIT 500 FOR UPDATE SKIP LOCKED)
+             RETURNING id",
+        )
+        .execute(conn)
+        .await
+        .expect("ceiling update");
+        if updated == 0 {
+            break;
+        }
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    diesel::sql_query("DROP TABLE bench_ceiling").execute(conn).await.expect("drop ceiling table");
+    rate
+}
+
+#[tokio::main]
+async fn main() {
+    escalating_reminders::install_crypto_provider();
+    let n: i64 = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let database = common::create_database().await;
+    let mut env = common::base_env(&database);
+    Process::run(&["migrate"], &env);
+    let mut conn = common::connect(&database).await;
+    let (sink, log) = common::start_sink().await;
+
+    let http_ceiling = common::http_post_ceiling(&sink, (n as usize).min(30_000), SENDS_IN_FLIGHT).await;
+    let update_ceiling = update_ceiling(&mut conn, n).await;
+    let composite = http_ceiling.min(update_ceiling);
+    *log.lock().expect("sink log") = common::SinkLog::default();
+
+    common::seed(&mut conn, n, &sink).await;
+    env.push(("WORKER_CONCURRENCY".to_owned(), SENDS_IN_FLIGHT.to_string()));
+    // Everything becomes due at one instant ahead, after the update has committed and the roles started.
+    let due_at: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(20);
+    diesel::sql_query("UPDATE reminders SET next_trigger_at = $1")
+        .bind::<Timestamptz, _>(due_at)
+        .execute(&mut conn)
+        .await
+        .expect("due");
+    diesel::sql_query("UPDATE reminder_schedules SET trigger_at = $1")
+        .bind::<Timestamptz, _>(due_at)
+        .execute(&mut conn)
+        .await
+        .expect("due schedule");
+    let scheduler = Process::start(&["--role", "scheduler"], &env);
+    let worker = Process::start(&["--role", "worker"], &env);
+    let committed_early = Utc::now() + chrono::Duration::seconds(2) < due_at;
+    // Arrival instants are converted to wall time through one pair of readings taken together.
+    let (base_instant, base_wall) = (Instant::now(), Utc::now());
+
+    let finished = common::wait_until(Duration::from_secs(900), || {
+        let seen = log.lock().expect("sink log").arrivals.len() as i64;
+        async move { seen >= n }
+    })
+    .await;
+    // A moment more for late duplicates to show up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let roles = [scheduler.usage_json(), worker.usage_json()];
+    drop((scheduler, worker));
+
+    let arrivals = std::mem::take(&mut log.lock().expect("sink log").arrivals);
+    let due_instant = base_instant + (due_at - base_wall).to_std().unwrap_or_default();
+    let mut lateness: Vec<f64> = arrivals
+        .values()
+        .filter_map(|times| times.iter().min())
+        .map(|first| first.saturating_duration_since(due_instant).as_secs_f64())
+        .collect();
+    lateness.sort_by(f64::total_cmp);
+    let delivered = lateness.len() as i64;
+    let duplicates: usize = arrivals.values().map(|t| t.len() - 1).sum();
+    let drain = lateness.last().copied().unwrap_or(f64::NAN);
+    let rate = delivered as f64 / drain;
+    let sent_rows = common::count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await;
+    let p99 = quantile(&lateness, 0.99);
+    let ratio = rate / composite;
+    let report = json!({
+        "scenario": "burst",
+        "reminders": n,
+        "finished": finished,
+        "due_set_before_due_time": committed_early,
+        "delivered": delivered,
+        "lost": n - delivered,
+        "duplicates": duplicates,
+        "deliveries_marked_sent": sent_rows,
+        "drain_seconds": round(drain, 2),
+        "deliveries_per_second": round(rate, 0),
+        "lateness_seconds": {"p50": round(quantile(&lateness, 0.5), 2), "p99": round(p99, 2), "max": round(drain, 2)},
+        "ceiling": {
+            "update_returning_rows_per_second": round(update_ceiling, 0),
+            "http_post_per_second": round(http_ceiling, 0),
+            "composite_per_second": round(composite, 0),
+        },
+        "ratio_to_composite": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "ratio_met": ratio >= TARGET_RATIO,
+        "p99_within_1_1_drain": p99 <= 1.1 * drain,
+        "roles": roles,
+    });
+    drop(conn);
+    common::drop_database(&database).await;
+    common::report("engine_burst", &[report]);
+}
