@@ -156,7 +156,9 @@ async fn a_post_without_the_url_secret_is_refused_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reply_to_a_notification_snoozes_its_episode_and_records_the_time_understood() {
-    let app = app().await;
+    let outbox = std::env::temp_dir().join(format!("er-replies-{}", uuid::Uuid::new_v4().simple()));
+    let dir = outbox.to_string_lossy().into_owned();
+    let app = TestApp::spawn_with(&[("INBOUND_EMAIL_SECRET", SECRET), ("EMAIL_OUTBOX_DIR", &dir)]).await;
     let token = user(&app, "ada@example.com").await;
     let owner = user_id(&app, &token).await;
     let id = create(&app, &token, once_body("call mum")).await["id"].as_str().unwrap().to_owned();
@@ -193,6 +195,17 @@ async fn a_reply_to_a_notification_snoozes_its_episode_and_records_the_time_unde
     )
     .await;
     assert!(summary.contains(&understood) && summary.contains("\"2h\""), "{summary}");
+    // The owner is answered by email with the time understood.
+    let answers: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .map(|mail| mail.replace("=\r\n", ""))
+        .collect();
+    assert!(
+        answers.iter().any(|mail| mail.contains("Subject: Your reply was applied") && mail.contains(&understood)),
+        "{answers:?}"
+    );
 
     // The episode is over now: a later "done" reply to the same notification changes nothing.
     let late = post_email(&app, SECRET, &[("from", "ada@example.com"), ("to", to.as_str()), ("text", "done")]).await;
