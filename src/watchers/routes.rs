@@ -105,8 +105,8 @@ pub async fn inbound_email(
     if !crate::crypto::constant_time_eq(secret.as_bytes(), expected.expose_secret().as_bytes()) {
         return Err(forged());
     }
-    // Only SendGrid knows the secret, so the size limit is enforced while reading rather than trusted from
-    // Content-Length: an honest oversized post gets its 413 once read up to the limit.
+    // The size limit is counted while reading (Content-Length may be absent or wrong); answering before the
+    // body is read would cut the connection under the sender instead of giving it a readable 413.
     let email = inbound::read(form).await?;
     Ok(ApiResponse::ok(inbound::process(&state, &email).await?))
 }
