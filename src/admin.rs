@@ -1,3 +1,16 @@
-//! Administration: admin users and their roles.
+//! Administration: admin users and their roles, dashboard stats, user support actions (delivery controls,
+//! tier overrides, notes), the admin action log, and system health snapshots.
 
+pub mod action_log;
 pub mod bootstrap;
+pub mod extractor;
+pub mod health;
+pub mod model;
+mod params;
+pub mod permissions;
+pub mod routes;
+pub mod service;
+pub mod stats;
+pub mod store;
+
+pub use extractor::AdminUser;

@@ -5,7 +5,7 @@ pub mod client_ip;
 mod context;
 pub mod envelope;
 pub mod error;
-mod health;
+pub mod health;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
@@ -16,6 +16,7 @@ mod server;
 
 use actix_web::web;
 
+pub use context::current_request_id;
 pub use envelope::{ApiResponse, Meta};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use json::Json;
@@ -34,6 +35,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::watchers::routes::configure(cfg);
     crate::contacts::routes::configure(cfg);
     crate::notifications::link_routes::configure(cfg);
+    crate::admin::routes::configure(cfg);
+    crate::agents::sms::routes::configure(cfg);
 }
 
 /// Largest accepted request body (API contract: 256 KiB).

@@ -7,16 +7,15 @@ use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use rand::RngCore;
 
+use super::permissions::Role;
 use crate::auth::password;
 use crate::config::Config;
 use crate::db;
 
-const ROLES: [&str; 4] = ["SUPER_ADMIN", "SUPPORT", "BILLING", "READONLY"];
-
 /// Creates the admin. Prints a generated password once when none was given on stdin.
 pub async fn create(config: Arc<Config>, email: &str, role: &str, password: Option<String>) -> anyhow::Result<()> {
-    let role = role.to_ascii_uppercase();
-    anyhow::ensure!(ROLES.contains(&role.as_str()), "--admin-role must be one of {}", ROLES.join(", "));
+    let names = || Role::ALL.map(Role::as_str).join(", ");
+    let role = Role::parse(role).ok_or_else(|| anyhow::anyhow!("--admin-role must be one of {}", names()))?.as_str();
     let email = email.trim().to_ascii_lowercase();
     anyhow::ensure!(email.contains('@') && email.len() <= 254, "--email must be an email address");
     let (password, generated) = match password {
@@ -45,7 +44,7 @@ pub async fn create(config: Arc<Config>, email: &str, role: &str, password: Opti
     )
     .bind::<Text, _>(&email)
     .bind::<Text, _>(&hash)
-    .bind::<Text, _>(&role)
+    .bind::<Text, _>(role)
     .bind::<Text, _>(tier)
     .execute(conn)
     .await?;

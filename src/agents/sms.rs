@@ -1,5 +1,12 @@
 //! SMS through Twilio's Messages API. An SMS cannot be deduplicated by the person who receives it, so a
 //! send whose outcome is unknown (timeout, connection lost mid-request) is not retried: `Unknown`.
+//! Replies and delivery receipts come back through Twilio's signed webhooks ([`routes`]).
+
+pub mod receipts;
+pub mod replies;
+pub mod routes;
+pub mod segments;
+pub mod signature;
 
 use std::time::Duration;
 
@@ -41,56 +48,29 @@ impl TwilioSms {
     }
 }
 
-/// GSM 03.38: the basic set costs one septet a character, the extension set two; anything else makes the
-/// whole message UCS-2.
-const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-const GSM_EXTENDED: &str = "^{}\\[~]|€\u{c}";
-
-/// Whether `text` fits in two concatenated segments: 306 septets in GSM-7, 134 UTF-16 units in UCS-2.
-pub fn fits_two_segments(text: &str) -> bool {
-    let septets = text.chars().try_fold(0usize, |n, c| {
-        if GSM_BASIC.contains(c) {
-            Some(n + 1)
-        } else if GSM_EXTENDED.contains(c) {
-            Some(n + 2)
-        } else {
-            None
-        }
-    });
-    match septets {
-        Some(n) => n <= 306,
-        None => text.encode_utf16().count() <= 134,
-    }
-}
-
-/// The text: tier, title and as many action links as fit in two segments (all three unless the base URL
-/// is long or the title forces UCS-2), the title shortened rather than a link dropped while it keeps 20
-/// characters.
-fn text_of(job: &Job, links: Option<&ActionLinks>) -> String {
+/// The text: tier, title, the reply instructions and as many action links as fit in two segments. Links
+/// are dropped (snooze first) only when keeping them would shorten the title below 20 characters.
+pub fn text_of(job: &Job, links: Option<&ActionLinks>) -> String {
     let title = job.payload["title"].as_str().unwrap_or("Reminder");
-    let tier = job.payload["tier"].as_u64().unwrap_or(1);
-    let hint = "Reply ACK, DONE or SNOOZE 1h.";
-    let mut tails = Vec::new();
-    if let Some(l) = links {
-        tails.push(format!("\nAck: {}\nDone: {}\nSnooze 1h: {}", l.acknowledge, l.complete, l.snooze));
-        tails.push(format!("\nAck: {}\nDone: {}", l.acknowledge, l.complete));
-        tails.push(format!("\nAck: {}", l.acknowledge));
-    }
-    tails.push(format!(" {hint}"));
-    let with_title = |tail: &str, keep: usize| {
-        let short: String = title.chars().take(keep).collect();
-        let ellipsis = if keep < title.chars().count() { "..." } else { "" };
-        format!("Reminder (tier {tier}): {short}{ellipsis}{tail}")
+    let prefix = match job.payload["tier"].as_u64() {
+        Some(tier) if tier > 1 => format!("Reminder (tier {tier}): "),
+        _ => "Reminder: ".to_owned(),
     };
-    let full = title.chars().count();
-    let last = tails.len() - 1;
-    for (i, tail) in tails.iter().enumerate() {
-        let shortest = if i == last { 0 } else { full.min(20) };
-        if let Some(text) = (shortest..=full).rev().map(|keep| with_title(tail, keep)).find(|t| fits_two_segments(t)) {
-            return text;
-        }
+    let hint = "\nReply ACK, DONE, SNOOZE 1h or STOP.";
+    let mut suffixes = Vec::new();
+    if let Some(l) = links {
+        suffixes.push(format!("{hint}\nAck: {}\nDone: {}\nSnooze 1h: {}", l.acknowledge, l.complete, l.snooze));
+        suffixes.push(format!("{hint}\nAck: {}\nDone: {}", l.acknowledge, l.complete));
+        suffixes.push(format!("{hint}\nAck: {}", l.acknowledge));
+        // A UCS-2 title leaves room for one link at most: the link beats the instructions.
+        suffixes.push(format!("\nAck: {}", l.acknowledge));
     }
-    with_title(&tails[last], 0)
+    let title_start: String = title.chars().take(20).collect();
+    let suffix = suffixes
+        .iter()
+        .find(|suffix| segments::segments(&format!("{prefix}{title_start}...{suffix}")) <= segments::MAX_SEGMENTS)
+        .map_or(hint, String::as_str);
+    segments::fit(&prefix, title, suffix)
 }
 
 impl Channel for TwilioSms {
@@ -177,7 +157,7 @@ mod tests {
     fn three_links_fit_in_two_segments_with_a_long_title_shortened() {
         let links = links("https://reminders.example.com");
         let text = text_of(&job(&"Take the pills ".repeat(20)), Some(&links));
-        assert!(fits_two_segments(&text), "{text}");
+        assert!(segments::segments(&text) <= 2, "{text}");
         assert!(text.contains(&links.acknowledge) && text.contains(&links.snooze), "{text}");
         assert!(text.contains("Take the pills") && text.contains("..."), "{text}");
     }
@@ -186,9 +166,7 @@ mod tests {
     fn a_ucs2_title_keeps_the_acknowledge_link_within_two_segments() {
         let links = links("https://reminders.example.com");
         let text = text_of(&job("Nimm die Tabletten 💊 jetzt sofort bitte"), Some(&links));
-        assert!(fits_two_segments(&text), "{text}");
+        assert!(segments::segments(&text) <= 2, "{text}");
         assert!(text.contains(&links.acknowledge), "{text}");
-        assert!(!fits_two_segments(&"€".repeat(154)), "extension characters count twice");
-        assert!(fits_two_segments(&"a".repeat(306)) && !fits_two_segments(&"a".repeat(307)));
     }
 }

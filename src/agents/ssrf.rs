@@ -4,6 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// True for addresses a webhook must never reach: loopback, private, link-local (cloud metadata),
@@ -50,26 +51,62 @@ fn forbidden_v4(ip: Ipv4Addr) -> bool {
         || a >= 240
 }
 
+/// Turns a host name into addresses. Production asks the system resolver; tests pass a fixed table, so a
+/// name that resolves to a forbidden address is tried without DNS (and without the internet).
+pub type Lookup = Arc<dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> + Send + Sync>;
+
 /// A resolver that drops forbidden addresses, so the connection can only go to a public one.
-pub struct GuardedResolver;
+#[derive(Default)]
+pub struct GuardedResolver {
+    lookup: Option<Lookup>,
+}
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> = found.filter(|addr| !is_forbidden(addr.ip())).collect();
+            let found: Vec<SocketAddr> = match lookup {
+                Some(lookup) => lookup(host.clone()).await?.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
+            let allowed: Vec<SocketAddr> = found.into_iter().filter(|addr| !is_forbidden(addr.ip())).collect();
             if allowed.is_empty() {
-                return Err(format!("{host} resolves only to addresses webhooks may not reach").into());
+                return Err(Box::new(Refused(format!("{host} resolves only to addresses webhooks may not reach")))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
 }
 
-/// The resolver as reqwest wants it.
+/// The guard's refusal, found again in a send error's source chain so it is reported as permanent.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+impl Refused {
+    /// The guard's refusal behind `err`, if that is why it failed.
+    pub fn behind<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a Refused> {
+        let mut current = Some(err);
+        while let Some(err) = current {
+            if let Some(refused) = err.downcast_ref::<Refused>() {
+                return Some(refused);
+            }
+            current = err.source();
+        }
+        None
+    }
+}
+
+/// The guarded system resolver, as reqwest wants it.
 pub fn resolver() -> Arc<GuardedResolver> {
-    Arc::new(GuardedResolver)
+    Arc::new(GuardedResolver::default())
+}
+
+/// The guard over another lookup (tests).
+pub fn resolver_with(lookup: Lookup) -> Arc<GuardedResolver> {
+    Arc::new(GuardedResolver { lookup: Some(lookup) })
 }
 
 /// Checks a URL before any connection: scheme, and the host when it is an IP literal (which no resolver
@@ -85,8 +122,10 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, String> {
     let literal = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        // A trailing dot ("localhost.") names the same host.
         Some(url::Host::Domain(domain))
-            if domain.eq_ignore_ascii_case("localhost") || domain.ends_with(".localhost") =>
+            if domain.trim_end_matches('.').eq_ignore_ascii_case("localhost")
+                || domain.trim_end_matches('.').to_ascii_lowercase().ends_with(".localhost") =>
         {
             Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
         }
@@ -122,6 +161,9 @@ mod tests {
             "http://[fe80::1]/",
             "http://[64:ff9b::7f00:1]/",
             "http://localhost:8080/",
+            "http://LOCALHOST.:8080/",
+            "http://[::]/",
+            "http://0/",
             "http://api.localhost/",
             "http://224.0.0.1/",
             "http://user:pass@example.com/",

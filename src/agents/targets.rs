@@ -23,6 +23,9 @@ struct SubscriptionRow {
     previous_secret: Option<Vec<u8>>,
     #[diesel(sql_type = Bool)]
     enabled: bool,
+    /// The subscription's phone number replied STOP.
+    #[diesel(sql_type = Bool)]
+    opted_out: bool,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -52,6 +55,7 @@ pub async fn resolve(
     } else {
         diesel::sql_query(
             "SELECT id, config, secret_ciphertext, enabled,
+                    EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = config->>'phoneNumber') AS opted_out,
                     CASE WHEN previous_secret_expires_at > now() THEN previous_secret_ciphertext END AS previous_secret
              FROM user_agent_subscriptions WHERE id = ANY($1)",
         )
@@ -104,6 +108,8 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
         ChannelKind::Email => {
             text("address").map_or_else(|| gone("no address"), |address| Recipient::Email { address })
         }
+        // A number that replied STOP is never texted, checked at send time so a STOP is honoured at once.
+        ChannelKind::Sms if row.opted_out => gone("the number replied STOP; it is texted again after START"),
         ChannelKind::Sms => {
             text("phoneNumber").map_or_else(|| gone("no phone number"), |phone| Recipient::Sms { phone })
         }

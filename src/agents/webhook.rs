@@ -21,6 +21,19 @@ pub struct WebhookChannel {
 
 impl WebhookChannel {
     pub fn new(allow_private: bool, links: LinkSigner) -> anyhow::Result<Self> {
+        Self::build(allow_private, (!allow_private).then(ssrf::resolver), links)
+    }
+
+    /// A guarded channel whose host names resolve through `lookup` (tests: no DNS needed).
+    pub fn with_lookup(lookup: ssrf::Lookup, links: LinkSigner) -> anyhow::Result<Self> {
+        Self::build(false, Some(ssrf::resolver_with(lookup)), links)
+    }
+
+    fn build(
+        allow_private: bool,
+        guard: Option<std::sync::Arc<ssrf::GuardedResolver>>,
+        links: LinkSigner,
+    ) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
@@ -28,8 +41,8 @@ impl WebhookChannel {
             // A proxy from the environment would make the proxy, not us, resolve the host: no SSRF guard.
             .no_proxy()
             .user_agent(concat!("escalating-reminders/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(ssrf::resolver());
+        if let Some(guard) = guard {
+            builder = builder.dns_resolver(guard);
         }
         Ok(WebhookChannel { client: builder.build()?, allow_private, links })
     }
@@ -103,6 +116,10 @@ impl Channel for WebhookChannel {
                 .await;
             match response {
                 Ok(res) => classify(res.status().as_u16(), retry_after(&res)),
+                // The SSRF guard refused every address of the host: that will not change by retrying.
+                Err(ref err) if let Some(refused) = ssrf::Refused::behind(err) => {
+                    Outcome::Failed { error: format!("webhook host refused: {refused}") }
+                }
                 Err(err) if err.is_timeout() => {
                     Outcome::Retry { error: "timed out after 10 s".to_owned(), retry_after: None }
                 }

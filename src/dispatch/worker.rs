@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use super::claim::{self, Claimed, Recorded};
 use super::stream;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
+use crate::escalation::engine::channel_health::{self, FailedDelivery};
 use crate::notifications::retry;
 use crate::state::AppState;
 
@@ -211,8 +213,7 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
     }
     // Outcomes are written as sends finish, in whatever batch has accumulated meanwhile: under load that
     // is many rows per statement, and a crash can only repeat sends whose outcome was not yet written.
-    let mut recorded = Vec::new();
-    let mut gone_subscriptions = Vec::new();
+    let mut outcomes = Unwritten::default();
     let lease = state.config.delivery_lease;
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + lease / 3, lease / 3);
     loop {
@@ -236,11 +237,21 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
                 .increment(1);
             metrics::histogram!("delivery_attempts", "channel" => kind.as_str()).record(f64::from(row.attempts));
             if let (Outcome::Gone { .. }, "subscription") = (&outcome, row.target_kind.as_str()) {
-                gone_subscriptions.push(row.target_id);
+                outcomes.gone_subscriptions.push(row.target_id);
             }
-            recorded.push(record_of(&row, kind, outcome, now));
+            // An unknown outcome may have reached the person, so it never counts as the channel failing.
+            let definite = !matches!(outcome, Outcome::Unknown { .. });
+            let record = record_of(&row, kind, outcome, now);
+            if definite && record.status == "failed" {
+                outcomes.failed.push(FailedDelivery {
+                    escalation_id: row.escalation_id,
+                    tier: row.tier,
+                    loop_index: row.loop_index,
+                });
+            }
+            outcomes.recorded.push(record);
         }
-        flush(state, &mut recorded, &mut gone_subscriptions).await;
+        flush(state, &mut outcomes).await;
     }
 }
 
@@ -261,21 +272,43 @@ async fn renew_leases(state: &AppState, held: &[(Uuid, i32)]) {
     }
 }
 
-async fn flush(state: &AppState, recorded: &mut Vec<Recorded>, gone_subscriptions: &mut Vec<Uuid>) {
-    if recorded.is_empty() {
+/// Outcomes not yet written, kept across a failed flush.
+#[derive(Default)]
+struct Unwritten {
+    recorded: Vec<Recorded>,
+    gone_subscriptions: Vec<Uuid>,
+    /// Deliveries that failed for good: their tier may have nobody left to reach.
+    failed: Vec<FailedDelivery>,
+}
+
+/// Writes the outcomes, disables gone endpoints and moves on episodes whose tier failed entirely, in one
+/// transaction: the escalation state never disagrees with the outcomes that justify it.
+async fn flush(state: &AppState, outcomes: &mut Unwritten) {
+    if outcomes.recorded.is_empty() {
         return;
     }
     let now = state.clock.now();
     let written = async {
         let mut conn = state.db.get().await?;
-        claim::record(&mut conn, recorded, now).await?;
-        anyhow::Ok(disable_gone(&mut conn, gone_subscriptions).await?)
+        let pending = &*outcomes;
+        if pending.failed.is_empty() && pending.gone_subscriptions.is_empty() {
+            // The common case needs no transaction: one statement, one round trip.
+            claim::record(&mut conn, &pending.recorded, now).await?;
+            return anyhow::Ok(Vec::new());
+        }
+        conn.transaction::<_, anyhow::Error, _>(async move |conn| {
+            channel_health::lock(conn, &pending.failed).await?;
+            claim::record(conn, &pending.recorded, now).await?;
+            let disabled = disable_gone(conn, &pending.gone_subscriptions).await?;
+            channel_health::skip_failed_tiers(conn, &pending.failed, now).await?;
+            Ok(disabled)
+        })
+        .await
     }
     .await;
     match written {
         Ok(disabled) => {
-            recorded.clear();
-            gone_subscriptions.clear();
+            *outcomes = Unwritten::default();
             for endpoint in disabled {
                 tokio::spawn(tell_owner_gone(state.clone(), endpoint));
             }

@@ -1,8 +1,10 @@
-//! The scheduler's engine: each tick runs fire → advance → offer → expired leases (and upkeep every
-//! minute), each a batched statement set in its own short transaction, each fenced by the leader's epoch.
+//! The scheduler's engine: each tick runs fire → advance → offer → expired leases (and, every few seconds,
+//! upkeep and the health snapshot of the current 5-minute slot), each a batched statement set in its own
+//! short transaction; each step that writes owed work or a snapshot is fenced by the leader's epoch.
 //! Nothing is held in memory between ticks: every owed thing is a row, so a new leader resumes exactly.
 
 mod advance;
+pub mod channel_health;
 mod episodes;
 mod fence;
 
@@ -11,6 +13,8 @@ mod fire;
 mod leases;
 mod recipients;
 mod upkeep;
+
+pub use upkeep::{Backlog, backlog};
 
 use std::time::Instant;
 
@@ -55,6 +59,7 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
     if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
         *last_upkeep = Some(Instant::now());
         report("upkeep", upkeep::run(state, &mut conn).await);
+        report("health snapshot", crate::admin::health::snapshot(state, &mut conn, epoch).await);
     }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());
 }

@@ -34,7 +34,8 @@
 //!   (reminder archived, account disabled) → `Cancelled`/`Cancelled`. Each from `Active` or
 //!   `Acknowledged`, with `next_step_at` `None`, `ack_until` kept (a record of the last ack) and
 //!   effect `CancelPending`.
-//! - `ChannelFailed { tier, loop_index }` (a delivery failed permanently): if `Active`, it names the
+//! - `ChannelFailed { tier, loop_index }` (every delivery of that tier failed permanently; the engine's
+//!   `channel_health` decides when to send it): if `Active`, it names the
 //!   current tier of the current loop, and a later tier remains in this loop, then
 //!   `next_step_at = min(next_step_at, now)` so the next tier fires at once. Otherwise nothing
 //!   changes: in particular a loop gap or the final wait is never shortened, since the other

@@ -16,6 +16,7 @@ use diesel_async::RunQueryDsl;
 
 use super::client_ip::client_ip;
 use super::context::current_request_id;
+use crate::admin::AdminUser;
 use crate::auth::AuthUser;
 use crate::db::schema::audit_trails;
 use crate::state::AppState;
@@ -71,6 +72,8 @@ fn row_for(state: &AppState, method: &str, response: &ServiceResponse<BoxBody>) 
     NewAudit {
         actor_user_id: user.as_ref().map(|u| u.id),
         actor_kind: match &user {
+            // Set by the admin extractor once the caller is known to be an admin.
+            Some(_) if req.extensions().get::<AdminUser>().is_some() => "admin",
             Some(user) if user.api_key_id.is_some() => "api_key",
             Some(_) => "user",
             None => "anonymous",

@@ -96,6 +96,18 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::contacts::got_it::got_it,
         crate::notifications::link_routes::confirm,
         crate::notifications::link_routes::act,
+        crate::admin::routes::dashboard,
+        crate::admin::routes::search_users,
+        crate::admin::routes::user,
+        crate::admin::routes::set_delivery_state,
+        crate::admin::routes::notes,
+        crate::admin::routes::add_note,
+        crate::admin::routes::override_subscription,
+        crate::admin::routes::audit,
+        crate::admin::routes::health_now,
+        crate::admin::routes::health_history,
+        crate::agents::sms::routes::inbound_sms,
+        crate::agents::sms::routes::status,
     ),
     components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
     modifiers(&Conventions),
@@ -107,6 +119,8 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
         (name = "notifications", description = "The delivery log, the pull-agent inbox and action links"),
+        (name = "admin", description = "Admin users only (roles SUPER_ADMIN, SUPPORT, BILLING, READONLY); API keys are refused"),
+        (name = "webhooks", description = "Inbound provider webhooks, verified by the provider's signature"),
         (name = "contacts", description = "Trusted contacts and their consent (FEATURE_SOCIAL_ESCALATION)"),
         (name = "evidence", description = "Completion hooks, email watchers and inbound email: proof a reminder was dealt with"),
     )
@@ -178,6 +192,12 @@ impl Modify for Conventions {
 fn document_errors(operation: &mut Operation, meta: bool, is_post: bool) {
     let authenticated = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = operation.request_body.is_some();
+    // Provider webhooks take their provider's form encoding; everything else is JSON only.
+    let json_body = match operation.request_body.as_ref() {
+        Some(RefOr::T(body)) => body.content.contains_key("application/json"),
+        Some(RefOr::Ref(_)) => true,
+        None => false,
+    };
     let mut statuses: Vec<(&str, &str)> = vec![("500", "Internal error; quote `meta.requestId`")];
     if !meta {
         statuses.push(("400", "Malformed request or invalid fields; `error.details` lists every bad field"));
@@ -189,6 +209,8 @@ fn document_errors(operation: &mut Operation, meta: bool, is_post: bool) {
     }
     if has_body {
         statuses.push(("413", "Body over 256 KiB"));
+    }
+    if json_body {
         statuses.push(("415", "Body is not application/json"));
     }
     if is_post && authenticated {

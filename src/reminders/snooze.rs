@@ -73,11 +73,8 @@ pub async fn resolve(config: &Config, input: SnoozeInput, now: DateTime<Utc>, tz
             Ok(SnoozeUntil { until, phrase: None, interpreted_as: Some(nlp::echo(until, tz)) })
         }
         (None, Some(phrase)) => {
-            let parsed = match nlp::parse(&phrase, now, tz) {
-                Err(PhraseError::NotUnderstood) => fallback(config, &phrase, now, tz).await,
-                other => other,
-            };
-            let interpretation = parsed.map_err(|err| phrase_error(err, "duration"))?;
+            let interpretation =
+                read_phrase(config, &phrase, now, tz).await.map_err(|err| phrase_error(err, "duration"))?;
             Ok(SnoozeUntil {
                 until: interpretation.at,
                 phrase: Some(phrase.trim().to_owned()),
@@ -88,6 +85,20 @@ pub async fn resolve(config: &Config, input: SnoozeInput, now: DateTime<Utc>, tz
             FieldError::new("until", "give exactly one of until or duration"),
             FieldError::new("duration", "give exactly one of until or duration"),
         ])),
+    }
+}
+
+/// Reads a snooze phrase: the grammar first, then (when configured) the LLM fallback. Shared by the API and
+/// SMS replies, so a phrase means the same wherever it is typed.
+pub async fn read_phrase(
+    config: &Config,
+    phrase: &str,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<nlp::Interpretation, PhraseError> {
+    match nlp::parse(phrase, now, tz) {
+        Err(PhraseError::NotUnderstood) => fallback(config, phrase, now, tz).await,
+        other => other,
     }
 }
 

@@ -169,6 +169,13 @@ async fn tenancy_another_users_subscriptions_and_notifications_are_not_found() {
     for (method, path, body) in table {
         app.call(method, &path, body, Some(&intruder)).await.assert_error(404, "NOT_FOUND");
     }
+    // Provider webhooks belong to no user: a bearer token, even the owner's, is no Twilio signature.
+    for path in ["/v1/webhooks/twilio/sms".to_owned(), format!("/v1/webhooks/twilio/status?delivery={sub_id}")] {
+        for token in [&intruder, &owner] {
+            let reply = app.client.post(app.url(&path)).bearer_auth(token).form(&[("From", "+15551234567")]);
+            crate::common::Reply::from(reply.send().await.unwrap()).await.assert_error(403, "FORBIDDEN");
+        }
+    }
     let listed = app.get("/v1/agents/subscriptions", Some(&owner)).await;
     assert_eq!(listed.data(200)[0]["enabled"], true, "nothing changed");
     assert_eq!(app.get("/v1/agents/subscriptions", Some(&intruder)).await.data(200).as_array().unwrap().len(), 0);

@@ -5,6 +5,8 @@ mod common;
 
 mod accounts;
 mod action_links;
+mod admin;
+mod channel_health;
 mod channels;
 mod contacts;
 mod email;
@@ -16,4 +18,7 @@ mod processes;
 mod profiles;
 pub mod reminder_actions;
 mod reminders;
+mod retries;
+mod sms;
+mod ssrf;
 mod watchers;

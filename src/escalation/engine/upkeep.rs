@@ -8,19 +8,29 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::state::AppState;
 
+/// What is owed and not yet done at one instant; the gauges, the admin dashboard and health snapshots read it.
 #[derive(diesel::QueryableByName)]
-struct Backlog {
+pub struct Backlog {
+    /// Pending deliveries that are due.
     #[diesel(sql_type = BigInt)]
-    queue_depth: i64,
+    pub queue_depth: i64,
     #[diesel(sql_type = BigInt)]
-    due_not_fired: i64,
+    pub due_not_fired: i64,
+    /// The oldest due reminder or delivery still waiting.
     #[diesel(sql_type = Nullable<Timestamptz>)]
-    oldest_due: Option<DateTime<Utc>>,
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
-pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Result<usize> {
-    let now = state.clock.now();
-    let backlog: Backlog = diesel::sql_query(
+impl Backlog {
+    /// How far the engine is behind at `now`: the age of the oldest waiting item, 0 when nothing waits.
+    pub fn lag_seconds(&self, now: DateTime<Utc>) -> f64 {
+        self.oldest_due.map_or(0.0, |oldest| (now - oldest).num_milliseconds().max(0) as f64 / 1000.0)
+    }
+}
+
+/// Reads the backlog as of `now`.
+pub async fn backlog(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> anyhow::Result<Backlog> {
+    let backlog = diesel::sql_query(
         "SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1) AS queue_depth,
                 (SELECT count(*) FROM reminders WHERE status = 'active' AND next_trigger_at <= $1) AS due_not_fired,
                 LEAST((SELECT min(next_trigger_at) FROM reminders WHERE status = 'active' AND next_trigger_at <= $1),
@@ -30,10 +40,15 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Resu
     .bind::<Timestamptz, _>(now)
     .get_result(conn)
     .await?;
+    Ok(backlog)
+}
+
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Result<usize> {
+    let now = state.clock.now();
+    let backlog = backlog(conn, now).await?;
     metrics::gauge!("delivery_queue_depth").set(backlog.queue_depth as f64);
     metrics::gauge!("reminders_due_not_fired").set(backlog.due_not_fired as f64);
-    let lag = backlog.oldest_due.map_or(0.0, |oldest| (now - oldest).num_milliseconds().max(0) as f64 / 1000.0);
-    metrics::gauge!("scheduler_lag_seconds").set(lag);
+    metrics::gauge!("scheduler_lag_seconds").set(backlog.lag_seconds(now));
     // Idempotency keys are honoured for 24 hours; older ones only take space.
     let pruned = crate::http::idempotency::prune(conn, now).await?;
     Ok(pruned)

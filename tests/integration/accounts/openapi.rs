@@ -77,6 +77,18 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/contacts/got-it/{token}"),
     ("GET", "/a/{token}"),
     ("POST", "/a/{token}"),
+    ("GET", "/v1/admin/stats"),
+    ("GET", "/v1/admin/users"),
+    ("GET", "/v1/admin/users/{id}"),
+    ("POST", "/v1/admin/users/{id}/delivery-state"),
+    ("GET", "/v1/admin/users/{id}/notes"),
+    ("POST", "/v1/admin/users/{id}/notes"),
+    ("POST", "/v1/admin/users/{id}/subscription"),
+    ("GET", "/v1/admin/audit"),
+    ("GET", "/v1/admin/health"),
+    ("GET", "/v1/admin/health/history"),
+    ("POST", "/v1/webhooks/twilio/sms"),
+    ("POST", "/v1/webhooks/twilio/status"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

@@ -126,6 +126,11 @@ impl<'a> Seed<'a> {
             .expect("retitle");
     }
 
+    /// An SMS subscription to `phone`.
+    pub async fn sms(&self, phone: &str) -> Uuid {
+        self.subscription("sms", json!({ "phoneNumber": phone })).await
+    }
+
     /// A one-off reminder due `in_` from the app's clock, with a profile of `tiers` (delay minutes,
     /// subscription ids) repeated `repeat` times.
     pub async fn reminder_due_in(&self, in_: chrono::Duration, tiers: &[(u32, &[Uuid])], repeat: i16) -> Uuid {

@@ -1,0 +1,1 @@
+DROP INDEX user_agent_subscriptions_sms_phone;

@@ -1,0 +1,176 @@
+//! Thin handlers for `/v1/admin/*`. Each one names its permission first; the role table decides.
+
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::extractor::AdminUser;
+use super::model::{
+    AdminAction, DashboardStats, DeliveryStateChange, HealthNow, HealthSnapshot, NoteInput, SubscriptionControls,
+    SubscriptionOverride, SupportNote, UserDetail, UserSummary,
+};
+use super::params::{AuditQuery, HistoryQuery, PageQuery, UserSearchQuery};
+use super::permissions::Permission;
+use super::{action_log, health, service, stats, store};
+use crate::http::envelope::Envelope;
+use crate::http::{ApiError, ApiResponse, Json};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/admin/stats").get(dashboard))
+        .service(web::resource("/v1/admin/users").get(search_users))
+        .service(web::resource("/v1/admin/users/{id}").get(user))
+        .service(web::resource("/v1/admin/users/{id}/delivery-state").post(set_delivery_state))
+        .service(web::resource("/v1/admin/users/{id}/notes").get(notes).post(add_note))
+        .service(web::resource("/v1/admin/users/{id}/subscription").post(override_subscription))
+        .service(web::resource("/v1/admin/audit").get(audit))
+        .service(web::resource("/v1/admin/health").get(health_now))
+        .service(web::resource("/v1/admin/health/history").get(health_history));
+}
+
+/// The JSON body of a write, read only after the permission check: actix extracts handler arguments
+/// concurrently, so a `Json` argument could answer 400 to a caller who may not write at all.
+async fn json_body<T: DeserializeOwned + 'static>(req: &HttpRequest, payload: web::Payload) -> Result<T, ApiError> {
+    Json::<T>::from_request(req, &mut payload.into_inner()).await.map(|json| json.0)
+}
+
+#[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", operation_id = "admin_stats",
+    description = "Dashboard numbers. Any admin role.",
+    responses((status = 200, body = Envelope<DashboardStats>), (status = 403)), security(("bearer" = [])))]
+pub async fn dashboard(state: web::Data<AppState>, admin: AdminUser) -> Result<ApiResponse<DashboardStats>, ApiError> {
+    admin.require(Permission::ViewSystem)?;
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(stats::dashboard(&mut conn, state.clock.now()).await?))
+}
+
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", operation_id = "admin_users_search", params(UserSearchQuery),
+    description = "Users whose email contains `q`, newest first. Any admin role.",
+    responses((status = 200, body = Envelope<Vec<UserSummary>>), (status = 403)), security(("bearer" = [])))]
+pub async fn search_users(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    query: web::Query<UserSearchQuery>,
+) -> Result<ApiResponse<Vec<UserSummary>>, ApiError> {
+    admin.require(Permission::ViewUsers)?;
+    let (page, q) = query.checked()?;
+    let mut conn = state.db.get().await?;
+    let (users, total) = store::search_users(&mut conn, q.as_deref(), page).await?;
+    Ok(ApiResponse::page(users, page.pagination(total)))
+}
+
+#[utoipa::path(get, path = "/v1/admin/users/{id}", tag = "admin", operation_id = "admin_users_get",
+    params(("id" = Uuid, Path, description = "The user id")), description = "One user with subscription and usage. Any admin role.",
+    responses((status = 200, body = Envelope<UserDetail>), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn user(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<UserDetail>, ApiError> {
+    admin.require(Permission::ViewUsers)?;
+    Ok(ApiResponse::ok(service::user_detail(&state, *id).await?))
+}
+
+#[utoipa::path(post, path = "/v1/admin/users/{id}/delivery-state", tag = "admin", operation_id = "admin_users_delivery_state",
+    params(("id" = Uuid, Path, description = "The user id")), request_body = DeliveryStateChange,
+    description = "Suspend (USAGE_SUSPENDED with `until`), disable (DELIVERY_DISABLED) or restore (ACTIVE) a user's \
+        deliveries. SUPER_ADMIN and SUPPORT.",
+    responses((status = 200, body = Envelope<SubscriptionControls>), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn set_delivery_state(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
+    admin.require(Permission::SetDeliveryState)?;
+    Ok(ApiResponse::ok(service::set_delivery_state(&state, &admin, *id, json_body(&req, payload).await?).await?))
+}
+
+#[utoipa::path(get, path = "/v1/admin/users/{id}/notes", tag = "admin", operation_id = "admin_users_notes",
+    params(("id" = Uuid, Path, description = "The user id"), PageQuery), description = "Support notes, newest first. Any admin role.",
+    responses((status = 200, body = Envelope<Vec<SupportNote>>), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn notes(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<ApiResponse<Vec<SupportNote>>, ApiError> {
+    admin.require(Permission::ViewUsers)?;
+    let page = query.checked()?;
+    let mut conn = state.db.get().await?;
+    store::account(&mut conn, *id).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let (notes, total) = store::notes(&mut conn, *id, page).await?;
+    Ok(ApiResponse::page(notes, page.pagination(total)))
+}
+
+#[utoipa::path(post, path = "/v1/admin/users/{id}/notes", tag = "admin", operation_id = "admin_users_add_note",
+    params(("id" = Uuid, Path, description = "The user id")), request_body = NoteInput,
+    description = "Adds a support note. Every role but READONLY.",
+    responses((status = 201, body = Envelope<SupportNote>), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn add_note(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<ApiResponse<SupportNote>, ApiError> {
+    admin.require(Permission::AddSupportNote)?;
+    Ok(ApiResponse::created(service::add_note(&state, &admin, *id, json_body(&req, payload).await?).await?))
+}
+
+#[utoipa::path(post, path = "/v1/admin/users/{id}/subscription", tag = "admin", operation_id = "admin_users_subscription",
+    params(("id" = Uuid, Path, description = "The user id")), request_body = SubscriptionOverride,
+    description = "Grants a tier over the paid one (`tier: null` ends the grant). SUPER_ADMIN and BILLING.",
+    responses((status = 200, body = Envelope<SubscriptionControls>), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn override_subscription(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
+    admin.require(Permission::OverrideSubscription)?;
+    Ok(ApiResponse::ok(service::override_subscription(&state, &admin, *id, json_body(&req, payload).await?).await?))
+}
+
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", operation_id = "admin_audit", params(AuditQuery),
+    description = "Admin actions, newest first. Any admin role.",
+    responses((status = 200, body = Envelope<Vec<AdminAction>>), (status = 403)), security(("bearer" = [])))]
+pub async fn audit(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    query: web::Query<AuditQuery>,
+) -> Result<ApiResponse<Vec<AdminAction>>, ApiError> {
+    admin.require(Permission::ViewAudit)?;
+    let (page, filter) = query.checked()?;
+    let mut conn = state.db.get().await?;
+    let (entries, total) = action_log::page(&mut conn, &filter, page).await?;
+    Ok(ApiResponse::page(entries, page.pagination(total)))
+}
+
+#[utoipa::path(get, path = "/v1/admin/health", tag = "admin", operation_id = "admin_health",
+    description = "A live health reading and the newest stored snapshot. Any admin role.",
+    responses((status = 200, body = Envelope<HealthNow>), (status = 403)), security(("bearer" = [])))]
+pub async fn health_now(state: web::Data<AppState>, admin: AdminUser) -> Result<ApiResponse<HealthNow>, ApiError> {
+    admin.require(Permission::ViewSystem)?;
+    let mut conn = state.db.get().await?;
+    let measured_at = state.clock.now();
+    let reading = health::measure(&state, &mut conn, measured_at).await?;
+    let last_snapshot = health::latest(&mut conn).await?;
+    Ok(ApiResponse::ok(HealthNow { measured_at, reading, last_snapshot }))
+}
+
+#[utoipa::path(get, path = "/v1/admin/health/history", tag = "admin", operation_id = "admin_health_history",
+    params(HistoryQuery), description = "Stored snapshots (one per 5 minutes), newest first. Any admin role.",
+    responses((status = 200, body = Envelope<Vec<HealthSnapshot>>), (status = 403)), security(("bearer" = [])))]
+pub async fn health_history(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    query: web::Query<HistoryQuery>,
+) -> Result<ApiResponse<Vec<HealthSnapshot>>, ApiError> {
+    admin.require(Permission::ViewSystem)?;
+    let page = query.checked()?;
+    let mut conn = state.db.get().await?;
+    let (snapshots, total) = health::history(&mut conn, query.from, query.to, page).await?;
+    Ok(ApiResponse::page(snapshots, page.pagination(total)))
+}

@@ -1,0 +1,223 @@
+//! Admin rules: input checks, and every write done together with its `admin_actions` row in one
+//! transaction, so a change without its log entry (or the reverse) cannot exist.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::action_log::{self, NewAdminAction};
+use super::extractor::AdminUser;
+use super::model::{
+    DeliveryState, DeliveryStateChange, NoteInput, SubscriptionControls, SubscriptionOverride, SupportNote, UserDetail,
+};
+use super::store;
+use crate::http::{ApiError, FieldError};
+use crate::state::AppState;
+
+const MAX_REASON_CHARS: usize = 500;
+const MAX_NOTE_CHARS: usize = 5000;
+/// A usage suspension longer than this is a mistake or a case for DELIVERY_DISABLED.
+const MAX_SUSPENSION_DAYS: i64 = 366;
+
+/// The trimmed text of a required field of 1 to `max` characters, or its error.
+fn required_text(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else if text.chars().count() > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    text.to_owned()
+}
+
+fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// 404 unless the user exists (deleted accounts included: support may still need to look at them).
+async fn ensure_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> Result<(), ApiError> {
+    store::account(conn, user_id).await?.map(|_| ()).ok_or_else(|| ApiError::not_found("User"))
+}
+
+/// Writes the log row for a change made in the same transaction.
+async fn log(
+    conn: &mut AsyncPgConnection,
+    admin: &AdminUser,
+    action: &str,
+    target: Uuid,
+    reason: &str,
+    changes: serde_json::Value,
+) -> Result<(), ApiError> {
+    let row = NewAdminAction {
+        admin_user_id: admin.admin_id,
+        action,
+        target_user_id: Some(target),
+        reason,
+        changes,
+        ip: admin.ip.as_deref(),
+        request_id: Some(crate::http::current_request_id()),
+    };
+    action_log::record(conn, row).await?;
+    Ok(())
+}
+
+pub async fn user_detail(state: &AppState, user_id: Uuid) -> Result<UserDetail, ApiError> {
+    let mut conn = state.db.get().await?;
+    let (email, display_name, timezone, created_at, deleted_at) =
+        store::account(&mut conn, user_id).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let subscription = store::controls(&mut conn, user_id, state.config.default_tier).await?;
+    let usage = store::usage(&mut conn, user_id, state.clock.now() - Duration::hours(24)).await?;
+    let admin_role = store::admin_role(&mut conn, user_id).await?.map(|(_, role)| role);
+    Ok(UserDetail {
+        id: user_id,
+        email,
+        display_name,
+        timezone,
+        created_at,
+        deleted_at,
+        subscription,
+        usage,
+        admin_role,
+    })
+}
+
+/// The log's name for a move between delivery states.
+fn delivery_action(before: &str, after: DeliveryState) -> &'static str {
+    match after {
+        DeliveryState::UsageSuspended => "user.suspend",
+        DeliveryState::DeliveryDisabled => "user.disable_delivery",
+        DeliveryState::Active if before == DeliveryState::UsageSuspended.as_str() => "user.unsuspend",
+        DeliveryState::Active => "user.enable_delivery",
+    }
+}
+
+fn delivery_fields(controls: &SubscriptionControls) -> serde_json::Value {
+    json!({
+        "deliveryState": controls.delivery_state,
+        "deliveryStateReason": controls.delivery_state_reason,
+        "usageSuspendedUntil": controls.usage_suspended_until,
+    })
+}
+
+fn check_until(change: &DeliveryStateChange, now: DateTime<Utc>, errors: &mut Vec<FieldError>) {
+    match (change.state, change.until) {
+        (DeliveryState::UsageSuspended, None) => {
+            errors.push(FieldError::new("until", "is required for USAGE_SUSPENDED"))
+        }
+        (DeliveryState::UsageSuspended, Some(until)) if until <= now => {
+            errors.push(FieldError::new("until", "must be in the future"));
+        }
+        (DeliveryState::UsageSuspended, Some(until)) if until > now + Duration::days(MAX_SUSPENSION_DAYS) => {
+            errors.push(FieldError::new("until", format!("must be within {MAX_SUSPENSION_DAYS} days")));
+        }
+        (DeliveryState::UsageSuspended, Some(_)) | (_, None) => {}
+        (_, Some(_)) => errors.push(FieldError::new("until", "is only for USAGE_SUSPENDED")),
+    }
+}
+
+/// Suspends, unsuspends, disables or enables a user's deliveries.
+pub async fn set_delivery_state(
+    state: &AppState,
+    admin: &AdminUser,
+    user_id: Uuid,
+    change: DeliveryStateChange,
+) -> Result<SubscriptionControls, ApiError> {
+    let mut errors = Vec::new();
+    let reason = required_text("reason", &change.reason, MAX_REASON_CHARS, &mut errors);
+    check_until(&change, state.clock.now(), &mut errors);
+    finish(errors)?;
+    let default_tier = state.config.default_tier;
+    let mut conn = state.db.get().await?;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        ensure_user(conn, user_id).await?;
+        let before = store::lock_controls(conn, user_id, default_tier).await?;
+        store::set_delivery_state(conn, user_id, change.state, &reason, change.until).await?;
+        let after = store::controls(conn, user_id, default_tier).await?;
+        let action = delivery_action(&before.delivery_state, change.state);
+        let changes = json!({"before": delivery_fields(&before), "after": delivery_fields(&after)});
+        log(conn, admin, action, user_id, &reason, changes).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Grants a tier over the paid one, or ends the grant.
+pub async fn override_subscription(
+    state: &AppState,
+    admin: &AdminUser,
+    user_id: Uuid,
+    input: SubscriptionOverride,
+) -> Result<SubscriptionControls, ApiError> {
+    let mut errors = Vec::new();
+    let reason = required_text("reason", &input.reason, MAX_REASON_CHARS, &mut errors);
+    finish(errors)?;
+    let default_tier = state.config.default_tier;
+    let mut conn = state.db.get().await?;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        ensure_user(conn, user_id).await?;
+        let before = store::lock_controls(conn, user_id, default_tier).await?;
+        store::set_tier_override(conn, user_id, input.tier).await?;
+        let after = store::controls(conn, user_id, default_tier).await?;
+        let fields =
+            |c: &SubscriptionControls| json!({"tierOverride": c.tier_override, "effectiveTier": c.effective_tier});
+        let changes = json!({"before": fields(&before), "after": fields(&after)});
+        let action = if input.tier.is_some() { "subscription.override" } else { "subscription.clear_override" };
+        log(conn, admin, action, user_id, &reason, changes).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Adds a support note to a user.
+pub async fn add_note(
+    state: &AppState,
+    admin: &AdminUser,
+    user_id: Uuid,
+    input: NoteInput,
+) -> Result<SupportNote, ApiError> {
+    let mut errors = Vec::new();
+    let body = required_text("body", &input.body, MAX_NOTE_CHARS, &mut errors);
+    let reason = required_text("reason", &input.reason, MAX_REASON_CHARS, &mut errors);
+    finish(errors)?;
+    let mut conn = state.db.get().await?;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        ensure_user(conn, user_id).await?;
+        let note = store::add_note(conn, user_id, admin.admin_id, &body).await?;
+        // The note's text stays in support_notes; the log says which note, not what it says.
+        let changes = json!({"before": null, "after": {"noteId": note.id}});
+        log(conn, admin, "note.add", user_id, &reason, changes).await?;
+        Ok(note)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_actions_name_the_move() {
+        assert_eq!(delivery_action("ACTIVE", DeliveryState::UsageSuspended), "user.suspend");
+        assert_eq!(delivery_action("USAGE_SUSPENDED", DeliveryState::Active), "user.unsuspend");
+        assert_eq!(delivery_action("ACTIVE", DeliveryState::DeliveryDisabled), "user.disable_delivery");
+        assert_eq!(delivery_action("DELIVERY_DISABLED", DeliveryState::Active), "user.enable_delivery");
+    }
+
+    #[test]
+    fn until_belongs_to_usage_suspension_only() {
+        let now = Utc::now();
+        let change = |state, until| DeliveryStateChange { state, reason: "r".to_owned(), until };
+        let errors_for = |c: DeliveryStateChange| {
+            let mut errors = Vec::new();
+            check_until(&c, now, &mut errors);
+            errors.len()
+        };
+        assert_eq!(errors_for(change(DeliveryState::UsageSuspended, None)), 1);
+        assert_eq!(errors_for(change(DeliveryState::UsageSuspended, Some(now - Duration::minutes(1)))), 1);
+        assert_eq!(errors_for(change(DeliveryState::UsageSuspended, Some(now + Duration::days(400)))), 1);
+        assert_eq!(errors_for(change(DeliveryState::UsageSuspended, Some(now + Duration::days(3)))), 0);
+        assert_eq!(errors_for(change(DeliveryState::Active, Some(now + Duration::days(3)))), 1);
+        assert_eq!(errors_for(change(DeliveryState::DeliveryDisabled, None)), 0);
+    }
+}

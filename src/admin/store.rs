@@ -1,0 +1,336 @@
+//! Admin queries: roles, user search and detail, support notes, and the writes to a user's
+//! `subscriptions` row. Those writes (delivery state, tier override) live only here so the billing module's
+//! functions can take their place in one edit.
+
+use chrono::{DateTime, Utc};
+use diesel::helper_types::{IntoBoxed, LeftJoin};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::{DeliveryState, SubscriptionControls, SupportNote, UserSummary, UserUsage};
+use super::permissions::Role;
+use crate::config::Tier;
+use crate::db::schema::{
+    admin_users, deliveries, reminders, subscriptions, support_notes, user_agent_subscriptions, users,
+};
+use crate::http::pagination::Page;
+use crate::reminders::store::LIVE_STATUSES;
+
+/// The caller's admin record and role, if they are an admin.
+pub async fn admin_role(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Option<(Uuid, Role)>> {
+    let row: Option<(Uuid, String)> = admin_users::table
+        .filter(admin_users::user_id.eq(user_id))
+        .select((admin_users::id, admin_users::role))
+        .first(conn)
+        .await
+        .optional()?;
+    // The column's CHECK allows only the four roles; anything else is treated as no role at all.
+    Ok(row.and_then(|(id, role)| Role::parse(&role).map(|role| (id, role))))
+}
+
+type UsersWithSubscription<'a> = IntoBoxed<'a, LeftJoin<users::table, subscriptions::table>, Pg>;
+
+/// Users whose email contains `q` (any case); all users without `q`.
+fn users_matching(q: Option<&str>) -> UsersWithSubscription<'static> {
+    let query = users::table.left_join(subscriptions::table).into_boxed();
+    match q {
+        Some(q) => query.filter(users::email.ilike(format!("%{}%", escape_like(q)))),
+        None => query,
+    }
+}
+
+/// `%`, `_` and `\` match themselves in a search, not as wildcards.
+fn escape_like(text: &str) -> String {
+    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
+type SummaryRow = (
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+/// One page of search results, newest accounts first, and the number of matches.
+pub async fn search_users(
+    conn: &mut AsyncPgConnection,
+    q: Option<&str>,
+    page: Page,
+) -> QueryResult<(Vec<UserSummary>, i64)> {
+    let total: i64 = users_matching(q).count().get_result(conn).await?;
+    let rows: Vec<SummaryRow> = users_matching(q)
+        .order((users::created_at.desc(), users::id))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((
+            users::id,
+            users::email,
+            users::display_name,
+            subscriptions::tier.nullable(),
+            subscriptions::tier_override.nullable(),
+            subscriptions::status.nullable(),
+            subscriptions::delivery_state.nullable(),
+            users::created_at,
+            users::deleted_at,
+        ))
+        .load(conn)
+        .await?;
+    let summaries = rows
+        .into_iter()
+        .map(|(id, email, display_name, tier, over, status, delivery, created_at, deleted_at)| UserSummary {
+            id,
+            email,
+            display_name,
+            tier: effective_tier(tier.as_deref(), over.as_deref()),
+            subscription_status: status.unwrap_or_else(|| "ACTIVE".to_owned()),
+            delivery_state: delivery.unwrap_or_else(|| DeliveryState::Active.as_str().to_owned()),
+            created_at,
+            deleted_at,
+        })
+        .collect();
+    Ok((summaries, total))
+}
+
+/// The override when there is one, else the paid tier; FREE for an account without a subscription row.
+fn effective_tier(tier: Option<&str>, over: Option<&str>) -> String {
+    over.or(tier).unwrap_or(Tier::Free.as_str()).to_owned()
+}
+
+/// The user's account fields: (email, display name, timezone, created, deleted).
+pub type AccountRow = (String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
+pub async fn account(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Option<AccountRow>> {
+    users::table
+        .find(user_id)
+        .select((users::email, users::display_name, users::timezone, users::created_at, users::deleted_at))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// How much the user uses the service: live reminders, channel subscriptions, deliveries since `since`.
+pub async fn usage(conn: &mut AsyncPgConnection, user_id: Uuid, since: DateTime<Utc>) -> QueryResult<UserUsage> {
+    let live_reminders = reminders::table
+        .filter(reminders::user_id.eq(user_id))
+        .filter(reminders::status.eq_any(LIVE_STATUSES))
+        .count()
+        .get_result(conn)
+        .await?;
+    let channel_subscriptions = user_agent_subscriptions::table
+        .filter(user_agent_subscriptions::user_id.eq(user_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let deliveries_last_24h = deliveries::table
+        .filter(deliveries::user_id.eq(user_id))
+        .filter(deliveries::created_at.ge(since))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(UserUsage { live_reminders, channel_subscriptions, deliveries_last_24h })
+}
+
+#[derive(Queryable)]
+struct ControlsRow {
+    tier: String,
+    tier_override: Option<String>,
+    status: String,
+    delivery_state: String,
+    delivery_state_reason: Option<String>,
+    usage_suspended_until: Option<DateTime<Utc>>,
+    current_period_end: Option<DateTime<Utc>>,
+    cancel_at_period_end: bool,
+}
+
+impl From<ControlsRow> for SubscriptionControls {
+    fn from(row: ControlsRow) -> Self {
+        SubscriptionControls {
+            effective_tier: effective_tier(Some(&row.tier), row.tier_override.as_deref()),
+            tier: row.tier,
+            tier_override: row.tier_override,
+            status: row.status,
+            delivery_state: row.delivery_state,
+            delivery_state_reason: row.delivery_state_reason,
+            usage_suspended_until: row.usage_suspended_until,
+            current_period_end: row.current_period_end,
+            cancel_at_period_end: row.cancel_at_period_end,
+        }
+    }
+}
+
+const CONTROLS: (
+    subscriptions::tier,
+    subscriptions::tier_override,
+    subscriptions::status,
+    subscriptions::delivery_state,
+    subscriptions::delivery_state_reason,
+    subscriptions::usage_suspended_until,
+    subscriptions::current_period_end,
+    subscriptions::cancel_at_period_end,
+) = (
+    subscriptions::tier,
+    subscriptions::tier_override,
+    subscriptions::status,
+    subscriptions::delivery_state,
+    subscriptions::delivery_state_reason,
+    subscriptions::usage_suspended_until,
+    subscriptions::current_period_end,
+    subscriptions::cancel_at_period_end,
+);
+
+/// The user's subscription; a user without a row reads as `default_tier`, active, delivering.
+pub async fn controls(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    default_tier: Tier,
+) -> QueryResult<SubscriptionControls> {
+    let row: Option<ControlsRow> = subscriptions::table
+        .filter(subscriptions::user_id.eq(user_id))
+        .select(CONTROLS)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(Into::into).unwrap_or_else(|| SubscriptionControls {
+        tier: default_tier.as_str().to_owned(),
+        tier_override: None,
+        effective_tier: default_tier.as_str().to_owned(),
+        status: "ACTIVE".to_owned(),
+        delivery_state: DeliveryState::Active.as_str().to_owned(),
+        delivery_state_reason: None,
+        usage_suspended_until: None,
+        current_period_end: None,
+        cancel_at_period_end: false,
+    }))
+}
+
+/// The user's subscription row, created with `default_tier` when missing, locked until the transaction ends.
+pub async fn lock_controls(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    default_tier: Tier,
+) -> QueryResult<SubscriptionControls> {
+    diesel::insert_into(subscriptions::table)
+        .values((subscriptions::user_id.eq(user_id), subscriptions::tier.eq(default_tier.as_str())))
+        .on_conflict(subscriptions::user_id)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    let row: ControlsRow = subscriptions::table
+        .filter(subscriptions::user_id.eq(user_id))
+        .select(CONTROLS)
+        .for_update()
+        .first(conn)
+        .await?;
+    Ok(row.into())
+}
+
+/// Sets the delivery state. `until` is kept only for a usage suspension.
+pub async fn set_delivery_state(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    state: DeliveryState,
+    reason: &str,
+    until: Option<DateTime<Utc>>,
+) -> QueryResult<usize> {
+    let reason = (state != DeliveryState::Active).then_some(reason);
+    diesel::update(subscriptions::table.filter(subscriptions::user_id.eq(user_id)))
+        .set((
+            subscriptions::delivery_state.eq(state.as_str()),
+            subscriptions::delivery_state_reason.eq(reason),
+            subscriptions::usage_suspended_until.eq(until.filter(|_| state == DeliveryState::UsageSuspended)),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Grants `tier` over the paid one, or ends the grant with `None`.
+pub async fn set_tier_override(conn: &mut AsyncPgConnection, user_id: Uuid, tier: Option<Tier>) -> QueryResult<usize> {
+    diesel::update(subscriptions::table.filter(subscriptions::user_id.eq(user_id)))
+        .set(subscriptions::tier_override.eq(tier.map(Tier::as_str)))
+        .execute(conn)
+        .await
+}
+
+type NoteRow = (Uuid, Uuid, Uuid, String, DateTime<Utc>);
+
+fn note((id, user_id, admin_id, body, created_at): NoteRow) -> SupportNote {
+    SupportNote { id, user_id, admin_id, body, created_at }
+}
+
+const NOTE_COLUMNS: (
+    support_notes::id,
+    support_notes::user_id,
+    support_notes::admin_user_id,
+    support_notes::body,
+    support_notes::created_at,
+) = (
+    support_notes::id,
+    support_notes::user_id,
+    support_notes::admin_user_id,
+    support_notes::body,
+    support_notes::created_at,
+);
+
+pub async fn add_note(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    admin_id: Uuid,
+    body: &str,
+) -> QueryResult<SupportNote> {
+    diesel::insert_into(support_notes::table)
+        .values((
+            support_notes::user_id.eq(user_id),
+            support_notes::admin_user_id.eq(admin_id),
+            support_notes::body.eq(body),
+        ))
+        .returning(NOTE_COLUMNS)
+        .get_result(conn)
+        .await
+        .map(note)
+}
+
+/// The user's notes, newest first, and how many there are.
+pub async fn notes(conn: &mut AsyncPgConnection, user_id: Uuid, page: Page) -> QueryResult<(Vec<SupportNote>, i64)> {
+    let of_user = support_notes::user_id.eq(user_id);
+    let total = support_notes::table.filter(of_user).count().get_result(conn).await?;
+    let rows: Vec<NoteRow> = support_notes::table
+        .filter(of_user)
+        .order((support_notes::created_at.desc(), support_notes::id))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(NOTE_COLUMNS)
+        .load(conn)
+        .await?;
+    Ok((rows.into_iter().map(note).collect(), total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("a%b_c\\d"), "a\\%b\\_c\\\\d");
+        assert_eq!(escape_like("ada@example.com"), "ada@example.com");
+    }
+
+    #[test]
+    fn the_override_wins_and_no_row_means_free() {
+        assert_eq!(effective_tier(Some("PERSONAL"), Some("PRO")), "PRO");
+        assert_eq!(effective_tier(Some("PERSONAL"), None), "PERSONAL");
+        assert_eq!(effective_tier(None, None), "FREE");
+    }
+}

@@ -1,0 +1,158 @@
+//! Every admin route × every role, a normal user, an API key and no credentials, from one route list.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{admin, customer, in_days};
+use crate::common::{Reply, TestApp};
+use crate::fixtures::scalar;
+
+/// What a route needs, in the issue's words.
+#[derive(Clone, Copy, Debug)]
+enum Need {
+    Read,
+    Note,
+    DeliveryState,
+    Override,
+}
+
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    need: Need,
+    /// The status when allowed.
+    ok: u16,
+}
+
+/// Every admin route. The document must list exactly these under `/v1/admin`.
+const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/v1/admin/stats", need: Need::Read, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/users", need: Need::Read, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/users/{id}", need: Need::Read, ok: 200 },
+    Route { method: "POST", path: "/v1/admin/users/{id}/delivery-state", need: Need::DeliveryState, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/users/{id}/notes", need: Need::Read, ok: 200 },
+    Route { method: "POST", path: "/v1/admin/users/{id}/notes", need: Need::Note, ok: 201 },
+    Route { method: "POST", path: "/v1/admin/users/{id}/subscription", need: Need::Override, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/audit", need: Need::Read, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/health", need: Need::Read, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/health/history", need: Need::Read, ok: 200 },
+];
+
+/// Who may do what, written from the issue rather than read from the code: every admin reads; writes go
+/// to the roles whose job they are; READONLY and normal users write nothing.
+fn allowed(role: Option<&str>, need: Need) -> bool {
+    match (role, need) {
+        (None, _) => false,
+        (Some(_), Need::Read) | (Some("SUPER_ADMIN"), _) => true,
+        (Some("SUPPORT"), Need::Note | Need::DeliveryState) => true,
+        (Some("BILLING"), Need::Note | Need::Override) => true,
+        _ => false,
+    }
+}
+
+/// A valid body for each write, so an allowed caller succeeds.
+fn body_for(path: &str) -> Option<Value> {
+    if path.ends_with("/delivery-state") {
+        Some(json!({"state": "USAGE_SUSPENDED", "reason": "matrix", "until": in_days(3)}))
+    } else if path.ends_with("/notes") {
+        Some(json!({"body": "Called about a missed SMS.", "reason": "matrix"}))
+    } else if path.ends_with("/subscription") {
+        Some(json!({"tier": "PRO", "reason": "matrix"}))
+    } else {
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn permission_matrix_every_route_every_role_and_a_normal_user() {
+    let app = TestApp::spawn().await;
+    let (_, target) = customer(&app, "target@example.com").await;
+    let (normal, _) = customer(&app, "normal@example.com").await;
+    let mut callers: Vec<(Option<&str>, String)> = vec![(None, normal)];
+    for role in ["SUPER_ADMIN", "SUPPORT", "BILLING", "READONLY"] {
+        let admin = admin(&app, &format!("{}@example.com", role.to_lowercase()), role).await;
+        callers.push((Some(role), admin.token));
+    }
+    let mut allowed_writes = 0;
+    for route in ROUTES {
+        let path = route.path.replace("{id}", &target);
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        for (role, token) in &callers {
+            let reply = app.call(method.clone(), &path, body_for(route.path), Some(token)).await;
+            let who = role.unwrap_or("normal user");
+            if allowed(*role, route.need) {
+                assert_eq!(reply.status, route.ok, "{who} {} {path}: {}", route.method, reply.text);
+                assert_eq!(reply.body["success"], true);
+                allowed_writes += usize::from(route.method == "POST");
+            } else {
+                assert_eq!(reply.status, 403, "{who} {} {path}: {}", route.method, reply.text);
+                reply.assert_error(403, "FORBIDDEN");
+                if route.method == "POST" {
+                    // Refused before the body is judged: a bad body is 403 too, not 400.
+                    let junk = app.call(method.clone(), &path, Some(json!({"junk": true})), Some(token)).await;
+                    junk.assert_error(403, "FORBIDDEN");
+                }
+            }
+        }
+        // Without credentials: 401, never a hint of what is behind.
+        app.call(method, &path, body_for(route.path), None).await.assert_error(401, "UNAUTHORIZED");
+    }
+    // Each allowed write left one log row; refused ones left none.
+    let logged = scalar(&app, "SELECT count(*)::text AS value FROM admin_actions").await;
+    assert_eq!(logged, allowed_writes.to_string());
+    // Delivery state: SUPER_ADMIN, SUPPORT; notes: every role but READONLY; override: SUPER_ADMIN, BILLING.
+    assert_eq!(allowed_writes, 2 + 3 + 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admins_api_key_does_not_open_admin_routes() {
+    let app = TestApp::spawn().await;
+    let admin = admin(&app, "root@example.com", "SUPER_ADMIN").await;
+    let key = app.post("/v1/api-keys", json!({"name": "script"}), Some(&admin.token)).await.data(201)["secret"]
+        .as_str()
+        .expect("the full key")
+        .to_owned();
+    let reply =
+        Reply::from(app.client.get(app.url("/v1/admin/stats")).header("x-api-key", key).send().await.unwrap()).await;
+    reply.assert_error(403, "FORBIDDEN");
+    // The same admin signed in is let through.
+    assert_eq!(app.get("/v1/admin/stats", Some(&admin.token)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_route_list_is_every_admin_route_of_the_document() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/v1/openapi.json", None).await.body;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if path.starts_with("/v1/admin") && item.get(method).is_some() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let listed: BTreeSet<(String, String)> = ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+    assert_eq!(documented, listed);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_made_by_admin_create_signs_in_with_its_roles_powers() {
+    let app = TestApp::spawn().await;
+    let config = app.state.config.clone();
+    let password = "a long enough password".to_owned();
+    let create = escalating_reminders::admin::bootstrap::create;
+    create(config.clone(), "Boss@Example.com", "support", Some(password.clone())).await.expect("admin created");
+    assert!(create(config, "x@example.com", "root", None).await.is_err(), "unknown roles are refused");
+    let login = app.post("/v1/auth/login", json!({"email": "boss@example.com", "password": password}), None).await;
+    let token = login.data(200)["tokens"]["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/v1/admin/stats", Some(&token)).await.status, 200);
+    let (_, target) = customer(&app, "ada@example.com").await;
+    let disable = json!({"state": "DELIVERY_DISABLED", "reason": "support case"});
+    assert_eq!(app.post(&format!("/v1/admin/users/{target}/delivery-state"), disable, Some(&token)).await.status, 200);
+    let grant = json!({"tier": "PRO", "reason": "not support's call"});
+    app.post(&format!("/v1/admin/users/{target}/subscription"), grant, Some(&token))
+        .await
+        .assert_error(403, "FORBIDDEN");
+}
