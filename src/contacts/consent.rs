@@ -119,7 +119,7 @@ pub struct Decision {
     params(("token" = String, Path, description = "The signed invitation token")),
     request_body(content = Decision, content_type = "application/x-www-form-urlencoded"),
     description = "Accepts or declines (HTML). A contact who opted out is not reinstated by an old invitation.",
-    responses((status = 200, content_type = "text/html", body = String), (status = 400), (status = 404)))]
+    responses((status = 200, content_type = "text/html", body = String), (status = 400), (status = 404), (status = 415)))]
 pub async fn decide(
     state: web::Data<AppState>,
     token: web::Path<String>,
