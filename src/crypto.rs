@@ -48,6 +48,34 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Bytes of HMAC kept in a [`seal_id`] token: 64 bits, enough against forgery by guessing.
+const SEAL_TAG_BYTES: usize = 8;
+
+fn seal_tag(key: &[u8], purpose: &str, id: Uuid) -> Vec<u8> {
+    let mut mac = hmac_sha256(&hmac_sha256(key, purpose.as_bytes()), id.as_bytes());
+    mac.truncate(SEAL_TAG_BYTES);
+    mac
+}
+
+/// A token naming `id` for one `purpose`: the id in hex and 64 bits of HMAC, all lower case so it survives
+/// mail systems that change the case of addresses and links.
+pub fn seal_id(key: &[u8], purpose: &str, id: Uuid) -> String {
+    format!("{}{}", id.simple(), hex::encode(seal_tag(key, purpose, id)))
+}
+
+/// The id named by a token from [`seal_id`] (without checking it: look the row up, then [`open_id`]).
+pub fn sealed_id(token: &str) -> Option<Uuid> {
+    let token = token.to_ascii_lowercase();
+    (token.len() == 32 + 2 * SEAL_TAG_BYTES && token.is_ascii()).then(|| Uuid::parse_str(&token[..32]).ok())?
+}
+
+/// The id a genuine [`seal_id`] token for `purpose` names; None for anything else.
+pub fn open_id(key: &[u8], purpose: &str, token: &str) -> Option<Uuid> {
+    let id = sealed_id(token)?;
+    let given = hex::decode(&token.to_ascii_lowercase()[32..]).ok()?;
+    constant_time_eq(&given, &seal_tag(key, purpose, id)).then_some(id)
+}
+
 /// A key for one `purpose` (action links, reply addresses, …) derived from the master key, so a token of one
 /// kind can never pass as another and no purpose ever uses the master key itself.
 pub fn derive_key(master: &[u8; 32], purpose: &str) -> [u8; 32] {

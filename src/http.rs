@@ -31,6 +31,9 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     crate::escalation::profiles::routes::configure(cfg);
     crate::agents::subscriptions::routes::configure(cfg);
     crate::notifications::routes::configure(cfg);
+    crate::watchers::hook_routes::configure(cfg);
+    crate::watchers::routes::configure(cfg);
+    crate::contacts::routes::configure(cfg);
     crate::notifications::link_routes::configure(cfg);
     crate::admin::routes::configure(cfg);
     crate::agents::sms::routes::configure(cfg);

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod crypto;
 pub mod db;
 pub mod dispatch;
@@ -23,6 +24,7 @@ pub mod state;
 pub mod telemetry;
 pub mod timezone;
 pub mod users;
+pub mod watchers;
 
 /// The version reported by `/health` and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

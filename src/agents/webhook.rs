@@ -70,6 +70,7 @@ pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>, links: Option<&Act
             "tier": p["tier"],
             "loop": p["loop"],
             "dueAt": p["dueAt"],
+            "completion": p["completion"],
         }
     });
     if let Some(links) = links {

@@ -460,6 +460,9 @@ diesel::table! {
         action -> Text,
         summary -> Nullable<Text>,
         created_at -> Timestamptz,
+        hook_id -> Nullable<Uuid>,
+        occurrence_at -> Nullable<Timestamptz>,
+        message_id -> Nullable<Text>,
     }
 }
 
@@ -516,6 +519,7 @@ diesel::joinable!(usage_windows -> users (user_id));
 diesel::joinable!(user_agent_subscriptions -> agent_definitions (agent_type));
 diesel::joinable!(user_agent_subscriptions -> users (user_id));
 diesel::joinable!(user_profiles -> users (user_id));
+diesel::joinable!(watcher_events -> completion_hooks (hook_id));
 diesel::joinable!(watcher_events -> reminders (reminder_id));
 diesel::joinable!(watcher_events -> users (user_id));
 diesel::joinable!(watcher_events -> watchers (watcher_id));

@@ -33,6 +33,24 @@ fn accepted_request_id(req: &ServiceRequest) -> Option<String> {
     plain.then(|| value.to_owned())
 }
 
+/// Routes whose last path segment is a secret (hook tokens, the inbound email secret, signed links).
+const SECRET_PATHS: [&str; 6] = [
+    "/v1/hooks/",
+    "/v1/webhooks/email/inbound/",
+    "/contacts/invitation/",
+    "/contacts/opt-out/",
+    "/contacts/got-it/",
+    "/a/",
+];
+
+/// The path as logs may show it: a secret segment is replaced, so tokens never reach a log line.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_PATHS.iter().find(|prefix| path.starts_with(**prefix) && path.len() > prefix.len()) {
+        Some(prefix) => format!("{prefix}[redacted]").into(),
+        None => path.into(),
+    }
+}
+
 /// The middleware itself (`actix_web::middleware::from_fn(request_context)`).
 pub async fn request_context(
     req: ServiceRequest,
@@ -43,7 +61,7 @@ pub async fn request_context(
         "http_request",
         request_id = %request_id,
         method = %req.method(),
-        path = %req.path(),
+        path = %loggable_path(req.path()),
     );
     let started = Instant::now();
     let _in_flight = req.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|state| InFlight::enter(state));
@@ -123,5 +141,15 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_path_segments_are_not_logged() {
+        assert_eq!(super::loggable_path("/v1/hooks/erh_abc"), "/v1/hooks/[redacted]");
+        assert_eq!(super::loggable_path("/v1/webhooks/email/inbound/s3cret"), "/v1/webhooks/email/inbound/[redacted]");
+        assert_eq!(super::loggable_path("/v1/reminders/1"), "/v1/reminders/1");
     }
 }

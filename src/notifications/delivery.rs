@@ -21,6 +21,10 @@ pub struct DeliveryContext {
     pub occurrence_at: DateTime<Utc>,
     pub user_zone: Tz,
     pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
+    /// The reminder's completion criteria: `manual`, `webhook` or `email_watcher`.
+    pub completion_kind: String,
+    /// The owner's display name: what a trusted contact is told about whose reminder it is.
+    pub owner_name: String,
 }
 
 /// The reminder and owner columns every engine step selects to build deliveries (embedded in its rows).
@@ -36,12 +40,18 @@ pub struct OwnerColumns {
     pub quiet_hours_start: Option<NaiveTime>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Time>)]
     pub quiet_hours_end: Option<NaiveTime>,
+    #[diesel(sql_type = Text)]
+    pub completion_kind: String,
+    #[diesel(sql_type = Text)]
+    pub owner_name: String,
 }
 
 impl OwnerColumns {
     /// The SQL select list that fills these columns (`r` reminders, `u` users).
-    pub const SELECT: &'static str =
-        "r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, u.quiet_hours_end";
+    pub const SELECT: &'static str = "r.title, r.importance, u.timezone AS user_timezone, u.quiet_hours_start, \
+        u.quiet_hours_end, \
+        COALESCE((SELECT cc.kind FROM completion_criteria cc WHERE cc.reminder_id = r.id), 'manual') AS completion_kind, \
+        u.display_name AS owner_name";
 
     pub fn context(
         &self,
@@ -59,6 +69,8 @@ impl OwnerColumns {
             occurrence_at,
             user_zone: crate::timezone::parse_zone(&self.user_timezone).unwrap_or(chrono_tz::UTC),
             quiet_hours: self.quiet_hours_start.zip(self.quiet_hours_end),
+            completion_kind: self.completion_kind.clone(),
+            owner_name: self.owner_name.clone(),
         }
     }
 }
@@ -104,7 +116,7 @@ pub fn for_tier(
                 next_attempt_at = until;
                 deferred_reason = Some("quiet hours".to_owned());
             }
-            let payload = json!({
+            let mut payload = json!({
                 "type": kind,
                 "reminderId": ctx.reminder_id,
                 "escalationId": ctx.escalation_id,
@@ -114,7 +126,16 @@ pub fn for_tier(
                 "loop": loop_index,
                 "dueAt": ctx.occurrence_at,
                 "audience": target.kind.as_str(),
+                "completion": {
+                    "type": ctx.completion_kind,
+                    "howToComplete": crate::reminders::mapping::how_to_complete(&ctx.completion_kind),
+                },
             });
+            // A trusted contact's limited view: whose reminder it is, its title and when it was due (how long it
+            // has waited is computed when sending); never its description.
+            if target.kind == TargetKind::Contact {
+                payload["ownerName"] = json!(ctx.owner_name);
+            }
             NewDelivery {
                 escalation_id: ctx.escalation_id,
                 reminder_id: ctx.reminder_id,

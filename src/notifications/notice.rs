@@ -24,16 +24,21 @@ pub async fn email_owner(state: &AppState, user: Uuid, notice: Notice) -> anyhow
         return Ok(());
     };
     drop(conn);
+    email_to(state, &owner.email, notice).await
+}
+
+/// Sends `notice` to `address`, someone outside the account (a trusted contact's invitation).
+pub async fn email_to(state: &AppState, address: &str, notice: Notice) -> anyhow::Result<()> {
     let name = format!("notice-{}", Uuid::now_v7());
     let message = Message::builder()
         .from(state.mailer.from().clone())
-        .to(owner.email.parse().context("the account's email address")?)
+        .to(address.parse().context("the recipient's email address")?)
         .subject(notice.subject)
         .message_id(Some(state.mailer.message_id(&name)))
         .header(ContentType::TEXT_PLAIN)
         .body(notice.text)
         .context("building the notice")?;
     state.mailer.send(&message, &name).await.context("sending the notice")?;
-    tracing::info!(user.id = %user, notice = %name, "account notice sent");
+    tracing::info!(notice = %name, "notice sent");
     Ok(())
 }

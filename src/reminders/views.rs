@@ -102,6 +102,8 @@ pub struct CompletionView {
     pub kind: String,
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
+    /// How this reminder gets completed, in a sentence (also in its notifications).
+    pub how_to_complete: String,
 }
 
 /// A reminder as the API shows it.

@@ -11,7 +11,7 @@ use crate::fixtures::{GENTLE, create, exec, in_hours, once_body, scalar, subscri
 
 /// Inserts an open episode (tier 1 fired a minute ago at `occurrence`, ack window 30 min) with one sent and
 /// one pending delivery; returns the escalation id.
-async fn fire(app: &TestApp, reminder: &str, owner: &str, occurrence: &str) -> String {
+pub async fn fire(app: &TestApp, reminder: &str, owner: &str, occurrence: &str) -> String {
     let sub = subscribe(app, owner, "email").await;
     let plan = json!({"tiers": [
         {"tier": 1, "delay_minutes": 0, "targets": [{"kind": "subscription", "id": sub, "channel": "email"}]},

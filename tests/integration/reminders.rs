@@ -284,6 +284,15 @@ async fn tenancy_reminder_and_profile_ids_of_another_user_are_not_found() {
     let profile = profile.data(201)["id"].as_str().unwrap().to_owned();
     let r = format!("/v1/reminders/{reminder}");
     let p = format!("/v1/escalation-profiles/{profile}");
+    let hook = app.post(&format!("{r}/completion-hooks"), json!({}), Some(&owner)).await;
+    let hook = format!("{r}/completion-hooks/{}", hook.data(201)["id"].as_str().unwrap());
+    let watcher =
+        app.post("/v1/watchers", json!({"reminderId": reminder, "subjectKeyword": "paid"}), Some(&owner)).await;
+    let watcher = format!("/v1/watchers/{}", watcher.data(201)["id"].as_str().unwrap());
+    exec(&app, "UPDATE subscriptions SET tier = 'PRO'").await;
+    let contact =
+        app.post("/v1/trusted-contacts", json!({"name": "Bob", "email": "bob@example.com"}), Some(&owner)).await;
+    let contact = format!("/v1/trusted-contacts/{}", contact.data(201)["id"].as_str().unwrap());
     let table: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, r.clone(), None),
         (Method::PATCH, r.clone(), Some(json!({"title": "stolen"}))),
@@ -297,6 +306,15 @@ async fn tenancy_reminder_and_profile_ids_of_another_user_are_not_found() {
         (Method::GET, p.clone(), None),
         (Method::PATCH, p.clone(), Some(json!({"name": "stolen"}))),
         (Method::DELETE, p.clone(), None),
+        (Method::GET, format!("{r}/completion-hooks"), None),
+        (Method::POST, format!("{r}/completion-hooks"), Some(json!({}))),
+        (Method::POST, format!("{hook}/rotate"), Some(json!({}))),
+        (Method::DELETE, hook.clone(), None),
+        (Method::GET, watcher.clone(), None),
+        (Method::DELETE, watcher.clone(), None),
+        (Method::GET, contact.clone(), None),
+        (Method::PATCH, contact.clone(), Some(json!({"name": "stolen"}))),
+        (Method::DELETE, contact.clone(), None),
     ];
     for (method, path, body) in &table {
         app.call(method.clone(), path, body.clone(), Some(&intruder)).await.assert_error(404, "NOT_FOUND");
@@ -308,6 +326,9 @@ async fn tenancy_reminder_and_profile_ids_of_another_user_are_not_found() {
         (Some("mine"), Some("active"), Some(1))
     );
     assert_eq!(app.get(&p, Some(&owner)).await.data(200)["name"], "Mine");
+    assert_eq!(app.get(&format!("{r}/completion-hooks"), Some(&owner)).await.data(200).as_array().unwrap().len(), 1);
+    assert_eq!(app.get(&watcher, Some(&owner)).await.data(200)["subjectKeyword"], "paid");
+    assert_eq!(app.get(&contact, Some(&owner)).await.data(200)["name"], "Bob");
     // The intruder cannot point a reminder at the owner's profile either.
     let borrowed =
         json!({"title": "x", "escalationProfileId": profile, "schedule": {"type": "once", "triggerAt": in_hours(1)}});

@@ -273,3 +273,20 @@ async fn stop_ends_texts_to_that_number_at_once_and_start_resumes_them() {
     wait_sent(&app, 1).await;
     assert_eq!(twilio.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn yes_accepts_a_trusted_contacts_invitation_sent_to_that_number() {
+    let (_twilio, app) = twilio_and_app().await;
+    let token = crate::fixtures::user(&app, "ada@example.com").await;
+    let owner = crate::fixtures::user_id(&app, &token).await;
+    crate::fixtures::exec(
+        &app,
+        &format!("INSERT INTO trusted_contacts (user_id, name, phone, invited_at) VALUES ('{owner}', 'Bob', '{PHONE}', now())"),
+    )
+    .await;
+    assert!(text_back(&app, PHONE, "YES").await.contains("you are now a trusted contact"));
+    let status = crate::fixtures::scalar(&app, "SELECT consent_status AS value FROM trusted_contacts").await;
+    assert_eq!(status, "accepted");
+    // Nothing pending any more: YES is a plain START again.
+    assert!(text_back(&app, PHONE, "yes").await.contains("on again"));
+}

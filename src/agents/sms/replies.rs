@@ -115,6 +115,12 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
                 .bind::<Text, _>(phone)
                 .execute(&mut conn)
                 .await?;
+            // YES also answers a trusted contact's invitation sent to this number.
+            if state.config.feature_social_escalation
+                && crate::contacts::consent::accept_by_phone(&mut conn, phone, now).await? > 0
+            {
+                return Ok("Thank you: you are now a trusted contact. Reply STOP at any time to end texts.".to_owned());
+            }
             return Ok(format!("Texts from Escalating Reminders are on again. {COMMANDS}"));
         }
         Command::Help | Command::Unknown => return Ok(format!("Escalating Reminders: {COMMANDS}")),

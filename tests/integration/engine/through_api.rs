@@ -108,3 +108,35 @@ async fn completing_a_recurring_reminder_ends_the_episode_and_the_next_occurrenc
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'completed'").await, 1);
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'active'").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_evidence_based_reminder_says_so_in_its_notification_and_a_hook_ends_the_escalation() {
+    let (sink, app, token, profile_id) = two_tiers("evidence@example.com", 10, 30).await;
+    let reminder = app
+        .post(
+            "/v1/reminders",
+            json!({"title": "Run the backup", "escalationProfileId": profile_id,
+                   "schedule": {"type": "once", "triggerAt": soon(&app, 2)}, "completionCriteria": {"type": "webhook"}}),
+            Some(&token),
+        )
+        .await;
+    let id = reminder.data(201)["id"].as_str().unwrap().to_owned();
+    assert!(
+        reminder.body["data"]["completionCriteria"]["howToComplete"].as_str().unwrap().contains("completion hooks")
+    );
+    eventually(Duration::from_secs(15), "tier 1", || async { paths(&sink).await == ["/first"] }).await;
+    let sent: serde_json::Value = sink.received_requests().await.unwrap()[0].body_json().unwrap();
+    assert_eq!(sent["data"]["completion"]["type"], "webhook", "{sent}");
+    assert!(sent["data"]["completion"]["howToComplete"].as_str().unwrap().contains("/v1/hooks/"), "{sent}");
+
+    let hook = app.post(&format!("/v1/reminders/{id}/completion-hooks"), json!({}), Some(&token)).await;
+    let url = hook.data(201)["url"].as_str().unwrap().replace("http://127.0.0.1:3801", "");
+    let called = app.post(&url, json!({}), None).await;
+    assert_eq!(called.data(200)["acted"], true, "{}", called.text);
+
+    // Tier 2 was due at 10 minutes; the hook's evidence ended the episode.
+    app.state.clock.advance(chrono::Duration::minutes(15));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(paths(&sink).await, ["/first"]);
+    assert_eq!(app.get(&format!("/v1/reminders/{id}"), Some(&token)).await.data(200)["status"], "completed");
+}

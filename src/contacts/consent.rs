@@ -1,0 +1,201 @@
+//! Consent pages for the contact (no account): the invitation link (accept or decline, valid 14 days from
+//! the invitation) and the opt-out link (in every message, never expires). GET shows a page with a button;
+//! only POST changes anything, so mail scanners that prefetch links cannot accept or opt out for anyone.
+//!
+//! Tokens are [`crate::crypto::seal_id`] tokens. The invitation's purpose includes the invitation time, so a
+//! new invitation (after a change of address) voids the links of the old one.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::ensure_enabled;
+use super::store::{self, ContactChanges, ContactRow};
+use crate::http::ApiError;
+use crate::state::AppState;
+
+const INVITATION_DAYS: i64 = 14;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/contacts/invitation/{token}").get(invitation_page).post(decide))
+        .service(web::resource("/contacts/opt-out/{token}").get(opt_out_page).post(opt_out));
+}
+
+fn invitation_purpose(invited_at: Option<DateTime<Utc>>) -> String {
+    format!("contact-invitation:{}", invited_at.map_or(0, |at| at.timestamp_micros()))
+}
+
+fn key(state: &AppState) -> &[u8] {
+    state.config.encryption_key.expose_secret()
+}
+
+fn base(state: &AppState) -> &str {
+    state.config.api_url.as_str().trim_end_matches('/')
+}
+
+pub fn invitation_link(state: &AppState, contact: &ContactRow) -> String {
+    let token = crate::crypto::seal_id(key(state), &invitation_purpose(contact.invited_at), contact.id);
+    format!("{}/contacts/invitation/{token}", base(state))
+}
+
+pub fn opt_out_link(state: &AppState, contact: Uuid) -> String {
+    format!("{}/contacts/opt-out/{}", base(state), crate::crypto::seal_id(key(state), "contact-opt-out", contact))
+}
+
+fn invalid() -> ApiError {
+    ApiError::not_found("Link")
+}
+
+/// The contact behind a genuine, unexpired invitation token.
+async fn invited(state: &AppState, token: &str) -> Result<ContactRow, ApiError> {
+    let id = crate::crypto::sealed_id(token).ok_or_else(invalid)?;
+    let mut conn = state.db.get().await?;
+    let contact = store::find_by_id(&mut conn, id).await?.ok_or_else(invalid)?;
+    crate::crypto::open_id(key(state), &invitation_purpose(contact.invited_at), token).ok_or_else(invalid)?;
+    let expired = contact.invited_at.is_none_or(|at| at + chrono::Duration::days(INVITATION_DAYS) < state.clock.now());
+    if expired {
+        Err(ApiError::new(crate::http::ErrorCode::NotFound, "This invitation has expired."))
+    } else {
+        Ok(contact)
+    }
+}
+
+/// The contact behind a genuine opt-out token.
+async fn opting_out(state: &AppState, token: &str) -> Result<ContactRow, ApiError> {
+    let id = crate::crypto::open_id(key(state), "contact-opt-out", token).ok_or_else(invalid)?;
+    let mut conn = state.db.get().await?;
+    store::find_by_id(&mut conn, id).await?.ok_or_else(invalid)
+}
+
+async fn owner_name(state: &AppState, contact: &ContactRow) -> Result<String, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(crate::users::store::find_live(&mut conn, contact.user_id)
+        .await?
+        .map_or_else(|| "Someone".to_owned(), |owner| owner.display_name))
+}
+
+/// HTML-escapes text for the consent pages.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// A minimal HTML page (`title` is escaped here, `body` must already be).
+pub fn page(title: &str, body: &str) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>",
+        title = escape(title)
+    ))
+}
+
+#[utoipa::path(get, path = "/contacts/invitation/{token}", tag = "contacts", operation_id = "contacts_invitation_page",
+    params(("token" = String, Path, description = "The signed invitation token")),
+    description = "The invitation page with accept and decline buttons (HTML). Changes nothing.",
+    responses((status = 200, content_type = "text/html", body = String), (status = 404)))]
+pub async fn invitation_page(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    ensure_enabled(&state)?;
+    let contact = invited(&state, &token).await?;
+    let owner = escape(&owner_name(&state, &contact).await?);
+    let body = format!(
+        "<p>{owner} would like you as a trusted contact. When one of their reminders goes unanswered, you may get a \
+         short message with its title and how long it has waited.</p><p>Currently: {status}.</p>\
+         <form method=\"post\"><button name=\"decision\" value=\"accept\">Accept</button> \
+         <button name=\"decision\" value=\"decline\">Decline</button></form>",
+        status = escape(&contact.consent_status)
+    );
+    Ok(page("Be a trusted contact?", &body))
+}
+
+/// The invitation form.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Decision {
+    /// `accept` or `decline`.
+    pub decision: String,
+}
+
+#[utoipa::path(post, path = "/contacts/invitation/{token}", tag = "contacts", operation_id = "contacts_invitation_decide",
+    params(("token" = String, Path, description = "The signed invitation token")),
+    request_body(content = Decision, content_type = "application/x-www-form-urlencoded"),
+    description = "Accepts or declines (HTML). A contact who opted out is not reinstated by an old invitation.",
+    responses((status = 200, content_type = "text/html", body = String), (status = 400), (status = 404), (status = 415)))]
+pub async fn decide(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<Decision>,
+) -> Result<HttpResponse, ApiError> {
+    ensure_enabled(&state)?;
+    let contact = invited(&state, &token).await?;
+    let now = state.clock.now();
+    let (changes, message) = match (form.decision.as_str(), contact.consent_status.as_str()) {
+        (_, "opted_out") => (None, "You opted out of these messages; nothing was changed."),
+        ("accept", "accepted") => (None, "You had already accepted. Thank you."),
+        ("accept", _) => (
+            Some(ContactChanges {
+                consent_status: Some("accepted".to_owned()),
+                accepted_at: Some(Some(now)),
+                ..Default::default()
+            }),
+            "Thank you: you are now a trusted contact.",
+        ),
+        ("decline", _) => (
+            Some(ContactChanges {
+                consent_status: Some("declined".to_owned()),
+                accepted_at: Some(None),
+                ..Default::default()
+            }),
+            "You declined; you will not be contacted.",
+        ),
+        _ => return Err(ApiError::field("decision", "must be accept or decline")),
+    };
+    if let Some(changes) = changes {
+        let mut conn = state.db.get().await?;
+        store::update(&mut conn, contact.id, &changes).await?;
+    }
+    Ok(page("Trusted contact", &format!("<p>{}</p>", escape(message))))
+}
+
+#[utoipa::path(get, path = "/contacts/opt-out/{token}", tag = "contacts", operation_id = "contacts_opt_out_page",
+    params(("token" = String, Path, description = "The signed opt-out token")),
+    description = "The opt-out page with its button (HTML). Changes nothing.",
+    responses((status = 200, content_type = "text/html", body = String), (status = 404)))]
+pub async fn opt_out_page(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    ensure_enabled(&state)?;
+    let contact = opting_out(&state, &token).await?;
+    let owner = escape(&owner_name(&state, &contact).await?);
+    let body = format!(
+        "<p>Stop all messages about {owner}'s reminders?</p><form method=\"post\"><button>Stop messages</button></form>"
+    );
+    Ok(page("Stop messages", &body))
+}
+
+#[utoipa::path(post, path = "/contacts/opt-out/{token}", tag = "contacts", operation_id = "contacts_opt_out",
+    params(("token" = String, Path, description = "The signed opt-out token")),
+    description = "Opts out at once: no further message reaches this contact (HTML).",
+    responses((status = 200, content_type = "text/html", body = String), (status = 404)))]
+pub async fn opt_out(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    ensure_enabled(&state)?;
+    let contact = opting_out(&state, &token).await?;
+    if contact.consent_status != "opted_out" {
+        let changes = ContactChanges {
+            consent_status: Some("opted_out".to_owned()),
+            opted_out_at: Some(Some(state.clock.now())),
+            ..Default::default()
+        };
+        let mut conn = state.db.get().await?;
+        store::update(&mut conn, contact.id, &changes).await?;
+    }
+    Ok(page("Stop messages", "<p>Done: you will not get any more messages.</p>"))
+}
+
+/// An SMS reply `YES` from a phone: every pending invitation to that number is accepted. For the SMS
+/// webhook to call; returns how many contacts accepted. (STOP needs nothing here: `sms_opt_outs` is honoured
+/// wherever contacts are resolved.)
+pub async fn accept_by_phone(
+    conn: &mut diesel_async::AsyncPgConnection,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    store::accept_pending_by_phone(conn, phone, now).await
+}

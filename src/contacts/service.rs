@@ -1,0 +1,189 @@
+//! Contact rules: field checks, the tier's contact limit, and the invitation that every new address gets
+//! (a changed address must consent again).
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::consent;
+use super::store::{self, ContactChanges, ContactRow, ContactView};
+use crate::http::{ApiError, FieldError};
+use crate::notifications::notice::{self, Notice};
+use crate::state::AppState;
+
+const NAME_MAX: usize = 100;
+const RELATIONSHIP_MAX: usize = 100;
+const EMAIL_MAX: usize = 254;
+
+/// `POST /v1/trusted-contacts`: an email address, an E.164 phone number, or both.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactInput {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub relationship: Option<String>,
+}
+
+/// `PATCH /v1/trusted-contacts/{id}`: absent fields stay; `null` clears email, phone or relationship. A new
+/// address resets consent and sends a new invitation.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub relationship: Option<Option<String>>,
+}
+
+fn text(field: &str, raw: Option<String>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = raw.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if value.as_ref().is_some_and(|v| v.chars().count() > max || v.chars().any(char::is_control)) {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    value
+}
+
+fn clean_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = text("name", Some(raw.to_owned()), NAME_MAX, errors);
+    if name.is_none() {
+        errors.push(FieldError::new("name", format!("must be 1 to {NAME_MAX} characters")));
+    }
+    name.unwrap_or_default()
+}
+
+fn clean_email(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let email = text("email", raw, EMAIL_MAX, errors).map(|e| e.to_ascii_lowercase());
+    if email.as_ref().is_some_and(|e| {
+        let (local, domain) = e.split_once('@').unwrap_or_default();
+        local.is_empty() || !domain.contains('.') || e.contains(char::is_whitespace)
+    }) {
+        errors.push(FieldError::new("email", "must be an email address"));
+    }
+    email
+}
+
+fn clean_phone(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let phone = text("phone", raw, 16, errors);
+    if phone.as_ref().is_some_and(|p| !crate::config::is_e164(p)) {
+        errors.push(FieldError::new("phone", "must be in E.164 form, such as +4915112345678"));
+    }
+    phone
+}
+
+fn need_an_address(email: &Option<String>, phone: &Option<String>, errors: &mut Vec<FieldError>) {
+    if email.is_none() && phone.is_none() {
+        errors.push(FieldError::new("email", "give an email address or a phone number"));
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("Trusted contact")
+}
+
+pub async fn create(state: &AppState, owner: Uuid, input: ContactInput) -> Result<ContactView, ApiError> {
+    let mut errors = Vec::new();
+    let name = clean_name(&input.name, &mut errors);
+    let email = clean_email(input.email, &mut errors);
+    let phone = clean_phone(input.phone, &mut errors);
+    let relationship = text("relationship", input.relationship, RELATIONSHIP_MAX, &mut errors);
+    need_an_address(&email, &phone, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            // The owner's subscription row lock serialises concurrent creates, so the limit holds at its boundary.
+            let tiers = &state.config.tier_limits;
+            crate::billing::limits::check(conn, tiers, owner, crate::billing::limits::Limit::TrustedContacts).await?;
+            let row =
+                store::insert(conn, owner, &name, email.as_deref(), phone.as_deref(), relationship.as_deref(), now)
+                    .await?;
+            Ok(row)
+        })
+        .await?;
+    invite(state, &mut conn, &row).await;
+    Ok(row.into())
+}
+
+pub async fn list(state: &AppState, owner: Uuid) -> Result<Vec<ContactView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(store::list_for(&mut conn, owner).await?.into_iter().map(ContactView::from).collect())
+}
+
+pub async fn get(state: &AppState, owner: Uuid, id: Uuid) -> Result<ContactView, ApiError> {
+    let mut conn = state.db.get().await?;
+    Ok(store::find_for(&mut conn, owner, id).await?.ok_or_else(not_found)?.into())
+}
+
+pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch) -> Result<ContactView, ApiError> {
+    let mut conn = state.db.get().await?;
+    let current = store::find_for(&mut conn, owner, id).await?.ok_or_else(not_found)?;
+    let mut errors = Vec::new();
+    let name = patch.name.as_deref().map(|n| clean_name(n, &mut errors));
+    let email = patch.email.map(|e| clean_email(e, &mut errors));
+    let phone = patch.phone.map(|p| clean_phone(p, &mut errors));
+    let relationship = patch.relationship.map(|r| text("relationship", r, RELATIONSHIP_MAX, &mut errors));
+    let (new_email, new_phone) =
+        (email.clone().unwrap_or(current.email.clone()), phone.clone().unwrap_or(current.phone.clone()));
+    need_an_address(&new_email, &new_phone, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let readdressed = new_email != current.email || new_phone != current.phone;
+    let mut changes = ContactChanges { name, email, phone, relationship, ..Default::default() };
+    if readdressed {
+        // Consent was given for the old address; the new one is asked again.
+        changes.consent_status = Some("pending".to_owned());
+        changes.invited_at = Some(Some(state.clock.now()));
+        changes.accepted_at = Some(None);
+    }
+    let nothing =
+        changes.name.is_none() && changes.email.is_none() && changes.phone.is_none() && changes.relationship.is_none();
+    if nothing {
+        return Ok(current.into());
+    }
+    let row = store::update(&mut conn, id, &changes).await?;
+    if readdressed {
+        invite(state, &mut conn, &row).await;
+    }
+    Ok(row.into())
+}
+
+pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
+    let mut conn = state.db.get().await?;
+    if store::delete_for(&mut conn, owner, id).await? == 0 { Err(not_found()) } else { Ok(()) }
+}
+
+/// Emails the invitation with its accept and opt-out links. A contact with only a phone number is invited
+/// by SMS once the SMS channel sends invitations; until then they can be sent the link by the owner.
+async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &ContactRow) {
+    let Some(address) = &contact.email else { return };
+    let owner = match crate::users::store::find_live(conn, contact.user_id).await {
+        Ok(Some(owner)) => owner.display_name,
+        _ => "Someone".to_owned(),
+    };
+    let notice = Notice {
+        subject: format!("{owner} asks you to be a trusted contact"),
+        text: format!(
+            "Hello {name},\r\n\r\n{owner} uses Escalating Reminders and would like you as a trusted contact: when one \
+             of their reminders goes unanswered for a while, you may get a short message with its title and how \
+             long it has waited, so you can check on them.\r\n\r\nAccept or decline: {accept}\r\n\r\nYou can \
+             stop these messages at any time: {opt_out}\r\n",
+            name = contact.name,
+            accept = consent::invitation_link(state, contact),
+            opt_out = consent::opt_out_link(state, contact.id),
+        ),
+    };
+    if let Err(err) = notice::email_to(state, address, notice).await {
+        tracing::warn!(contact.id = %contact.id, error = %err, "the invitation of a trusted contact could not be sent");
+    }
+}

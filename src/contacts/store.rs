@@ -1,0 +1,156 @@
+//! `trusted_contacts` queries, every one scoped to the owner except the consent lookups by token.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::db::schema::trusted_contacts;
+
+/// A `trusted_contacts` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = trusted_contacts)]
+pub struct ContactRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub relationship: Option<String>,
+    pub consent_status: String,
+    pub invited_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub opted_out_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A contact as the owner sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactView {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub relationship: Option<String>,
+    /// `pending` (invited), `accepted`, `declined` or `opted_out`. Only accepted contacts are reached.
+    pub consent_status: String,
+    pub invited_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub opted_out_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ContactRow> for ContactView {
+    fn from(row: ContactRow) -> Self {
+        ContactView {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            phone: row.phone,
+            relationship: row.relationship,
+            consent_status: row.consent_status,
+            invited_at: row.invited_at,
+            accepted_at: row.accepted_at,
+            opted_out_at: row.opted_out_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Columns written on create and on a change of name, address or consent.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = trusted_contacts)]
+pub struct ContactChanges {
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub relationship: Option<Option<String>>,
+    pub consent_status: Option<String>,
+    pub invited_at: Option<Option<DateTime<Utc>>>,
+    pub accepted_at: Option<Option<DateTime<Utc>>>,
+    pub opted_out_at: Option<Option<DateTime<Utc>>>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    name: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+    relationship: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<ContactRow> {
+    diesel::insert_into(trusted_contacts::table)
+        .values((
+            trusted_contacts::user_id.eq(owner),
+            trusted_contacts::name.eq(name),
+            trusted_contacts::email.eq(email),
+            trusted_contacts::phone.eq(phone),
+            trusted_contacts::relationship.eq(relationship),
+            trusted_contacts::invited_at.eq(now),
+        ))
+        .returning(ContactRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Vec<ContactRow>> {
+    trusted_contacts::table
+        .filter(trusted_contacts::user_id.eq(owner))
+        .order(trusted_contacts::created_at.asc())
+        .select(ContactRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn count_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
+    trusted_contacts::table.filter(trusted_contacts::user_id.eq(owner)).count().get_result(conn).await
+}
+
+pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<ContactRow>> {
+    trusted_contacts::table
+        .find(id)
+        .filter(trusted_contacts::user_id.eq(owner))
+        .select(ContactRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The contact a consent token names, whoever owns it (the token itself is checked by the caller).
+pub async fn find_by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ContactRow>> {
+    trusted_contacts::table.find(id).select(ContactRow::as_select()).first(conn).await.optional()
+}
+
+pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &ContactChanges) -> QueryResult<ContactRow> {
+    diesel::update(trusted_contacts::table.find(id))
+        .set(changes)
+        .returning(ContactRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(trusted_contacts::table.find(id).filter(trusted_contacts::user_id.eq(owner))).execute(conn).await
+}
+
+/// Accepts the pending invitations sent to `phone` (an SMS reply YES).
+pub async fn accept_pending_by_phone(
+    conn: &mut AsyncPgConnection,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        trusted_contacts::table
+            .filter(trusted_contacts::phone.eq(phone))
+            .filter(trusted_contacts::consent_status.eq("pending")),
+    )
+    .set((trusted_contacts::consent_status.eq("accepted"), trusted_contacts::accepted_at.eq(now)))
+    .execute(conn)
+    .await
+}

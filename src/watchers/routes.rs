@@ -1,0 +1,112 @@
+//! Thin handlers: email watcher rules (`/v1/watchers`) and the inbound email webhook.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, web};
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use super::addresses;
+use super::inbound::{self, InboundOutcome};
+use super::rules::{self, WatcherInput, WatcherView};
+use crate::auth::AuthUser;
+use crate::http::envelope::{Envelope, no_content};
+use crate::http::{ApiError, ApiResponse, FieldError, Json};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/watchers").get(list).post(create))
+        .service(web::resource("/v1/watchers/{id}").get(get).delete(delete))
+        .service(web::resource("/v1/webhooks/email/inbound").post(inbound_without_secret))
+        .service(web::resource("/v1/webhooks/email/inbound/{secret}").post(inbound_email));
+}
+
+fn view(state: &AppState, row: rules::WatcherRow) -> WatcherView {
+    let address = addresses::watch_address(&state.config, row.user_id);
+    WatcherView::new(row, address)
+}
+
+#[utoipa::path(post, path = "/v1/watchers", tag = "evidence", operation_id = "watchers_create", request_body = WatcherInput,
+    description = "Creates an email watcher: mail sent to the answer's `inboundAddress` that matches every condition given \
+        completes or acknowledges the reminder. At most 100 per user.",
+    responses((status = 201, body = Envelope<WatcherView>), (status = 403)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<WatcherInput>,
+) -> Result<ApiResponse<WatcherView>, ApiError> {
+    let (reminder, conditions, action) = rules::validate(body.0)?;
+    let mut conn = state.db.get().await?;
+    if crate::reminders::store::find_for(&mut conn, user.id, reminder).await?.is_none() {
+        return Err(ApiError::validation(vec![FieldError::new("reminderId", "not found")]));
+    }
+    if rules::count_for(&mut conn, user.id).await? >= rules::MAX_RULES {
+        return Err(ApiError::forbidden(format!("At most {} email watchers; delete one first.", rules::MAX_RULES)));
+    }
+    let row = rules::insert(&mut conn, user.id, reminder, conditions, &action).await?;
+    Ok(ApiResponse::created(view(&state, row)))
+}
+
+#[utoipa::path(get, path = "/v1/watchers", tag = "evidence", operation_id = "watchers_list",
+    responses((status = 200, body = Envelope<Vec<WatcherView>>)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<WatcherView>>, ApiError> {
+    let mut conn = state.db.get().await?;
+    let rows = rules::list_for(&mut conn, user.id, false).await?;
+    Ok(ApiResponse::ok(rows.into_iter().map(|row| view(&state, row)).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/watchers/{id}", tag = "evidence", operation_id = "watchers_get",
+    params(("id" = Uuid, Path, description = "The watcher id")),
+    responses((status = 200, body = Envelope<WatcherView>), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<WatcherView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    let row = rules::find_for(&mut conn, user.id, *id).await?.ok_or_else(|| ApiError::not_found("Watcher"))?;
+    Ok(ApiResponse::ok(view(&state, row)))
+}
+
+#[utoipa::path(delete, path = "/v1/watchers/{id}", tag = "evidence", operation_id = "watchers_delete",
+    params(("id" = Uuid, Path, description = "The watcher id")),
+    responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    if rules::delete_for(&mut conn, user.id, *id).await? == 0 {
+        return Err(ApiError::not_found("Watcher"));
+    }
+    Ok(no_content())
+}
+
+fn forged() -> ApiError {
+    ApiError::unauthorized("The inbound email secret is missing or wrong.")
+}
+
+#[utoipa::path(post, path = "/v1/webhooks/email/inbound", tag = "evidence", operation_id = "inbound_email_without_secret",
+    description = "Always 401: the inbound email webhook is `/v1/webhooks/email/inbound/{secret}`.",
+    responses((status = 401)))]
+pub async fn inbound_without_secret() -> Result<HttpResponse, ApiError> {
+    Err(forged())
+}
+
+#[utoipa::path(post, path = "/v1/webhooks/email/inbound/{secret}", tag = "evidence", operation_id = "inbound_email",
+    params(("secret" = String, Path, description = "INBOUND_EMAIL_SECRET")),
+    request_body(content = Object, content_type = "multipart/form-data", description = "SendGrid Inbound Parse fields: from, to, cc, subject, text, html, headers, envelope"),
+    description = "SendGrid Inbound Parse. Mail to a user's watcher address is matched against that user's rules; a reply \
+        to a notification acts on its episode (`done`, `ack`, `snooze <time>` on the first line). A wrong or missing \
+        secret → 401 and nothing changes; a post over 1 MiB → 413.",
+    responses((status = 200, body = Envelope<InboundOutcome>), (status = 401), (status = 413)))]
+pub async fn inbound_email(
+    state: web::Data<AppState>,
+    secret: web::Path<String>,
+    form: Multipart,
+) -> Result<ApiResponse<InboundOutcome>, ApiError> {
+    let expected = state.config.inbound_email_secret.as_ref().ok_or_else(forged)?;
+    if !crate::crypto::constant_time_eq(secret.as_bytes(), expected.expose_secret().as_bytes()) {
+        return Err(forged());
+    }
+    // The size limit is counted while reading (Content-Length may be absent or wrong); answering before the
+    // body is read would cut the connection under the sender instead of giving it a readable 413.
+    let email = inbound::read(form).await?;
+    Ok(ApiResponse::ok(inbound::process(&state, &email).await?))
+}

@@ -1,0 +1,231 @@
+//! Email watcher rules: a sender pattern and/or a subject or body keyword, the reminder they act on and
+//! the action. Stored per user; every query is scoped to the owner.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::db::schema::watchers;
+use crate::http::{ApiError, FieldError};
+
+const PATTERN_MAX: usize = 200;
+/// Rules per user, so evaluation stays cheap.
+pub const MAX_RULES: i64 = 100;
+pub const ACTIONS: [&str; 2] = ["complete", "acknowledge"];
+
+/// A `watchers` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = watchers)]
+pub struct WatcherRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub reminder_id: Uuid,
+    pub sender_pattern: Option<String>,
+    pub subject_keyword: Option<String>,
+    pub body_keyword: Option<String>,
+    pub action: String,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /v1/watchers`: at least one of the three conditions; every given one must hold.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WatcherInput {
+    pub reminder_id: Uuid,
+    /// The sender's address, case-insensitive; `*` matches any run of characters (`*@bank.example`).
+    pub sender_pattern: Option<String>,
+    /// Found anywhere in the subject, case-insensitive.
+    pub subject_keyword: Option<String>,
+    /// Found anywhere in the body text, case-insensitive.
+    pub body_keyword: Option<String>,
+    /// `complete` (default) or `acknowledge`.
+    pub action: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WatcherView {
+    pub id: Uuid,
+    pub reminder_id: Uuid,
+    pub sender_pattern: Option<String>,
+    pub subject_keyword: Option<String>,
+    pub body_keyword: Option<String>,
+    pub action: String,
+    pub enabled: bool,
+    /// Forward matching mail to this address: only mail sent to it is matched against your rules.
+    pub inbound_address: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl WatcherView {
+    pub fn new(row: WatcherRow, inbound_address: String) -> Self {
+        WatcherView {
+            id: row.id,
+            reminder_id: row.reminder_id,
+            sender_pattern: row.sender_pattern,
+            subject_keyword: row.subject_keyword,
+            body_keyword: row.body_keyword,
+            action: row.action,
+            enabled: row.enabled,
+            inbound_address,
+            created_at: row.created_at,
+        }
+    }
+}
+
+fn clean(field: &str, raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let text = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if text.as_ref().is_some_and(|t| t.chars().count() > PATTERN_MAX || t.chars().any(char::is_control)) {
+        errors.push(FieldError::new(field, format!("must be at most {PATTERN_MAX} characters")));
+    }
+    text
+}
+
+/// The values to insert for a valid input, or every bad field.
+pub fn validate(input: WatcherInput) -> Result<(Uuid, [Option<String>; 3], String), ApiError> {
+    let mut errors = Vec::new();
+    let sender = clean("senderPattern", input.sender_pattern, &mut errors);
+    let subject = clean("subjectKeyword", input.subject_keyword, &mut errors);
+    let body = clean("bodyKeyword", input.body_keyword, &mut errors);
+    if sender.is_none() && subject.is_none() && body.is_none() {
+        errors.push(FieldError::new("senderPattern", "give a sender pattern, a subject keyword or a body keyword"));
+    }
+    let action = input.action.unwrap_or_else(|| "complete".to_owned());
+    if !ACTIONS.contains(&action.as_str()) {
+        errors.push(FieldError::new("action", format!("must be one of {}", ACTIONS.join(", "))));
+    }
+    if errors.is_empty() {
+        Ok((input.reminder_id, [sender, subject, body], action))
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    reminder: Uuid,
+    [sender, subject, body]: [Option<String>; 3],
+    action: &str,
+) -> QueryResult<WatcherRow> {
+    diesel::insert_into(watchers::table)
+        .values((
+            watchers::user_id.eq(owner),
+            watchers::reminder_id.eq(reminder),
+            watchers::sender_pattern.eq(sender),
+            watchers::subject_keyword.eq(subject),
+            watchers::body_keyword.eq(body),
+            watchers::action.eq(action),
+        ))
+        .returning(WatcherRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn count_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
+    watchers::table.filter(watchers::user_id.eq(owner)).count().get_result(conn).await
+}
+
+/// The owner's rules, newest first; only enabled ones when `enabled_only`.
+pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid, enabled_only: bool) -> QueryResult<Vec<WatcherRow>> {
+    let mut query = watchers::table.filter(watchers::user_id.eq(owner)).into_boxed();
+    if enabled_only {
+        query = query.filter(watchers::enabled.eq(true));
+    }
+    query.order(watchers::created_at.desc()).select(WatcherRow::as_select()).load(conn).await
+}
+
+pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<WatcherRow>> {
+    watchers::table
+        .find(id)
+        .filter(watchers::user_id.eq(owner))
+        .select(WatcherRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn delete_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(watchers::table.find(id).filter(watchers::user_id.eq(owner))).execute(conn).await
+}
+
+/// The parts of an email a rule looks at.
+#[derive(Debug, Clone, Default)]
+pub struct MailFacts {
+    /// The sender's bare address, lower case.
+    pub sender: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl WatcherRow {
+    /// True when every condition the rule has holds for the email.
+    pub fn matches(&self, mail: &MailFacts) -> bool {
+        let contains = |haystack: &str, needle: &str| haystack.to_lowercase().contains(&needle.to_lowercase());
+        self.sender_pattern.as_deref().is_none_or(|p| glob(&p.to_lowercase(), &mail.sender))
+            && self.subject_keyword.as_deref().is_none_or(|k| contains(&mail.subject, k))
+            && self.body_keyword.as_deref().is_none_or(|k| contains(&mail.body, k))
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else { return pattern == text };
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    for part in middle {
+        match rest.find(part) {
+            Some(index) => rest = &rest[index + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(sender: Option<&str>, subject: Option<&str>, body: Option<&str>) -> WatcherRow {
+        WatcherRow {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            reminder_id: Uuid::nil(),
+            sender_pattern: sender.map(str::to_owned),
+            subject_keyword: subject.map(str::to_owned),
+            body_keyword: body.map(str::to_owned),
+            action: "complete".into(),
+            enabled: true,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn globs_match_whole_addresses() {
+        assert!(glob("*@bank.example", "alerts@bank.example"));
+        assert!(!glob("*@bank.example", "alerts@bank.example.evil"));
+        assert!(glob("alerts@bank.example", "alerts@bank.example"));
+        assert!(!glob("alerts@bank.example", "xalerts@bank.example"));
+        assert!(glob("a*b*c", "aXbYc") && !glob("a*b*c", "aXcYb"));
+        assert!(glob("*", "") && glob("ab*", "ab") && !glob("ab*ab", "ab"));
+    }
+
+    #[test]
+    fn every_condition_given_must_hold() {
+        let mail = MailFacts {
+            sender: "alerts@bank.example".into(),
+            subject: "Payment RECEIVED for rent".into(),
+            body: "Thanks".into(),
+        };
+        assert!(rule(Some("*@Bank.example"), Some("payment received"), None).matches(&mail));
+        assert!(!rule(Some("*@bank.example"), Some("refund"), None).matches(&mail));
+        assert!(rule(None, None, Some("thanks")).matches(&mail));
+        assert!(!rule(Some("someone@else.example"), None, None).matches(&mail));
+    }
+}
