@@ -51,8 +51,10 @@ impl FromRequest for AdminUser {
         Box::pin(async move {
             let user = user.await?;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
+            // 401, not 403: an API key is not a credential these routes accept at all (they document bearer
+            // auth only), so the caller is unauthenticated here whoever owns the key.
             if user.api_key_id.is_some() {
-                return Err(ApiError::forbidden("Admin routes need a signed-in session; API keys are not accepted."));
+                return Err(ApiError::unauthorized("Admin routes need a signed-in session; API keys are not accepted."));
             }
             let mut conn = state.db.get().await?;
             let (admin_id, role) = store::admin_role(&mut conn, user.id).await?.ok_or_else(not_admin)?;

@@ -116,7 +116,7 @@ async fn an_admins_api_key_does_not_open_admin_routes() {
         .to_owned();
     let reply =
         Reply::from(app.client.get(app.url("/v1/admin/stats")).header("x-api-key", key).send().await.unwrap()).await;
-    reply.assert_error(403, "FORBIDDEN");
+    reply.assert_error(401, "UNAUTHORIZED");
     // The same admin signed in is let through.
     assert_eq!(app.get("/v1/admin/stats", Some(&admin.token)).await.status, 200);
 }
