@@ -20,12 +20,14 @@ pub struct EmailChannel {
     mailer: Arc<Mailer>,
     links: LinkSigner,
     replies: ReplyAddresses,
+    got_it: crate::contacts::got_it::GotItLinks,
 }
 
 impl EmailChannel {
     pub fn new(config: &crate::config::Config, mailer: Arc<Mailer>) -> Self {
         let replies = ReplyAddresses::new(config, mailer.from());
-        EmailChannel { mailer, links: LinkSigner::new(config), replies }
+        let got_it = crate::contacts::got_it::GotItLinks::new(config);
+        EmailChannel { mailer, links: LinkSigner::new(config), replies, got_it }
     }
 
     /// The message for `job` to `to`.
@@ -40,9 +42,16 @@ impl EmailChannel {
             Some("test") => (format!("Test: {title}"), "A test notification from Escalating Reminders".to_owned()),
             _ => (format!("Reminder: {title}"), "Reminder".to_owned()),
         };
+        let contact = p["audience"] == "contact";
         let links = self.links.for_job(job, now);
         // Only a real delivery can be unsubscribed from; a test send has no row to act on.
         let unsubscribe = links.as_ref().map(|_| self.links.link(job.delivery_id, LinkAction::Unsubscribe, now));
+        // A trusted contact acts for everyone with one link ("I've got it": acknowledged, the contact recorded
+        // as the actor, the owner told), never with the owner's done / snooze links.
+        let (links, got_it) = match (contact, links) {
+            (true, Some(_)) => (None, Some(self.got_it.link(job.delivery_id))),
+            (_, links) => (links, None),
+        };
         let due_at = p["dueAt"]
             .as_str()
             .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
@@ -51,7 +60,9 @@ impl EmailChannel {
             "title": title,
             "heading": heading,
             "due_at": due_at,
-            "contact": p["audience"] == "contact",
+            "contact": contact,
+            "owner_name": p["ownerName"].as_str(),
+            "got_it": got_it,
             "links": links,
             "unsubscribe": unsubscribe,
         });

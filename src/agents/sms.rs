@@ -29,6 +29,7 @@ pub struct TwilioSms {
     callback_base: url::Url,
     account: Option<Account>,
     links: LinkSigner,
+    got_it: crate::contacts::got_it::GotItLinks,
 }
 
 impl TwilioSms {
@@ -44,6 +45,7 @@ impl TwilioSms {
             callback_base: config.api_url.clone(),
             account,
             links,
+            got_it: crate::contacts::got_it::GotItLinks::new(config),
         })
     }
 }
@@ -73,6 +75,20 @@ pub fn text_of(job: &Job, links: Option<&ActionLinks>) -> String {
     segments::fit(&prefix, title, suffix)
 }
 
+impl TwilioSms {
+    /// The owner's text carries the action links; a trusted contact's carries whose reminder it is and their
+    /// one "I've got it" link (their replies are not read as the owner's).
+    fn body(&self, job: &Job) -> String {
+        if job.payload["audience"] != "contact" {
+            return text_of(job, self.links.for_job(job, chrono::Utc::now()).as_ref());
+        }
+        let owner = job.payload["ownerName"].as_str().unwrap_or("Someone");
+        let title = job.payload["title"].as_str().unwrap_or("a reminder");
+        let prefix = format!("{owner} has not reacted to: ");
+        segments::fit(&prefix, title, &format!("\nI've got it: {}", self.got_it.link(job.delivery_id)))
+    }
+}
+
 impl Channel for TwilioSms {
     fn send<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
@@ -95,7 +111,7 @@ impl Channel for TwilioSms {
             let form = [
                 ("To", phone.as_str()),
                 ("From", account.from.as_str()),
-                ("Body", &text_of(job, self.links.for_job(job, chrono::Utc::now()).as_ref())),
+                ("Body", &self.body(job)),
                 ("StatusCallback", &callback),
             ];
             let response = self
@@ -151,6 +167,20 @@ mod tests {
             complete: format!("{base}/a/{token}"),
             snooze: format!("{base}/a/{token}"),
         }
+    }
+
+    #[test]
+    fn a_trusted_contact_is_texted_whose_reminder_it_is_and_the_got_it_link_only() {
+        crate::install_crypto_provider();
+        let config = crate::config::Config::from_lookup(|_| None).unwrap();
+        let sms = TwilioSms::new(&config, LinkSigner::new(&config)).unwrap();
+        let mut contact_job = job("Take the pills");
+        contact_job.payload["audience"] = json!("contact");
+        contact_job.payload["ownerName"] = json!("Alice");
+        let text = sms.body(&contact_job);
+        assert!(text.starts_with("Alice has not reacted to: Take the pills"), "{text}");
+        assert!(text.contains("/contacts/got-it/") && !text.contains("Reply ACK"), "{text}");
+        assert!(segments::segments(&text) <= 2, "{text}");
     }
 
     #[test]

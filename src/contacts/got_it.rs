@@ -25,9 +25,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The link for the contact who received `delivery`.
-pub fn got_it_link(state: &AppState, delivery: Uuid) -> String {
-    let token = crate::crypto::seal_id(state.config.encryption_key.expose_secret(), PURPOSE, delivery);
-    format!("{}/contacts/got-it/{token}", state.config.api_url.as_str().trim_end_matches('/'))
+pub fn got_it_link(config: &crate::config::Config, delivery: Uuid) -> String {
+    GotItLinks::new(config).link(delivery)
+}
+
+/// Makes "I've got it" links without the whole configuration (channels keep one).
+pub struct GotItLinks {
+    key: secrecy::SecretBox<[u8; 32]>,
+    base: String,
+}
+
+impl GotItLinks {
+    pub fn new(config: &crate::config::Config) -> Self {
+        GotItLinks {
+            key: secrecy::SecretBox::new(Box::new(*config.encryption_key.expose_secret())),
+            base: config.api_url.as_str().trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn link(&self, delivery: Uuid) -> String {
+        let token = crate::crypto::seal_id(self.key.expose_secret(), PURPOSE, delivery);
+        format!("{}/contacts/got-it/{token}", self.base)
+    }
 }
 
 /// The contact delivery a token names: (owner, reminder, episode, contact, reminder title, contact name).

@@ -177,6 +177,15 @@ async fn a_trusted_contact_is_emailed_as_one_and_can_opt_out_by_link() {
     let email = &sink.received_by("carol@example.net")[0];
     let text = email.part("text/plain").expect("a text part");
     assert!(text.contains("trusted contact") && text.contains("Take the pills"), "{text}");
+    // The contact's one action is "I've got it"; the owner's done / snooze links are not theirs to use.
+    assert!(text.contains("Engine Test has not reacted") && text.contains("/contacts/got-it/"), "{text}");
+    assert!(!text.contains("Done:") && !text.contains("Snooze 1 h:"), "{text}");
+    let got_it = text.split_whitespace().find(|w| w.contains("/contacts/got-it/")).unwrap();
+    let got_it = got_it.trim_start_matches("http://127.0.0.1:3801");
+    assert_eq!(app.client.post(app.url(got_it)).send().await.unwrap().status(), 200);
+    let status =
+        scalar(&app, &format!("SELECT status AS value FROM escalations WHERE reminder_id = '{reminder}'")).await;
+    assert_eq!(status, "acknowledged", "the contact's link acknowledges the episode for everyone");
 
     let unsubscribe = email.header("List-Unsubscribe").unwrap();
     let url = unsubscribe.trim_start_matches('<').split('>').next().unwrap();
