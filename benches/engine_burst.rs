@@ -12,44 +12,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{BigInt, Timestamptz};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::Timestamptz;
+use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 use common::{Process, quantile, round};
 
 const TARGET_RATIO: f64 = 0.6;
 const SENDS_IN_FLIGHT: usize = 64;
-
-/// Rows/s of the plainest batched claim Postgres can do: 500 rows a statement, locked and returned.
-async fn update_ceiling(conn: &mut AsyncPgConnection, n: i64) -> f64 {
-    diesel::sql_query("CREATE TABLE bench_ceiling (id uuid PRIMARY KEY, status text NOT NULL, attempts int NOT NULL)")
-        .execute(conn)
-        .await
-        .expect("ceiling table");
-    diesel::sql_query("INSERT INTO bench_ceiling SELECT gen_random_uuid(), 'pending', 0 FROM generate_series(1, $1)")
-        .bind::<BigInt, _>(n)
-        .execute(conn)
-        .await
-        .expect("ceiling rows");
-    let started = Instant::now();
-    loop {
-        let updated = diesel::sql_query(
-            "UPDATE bench_ceiling SET status = 'sent', attempts = attempts + 1
-             WHERE id IN (SELECT id FROM bench_ceiling WHERE status = 'pending' LIMIT 500 FOR UPDATE SKIP LOCKED)
-             RETURNING id",
-        )
-        .execute(conn)
-        .await
-        .expect("ceiling update");
-        if updated == 0 {
-            break;
-        }
-    }
-    let rate = n as f64 / started.elapsed().as_secs_f64();
-    diesel::sql_query("DROP TABLE bench_ceiling").execute(conn).await.expect("drop ceiling table");
-    rate
-}
 
 #[tokio::main]
 async fn main() {
@@ -62,7 +32,7 @@ async fn main() {
     let (sink, log) = common::start_sink().await;
 
     let http_ceiling = common::http_post_ceiling(&sink, (n as usize).min(30_000), SENDS_IN_FLIGHT).await;
-    let update_ceiling = update_ceiling(&mut conn, n).await;
+    let update_ceiling = common::update_ceiling(&mut conn, n).await;
     let composite = http_ceiling.min(update_ceiling);
     *log.lock().expect("sink log") = common::SinkLog::default();
 

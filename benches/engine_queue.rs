@@ -100,6 +100,8 @@ async fn main() {
     let prefix = format!("bench:{database}:");
 
     let ceiling = stream_ceiling(&mut redis, &format!("{prefix}ceiling"), n as usize).await;
+    // Every job is two row writes in Postgres (claim, outcome): this bounds the worker whatever Redis does.
+    let update_ceiling = common::update_ceiling(&mut conn, n).await;
 
     // N open episodes, each owing one pending webhook delivery, offered to the stream as the scheduler would.
     common::seed(&mut conn, n, "http://127.0.0.1:9/unused").await;
@@ -156,6 +158,8 @@ async fn main() {
         "jobs_per_second": round(rate, 0),
         "ceiling_stream_read_ack_per_second": round(ceiling, 0),
         "ratio_to_ceiling": round(ratio, 3),
+        "ceiling_postgres_update_returning_rows_per_second": round(update_ceiling, 0),
+        "ratio_to_half_the_postgres_ceiling": round(rate / (update_ceiling / 2.0), 3),
         "target_ratio": TARGET_RATIO,
         "ratio_met": ratio >= TARGET_RATIO,
         "worker": usage,

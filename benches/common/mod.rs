@@ -315,3 +315,33 @@ pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) {
     .expect("reminders");
     diesel::sql_query("VACUUM ANALYZE reminders").execute(conn).await.expect("analyze");
 }
+
+/// Rows/s of the plainest batched claim Postgres can do: 500 rows a statement, locked and returned.
+pub async fn update_ceiling(conn: &mut AsyncPgConnection, n: i64) -> f64 {
+    diesel::sql_query("CREATE TABLE bench_ceiling (id uuid PRIMARY KEY, status text NOT NULL, attempts int NOT NULL)")
+        .execute(conn)
+        .await
+        .expect("ceiling table");
+    diesel::sql_query("INSERT INTO bench_ceiling SELECT gen_random_uuid(), 'pending', 0 FROM generate_series(1, $1)")
+        .bind::<BigInt, _>(n)
+        .execute(conn)
+        .await
+        .expect("ceiling rows");
+    let started = Instant::now();
+    loop {
+        let updated = diesel::sql_query(
+            "UPDATE bench_ceiling SET status = 'sent', attempts = attempts + 1
+             WHERE id IN (SELECT id FROM bench_ceiling WHERE status = 'pending' LIMIT 500 FOR UPDATE SKIP LOCKED)
+             RETURNING id",
+        )
+        .execute(conn)
+        .await
+        .expect("ceiling update");
+        if updated == 0 {
+            break;
+        }
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    diesel::sql_query("DROP TABLE bench_ceiling").execute(conn).await.expect("drop ceiling table");
+    rate
+}
