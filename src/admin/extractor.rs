@@ -54,7 +54,9 @@ impl FromRequest for AdminUser {
             // 401, not 403: an API key is not a credential these routes accept at all (they document bearer
             // auth only), so the caller is unauthenticated here whoever owns the key.
             if user.api_key_id.is_some() {
-                return Err(ApiError::unauthorized("Admin routes need a signed-in session; API keys are not accepted."));
+                return Err(ApiError::unauthorized(
+                    "Admin routes need a signed-in session; API keys are not accepted.",
+                ));
             }
             let mut conn = state.db.get().await?;
             let (admin_id, role) = store::admin_role(&mut conn, user.id).await?.ok_or_else(not_admin)?;
