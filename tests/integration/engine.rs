@@ -28,6 +28,21 @@ where
     panic!("timed out waiting for: {what}");
 }
 
+/// Waits (up to 15 s) until the `count(*) AS n` query `sql` answers `n`.
+pub async fn eventually_counts(app: &TestApp, what: &str, sql: &str, n: i64) {
+    eventually(Duration::from_secs(15), what, || async {
+        let mut conn = app.db.connect().await;
+        count(&mut conn, sql).await == n
+    })
+    .await;
+}
+
+/// The `webhook-id` header of each request on `path`, in the order received.
+pub fn webhook_ids(requests: &[wiremock::Request], path: &str) -> Vec<Option<String>> {
+    let on_path = requests.iter().filter(|r| r.url.path() == path);
+    on_path.map(|r| r.headers.get("webhook-id").map(|id| id.to_str().unwrap().to_owned())).collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_due_reminder_reaches_the_webhook_sink_once_signed() {
     let sink = MockServer::start().await;
@@ -98,13 +113,8 @@ async fn later_tiers_fire_in_order_when_nobody_reacts() {
     // The final wait ends the episode.
     app.state.clock.advance(chrono::Duration::minutes(30));
     let mut conn = app.db.connect().await;
-    eventually(Duration::from_secs(15), "episode expires", || async {
-        let mut conn = app.db.connect().await;
-        count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'expired' AND end_reason = 'exhausted'")
-            .await
-            == 1
-    })
-    .await;
+    let expired = "SELECT count(*) AS n FROM escalations WHERE status = 'expired' AND end_reason = 'exhausted'";
+    eventually_counts(&app, "episode expires", expired, 1).await;
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries").await, 2);
 }
 
@@ -162,14 +172,15 @@ async fn failing_endpoints_are_retried_with_the_same_id_or_given_up() {
     .await;
     // The retry ladder's first step is 5 s (±10 %).
     app.state.clock.advance(chrono::Duration::seconds(6));
-    eventually(Duration::from_secs(15), "the retry", || async {
-        let mut conn = app.db.connect().await;
-        count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2").await == 1
-    })
+    eventually_counts(
+        &app,
+        "the retry",
+        "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2",
+        1,
+    )
     .await;
     let requests = sink.received_requests().await.unwrap();
-    let flaky_ids: Vec<_> =
-        requests.iter().filter(|r| r.url.path() == "/flaky").map(|r| r.headers.get("webhook-id").cloned()).collect();
+    let flaky_ids = webhook_ids(&requests, "/flaky");
     assert_eq!(flaky_ids.len(), 2);
     assert_eq!(flaky_ids[0], flaky_ids[1], "a retry keeps its webhook-id");
     assert_eq!(requests.iter().filter(|r| r.url.path() == "/bad").count(), 1, "a 400 is not retried");

@@ -11,14 +11,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::eventually;
 use super::seed::{Seed, count};
 use crate::common::TestApp;
-use crate::fixtures::{user, user_id};
+use crate::fixtures::{soon, user, user_id};
 
 async fn paths(sink: &MockServer) -> Vec<String> {
     sink.received_requests().await.unwrap_or_default().iter().map(|r| r.url.path().to_owned()).collect()
-}
-
-fn soon(app: &TestApp, seconds: i64) -> String {
-    (app.state.clock.now() + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A running app with a user whose profile sends tier 1 to `/first` at once and tier 2 to `/second` after
