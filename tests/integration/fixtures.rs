@@ -55,6 +55,11 @@ pub fn once_body(title: &str) -> Value {
     json!({"title": title, "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": in_hours(2)}})
 }
 
+/// Creates a one-off reminder on the Gentle preset (see [`once_body`]) and returns its id.
+pub async fn once_reminder(app: &TestApp, token: &str, title: &str) -> String {
+    create(app, token, once_body(title)).await["id"].as_str().unwrap().to_owned()
+}
+
 /// Creates a reminder and returns its view.
 pub async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     app.post("/v1/reminders", body, Some(token)).await.data(201).clone()
