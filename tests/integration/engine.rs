@@ -37,10 +37,24 @@ pub async fn eventually_counts(app: &TestApp, what: &str, sql: &str, n: i64) {
     .await;
 }
 
-/// The `webhook-id` header of each request on `path`, in the order received.
-pub fn webhook_ids(requests: &[wiremock::Request], path: &str) -> Vec<Option<String>> {
-    let on_path = requests.iter().filter(|r| r.url.path() == path);
-    on_path.map(|r| r.headers.get("webhook-id").map(|id| id.to_str().unwrap().to_owned())).collect()
+/// Deliveries sent on their second attempt.
+pub const RETRIED: &str = "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2";
+
+/// Moves the clock past the retry ladder's first step (5 s ±10 %), waits until one delivery is sent on its
+/// retry, and checks that the endpoint at `path` got the same `webhook-id` both times. Returns every request
+/// the sink has received.
+pub async fn first_retry_keeps_its_id(app: &TestApp, sink: &MockServer, path: &str) -> Vec<wiremock::Request> {
+    app.state.clock.advance(chrono::Duration::seconds(6));
+    eventually_counts(app, &format!("the retry to {path}"), RETRIED, 1).await;
+    let requests = sink.received_requests().await.unwrap();
+    let ids: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .map(|r| r.headers.get("webhook-id").map(|id| id.to_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], ids[1], "a retry keeps its webhook-id");
+    requests
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -170,19 +184,7 @@ async fn failing_endpoints_are_retried_with_the_same_id_or_given_up() {
         sink.received_requests().await.unwrap_or_default().len() >= 3
     })
     .await;
-    // The retry ladder's first step is 5 s (±10 %).
-    app.state.clock.advance(chrono::Duration::seconds(6));
-    eventually_counts(
-        &app,
-        "the retry",
-        "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2",
-        1,
-    )
-    .await;
-    let requests = sink.received_requests().await.unwrap();
-    let flaky_ids = webhook_ids(&requests, "/flaky");
-    assert_eq!(flaky_ids.len(), 2);
-    assert_eq!(flaky_ids[0], flaky_ids[1], "a retry keeps its webhook-id");
+    let requests = first_retry_keeps_its_id(&app, &sink, "/flaky").await;
     assert_eq!(requests.iter().filter(|r| r.url.path() == "/bad").count(), 1, "a 400 is not retried");
     let mut conn = app.db.connect().await;
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'failed'").await, 2);

@@ -6,7 +6,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::TestApp;
 use crate::engine::seed::Seed;
-use crate::engine::{eventually_counts, webhook_ids};
+use crate::engine::{RETRIED, eventually_counts, first_retry_keeps_its_id};
 use crate::fixtures::scalar;
 
 /// Seconds between when the outcome was written and the next attempt it scheduled.
@@ -51,27 +51,10 @@ async fn retry_after_is_honoured_and_the_retry_keeps_its_id() {
     let slow_wait = wait_asked(&app, "/slow-down").await;
     assert!(slow_wait >= 120.0, "Retry-After: 120 asked for longer than the ladder: {slow_wait} s");
 
-    // Past the ladder's first step (5 s ±10 %), not yet past 120 s.
-    app.state.clock.advance(chrono::Duration::seconds(6));
-    eventually_counts(
-        &app,
-        "the busy endpoint's retry",
-        "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2",
-        1,
-    )
-    .await;
-    let requests = sink.received_requests().await.unwrap();
-    let ids = webhook_ids(&requests, "/busy");
-    assert_eq!(ids.len(), 2);
-    assert_eq!(ids[0], ids[1], "a retry keeps its webhook-id");
+    // Past the ladder's first step, not yet past 120 s.
+    let requests = first_retry_keeps_its_id(&app, &sink, "/busy").await;
     assert_eq!(requests.iter().filter(|r| r.url.path() == "/slow-down").count(), 1, "still waiting as asked");
 
     app.state.clock.advance(chrono::Duration::seconds(120));
-    eventually_counts(
-        &app,
-        "the slow endpoint's retry",
-        "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2",
-        2,
-    )
-    .await;
+    eventually_counts(&app, "the slow endpoint's retry", RETRIED, 2).await;
 }
