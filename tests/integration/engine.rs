@@ -28,6 +28,13 @@ where
     panic!("timed out waiting for: {what}");
 }
 
+/// A webhook receiver that answers 200 to every POST.
+pub async fn accepting_sink() -> MockServer {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    sink
+}
+
 /// Waits (up to 15 s) until the `count(*) AS n` query `sql` answers `n`.
 pub async fn eventually_counts(app: &TestApp, what: &str, sql: &str, n: i64) {
     eventually(Duration::from_secs(15), what, || async {
@@ -97,8 +104,7 @@ async fn a_due_reminder_reaches_the_webhook_sink_once_signed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn later_tiers_fire_in_order_when_nobody_reacts() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
     let seed = Seed::new(&app).await;
     let first = seed.webhook(&format!("{}/first", sink.uri())).await;
@@ -134,8 +140,7 @@ async fn later_tiers_fire_in_order_when_nobody_reacts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_redis_postgres_delivers_everything() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[("REDIS_URL", "")]).await;
     let seed = Seed::new(&app).await;
     let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use uuid::Uuid;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-use super::eventually;
 use super::seed::{Seed, count};
+use super::{accepting_sink, eventually};
 use crate::common::TestApp;
 use crate::fixtures::{soon, user, user_id};
 
@@ -20,8 +19,7 @@ async fn paths(sink: &MockServer) -> Vec<String> {
 /// A running app with a user whose profile sends tier 1 to `/first` at once and tier 2 to `/second` after
 /// `second_delay` minutes, both webhooks on a local sink.
 async fn two_tiers(email: &str, second_delay: u32, ack_window: u32) -> (MockServer, TestApp, String, String) {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
     let token = user(&app, email).await;
     let owner = Uuid::parse_str(&user_id(&app, &token).await).unwrap();
