@@ -28,9 +28,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/admin/health/history").get(health_history));
 }
 
-/// The JSON body of a write, read only after the permission check: actix extracts handler arguments
+/// The JSON body of a write, read only after `permission` is checked: actix extracts handler arguments
 /// concurrently, so a `Json` argument could answer 400 to a caller who may not write at all.
-async fn json_body<T: DeserializeOwned + 'static>(req: &HttpRequest, payload: web::Payload) -> Result<T, ApiError> {
+async fn permitted_body<T: DeserializeOwned + 'static>(
+    admin: &AdminUser,
+    permission: Permission,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    admin.require(permission)?;
     Json::<T>::from_request(req, &mut payload.into_inner()).await.map(|json| json.0)
 }
 
@@ -82,8 +88,8 @@ pub async fn set_delivery_state(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
-    admin.require(Permission::SetDeliveryState)?;
-    Ok(ApiResponse::ok(service::set_delivery_state(&state, &admin, *id, json_body(&req, payload).await?).await?))
+    let change = permitted_body(&admin, Permission::SetDeliveryState, &req, payload).await?;
+    Ok(ApiResponse::ok(service::set_delivery_state(&state, &admin, *id, change).await?))
 }
 
 #[utoipa::path(get, path = "/v1/admin/users/{id}/notes", tag = "admin", operation_id = "admin_users_notes",
@@ -114,8 +120,8 @@ pub async fn add_note(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<ApiResponse<SupportNote>, ApiError> {
-    admin.require(Permission::AddSupportNote)?;
-    Ok(ApiResponse::created(service::add_note(&state, &admin, *id, json_body(&req, payload).await?).await?))
+    let note = permitted_body(&admin, Permission::AddSupportNote, &req, payload).await?;
+    Ok(ApiResponse::created(service::add_note(&state, &admin, *id, note).await?))
 }
 
 #[utoipa::path(post, path = "/v1/admin/users/{id}/subscription", tag = "admin", operation_id = "admin_users_subscription",
@@ -129,8 +135,8 @@ pub async fn override_subscription(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
-    admin.require(Permission::OverrideSubscription)?;
-    Ok(ApiResponse::ok(service::override_subscription(&state, &admin, *id, json_body(&req, payload).await?).await?))
+    let grant = permitted_body(&admin, Permission::OverrideSubscription, &req, payload).await?;
+    Ok(ApiResponse::ok(service::override_subscription(&state, &admin, *id, grant).await?))
 }
 
 #[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", operation_id = "admin_audit", params(AuditQuery),

@@ -143,7 +143,8 @@ pub async fn usage(conn: &mut AsyncPgConnection, user_id: Uuid, since: DateTime<
     Ok(UserUsage { live_reminders, channel_subscriptions, deliveries_last_24h })
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
 struct ControlsRow {
     tier: String,
     tier_override: Option<String>,
@@ -171,26 +172,6 @@ impl From<ControlsRow> for SubscriptionControls {
     }
 }
 
-const CONTROLS: (
-    subscriptions::tier,
-    subscriptions::tier_override,
-    subscriptions::status,
-    subscriptions::delivery_state,
-    subscriptions::delivery_state_reason,
-    subscriptions::usage_suspended_until,
-    subscriptions::current_period_end,
-    subscriptions::cancel_at_period_end,
-) = (
-    subscriptions::tier,
-    subscriptions::tier_override,
-    subscriptions::status,
-    subscriptions::delivery_state,
-    subscriptions::delivery_state_reason,
-    subscriptions::usage_suspended_until,
-    subscriptions::current_period_end,
-    subscriptions::cancel_at_period_end,
-);
-
 /// The user's subscription; a user without a row reads as `default_tier`, active, delivering.
 pub async fn controls(
     conn: &mut AsyncPgConnection,
@@ -199,7 +180,7 @@ pub async fn controls(
 ) -> QueryResult<SubscriptionControls> {
     let row: Option<ControlsRow> = subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
-        .select(CONTROLS)
+        .select(ControlsRow::as_select())
         .first(conn)
         .await
         .optional()?;
@@ -230,7 +211,7 @@ pub async fn lock_controls(
         .await?;
     let row: ControlsRow = subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
-        .select(CONTROLS)
+        .select(ControlsRow::as_select())
         .for_update()
         .first(conn)
         .await?;

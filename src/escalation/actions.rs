@@ -116,10 +116,9 @@ pub async fn acknowledge(
     now: DateTime<Utc>,
 ) -> Result<ActionOutcome, ActionError> {
     conn.transaction::<_, ActionError, _>(async move |conn| {
-        let reminder = lock_acting_on(conn, owner, reminder_id, "acknowledged").await?;
-        let (escalation, cancelled) = step_open_episode(conn, reminder_id, Event::Acknowledged, actor, now).await?;
-        log(conn, &reminder, "reminder.acknowledged", actor, note, escalation.as_ref()).await?;
-        Ok(ActionOutcome { reminder, escalation, cancelled_deliveries: cancelled })
+        let (reminder, escalation, cancelled) =
+            lock_and_step(conn, owner, reminder_id, Event::Acknowledged, actor, now).await?;
+        logged(conn, reminder, escalation, cancelled, "reminder.acknowledged", actor, note).await
     })
     .await
 }
@@ -136,8 +135,8 @@ pub async fn complete(
     now: DateTime<Utc>,
 ) -> Result<ActionOutcome, ActionError> {
     conn.transaction::<_, ActionError, _>(async move |conn| {
-        let reminder = lock_acting_on(conn, owner, reminder_id, "completed").await?;
-        let (escalation, cancelled) = step_open_episode(conn, reminder_id, Event::Completed, actor, now).await?;
+        let (reminder, escalation, cancelled) =
+            lock_and_step(conn, owner, reminder_id, Event::Completed, actor, now).await?;
         let schedule = schedule_of(&store::schedule_for(conn, reminder_id).await?)?;
         let completed_occurrence = match (&escalation, reminder.status.as_str()) {
             (Some(episode), _) => episode.occurrence_at,
@@ -159,8 +158,7 @@ pub async fn complete(
             changes.completed_at = Some(Some(now));
         }
         let reminder = store::update(conn, owner, reminder_id, &changes).await?;
-        log(conn, &reminder, "reminder.completed", actor, note, escalation.as_ref()).await?;
-        Ok(ActionOutcome { reminder, escalation, cancelled_deliveries: cancelled })
+        logged(conn, reminder, escalation, cancelled, "reminder.completed", actor, note).await
     })
     .await
 }
@@ -179,8 +177,7 @@ pub async fn snooze(
         return Err(ActionError::NotAllowed("The snooze time is in the past.".to_owned()));
     }
     conn.transaction::<_, ActionError, _>(async move |conn| {
-        lock_acting_on(conn, owner, reminder_id, "snoozed").await?;
-        let (escalation, cancelled) = step_open_episode(conn, reminder_id, Event::Snoozed, actor, now).await?;
+        let (_, escalation, cancelled) = lock_and_step(conn, owner, reminder_id, Event::Snoozed, actor, now).await?;
         let changes = ReminderChanges {
             status: Some("snoozed".to_owned()),
             snoozed_until: Some(Some(target.until)),
@@ -197,8 +194,7 @@ pub async fn snooze(
             ))
             .execute(conn)
             .await?;
-        log(conn, &reminder, "reminder.snoozed", actor, None, escalation.as_ref()).await?;
-        Ok(ActionOutcome { reminder, escalation, cancelled_deliveries: cancelled })
+        logged(conn, reminder, escalation, cancelled, "reminder.snoozed", actor, None).await
     })
     .await
 }
@@ -212,6 +208,46 @@ pub async fn cancel_open_episode(
     now: DateTime<Utc>,
 ) -> Result<Option<EscalationRow>, ActionError> {
     Ok(step_open_episode(conn, reminder_id, Event::Cancelled, actor, now).await?.0)
+}
+
+/// The start of every action on a reminder: lock the owner's reminder, refuse one the action cannot apply to,
+/// then run `event` on its open episode. Returns the reminder as locked, the episode after the step and the
+/// number of pending deliveries cancelled.
+async fn lock_and_step(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    reminder_id: Uuid,
+    event: Event,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<(Reminder, Option<EscalationRow>, usize), ActionError> {
+    let reminder = lock_acting_on(conn, owner, reminder_id, past_tense(event)).await?;
+    let (escalation, cancelled) = step_open_episode(conn, reminder_id, event, actor, now).await?;
+    Ok((reminder, escalation, cancelled))
+}
+
+/// The end of every action: its event log row, then the outcome.
+async fn logged(
+    conn: &mut AsyncPgConnection,
+    reminder: Reminder,
+    escalation: Option<EscalationRow>,
+    cancelled: usize,
+    kind: &str,
+    actor: Actor,
+    note: Option<&str>,
+) -> Result<ActionOutcome, ActionError> {
+    log(conn, &reminder, kind, actor, note, escalation.as_ref()).await?;
+    Ok(ActionOutcome { reminder, escalation, cancelled_deliveries: cancelled })
+}
+
+/// How an event reads in messages and as the reason for cancelled deliveries.
+fn past_tense(event: Event) -> &'static str {
+    match event {
+        Event::Acknowledged => "acknowledged",
+        Event::Completed => "completed",
+        Event::Snoozed => "snoozed",
+        _ => "cancelled",
+    }
 }
 
 /// Locks the owner's reminder and refuses reminders the action cannot apply to.
@@ -243,18 +279,12 @@ async fn step_open_episode(
     };
     let (next, effects) = machine::step(&row.plan()?, &row.episode()?, event, now);
     let mut write = EpisodeWrite::new(&row, &next, actor.label());
-    let reason = match event {
-        Event::Acknowledged => {
-            write.acknowledged_at = Some(now);
-            "acknowledged"
-        }
-        Event::Completed => {
-            write.completed_at = Some(now);
-            "completed"
-        }
-        Event::Snoozed => "snoozed",
-        _ => "cancelled",
-    };
+    match event {
+        Event::Acknowledged => write.acknowledged_at = Some(now),
+        Event::Completed => write.completed_at = Some(now),
+        _ => {}
+    }
+    let reason = past_tense(event);
     let updated = episodes::write(conn, row.id, &write).await?;
     let mut cancelled = 0;
     for effect in effects {

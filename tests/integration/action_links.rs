@@ -12,8 +12,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{Reply, TestApp};
-use crate::engine::eventually;
 use crate::engine::seed::{Seed, count};
+use crate::engine::{accepting_sink, eventually};
 use crate::fixtures::scalar;
 
 /// One user's reminder that fired to a webhook sink; its action links as the sink received them.
@@ -118,8 +118,7 @@ async fn get_confirms_post_acts_once_and_cancels_pending_deliveries() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_snooze_link_snoozes_for_an_hour() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
     let seed = Seed::new(&app).await;
     let fired = fire(&seed, &sink, "home", &[]).await;
@@ -138,8 +137,7 @@ async fn the_snooze_link_snoozes_for_an_hour() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_tampered_and_unknown_links_show_a_page_and_change_nothing() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
     let seed = Seed::new(&app).await;
     let fired = fire(&seed, &sink, "home", &[]).await;
@@ -172,8 +170,7 @@ async fn expired_tampered_and_unknown_links_show_a_page_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_link_acts_only_on_its_own_users_episode() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
     let alice = Seed::new(&app).await;
     let bob = Seed::new(&app).await;

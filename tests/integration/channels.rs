@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{TestApp, webhook_signed_by};
+use crate::engine::accepting_sink;
 use crate::fixtures::{scalar, user};
 
 async fn subscribe(app: &TestApp, token: &str, kind: &str, config: Value) -> crate::common::Reply {
@@ -34,8 +33,7 @@ async fn catalogue_lists_every_channel_with_its_tier_gate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_secrets_are_shown_once_encrypted_at_rest_and_rotate_with_an_overlap() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn().await;
     let token = user(&app, "hook@example.com").await;
     let created = subscribe(&app, &token, "webhook", json!({"url": format!("{}/in", sink.uri())})).await;

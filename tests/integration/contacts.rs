@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use escalating_reminders::contacts::consent::accept_by_phone;
 
 use crate::common::{Reply, TestApp};
-use crate::fixtures::{create, in_hours, user};
+use crate::fixtures::{create, in_hours, soon, user};
 
 /// An app on PRO (10 contacts) with its own outbox folder, so the test reads its own invitations.
 async fn spawn(tier: &str, social: &str) -> (TestApp, std::path::PathBuf) {
@@ -48,8 +48,8 @@ async fn contact(app: &TestApp, token: &str, body: Value) -> Value {
     app.post("/v1/trusted-contacts", body, Some(token)).await.data(201).clone()
 }
 
-/// A reminder whose only tier reaches every accepted contact.
-async fn reminder_for_contacts(app: &TestApp, token: &str) -> String {
+/// A reminder whose only tier reaches every accepted contact at once: `body` with that profile. Returns its id.
+async fn reminder_for_contacts(app: &TestApp, token: &str, mut body: Value) -> String {
     let profile = app
         .post(
             "/v1/escalation-profiles",
@@ -57,8 +57,7 @@ async fn reminder_for_contacts(app: &TestApp, token: &str) -> String {
             Some(token),
         )
         .await;
-    let profile = profile.data(201)["id"].as_str().unwrap().to_owned();
-    let body = json!({"title": "pills", "escalationProfileId": profile, "schedule": {"type": "once", "triggerAt": in_hours(2)}});
+    body["escalationProfileId"] = profile.data(201)["id"].clone();
     create(app, token, body).await["id"].as_str().unwrap().to_owned()
 }
 
@@ -75,7 +74,8 @@ async fn preview(app: &TestApp, token: &str, reminder: &str) -> (usize, String) 
 async fn invitation_accept_and_opt_out_decide_who_is_reached() {
     let (app, outbox) = spawn("PRO", "true").await;
     let token = user(&app, "ada@example.com").await;
-    let reminder = reminder_for_contacts(&app, &token).await;
+    let body = json!({"title": "pills", "schedule": {"type": "once", "triggerAt": in_hours(2)}});
+    let reminder = reminder_for_contacts(&app, &token, body).await;
     let bob =
         contact(&app, &token, json!({"name": "Bob <b>", "email": "Bob@Example.com", "relationship": "brother"})).await;
     assert_eq!((bob["consentStatus"].as_str(), bob["email"].as_str()), (Some("pending"), Some("bob@example.com")));
@@ -218,18 +218,9 @@ async fn an_accepted_contact_gets_the_limited_view_and_their_got_it_acknowledges
     let bob = contact(&app, &token, json!({"name": "Bob", "email": "bob@example.com"})).await;
     let accept = link(&email_to(&outbox, "bob@example.com"), "/contacts/invitation/");
     assert_eq!(form(&app, &accept, "decision=accept").await.status, 200);
-    let profile = app
-        .post(
-            "/v1/escalation-profiles",
-            json!({"name": "Ask Bob", "tiers": [{"tierNumber": 1, "delayMinutes": 0, "includeTrustedContacts": true}]}),
-            Some(&token),
-        )
-        .await;
-    let soon =
-        (app.state.clock.now() + chrono::Duration::seconds(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let body = json!({"title": "Take the pills", "description": "the blue ones, in the kitchen drawer",
-        "escalationProfileId": profile.data(201)["id"], "schedule": {"type": "once", "triggerAt": soon}});
-    let reminder = create(&app, &token, body).await["id"].as_str().unwrap().to_owned();
+        "schedule": {"type": "once", "triggerAt": soon(&app, 2)}});
+    let reminder = reminder_for_contacts(&app, &token, body).await;
     crate::engine::eventually(std::time::Duration::from_secs(15), "the contact's delivery is sent", || async {
         deliveries_where(&app, "target_kind = 'contact' AND status = 'sent'").await == "1"
     })
@@ -280,18 +271,8 @@ async fn with_the_feature_off_no_contact_tier_fires() {
         ),
     )
     .await;
-    let profile = app
-        .post(
-            "/v1/escalation-profiles",
-            json!({"name": "Ask Bob", "tiers": [{"tierNumber": 1, "delayMinutes": 0, "includeTrustedContacts": true}]}),
-            Some(&token),
-        )
-        .await;
-    let soon =
-        (app.state.clock.now() + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let body = json!({"title": "pills", "escalationProfileId": profile.data(201)["id"],
-        "schedule": {"type": "once", "triggerAt": soon}});
-    create(&app, &token, body).await;
+    let body = json!({"title": "pills", "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
+    reminder_for_contacts(&app, &token, body).await;
     crate::engine::eventually(std::time::Duration::from_secs(15), "the reminder fires", || async {
         crate::fixtures::scalar(&app, "SELECT count(*)::text AS value FROM escalations").await == "1"
     })

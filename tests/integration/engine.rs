@@ -28,6 +28,42 @@ where
     panic!("timed out waiting for: {what}");
 }
 
+/// A webhook receiver that answers 200 to every POST.
+pub async fn accepting_sink() -> MockServer {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    sink
+}
+
+/// Waits (up to 15 s) until the `count(*) AS n` query `sql` answers `n`.
+pub async fn eventually_counts(app: &TestApp, what: &str, sql: &str, n: i64) {
+    eventually(Duration::from_secs(15), what, || async {
+        let mut conn = app.db.connect().await;
+        count(&mut conn, sql).await == n
+    })
+    .await;
+}
+
+/// Deliveries sent on their second attempt.
+pub const RETRIED: &str = "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2";
+
+/// Moves the clock past the retry ladder's first step (5 s ±10 %), waits until one delivery is sent on its
+/// retry, and checks that the endpoint at `path` got the same `webhook-id` both times. Returns every request
+/// the sink has received.
+pub async fn first_retry_keeps_its_id(app: &TestApp, sink: &MockServer, path: &str) -> Vec<wiremock::Request> {
+    app.state.clock.advance(chrono::Duration::seconds(6));
+    eventually_counts(app, &format!("the retry to {path}"), RETRIED, 1).await;
+    let requests = sink.received_requests().await.unwrap();
+    let ids: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .map(|r| r.headers.get("webhook-id").map(|id| id.to_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], ids[1], "a retry keeps its webhook-id");
+    requests
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_due_reminder_reaches_the_webhook_sink_once_signed() {
     let sink = MockServer::start().await;
@@ -68,8 +104,7 @@ async fn a_due_reminder_reaches_the_webhook_sink_once_signed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn later_tiers_fire_in_order_when_nobody_reacts() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
     let seed = Seed::new(&app).await;
     let first = seed.webhook(&format!("{}/first", sink.uri())).await;
@@ -98,20 +133,14 @@ async fn later_tiers_fire_in_order_when_nobody_reacts() {
     // The final wait ends the episode.
     app.state.clock.advance(chrono::Duration::minutes(30));
     let mut conn = app.db.connect().await;
-    eventually(Duration::from_secs(15), "episode expires", || async {
-        let mut conn = app.db.connect().await;
-        count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'expired' AND end_reason = 'exhausted'")
-            .await
-            == 1
-    })
-    .await;
+    let expired = "SELECT count(*) AS n FROM escalations WHERE status = 'expired' AND end_reason = 'exhausted'";
+    eventually_counts(&app, "episode expires", expired, 1).await;
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries").await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_redis_postgres_delivers_everything() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[("REDIS_URL", "")]).await;
     let seed = Seed::new(&app).await;
     let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
@@ -160,18 +189,7 @@ async fn failing_endpoints_are_retried_with_the_same_id_or_given_up() {
         sink.received_requests().await.unwrap_or_default().len() >= 3
     })
     .await;
-    // The retry ladder's first step is 5 s (±10 %).
-    app.state.clock.advance(chrono::Duration::seconds(6));
-    eventually(Duration::from_secs(15), "the retry", || async {
-        let mut conn = app.db.connect().await;
-        count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2").await == 1
-    })
-    .await;
-    let requests = sink.received_requests().await.unwrap();
-    let flaky_ids: Vec<_> =
-        requests.iter().filter(|r| r.url.path() == "/flaky").map(|r| r.headers.get("webhook-id").cloned()).collect();
-    assert_eq!(flaky_ids.len(), 2);
-    assert_eq!(flaky_ids[0], flaky_ids[1], "a retry keeps its webhook-id");
+    let requests = first_retry_keeps_its_id(&app, &sink, "/flaky").await;
     assert_eq!(requests.iter().filter(|r| r.url.path() == "/bad").count(), 1, "a 400 is not retried");
     let mut conn = app.db.connect().await;
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'failed'").await, 2);

@@ -45,9 +45,19 @@ pub fn in_hours(hours: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// An RFC 3339 instant `seconds` after the app's clock, in whole seconds: for reminders a test waits to fire.
+pub fn soon(app: &TestApp, seconds: i64) -> String {
+    (app.state.clock.now() + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// A valid one-off reminder body on the Gentle preset.
 pub fn once_body(title: &str) -> Value {
     json!({"title": title, "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": in_hours(2)}})
+}
+
+/// Creates a one-off reminder on the Gentle preset (see [`once_body`]) and returns its id.
+pub async fn once_reminder(app: &TestApp, token: &str, title: &str) -> String {
+    create(app, token, once_body(title)).await["id"].as_str().unwrap().to_owned()
 }
 
 /// Creates a reminder and returns its view.

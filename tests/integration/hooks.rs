@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::{Reply, TestApp};
-use crate::fixtures::{GENTLE, create, once_body, scalar, user, user_id};
+use crate::fixtures::{GENTLE, create, once_reminder, scalar, user, user_id};
 use crate::reminder_actions::fire;
 
 /// Creates a hook on the reminder; returns (hook id, secret URL path).
@@ -33,7 +33,7 @@ async fn a_hook_completes_the_open_occurrence_once() {
     let app = TestApp::spawn().await;
     let token = user(&app, "ada@example.com").await;
     let owner = user_id(&app, &token).await;
-    let id = create(&app, &token, once_body("backup")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "backup").await;
     let escalation = fire(&app, &id, &owner, &crate::fixtures::in_hours(0)).await;
     let (hook_id, path) = hook(&app, &token, &id, json!({})).await;
 
@@ -118,7 +118,7 @@ async fn a_recurring_reminder_is_completed_once_per_occurrence_and_acknowledge_o
         .assert_error(422, "UNPROCESSABLE_ENTITY");
 
     // A snooze hook on a freshly fired one-off says when it will ring again, in the owner's zone.
-    let other = create(&app, &token, once_body("call")).await["id"].as_str().unwrap().to_owned();
+    let other = once_reminder(&app, &token, "call").await;
     fire(&app, &other, &owner, &crate::fixtures::in_hours(0)).await;
     let (_, snooze_path) = hook(&app, &token, &other, json!({"action": "snooze"})).await;
     let snoozed = app.post(&snooze_path, json!({"duration": "2h"}), None).await;
@@ -132,7 +132,7 @@ async fn a_recurring_reminder_is_completed_once_per_occurrence_and_acknowledge_o
 async fn wrong_revoked_and_rotated_out_tokens_are_not_found() {
     let app = TestApp::spawn().await;
     let token = user(&app, "ada@example.com").await;
-    let id = create(&app, &token, once_body("water plants")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "water plants").await;
     let (hook_id, path) = hook(&app, &token, &id, json!({})).await;
     let hooks = format!("/v1/reminders/{id}/completion-hooks");
 
@@ -168,7 +168,7 @@ async fn hook_calls_are_rate_limited_per_hook() {
     // A tenth of the limits: 3 calls a minute per hook.
     let app = TestApp::spawn_with(&[("RATE_LIMIT_MULTIPLIER", "0.1")]).await;
     let token = user(&app, "ada@example.com").await;
-    let id = create(&app, &token, once_body("feed cat")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "feed cat").await;
     let (_, path) = hook(&app, &token, &id, json!({"action": "acknowledge"})).await;
     for _ in 0..3 {
         assert_eq!(call(&app, &path).await.status, 200);

@@ -7,7 +7,7 @@ use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::TestApp;
-use crate::fixtures::{GENTLE, create, exec, in_hours, once_body, scalar, subscribe, user, user_id};
+use crate::fixtures::{GENTLE, create, exec, in_hours, once_body, once_reminder, scalar, subscribe, user, user_id};
 
 /// Inserts an open episode (tier 1 fired a minute ago at `occurrence`, ack window 30 min) with one sent and
 /// one pending delivery; returns the escalation id.
@@ -108,7 +108,7 @@ async fn complete_ends_the_episode_and_a_one_off_is_done() {
     let app = TestApp::spawn().await;
     let token = user(&app, "ada@example.com").await;
     let owner = user_id(&app, &token).await;
-    let id = create(&app, &token, once_body("rent")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "rent").await;
     let escalation = fire(&app, &id, &owner, &in_hours(0)).await;
     let done = app.post(&format!("/v1/reminders/{id}/complete"), json!({}), Some(&token)).await;
     let data = done.data(200);
@@ -162,7 +162,7 @@ async fn snooze_reads_phrases_in_the_users_zone_and_refuses_what_it_cannot_read(
     let app = TestApp::spawn().await;
     let token = user(&app, "ada@example.com").await;
     let owner = user_id(&app, &token).await;
-    let id = create(&app, &token, once_body("call")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "call").await;
     let escalation = fire(&app, &id, &owner, &in_hours(0)).await;
     let snooze = |body: serde_json::Value| {
         let (app, token, id) = (&app, token.clone(), id.clone());
@@ -238,7 +238,7 @@ async fn the_openai_fallback_reads_other_phrases_and_its_answers_are_checked() {
     }
     let app = TestApp::spawn_with(&[("OPENAI_API_KEY", "sk-test"), ("OPENAI_API_BASE", &mock.uri())]).await;
     let token = user(&app, "ada@example.com").await;
-    let id = create(&app, &token, once_body("dentist")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "dentist").await;
     let url = format!("/v1/reminders/{id}/snooze");
 
     let read = app.post(&url, json!({"duration": "after the dentist"}), Some(&token)).await;

@@ -4,7 +4,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::TestApp;
-use crate::fixtures::{GENTLE, URGENT, create, delete, exec, fields, in_hours, once_body, patch, user, user_id};
+use crate::fixtures::{
+    GENTLE, URGENT, create, delete, exec, fields, in_hours, once_body, once_reminder, patch, user, user_id,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reminders_round_trip_with_every_schedule_kind() {
@@ -256,7 +258,7 @@ async fn concurrent_creates_at_the_quota_boundary_cannot_both_pass() {
 async fn a_stale_version_is_a_conflict_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let token = user(&app, "ada@example.com").await;
-    let id = create(&app, &token, once_body("v")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "v").await;
     let path = format!("/v1/reminders/{id}");
     assert_eq!(patch(&app, &token, &path, json!({"title": "v2", "version": 1})).await.data(200)["version"], 2);
     patch(&app, &token, &path, json!({"title": "lost update", "version": 1})).await.assert_error(409, "CONFLICT");
@@ -273,7 +275,7 @@ async fn tenancy_reminder_and_profile_ids_of_another_user_are_not_found() {
     let app = TestApp::spawn().await;
     let owner = user(&app, "owner@example.com").await;
     let intruder = user(&app, "intruder@example.com").await;
-    let reminder = create(&app, &owner, once_body("mine")).await["id"].as_str().unwrap().to_owned();
+    let reminder = once_reminder(&app, &owner, "mine").await;
     let profile = app
         .post(
             "/v1/escalation-profiles",

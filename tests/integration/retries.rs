@@ -1,14 +1,12 @@
 //! Retry timing the receiver asks for: `429` with `Retry-After` is retried no sooner than asked, with the
 //! same `webhook-id`. (500 → retried, 400 → never, 410 → disabled: `engine::failing_endpoints_…`.)
 
-use std::time::Duration;
-
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::TestApp;
-use crate::engine::eventually;
-use crate::engine::seed::{Seed, count};
+use crate::engine::seed::Seed;
+use crate::engine::{RETRIED, eventually_counts, first_retry_keeps_its_id};
 use crate::fixtures::scalar;
 
 /// Seconds between when the outcome was written and the next attempt it scheduled.
@@ -41,34 +39,22 @@ async fn retry_after_is_honoured_and_the_retry_keeps_its_id() {
     let busy = seed.webhook(&format!("{}/busy", sink.uri())).await;
     let slow = seed.webhook(&format!("{}/slow-down", sink.uri())).await;
     seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[busy.id, slow.id])], 0).await;
-    eventually(Duration::from_secs(15), "both first attempts recorded", || async {
-        let mut conn = app.db.connect().await;
-        count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'pending' AND attempts = 1").await == 2
-    })
+    eventually_counts(
+        &app,
+        "both first attempts recorded",
+        "SELECT count(*) AS n FROM deliveries WHERE status = 'pending' AND attempts = 1",
+        2,
+    )
     .await;
     let busy_wait = wait_asked(&app, "/busy").await;
     assert!(busy_wait >= 2.0, "retried {busy_wait} s later, sooner than Retry-After: 2");
     let slow_wait = wait_asked(&app, "/slow-down").await;
     assert!(slow_wait >= 120.0, "Retry-After: 120 asked for longer than the ladder: {slow_wait} s");
 
-    // Past the ladder's first step (5 s ±10 %), not yet past 120 s.
-    app.state.clock.advance(chrono::Duration::seconds(6));
-    eventually(Duration::from_secs(15), "the busy endpoint's retry", || async {
-        let mut conn = app.db.connect().await;
-        count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2").await == 1
-    })
-    .await;
-    let requests = sink.received_requests().await.unwrap();
-    let ids: Vec<_> =
-        requests.iter().filter(|r| r.url.path() == "/busy").map(|r| r.headers.get("webhook-id").cloned()).collect();
-    assert_eq!(ids.len(), 2);
-    assert_eq!(ids[0], ids[1], "a retry keeps its webhook-id");
+    // Past the ladder's first step, not yet past 120 s.
+    let requests = first_retry_keeps_its_id(&app, &sink, "/busy").await;
     assert_eq!(requests.iter().filter(|r| r.url.path() == "/slow-down").count(), 1, "still waiting as asked");
 
     app.state.clock.advance(chrono::Duration::seconds(120));
-    eventually(Duration::from_secs(15), "the slow endpoint's retry", || async {
-        let mut conn = app.db.connect().await;
-        count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent' AND attempts = 2").await == 2
-    })
-    .await;
+    eventually_counts(&app, "the slow endpoint's retry", RETRIED, 2).await;
 }

@@ -11,8 +11,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{Reply, TestApp};
-use crate::engine::eventually;
 use crate::engine::seed::{Seed, count};
+use crate::engine::{accepting_sink, eventually};
 use crate::fixtures::{exec, scalar, user, user_id};
 
 const SID: &str = "AC0123456789";
@@ -158,8 +158,7 @@ async fn phone_numbers_must_be_e164_at_subscribe_time() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_carrier_failure_receipt_fails_the_delivery_and_escalates_at_once() {
     let (_twilio, app) = twilio_and_app().await;
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let seed = Seed::new(&app).await;
     let sms = seed.sms(PHONE).await;
     let next = seed.webhook(&format!("{}/tier-2", sink.uri())).await;

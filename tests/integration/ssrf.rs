@@ -25,8 +25,8 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{BinaryProcess, TestApp, TestDb, base_env};
-use crate::engine::eventually;
 use crate::engine::seed::{Seed, count};
+use crate::engine::{accepting_sink, eventually};
 use crate::fixtures::user;
 
 /// A listener on loopback (IPv4 and, where available, IPv6 on the same port) counting every connection.
@@ -188,8 +188,7 @@ async fn a_redirect_to_loopback_is_not_followed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_proxy_in_the_workers_environment_is_not_used() {
     let canary = Canary::start().await;
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let db = TestDb::create().await;
     let seed = Seed::on(&db, escalating_reminders::clock::Clock::default()).await;
     let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::{Reply, TestApp};
-use crate::fixtures::{create, in_hours, once_body, scalar, user, user_id};
+use crate::fixtures::{in_hours, once_reminder, scalar, user, user_id};
 use crate::reminder_actions::fire;
 
 const SECRET: &str = "inbound-secret-for-tests";
@@ -57,7 +57,7 @@ async fn evidence_rows(app: &TestApp) -> String {
 async fn a_matching_sendgrid_post_completes_the_reminder_once() {
     let app = app().await;
     let token = user(&app, "ada@example.com").await;
-    let id = create(&app, &token, once_body("pay rent")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "pay rent").await;
     // An older, broader rule on the same reminder matches too: the email still acts once.
     watch(&app, &token, json!({"reminderId": id, "bodyKeyword": "received"})).await;
     let rule = json!({"reminderId": id, "senderPattern": "*@bank.example", "subjectKeyword": "payment received"});
@@ -108,9 +108,9 @@ async fn unmatched_and_misaddressed_email_changes_nothing() {
     let app = app().await;
     let ada = user(&app, "ada@example.com").await;
     let bob = user(&app, "bob@example.com").await;
-    let id = create(&app, &ada, once_body("pay rent")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &ada, "pay rent").await;
     let (_, ada_address) = watch(&app, &ada, json!({"reminderId": id, "subjectKeyword": "paid"})).await;
-    let bob_reminder = create(&app, &bob, once_body("other")).await["id"].as_str().unwrap().to_owned();
+    let bob_reminder = once_reminder(&app, &bob, "other").await;
     let (_, bob_address) = watch(&app, &bob, json!({"reminderId": bob_reminder, "bodyKeyword": "never"})).await;
     let forged_address = tamper(&ada_address);
 
@@ -132,7 +132,7 @@ async fn unmatched_and_misaddressed_email_changes_nothing() {
 async fn a_post_without_the_url_secret_is_refused_and_changes_nothing() {
     let app = app().await;
     let token = user(&app, "ada@example.com").await;
-    let id = create(&app, &token, once_body("pay rent")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "pay rent").await;
     let (_, address) = watch(&app, &token, json!({"reminderId": id, "subjectKeyword": "paid"})).await;
     let email = [("from", "x@y.example"), ("to", address.as_str()), ("subject", "paid")];
     post_email(&app, "wrong-secret", &email).await.assert_error(401, "UNAUTHORIZED");
@@ -161,7 +161,7 @@ async fn a_reply_to_a_notification_snoozes_its_episode_and_records_the_time_unde
     let app = TestApp::spawn_with(&[("INBOUND_EMAIL_SECRET", SECRET), ("EMAIL_OUTBOX_DIR", &dir)]).await;
     let token = user(&app, "ada@example.com").await;
     let owner = user_id(&app, &token).await;
-    let id = create(&app, &token, once_body("call mum")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &token, "call mum").await;
     let escalation = fire(&app, &id, &owner, &in_hours(0)).await;
     let delivery = scalar(
         &app,
@@ -213,7 +213,7 @@ async fn a_reply_to_a_notification_snoozes_its_episode_and_records_the_time_unde
     assert_eq!(state_of(&app, &id).await, "snoozed/v2");
 
     // "done" on a live episode completes; an unreadable first line and a forged token do nothing.
-    let other = create(&app, &token, once_body("pills")).await["id"].as_str().unwrap().to_owned();
+    let other = once_reminder(&app, &token, "pills").await;
     let episode = fire(&app, &other, &owner, &in_hours(0)).await;
     let sent = scalar(
         &app,
@@ -237,7 +237,7 @@ async fn watcher_rules_are_validated_and_scoped_to_their_owner() {
     let app = app().await;
     let owner = user(&app, "owner@example.com").await;
     let intruder = user(&app, "intruder@example.com").await;
-    let id = create(&app, &owner, once_body("mine")).await["id"].as_str().unwrap().to_owned();
+    let id = once_reminder(&app, &owner, "mine").await;
 
     let missing = app.post("/v1/watchers", json!({"reminderId": id}), Some(&owner)).await;
     missing.assert_error(400, "VALIDATION_ERROR");

@@ -54,6 +54,19 @@ pub(super) fn upcoming(schedule: &Schedule, after: &str, n: usize) -> Vec<String
     schedule.upcoming(utc(after), n).unwrap().into_iter().map(iso).collect()
 }
 
+/// A daily 09:00 New York schedule (cron or RRULE alike) across both 2026 changes: 14:00Z in EST, 13:00Z
+/// from 8 Mar in EDT, 14:00Z again from 1 Nov.
+pub(super) fn assert_new_york_0900_follows_the_offset(daily: &Schedule) {
+    assert_eq!(
+        upcoming(daily, "2026-03-06T15:00:00Z", 3),
+        ["2026-03-07T14:00:00Z", "2026-03-08T13:00:00Z", "2026-03-09T13:00:00Z"]
+    );
+    assert_eq!(
+        upcoming(daily, "2026-10-30T14:00:00Z", 3),
+        ["2026-10-31T13:00:00Z", "2026-11-01T14:00:00Z", "2026-11-02T14:00:00Z"]
+    );
+}
+
 /// The next occurrence after `after`, as `YYYY-MM-DDTHH:MM:SSZ`.
 pub(super) fn next(schedule: &Schedule, after: &str) -> Option<String> {
     schedule.next_after(utc(after)).unwrap().map(iso)

@@ -176,33 +176,13 @@ async fn the_window_count_is_exact_under_concurrent_transactions() {
 async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
     let app = TestApp::spawn_roles("api,scheduler", &[("TIER_LIMITS", r#"{"FREE": {"smsPerMonth": 1}}"#)]).await;
     let clock = app.state.clock.clone();
-    let channels = |user: Uuid| {
-        let app = &app;
-        async move {
-            let sms = scalar(
-                app,
-                &format!(
-                    "INSERT INTO user_agent_subscriptions (user_id, agent_type, config) \
-                 VALUES ('{user}', 'sms', '{{\"phoneNumber\": \"+15551234567\"}}') RETURNING id::text AS value"
-                ),
-            )
-            .await;
-            let email = scalar(
-                app,
-                &format!(
-                    "INSERT INTO user_agent_subscriptions (user_id, agent_type, config) \
-                 VALUES ('{user}', 'email', '{{\"address\": \"me@example.com\"}}') RETURNING id::text AS value"
-                ),
-            )
-            .await;
-            (sms.parse::<Uuid>().unwrap(), email.parse::<Uuid>().unwrap())
-        }
-    };
+    // Each user has an SMS and an email channel.
+    let channels = async |seed: &Seed<'_>| (seed.sms("+15551234567").await, seed.email("me@example.com").await);
     // One user has used the month's budget, the other has not.
     let spent = Seed::new(&app).await;
     let fresh = Seed::new(&app).await;
-    let (spent_sms, spent_email) = channels(spent.user).await;
-    let (fresh_sms, _) = channels(fresh.user).await;
+    let (spent_sms, spent_email) = channels(&spent).await;
+    let (fresh_sms, _) = channels(&fresh).await;
     exec(
         &app,
         &format!(

@@ -37,6 +37,16 @@ async fn billing() -> Billing {
     Billing { app, square, outbox }
 }
 
+/// Marks the user as paying for PRO through the Square subscription `SUB1` (what the events below refer to).
+async fn on_square_pro(app: &TestApp, token: &str) {
+    let id = user_id(app, token).await;
+    exec(
+        app,
+        &format!("UPDATE subscriptions SET square_subscription_id = 'SUB1', tier = 'PRO' WHERE user_id = '{id}'"),
+    )
+    .await;
+}
+
 /// Every notice in the outbox, as text.
 fn notices(outbox: &PathBuf) -> Vec<String> {
     std::fs::read_dir(outbox)
@@ -167,12 +177,7 @@ async fn only_correctly_signed_events_are_accepted_and_bad_ones_change_nothing()
 async fn the_same_event_five_times_has_one_effect() {
     let b = billing().await;
     let token = user(&b.app, "replay@example.com").await;
-    let id = user_id(&b.app, &token).await;
-    exec(
-        &b.app,
-        &format!("UPDATE subscriptions SET square_subscription_id = 'SUB1', tier = 'PRO' WHERE user_id = '{id}'"),
-    )
-    .await;
+    on_square_pro(&b.app, &token).await;
     let paid = invoice_event("invoice.payment_made", "EV-PAID", 1500);
     for _ in 0..5 {
         assert_eq!(send_event(&b.app, &paid).await.status, 200);
@@ -194,12 +199,7 @@ async fn the_same_event_five_times_has_one_effect() {
 async fn a_failed_payment_marks_the_account_past_due_and_emails_the_owner() {
     let b = billing().await;
     let token = user(&b.app, "pastdue@example.com").await;
-    let id = user_id(&b.app, &token).await;
-    exec(
-        &b.app,
-        &format!("UPDATE subscriptions SET square_subscription_id = 'SUB1', tier = 'PRO' WHERE user_id = '{id}'"),
-    )
-    .await;
+    on_square_pro(&b.app, &token).await;
     assert_eq!(send_event(&b.app, &invoice_event("invoice.payment_failed", "EV-FAIL", 1500)).await.status, 200);
     let summary = tier_of(&b.app, &token).await;
     assert_eq!(summary["status"], "PAST_DUE");
@@ -225,12 +225,7 @@ async fn cancel_asks_square_to_stop_at_period_end() {
     let b = billing().await;
     let token = user(&b.app, "cancel@example.com").await;
     b.app.post("/v1/billing/cancel", json!({}), Some(&token)).await.assert_error(422, "UNPROCESSABLE_ENTITY");
-    let id = user_id(&b.app, &token).await;
-    exec(
-        &b.app,
-        &format!("UPDATE subscriptions SET square_subscription_id = 'SUB1', tier = 'PRO' WHERE user_id = '{id}'"),
-    )
-    .await;
+    on_square_pro(&b.app, &token).await;
     Mock::given(method("POST"))
         .and(path("/v2/subscriptions/SUB1/cancel"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))

@@ -7,8 +7,8 @@ use std::time::Duration;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::eventually;
 use super::seed::{Seed, count};
+use super::{accepting_sink, eventually};
 use crate::common::{BinaryProcess, TestDb, base_env, free_port};
 
 /// Delivery ids the sink saw, with how often each arrived.
@@ -33,8 +33,7 @@ fn env(db: &TestDb, extra: &[(&str, &str)]) -> HashMap<String, String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_due_at_once_fire_exactly_once_across_a_scheduler_takeover() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let db = TestDb::create().await;
     let seed = Seed::on(&db, Default::default()).await;
     let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
@@ -134,8 +133,7 @@ impl OwnRedis {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_restarted_empty_mid_run_loses_nothing() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let db = TestDb::create().await;
     let seed = Seed::on(&db, Default::default()).await;
     let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
@@ -271,8 +269,7 @@ impl Drop for OwnPostgres {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_restarted_mid_run_every_role_reconnects() {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let cluster = tokio::task::spawn_blocking(OwnPostgres::start_new).await.unwrap();
     let db = TestDb::on_server(&format!("postgres://postgres@127.0.0.1:{}", cluster.port)).await;
     let seed = Seed::on(&db, Default::default()).await;

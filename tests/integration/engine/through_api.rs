@@ -5,27 +5,21 @@ use std::time::Duration;
 
 use serde_json::json;
 use uuid::Uuid;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-use super::eventually;
 use super::seed::{Seed, count};
+use super::{accepting_sink, eventually};
 use crate::common::TestApp;
-use crate::fixtures::{user, user_id};
+use crate::fixtures::{create, soon, user, user_id};
 
 async fn paths(sink: &MockServer) -> Vec<String> {
     sink.received_requests().await.unwrap_or_default().iter().map(|r| r.url.path().to_owned()).collect()
 }
 
-fn soon(app: &TestApp, seconds: i64) -> String {
-    (app.state.clock.now() + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 /// A running app with a user whose profile sends tier 1 to `/first` at once and tier 2 to `/second` after
 /// `second_delay` minutes, both webhooks on a local sink.
 async fn two_tiers(email: &str, second_delay: u32, ack_window: u32) -> (MockServer, TestApp, String, String) {
-    let sink = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sink).await;
+    let sink = accepting_sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
     let token = user(&app, email).await;
     let owner = Uuid::parse_str(&user_id(&app, &token).await).unwrap();
@@ -48,15 +42,9 @@ async fn two_tiers(email: &str, second_delay: u32, ack_window: u32) -> (MockServ
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
     let (sink, app, token, profile_id) = two_tiers("ack@example.com", 10, 30).await;
-    let reminder = app
-        .post(
-            "/v1/reminders",
-            json!({"title": "Water the plants", "escalationProfileId": profile_id,
-                   "schedule": {"type": "once", "triggerAt": soon(&app, 2)}}),
-            Some(&token),
-        )
-        .await;
-    let id = reminder.data(201)["id"].as_str().unwrap().to_owned();
+    let body = json!({"title": "Water the plants", "escalationProfileId": profile_id,
+           "schedule": {"type": "once", "triggerAt": soon(&app, 2)}});
+    let id = create(&app, &token, body).await["id"].as_str().unwrap().to_owned();
 
     eventually(Duration::from_secs(15), "tier 1", || async { paths(&sink).await == ["/first"] }).await;
     let acked = app.post(&format!("/v1/reminders/{id}/acknowledge"), json!({"note": "on it"}), Some(&token)).await;
@@ -82,15 +70,9 @@ async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
 #[tokio::test(flavor = "multi_thread")]
 async fn completing_a_recurring_reminder_ends_the_episode_and_the_next_occurrence_fires() {
     let (sink, app, token, profile_id) = two_tiers("recurring@example.com", 20, 60).await;
-    let reminder = app
-        .post(
-            "/v1/reminders",
-            json!({"title": "Stretch", "escalationProfileId": profile_id,
-                   "schedule": {"type": "interval", "intervalMinutes": 60, "startAt": soon(&app, 2)}}),
-            Some(&token),
-        )
-        .await;
-    let id = reminder.data(201)["id"].as_str().unwrap().to_owned();
+    let body = json!({"title": "Stretch", "escalationProfileId": profile_id,
+           "schedule": {"type": "interval", "intervalMinutes": 60, "startAt": soon(&app, 2)}});
+    let id = create(&app, &token, body).await["id"].as_str().unwrap().to_owned();
     eventually(Duration::from_secs(15), "first occurrence", || async { paths(&sink).await == ["/first"] }).await;
 
     let done = app.post(&format!("/v1/reminders/{id}/complete"), json!({}), Some(&token)).await;
@@ -112,18 +94,11 @@ async fn completing_a_recurring_reminder_ends_the_episode_and_the_next_occurrenc
 #[tokio::test(flavor = "multi_thread")]
 async fn an_evidence_based_reminder_says_so_in_its_notification_and_a_hook_ends_the_escalation() {
     let (sink, app, token, profile_id) = two_tiers("evidence@example.com", 10, 30).await;
-    let reminder = app
-        .post(
-            "/v1/reminders",
-            json!({"title": "Run the backup", "escalationProfileId": profile_id,
-                   "schedule": {"type": "once", "triggerAt": soon(&app, 2)}, "completionCriteria": {"type": "webhook"}}),
-            Some(&token),
-        )
-        .await;
-    let id = reminder.data(201)["id"].as_str().unwrap().to_owned();
-    assert!(
-        reminder.body["data"]["completionCriteria"]["howToComplete"].as_str().unwrap().contains("completion hooks")
-    );
+    let body = json!({"title": "Run the backup", "escalationProfileId": profile_id,
+           "schedule": {"type": "once", "triggerAt": soon(&app, 2)}, "completionCriteria": {"type": "webhook"}});
+    let reminder = create(&app, &token, body).await;
+    let id = reminder["id"].as_str().unwrap().to_owned();
+    assert!(reminder["completionCriteria"]["howToComplete"].as_str().unwrap().contains("completion hooks"));
     eventually(Duration::from_secs(15), "tier 1", || async { paths(&sink).await == ["/first"] }).await;
     let sent: serde_json::Value = sink.received_requests().await.unwrap()[0].body_json().unwrap();
     assert_eq!(sent["data"]["completion"]["type"], "webhook", "{sent}");
