@@ -3,7 +3,7 @@
 //! (reminders over a new limit pause, the owner is told).
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -71,17 +71,12 @@ pub async fn apply_tier_limits(
     .await?;
     // An episode already running for a paused reminder stops too: "stop escalating" means now.
     let ids: Vec<Uuid> = paused.iter().map(|r| r.id).collect();
-    diesel::sql_query(
-        "WITH ended AS (
-            UPDATE escalations SET status = 'cancelled', end_reason = 'cancelled', next_step_at = NULL
-            WHERE reminder_id = ANY($1) AND status IN ('active', 'acknowledged')
-            RETURNING id)
-         UPDATE deliveries SET status = 'cancelled', cancel_reason = 'the reminder is over the tier limit'
-         WHERE escalation_id IN (SELECT id FROM ended) AND status = 'pending'",
-    )
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .execute(conn)
-    .await?;
+    let ending = crate::escalation::episodes::Ending {
+        status: "cancelled",
+        end_reason: "cancelled",
+        cancel_reason: "the reminder is over the tier limit",
+    };
+    crate::escalation::episodes::end_open(conn, &ids, ending).await?;
     Ok(paused)
 }
 

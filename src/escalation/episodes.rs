@@ -256,3 +256,32 @@ pub async fn list_for_reminder(
         })
         .collect())
 }
+
+/// How [`end_open`] ends the open episodes it finds.
+pub struct Ending<'a> {
+    /// `expired` or `cancelled`.
+    pub status: &'a str,
+    /// `superseded` or `cancelled`.
+    pub end_reason: &'a str,
+    /// Recorded on each pending delivery the episodes still owed.
+    pub cancel_reason: &'a str,
+}
+
+/// Ends the open episodes of `reminders` and cancels what they still owed, in one statement. Takes a shared
+/// connection so the engine can pipeline it with other statements of its transaction.
+pub async fn end_open(mut conn: &AsyncPgConnection, reminders: &[Uuid], ending: Ending<'_>) -> QueryResult<usize> {
+    diesel::sql_query(
+        "WITH ended AS (
+            UPDATE escalations SET status = $2, end_reason = $3, next_step_at = NULL
+            WHERE reminder_id = ANY($1) AND status IN ('active', 'acknowledged')
+            RETURNING id)
+         UPDATE deliveries SET status = 'cancelled', cancel_reason = $4
+         WHERE escalation_id IN (SELECT id FROM ended) AND status = 'pending'",
+    )
+    .bind::<sql::Array<sql::Uuid>, _>(reminders)
+    .bind::<sql::Text, _>(ending.status)
+    .bind::<sql::Text, _>(ending.end_reason)
+    .bind::<sql::Text, _>(ending.cancel_reason)
+    .execute(&mut conn)
+    .await
+}

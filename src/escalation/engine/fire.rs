@@ -150,7 +150,14 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         let users: Vec<Uuid> = due.iter().map(|r| r.user_id).collect();
         let reminder_ids: Vec<Uuid> = due.iter().map(|r| r.id).collect();
         let (recipients, _) = tokio::try_join!(recipients::load(shared, &users), async {
-            Ok(supersede_open_episodes(shared, &reminder_ids).await?)
+            // The next occurrence of a recurring reminder ends the previous open episode and cancels what it
+            // still owed: yesterday's nag is stale once today's starts.
+            let ending = crate::escalation::episodes::Ending {
+                status: "expired",
+                end_reason: "superseded",
+                cancel_reason: "superseded by the next occurrence",
+            };
+            Ok(crate::escalation::episodes::end_open(shared, &reminder_ids, ending).await?)
         })?;
 
         let mut new_episodes = Vec::with_capacity(due.len());
@@ -201,21 +208,5 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
         Ok(due.len())
     })
-    .await
-}
-
-/// The next occurrence of a recurring reminder ends the previous open episode and cancels what it still
-/// owed: yesterday's nag is stale once today's starts.
-async fn supersede_open_episodes(mut conn: &AsyncPgConnection, reminders: &[Uuid]) -> diesel::QueryResult<usize> {
-    diesel::sql_query(
-        "WITH ended AS (
-            UPDATE escalations SET status = 'expired', end_reason = 'superseded', next_step_at = NULL
-            WHERE reminder_id = ANY($1) AND status IN ('active', 'acknowledged')
-            RETURNING id)
-         UPDATE deliveries SET status = 'cancelled', cancel_reason = 'superseded by the next occurrence'
-         WHERE escalation_id IN (SELECT id FROM ended) AND status = 'pending'",
-    )
-    .bind::<Array<SqlUuid>, _>(reminders)
-    .execute(&mut conn)
     .await
 }
