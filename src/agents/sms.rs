@@ -95,49 +95,50 @@ impl Channel for TwilioSms {
             let Recipient::Sms { phone } = &job.recipient else {
                 return Outcome::Failed { error: "not an SMS recipient".to_owned() };
             };
-            let Some(account) = &self.account else {
-                return Outcome::Failed { error: "SMS is not configured on this server (TWILIO_*)".to_owned() };
-            };
-            let url = format!(
-                "{}/2010-04-01/Accounts/{}/Messages.json",
-                self.base.as_str().trim_end_matches('/'),
-                account.sid
-            );
             let callback = format!(
                 "{}/v1/webhooks/twilio/status?delivery={}",
                 self.callback_base.as_str().trim_end_matches('/'),
                 job.delivery_id
             );
-            let form = [
-                ("To", phone.as_str()),
-                ("From", account.from.as_str()),
-                ("Body", &self.body(job)),
-                ("StatusCallback", &callback),
-            ];
-            let response = self
-                .client
-                .post(url)
-                .basic_auth(&account.sid, Some(account.token.expose_secret()))
-                .form(&form)
-                .send()
-                .await;
-            match response {
-                Ok(res) if res.status().is_success() => {
-                    let sid =
-                        res.json::<serde_json::Value>().await.ok().and_then(|v| v["sid"].as_str().map(str::to_owned));
-                    Outcome::Sent { provider_message_id: sid }
-                }
-                // Twilio refused before sending: safe to try again later.
-                Ok(res) if res.status().as_u16() == 429 || res.status().is_server_error() => {
-                    Outcome::Retry { error: format!("twilio answered {}", res.status().as_u16()), retry_after: None }
-                }
-                Ok(res) => Outcome::Failed { error: format!("twilio answered {}", res.status().as_u16()) },
-                Err(err) if err.is_connect() => {
-                    Outcome::Retry { error: "twilio unreachable".to_owned(), retry_after: None }
-                }
-                Err(_) => Outcome::Unknown { error: "unknown_outcome".to_owned() },
-            }
+            self.text(phone, &self.body(job), Some(&callback)).await
         })
+    }
+}
+
+impl TwilioSms {
+    /// Sends `body` to `phone` (also used outside escalations: a trusted contact's invitation).
+    pub async fn text(&self, phone: &str, body: &str, status_callback: Option<&str>) -> Outcome {
+        let Some(account) = &self.account else {
+            return Outcome::Failed { error: "SMS is not configured on this server (TWILIO_*)".to_owned() };
+        };
+        let url =
+            format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base.as_str().trim_end_matches('/'), account.sid);
+        let mut form = vec![("To", phone), ("From", account.from.as_str()), ("Body", body)];
+        if let Some(callback) = status_callback {
+            form.push(("StatusCallback", callback));
+        }
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(&account.sid, Some(account.token.expose_secret()))
+            .form(&form)
+            .send()
+            .await;
+        match response {
+            Ok(res) if res.status().is_success() => {
+                let sid = res.json::<serde_json::Value>().await.ok().and_then(|v| v["sid"].as_str().map(str::to_owned));
+                Outcome::Sent { provider_message_id: sid }
+            }
+            // Twilio refused before sending: safe to try again later.
+            Ok(res) if res.status().as_u16() == 429 || res.status().is_server_error() => {
+                Outcome::Retry { error: format!("twilio answered {}", res.status().as_u16()), retry_after: None }
+            }
+            Ok(res) => Outcome::Failed { error: format!("twilio answered {}", res.status().as_u16()) },
+            Err(err) if err.is_connect() => {
+                Outcome::Retry { error: "twilio unreachable".to_owned(), retry_after: None }
+            }
+            Err(_) => Outcome::Unknown { error: "unknown_outcome".to_owned() },
+        }
     }
 }
 

@@ -166,11 +166,16 @@ pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiEr
 /// Emails the invitation with its accept and opt-out links. A contact with only a phone number is invited
 /// by SMS once the SMS channel sends invitations; until then they can be sent the link by the owner.
 async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &ContactRow) {
-    let Some(address) = &contact.email else { return };
     let owner = match crate::users::store::find_live(conn, contact.user_id).await {
         Ok(Some(owner)) => owner.display_name,
         _ => "Someone".to_owned(),
     };
+    if let Some(phone) = &contact.phone
+        && !opted_out(conn, phone).await
+    {
+        invite_by_sms(state, contact, phone, &owner).await;
+    }
+    let Some(address) = &contact.email else { return };
     let notice = Notice {
         subject: format!("{owner} asks you to be a trusted contact"),
         text: format!(
@@ -186,4 +191,42 @@ async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &Contac
     if let Err(err) = notice::email_to(state, address, notice).await {
         tracing::warn!(contact.id = %contact.id, error = %err, "the invitation of a trusted contact could not be sent");
     }
+}
+
+/// The invitation as a text: a YES reply accepts it (see the SMS webhook), STOP opts the number out.
+async fn invite_by_sms(state: &AppState, contact: &ContactRow, phone: &str, owner: &str) {
+    let body = crate::agents::sms::segments::fit(
+        "",
+        &format!("{owner} asks you to be a trusted contact on Escalating Reminders"),
+        &format!(
+            ": you may get a short text when one of their reminders goes unanswered. Reply YES to accept, STOP to \
+             opt out. Details: {}",
+            consent::invitation_link(state, contact)
+        ),
+    );
+    let sms = match crate::agents::sms::TwilioSms::new(
+        &state.config,
+        crate::notifications::links::LinkSigner::new(&state.config),
+    ) {
+        Ok(sms) => sms,
+        Err(err) => {
+            tracing::warn!(contact.id = %contact.id, error = %err, "no SMS client for a trusted contact's invitation");
+            return;
+        }
+    };
+    match sms.text(phone, &body, None).await {
+        crate::agents::Outcome::Sent { .. } => {}
+        outcome => {
+            tracing::warn!(contact.id = %contact.id, ?outcome, "a trusted contact's invitation text was not sent")
+        }
+    }
+}
+
+/// A number that replied STOP gets no invitation either (a failed look-up counts as opted out).
+async fn opted_out(conn: &mut AsyncPgConnection, phone: &str) -> bool {
+    use crate::db::schema::sms_opt_outs;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let found = sms_opt_outs::table.filter(sms_opt_outs::phone.eq(phone)).count().get_result::<i64>(conn).await;
+    found.map_or(true, |n| n > 0)
 }

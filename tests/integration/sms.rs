@@ -289,3 +289,31 @@ async fn yes_accepts_a_trusted_contacts_invitation_sent_to_that_number() {
     // Nothing pending any more: YES is a plain START again.
     assert!(text_back(&app, PHONE, "yes").await.contains("on again"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_only_contact_is_invited_by_text_and_accepts_with_yes() {
+    let (twilio, app) = twilio_and_app().await;
+    let token = crate::fixtures::user(&app, "ada@example.com").await;
+    let owner = crate::fixtures::user_id(&app, &token).await;
+    crate::fixtures::exec(&app, &format!("UPDATE subscriptions SET tier = 'PERSONAL' WHERE user_id = '{owner}'")).await;
+    let body = serde_json::json!({"name": "Bob", "phone": PHONE});
+    app.post("/v1/trusted-contacts", body, Some(&token)).await.data(201);
+
+    let requests = twilio.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "the invitation goes out as a text");
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&requests[0].body).into_owned().collect();
+    assert_eq!(form["To"], PHONE);
+    assert!(form["Body"].contains("Reply YES") && form["Body"].contains("/contacts/invitation/"), "{}", form["Body"]);
+    assert!(escalating_reminders::agents::sms::segments::segments(&form["Body"]) <= 2, "{}", form["Body"]);
+
+    assert!(text_back(&app, PHONE, "YES").await.contains("you are now a trusted contact"));
+    let status = crate::fixtures::scalar(&app, "SELECT consent_status AS value FROM trusted_contacts").await;
+    assert_eq!(status, "accepted");
+
+    // A number that replied STOP is not invited again.
+    text_back(&app, "+15550002222", "STOP").await;
+    let body = serde_json::json!({"name": "Eve", "phone": "+15550002222"});
+    app.post("/v1/trusted-contacts", body, Some(&token)).await.data(201);
+    assert_eq!(twilio.received_requests().await.unwrap().len(), 1, "no text to a stopped number");
+}
