@@ -129,17 +129,24 @@ pub fn tier_hourly_limit(table: &TierTable, tier: &str) -> u64 {
 
 /// The per-user hourly limit, called by the `AuthUser` extractor once the tier is known. The headers go
 /// to the request extensions; the context middleware copies them onto the response, error or not.
+/// Requests per hour on admin routes, per admin (scaled by `RATE_LIMIT_MULTIPLIER` like every limit).
+const ADMIN_HOURLY_LIMIT: u64 = 10_000;
+
 pub async fn check_user(
     state: &AppState,
     req: &actix_web::HttpRequest,
     user: uuid::Uuid,
     tier: &str,
 ) -> Result<(), ApiError> {
-    let limit = ((tier_hourly_limit(&state.config.tier_limits, tier) as f64) * state.config.rate_limit_multiplier)
-        .round()
-        .max(1.0) as u64;
-    let decision =
-        state.limiter.hit(&state.redis, &format!("rl:user:{}", user.simple()), limit, Duration::from_secs(3600)).await;
+    // Admin routes have their own bucket at the highest tier's rate: an admin's console is not throttled by
+    // the tier of the admin's own account, and their own API use does not eat into it.
+    let (bucket, hourly) = if req.path().starts_with("/v1/admin/") {
+        (format!("rl:admin:{}", user.simple()), ADMIN_HOURLY_LIMIT)
+    } else {
+        (format!("rl:user:{}", user.simple()), tier_hourly_limit(&state.config.tier_limits, tier))
+    };
+    let limit = ((hourly as f64) * state.config.rate_limit_multiplier).round().max(1.0) as u64;
+    let decision = state.limiter.hit(&state.redis, &bucket, limit, Duration::from_secs(3600)).await;
     req.extensions_mut().insert(decision.info);
     decision.into_result().map(drop)
 }

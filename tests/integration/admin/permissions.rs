@@ -156,3 +156,18 @@ async fn an_admin_made_by_admin_create_signs_in_with_its_roles_powers() {
         .await
         .assert_error(403, "FORBIDDEN");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_routes_have_their_own_rate_limit_bucket() {
+    // FREE allows 100 requests an hour; scaled by 0.02 that is 2, and the admin bucket 200.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_MULTIPLIER", "0.02")]).await;
+    let admin = admin(&app, "root@example.com", "SUPPORT").await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(app.get("/v1/users/me", Some(&admin.token)).await.status);
+    }
+    assert_eq!(statuses.last(), Some(&429), "the admin's own account is limited by its tier: {statuses:?}");
+    for _ in 0..5 {
+        assert_eq!(app.get("/v1/admin/stats", Some(&admin.token)).await.status, 200, "admin routes have their own");
+    }
+}
