@@ -21,6 +21,12 @@ use common::{Process, quantile, round};
 const TARGET_RATIO: f64 = 0.6;
 const SENDS_IN_FLIGHT: usize = 64;
 
+#[derive(diesel::QueryableByName)]
+struct Seconds {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    seconds: f64,
+}
+
 #[tokio::main]
 async fn main() {
     escalating_reminders::install_crypto_provider();
@@ -78,6 +84,14 @@ async fn main() {
     let duplicates: usize = arrivals.values().map(|t| t.len() - 1).sum();
     let drain = lateness.last().copied().unwrap_or(f64::NAN);
     let rate = delivered as f64 / drain;
+    // How long the scheduler took to fire everything (the rest of the drain is offering and sending).
+    let fired_within: Seconds = diesel::sql_query(
+        "SELECT COALESCE(EXTRACT(EPOCH FROM max(created_at) - $1)::float8, 0) AS seconds FROM escalations",
+    )
+    .bind::<Timestamptz, _>(due_at)
+    .get_result(&mut conn)
+    .await
+    .expect("fire time");
     let sent_rows = common::count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await;
     let p99 = quantile(&lateness, 0.99);
     let ratio = rate / composite;
@@ -91,6 +105,7 @@ async fn main() {
         "duplicates": duplicates,
         "deliveries_marked_sent": sent_rows,
         "drain_seconds": round(drain, 2),
+        "all_fired_after_seconds": round(fired_within.seconds, 2),
         "deliveries_per_second": round(rate, 0),
         "lateness_seconds": {"p50": round(quantile(&lateness, 0.5), 2), "p99": round(p99, 2), "max": round(drain, 2)},
         "ceiling": {

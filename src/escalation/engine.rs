@@ -18,6 +18,8 @@ pub use upkeep::{Backlog, backlog};
 
 use std::time::Instant;
 
+use diesel_async::AsyncPgConnection;
+
 use crate::state::AppState;
 
 /// Rows claimed per statement: large enough to batch, small enough to keep transactions short.
@@ -38,23 +40,27 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
         }
     };
     // A second lane fires another batch at the same time (SKIP LOCKED keeps the two disjoint), so one
-    // batch's round trips and planning overlap the other's; without a spare connection, one lane.
-    let mut spare = state.db.get().await.ok();
+    // batch's round trips and planning overlap the other's; a third connection offers what the previous
+    // round made while this one fires. Without spare connections, everything runs on one, in turn.
+    let mut second_lane = state.db.get().await.ok();
+    let mut offer_lane = state.db.get().await.ok();
     for _ in 0..20 {
-        let fired = match spare.as_mut() {
-            Some(spare) => {
-                let (a, b) = tokio::join!(fire::run(state, &mut conn, epoch), fire::run(state, spare, epoch));
-                report("fire", a) + report("fire", b)
+        let (fired, offered) = match offer_lane.as_mut() {
+            Some(offer_conn) => {
+                tokio::join!(fire_lanes(state, &mut conn, second_lane.as_mut(), epoch), offer(state, offer_conn, epoch))
             }
-            None => report("fire", fire::run(state, &mut conn, epoch).await),
+            None => {
+                let fired = fire_lanes(state, &mut conn, second_lane.as_mut(), epoch).await;
+                (fired, offer(state, &mut conn, epoch).await)
+            }
         };
         let advanced = report("advance", advance::run(state, &mut conn, epoch).await);
-        // Offered as they are made: workers send one batch while the next one fires.
-        let offered = report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await);
         if fired < BATCH as usize && advanced < BATCH as usize && offered < crate::dispatch::offer::BATCH as usize {
             break;
         }
     }
+    // What the last round fired or advanced is offered now, not a tick later.
+    offer(state, &mut conn, epoch).await;
     report("expire leases", leases::run(state, &mut conn, epoch).await);
     if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
         *last_upkeep = Some(Instant::now());
@@ -62,6 +68,26 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
         report("health snapshot", crate::admin::health::snapshot(state, &mut conn, epoch).await);
     }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());
+}
+
+/// Fires on one or two connections at once; how many reminders fired.
+async fn fire_lanes(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    second: Option<&mut crate::db::PooledConn>,
+    epoch: i64,
+) -> usize {
+    match second {
+        Some(second) => {
+            let (a, b) = tokio::join!(fire::run(state, conn, epoch), fire::run(state, second, epoch));
+            report("fire", a) + report("fire", b)
+        }
+        None => report("fire", fire::run(state, conn, epoch).await),
+    }
+}
+
+async fn offer(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> usize {
+    report("offer", crate::dispatch::offer::run(state, conn, epoch).await)
 }
 
 fn report(step: &'static str, outcome: anyhow::Result<usize>) -> usize {
