@@ -29,12 +29,7 @@ struct Seconds {
 
 #[tokio::main]
 async fn main() {
-    escalating_reminders::install_crypto_provider();
-    let n: i64 = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let database = common::create_database().await;
-    let mut env = common::base_env(&database);
-    Process::run(&["migrate"], &env);
-    let mut conn = common::connect(&database).await;
+    let common::Setup { n, database, mut env, mut conn } = common::setup().await;
     let (sink, log) = common::start_sink().await;
 
     let http_ceiling = common::http_post_ceiling(&sink, (n as usize).min(30_000), SENDS_IN_FLIGHT).await;

@@ -89,12 +89,7 @@ async fn main() {
     // Scoped here: its `first` would shadow the slice method in the reply parsing above.
     use diesel_async::RunQueryDsl;
 
-    escalating_reminders::install_crypto_provider();
-    let n: i64 = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let database = common::create_database().await;
-    let mut env = common::base_env(&database);
-    Process::run(&["migrate"], &env);
-    let mut conn = common::connect(&database).await;
+    let common::Setup { n, database, mut env, mut conn } = common::setup().await;
     let client = redis::Client::open(common::redis_url()).expect("redis url");
     let mut redis = client.get_multiplexed_async_connection().await.expect("redis");
     let prefix = format!("bench:{database}:");

@@ -345,3 +345,22 @@ pub async fn update_ceiling(conn: &mut AsyncPgConnection, n: i64) -> f64 {
     diesel::sql_query("DROP TABLE bench_ceiling").execute(conn).await.expect("drop ceiling table");
     rate
 }
+
+/// What every engine benchmark starts from: `BENCH_N`, a migrated scratch database, its environment and a
+/// connection to it.
+pub struct Setup {
+    pub n: i64,
+    pub database: String,
+    pub env: Vec<(String, String)>,
+    pub conn: AsyncPgConnection,
+}
+
+pub async fn setup() -> Setup {
+    escalating_reminders::install_crypto_provider();
+    let n: i64 = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let database = create_database().await;
+    let env = base_env(&database);
+    Process::run(&["migrate"], &env);
+    let conn = connect(&database).await;
+    Setup { n, database, env, conn }
+}
