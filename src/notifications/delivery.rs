@@ -154,18 +154,37 @@ pub fn for_tier(
 }
 
 /// Inserts deliveries in one statement. The unique key (escalation, tier, loop, target) makes a repeat
-/// insert a no-op, so no owed delivery can exist twice. Returns how many rows were new.
-pub async fn insert_batch(conn: &mut AsyncPgConnection, rows: &[NewDelivery]) -> diesel::QueryResult<usize> {
+/// insert a no-op, so no owed delivery can exist twice.
+///
+/// With `offer_at`, the new rows due by then are stamped as offered at that instant and their ids returned:
+/// the caller pushes them to the dispatch stream once the transaction has committed, which spares the offer
+/// step a select and an update per row. A push lost to a crash or a Redis error is re-offered by the offer
+/// step after `OFFER_TIMEOUT_SECS`, and workers claim straight from Postgres while Redis is away.
+pub async fn insert_batch(
+    conn: &mut AsyncPgConnection,
+    rows: &[NewDelivery],
+    offer_at: Option<DateTime<Utc>>,
+) -> diesel::QueryResult<Vec<Uuid>> {
+    #[derive(diesel::QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        offered: bool,
+    }
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     diesel::sql_query(
         "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id,
-                                 channel, status, next_attempt_at, deferred_reason, cancel_reason, payload)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::smallint[], $6::text[],
-                              $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[],
-                              $13::jsonb[])
-         ON CONFLICT (escalation_id, tier, loop_index, target_kind, target_id, channel) DO NOTHING",
+                                 channel, status, next_attempt_at, deferred_reason, cancel_reason, payload, offered_at)
+         SELECT v.*, CASE WHEN v.status = 'pending' AND v.next_attempt_at <= $14 THEN $14 END
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::smallint[], $6::text[],
+                     $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::jsonb[])
+              AS v(escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, channel, status,
+                   next_attempt_at, deferred_reason, cancel_reason, payload)
+         ON CONFLICT (escalation_id, tier, loop_index, target_kind, target_id, channel) DO NOTHING
+         RETURNING id, offered_at IS NOT NULL AS offered",
     )
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.escalation_id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.reminder_id).collect::<Vec<_>>())
@@ -180,6 +199,8 @@ pub async fn insert_batch(conn: &mut AsyncPgConnection, rows: &[NewDelivery]) ->
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.deferred_reason.clone()).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.cancel_reason.clone()).collect::<Vec<_>>())
     .bind::<Array<Jsonb>, _>(rows.iter().map(|r| r.payload.clone()).collect::<Vec<_>>())
-    .execute(conn)
+    .bind::<Nullable<Timestamptz>, _>(offer_at)
+    .load::<Inserted>(conn)
     .await
+    .map(|inserted| inserted.into_iter().filter(|row| row.offered).map(|row| row.id).collect())
 }

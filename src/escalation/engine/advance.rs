@@ -76,7 +76,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         }
         episodes::update_batch(conn, &updates).await?;
         controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
-        delivery::insert_batch(conn, &deliveries).await?;
+        // Offered by the offer step: tier 2+ deliveries come a few at a time, not in bursts.
+        delivery::insert_batch(conn, &deliveries, None).await?;
         metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
         Ok(due.len())
     })

@@ -131,82 +131,96 @@ const SELECT_DUE: &str = "
     JOIN reminder_schedules s ON s.reminder_id = r.id
     JOIN users u ON u.id = r.user_id";
 
-/// Fires one batch; returns how many reminders fired.
+/// Fires one batch; returns how many reminders fired. When Redis is reachable, the batch's first
+/// deliveries are offered by this step itself, right after its commit (see `delivery::insert_batch`).
 pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let social = state.config.feature_social_escalation;
-    conn.transaction::<_, anyhow::Error, _>(async move |conn| {
-        // Independent statements are pipelined (sent together, answered in order): a batch waits on five
-        // round trips instead of ten. A failed fence check rolls the whole transaction back.
-        let mut shared: &AsyncPgConnection = conn;
-        let select_due = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
-            .bind::<Timestamptz, _>(now)
-            .bind::<BigInt, _>(BATCH)
-            .load::<DueReminder>(&mut shared);
-        let ((), due) = tokio::try_join!(fence::check(shared, epoch), async { Ok(select_due.await?) })?;
-        if due.is_empty() {
-            return Ok(0);
-        }
-        let users: Vec<Uuid> = due.iter().map(|r| r.user_id).collect();
-        let reminder_ids: Vec<Uuid> = due.iter().map(|r| r.id).collect();
-        let (recipients, _) = tokio::try_join!(recipients::load(shared, &users), async {
-            // The next occurrence of a recurring reminder ends the previous open episode and cancels what it
-            // still owed: yesterday's nag is stale once today's starts.
-            let ending = crate::escalation::episodes::Ending {
-                status: "expired",
-                end_reason: "superseded",
-                cancel_reason: "superseded by the next occurrence",
-            };
-            Ok(crate::escalation::episodes::end_open(shared, &reminder_ids, ending).await?)
-        })?;
+    let mut redis = state.redis.conn().await;
+    let offer_at = redis.is_some().then_some(now);
+    let (fired, offered) = conn
+        .transaction::<_, anyhow::Error, _>(async move |conn| {
+            // Independent statements are pipelined (sent together, answered in order): a batch waits on five
+            // round trips instead of ten. A failed fence check rolls the whole transaction back.
+            let mut shared: &AsyncPgConnection = conn;
+            let select_due = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
+                .bind::<Timestamptz, _>(now)
+                .bind::<BigInt, _>(BATCH)
+                .load::<DueReminder>(&mut shared);
+            let ((), due) = tokio::try_join!(fence::check(shared, epoch), async { Ok(select_due.await?) })?;
+            if due.is_empty() {
+                return Ok((0, Vec::new()));
+            }
+            let users: Vec<Uuid> = due.iter().map(|r| r.user_id).collect();
+            let reminder_ids: Vec<Uuid> = due.iter().map(|r| r.id).collect();
+            let (recipients, _) = tokio::try_join!(recipients::load(shared, &users), async {
+                // The next occurrence of a recurring reminder ends the previous open episode and cancels what it
+                // still owed: yesterday's nag is stale once today's starts.
+                let ending = crate::escalation::episodes::Ending {
+                    status: "expired",
+                    end_reason: "superseded",
+                    cancel_reason: "superseded by the next occurrence",
+                };
+                Ok(crate::escalation::episodes::end_open(shared, &reminder_ids, ending).await?)
+            })?;
 
-        let mut new_episodes = Vec::with_capacity(due.len());
-        let mut deliveries = Vec::new();
-        let mut next_triggers = Vec::with_capacity(due.len());
-        for reminder in &due {
-            let (occurrence_at, next) = reminder.occurrence_and_next(now);
-            next_triggers.push(next);
-            let tiers: Vec<TierSpec> = serde_json::from_value(reminder.tiers.clone()).unwrap_or_default();
-            let settings = ProfileSettings {
-                repeat: u8::try_from(reminder.repeat_count).unwrap_or(0),
-                ack_window_minutes: u32::try_from(reminder.ack_window_minutes).unwrap_or(0),
-                loop_gap_minutes: reminder.loop_gap_minutes.and_then(|m| u32::try_from(m).ok()),
-            };
-            let no_one = Vec::new();
-            let plan = plan::resolve(
-                &tiers,
-                settings,
-                recipients.subscriptions.get(&reminder.user_id).unwrap_or(&Vec::new()),
-                recipients.contacts.get(&reminder.user_id).unwrap_or(&no_one),
-                social,
-            );
-            let id = Uuid::new_v4();
-            let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
-            let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
-            deliveries.extend(created);
-            new_episodes.push(NewEpisode {
-                row: EpisodeRow { id, episode },
-                reminder_id: reminder.id,
-                user_id: reminder.user_id,
-                occurrence_at,
-                plan: serde_json::to_value(&plan)?,
-            });
-        }
-        let advance_reminders = diesel::sql_query(
-            "UPDATE reminders r SET status = 'active', snoozed_until = NULL, next_trigger_at = v.next
+            let mut new_episodes = Vec::with_capacity(due.len());
+            let mut deliveries = Vec::new();
+            let mut next_triggers = Vec::with_capacity(due.len());
+            for reminder in &due {
+                let (occurrence_at, next) = reminder.occurrence_and_next(now);
+                next_triggers.push(next);
+                let tiers: Vec<TierSpec> = serde_json::from_value(reminder.tiers.clone()).unwrap_or_default();
+                let settings = ProfileSettings {
+                    repeat: u8::try_from(reminder.repeat_count).unwrap_or(0),
+                    ack_window_minutes: u32::try_from(reminder.ack_window_minutes).unwrap_or(0),
+                    loop_gap_minutes: reminder.loop_gap_minutes.and_then(|m| u32::try_from(m).ok()),
+                };
+                let no_one = Vec::new();
+                let plan = plan::resolve(
+                    &tiers,
+                    settings,
+                    recipients.subscriptions.get(&reminder.user_id).unwrap_or(&Vec::new()),
+                    recipients.contacts.get(&reminder.user_id).unwrap_or(&no_one),
+                    social,
+                );
+                let id = Uuid::new_v4();
+                let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
+                let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
+                deliveries.extend(created);
+                new_episodes.push(NewEpisode {
+                    row: EpisodeRow { id, episode },
+                    reminder_id: reminder.id,
+                    user_id: reminder.user_id,
+                    occurrence_at,
+                    plan: serde_json::to_value(&plan)?,
+                });
+            }
+            let advance_reminders = diesel::sql_query(
+                "UPDATE reminders r SET status = 'active', snoozed_until = NULL, next_trigger_at = v.next
              FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, next) WHERE r.id = v.id",
-        )
-        .bind::<Array<SqlUuid>, _>(&reminder_ids)
-        .bind::<Array<Nullable<Timestamptz>>, _>(&next_triggers)
-        .execute(&mut shared);
-        let (inserted, _) = tokio::try_join!(episodes::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
-        // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
-        deliveries.retain(|d| inserted.contains(&d.escalation_id));
-        controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
-        delivery::insert_batch(conn, &deliveries).await?;
-        metrics::counter!("reminders_fired_total").increment(inserted.len() as u64);
-        metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
-        Ok(due.len())
-    })
-    .await
+            )
+            .bind::<Array<SqlUuid>, _>(&reminder_ids)
+            .bind::<Array<Nullable<Timestamptz>>, _>(&next_triggers)
+            .execute(&mut shared);
+            let (inserted, _) =
+                tokio::try_join!(episodes::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
+            // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
+            deliveries.retain(|d| inserted.contains(&d.escalation_id));
+            controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
+            let offered = delivery::insert_batch(conn, &deliveries, offer_at).await?;
+            metrics::counter!("reminders_fired_total").increment(inserted.len() as u64);
+            metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
+            Ok((due.len(), offered))
+        })
+        .await?;
+    if let (Some(redis), false) = (redis.as_mut(), offered.is_empty()) {
+        let key = state.redis.key(crate::dispatch::stream::STREAM);
+        match crate::dispatch::stream::add(redis, &key, &offered).await {
+            Ok(()) => metrics::counter!("deliveries_offered_total").increment(offered.len() as u64),
+            // Stamped but not pushed: the offer step re-offers them after OFFER_TIMEOUT_SECS.
+            Err(err) => state.redis.mark_down(&err.to_string()),
+        }
+    }
+    Ok(fired)
 }
