@@ -72,3 +72,17 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
     })
     .await
 }
+
+/// Pushes deliveries that an engine step stamped as offered in its own insert (see
+/// `delivery::insert_batch`), once that step's transaction has committed. A lost push is re-offered by
+/// [`run`] after `OFFER_TIMEOUT_SECS`.
+pub async fn push_committed(state: &AppState, redis: Option<&mut deadpool_redis::Connection>, ids: &[Uuid]) {
+    let Some(redis) = redis else { return };
+    if ids.is_empty() {
+        return;
+    }
+    match stream::add(redis, &state.redis.key(stream::STREAM), ids).await {
+        Ok(()) => metrics::counter!("deliveries_offered_total").increment(ids.len() as u64),
+        Err(err) => state.redis.mark_down(&err.to_string()),
+    }
+}

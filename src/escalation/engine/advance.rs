@@ -45,41 +45,46 @@ const SELECT_DUE: &str = "
     LIMIT $2
     FOR UPDATE OF e SKIP LOCKED";
 
-/// Advances one batch; returns how many episodes were looked at.
+/// Advances one batch; returns how many episodes were looked at. Like fire, it offers the deliveries it
+/// makes itself, right after its commit, when Redis is reachable.
 pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
     let now = state.clock.now();
-    conn.transaction::<_, anyhow::Error, _>(async move |conn| {
-        fence::check(conn, epoch).await?;
-        let due: Vec<DueEpisode> = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
-            .bind::<Timestamptz, _>(now)
-            .bind::<BigInt, _>(BATCH)
-            .load(conn)
-            .await?;
-        let mut updates = Vec::with_capacity(due.len());
-        let mut deliveries = Vec::new();
-        for row in &due {
-            let Some(episode) = row.columns.to_episode() else {
-                tracing::error!(escalation.id = %row.id, "unreadable escalation state; skipping");
-                continue;
-            };
-            let plan: Plan = match serde_json::from_value(row.plan.clone()) {
-                Ok(plan) => plan,
-                Err(err) => {
-                    tracing::error!(escalation.id = %row.id, error = %err, "unreadable escalation plan; skipping");
+    let mut redis = state.redis.conn().await;
+    let offer_at = redis.is_some().then_some(now);
+    let (advanced, offered) = conn
+        .transaction::<_, anyhow::Error, _>(async move |conn| {
+            fence::check(conn, epoch).await?;
+            let due: Vec<DueEpisode> = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
+                .bind::<Timestamptz, _>(now)
+                .bind::<BigInt, _>(BATCH)
+                .load(conn)
+                .await?;
+            let mut updates = Vec::with_capacity(due.len());
+            let mut deliveries = Vec::new();
+            for row in &due {
+                let Some(episode) = row.columns.to_episode() else {
+                    tracing::error!(escalation.id = %row.id, "unreadable escalation state; skipping");
                     continue;
-                }
-            };
-            let ctx = row.owner.context(row.id, row.reminder_id, row.user_id, row.occurrence_at);
-            let (next, created) = episodes::drive(&plan, episode, &ctx, now);
-            deliveries.extend(created);
-            updates.push(EpisodeRow { id: row.id, episode: next });
-        }
-        episodes::update_batch(conn, &updates).await?;
-        controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
-        // Offered by the offer step: tier 2+ deliveries come a few at a time, not in bursts.
-        delivery::insert_batch(conn, &deliveries, None).await?;
-        metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
-        Ok(due.len())
-    })
-    .await
+                };
+                let plan: Plan = match serde_json::from_value(row.plan.clone()) {
+                    Ok(plan) => plan,
+                    Err(err) => {
+                        tracing::error!(escalation.id = %row.id, error = %err, "unreadable escalation plan; skipping");
+                        continue;
+                    }
+                };
+                let ctx = row.owner.context(row.id, row.reminder_id, row.user_id, row.occurrence_at);
+                let (next, created) = episodes::drive(&plan, episode, &ctx, now);
+                deliveries.extend(created);
+                updates.push(EpisodeRow { id: row.id, episode: next });
+            }
+            episodes::update_batch(conn, &updates).await?;
+            controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
+            let offered = delivery::insert_batch(conn, &deliveries, offer_at).await?;
+            metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
+            Ok((due.len(), offered))
+        })
+        .await?;
+    crate::dispatch::offer::push_committed(state, redis.as_mut(), &offered).await;
+    Ok(advanced)
 }

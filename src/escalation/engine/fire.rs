@@ -214,13 +214,6 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             Ok((due.len(), offered))
         })
         .await?;
-    if let (Some(redis), false) = (redis.as_mut(), offered.is_empty()) {
-        let key = state.redis.key(crate::dispatch::stream::STREAM);
-        match crate::dispatch::stream::add(redis, &key, &offered).await {
-            Ok(()) => metrics::counter!("deliveries_offered_total").increment(offered.len() as u64),
-            // Stamped but not pushed: the offer step re-offers them after OFFER_TIMEOUT_SECS.
-            Err(err) => state.redis.mark_down(&err.to_string()),
-        }
-    }
+    crate::dispatch::offer::push_committed(state, redis.as_mut(), &offered).await;
     Ok(fired)
 }
