@@ -53,7 +53,7 @@ impl FromRequest for AdminUser {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
             // 401, not 403: an API key is not a credential these routes accept at all (they document bearer
             // auth only), so the caller is unauthenticated here whoever owns the key.
-            if user.api_key_id.is_some() {
+            if !super::accepts(&user) {
                 return Err(ApiError::unauthorized(
                     "Admin routes need a signed-in session; API keys are not accepted.",
                 ));

@@ -56,7 +56,7 @@ pub async fn guard(
         // No caller: the header means nothing here; the handler answers 401 if it needs a caller.
         Err(_) => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
     };
-    if user.api_key_id.is_some() && req.path().starts_with("/v1/admin/") {
+    if crate::admin::is_admin_path(req.path()) && !crate::admin::accepts(&user) {
         // Admin routes accept no API key: the handler's 401 comes before anything the key could replay.
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }

@@ -140,7 +140,7 @@ pub async fn check_user(
 ) -> Result<(), ApiError> {
     // Admin routes have their own bucket at the highest tier's rate: an admin's console is not throttled by
     // the tier of the admin's own account, and their own API use does not eat into it.
-    let (bucket, hourly) = if req.path().starts_with("/v1/admin/") {
+    let (bucket, hourly) = if crate::admin::is_admin_path(req.path()) {
         (format!("rl:admin:{}", user.simple()), ADMIN_HOURLY_LIMIT)
     } else {
         (format!("rl:user:{}", user.simple()), tier_hourly_limit(&state.config.tier_limits, tier))
