@@ -40,27 +40,24 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
         }
     };
     // A second lane fires another batch at the same time (SKIP LOCKED keeps the two disjoint), so one
-    // batch's round trips and planning overlap the other's; a third connection offers what the previous
-    // round made while this one fires. Without spare connections, everything runs on one, in turn.
+    // batch's round trips and planning overlap the other's; without a spare connection, one lane.
     let mut second_lane = state.db.get().await.ok();
-    let mut offer_lane = state.db.get().await.ok();
     for _ in 0..20 {
-        let (fired, offered) = match offer_lane.as_mut() {
-            Some(offer_conn) => {
-                tokio::join!(fire_lanes(state, &mut conn, second_lane.as_mut(), epoch), offer(state, offer_conn, epoch))
-            }
-            None => {
-                let fired = fire_lanes(state, &mut conn, second_lane.as_mut(), epoch).await;
-                (fired, offer(state, &mut conn, epoch).await)
-            }
-        };
+        let fired = fire_lanes(state, &mut conn, second_lane.as_mut(), epoch).await;
         let advanced = report("advance", advance::run(state, &mut conn, epoch).await);
-        if fired < BATCH as usize && advanced < BATCH as usize && offered < crate::dispatch::offer::BATCH as usize {
+        if fired < BATCH as usize && advanced < BATCH as usize {
             break;
         }
     }
-    // What the last round fired or advanced is offered now, not a tick later.
-    offer(state, &mut conn, epoch).await;
+    // Fire and advance push what they create themselves; this step offers the rest (retries due now,
+    // deliveries out of quiet hours, pushes lost to a crash or a Redis outage), a full batch at a time.
+    for _ in 0..20 {
+        if report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await)
+            < crate::dispatch::offer::BATCH as usize
+        {
+            break;
+        }
+    }
     report("expire leases", leases::run(state, &mut conn, epoch).await);
     if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
         *last_upkeep = Some(Instant::now());
@@ -84,10 +81,6 @@ async fn fire_lanes(
         }
         None => report("fire", fire::run(state, conn, epoch).await),
     }
-}
-
-async fn offer(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> usize {
-    report("offer", crate::dispatch::offer::run(state, conn, epoch).await)
 }
 
 fn report(step: &'static str, outcome: anyhow::Result<usize>) -> usize {
