@@ -2,6 +2,7 @@
 
 mod connect;
 pub mod migrate;
+mod prepared;
 pub mod schema;
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::{Config, DatabaseTarget};
 pub use connect::{Connector, establish};
+pub use prepared::{Prepare, Prepared};
 
 /// The connection pool type used everywhere.
 pub type DbPool = Pool<AsyncPgConnection>;

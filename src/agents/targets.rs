@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use uuid::Uuid;
 
 use super::{ChannelKind, Recipient};
+use crate::db::Prepare;
 
 #[derive(diesel::QueryableByName)]
 struct SubscriptionRow {
@@ -60,6 +61,7 @@ pub async fn resolve(
              FROM user_agent_subscriptions WHERE id = ANY($1)",
         )
         .bind::<Array<SqlUuid>, _>(&subscription_ids)
+        .prepared()
         .load::<SubscriptionRow>(conn)
         .await?
         .into_iter()
@@ -76,6 +78,7 @@ pub async fn resolve(
              FROM trusted_contacts c WHERE c.id = ANY($1)",
         )
         .bind::<Array<SqlUuid>, _>(&contact_ids)
+        .prepared()
         .load::<ContactRow>(conn)
         .await?
         .into_iter()

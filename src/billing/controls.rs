@@ -14,6 +14,7 @@ use super::model::DeliveryState;
 use super::store::month_start;
 use super::tiers::{Tier, TierTable};
 use crate::agents::ChannelKind;
+use crate::db::Prepare;
 use crate::notifications::delivery::NewDelivery;
 
 /// Why a delivery of a delivery-disabled account was held back.
@@ -84,6 +85,7 @@ pub async fn apply(
     )
     .bind::<Array<SqlUuid>, _>(&owners)
     .bind::<Date, _>(month_start(now))
+    .prepared()
     .load::<OwnerState>(conn)
     .await?
     .into_iter()
@@ -139,6 +141,7 @@ async fn usage_allowance(
     // The subscription rows serialise window creation and counting per owner.
     diesel::sql_query("SELECT 1 FROM subscriptions WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE")
         .bind::<Array<SqlUuid>, _>(owners)
+        .prepared()
         .execute(conn)
         .await?;
     // A window starts with the first delivery after the previous one ended.
@@ -152,6 +155,7 @@ async fn usage_allowance(
     .bind::<Array<SqlUuid>, _>(owners)
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(now + settings.window)
+    .prepared()
     .execute(conn)
     .await?;
     let windows: Vec<Window> = diesel::sql_query(
@@ -160,6 +164,7 @@ async fn usage_allowance(
     )
     .bind::<Array<SqlUuid>, _>(owners)
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .load(conn)
     .await?;
     let allowance = i64::from(settings.allowance_per_window);
@@ -192,6 +197,7 @@ async fn usage_allowance(
     .bind::<Array<SqlUuid>, _>(granted.iter().map(|g| g.0).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(granted.iter().map(|g| g.1).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(granted.iter().map(|g| g.2).collect::<Vec<_>>())
+    .prepared()
     .execute(conn)
     .await?;
     Ok(())
@@ -257,6 +263,7 @@ async fn sms_budget(
     .bind::<Array<SqlUuid>, _>(&owners)
     .bind::<Array<Text>, _>(&kinds)
     .bind::<Array<SqlUuid>, _>(&targets)
+    .prepared()
     .load::<EmailFallback>(conn)
     .await?
     .into_iter()

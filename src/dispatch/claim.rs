@@ -2,6 +2,7 @@
 //! A claim takes a lease and bumps `attempts`; every outcome write is conditional on that attempt, so a
 //! worker that lost its lease (a zombie) cannot overwrite what a later attempt recorded.
 
+use crate::db::Prepare;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -35,20 +36,24 @@ pub struct Claimed {
 }
 
 /// Deliveries whose episode was acknowledged, completed or cancelled are cancelled instead of claimed,
-/// in the same statement. (An exhausted episode still sends its last tier.)
+/// in the same pass over the rows (one join, one row version each). (An exhausted episode still sends its
+/// last tier.)
 const CLAIM: &str = "
     WITH picked AS ({source}),
-    cancelled AS (
-        UPDATE deliveries d SET status = 'cancelled', cancel_reason = 'the episode ended before sending'
-        FROM escalations e
-        WHERE d.id IN (SELECT id FROM picked) AND d.status = 'pending' AND e.id = d.escalation_id
-          AND e.status IN ('acknowledged', 'completed', 'cancelled')
-        RETURNING d.id)
-    UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = $2
-    WHERE d.id IN (SELECT id FROM picked) AND d.id NOT IN (SELECT id FROM cancelled)
-      AND d.status = 'pending' AND d.next_attempt_at <= $1
-    RETURNING d.id, d.escalation_id, d.reminder_id, d.user_id, d.tier, d.loop_index, d.target_kind, d.target_id,
-              d.channel, d.attempts, d.payload";
+    touched AS (
+        UPDATE deliveries d SET
+            status = CASE WHEN ended THEN 'cancelled' ELSE 'sending' END,
+            cancel_reason = CASE WHEN ended THEN 'the episode ended before sending' ELSE d.cancel_reason END,
+            attempts = CASE WHEN ended THEN d.attempts ELSE d.attempts + 1 END,
+            lease_until = CASE WHEN ended THEN NULL ELSE $2 END
+        FROM (SELECT e.id, e.status IN ('acknowledged', 'completed', 'cancelled') AS ended FROM escalations e) e
+        WHERE d.id IN (SELECT id FROM picked) AND e.id = d.escalation_id AND d.status = 'pending'
+          AND (d.next_attempt_at <= $1 OR e.ended)
+        RETURNING d.id, d.escalation_id, d.reminder_id, d.user_id, d.tier, d.loop_index, d.target_kind,
+                  d.target_id, d.channel, d.attempts, d.payload, d.status)
+    SELECT id, escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, channel, attempts,
+           payload
+    FROM touched WHERE status = 'sending'";
 
 /// Claims the deliveries named by stream entries (those still pending and due).
 pub async fn by_ids(
@@ -64,6 +69,7 @@ pub async fn by_ids(
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(lease_until)
         .bind::<Array<SqlUuid>, _>(ids)
+        .prepared()
         .load(conn)
         .await
 }
@@ -82,6 +88,7 @@ pub async fn from_postgres(
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(lease_until)
         .bind::<BigInt, _>(limit)
+        .prepared()
         .load(conn)
         .await
 }
@@ -136,6 +143,7 @@ pub async fn record(conn: &mut AsyncPgConnection, rows: &[Recorded], now: DateTi
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.error.clone()).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.provider_message_id.clone()).collect::<Vec<_>>())
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .get_result(conn)
     .await?;
     Ok(usize::try_from(written.written).unwrap_or(0))
@@ -153,6 +161,7 @@ pub async fn release(conn: &mut AsyncPgConnection, claims: &[(Uuid, i32)]) -> di
     )
     .bind::<Array<SqlUuid>, _>(claims.iter().map(|c| c.0).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(claims.iter().map(|c| c.1).collect::<Vec<_>>())
+    .prepared()
     .execute(conn)
     .await
 }
@@ -171,6 +180,7 @@ pub async fn renew(
     .bind::<Array<SqlUuid>, _>(claims.iter().map(|c| c.0).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(claims.iter().map(|c| c.1).collect::<Vec<_>>())
     .bind::<Timestamptz, _>(until)
+    .prepared()
     .execute(conn)
     .await
 }

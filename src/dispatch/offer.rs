@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::stream;
+use crate::db::Prepare;
 use crate::state::AppState;
 
 /// Deliveries pushed per statement: one fire batch makes about this many.
@@ -37,6 +38,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         let reset = diesel::sql_query(
             "UPDATE deliveries SET offered_at = NULL WHERE status = 'pending' AND offered_at IS NOT NULL",
         )
+        .prepared()
         .execute(conn)
         .await?;
         if reset > 0 {
@@ -54,6 +56,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(now - offer_timeout)
         .bind::<BigInt, _>(BATCH)
+        .prepared()
         .load(conn)
         .await?;
         if due.is_empty() {
@@ -65,6 +68,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         diesel::sql_query("UPDATE deliveries SET offered_at = $2 WHERE id = ANY($1)")
             .bind::<Array<SqlUuid>, _>(&ids)
             .bind::<Timestamptz, _>(now)
+            .prepared()
             .execute(conn)
             .await?;
         metrics::counter!("deliveries_offered_total").increment(ids.len() as u64);

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::claim::{self, Claimed, Recorded};
 use super::stream;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
+use crate::db::Prepare;
 use crate::escalation::engine::channel_health::{self, FailedDelivery};
 use crate::notifications::retry;
 use crate::state::AppState;
@@ -58,6 +59,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
             () = shutdown.cancelled() => break,
         };
         while in_flight.try_join_next().is_some() {}
+        // Stream entries are claimed inside the batch's task, so the next read need not wait for this claim.
         let (claimed, entries) = match state.redis.conn().await {
             Some(mut redis) => {
                 if !group_ready {
@@ -74,11 +76,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                     }
                 };
                 match read {
-                    Ok(entries) => {
-                        let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
-                        let claimed = claim_ids(&state, &ids).await;
-                        (claimed, entries.into_iter().map(|e| e.entry_id).collect::<Vec<_>>())
-                    }
+                    Ok(entries) => (Vec::new(), entries),
                     Err(err) => {
                         if err.code() == Some("NOGROUP") {
                             // The stream or group vanished (Redis restarted empty): recreate next round.
@@ -97,10 +95,13 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
             let (state, channels, sends, stream_key) =
                 (state.clone(), channels.clone(), Arc::clone(&sends), stream_key.clone());
             in_flight.spawn(async move {
+                let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
+                let claimed = if ids.is_empty() { claimed } else { claim_ids(&state, &ids).await };
                 if !claimed.is_empty() {
                     deliver(&state, &channels, &sends, claimed).await;
                 }
-                acknowledge(&state, &stream_key, &entries).await;
+                let entry_ids: Vec<String> = entries.into_iter().map(|e| e.entry_id).collect();
+                acknowledge(&state, &stream_key, &entry_ids).await;
                 drop(slot);
             });
         }
@@ -377,6 +378,7 @@ async fn disable_gone(
          WHERE id = ANY($1) AND enabled RETURNING user_id, config->>'url' AS url",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .prepared()
     .load(conn)
     .await
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::machine::{EndReason, Episode, EpisodeStatus, Plan};
+use crate::db::Prepare;
 use crate::db::schema::{deliveries, escalations};
 
 /// Statuses of an episode that can still change.
@@ -282,6 +283,7 @@ pub async fn end_open(mut conn: &AsyncPgConnection, reminders: &[Uuid], ending: 
     .bind::<sql::Text, _>(ending.status)
     .bind::<sql::Text, _>(ending.end_reason)
     .bind::<sql::Text, _>(ending.cancel_reason)
+    .prepared()
     .execute(&mut conn)
     .await
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::quiet_hours;
+use crate::db::Prepare;
 use crate::escalation::machine::{Target, TargetKind};
 
 /// What the engine knows about the reminder and its owner when it creates deliveries.
@@ -200,6 +201,7 @@ pub async fn insert_batch(
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.cancel_reason.clone()).collect::<Vec<_>>())
     .bind::<Array<Jsonb>, _>(rows.iter().map(|r| r.payload.clone()).collect::<Vec<_>>())
     .bind::<Nullable<Timestamptz>, _>(offer_at)
+    .prepared()
     .load::<Inserted>(conn)
     .await
     .map(|inserted| inserted.into_iter().filter(|row| row.offered).map(|row| row.id).collect())

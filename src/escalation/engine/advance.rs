@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::episodes::{self, EpisodeRow};
 use super::{BATCH, fence};
 use crate::billing::controls;
+use crate::db::Prepare;
 use crate::escalation::episodes::EpisodeColumns;
 use crate::escalation::machine::Plan;
 use crate::notifications::delivery::{self, OwnerColumns};
@@ -57,6 +58,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             let due: Vec<DueEpisode> = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
                 .bind::<Timestamptz, _>(now)
                 .bind::<BigInt, _>(BATCH)
+                .prepared()
                 .load(conn)
                 .await?;
             let mut updates = Vec::with_capacity(due.len());

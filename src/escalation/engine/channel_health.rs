@@ -20,6 +20,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::episodes::{self, EpisodeRow};
+use crate::db::Prepare;
 use crate::escalation::episodes::EpisodeColumns;
 use crate::escalation::machine::{self, Event, Plan};
 
@@ -41,6 +42,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, failed: &[FailedDelivery]) -> di
          ORDER BY id FOR UPDATE",
     )
     .bind::<Array<SqlUuid>, _>(failed.iter().map(|f| f.escalation_id).collect::<Vec<_>>())
+    .prepared()
     .execute(conn)
     .await
 }
@@ -85,6 +87,7 @@ pub async fn skip_failed_tiers(
         .bind::<Array<SqlUuid>, _>(failed.iter().map(|f| f.escalation_id).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(failed.iter().map(|f| f.tier).collect::<Vec<_>>())
         .bind::<Array<SmallInt>, _>(failed.iter().map(|f| f.loop_index).collect::<Vec<_>>())
+        .prepared()
         .load(conn)
         .await?;
     let mut moved = Vec::new();

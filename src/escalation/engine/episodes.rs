@@ -5,6 +5,7 @@ use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, SmallInt, Text, Timestam
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Prepare;
 use crate::escalation::machine::{self, Effect, Episode, Event, Plan};
 use crate::notifications::delivery::{self, DeliveryContext, NewDelivery};
 
@@ -90,6 +91,7 @@ pub async fn insert_batch(
         rows.iter().map(|r| r.row.episode.end_reason.map(|e| e.as_str())).collect::<Vec<_>>(),
     )
     .bind::<BigInt, _>(epoch)
+    .prepared()
     .load(&mut conn)
     .await?;
     Ok(inserted.into_iter().map(|row| row.id).collect())
@@ -117,6 +119,7 @@ pub async fn update_batch(conn: &mut AsyncPgConnection, rows: &[EpisodeRow]) -> 
     .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.episode.next_step_at).collect::<Vec<_>>())
     .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.episode.ack_until).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.episode.end_reason.map(|e| e.as_str())).collect::<Vec<_>>())
+    .prepared()
     .execute(conn)
     .await
 }

@@ -1,6 +1,7 @@
 //! The fencing check every engine transaction starts with. `FOR SHARE` on the lease row also makes a
 //! takeover (which updates that row) wait until in-flight engine transactions of the old leader end.
 
+use crate::db::Prepare;
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -21,6 +22,7 @@ struct Epoch {
 /// its first query behind this check (the transaction rolls back if the check fails).
 pub async fn check(mut conn: &AsyncPgConnection, epoch: i64) -> anyhow::Result<()> {
     let current: Epoch = diesel::sql_query("SELECT epoch FROM scheduler_leases WHERE name = 'scheduler' FOR SHARE")
+        .prepared()
         .get_result(&mut conn)
         .await?;
     if current.epoch != epoch {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::episodes::{self, EpisodeRow, NewEpisode};
 use super::{BATCH, fence, recipients};
 use crate::billing::controls;
+use crate::db::Prepare;
 use crate::escalation::machine;
 use crate::escalation::plan::{self, ProfileSettings, TierSpec};
 use crate::notifications::delivery::{self, OwnerColumns};
@@ -146,6 +147,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             let select_due = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
                 .bind::<Timestamptz, _>(now)
                 .bind::<BigInt, _>(BATCH)
+                .prepared()
                 .load::<DueReminder>(&mut shared);
             let ((), due) = tokio::try_join!(fence::check(shared, epoch), async { Ok(select_due.await?) })?;
             if due.is_empty() {
@@ -202,6 +204,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             )
             .bind::<Array<SqlUuid>, _>(&reminder_ids)
             .bind::<Array<Nullable<Timestamptz>>, _>(&next_triggers)
+            .prepared()
             .execute(&mut shared);
             let (inserted, _) =
                 tokio::try_join!(episodes::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;

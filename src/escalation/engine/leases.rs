@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::{BATCH, fence};
+use crate::db::Prepare;
 use crate::state::AppState;
 
 pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
@@ -22,6 +23,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
         )
         .bind::<Timestamptz, _>(now)
         .bind::<BigInt, _>(BATCH)
+        .prepared()
         .execute(conn)
         .await?;
         if released > 0 {

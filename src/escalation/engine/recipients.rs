@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::agents::ChannelKind;
+use crate::db::Prepare;
 use crate::escalation::plan::{Contact, Subscription};
 
 #[derive(diesel::QueryableByName)]
@@ -49,6 +50,7 @@ pub async fn load(mut conn: &AsyncPgConnection, users: &[Uuid]) -> anyhow::Resul
         "SELECT id, user_id, agent_type FROM user_agent_subscriptions WHERE user_id = ANY($1) AND enabled",
     )
     .bind::<Array<SqlUuid>, _>(users)
+    .prepared()
     .load::<SubscriptionRow>(&mut conn);
     // A number that replied STOP is never texted again, whoever owns the contact.
     let contacts = diesel::sql_query(
@@ -57,6 +59,7 @@ pub async fn load(mut conn: &AsyncPgConnection, users: &[Uuid]) -> anyhow::Resul
          FROM trusted_contacts c WHERE c.user_id = ANY($1) AND c.consent_status = 'accepted'",
     )
     .bind::<Array<SqlUuid>, _>(users)
+    .prepared()
     .load::<ContactRow>(&mut conn);
     let (subscriptions, contacts) = futures_util::try_join!(subscriptions, contacts)?;
     for row in subscriptions {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::Prepare;
 use crate::state::AppState;
 
 /// What is owed and not yet done at one instant; the gauges, the admin dashboard and health snapshots read it.
@@ -38,6 +39,7 @@ pub async fn backlog(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> anyhow
                     AS oldest_due",
     )
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .get_result(conn)
     .await?;
     Ok(backlog)
