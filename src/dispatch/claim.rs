@@ -2,11 +2,12 @@
 //! A claim takes a lease and bumps `attempts`; every outcome write is conditional on that attempt, so a
 //! worker that lost its lease (a zombie) cannot overwrite what a later attempt recorded.
 
-use crate::db::Prepare;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
+
+use crate::db::Prepare;
 
 /// A claimed delivery, ready to send.
 #[derive(Debug, Clone, diesel::QueryableByName)]

@@ -1,9 +1,10 @@
 //! The fencing check every engine transaction starts with. `FOR SHARE` on the lease row also makes a
 //! takeover (which updates that row) wait until in-flight engine transactions of the old leader end.
 
-use crate::db::Prepare;
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::Prepare;
 
 #[derive(Debug, thiserror::Error)]
 #[error("scheduler epoch {ours} is stale; the current leader has epoch {current}")]
