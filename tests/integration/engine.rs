@@ -155,6 +155,44 @@ async fn without_redis_postgres_delivers_everything() {
     assert_eq!(sink.received_requests().await.unwrap().len(), 20);
 }
 
+/// Episodes and deliveries carry no foreign keys (the engine writes them only under their parent's row
+/// lock); delete triggers cascade instead, so a deleted reminder or user leaves nothing behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_reminder_or_its_owner_deletes_its_episodes_and_deliveries() {
+    let sink = accepting_sink().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    // A second tier an hour later keeps both episodes open.
+    let tiers: &[(u32, &[uuid::Uuid])] = &[(0, &[hook.id]), (60, &[hook.id])];
+    let doomed = seed.reminder_due_in(chrono::Duration::zero(), tiers, 0).await;
+    let kept = seed.reminder_due_in(chrono::Duration::zero(), tiers, 0).await;
+    eventually_counts(&app, "both first tiers sent", "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'", 2)
+        .await;
+
+    let mut conn = app.db.connect().await;
+    let of = |table: &str, reminder: uuid::Uuid| {
+        format!("SELECT count(*) AS n FROM {table} WHERE reminder_id = '{reminder}'")
+    };
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!("DELETE FROM reminders WHERE id = '{doomed}'")),
+        &mut conn,
+    )
+    .await
+    .expect("delete reminder");
+    assert_eq!(count(&mut conn, &of("escalations", doomed)).await, 0);
+    assert_eq!(count(&mut conn, &of("deliveries", doomed)).await, 0);
+    assert_eq!(count(&mut conn, &of("escalations", kept)).await, 1, "another reminder's episode stays");
+    assert_eq!(count(&mut conn, &of("deliveries", kept)).await, 1);
+
+    let user = seed.user;
+    diesel_async::RunQueryDsl::execute(diesel::sql_query(format!("DELETE FROM users WHERE id = '{user}'")), &mut conn)
+        .await
+        .expect("delete user");
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations").await, 0);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries").await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn failing_endpoints_are_retried_with_the_same_id_or_given_up() {
     let sink = MockServer::start().await;

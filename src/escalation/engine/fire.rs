@@ -186,7 +186,9 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                     recipients.contacts.get(&reminder.user_id).unwrap_or(&no_one),
                     social,
                 );
-                let id = Uuid::new_v4();
+                // Time-ordered, like delivery ids: new episodes (and their deliveries, keyed by episode first)
+                // are inserted at the right edge of their indexes.
+                let id = Uuid::now_v7();
                 let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
                 let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
                 deliveries.extend(created);
