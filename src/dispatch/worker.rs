@@ -60,7 +60,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
         };
         while in_flight.try_join_next().is_some() {}
         // Stream entries are claimed inside the batch's task, so the next read need not wait for this claim.
-        let (claimed, entries) = match state.redis.conn().await {
+        let batch = match state.redis.conn().await {
             Some(mut redis) => {
                 if !group_ready {
                     group_ready = stream::ensure_group(&mut redis, &stream_key).await.is_ok();
@@ -76,7 +76,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                     }
                 };
                 match read {
-                    Ok(entries) => (Vec::new(), entries),
+                    Ok(entries) => Batch::Entries(entries),
                     Err(err) => {
                         if err.code() == Some("NOGROUP") {
                             // The stream or group vanished (Redis restarted empty): recreate next round.
@@ -84,24 +84,29 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                         } else {
                             state.redis.mark_down(&err.to_string());
                         }
-                        (claim_from_postgres(&state, read_count).await, Vec::new())
+                        Batch::Claimed(claim_from_postgres(&state, read_count).await)
                     }
                 }
             }
-            None => (claim_from_postgres(&state, read_count).await, Vec::new()),
+            None => Batch::Claimed(claim_from_postgres(&state, read_count).await),
         };
-        let idle = claimed.is_empty() && entries.is_empty();
+        let idle = batch.is_empty();
         if !idle {
             let (state, channels, sends, stream_key) =
                 (state.clone(), channels.clone(), Arc::clone(&sends), stream_key.clone());
             in_flight.spawn(async move {
-                let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
-                let claimed = if ids.is_empty() { claimed } else { claim_ids(&state, &ids).await };
-                if !claimed.is_empty() {
-                    deliver(&state, &channels, &sends, claimed).await;
+                match batch {
+                    Batch::Claimed(claimed) => deliver(&state, &channels, &sends, claimed).await,
+                    Batch::Entries(entries) => {
+                        let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
+                        let claimed = claim_ids(&state, &ids).await;
+                        if !claimed.is_empty() {
+                            deliver(&state, &channels, &sends, claimed).await;
+                        }
+                        let entry_ids: Vec<String> = entries.into_iter().map(|e| e.entry_id).collect();
+                        acknowledge(&state, &stream_key, &entry_ids).await;
+                    }
                 }
-                let entry_ids: Vec<String> = entries.into_iter().map(|e| e.entry_id).collect();
-                acknowledge(&state, &stream_key, &entry_ids).await;
                 drop(slot);
             });
         }
@@ -116,6 +121,22 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
     while in_flight.join_next().await.is_some() {}
     tracing::info!(consumer = %consumer, "worker stopped");
     Ok(())
+}
+
+/// One round's work: stream entries still to claim, or deliveries already claimed straight from Postgres
+/// (Redis down or absent).
+enum Batch {
+    Entries(Vec<stream::Entry>),
+    Claimed(Vec<Claimed>),
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        match self {
+            Batch::Entries(entries) => entries.is_empty(),
+            Batch::Claimed(claimed) => claimed.is_empty(),
+        }
+    }
 }
 
 /// Entries are acknowledged once their deliveries' outcomes are recorded (or they were not claimable).
@@ -186,7 +207,7 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
     };
     let mut held: Vec<(Uuid, i32)> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
     let mut tasks = JoinSet::new();
-    for row in claimed {
+    for mut row in claimed {
         let Some(channel_kind) = ChannelKind::parse(&row.channel) else { continue };
         let recipient = resolved
             .get(&(row.target_kind.clone(), row.target_id, channel_kind))
@@ -201,7 +222,8 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
                 attempt: row.attempts,
                 channel: channel_kind,
                 recipient,
-                payload: row.payload.clone(),
+                // Only the send reads the payload; the row goes on to record the outcome.
+                payload: std::mem::take(&mut row.payload),
             };
             let outcome = match (&job.recipient, channel) {
                 (Recipient::Gone { reason }, _) => Outcome::Failed { error: reason.clone() },
