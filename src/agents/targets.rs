@@ -24,6 +24,9 @@ struct SubscriptionRow {
     previous_secret: Option<Vec<u8>>,
     #[diesel(sql_type = Bool)]
     enabled: bool,
+    /// Set while the owner's tier no longer covers this channel.
+    #[diesel(sql_type = Nullable<Text>)]
+    paused_reason: Option<String>,
     /// The subscription's phone number replied STOP.
     #[diesel(sql_type = Bool)]
     opted_out: bool,
@@ -39,6 +42,9 @@ struct ContactRow {
     phone: Option<String>,
     #[diesel(sql_type = Bool)]
     reachable: bool,
+    /// Set while the owner's tier no longer covers this contact.
+    #[diesel(sql_type = Nullable<Text>)]
+    paused_reason: Option<String>,
 }
 
 /// Recipients keyed by (target kind, target id, channel).
@@ -55,7 +61,7 @@ pub async fn resolve(
         HashMap::new()
     } else {
         diesel::sql_query(
-            "SELECT id, config, secret_ciphertext, enabled,
+            "SELECT id, config, secret_ciphertext, enabled, paused_reason,
                     EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = config->>'phoneNumber') AS opted_out,
                     CASE WHEN previous_secret_expires_at > now() THEN previous_secret_ciphertext END AS previous_secret
              FROM user_agent_subscriptions WHERE id = ANY($1)",
@@ -72,7 +78,7 @@ pub async fn resolve(
         HashMap::new()
     } else {
         diesel::sql_query(
-            "SELECT c.id, c.email, c.phone,
+            "SELECT c.id, c.email, c.phone, c.paused_reason,
                     (c.consent_status = 'accepted'
                      AND NOT EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = c.phone)) AS reachable
              FROM trusted_contacts c WHERE c.id = ANY($1)",
@@ -105,6 +111,9 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
     let Some(row) = row else { return gone("the channel subscription was deleted") };
     if !row.enabled {
         return gone("the channel subscription is disabled");
+    }
+    if let Some(reason) = &row.paused_reason {
+        return gone(&format!("the channel subscription is paused: {reason}"));
     }
     let text = |field: &str| row.config[field].as_str().map(str::to_owned);
     match channel {
@@ -142,6 +151,9 @@ fn contact_recipient(row: Option<&ContactRow>, channel: ChannelKind) -> Recipien
     let Some(row) = row else { return gone("the trusted contact was deleted") };
     if !row.reachable {
         return gone("the trusted contact opted out");
+    }
+    if let Some(reason) = &row.paused_reason {
+        return gone(&format!("the trusted contact is paused: {reason}"));
     }
     match (channel, &row.email, &row.phone) {
         (ChannelKind::Email, Some(address), _) => Recipient::Email { address: address.clone() },

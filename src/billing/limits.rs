@@ -29,7 +29,7 @@ impl Limit {
         }
     }
 
-    fn noun(self) -> &'static str {
+    pub fn noun(self) -> &'static str {
         match self {
             Limit::Reminders => "active reminders",
             Limit::Channels => "channel subscriptions",

@@ -25,77 +25,138 @@ use crate::state::AppState;
 /// when the limit rises again).
 const OVER_LIMIT: &str = "over the tier limit";
 
-/// A reminder that stopped escalating because it is over the limit.
-#[derive(Debug, Clone, diesel::QueryableByName)]
-pub struct PausedReminder {
-    #[diesel(sql_type = SqlUuid)]
+/// Something over the limit that stopped being used: a reminder, a channel subscription or a trusted contact.
+#[derive(Debug, Clone)]
+pub struct Paused {
+    pub limit: Limit,
     pub id: Uuid,
-    #[diesel(sql_type = Text)]
-    pub title: String,
+    /// What the owner calls it: the reminder's title, the channel's name (or type), the contact's name.
+    pub label: String,
 }
 
-/// Pauses the newest live reminders beyond the owner's tier limit and resumes those paused for the limit
-/// that fit again. Nothing is deleted. Returns the reminders paused by this call.
+#[derive(diesel::QueryableByName)]
+struct PausedRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    label: String,
+}
+
+/// A table whose rows count against a limit. Every fragment is a constant of ours, never input.
+struct Limited {
+    limit: Limit,
+    table: &'static str,
+    /// Which of the owner's rows hold a slot.
+    counted: &'static str,
+    /// The owner's name for a row of `t`.
+    label: &'static str,
+}
+
+/// What a tier limits, in the order the owner is told about it. The counted rows match `limits::check`.
+const LIMITED: [Limited; 3] = [
+    Limited {
+        limit: Limit::Reminders,
+        table: "reminders",
+        counted: "status IN ('active', 'snoozed')",
+        label: "t.title",
+    },
+    Limited {
+        limit: Limit::Channels,
+        table: "user_agent_subscriptions",
+        counted: "true",
+        label: "COALESCE(t.name, t.agent_type)",
+    },
+    Limited {
+        limit: Limit::TrustedContacts,
+        table: "trusted_contacts",
+        counted: "consent_status IN ('pending', 'accepted')",
+        label: "t.name",
+    },
+];
+
+/// For each limit of the owner's tier, pauses the newest counted rows beyond it and resumes those paused
+/// for the limit that fit again (oldest first). Nothing is deleted. Episodes of newly paused reminders end:
+/// "stop escalating" means now. Returns what this call paused.
 pub async fn apply_tier_limits(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
     user: Uuid,
-) -> diesel::QueryResult<Vec<PausedReminder>> {
+) -> diesel::QueryResult<Vec<Paused>> {
     let tier = store::lock(conn, user).await?.effective_tier();
-    let allowed = Limit::Reminders.of(tiers.get(tier)).map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let reason = format!("{OVER_LIMIT}: the {} tier allows {allowed} active reminders", tier.as_str());
-    diesel::sql_query(
-        "WITH ranked AS (
-            SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM reminders
-            WHERE user_id = $1 AND status IN ('active', 'snoozed'))
-         UPDATE reminders r SET paused_reason = NULL FROM ranked
-         WHERE r.id = ranked.id AND ranked.n <= $2 AND r.paused_reason LIKE $3 || '%'",
-    )
-    .bind::<SqlUuid, _>(user)
-    .bind::<BigInt, _>(allowed)
-    .bind::<Text, _>(OVER_LIMIT)
-    .execute(conn)
-    .await?;
-    let paused = diesel::sql_query(
-        "WITH ranked AS (
-            SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM reminders
-            WHERE user_id = $1 AND status IN ('active', 'snoozed'))
-         UPDATE reminders r SET paused_reason = $3 FROM ranked
-         WHERE r.id = ranked.id AND ranked.n > $2 AND r.paused_reason IS NULL
-         RETURNING r.id, r.title",
-    )
-    .bind::<SqlUuid, _>(user)
-    .bind::<BigInt, _>(allowed)
-    .bind::<Text, _>(reason)
-    .load::<PausedReminder>(conn)
-    .await?;
-    // An episode already running for a paused reminder stops too: "stop escalating" means now.
-    let ids: Vec<Uuid> = paused.iter().map(|r| r.id).collect();
+    let mut paused = Vec::new();
+    for limited in &LIMITED {
+        let allowed = limited.limit.of(tiers.get(tier)).map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let reason = format!("{OVER_LIMIT}: the {} tier allows {allowed} {}", tier.as_str(), limited.limit.noun());
+        let ranked = format!(
+            "WITH ranked AS (
+                SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM {table}
+                WHERE user_id = $1 AND {counted})",
+            table = limited.table,
+            counted = limited.counted,
+        );
+        diesel::sql_query(format!(
+            "{ranked} UPDATE {table} t SET paused_reason = NULL FROM ranked
+             WHERE t.id = ranked.id AND ranked.n <= $2 AND t.paused_reason LIKE $3 || '%'",
+            table = limited.table,
+        ))
+        .bind::<SqlUuid, _>(user)
+        .bind::<BigInt, _>(allowed)
+        .bind::<Text, _>(OVER_LIMIT)
+        .execute(conn)
+        .await?;
+        let rows: Vec<PausedRow> = diesel::sql_query(format!(
+            "{ranked} UPDATE {table} t SET paused_reason = $3 FROM ranked
+             WHERE t.id = ranked.id AND ranked.n > $2 AND t.paused_reason IS NULL
+             RETURNING t.id, {label} AS label",
+            table = limited.table,
+            label = limited.label,
+        ))
+        .bind::<SqlUuid, _>(user)
+        .bind::<BigInt, _>(allowed)
+        .bind::<Text, _>(reason)
+        .load(conn)
+        .await?;
+        paused.extend(rows.into_iter().map(|row| Paused { limit: limited.limit, id: row.id, label: row.label }));
+    }
+    let reminders: Vec<Uuid> = paused.iter().filter(|p| p.limit == Limit::Reminders).map(|p| p.id).collect();
     let ending = crate::escalation::episodes::Ending {
         status: "cancelled",
         end_reason: "cancelled",
         cancel_reason: "the reminder is over the tier limit",
     };
-    crate::escalation::episodes::end_open(conn, &ids, ending).await?;
+    crate::escalation::episodes::end_open(conn, &reminders, ending).await?;
     Ok(paused)
 }
 
-/// Tells the owner which reminders stopped escalating.
-pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[PausedReminder]) {
+/// Tells the owner what stopped being used, by kind.
+pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[Paused]) {
     if paused.is_empty() {
         return;
     }
-    let list: Vec<String> = paused.iter().map(|r| format!("- {}", r.title)).collect();
+    let mut sections = Vec::new();
+    for limited in &LIMITED {
+        let labels: Vec<String> =
+            paused.iter().filter(|p| p.limit == limited.limit).map(|p| format!("- {}", p.label)).collect();
+        if labels.is_empty() {
+            continue;
+        }
+        let what = match limited.limit {
+            Limit::Reminders => "These reminders, the newest, are kept but no longer escalate",
+            Limit::Channels => "These channels, the newest, are kept but no longer notify you",
+            Limit::TrustedContacts => "These trusted contacts, the newest, are kept but no longer asked for help",
+        };
+        sections.push(format!("{what}:\n{}", labels.join("\n")));
+    }
     let notice = Notice {
-        subject: "Some reminders stopped escalating".to_owned(),
+        subject: "Some reminders, channels or contacts were paused".to_owned(),
         text: format!(
-            "Your plan now allows fewer active reminders. These, the newest, are kept but no longer escalate \
-             until you upgrade or archive others:\n{}",
-            list.join("\n")
+            "Your plan now allows fewer of them. Nothing was deleted; each resumes as soon as it fits again \
+             (upgrade, or archive or remove others).\n\n{}",
+            sections.join("\n\n")
         ),
     };
     if let Err(err) = email_owner(state, user, notice).await {
-        tracing::error!(user.id = %user, error = format!("{err:#}"), "could not send the paused-reminders notice");
+        tracing::error!(user.id = %user, error = format!("{err:#}"), "could not send the paused-items notice");
     }
 }
 
@@ -107,7 +168,7 @@ pub async fn apply_tier_override(
     tiers: &TierTable,
     user: Uuid,
     tier: Option<Tier>,
-) -> Result<Vec<PausedReminder>, ApiError> {
+) -> Result<Vec<Paused>, ApiError> {
     if !store::user_exists(conn, user).await? {
         return Err(ApiError::not_found("User"));
     }

@@ -13,7 +13,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::service::{PausedReminder, apply_tier_limits, notify_paused};
+use super::service::{Paused, apply_tier_limits, notify_paused};
 use super::square::Square;
 use super::store::{self, NewPayment, SquareChanges};
 use super::tiers::Tier;
@@ -42,7 +42,7 @@ pub fn notification_url(state: &AppState) -> String {
 /// What to tell owners once the event's transaction committed.
 enum After {
     Nothing,
-    Paused(Uuid, Vec<PausedReminder>),
+    Paused(Uuid, Vec<Paused>),
     PaymentFailed(Uuid),
 }
 

@@ -158,9 +158,18 @@ pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch
     Ok(row.into())
 }
 
+/// Deletes the contact; its freed slot lets the oldest contact paused for the tier limit be asked again.
 pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
-    if store::delete_for(&mut conn, owner, id).await? == 0 { Err(not_found()) } else { Ok(()) }
+    let tiers = &state.config.tier_limits;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        if store::delete_for(conn, owner, id).await? == 0 {
+            return Err(not_found());
+        }
+        crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Emails the invitation with its accept and opt-out links. A contact with only a phone number is invited

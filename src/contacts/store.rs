@@ -24,6 +24,7 @@ pub struct ContactRow {
     pub opted_out_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub paused_reason: Option<String>,
 }
 
 /// A contact as the owner sees it.
@@ -40,6 +41,9 @@ pub struct ContactView {
     pub invited_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub opted_out_at: Option<DateTime<Utc>>,
+    /// Set while the owner's tier allows fewer trusted contacts than they have: this one, among the newest,
+    /// is not asked until a slot frees or the tier rises.
+    pub paused_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,6 +60,7 @@ impl From<ContactRow> for ContactView {
             invited_at: row.invited_at,
             accepted_at: row.accepted_at,
             opted_out_at: row.opted_out_at,
+            paused_reason: row.paused_reason,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

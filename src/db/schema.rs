@@ -391,6 +391,7 @@ diesel::table! {
         opted_out_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        paused_reason -> Nullable<Text>,
     }
 }
 
@@ -418,6 +419,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        paused_reason -> Nullable<Text>,
     }
 }
 

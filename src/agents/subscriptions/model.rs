@@ -21,6 +21,7 @@ pub struct SubscriptionRow {
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub paused_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -53,6 +54,9 @@ pub struct SubscriptionView {
     pub config: serde_json::Value,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
+    /// Set while the owner's tier allows fewer channels than they have: this one, among the newest, is not
+    /// used until a slot frees or the tier rises.
+    pub paused_reason: Option<String>,
     /// Until when the previous webhook secret still signs (after a rotation).
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -69,6 +73,7 @@ impl From<SubscriptionRow> for SubscriptionView {
             config: row.config,
             enabled: row.enabled,
             disabled_reason: row.disabled_reason,
+            paused_reason: row.paused_reason,
             previous_secret_expires_at: row.previous_secret_expires_at,
             last_used_at: row.last_used_at,
             created_at: row.created_at,

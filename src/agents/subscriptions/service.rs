@@ -209,9 +209,18 @@ pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SubscriptionV
     Ok(store::list_for(&mut conn, user.id).await?.into_iter().map(Into::into).collect())
 }
 
+/// Deletes the subscription; its freed slot lets the oldest channel paused for the tier limit work again.
 pub async fn delete(state: &AppState, user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
-    if store::delete(&mut conn, user.id, id).await? { Ok(()) } else { Err(ApiError::not_found("Subscription")) }
+    let tiers = &state.config.tier_limits;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        if !store::delete(conn, user.id, id).await? {
+            return Err(ApiError::not_found("Subscription"));
+        }
+        crate::billing::service::apply_tier_limits(conn, tiers, user.id).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Sends a test notification now, through the same recipient resolution and channel a real one uses.

@@ -47,7 +47,8 @@ pub async fn load(mut conn: &AsyncPgConnection, users: &[Uuid]) -> anyhow::Resul
         return Ok(out);
     }
     let subscriptions = diesel::sql_query(
-        "SELECT id, user_id, agent_type FROM user_agent_subscriptions WHERE user_id = ANY($1) AND enabled",
+        "SELECT id, user_id, agent_type FROM user_agent_subscriptions
+         WHERE user_id = ANY($1) AND enabled AND paused_reason IS NULL",
     )
     .bind::<Array<SqlUuid>, _>(users)
     .prepared()
@@ -56,7 +57,8 @@ pub async fn load(mut conn: &AsyncPgConnection, users: &[Uuid]) -> anyhow::Resul
     let contacts = diesel::sql_query(
         "SELECT c.id, c.user_id, c.email IS NOT NULL AS email_ok,
                 (c.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = c.phone)) AS sms_ok
-         FROM trusted_contacts c WHERE c.user_id = ANY($1) AND c.consent_status = 'accepted'",
+         FROM trusted_contacts c
+         WHERE c.user_id = ANY($1) AND c.consent_status = 'accepted' AND c.paused_reason IS NULL",
     )
     .bind::<Array<SqlUuid>, _>(users)
     .prepared()

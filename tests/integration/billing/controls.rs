@@ -272,3 +272,34 @@ async fn after_a_downgrade_the_newest_excess_reminder_stops_escalating_and_the_r
     assert_eq!(received(&sink).await, 4, "the paused reminder escalated no further");
     assert_eq!(count(&mut app.db.connect().await, "SELECT count(*) AS n FROM escalations").await, 4);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_downgrade_the_newest_excess_channel_is_not_used() {
+    let (kept_sink, paused_sink) = (sink().await, sink().await);
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    exec(&app, &format!("UPDATE subscriptions SET tier = 'PERSONAL' WHERE user_id = '{}'", seed.user)).await;
+    let kept = seed.webhook(&format!("{}/hook", kept_sink.uri())).await;
+    let newest = seed.webhook(&format!("{}/hook", paused_sink.uri())).await;
+    seed.reminder_due_in(chrono::Duration::hours(1), &[(0, &[kept.id, newest.id])], 0).await;
+
+    // FREE allows one channel: the newer webhook pauses, the older goes on.
+    escalating_reminders::billing::service::set_tier_override(
+        &app.state,
+        seed.user,
+        Some(escalating_reminders::billing::tiers::Tier::Free),
+    )
+    .await
+    .expect("override");
+    let reason = format!(
+        "SELECT coalesce(paused_reason, '-') AS value FROM user_agent_subscriptions WHERE id = '{}'",
+        newest.id
+    );
+    assert!(scalar(&app, &reason).await.contains("FREE tier allows 1 channel subscriptions"));
+
+    app.state.clock.advance(chrono::Duration::hours(2));
+    eventually(Duration::from_secs(15), "the kept channel is sent to", || async { received(&kept_sink).await == 1 })
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(received(&paused_sink).await, 0, "a paused channel is not used");
+}

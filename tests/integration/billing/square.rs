@@ -264,6 +264,15 @@ async fn upgrade_and_downgrade_change_limits_at_once_and_never_delete() {
         ids.push(create(&b.app, &token, once_body(&format!("Paid {n}"))).await["id"].as_str().unwrap().to_owned());
     }
 
+    // Channels and trusted contacts beyond FREE's (1 and 0) pause the same way.
+    let channels_before = b.app.get("/v1/agents/subscriptions", Some(&token)).await.data(200).as_array().unwrap().len();
+    for n in 1..=2 {
+        let body = json!({"name": format!("Mail {n}"), "config": {"address": format!("mail{n}@example.com")}});
+        b.app.post("/v1/agents/email/subscribe", body, Some(&token)).await.data(201);
+    }
+    let helper = json!({"name": "Grace", "email": "grace@example.com"});
+    b.app.post("/v1/trusted-contacts", helper, Some(&token)).await.data(201);
+
     // Downgrade: Square cancels; the two newest stop escalating, nothing is deleted, the owner is told.
     let canceled = subscription_event("subscription.updated", "EV-DOWN", "CANCELED", "PLAN_PERSONAL");
     assert_eq!(send_event(&b.app, &canceled).await.status, 200);
@@ -287,6 +296,23 @@ async fn upgrade_and_downgrade_change_limits_at_once_and_never_delete() {
     );
     b.app.post("/v1/reminders", once_body("Sixth"), Some(&token)).await.assert_error(403, "FORBIDDEN");
 
+    let channels = b.app.get("/v1/agents/subscriptions", Some(&token)).await.data(200).as_array().unwrap().clone();
+    assert_eq!(channels.len(), channels_before + 2, "a downgrade deletes no channel");
+    let paused_channels = paused_names(&channels);
+    assert_eq!(paused_channels.len(), channels.len() - 1, "FREE keeps only the oldest channel: {channels:?}");
+    assert!(paused_channels.contains(&"Mail 2".to_owned()), "{channels:?}");
+    let contacts = b.app.get("/v1/trusted-contacts", Some(&token)).await.data(200).as_array().unwrap().clone();
+    assert_eq!(paused_names(&contacts), ["Grace"]);
+    assert!(contacts[0]["pausedReason"].as_str().unwrap().contains("FREE tier allows 0 trusted contacts"));
+    let told = notices(&b.outbox);
+    assert!(told.iter().any(|m| m.contains("Mail 2") && m.contains("Grace")), "{told:?}");
+    // Deleting the channel that still works frees its slot for the oldest paused one.
+    let working = channels.iter().find(|c| c["pausedReason"].is_null()).unwrap()["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/agents/subscriptions/{working}");
+    assert_eq!(crate::fixtures::delete(&b.app, &token, &path).await.status, 204);
+    let channels = b.app.get("/v1/agents/subscriptions", Some(&token)).await.data(200).as_array().unwrap().clone();
+    assert_eq!(channels.iter().filter(|c| c["pausedReason"].is_null()).count(), 1, "{channels:?}");
+
     // Archiving one within the limit frees its slot: the older of the paused two escalates again.
     let oldest = list.iter().find(|r| r["title"] == "Free 1").unwrap()["id"].as_str().unwrap().to_owned();
     assert_eq!(crate::fixtures::delete(&b.app, &token, &format!("/v1/reminders/{oldest}")).await.status, 204);
@@ -300,4 +326,13 @@ async fn upgrade_and_downgrade_change_limits_at_once_and_never_delete() {
     assert_eq!(send_event(&b.app, &again).await.status, 200);
     let list = b.app.get("/v1/reminders", Some(&token)).await.data(200).as_array().unwrap().clone();
     assert!(list.iter().all(|r| r["pausedReason"].is_null()), "{list:?}");
+    let channels = b.app.get("/v1/agents/subscriptions", Some(&token)).await.data(200).as_array().unwrap().clone();
+    assert!(paused_names(&channels).is_empty(), "{channels:?}");
+    let contacts = b.app.get("/v1/trusted-contacts", Some(&token)).await.data(200).as_array().unwrap().clone();
+    assert!(paused_names(&contacts).is_empty(), "{contacts:?}");
+}
+
+/// The names of the listed items that carry a `pausedReason`.
+fn paused_names(items: &[Value]) -> Vec<String> {
+    items.iter().filter(|i| !i["pausedReason"].is_null()).map(|i| i["name"].as_str().unwrap_or("").to_owned()).collect()
 }
