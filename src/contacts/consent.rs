@@ -7,6 +7,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -150,8 +151,7 @@ pub async fn decide(
         _ => return Err(ApiError::field("decision", "must be accept or decline")),
     };
     if let Some(changes) = changes {
-        let mut conn = state.db.get().await?;
-        store::update(&mut conn, contact.id, &changes).await?;
+        record(&state, &contact, &changes).await?;
     }
     Ok(page("Trusted contact", &format!("<p>{}</p>", escape(message))))
 }
@@ -183,10 +183,22 @@ pub async fn opt_out(state: web::Data<AppState>, token: web::Path<String>) -> Re
             opted_out_at: Some(Some(state.clock.now())),
             ..Default::default()
         };
-        let mut conn = state.db.get().await?;
-        store::update(&mut conn, contact.id, &changes).await?;
+        record(&state, &contact, &changes).await?;
     }
     Ok(page("Stop messages", "<p>Done: you will not get any more messages.</p>"))
+}
+
+/// Writes the contact's decision. A declined or opted-out contact frees the owner's slot, so the oldest
+/// contact paused for the tier limit is asked again; both in one transaction.
+async fn record(state: &AppState, contact: &ContactRow, changes: &ContactChanges) -> Result<(), ApiError> {
+    let mut conn = state.db.get().await?;
+    let tiers = &state.config.tier_limits;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        store::update(conn, contact.id, changes).await?;
+        crate::billing::service::apply_tier_limits(conn, tiers, contact.user_id).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// An SMS reply `YES` from a phone: every pending invitation to that number is accepted. For the SMS

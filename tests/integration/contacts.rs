@@ -280,3 +280,34 @@ async fn with_the_feature_off_no_contact_tier_fires() {
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(deliveries_where(&app, "target_kind = 'contact'").await, "0");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contact_who_declines_frees_the_slot_of_one_paused_by_a_downgrade() {
+    let outbox = std::env::temp_dir().join(format!("er-contacts-{}", uuid::Uuid::new_v4().simple()));
+    let app = TestApp::spawn_with(&[
+        ("DEFAULT_TIER", "PERSONAL"),
+        ("TIER_LIMITS", r#"{"FREE": {"trustedContacts": 1}}"#),
+        ("EMAIL_OUTBOX_DIR", &outbox.to_string_lossy()),
+    ])
+    .await;
+    let token = user(&app, "ada@example.com").await;
+    contact(&app, &token, json!({"name": "Older", "email": "older@example.com"})).await;
+    contact(&app, &token, json!({"name": "Newer", "email": "newer@example.com"})).await;
+    let owner = crate::fixtures::user_id(&app, &token).await.parse().unwrap();
+    escalating_reminders::billing::service::set_tier_override(
+        &app.state,
+        owner,
+        Some(escalating_reminders::billing::tiers::Tier::Free),
+    )
+    .await
+    .expect("downgrade");
+    let paused = || async {
+        let list = app.get("/v1/trusted-contacts", Some(&token)).await.data(200).as_array().unwrap().clone();
+        list.iter().filter(|c| !c["pausedReason"].is_null()).map(|c| c["name"].to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(paused().await, ["\"Newer\""], "FREE here allows one contact: the newer one pauses");
+
+    let decline = link(&email_to(&outbox, "older@example.com"), "/contacts/invitation/");
+    assert_eq!(form(&app, &decline, "decision=decline").await.status, 200);
+    assert!(paused().await.is_empty(), "the declined contact's slot lets the paused one be asked again");
+}
