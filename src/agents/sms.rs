@@ -85,7 +85,7 @@ impl TwilioSms {
         let owner = job.payload["ownerName"].as_str().unwrap_or("Someone");
         let title = job.payload["title"].as_str().unwrap_or("a reminder");
         let prefix = format!("{owner} has not reacted to: ");
-        segments::fit(&prefix, title, &format!("\nI've got it: {}", self.got_it.link(job.delivery_id)))
+        segments::fit(&prefix, title, &format!("\nI've got it: {} (or reply OK)", self.got_it.link(job.delivery_id)))
     }
 }
 

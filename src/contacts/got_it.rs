@@ -49,8 +49,8 @@ impl GotItLinks {
     }
 }
 
-/// The contact delivery a token names: (owner, reminder, episode, contact, reminder title, contact name).
-type Named = (Uuid, Uuid, Uuid, Uuid, String, String);
+/// A delivery that reached a trusted contact: (owner, reminder, episode, contact, reminder title, contact name).
+pub type Named = (Uuid, Uuid, Uuid, Uuid, String, String);
 
 async fn named(state: &AppState, token: &str) -> Result<Named, ApiError> {
     let invalid = || ApiError::not_found("Link");
@@ -94,7 +94,18 @@ pub async fn got_it_page(state: web::Data<AppState>, token: web::Path<String>) -
     responses((status = 200, content_type = "text/html", body = String), (status = 404)))]
 pub async fn got_it(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
     ensure_enabled(&state)?;
-    let (owner, reminder, episode, contact, title, name) = named(&state, &token).await?;
+    let named = named(&state, &token).await?;
+    if !take_it(&state, &named).await? {
+        return Ok(page("Thank you", "<p>This was already taken care of; nothing more to do.</p>"));
+    }
+    Ok(page("Thank you", "<p>Thank you: they have been told you will take care of it.</p>"))
+}
+
+/// The contact of `named` has got it: acknowledges the episode for everyone, with the contact as the actor,
+/// and emails the owner. Only while that episode is open and not yet acknowledged; returns whether it acted.
+/// The link above and an SMS reply (`OK`) both come here.
+pub async fn take_it(state: &AppState, named: &Named) -> Result<bool, ApiError> {
+    let (owner, reminder, episode, contact, ref title, ref name) = *named;
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     let acted = conn
@@ -111,15 +122,14 @@ pub async fn got_it(state: web::Data<AppState>, token: web::Path<String>) -> Res
             Ok(true)
         })
         .await?;
-    if !acted {
-        return Ok(page("Thank you", "<p>This was already taken care of; nothing more to do.</p>"));
+    if acted {
+        let notice = Notice {
+            subject: format!("{name} has got it: {title}"),
+            text: format!("{name} said they will take care of \"{title}\". Escalation is paused for this reminder."),
+        };
+        if let Err(err) = notice::email_owner(state, owner, notice).await {
+            tracing::warn!(user.id = %owner, error = %err, "the owner could not be told that a contact has it");
+        }
     }
-    let notice = Notice {
-        subject: format!("{name} has got it: {title}"),
-        text: format!("{name} said they will take care of \"{title}\". Escalation is paused for this reminder."),
-    };
-    if let Err(err) = notice::email_owner(&state, owner, notice).await {
-        tracing::warn!(user.id = %owner, error = %err, "the owner could not be told that a contact has it");
-    }
-    Ok(page("Thank you", "<p>Thank you: they have been told you will take care of it.</p>"))
+    Ok(acted)
 }

@@ -317,3 +317,51 @@ async fn a_phone_only_contact_is_invited_by_text_and_accepts_with_yes() {
     app.post("/v1/trusted-contacts", body, Some(&token)).await.data(201);
     assert_eq!(twilio.received_requests().await.unwrap().len(), 1, "no text to a stopped number");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trusted_contact_texted_about_a_reminder_replies_ok_to_take_it() {
+    let (twilio, app) = twilio_and_app().await;
+    let seed = Seed::new(&app).await;
+    let owner = seed.user;
+    exec(&app, &format!("UPDATE subscriptions SET tier = 'PERSONAL' WHERE user_id = '{owner}'")).await;
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO trusted_contacts (user_id, name, phone, consent_status, accepted_at)
+             VALUES ('{owner}', 'Bob', '{PHONE}', 'accepted', now())"
+        ),
+    )
+    .await;
+    // A reminder whose only tier asks the trusted contacts, due now.
+    let reminder = scalar(
+        &app,
+        &format!(
+            "WITH p AS (INSERT INTO escalation_profiles (user_id, name, tiers)
+                        VALUES ('{owner}', 'ask', '[{{\"tierNumber\": 1, \"delayMinutes\": 0, \"includeTrustedContacts\": true}}]')
+                        RETURNING id),
+                  r AS (INSERT INTO reminders (user_id, title, escalation_profile_id, timezone, next_trigger_at)
+                        SELECT '{owner}', 'Feed the cat', id, 'UTC', now() FROM p RETURNING id, next_trigger_at),
+                  s AS (INSERT INTO reminder_schedules (reminder_id, kind, trigger_at, timezone)
+                        SELECT id, 'once', next_trigger_at, 'UTC' FROM r)
+             SELECT id::text AS value FROM r"
+        ),
+    )
+    .await;
+    wait_sent(&app, 1).await;
+    let requests = twilio.received_requests().await.unwrap();
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&requests[0].body).into_owned().collect();
+    assert!(form["Body"].contains("or reply OK"), "{}", form["Body"]);
+    let episode = format!("SELECT status AS value FROM escalations WHERE reminder_id = '{reminder}'");
+
+    // A contact can only take it on; completing is the owner's.
+    let refused = text_back(&app, PHONE, "DONE").await;
+    assert!(refused.contains("Only the reminder"), "{refused}");
+    assert_eq!(scalar(&app, &episode).await, "active");
+
+    let taken = text_back(&app, PHONE, "ok").await;
+    assert!(taken.contains("you will take care of &quot;Feed the cat&quot;"), "{taken}");
+    assert_eq!(scalar(&app, &episode).await, "acknowledged");
+    let again = text_back(&app, PHONE, "Got it").await;
+    assert!(again.contains("already taken care of"), "{again}");
+}

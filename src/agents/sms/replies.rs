@@ -1,6 +1,7 @@
 //! Two-way SMS: what a text sent back to our number means, and acting on it. `ACK`, `DONE` and
 //! `SNOOZE <phrase>` act on the reminder of the sender's most recent open episode that texted that number,
-//! through the one action path with the SMS actor. `STOP`/`START` (and Twilio's synonyms) switch texts to
+//! through the one action path with the SMS actor. From a trusted contact texted about someone's reminder,
+//! `OK` (or `ACK`, `GOT IT`) is their "I've got it", as the link in that text. `STOP`/`START` (and Twilio's synonyms) switch texts to
 //! the number off and on for everyone who sends to it, user or trusted contact, so they are honoured
 //! whoever sends them; everything else from an unknown number changes nothing.
 
@@ -46,6 +47,9 @@ impl Command {
         let rest = rest.trim();
         match word.to_ascii_uppercase().trim_end_matches(['.', '!']) {
             "ACK" | "ACKNOWLEDGE" | "OK" if rest.is_empty() => Command::Act(Action::Acknowledge),
+            "GOT" if rest.eq_ignore_ascii_case("it") || rest.eq_ignore_ascii_case("it!") => {
+                Command::Act(Action::Acknowledge)
+            }
             "DONE" | "COMPLETE" | "COMPLETED" if rest.is_empty() => Command::Act(Action::Complete),
             "SNOOZE" if rest.is_empty() => Command::Act(Action::Snooze(DEFAULT_SNOOZE.to_owned())),
             "SNOOZE" => Command::Act(Action::Snooze(rest.to_owned())),
@@ -128,9 +132,15 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
     let addressed: Option<Addressed> =
         diesel::sql_query(SELECT_ADDRESSED).bind::<Text, _>(phone).load(&mut conn).await?.into_iter().next();
     let Some(addressed) = addressed else {
+        if state.config.feature_social_escalation
+            && let Some(asked) = asked_contact(&mut conn, phone).await?
+        {
+            return contact_reply(state, &asked, action).await;
+        }
         let known: Known = diesel::sql_query(
             "SELECT EXISTS (SELECT 1 FROM user_agent_subscriptions
-                            WHERE agent_type = 'sms' AND config->>'phoneNumber' = $1) AS known",
+                            WHERE agent_type = 'sms' AND config->>'phoneNumber' = $1)
+                    OR EXISTS (SELECT 1 FROM trusted_contacts WHERE phone = $1 AND consent_status = 'accepted') AS known",
         )
         .bind::<Text, _>(phone)
         .get_result(&mut conn)
@@ -142,6 +152,60 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
         });
     };
     act(state, &mut conn, &addressed, action, now).await
+}
+
+/// The most recent open episode (acknowledged ones too, to say it is taken care of) that texted `phone` as
+/// an accepted trusted contact: from the contact's
+/// number to its owner's open episodes (indexed by user), to their SMS deliveries to that contact.
+const SELECT_ASKED_CONTACT: &str = "
+    SELECT d.user_id, d.reminder_id, d.escalation_id, c.id AS contact_id, r.title, c.name
+    FROM trusted_contacts c
+    JOIN escalations e ON e.user_id = c.user_id AND e.status IN ('active', 'acknowledged')
+    JOIN deliveries d ON d.escalation_id = e.id AND d.target_kind = 'contact' AND d.target_id = c.id
+                     AND d.channel = 'sms' AND d.status IN ('sending', 'sent', 'delivered')
+    JOIN reminders r ON r.id = e.reminder_id
+    WHERE c.phone = $1 AND c.consent_status = 'accepted'
+    ORDER BY COALESCE(d.sent_at, d.created_at) DESC
+    LIMIT 1";
+
+#[derive(diesel::QueryableByName)]
+struct AskedContact {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    reminder_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    escalation_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    contact_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+async fn asked_contact(conn: &mut AsyncPgConnection, phone: &str) -> diesel::QueryResult<Option<AskedContact>> {
+    Ok(diesel::sql_query(SELECT_ASKED_CONTACT).bind::<Text, _>(phone).load(conn).await?.into_iter().next())
+}
+
+/// A trusted contact can only say they have got it; the rest is the owner's to do.
+async fn contact_reply(state: &AppState, asked: &AskedContact, action: Action) -> anyhow::Result<String> {
+    if action != Action::Acknowledge {
+        return Ok("Only the reminder's owner can do that. Reply OK if you will take care of it.".to_owned());
+    }
+    let named = (
+        asked.user_id,
+        asked.reminder_id,
+        asked.escalation_id,
+        asked.contact_id,
+        asked.title.clone(),
+        asked.name.clone(),
+    );
+    Ok(if crate::contacts::got_it::take_it(state, &named).await? {
+        format!("Thank you: they have been told you will take care of \"{}\".", asked.title)
+    } else {
+        "This was already taken care of; nothing more to do.".to_owned()
+    })
 }
 
 async fn act(
@@ -211,6 +275,7 @@ mod tests {
         for start in ["START", "yes", "Unstop"] {
             assert_eq!(Command::parse(start), Command::Start, "{start}");
         }
+        assert_eq!(Command::parse("Got it!"), Command::Act(Action::Acknowledge));
         assert_eq!(Command::parse("help"), Command::Help);
         assert_eq!(Command::parse("ack please"), Command::Unknown, "only the bare word acts");
         assert_eq!(Command::parse("stop calling me"), Command::Unknown);
