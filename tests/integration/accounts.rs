@@ -334,3 +334,32 @@ async fn tenancy_another_users_ids_are_not_found() {
         .await
         .assert_error(400, "VALIDATION_ERROR");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_account_is_erased_with_everything_it_owned_once_its_purge_date_passes() {
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let token = access(&register(&app, "gone@example.com").await);
+    let id = crate::fixtures::user_id(&app, &token).await;
+    crate::fixtures::create(&app, &token, crate::fixtures::once_body("Water the plants")).await;
+    let keeper = access(&register(&app, "kept@example.com").await);
+    crate::fixtures::create(&app, &keeper, crate::fixtures::once_body("Stay")).await;
+    assert_eq!(app.call(Method::DELETE, "/v1/users/me", None, Some(&token)).await.status, 204);
+    let rows = |table: &str| format!("SELECT count(*)::text AS value FROM {table} WHERE user_id = '{id}'");
+    let users = format!("SELECT count(*)::text AS value FROM users WHERE id = '{id}'");
+    // Within the 30 days nothing is erased.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(crate::fixtures::scalar(&app, &users).await, "1");
+
+    crate::fixtures::exec(&app, &format!("UPDATE users SET purge_after = now() - interval '1 day' WHERE id = '{id}'"))
+        .await;
+    crate::engine::eventually(std::time::Duration::from_secs(15), "the account is erased", || async {
+        crate::fixtures::scalar(&app, &users).await == "0"
+    })
+    .await;
+    for table in ["reminders", "escalation_profiles", "subscriptions", "refresh_sessions"] {
+        assert_eq!(crate::fixtures::scalar(&app, &rows(table)).await, "0", "{table}");
+    }
+    assert_eq!(app.get("/v1/reminders", Some(&keeper)).await.data(200).as_array().unwrap().len(), 1);
+    // The address is free again.
+    register(&app, "gone@example.com").await;
+}

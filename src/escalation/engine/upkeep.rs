@@ -1,6 +1,6 @@
 //! Upkeep, run by the leader every few seconds: the gauges operators alert on (queue depth, scheduler
-//! lag, reminders due but not yet fired) and pruning of expired idempotency keys. Neither needs fencing:
-//! both are safe to run twice.
+//! lag, reminders due but not yet fired), pruning of expired idempotency keys and the erasure of accounts
+//! deleted 30 days ago. None needs fencing: each is safe to run twice.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Timestamptz};
@@ -54,5 +54,26 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Resu
     // Idempotency keys are honoured for 24 hours; older ones only take space.
     let pruned = crate::http::idempotency::prune(conn, now).await?;
     crate::billing::service::lift_expired_suspensions(conn, now).await?;
-    Ok(pruned)
+    let purged = purge_deleted_users(conn, now).await?;
+    if purged > 0 {
+        tracing::info!(users = purged, "deleted accounts erased");
+    }
+    Ok(pruned + purged)
+}
+
+/// Erases accounts whose `purge_after` has passed, a batch at a time: keys and delete triggers take every
+/// row that was theirs along (reminders, episodes, deliveries, channels, contacts, sessions, keys); the
+/// audit and admin logs keep their entries without the link. An account that is also an admin with logged
+/// actions stays until an operator removes the admin role, so it can never block the batch.
+async fn purge_deleted_users(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM users WHERE id IN (
+            SELECT u.id FROM users u
+            WHERE u.deleted_at IS NOT NULL AND u.purge_after <= $1
+              AND NOT EXISTS (SELECT 1 FROM admin_users a WHERE a.user_id = u.id)
+            ORDER BY u.purge_after LIMIT 100 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await
 }
