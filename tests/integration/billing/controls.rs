@@ -249,13 +249,7 @@ async fn after_a_downgrade_the_newest_excess_reminder_stops_escalating_and_the_r
     let newest = seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[hook.id]), (60, &[hook.id])], 0).await;
     eventually(Duration::from_secs(15), "the first tier is sent", || async { received(&sink).await == 1 }).await;
 
-    escalating_reminders::billing::service::set_tier_override(
-        &app.state,
-        seed.user,
-        Some(escalating_reminders::billing::tiers::Tier::Free),
-    )
-    .await
-    .expect("override");
+    crate::fixtures::override_tier(&app, seed.user, escalating_reminders::billing::tiers::Tier::Free).await;
     let paused =
         scalar(&app, &format!("SELECT coalesce(paused_reason, '-') AS value FROM reminders WHERE id = '{newest}'"))
             .await;
@@ -284,13 +278,7 @@ async fn after_a_downgrade_the_newest_excess_channel_is_not_used() {
     seed.reminder_due_in(chrono::Duration::hours(1), &[(0, &[kept.id, newest.id])], 0).await;
 
     // FREE allows one channel: the newer webhook pauses, the older goes on.
-    escalating_reminders::billing::service::set_tier_override(
-        &app.state,
-        seed.user,
-        Some(escalating_reminders::billing::tiers::Tier::Free),
-    )
-    .await
-    .expect("override");
+    crate::fixtures::override_tier(&app, seed.user, escalating_reminders::billing::tiers::Tier::Free).await;
     let reason = format!(
         "SELECT coalesce(paused_reason, '-') AS value FROM user_agent_subscriptions WHERE id = '{}'",
         newest.id
