@@ -68,7 +68,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                     tracing::error!(escalation.id = %row.id, "unreadable escalation state; skipping");
                     continue;
                 };
-                let plan: Plan = match serde_json::from_value(row.plan.clone()) {
+                let plan: Plan = match serde::Deserialize::deserialize(&row.plan) {
                     Ok(plan) => plan,
                     Err(err) => {
                         tracing::error!(escalation.id = %row.id, error = %err, "unreadable escalation plan; skipping");

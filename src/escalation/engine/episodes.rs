@@ -79,7 +79,7 @@ pub async fn insert_batch(
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.reminder_id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.occurrence_at).collect::<Vec<_>>())
-    .bind::<Array<Jsonb>, _>(rows.iter().map(|r| r.plan.clone()).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.plan).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(rows.iter().map(|r| r.row.episode.status.as_str()).collect::<Vec<_>>())
     .bind::<Array<SmallInt>, _>(rows.iter().map(|r| tier_column(&r.row.episode)).collect::<Vec<_>>())
     .bind::<Array<SmallInt>, _>(rows.iter().map(|r| i16::from(r.row.episode.loop_index)).collect::<Vec<_>>())

@@ -172,7 +172,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             for reminder in &due {
                 let (occurrence_at, next) = reminder.occurrence_and_next(now);
                 next_triggers.push(next);
-                let tiers: Vec<TierSpec> = serde_json::from_value(reminder.tiers.clone()).unwrap_or_default();
+                let tiers: Vec<TierSpec> = serde::Deserialize::deserialize(&reminder.tiers).unwrap_or_default();
                 let settings = ProfileSettings {
                     repeat: u8::try_from(reminder.repeat_count).unwrap_or(0),
                     ack_window_minutes: u32::try_from(reminder.ack_window_minutes).unwrap_or(0),
