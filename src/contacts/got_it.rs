@@ -49,10 +49,27 @@ impl GotItLinks {
     }
 }
 
-/// A delivery that reached a trusted contact: (owner, reminder, episode, contact, reminder title, contact name).
-pub type Named = (Uuid, Uuid, Uuid, Uuid, String, String);
+/// A delivery that reached a trusted contact: what acting on the contact's "I've got it" needs. Loaded by
+/// position from a got-it token, and by column name for an SMS reply.
+#[derive(Debug, Clone, Queryable, diesel::QueryableByName)]
+pub struct ContactDelivery {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub owner: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub reminder: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub episode: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub contact: Uuid,
+    /// The reminder's title.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub title: String,
+    /// The contact's name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+}
 
-async fn named(state: &AppState, token: &str) -> Result<Named, ApiError> {
+async fn named(state: &AppState, token: &str) -> Result<ContactDelivery, ApiError> {
     let invalid = || ApiError::not_found("Link");
     let key = state.config.encryption_key.expose_secret();
     let delivery = crate::crypto::open_id(key, PURPOSE, token).ok_or_else(invalid)?;
@@ -82,8 +99,9 @@ async fn named(state: &AppState, token: &str) -> Result<Named, ApiError> {
     responses((status = 200, content_type = "text/html", body = String), (status = 404)))]
 pub async fn got_it_page(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
     ensure_enabled(&state)?;
-    let (.., title, _) = named(&state, &token).await?;
-    let body = format!("<p>Reminder: {}</p><form method=\"post\"><button>I've got it</button></form>", escape(&title));
+    let named = named(&state, &token).await?;
+    let body =
+        format!("<p>Reminder: {}</p><form method=\"post\"><button>I've got it</button></form>", escape(&named.title));
     Ok(page("Will you take care of it?", &body))
 }
 
@@ -104,8 +122,8 @@ pub async fn got_it(state: web::Data<AppState>, token: web::Path<String>) -> Res
 /// The contact of `named` has got it: acknowledges the episode for everyone, with the contact as the actor,
 /// and emails the owner. Only while that episode is open and not yet acknowledged; returns whether it acted.
 /// The link above and an SMS reply (`OK`) both come here.
-pub async fn take_it(state: &AppState, named: &Named) -> Result<bool, ApiError> {
-    let (owner, reminder, episode, contact, ref title, ref name) = *named;
+pub async fn take_it(state: &AppState, named: &ContactDelivery) -> Result<bool, ApiError> {
+    let ContactDelivery { owner, reminder, episode, contact, ref title, ref name } = *named;
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     let acted = conn

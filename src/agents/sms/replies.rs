@@ -1,9 +1,9 @@
 //! Two-way SMS: what a text sent back to our number means, and acting on it. `ACK`, `DONE` and
 //! `SNOOZE <phrase>` act on the reminder of the sender's most recent open episode that texted that number,
 //! through the one action path with the SMS actor. From a trusted contact texted about someone's reminder,
-//! `OK` (or `ACK`, `GOT IT`) is their "I've got it", as the link in that text. `STOP`/`START` (and Twilio's synonyms) switch texts to
-//! the number off and on for everyone who sends to it, user or trusted contact, so they are honoured
-//! whoever sends them; everything else from an unknown number changes nothing.
+//! `OK` (or `ACK`, `GOT IT`) is their "I've got it", as the link in that text. `STOP`/`START` (and
+//! Twilio's synonyms) switch texts to the number off and on for everyone who sends to it, user or trusted
+//! contact, so they are honoured whoever sends them; everything else from an unknown number changes nothing.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -11,6 +11,7 @@ use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::contacts::got_it::ContactDelivery;
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
 use crate::nlp::PhraseError;
 use crate::state::AppState;
@@ -47,9 +48,7 @@ impl Command {
         let rest = rest.trim();
         match word.to_ascii_uppercase().trim_end_matches(['.', '!']) {
             "ACK" | "ACKNOWLEDGE" | "OK" if rest.is_empty() => Command::Act(Action::Acknowledge),
-            "GOT" if rest.eq_ignore_ascii_case("it") || rest.eq_ignore_ascii_case("it!") => {
-                Command::Act(Action::Acknowledge)
-            }
+            "GOT" if rest.trim_end_matches(['.', '!']).eq_ignore_ascii_case("it") => Command::Act(Action::Acknowledge),
             "DONE" | "COMPLETE" | "COMPLETED" if rest.is_empty() => Command::Act(Action::Complete),
             "SNOOZE" if rest.is_empty() => Command::Act(Action::Snooze(DEFAULT_SNOOZE.to_owned())),
             "SNOOZE" => Command::Act(Action::Snooze(rest.to_owned())),
@@ -155,10 +154,11 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
 }
 
 /// The most recent open episode (acknowledged ones too, to say it is taken care of) that texted `phone` as
-/// an accepted trusted contact: from the contact's
-/// number to its owner's open episodes (indexed by user), to their SMS deliveries to that contact.
+/// an accepted trusted contact: from the contact's number to its owner's open episodes (indexed by user),
+/// to their SMS deliveries to that contact.
 const SELECT_ASKED_CONTACT: &str = "
-    SELECT d.user_id, d.reminder_id, d.escalation_id, c.id AS contact_id, r.title, c.name
+    SELECT d.user_id AS owner, d.reminder_id AS reminder, d.escalation_id AS episode, c.id AS contact, r.title,
+           c.name
     FROM trusted_contacts c
     JOIN escalations e ON e.user_id = c.user_id AND e.status IN ('active', 'acknowledged')
     JOIN deliveries d ON d.escalation_id = e.id AND d.target_kind = 'contact' AND d.target_id = c.id
@@ -168,40 +168,16 @@ const SELECT_ASKED_CONTACT: &str = "
     ORDER BY COALESCE(d.sent_at, d.created_at) DESC
     LIMIT 1";
 
-#[derive(diesel::QueryableByName)]
-struct AskedContact {
-    #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    reminder_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    escalation_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    contact_id: Uuid,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Text)]
-    name: String,
-}
-
-async fn asked_contact(conn: &mut AsyncPgConnection, phone: &str) -> diesel::QueryResult<Option<AskedContact>> {
+async fn asked_contact(conn: &mut AsyncPgConnection, phone: &str) -> diesel::QueryResult<Option<ContactDelivery>> {
     Ok(diesel::sql_query(SELECT_ASKED_CONTACT).bind::<Text, _>(phone).load(conn).await?.into_iter().next())
 }
 
 /// A trusted contact can only say they have got it; the rest is the owner's to do.
-async fn contact_reply(state: &AppState, asked: &AskedContact, action: Action) -> anyhow::Result<String> {
+async fn contact_reply(state: &AppState, asked: &ContactDelivery, action: Action) -> anyhow::Result<String> {
     if action != Action::Acknowledge {
         return Ok("Only the reminder's owner can do that. Reply OK if you will take care of it.".to_owned());
     }
-    let named = (
-        asked.user_id,
-        asked.reminder_id,
-        asked.escalation_id,
-        asked.contact_id,
-        asked.title.clone(),
-        asked.name.clone(),
-    );
-    Ok(if crate::contacts::got_it::take_it(state, &named).await? {
+    Ok(if crate::contacts::got_it::take_it(state, asked).await? {
         format!("Thank you: they have been told you will take care of \"{}\".", asked.title)
     } else {
         "This was already taken care of; nothing more to do.".to_owned()

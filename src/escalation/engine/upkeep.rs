@@ -63,8 +63,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Resu
 
 /// Erases accounts whose `purge_after` has passed, a batch at a time: keys and delete triggers take every
 /// row that was theirs along (reminders, episodes, deliveries, channels, contacts, sessions, keys); the
-/// audit and admin logs keep their entries without the link. An account that is also an admin with logged
-/// actions stays until an operator removes the admin role, so it can never block the batch.
+/// audit and admin logs keep their entries without the link. An account that is also an admin stays until
+/// an operator removes the admin role: the admin's logged actions would refuse the delete and block the batch.
 async fn purge_deleted_users(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> diesel::QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM users WHERE id IN (
