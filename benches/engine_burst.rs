@@ -43,17 +43,7 @@ async fn main() {
     common::seed(&mut conn, n, &sink).await;
     env.push(("WORKER_CONCURRENCY".to_owned(), SENDS_IN_FLIGHT.to_string()));
     // Everything becomes due at one instant ahead, after the update has committed and the roles started.
-    let due_at: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(20);
-    diesel::sql_query("UPDATE reminders SET next_trigger_at = $1")
-        .bind::<Timestamptz, _>(due_at)
-        .execute(&mut conn)
-        .await
-        .expect("due");
-    diesel::sql_query("UPDATE reminder_schedules SET trigger_at = $1")
-        .bind::<Timestamptz, _>(due_at)
-        .execute(&mut conn)
-        .await
-        .expect("due schedule");
+    let due_at = make_all_due(&mut conn, 20).await;
     let scheduler = Process::start(&["--role", "scheduler"], &env);
     let worker = Process::start(&["--role", "worker"], &env);
     let committed_early = Utc::now() + chrono::Duration::seconds(2) < due_at;
@@ -93,6 +83,7 @@ async fn main() {
     .await
     .expect("fire time");
     let sent_rows = common::count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await;
+    let without_http = burst_without_http(&mut conn, &env, n).await;
     let p99 = quantile(&lateness, 0.99);
     let ratio = rate / composite;
     // The pieces share the same cores, so a delivery that needs one of each cannot beat doing them one after
@@ -124,6 +115,15 @@ async fn main() {
         "machine_busy_cpu_seconds": round(busy, 1),
         "machine_cpu_microseconds_per_delivery": round(busy / delivered as f64 * 1e6, 0),
         "ratio_to_composite": round(ratio, 3),
+        // The same burst again with no-op channels: the engine's own Postgres and Redis work, nothing sent.
+        // The ratio of this to the composite bounds what any sender could reach on this write path.
+        "without_http": json!({
+            "finished": without_http.finished,
+            "deliveries_per_second": round(without_http.rate, 0),
+            "drain_seconds": round(without_http.drain, 2),
+            "ratio_to_composite": round(without_http.rate / composite, 3),
+            "roles": without_http.roles,
+        }),
         "ratio_to_64_connection_http": round(rate / http_concurrent, 3),
         "target_ratio": TARGET_RATIO,
         "ratio_met": ratio >= TARGET_RATIO,
@@ -150,4 +150,75 @@ fn machine_busy_seconds() -> f64 {
     let busy: f64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| ticks.get(i)).sum();
     // USER_HZ is 100 on every Linux this runs on.
     busy / 100.0
+}
+
+/// Sets every reminder (active again) and its schedule due `seconds` from now; returns that instant.
+async fn make_all_due(conn: &mut diesel_async::AsyncPgConnection, seconds: i64) -> DateTime<Utc> {
+    let due_at = Utc::now() + chrono::Duration::seconds(seconds);
+    diesel::sql_query("UPDATE reminders SET status = 'active', next_trigger_at = $1")
+        .bind::<Timestamptz, _>(due_at)
+        .execute(conn)
+        .await
+        .expect("due");
+    diesel::sql_query("UPDATE reminder_schedules SET trigger_at = $1")
+        .bind::<Timestamptz, _>(due_at)
+        .execute(conn)
+        .await
+        .expect("due schedule");
+    due_at
+}
+
+struct WithoutHttp {
+    finished: bool,
+    rate: f64,
+    drain: f64,
+    roles: [serde_json::Value; 2],
+}
+
+/// The burst once more on the same reminders, with every send a no-op (`WORKER_NOOP_CHANNELS`): fire,
+/// offer, claim and record as before, with no HTTP. Drain is the last recorded send's lateness.
+async fn burst_without_http(
+    conn: &mut diesel_async::AsyncPgConnection,
+    env: &[(String, String)],
+    n: i64,
+) -> WithoutHttp {
+    // Deleting the episodes deletes their deliveries (statement trigger); the tables are vacuumed so the
+    // second run starts as clean as the first.
+    diesel::sql_query("DELETE FROM escalations").execute(conn).await.expect("clear episodes");
+    for table in ["escalations", "deliveries", "reminders"] {
+        diesel::sql_query(format!("VACUUM ANALYZE {table}")).execute(conn).await.expect("vacuum");
+    }
+    let due_at = make_all_due(conn, 10).await;
+    let mut env = env.to_vec();
+    env.push(("WORKER_NOOP_CHANNELS".to_owned(), "true".to_owned()));
+    let scheduler = Process::start(&["--role", "scheduler"], &env);
+    let worker = Process::start(&["--role", "worker"], &env);
+    // Done when nothing is due and nothing is owed: both checks read small partial indexes, and the count
+    // of episodes runs only once they pass.
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let finished = loop {
+        let done = common::count(
+            conn,
+            "SELECT count(*) AS n FROM escalations
+             WHERE NOT EXISTS (SELECT 1 FROM reminders WHERE status = 'active' AND next_trigger_at IS NOT NULL)
+               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE status IN ('pending', 'sending'))",
+        )
+        .await
+            >= n;
+        if done || Instant::now() >= deadline {
+            break done;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let roles = [scheduler.usage_json(), worker.usage_json()];
+    drop((scheduler, worker));
+    let drain: Seconds = diesel::sql_query(
+        "SELECT COALESCE(EXTRACT(EPOCH FROM max(sent_at) - $1)::float8, 0) AS seconds FROM deliveries",
+    )
+    .bind::<Timestamptz, _>(due_at)
+    .get_result(conn)
+    .await
+    .expect("drain");
+    let sent = common::count(conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await;
+    WithoutHttp { finished, rate: sent as f64 / drain.seconds, drain: drain.seconds, roles }
 }
