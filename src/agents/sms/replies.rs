@@ -79,14 +79,15 @@ struct Addressed {
 }
 
 /// The most recent open episode that texted `phone` on one of its owner's SMS subscriptions: from the
-/// number (indexed) to its owners' open episodes, to their SMS deliveries to that subscription.
+/// number to its owners' reminders, to their open episodes (`escalations_one_open`), to their SMS
+/// deliveries to that subscription.
 const SELECT_ADDRESSED: &str = "
     SELECT e.user_id, e.reminder_id, r.title, u.timezone
     FROM user_agent_subscriptions s
-    JOIN escalations e ON e.user_id = s.user_id AND e.status IN ('active', 'acknowledged')
+    JOIN reminders r ON r.user_id = s.user_id
+    JOIN escalations e ON e.reminder_id = r.id AND e.status IN ('active', 'acknowledged')
     JOIN deliveries d ON d.escalation_id = e.id AND d.target_kind = 'subscription' AND d.target_id = s.id
                      AND d.channel = 'sms' AND d.status IN ('sending', 'sent', 'delivered')
-    JOIN reminders r ON r.id = e.reminder_id
     JOIN users u ON u.id = e.user_id AND u.deleted_at IS NULL
     WHERE s.agent_type = 'sms' AND s.config->>'phoneNumber' = $1
     ORDER BY COALESCE(d.sent_at, d.created_at) DESC
@@ -154,16 +155,16 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
 }
 
 /// The most recent open episode (acknowledged ones too, to say it is taken care of) that texted `phone` as
-/// an accepted trusted contact: from the contact's number to its owner's open episodes (indexed by user),
-/// to their SMS deliveries to that contact.
+/// an accepted trusted contact: from the contact's number to its owner's reminders, to their open
+/// episodes (`escalations_one_open`), to their SMS deliveries to that contact.
 const SELECT_ASKED_CONTACT: &str = "
     SELECT d.user_id AS owner, d.reminder_id AS reminder, d.escalation_id AS episode, c.id AS contact, r.title,
            c.name
     FROM trusted_contacts c
-    JOIN escalations e ON e.user_id = c.user_id AND e.status IN ('active', 'acknowledged')
+    JOIN reminders r ON r.user_id = c.user_id
+    JOIN escalations e ON e.reminder_id = r.id AND e.status IN ('active', 'acknowledged')
     JOIN deliveries d ON d.escalation_id = e.id AND d.target_kind = 'contact' AND d.target_id = c.id
                      AND d.channel = 'sms' AND d.status IN ('sending', 'sent', 'delivered')
-    JOIN reminders r ON r.id = e.reminder_id
     WHERE c.phone = $1 AND c.consent_status = 'accepted'
     ORDER BY COALESCE(d.sent_at, d.created_at) DESC
     LIMIT 1";

@@ -1,0 +1,1 @@
+CREATE INDEX escalations_user ON escalations (user_id, fired_at DESC);
