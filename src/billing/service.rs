@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use super::limits::Limit;
@@ -73,6 +74,24 @@ const LIMITED: [Limited; 3] = [
         label: "t.name",
     },
 ];
+
+/// Runs `write`, then applies `owner`'s tier limits again, in one transaction: a write that frees a slot (a
+/// deleted channel or contact, a declined invitation) lets the oldest item paused for that limit work again,
+/// and the two commit together or not at all.
+pub async fn freeing_a_slot<T: Send>(
+    state: &AppState,
+    owner: Uuid,
+    write: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<T, ApiError>> + Send,
+) -> Result<T, ApiError> {
+    let mut conn = state.db.get().await?;
+    let tiers = &state.config.tier_limits;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        let written = write(conn).await?;
+        apply_tier_limits(conn, tiers, owner).await?;
+        Ok(written)
+    })
+    .await
+}
 
 /// For each limit of the owner's tier, pauses the newest counted rows beyond it and resumes those paused
 /// for the limit that fit again (oldest first). Nothing is deleted. Episodes of newly paused reminders end:

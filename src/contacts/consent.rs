@@ -7,7 +7,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -151,7 +150,7 @@ pub async fn decide(
         _ => return Err(ApiError::field("decision", "must be accept or decline")),
     };
     if let Some(changes) = changes {
-        record(&state, &contact, &changes).await?;
+        record(&state, &contact, changes).await?;
     }
     Ok(page("Trusted contact", &format!("<p>{}</p>", escape(message))))
 }
@@ -183,20 +182,20 @@ pub async fn opt_out(state: web::Data<AppState>, token: web::Path<String>) -> Re
             opted_out_at: Some(Some(state.clock.now())),
             ..Default::default()
         };
-        record(&state, &contact, &changes).await?;
+        record(&state, &contact, changes).await?;
     }
     Ok(page("Stop messages", "<p>Done: you will not get any more messages.</p>"))
 }
 
 /// Writes the contact's decision. A declined or opted-out contact frees the owner's slot, so the oldest
 /// contact paused for the tier limit is asked again; both in one transaction.
-async fn record(state: &AppState, contact: &ContactRow, changes: &ContactChanges) -> Result<(), ApiError> {
-    let mut conn = state.db.get().await?;
-    let tiers = &state.config.tier_limits;
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        store::update(conn, contact.id, changes).await?;
-        crate::billing::service::apply_tier_limits(conn, tiers, contact.user_id).await?;
-        Ok(())
+async fn record(state: &AppState, contact: &ContactRow, changes: ContactChanges) -> Result<(), ApiError> {
+    let id = contact.id;
+    crate::billing::service::freeing_a_slot(state, contact.user_id, |conn| {
+        Box::pin(async move {
+            store::update(conn, id, &changes).await?;
+            Ok(())
+        })
     })
     .await
 }

@@ -160,14 +160,13 @@ pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch
 
 /// Deletes the contact; its freed slot lets the oldest contact paused for the tier limit be asked again.
 pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
-    let mut conn = state.db.get().await?;
-    let tiers = &state.config.tier_limits;
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        if store::delete_for(conn, owner, id).await? == 0 {
-            return Err(not_found());
-        }
-        crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
-        Ok(())
+    crate::billing::service::freeing_a_slot(state, owner, |conn| {
+        Box::pin(async move {
+            match store::delete_for(conn, owner, id).await? {
+                0 => Err(not_found()),
+                _ => Ok(()),
+            }
+        })
     })
     .await
 }

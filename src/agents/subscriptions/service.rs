@@ -211,14 +211,14 @@ pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SubscriptionV
 
 /// Deletes the subscription; its freed slot lets the oldest channel paused for the tier limit work again.
 pub async fn delete(state: &AppState, user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
-    let mut conn = state.db.get().await?;
-    let tiers = &state.config.tier_limits;
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        if !store::delete(conn, user.id, id).await? {
-            return Err(ApiError::not_found("Subscription"));
-        }
-        crate::billing::service::apply_tier_limits(conn, tiers, user.id).await?;
-        Ok(())
+    let owner = user.id;
+    crate::billing::service::freeing_a_slot(state, owner, |conn| {
+        Box::pin(async move {
+            match store::delete(conn, owner, id).await? {
+                true => Ok(()),
+                false => Err(ApiError::not_found("Subscription")),
+            }
+        })
     })
     .await
 }
