@@ -13,7 +13,7 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use secrecy::ExposeSecret;
 
 use crate::config::{Config, DatabaseTarget};
-pub use connect::{Connector, establish};
+pub use connect::{Connector, establish, is_missing_database};
 pub use prepared::{Prepare, Prepared};
 
 /// The connection pool type used everywhere.

@@ -42,7 +42,7 @@ impl Connector {
     /// Opens one connection to `url` (a URL without `sslmode`).
     pub async fn connect(&self, url: &str) -> Result<AsyncPgConnection, ConnectionError> {
         let mut pg =
-            tokio_postgres::Config::from_str(url).map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
+            tokio_postgres::Config::from_str(url).map_err(|err| ConnectionError::BadConnection(describe(&err)))?;
         pg.application_name(&self.application_name);
         // Prepared statements are planned for their actual parameters every time (`force_custom_plan`): a
         // generic plan trusts table statistics, which lag far behind during a burst (it chose a scan of
@@ -53,7 +53,7 @@ impl Connector {
              -c plan_cache_mode=force_custom_plan",
         );
         pg.connect_timeout(Duration::from_secs(5));
-        let bad = |err: tokio_postgres::Error| ConnectionError::BadConnection(err.to_string());
+        let bad = |err: tokio_postgres::Error| ConnectionError::BadConnection(describe(&err));
         match &self.rustls {
             None => {
                 pg.ssl_mode(SslMode::Disable);
@@ -67,6 +67,24 @@ impl Connector {
             }
         }
     }
+}
+
+/// The SQLSTATE of a connection refused because its database does not exist (`invalid_catalog_name`).
+const MISSING_DATABASE: &str = "SQLSTATE 3D000";
+
+/// A connection error as an operator needs it: tokio-postgres displays a server's refusal as just "db
+/// error", with the server's words ("database \"x\" does not exist") and code only in its source.
+fn describe(err: &tokio_postgres::Error) -> String {
+    match (err.as_db_error(), std::error::Error::source(err)) {
+        (Some(db), _) => format!("{err}: {} (SQLSTATE {})", db.message(), db.code().code()),
+        (None, Some(cause)) => format!("{err}: {cause}"),
+        (None, None) => err.to_string(),
+    }
+}
+
+/// Whether `err` (from [`establish`]) says the database does not exist.
+pub fn is_missing_database(err: &anyhow::Error) -> bool {
+    format!("{err:#}").contains(MISSING_DATABASE)
 }
 
 /// Opens a single connection outside any pool (leader election, LISTEN, migrations' lock holder).

@@ -23,7 +23,7 @@ pub async fn migrate_with_retry(state: &AppState, shutdown: &CancellationToken) 
                 state.set_migrated();
                 return Ok(());
             }
-            Err(err) if err.to_string().contains("does not exist") && config.database_is_default => {
+            Err(err) if db::is_missing_database(&err) && config.database_is_default => {
                 db::create_default_database(config).await?;
             }
             Err(err) => {
@@ -42,7 +42,7 @@ pub async fn migrate_with_retry(state: &AppState, shutdown: &CancellationToken) 
 pub async fn migrate_once(state: &AppState) -> anyhow::Result<()> {
     let config = &state.config;
     let conn = match db::establish(config, &config.database, "escalating-reminders-migrate").await {
-        Err(err) if err.to_string().contains("does not exist") && config.database_is_default => {
+        Err(err) if db::is_missing_database(&err) && config.database_is_default => {
             db::create_default_database(config).await?;
             db::establish(config, &config.database, "escalating-reminders-migrate").await?
         }

@@ -76,6 +76,29 @@ async fn role_all_migrates_a_fresh_database_and_serves_health() {
     assert_eq!(process.wait_exit(Duration::from_secs(35)).await, Some(0), "{:?}", process.output());
 }
 
+/// The quick start: with `DATABASE_URL` unset, the binary creates its local database and migrates it. (The
+/// default name is shared, so this test marks its own fresh name as the default instead.) With a
+/// `DATABASE_URL` of its own, a missing database is an error that says so, and nothing is created.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_default_database_is_created_and_a_named_one_is_reported() {
+    escalating_reminders::install_crypto_provider();
+    let db = TestDb::missing();
+    let env = base_env(&db);
+    let state_with = |database_is_default: bool| {
+        let config = escalating_reminders::config::Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+        let config = escalating_reminders::config::Config { database_is_default, ..config };
+        let roles = escalating_reminders::cli::parse_roles("api").unwrap();
+        escalating_reminders::roles::build_state(std::sync::Arc::new(config), roles).unwrap()
+    };
+    let refused = escalating_reminders::roles::migrate(&state_with(false)).await.expect_err("the database is missing");
+    let text = format!("{refused:#}");
+    assert!(text.contains(&format!("database \"{}\" does not exist", db.name)), "{text}");
+
+    escalating_reminders::roles::migrate(&state_with(true)).await.expect("created and migrated");
+    let mut conn = db.connect().await;
+    assert!(migration_count(&mut conn).await >= 5);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn health_is_503_json_when_postgres_is_unreachable() {
     let db = TestDb::create().await;

@@ -53,6 +53,12 @@ impl TestDb {
         TestDb { name, server: Some(server.to_owned()) }
     }
 
+    /// A fresh database name that does not exist yet, for start-up tests that create it (dropped, if it
+    /// was, like the others).
+    pub fn missing() -> TestDb {
+        TestDb { name: format!("er_test_{}", uuid::Uuid::new_v4().simple()), server: None }
+    }
+
     /// Creates an empty database with no migrations (start-up tests).
     pub async fn create_empty() -> TestDb {
         let name = format!("er_test_{}", uuid::Uuid::new_v4().simple());
