@@ -150,10 +150,11 @@ async fn complete_on_a_recurring_reminder_moves_to_the_next_occurrence() {
     let early = create(&app, &token, daily).await;
     let early_id = early["id"].as_str().unwrap();
     let done = app.post(&format!("/v1/reminders/{early_id}/complete"), json!({}), Some(&token)).await;
-    assert_eq!(
-        instant(&done.data(200)["reminder"]["nextTriggerAt"]),
-        instant(&early["nextTriggerAt"]) + Duration::days(1)
-    );
+    // The day after, at 09:00 in Berlin: 23 or 25 hours later across a change of clocks.
+    let berlin = chrono_tz::Europe::Berlin;
+    let day_after = instant(&early["nextTriggerAt"]).with_timezone(&berlin).date_naive() + Duration::days(1);
+    let following = berlin.from_local_datetime(&day_after.and_hms_opt(9, 0, 0).unwrap()).single().unwrap();
+    assert_eq!(instant(&done.data(200)["reminder"]["nextTriggerAt"]), following.with_timezone(&Utc));
     assert!(done.body["data"]["escalation"].is_null());
 }
 
@@ -169,12 +170,19 @@ async fn snooze_reads_phrases_in_the_users_zone_and_refuses_what_it_cannot_read(
         async move { app.post(&format!("/v1/reminders/{id}/snooze"), body, Some(&token)).await }
     };
 
+    // "Tomorrow" is read when the request arrives: midnight in Berlin may pass around it, so the dates on
+    // both sides of the call are candidates.
+    let berlin = chrono_tz::Europe::Berlin;
+    let tomorrow_now = || Utc::now().with_timezone(&berlin).date_naive() + Duration::days(1);
+    let before = tomorrow_now();
     let reply = snooze(json!({"duration": "until tomorrow 9am"})).await;
     let data = reply.data(200);
-    let berlin = chrono_tz::Europe::Berlin;
-    let tomorrow = Utc::now().with_timezone(&berlin).date_naive() + Duration::days(1);
-    let expected = berlin.from_local_datetime(&tomorrow.and_hms_opt(9, 0, 0).unwrap()).single().unwrap();
-    assert_eq!(instant(&data["snoozedUntil"]), expected.with_timezone(&Utc));
+    let nine_am = |day: chrono::NaiveDate| {
+        berlin.from_local_datetime(&day.and_hms_opt(9, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+    };
+    let until = instant(&data["snoozedUntil"]);
+    let tomorrow = [before, tomorrow_now()].into_iter().find(|day| nine_am(*day) == until);
+    let tomorrow = tomorrow.unwrap_or_else(|| panic!("snoozed until {until}, not 09:00 tomorrow in Berlin"));
     let echo = data["interpretedAs"].as_str().unwrap();
     assert!(echo.ends_with("09:00 Europe/Berlin") && echo.contains(&tomorrow.format("%-d %b").to_string()), "{echo}");
     assert_eq!(data["reminder"]["status"], "snoozed");

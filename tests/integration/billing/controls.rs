@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use escalating_reminders::agents::ChannelKind;
 use escalating_reminders::billing::controls::{self, Settings};
@@ -183,11 +183,15 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
     let fresh = Seed::new(&app).await;
     let (spent_sms, spent_email) = channels(&spent).await;
     let (fresh_sms, _) = channels(&fresh).await;
+    // The budget's month is the engine clock's; a month that ends within the minute is stepped over first.
+    if (clock.now() + chrono::Duration::minutes(1)).month() != clock.now().month() {
+        clock.advance(chrono::Duration::minutes(2));
+    }
+    let month = escalating_reminders::billing::store::month_start(clock.now());
     exec(
         &app,
         &format!(
-            "INSERT INTO usage_windows (user_id, metric, period_start, used) \
-             VALUES ('{}', 'sms', date_trunc('month', now() AT TIME ZONE 'UTC')::date, 1)",
+            "INSERT INTO usage_windows (user_id, metric, period_start, used) VALUES ('{}', 'sms', '{month}', 1)",
             spent.user
         ),
     )
