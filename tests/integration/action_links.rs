@@ -228,7 +228,7 @@ async fn an_sms_carries_the_three_links_within_two_segments() {
     let phone = seed.subscription("sms", serde_json::json!({"phoneNumber": "+15551234567"})).await;
     let reminder = seed.reminder_due_in(chrono::Duration::minutes(1), &[(0, &[phone])], 0).await;
     seed.retitle(reminder, &"Water the tomatoes in the greenhouse ".repeat(4)).await;
-    app.state.clock.advance(chrono::Duration::minutes(1));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(1)).await;
     eventually(Duration::from_secs(15), "Twilio is asked to send", || async {
         !twilio.received_requests().await.unwrap_or_default().is_empty()
     })

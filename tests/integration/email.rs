@@ -26,7 +26,7 @@ async fn an_email_arrives_with_headers_both_parts_escaped_and_action_links() {
     let inbox = seed.email("alice@example.net").await;
     let reminder = seed.reminder_due_in(chrono::Duration::minutes(1), &[(0, &[inbox])], 0).await;
     seed.retitle(reminder, "Pills <script>alert(1)</script> & water").await;
-    app.state.clock.advance(chrono::Duration::minutes(1));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(1)).await;
 
     eventually(Duration::from_secs(15), "the email arrives", || async {
         !sink.received_by("alice@example.net").is_empty()
@@ -108,7 +108,7 @@ async fn smtp_4xx_is_retried_and_5xx_fails_at_once() {
         sink.received_by("flaky@example.net").len() == 1
     })
     .await;
-    app.state.clock.advance(chrono::Duration::minutes(10));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(10)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(sink.attempts("flaky@example.net"), 2);
     assert_eq!(sink.attempts("gone@example.net"), 1, "a 5xx is not retried");
@@ -169,7 +169,7 @@ async fn a_trusted_contact_is_emailed_as_one_and_can_opt_out_by_link() {
     for statement in setup.split(';') {
         crate::fixtures::exec(&app, statement).await;
     }
-    app.state.clock.advance(chrono::Duration::minutes(1));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(1)).await;
     eventually(Duration::from_secs(15), "the contact's email arrives", || async {
         !sink.received_by("carol@example.net").is_empty()
     })

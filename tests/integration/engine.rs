@@ -28,6 +28,15 @@ where
     panic!("timed out waiting for: {what}");
 }
 
+/// Moves the app's clock on by `by` once no delivery is being sent. A jump of a lease's length (60 s) or
+/// more while a send is in flight would expire its lease and have it sent again, which no real clock does;
+/// the tests that jump check exact send counts.
+pub async fn advance_settled(app: &TestApp, by: chrono::Duration) {
+    eventually_counts(app, "no delivery in flight", "SELECT count(*) AS n FROM deliveries WHERE status = 'sending'", 0)
+        .await;
+    app.state.clock.advance(by);
+}
+
 /// A webhook receiver that answers 200 to every POST.
 pub async fn accepting_sink() -> MockServer {
     let sink = MockServer::start().await;
@@ -118,7 +127,7 @@ async fn later_tiers_fire_in_order_when_nobody_reacts() {
     assert_eq!(sink.received_requests().await.unwrap().len(), 1, "tier 2 waits for its delay");
 
     // Ten minutes pass.
-    app.state.clock.advance(chrono::Duration::minutes(10));
+    advance_settled(&app, chrono::Duration::minutes(10)).await;
     eventually(Duration::from_secs(15), "tier 2", || async {
         sink.received_requests().await.unwrap_or_default().len() == 2
     })
@@ -131,7 +140,7 @@ async fn later_tiers_fire_in_order_when_nobody_reacts() {
     assert_eq!(body["data"]["tier"], 2);
 
     // The final wait ends the episode.
-    app.state.clock.advance(chrono::Duration::minutes(30));
+    advance_settled(&app, chrono::Duration::minutes(30)).await;
     let mut conn = app.db.connect().await;
     let expired = "SELECT count(*) AS n FROM escalations WHERE status = 'expired' AND end_reason = 'exhausted'";
     eventually_counts(&app, "episode expires", expired, 1).await;

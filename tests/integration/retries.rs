@@ -55,6 +55,6 @@ async fn retry_after_is_honoured_and_the_retry_keeps_its_id() {
     let requests = first_retry_keeps_its_id(&app, &sink, "/busy").await;
     assert_eq!(requests.iter().filter(|r| r.url.path() == "/slow-down").count(), 1, "still waiting as asked");
 
-    app.state.clock.advance(chrono::Duration::seconds(120));
+    crate::engine::advance_settled(&app, chrono::Duration::seconds(120)).await;
     eventually_counts(&app, "the slow endpoint's retry", RETRIED, 2).await;
 }

@@ -195,9 +195,9 @@ async fn replies_act_on_the_most_recent_open_reminder_of_that_number() {
     let second = seed.reminder_due_in(chrono::Duration::minutes(2), &[(0, &[sms])], 0).await;
     exec(&app, &format!("UPDATE reminders SET title = 'Water the plants' WHERE id = '{first}'")).await;
     exec(&app, &format!("UPDATE reminders SET title = 'Call mum' WHERE id = '{second}'")).await;
-    app.state.clock.advance(chrono::Duration::minutes(1));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(1)).await;
     wait_sent(&app, 1).await;
-    app.state.clock.advance(chrono::Duration::minutes(1));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(1)).await;
     wait_sent(&app, 2).await;
     let episode = |reminder: Uuid| {
         format!(

@@ -104,13 +104,13 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
     .await;
 
     // Window 2, after the first ended: a fresh allowance of three.
-    clock.advance(chrono::Duration::days(3) + chrono::Duration::minutes(1));
+    crate::engine::advance_settled(&app, chrono::Duration::days(3) + chrono::Duration::minutes(1)).await;
     seed.many_due_at(20, clock.now(), hook.id).await;
     eventually(Duration::from_secs(20), "forty deliveries recorded", || total(40)).await;
     eventually(Duration::from_secs(15), "six sent", || async { received(&sink).await == 6 }).await;
 
     // Past `usage_suspended_until` the suspension has lifted itself: everything goes out.
-    clock.advance(chrono::Duration::days(2));
+    crate::engine::advance_settled(&app, chrono::Duration::days(2)).await;
     seed.many_due_at(5, clock.now(), hook.id).await;
     eventually(Duration::from_secs(20), "forty-five deliveries recorded", || total(45)).await;
     eventually(Duration::from_secs(15), "eleven sent", || async { received(&sink).await == 11 }).await;
@@ -241,7 +241,6 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
 async fn after_a_downgrade_the_newest_excess_reminder_stops_escalating_and_the_rest_go_on() {
     let sink = sink().await;
     let app = TestApp::spawn_roles("all", &[]).await;
-    let clock = app.state.clock.clone();
     let seed = Seed::new(&app).await;
     exec(&app, &format!("UPDATE subscriptions SET tier = 'PERSONAL' WHERE user_id = '{}'", seed.user)).await;
     let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
@@ -263,7 +262,7 @@ async fn after_a_downgrade_the_newest_excess_reminder_stops_escalating_and_the_r
         "cancelled"
     );
 
-    clock.advance(chrono::Duration::hours(2));
+    crate::engine::advance_settled(&app, chrono::Duration::hours(2)).await;
     eventually(Duration::from_secs(15), "the three within the limit are sent", || async { received(&sink).await == 4 })
         .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -289,7 +288,7 @@ async fn after_a_downgrade_the_newest_excess_channel_is_not_used() {
     );
     assert!(scalar(&app, &reason).await.contains("FREE tier allows 1 channel subscriptions"));
 
-    app.state.clock.advance(chrono::Duration::hours(2));
+    crate::engine::advance_settled(&app, chrono::Duration::hours(2)).await;
     eventually(Duration::from_secs(15), "the kept channel is sent to", || async { received(&kept_sink).await == 1 })
         .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

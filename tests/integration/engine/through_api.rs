@@ -51,12 +51,12 @@ async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
     assert_eq!(acked.status, 200, "{}", acked.text);
 
     // Tier 2 was due at 10 minutes, but the ack window (30) holds it.
-    app.state.clock.advance(chrono::Duration::minutes(15));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(15)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(paths(&sink).await, ["/first"], "no tier fires during the ack window");
 
     // The window ends with the reminder still not done: escalation resumes at tier 2.
-    app.state.clock.advance(chrono::Duration::minutes(16));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(16)).await;
     eventually(Duration::from_secs(15), "tier 2 after the window", || async {
         paths(&sink).await == ["/first", "/second"]
     })
@@ -80,10 +80,10 @@ async fn completing_a_recurring_reminder_ends_the_episode_and_the_next_occurrenc
     assert_eq!(data["reminder"]["status"], "active", "a recurring reminder stays active: {data}");
 
     // Tier 2 of the completed occurrence never fires; the next occurrence (an hour later) does.
-    app.state.clock.advance(chrono::Duration::minutes(30));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(30)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(paths(&sink).await, ["/first"]);
-    app.state.clock.advance(chrono::Duration::minutes(31));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(31)).await;
     eventually(Duration::from_secs(15), "second occurrence", || async { paths(&sink).await == ["/first", "/first"] })
         .await;
     let mut conn = app.db.connect().await;
@@ -110,7 +110,7 @@ async fn an_evidence_based_reminder_says_so_in_its_notification_and_a_hook_ends_
     assert_eq!(called.data(200)["acted"], true, "{}", called.text);
 
     // Tier 2 was due at 10 minutes; the hook's evidence ended the episode.
-    app.state.clock.advance(chrono::Duration::minutes(15));
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(15)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(paths(&sink).await, ["/first"]);
     assert_eq!(app.get(&format!("/v1/reminders/{id}"), Some(&token)).await.data(200)["status"], "completed");
