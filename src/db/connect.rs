@@ -41,8 +41,8 @@ impl Connector {
 
     /// Opens one connection to `url` (a URL without `sslmode`).
     pub async fn connect(&self, url: &str) -> Result<AsyncPgConnection, ConnectionError> {
-        let mut pg =
-            tokio_postgres::Config::from_str(url).map_err(|err| ConnectionError::BadConnection(describe(&err)))?;
+        let bad = |err: tokio_postgres::Error| ConnectionError::BadConnection(describe(&err));
+        let mut pg = tokio_postgres::Config::from_str(url).map_err(bad)?;
         pg.application_name(&self.application_name);
         // Prepared statements are planned for their actual parameters every time (`force_custom_plan`): a
         // generic plan trusts table statistics, which lag far behind during a burst (it chose a scan of
@@ -53,7 +53,6 @@ impl Connector {
              -c plan_cache_mode=force_custom_plan",
         );
         pg.connect_timeout(Duration::from_secs(5));
-        let bad = |err: tokio_postgres::Error| ConnectionError::BadConnection(describe(&err));
         match &self.rustls {
             None => {
                 pg.ssl_mode(SslMode::Disable);

@@ -128,6 +128,12 @@ async fn complete_ends_the_episode_and_a_one_off_is_done() {
         .assert_error(422, "UNPROCESSABLE_ENTITY");
 }
 
+/// 09:00 on `day` in Berlin.
+fn nine_in_berlin(day: chrono::NaiveDate) -> DateTime<Utc> {
+    let berlin = chrono_tz::Europe::Berlin;
+    berlin.from_local_datetime(&day.and_hms_opt(9, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn complete_on_a_recurring_reminder_moves_to_the_next_occurrence() {
     let app = TestApp::spawn().await;
@@ -157,10 +163,8 @@ async fn complete_on_a_recurring_reminder_moves_to_the_next_occurrence() {
     let early_id = early["id"].as_str().unwrap();
     let done = app.post(&format!("/v1/reminders/{early_id}/complete"), json!({}), Some(&token)).await;
     // The day after, at 09:00 in Berlin: 23 or 25 hours later across a change of clocks.
-    let berlin = chrono_tz::Europe::Berlin;
-    let day_after = instant(&early["nextTriggerAt"]).with_timezone(&berlin).date_naive() + Duration::days(1);
-    let following = berlin.from_local_datetime(&day_after.and_hms_opt(9, 0, 0).unwrap()).single().unwrap();
-    assert_eq!(instant(&done.data(200)["reminder"]["nextTriggerAt"]), following.with_timezone(&Utc));
+    let day_after = instant(&early["nextTriggerAt"]).with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    assert_eq!(instant(&done.data(200)["reminder"]["nextTriggerAt"]), nine_in_berlin(day_after + Duration::days(1)));
     assert!(done.body["data"]["escalation"].is_null());
 }
 
@@ -183,11 +187,8 @@ async fn snooze_reads_phrases_in_the_users_zone_and_refuses_what_it_cannot_read(
     let before = tomorrow_now();
     let reply = snooze(json!({"duration": "until tomorrow 9am"})).await;
     let data = reply.data(200);
-    let nine_am = |day: chrono::NaiveDate| {
-        berlin.from_local_datetime(&day.and_hms_opt(9, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
-    };
     let until = instant(&data["snoozedUntil"]);
-    let tomorrow = [before, tomorrow_now()].into_iter().find(|day| nine_am(*day) == until);
+    let tomorrow = [before, tomorrow_now()].into_iter().find(|day| nine_in_berlin(*day) == until);
     let tomorrow = tomorrow.unwrap_or_else(|| panic!("snoozed until {until}, not 09:00 tomorrow in Berlin"));
     let echo = data["interpretedAs"].as_str().unwrap();
     assert!(echo.ends_with("09:00 Europe/Berlin") && echo.contains(&tomorrow.format("%-d %b").to_string()), "{echo}");

@@ -32,7 +32,7 @@ impl TestDb {
     pub async fn create() -> TestDb {
         escalating_reminders::install_crypto_provider();
         let template = ensure_template().await;
-        let name = format!("er_test_{}", uuid::Uuid::new_v4().simple());
+        let name = fresh_name();
         let mut admin = admin_connection().await;
         diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .execute(&mut admin)
@@ -44,7 +44,7 @@ impl TestDb {
     /// Creates a migrated database on another server (a test's own cluster), without a template.
     pub async fn on_server(server: &str) -> TestDb {
         escalating_reminders::install_crypto_provider();
-        let name = format!("er_test_{}", uuid::Uuid::new_v4().simple());
+        let name = fresh_name();
         let mut admin =
             AsyncPgConnection::establish(&format!("{server}/postgres")).await.expect("connect to own server");
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
@@ -56,12 +56,12 @@ impl TestDb {
     /// A fresh database name that does not exist yet, for start-up tests that create it (dropped, if it
     /// was, like the others).
     pub fn missing() -> TestDb {
-        TestDb { name: format!("er_test_{}", uuid::Uuid::new_v4().simple()), server: None }
+        TestDb { name: fresh_name(), server: None }
     }
 
     /// Creates an empty database with no migrations (start-up tests).
     pub async fn create_empty() -> TestDb {
-        let name = format!("er_test_{}", uuid::Uuid::new_v4().simple());
+        let name = fresh_name();
         let mut admin = admin_connection().await;
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create empty database");
         TestDb { name, server: None }
@@ -81,6 +81,11 @@ impl TestDb {
             .await
             .expect("connect to test database")
     }
+}
+
+/// A database name no other test uses (`er_test_*`, which CI sweeps up after an interrupted run).
+fn fresh_name() -> String {
+    format!("er_test_{}", uuid::Uuid::new_v4().simple())
 }
 
 impl Drop for TestDb {
