@@ -1,6 +1,7 @@
 //! The HTTP surface: app factory, envelopes, errors, extractors, health, metrics and the server loop.
 
 pub mod audit;
+mod bad_bytes;
 pub mod client_ip;
 mod context;
 pub mod envelope;
@@ -11,6 +12,7 @@ pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod probes;
 pub mod rate_limit;
 mod server;
 
@@ -44,7 +46,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Routes that need no authentication and sit outside `/v1`.
-fn configure_meta(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure_meta(cfg: &mut web::ServiceConfig) {
     // `web::resource` (not `cfg.route`) so a wrong method answers 405 rather than falling through to 404.
     cfg.service(web::resource("/health").get(health::health))
         .service(web::resource("/health/ready").get(health::ready))

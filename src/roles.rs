@@ -46,18 +46,21 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     crate::http::metrics::install();
     let mut tasks = JoinSet::new();
+    // Every role listens on PORT: the api serves everything, the others health and metrics only. Serving
+    // starts at once so `/health` can say what is wrong while the database is unreachable; readiness turns
+    // true when migrations are applied.
+    let listener = match listener {
+        Some(listener) => listener,
+        None => std::net::TcpListener::bind((state.config.host, state.config.port)).map_err(|err| {
+            anyhow::anyhow!("cannot listen on {}:{} (PORT): {err}", state.config.host, state.config.port)
+        })?,
+    };
     if state.roles.contains(Role::Api) {
-        let listener = match listener {
-            Some(listener) => listener,
-            None => std::net::TcpListener::bind((state.config.host, state.config.port)).map_err(|err| {
-                anyhow::anyhow!("cannot listen on {}:{}: {err}", state.config.host, state.config.port)
-            })?,
-        };
-        // Serve at once so `/health` can say what is wrong while the database is unreachable; readiness
-        // turns true when migrations are applied.
         tasks.spawn(crate::http::serve(state.clone(), listener, shutdown.clone()));
         let (migrating, stop) = (state.clone(), shutdown.clone());
         tasks.spawn(async move { api::migrate_with_retry(&migrating, &stop).await });
+    } else {
+        tasks.spawn(crate::http::probes::serve(state.clone(), listener, shutdown.clone()));
     }
     if state.roles.contains(Role::Worker) {
         let (worker_state, stop) = (state.clone(), shutdown.clone());

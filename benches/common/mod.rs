@@ -67,12 +67,19 @@ pub struct Process {
 }
 
 impl Process {
+    /// Without `PORT` in `env` the process gets a free one: every role listens (health and metrics).
     pub fn start(args: &[&str], env: &[(String, String)]) -> Process {
+        let free_port = || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+            listener.local_addr().expect("local address").port().to_string()
+        };
+        let port = env.iter().find(|(k, _)| k == "PORT").map_or_else(free_port, |(_, v)| v.clone());
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_escalating-reminders"))
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("PORT", port)
             .stdin(std::process::Stdio::null())
             .spawn()
             .expect("start the binary");

@@ -118,7 +118,7 @@ pub async fn history(
     };
     let total: i64 = in_range().count().get_result(conn).await?;
     let rows: Vec<(DateTime<Utc>, serde_json::Value)> = in_range()
-        .order(system_health_snapshots::taken_at.desc())
+        .order((system_health_snapshots::taken_at.desc(), system_health_snapshots::id.desc()))
         .limit(page.limit())
         .offset(page.offset())
         .select((system_health_snapshots::taken_at, system_health_snapshots::data))

@@ -17,8 +17,9 @@ use crate::agents::ChannelKind;
 use crate::db::Prepare;
 use crate::notifications::delivery::NewDelivery;
 
-/// Why a delivery of a delivery-disabled account was held back.
-pub const DISABLED_REASON: &str = "delivery disabled for this account";
+/// Why a delivery of a delivery-disabled account was held back (`cancelReason`, API.md), whether at creation or
+/// at send time.
+pub const DISABLED_REASON: &str = "delivery_disabled";
 
 /// What the engine needs to know about the controls.
 #[derive(Clone, Copy, Debug)]

@@ -36,25 +36,34 @@ pub struct Claimed {
     pub payload: serde_json::Value,
 }
 
-/// Deliveries whose episode was acknowledged, completed or cancelled are cancelled instead of claimed,
-/// in the same pass over the rows (one join, one row version each). (An exhausted episode still sends its
-/// last tier.)
+/// Deliveries whose episode was acknowledged, completed or cancelled, or whose owner's deliveries an admin
+/// has disabled since the row was created (a retry, a quiet-hour deferral), are cancelled instead of
+/// claimed, in the same pass over the rows (one join to the episode and its owner's subscription, one row
+/// version each). (An exhausted episode still sends its last tier.)
 const CLAIM: &str = "
     WITH picked AS ({source}),
     touched AS (
         UPDATE deliveries d SET
-            status = CASE WHEN ended THEN 'cancelled' ELSE 'sending' END,
-            cancel_reason = CASE WHEN ended THEN 'the episode ended before sending' ELSE d.cancel_reason END,
-            attempts = CASE WHEN ended THEN d.attempts ELSE d.attempts + 1 END,
-            lease_until = CASE WHEN ended THEN NULL ELSE $2 END
-        FROM (SELECT e.id, e.status IN ('acknowledged', 'completed', 'cancelled') AS ended FROM escalations e) e
+            status = CASE WHEN ended OR disabled THEN 'cancelled' ELSE 'sending' END,
+            cancel_reason = CASE WHEN ended THEN 'the episode ended before sending'
+                                 WHEN disabled THEN '{disabled}' ELSE d.cancel_reason END,
+            attempts = CASE WHEN ended OR disabled THEN d.attempts ELSE d.attempts + 1 END,
+            lease_until = CASE WHEN ended OR disabled THEN NULL ELSE $2 END
+        FROM (SELECT e.id, e.status IN ('acknowledged', 'completed', 'cancelled') AS ended,
+                     s.delivery_state IS NOT DISTINCT FROM 'DELIVERY_DISABLED' AS disabled
+              FROM escalations e LEFT JOIN subscriptions s ON s.user_id = e.user_id) e
         WHERE d.id IN (SELECT id FROM picked) AND e.id = d.escalation_id AND d.status = 'pending'
-          AND (d.next_attempt_at <= $1 OR e.ended)
+          AND (d.next_attempt_at <= $1 OR e.ended OR e.disabled)
         RETURNING d.id, d.escalation_id, d.reminder_id, d.user_id, d.tier, d.loop_index, d.target_kind,
                   d.target_id, d.channel, d.attempts, d.payload, d.status)
     SELECT id, escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, channel, attempts,
            payload
     FROM touched WHERE status = 'sending'";
+
+/// The claim statement over the deliveries `source` selects.
+fn claim(source: &str) -> String {
+    CLAIM.replace("{source}", source).replace("{disabled}", crate::billing::controls::DISABLED_REASON)
+}
 
 /// Claims the deliveries named by stream entries (those still pending and due).
 pub async fn by_ids(
@@ -66,7 +75,7 @@ pub async fn by_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query(CLAIM.replace("{source}", "SELECT unnest($3::uuid[]) AS id"))
+    diesel::sql_query(claim("SELECT unnest($3::uuid[]) AS id"))
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(lease_until)
         .bind::<Array<SqlUuid>, _>(ids)
@@ -85,7 +94,7 @@ pub async fn from_postgres(
 ) -> diesel::QueryResult<Vec<Claimed>> {
     let source = "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
                   ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED";
-    diesel::sql_query(CLAIM.replace("{source}", source))
+    diesel::sql_query(claim(source))
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(lease_until)
         .bind::<BigInt, _>(limit)

@@ -162,7 +162,10 @@ async fn claim_ids(state: &AppState, ids: &[Uuid]) -> Vec<Claimed> {
     let claimed = async {
         let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
-        anyhow::Ok(claim::by_ids(&mut conn, ids, now, lease_until).await?)
+        let started = std::time::Instant::now();
+        let claimed = claim::by_ids(&mut conn, ids, now, lease_until).await?;
+        metrics::histogram!("delivery_claim_seconds", "source" => "redis").record(started.elapsed().as_secs_f64());
+        anyhow::Ok(claimed)
     };
     claimed.await.unwrap_or_else(|err| {
         tracing::warn!(error = format!("{err:#}"), "claiming deliveries failed; they will be re-offered");
@@ -174,7 +177,10 @@ async fn claim_from_postgres(state: &AppState, limit: usize) -> Vec<Claimed> {
     let claimed = async {
         let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
-        anyhow::Ok(claim::from_postgres(&mut conn, limit as i64, now, lease_until).await?)
+        let started = std::time::Instant::now();
+        let claimed = claim::from_postgres(&mut conn, limit as i64, now, lease_until).await?;
+        metrics::histogram!("delivery_claim_seconds", "source" => "postgres").record(started.elapsed().as_secs_f64());
+        anyhow::Ok(claimed)
     };
     match claimed.await {
         Ok(rows) => rows,
@@ -228,7 +234,13 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             let outcome = match (&job.recipient, channel) {
                 (Recipient::Gone { reason }, _) => Outcome::Failed { error: reason.clone() },
                 (_, None) => Outcome::Failed { error: format!("no {} channel configured", channel_kind.as_str()) },
-                (_, Some(channel)) => channel.send(&job).await,
+                (_, Some(channel)) => {
+                    let started = std::time::Instant::now();
+                    let outcome = channel.send(&job).await;
+                    metrics::histogram!("delivery_send_seconds", "channel" => channel_kind.as_str())
+                        .record(started.elapsed().as_secs_f64());
+                    outcome
+                }
             };
             drop(permit);
             (row, channel_kind, outcome)

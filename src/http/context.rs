@@ -68,9 +68,19 @@ pub async fn request_context(
     let method = req.method().to_string();
     let is_docs = req.path().starts_with("/v1/docs");
 
-    let outcome = REQUEST_ID.scope(request_id.clone(), next.call(req).instrument(span.clone())).await;
+    let outcome = match super::bad_bytes::problem(&req) {
+        // Refused before routing, so no handler or store ever sees the bytes.
+        Some(message) => REQUEST_ID.sync_scope(request_id.clone(), || {
+            span.in_scope(|| tracing::info!(message, "request refused: bad bytes"));
+            Ok(req.into_response(actix_web::ResponseError::error_response(&super::ApiError::bad_request(message))))
+        }),
+        None => REQUEST_ID
+            .scope(request_id.clone(), next.call(req).instrument(span.clone()))
+            .await
+            .map(ServiceResponse::map_into_boxed_body),
+    };
     let mut response = match outcome {
-        Ok(res) => REQUEST_ID.sync_scope(request_id.clone(), || normalise_error(res.map_into_boxed_body())),
+        Ok(res) => REQUEST_ID.sync_scope(request_id.clone(), || normalise_error(res)),
         // Errors that escaped a middleware as `Err` still become an envelope, never actix's text/plain.
         Err(err) => {
             let status = err.as_response_error().status_code();

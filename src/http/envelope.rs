@@ -35,6 +35,9 @@ pub struct Pagination {
     pub page_size: u32,
     pub total_items: u64,
     pub total_pages: u64,
+    /// On lists that offer keyset paging: pass as `cursor` for the rows after this page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// The success envelope as the OpenAPI document describes it (`ApiResponse` renders it).

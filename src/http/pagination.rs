@@ -1,4 +1,10 @@
-//! `?page=&pageSize=` for list routes: checked, turned into LIMIT/OFFSET, and into the envelope's `Pagination`.
+//! `?page=&pageSize=` for list routes: checked, turned into LIMIT/OFFSET, and into the envelope's `Pagination`;
+//! `?cursor=` for the long lists that offer keyset paging.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::FieldError;
 use super::envelope::Pagination;
@@ -46,6 +52,56 @@ impl Page {
             page_size: self.page_size,
             total_items,
             total_pages: total_items.div_ceil(u64::from(self.page_size)),
+            next_cursor: None,
         }
+    }
+}
+
+/// A keyset position in a list ordered by `(created_at DESC, id DESC)`: the last row a client has seen.
+/// Offsets skip or repeat rows when rows with equal sort keys move between requests or new rows arrive;
+/// a position in a unique order does neither.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// Opaque to clients: base64url of `<microseconds>.<uuid>`.
+    pub fn encode(self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.created_at.timestamp_micros(), self.id.simple()))
+    }
+
+    /// Records an error on `cursor` when the text is not one we issued.
+    pub fn decode(text: &str, errors: &mut Vec<FieldError>) -> Option<Cursor> {
+        let parsed = URL_SAFE_NO_PAD.decode(text).ok().and_then(|bytes| {
+            let text = String::from_utf8(bytes).ok()?;
+            let (micros, id) = text.split_once('.')?;
+            let created_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+            Some(Cursor { created_at, id: Uuid::parse_str(id).ok()? })
+        });
+        if parsed.is_none() {
+            errors.push(FieldError::new("cursor", "is not a cursor this API issued"));
+        }
+        parsed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_foreign_text_is_a_field_error() {
+        let cursor =
+            Cursor { created_at: DateTime::from_timestamp_micros(1_767_225_600_123_456).unwrap(), id: Uuid::now_v7() };
+        let mut errors = Vec::new();
+        assert_eq!(Cursor::decode(&cursor.encode(), &mut errors), Some(cursor));
+        assert!(errors.is_empty());
+        for bad in ["", "not base64!", "MTIz", &URL_SAFE_NO_PAD.encode("12.nope")] {
+            assert_eq!(Cursor::decode(bad, &mut errors), None, "{bad}");
+        }
+        assert_eq!(errors.len(), 4);
+        assert!(errors.iter().all(|e| e.field == "cursor"));
     }
 }

@@ -11,7 +11,7 @@ use crate::auth::AuthUser;
 use crate::db::schema::{deliveries, pending_notifications};
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
-use crate::http::pagination::Page;
+use crate::http::pagination::{Cursor, Page};
 use crate::http::{ApiError, ApiResponse};
 use crate::state::AppState;
 
@@ -32,6 +32,9 @@ pub struct LogQuery {
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
+    /// Keyset paging: `meta.pagination.nextCursor` of the previous page. Each row appears on exactly one page
+    /// even while new deliveries arrive; `page` is then not used.
+    pub cursor: Option<String>,
 }
 
 /// One delivery as the log shows it.
@@ -70,21 +73,34 @@ pub async fn log(
     {
         errors.push(crate::http::FieldError::new("status", format!("must be one of {}", STATUSES.join(", "))));
     }
+    let cursor = query.cursor.as_deref().and_then(|text| Cursor::decode(text, &mut errors));
+    if query.cursor.is_some() && query.page.is_some_and(|page| page > 1) {
+        errors.push(crate::http::FieldError::new("page", "cannot be combined with cursor"));
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let mut conn = state.db.get().await?;
     let mut filtered = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
+    filtered = match cursor {
+        Some(after) => filtered
+            .filter(
+                deliveries::created_at
+                    .lt(after.created_at)
+                    .or(deliveries::created_at.eq(after.created_at).and(deliveries::id.lt(after.id))),
+            )
+            .limit(page.limit() + 1),
+        None => filtered.limit(page.limit() + 1).offset(page.offset()),
+    };
     let mut counted = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
     if let Some(status) = &query.status {
         filtered = filtered.filter(deliveries::status.eq(status.clone()));
         counted = counted.filter(deliveries::status.eq(status.clone()));
     }
     let total: i64 = counted.count().get_result(&mut conn).await?;
-    let rows = filtered
-        .order(deliveries::created_at.desc())
-        .limit(page.limit())
-        .offset(page.offset())
+    // A unique order (id breaks ties) so that no row moves between pages; one row more tells if there is a next.
+    let mut rows: Vec<DeliveryLogEntry> = filtered
+        .order((deliveries::created_at.desc(), deliveries::id.desc()))
         .select((
             deliveries::id,
             deliveries::reminder_id,
@@ -105,7 +121,12 @@ pub async fn log(
         ))
         .load(&mut conn)
         .await?;
-    Ok(ApiResponse::page(rows, page.pagination(total)))
+    let mut pagination = page.pagination(total);
+    if rows.len() > page.page_size as usize {
+        rows.truncate(page.page_size as usize);
+        pagination.next_cursor = rows.last().map(|row| Cursor { created_at: row.created_at, id: row.id }.encode());
+    }
+    Ok(ApiResponse::page(rows, pagination))
 }
 
 /// A notification waiting for a pull agent.

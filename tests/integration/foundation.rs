@@ -44,6 +44,36 @@ async fn actix_routing_errors_use_the_json_envelope() {
     reply.assert_error(405, "METHOD_NOT_ALLOWED");
 }
 
+/// API.md "Bad bytes": NUL or invalid UTF-8 in a path, query, read header or body is a 400 envelope, and the
+/// reminder list's search used to pass `%00` on to Postgres, which answered with a 500.
+#[tokio::test(flavor = "multi_thread")]
+async fn nul_or_invalid_utf8_anywhere_is_a_400_envelope_never_a_500() {
+    let app = TestApp::spawn().await;
+    let token = crate::fixtures::user(&app, "bytes@example.com").await;
+    crate::fixtures::once_reminder(&app, &token, "kept").await;
+    for path in ["/v1/reminders?q=%00", "/v1/reminders?q=a%ffb", "/v1/reminders?q=%C3", "/v1/hooks/erh_x%00y"] {
+        let reply = app.get(path, Some(&token)).await;
+        reply.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(reply.headers["x-request-id"].to_str().unwrap(), reply.body["meta"]["requestId"], "{path}");
+    }
+    let broken = reqwest::header::HeaderValue::from_bytes(b"esk_live_\xff\xfe").unwrap();
+    let res = app.client.get(app.url("/v1/reminders")).header("x-api-key", broken).send().await.unwrap();
+    crate::common::Reply::from(res).await.assert_error(400, "VALIDATION_ERROR");
+    let nul_body = app
+        .client
+        .post(app.url("/v1/reminders"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"title":"a\u0000b","schedule":{"type":"once","at":"2030-01-01T09:00:00Z"}}"#)
+        .send()
+        .await
+        .unwrap();
+    crate::common::Reply::from(nul_body).await.assert_error(400, "VALIDATION_ERROR");
+    // Nothing was refused that should not have been: plain and non-ASCII searches still answer.
+    assert_eq!(app.get("/v1/reminders?q=kept", Some(&token)).await.data(200).as_array().map(Vec::len), Some(1));
+    app.get("/v1/reminders?q=%C3%A9t%C3%A9", Some(&token)).await.data(200);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn request_ids_are_echoed_or_generated_and_security_headers_are_set() {
     let app = TestApp::spawn().await;

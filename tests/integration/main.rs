@@ -15,6 +15,7 @@ mod engine;
 mod fixtures;
 mod foundation;
 mod hooks;
+mod paging;
 mod processes;
 mod profiles;
 pub mod reminder_actions;

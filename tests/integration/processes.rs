@@ -234,3 +234,51 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {
     assert!(response.starts_with("HTTP/1.1 201"), "response: {response:?}; log: {:?}", process.output());
     assert_eq!(process.wait_exit(Duration::from_secs(35)).await, Some(0), "{:?}", process.output());
 }
+
+/// API.md "Health and meta": a worker or scheduler without the api role still listens on `PORT` with
+/// `/health`, `/health/ready` and `/metrics` (its own engine metrics), and nothing else.
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_and_scheduler_roles_serve_health_and_their_own_metrics_only() {
+    use crate::engine::seed::Seed;
+    let sink = crate::engine::accepting_sink().await;
+    let db = TestDb::create().await;
+    let seed = Seed::on(&db, Default::default()).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    let (worker_port, scheduler_port) = (free_port(), free_port());
+    // One environment (one Redis prefix) for both, each with its own port.
+    let mut env = env_with(&db, &[]);
+    env.insert("PORT".to_owned(), worker_port.to_string());
+    let worker = BinaryProcess::start(&["--role", "worker"], &env);
+    env.insert("PORT".to_owned(), scheduler_port.to_string());
+    let scheduler = BinaryProcess::start(&["--role", "scheduler"], &env);
+    for (process, role) in [(&worker, "worker"), (&scheduler, "scheduler")] {
+        assert_eq!(process.wait_for_http("/health/ready", Duration::from_secs(20)).await, Some(200), "{role}");
+        let base = format!("http://127.0.0.1:{}", process.port.expect("port"));
+        let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
+        assert_eq!(health["role"], role);
+        assert_eq!(health["checks"]["database"], "ok");
+        let other = reqwest::get(format!("{base}/v1/reminders")).await.unwrap();
+        assert_eq!(other.status(), 404, "{role} serves no API");
+        let body: serde_json::Value = other.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "NOT_FOUND");
+    }
+    seed.many_due_at(3, chrono::Utc::now(), hook.id).await;
+    crate::engine::eventually(Duration::from_secs(30), "three delivered", || async {
+        sink.received_requests().await.unwrap_or_default().len() == 3
+    })
+    .await;
+    let metrics = |port: u16| async move {
+        reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap()
+    };
+    let worker_metrics = metrics(worker_port).await;
+    for name in ["deliveries_attempted_total{", "delivery_send_seconds", "delivery_claim_seconds"] {
+        assert!(worker_metrics.contains(name), "worker /metrics lacks {name}:\n{worker_metrics}");
+    }
+    crate::engine::eventually(Duration::from_secs(30), "the scheduler reports its backlog", || async {
+        let text = metrics(scheduler_port).await;
+        ["reminders_fired_total", "delivery_queue_depth", "scheduler_lag_seconds", "reminders_due_not_fired"]
+            .iter()
+            .all(|name| text.contains(name))
+    })
+    .await;
+}

@@ -55,8 +55,41 @@ async fn a_delivery_disabled_account_gets_nothing_and_every_delivery_is_recorded
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(received(&sink).await, 0, "nothing was sent");
     let held = "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' \
-                AND cancel_reason = 'delivery disabled for this account'";
+                AND cancel_reason = 'delivery_disabled'";
     assert_eq!(count(&mut conn, held).await, 5);
+}
+
+/// API.md "Delivery rules that hold at send time": a delivery created while the account was active and still
+/// pending (here a retry after a 503) when an admin disables deliveries is not sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_pending_when_the_account_is_disabled_is_cancelled_at_send_time() {
+    let sink = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&sink).await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    seed.reminder_due_in(chrono::Duration::seconds(1), &[(0, &[hook.id])], 0).await;
+    let retrying = "SELECT count(*) AS n FROM deliveries WHERE status = 'pending' AND attempts = 1";
+    eventually(Duration::from_secs(15), "the first attempt failed and waits to retry", || async {
+        count(&mut app.db.connect().await, retrying).await == 1
+    })
+    .await;
+    assert_eq!(received(&sink).await, 1);
+
+    exec(
+        &app,
+        &format!("UPDATE subscriptions SET delivery_state = 'DELIVERY_DISABLED' WHERE user_id = '{}'", seed.user),
+    )
+    .await;
+    crate::engine::advance_settled(&app, chrono::Duration::hours(2)).await;
+    let cancelled = "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' \
+                     AND cancel_reason = 'delivery_disabled' AND attempts = 1";
+    eventually(Duration::from_secs(15), "the retry was cancelled, not sent", || async {
+        count(&mut app.db.connect().await, cancelled).await == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received(&sink).await, 1, "no second attempt went out");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,15 +22,18 @@ pub fn free_port() -> u16 {
 
 impl BinaryProcess {
     /// Starts the binary with `args` and exactly `env` (plus PATH), capturing stderr and stdout lines.
+    /// Without `PORT` in `env` the process gets a free one: every role listens (health and metrics).
     pub fn start(args: &[&str], env: &HashMap<String, String>) -> BinaryProcess {
         escalating_reminders::install_crypto_provider();
+        let mut env = env.clone();
+        env.entry("PORT".to_owned()).or_insert_with(|| free_port().to_string());
         let mut command = Command::new(env!("CARGO_BIN_EXE_escalating-reminders"));
         command
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
-            .envs(env)
+            .envs(&env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
