@@ -3,15 +3,18 @@
 
 use std::collections::HashMap;
 
-use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use chrono::NaiveTime;
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Time, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use uuid::Uuid;
 
 use super::{ChannelKind, Recipient};
 use crate::db::Prepare;
+use crate::notifications::quiet_hours::QuietWindow;
 
-#[derive(diesel::QueryableByName)]
+#[derive(QueryableByName)]
 struct SubscriptionRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
@@ -30,9 +33,29 @@ struct SubscriptionRow {
     /// The subscription's phone number replied STOP.
     #[diesel(sql_type = Bool)]
     opted_out: bool,
+    #[diesel(embed)]
+    quiet: QuietColumns,
 }
 
-#[derive(diesel::QueryableByName)]
+/// The recipient's zone and quiet hours: the owner's for a channel subscription; a trusted contact's own,
+/// each part defaulting to the owner's.
+#[derive(QueryableByName)]
+struct QuietColumns {
+    #[diesel(sql_type = Text)]
+    quiet_zone: String,
+    #[diesel(sql_type = Nullable<Time>)]
+    quiet_start: Option<NaiveTime>,
+    #[diesel(sql_type = Nullable<Time>)]
+    quiet_end: Option<NaiveTime>,
+}
+
+impl QuietColumns {
+    fn window(&self) -> Option<QuietWindow> {
+        QuietWindow::from_columns(&self.quiet_zone, self.quiet_start, self.quiet_end)
+    }
+}
+
+#[derive(QueryableByName)]
 struct ContactRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
@@ -45,10 +68,17 @@ struct ContactRow {
     /// Set while the owner's tier no longer covers this contact.
     #[diesel(sql_type = Nullable<Text>)]
     paused_reason: Option<String>,
+    #[diesel(embed)]
+    quiet: QuietColumns,
 }
 
-/// Recipients keyed by (target kind, target id, channel).
-pub type Resolved = HashMap<(String, Uuid, ChannelKind), Recipient>;
+/// Recipients keyed by (target kind, target id, channel), and the quiet hours of those that have them,
+/// keyed by target id.
+#[derive(Default)]
+pub struct Resolved {
+    pub recipients: HashMap<(String, Uuid, ChannelKind), Recipient>,
+    pub quiet: HashMap<Uuid, QuietWindow>,
+}
 
 pub async fn resolve(
     conn: &mut AsyncPgConnection,
@@ -61,10 +91,12 @@ pub async fn resolve(
         HashMap::new()
     } else {
         diesel::sql_query(
-            "SELECT id, config, secret_ciphertext, enabled, paused_reason,
-                    EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = config->>'phoneNumber') AS opted_out,
-                    CASE WHEN previous_secret_expires_at > now() THEN previous_secret_ciphertext END AS previous_secret
-             FROM user_agent_subscriptions WHERE id = ANY($1)",
+            "SELECT s.id, s.config, s.secret_ciphertext, s.enabled, s.paused_reason,
+                    EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = s.config->>'phoneNumber') AS opted_out,
+                    CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_ciphertext END
+                        AS previous_secret,
+                    u.timezone AS quiet_zone, u.quiet_hours_start AS quiet_start, u.quiet_hours_end AS quiet_end
+             FROM user_agent_subscriptions s JOIN users u ON u.id = s.user_id WHERE s.id = ANY($1)",
         )
         .bind::<Array<SqlUuid>, _>(&subscription_ids)
         .prepared()
@@ -80,8 +112,11 @@ pub async fn resolve(
         diesel::sql_query(
             "SELECT c.id, c.email, c.phone, c.paused_reason,
                     (c.consent_status = 'accepted'
-                     AND NOT EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = c.phone)) AS reachable
-             FROM trusted_contacts c WHERE c.id = ANY($1)",
+                     AND NOT EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = c.phone)) AS reachable,
+                    COALESCE(c.timezone, u.timezone) AS quiet_zone,
+                    COALESCE(c.quiet_hours_start, u.quiet_hours_start) AS quiet_start,
+                    COALESCE(c.quiet_hours_end, u.quiet_hours_end) AS quiet_end
+             FROM trusted_contacts c JOIN users u ON u.id = c.user_id WHERE c.id = ANY($1)",
         )
         .bind::<Array<SqlUuid>, _>(&contact_ids)
         .prepared()
@@ -91,15 +126,18 @@ pub async fn resolve(
         .map(|row| (row.id, row))
         .collect()
     };
-    let mut out = Resolved::new();
+    let mut out = Resolved::default();
     for (kind, id, channel) in targets {
         let recipient = if kind == "subscription" {
             subscription_recipient(subscriptions.get(id), *channel, key)
         } else {
             contact_recipient(contacts.get(id), *channel)
         };
-        out.insert((kind.clone(), *id, *channel), recipient);
+        out.recipients.insert((kind.clone(), *id, *channel), recipient);
     }
+    let windows = subscriptions.values().map(|row| (row.id, row.quiet.window()));
+    let windows = windows.chain(contacts.values().map(|row| (row.id, row.quiet.window())));
+    out.quiet.extend(windows.filter_map(|(id, window)| Some((id, window?))));
     Ok(out)
 }
 

@@ -392,6 +392,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         paused_reason -> Nullable<Text>,
+        quiet_hours_start -> Nullable<Time>,
+        quiet_hours_end -> Nullable<Time>,
     }
 }
 

@@ -113,6 +113,9 @@ pub struct Recorded {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
     pub provider_message_id: Option<String>,
+    /// Not sent but put off (quiet hours): the claim's attempt is given back, so a deferral never uses up
+    /// a retry, and the reason is shown in the delivery log.
+    pub deferred_reason: Option<&'static str>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -131,12 +134,14 @@ pub async fn record(conn: &mut AsyncPgConnection, rows: &[Recorded], now: DateTi
         "WITH done AS (
          UPDATE deliveries d SET status = v.status,
                 next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
-                last_error = v.error,
+                attempts = CASE WHEN v.deferred_reason IS NULL THEN d.attempts ELSE d.attempts - 1 END,
+                deferred_reason = COALESCE(v.deferred_reason, d.deferred_reason),
+                last_error = COALESCE(v.error, CASE WHEN v.deferred_reason IS NULL THEN NULL ELSE d.last_error END),
                 provider_message_id = COALESCE(v.provider_message_id, d.provider_message_id),
                 sent_at = CASE WHEN v.status = 'sent' THEN $7 ELSE d.sent_at END,
                 lease_until = NULL, offered_at = NULL
-         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
-              AS v(id, attempt, status, next_attempt_at, error, provider_message_id)
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $8::text[])
+              AS v(id, attempt, status, next_attempt_at, error, provider_message_id, deferred_reason)
          WHERE d.id = v.id AND d.attempts = v.attempt AND d.status = 'sending'
          RETURNING d.user_id, d.channel, d.status),
          counted AS (
@@ -153,6 +158,7 @@ pub async fn record(conn: &mut AsyncPgConnection, rows: &[Recorded], now: DateTi
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.provider_message_id.as_deref()).collect::<Vec<_>>())
     .bind::<Timestamptz, _>(now)
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.deferred_reason).collect::<Vec<_>>())
     .prepared()
     .get_result(conn)
     .await?;

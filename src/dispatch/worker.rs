@@ -213,9 +213,17 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
     };
     let mut held: Vec<(Uuid, i32)> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
     let mut tasks = JoinSet::new();
+    let mut outcomes = Unwritten::default();
+    let now = state.clock.now();
     for mut row in claimed {
         let Some(channel_kind) = ChannelKind::parse(&row.channel) else { continue };
+        if let Some(until) = quiet_until(&resolved, &row, now) {
+            held.retain(|(id, _)| *id != row.id);
+            outcomes.recorded.push(deferred(&row, until));
+            continue;
+        }
         let recipient = resolved
+            .recipients
             .get(&(row.target_kind.clone(), row.target_id, channel_kind))
             .cloned()
             .unwrap_or(Recipient::Gone { reason: "unknown target".to_owned() });
@@ -246,9 +254,11 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             (row, channel_kind, outcome)
         });
     }
+    if !outcomes.recorded.is_empty() {
+        flush(state, &mut outcomes).await;
+    }
     // Outcomes are written as sends finish, in whatever batch has accumulated meanwhile: under load that
     // is many rows per statement, and a crash can only repeat sends whose outcome was not yet written.
-    let mut outcomes = Unwritten::default();
     let lease = state.config.delivery_lease;
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + lease / 3, lease / 3);
     loop {
@@ -287,6 +297,29 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             outcomes.recorded.push(record);
         }
         flush(state, &mut outcomes).await;
+    }
+}
+
+/// API.md "Delivery rules that hold at send time": a non-critical delivery due inside its recipient's quiet
+/// hours (the owner's, or a trusted contact's own, in that person's zone) waits for the window's end. The
+/// engine already defers first sends when it creates them; this catches retries, rows created before the
+/// quiet hours were set, and contacts.
+fn quiet_until(resolved: &targets::Resolved, row: &Claimed, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if row.payload["importance"].as_str() == Some("critical") {
+        return None;
+    }
+    resolved.quiet.get(&row.target_id)?.deferral(now)
+}
+
+fn deferred(row: &Claimed, until: DateTime<Utc>) -> Recorded {
+    Recorded {
+        id: row.id,
+        attempt: row.attempts,
+        status: "pending",
+        next_attempt_at: Some(until),
+        error: None,
+        provider_message_id: None,
+        deferred_reason: Some("quiet hours"),
     }
 }
 
@@ -371,6 +404,7 @@ fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<U
         next_attempt_at: None,
         error: None,
         provider_message_id: None,
+        deferred_reason: None,
     };
     match outcome {
         Outcome::Sent { provider_message_id } => Recorded { status: "sent", provider_message_id, ..base },

@@ -5,6 +5,28 @@ use chrono_tz::Tz;
 
 use crate::timezone::resolve_local;
 
+/// A recipient's quiet hours: a daily window in their own zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuietWindow {
+    pub zone: Tz,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl QuietWindow {
+    /// The window from stored columns; none when either end is unset. An unknown zone reads as UTC, as the
+    /// engine reads stored zones elsewhere (they were checked when written).
+    pub fn from_columns(zone: &str, start: Option<NaiveTime>, end: Option<NaiveTime>) -> Option<QuietWindow> {
+        let (start, end) = start.zip(end)?;
+        Some(QuietWindow { zone: crate::timezone::parse_zone(zone).unwrap_or(chrono_tz::UTC), start, end })
+    }
+
+    /// When a non-critical send at `at` must wait until, if it falls inside the window.
+    pub fn deferral(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        deferral(at, self.zone, self.start, self.end)
+    }
+}
+
 /// If `at` falls inside the window `start..end` (which may cross midnight) in `tz`, the instant the
 /// window ends; otherwise None.
 pub fn deferral(at: DateTime<Utc>, tz: Tz, start: NaiveTime, end: NaiveTime) -> Option<DateTime<Utc>> {

@@ -258,6 +258,7 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
         next_attempt_at: None,
         error: None,
         provider_message_id: Some("SM1".to_owned()),
+        deferred_reason: None,
     };
     let mut conn = app.db.connect().await;
     for _ in 0..2 {

@@ -134,13 +134,18 @@ impl<'a> Seed<'a> {
     /// A one-off reminder due `in_` from the app's clock, with a profile of `tiers` (delay minutes,
     /// subscription ids) repeated `repeat` times.
     pub async fn reminder_due_in(&self, in_: chrono::Duration, tiers: &[(u32, &[Uuid])], repeat: i16) -> Uuid {
-        let profile = Uuid::new_v4();
-        let reminder = Uuid::new_v4();
         let tiers_json: Vec<serde_json::Value> = tiers
             .iter()
             .enumerate()
             .map(|(i, (delay, subs))| json!({"tierNumber": i + 1, "delayMinutes": delay, "agentSubscriptionIds": subs}))
             .collect();
+        self.reminder_with_tiers(in_, serde_json::Value::Array(tiers_json), repeat).await
+    }
+
+    /// A one-off reminder due `in_` from the app's clock, with a profile of `tiers` as stored (JSON).
+    pub async fn reminder_with_tiers(&self, in_: chrono::Duration, tiers: serde_json::Value, repeat: i16) -> Uuid {
+        let profile = Uuid::new_v4();
+        let reminder = Uuid::new_v4();
         let due = self.clock.now() + in_;
         let mut conn = self.db.connect().await;
         diesel::sql_query(
@@ -149,7 +154,7 @@ impl<'a> Seed<'a> {
         )
         .bind::<SqlUuid, _>(profile)
         .bind::<SqlUuid, _>(self.user)
-        .bind::<Jsonb, _>(serde_json::Value::Array(tiers_json))
+        .bind::<Jsonb, _>(tiers)
         .bind::<diesel::sql_types::SmallInt, _>(repeat)
         .execute(&mut conn)
         .await

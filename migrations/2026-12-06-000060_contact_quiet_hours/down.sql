@@ -1,0 +1,1 @@
+ALTER TABLE trusted_contacts DROP COLUMN quiet_hours_start, DROP COLUMN quiet_hours_end;
