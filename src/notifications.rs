@@ -1,6 +1,7 @@
 //! Deliveries: the rows that say who is owed which message, their retry policy and rendered payloads.
 
 pub mod delivery;
+pub mod lifecycle;
 pub mod link_routes;
 pub mod links;
 pub mod notice;

@@ -76,6 +76,9 @@ pub fn body_of(job: &Job, now: chrono::DateTime<chrono::Utc>, links: Option<&Act
     if let Some(links) = links {
         body["data"]["actions"] = json!(links);
     }
+    if let Some(until) = p.get("snoozedUntil") {
+        body["data"]["snoozedUntil"] = until.clone();
+    }
     body
 }
 

@@ -36,24 +36,25 @@ pub struct Claimed {
     pub payload: serde_json::Value,
 }
 
-/// Deliveries whose episode was acknowledged, completed or cancelled, or whose owner's deliveries an admin
-/// has disabled since the row was created (a retry, a quiet-hour deferral), are cancelled instead of
+/// Tier deliveries whose episode was acknowledged, completed or cancelled (lifecycle events, tier 0, are sent
+/// after their episode ended: see `notifications::lifecycle`), or whose owner's deliveries an admin has
+/// disabled since the row was created (a retry, a quiet-hour deferral), are cancelled instead of
 /// claimed, in the same pass over the rows (one join to the episode and its owner's subscription, one row
 /// version each). (An exhausted episode still sends its last tier.)
 const CLAIM: &str = "
     WITH picked AS ({source}),
     touched AS (
         UPDATE deliveries d SET
-            status = CASE WHEN ended OR disabled THEN 'cancelled' ELSE 'sending' END,
-            cancel_reason = CASE WHEN ended THEN 'the episode ended before sending'
+            status = CASE WHEN (ended AND d.tier > 0) OR disabled THEN 'cancelled' ELSE 'sending' END,
+            cancel_reason = CASE WHEN ended AND d.tier > 0 THEN 'the episode ended before sending'
                                  WHEN disabled THEN '{disabled}' ELSE d.cancel_reason END,
-            attempts = CASE WHEN ended OR disabled THEN d.attempts ELSE d.attempts + 1 END,
-            lease_until = CASE WHEN ended OR disabled THEN NULL ELSE $2 END
+            attempts = CASE WHEN (ended AND d.tier > 0) OR disabled THEN d.attempts ELSE d.attempts + 1 END,
+            lease_until = CASE WHEN (ended AND d.tier > 0) OR disabled THEN NULL ELSE $2 END
         FROM (SELECT e.id, e.status IN ('acknowledged', 'completed', 'cancelled') AS ended,
                      s.delivery_state IS NOT DISTINCT FROM 'DELIVERY_DISABLED' AS disabled
               FROM escalations e LEFT JOIN subscriptions s ON s.user_id = e.user_id) e
         WHERE d.id IN (SELECT id FROM picked) AND e.id = d.escalation_id AND d.status = 'pending'
-          AND (d.next_attempt_at <= $1 OR e.ended OR e.disabled)
+          AND (d.next_attempt_at <= $1 OR (e.ended AND d.tier > 0) OR e.disabled)
         RETURNING d.id, d.escalation_id, d.reminder_id, d.user_id, d.tier, d.loop_index, d.target_kind,
                   d.target_id, d.channel, d.attempts, d.payload, d.status)
     SELECT id, escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, channel, attempts,

@@ -287,7 +287,8 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             // An unknown outcome may have reached the person, so it never counts as the channel failing.
             let definite = !matches!(outcome, Outcome::Unknown { .. });
             let record = record_of(&row, kind, outcome, now);
-            if definite && record.status == "failed" {
+            // A lifecycle event (tier 0) failing says nothing about a tier's channels.
+            if definite && record.status == "failed" && row.tier > 0 {
                 outcomes.failed.push(FailedDelivery {
                     escalation_id: row.escalation_id,
                     tier: row.tier,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::episodes::{self, EpisodeWrite, EscalationRow};
 use super::machine::{self, Effect, Event};
 use crate::db::schema::{event_logs, reminder_snoozes};
+use crate::notifications::lifecycle::{self, EpisodeEvent, LifecycleEvent};
 use crate::reminders::mapping::schedule_of;
 use crate::reminders::model::{Reminder, ReminderChanges};
 use crate::reminders::schedule::ScheduleKind;
@@ -118,7 +119,7 @@ pub async fn acknowledge(
     conn.transaction::<_, ActionError, _>(async move |conn| {
         let (reminder, escalation, cancelled) =
             lock_and_step(conn, owner, reminder_id, Event::Acknowledged, actor, now).await?;
-        logged(conn, reminder, escalation, cancelled, "reminder.acknowledged", actor, note).await
+        logged(conn, reminder, escalation, cancelled, "reminder.acknowledged", actor, note, now).await
     })
     .await
 }
@@ -158,7 +159,7 @@ pub async fn complete(
             changes.completed_at = Some(Some(now));
         }
         let reminder = store::update(conn, owner, reminder_id, &changes).await?;
-        logged(conn, reminder, escalation, cancelled, "reminder.completed", actor, note).await
+        logged(conn, reminder, escalation, cancelled, "reminder.completed", actor, note, now).await
     })
     .await
 }
@@ -194,7 +195,7 @@ pub async fn snooze(
             ))
             .execute(conn)
             .await?;
-        logged(conn, reminder, escalation, cancelled, "reminder.snoozed", actor, None).await
+        logged(conn, reminder, escalation, cancelled, "reminder.snoozed", actor, None, now).await
     })
     .await
 }
@@ -226,7 +227,9 @@ async fn lock_and_step(
     Ok((reminder, escalation, cancelled))
 }
 
-/// The end of every action: its event log row, then the outcome.
+/// The end of every action: its event log row, the lifecycle events owed to the episode's webhooks, then the
+/// outcome.
+#[expect(clippy::too_many_arguments, reason = "the three actions' shared tail; a struct would only rename them")]
 async fn logged(
     conn: &mut AsyncPgConnection,
     reminder: Reminder,
@@ -235,8 +238,13 @@ async fn logged(
     kind: &str,
     actor: Actor,
     note: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<ActionOutcome, ActionError> {
     log(conn, &reminder, kind, actor, note, escalation.as_ref()).await?;
+    if let (Some(episode), Some(event)) = (&escalation, LifecycleEvent::from_type(kind)) {
+        let snoozed_until = (event == LifecycleEvent::Snoozed).then_some(reminder.snoozed_until).flatten();
+        lifecycle::insert(conn, &[EpisodeEvent { escalation_id: episode.id, event, snoozed_until }], now).await?;
+    }
     Ok(ActionOutcome { reminder, escalation, cancelled_deliveries: cancelled })
 }
 

@@ -156,8 +156,12 @@ pub async fn write(conn: &mut AsyncPgConnection, id: Uuid, values: &EpisodeWrite
 /// Cancels every delivery of the episode that has not started sending. Rows already `sending` finish: a
 /// worker holds their lease, and the worker skips sending for an episode that is no longer active.
 pub async fn cancel_pending(conn: &mut AsyncPgConnection, escalation: Uuid, reason: &str) -> QueryResult<usize> {
+    // Tier deliveries only: the episode's lifecycle events (tier 0) are owed whatever happens next.
     diesel::update(
-        deliveries::table.filter(deliveries::escalation_id.eq(escalation)).filter(deliveries::status.eq("pending")),
+        deliveries::table
+            .filter(deliveries::escalation_id.eq(escalation))
+            .filter(deliveries::status.eq("pending"))
+            .filter(deliveries::tier.gt(crate::notifications::lifecycle::LIFECYCLE_TIER)),
     )
     .set((deliveries::status.eq("cancelled"), deliveries::cancel_reason.eq(reason)))
     .execute(conn)

@@ -236,8 +236,7 @@ pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestRes
     let key = ("subscription".to_owned(), id, kind);
     let resolved = targets::resolve(&mut conn, &state.config.encryption_key, std::slice::from_ref(&key)).await?;
     drop(conn);
-    let recipient =
-        resolved.recipients.get(&key).cloned().unwrap_or(Recipient::Gone { reason: "unknown".to_owned() });
+    let recipient = resolved.recipients.get(&key).cloned().unwrap_or(Recipient::Gone { reason: "unknown".to_owned() });
     let delivery_id = Uuid::new_v4();
     let job = Job {
         delivery_id,

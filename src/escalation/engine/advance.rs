@@ -12,8 +12,9 @@ use super::{BATCH, fence};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes::EpisodeColumns;
-use crate::escalation::machine::Plan;
+use crate::escalation::machine::{EndReason, EpisodeStatus, Plan};
 use crate::notifications::delivery::{self, OwnerColumns};
+use crate::notifications::lifecycle::{self, EpisodeEvent, LifecycleEvent};
 use crate::state::AppState;
 
 #[derive(diesel::QueryableByName)]
@@ -63,6 +64,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 .await?;
             let mut updates = Vec::with_capacity(due.len());
             let mut deliveries = Vec::new();
+            let mut expired = Vec::new();
             for row in &due {
                 let Some(episode) = row.columns.to_episode() else {
                     tracing::error!(escalation.id = %row.id, "unreadable escalation state; skipping");
@@ -78,11 +80,20 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 let ctx = row.owner.context(row.id, row.reminder_id, row.user_id, row.occurrence_at);
                 let (next, created) = episodes::drive(&plan, episode, &ctx, now);
                 deliveries.extend(created);
+                if next.end_reason == Some(EndReason::Exhausted) && next.status == EpisodeStatus::Expired {
+                    expired.push(EpisodeEvent {
+                        escalation_id: row.id,
+                        event: LifecycleEvent::Expired,
+                        snoozed_until: None,
+                    });
+                }
                 updates.push(EpisodeRow { id: row.id, episode: next });
             }
             episodes::update_batch(conn, &updates).await?;
             controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
             let offered = delivery::insert_batch(conn, &deliveries, offer_at).await?;
+            // Only episodes selected as open can expire here, so each expiry is told once.
+            lifecycle::insert(conn, &expired, now).await?;
             metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
             Ok((due.len(), offered))
         })

@@ -27,7 +27,9 @@ async fn posts_to(sink: &MockServer, to: &str) -> usize {
 
 /// One column of the delivery to `target` as text (ISO 8601 for times, "" for NULL).
 async fn delivery_to(app: &TestApp, target: uuid::Uuid, column: &str) -> String {
-    let sql = format!("SELECT coalesce(to_json({column}) #>> '{{}}', '') AS value FROM deliveries WHERE target_id = '{target}'");
+    let sql = format!(
+        "SELECT coalesce(to_json({column}) #>> '{{}}', '') AS value FROM deliveries WHERE target_id = '{target}'"
+    );
     scalar(app, &sql).await
 }
 
@@ -51,7 +53,10 @@ async fn a_retry_inside_quiet_hours_waits_for_their_end_and_a_critical_one_goes_
     let (start, end) = (local_time(now, chrono_tz::UTC, 2), local_time(now, chrono_tz::UTC, 180));
     exec(
         &app,
-        &format!("UPDATE users SET quiet_hours_start = '{start}', quiet_hours_end = '{end}' WHERE id = '{}'", seed.user),
+        &format!(
+            "UPDATE users SET quiet_hours_start = '{start}', quiet_hours_end = '{end}' WHERE id = '{}'",
+            seed.user
+        ),
     )
     .await;
     let normal = seed.webhook(&format!("{}/normal", sink.uri())).await;
