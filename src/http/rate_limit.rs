@@ -18,7 +18,7 @@ use actix_web::web;
 use deadpool_redis::redis::Script;
 
 use super::ApiError;
-use super::client_ip::client_ip;
+use super::client_ip::{client_ip, network_key};
 use crate::billing::tiers::TierTable;
 use crate::redis_client::RedisClient;
 use crate::state::AppState;
@@ -151,7 +151,8 @@ pub async fn check_user(
     decision.into_result().map(drop)
 }
 
-/// Middleware for the unauthenticated auth routes: one bucket per client IP across all of them.
+/// Middleware for the unauthenticated auth routes: one bucket per client network (an IPv4 address or an
+/// IPv6 /64) across all of them.
 pub async fn per_ip(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -159,8 +160,7 @@ pub async fn per_ip(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let ip = client_ip(req.request(), &state.config.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = client_ip(req.request(), &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), network_key);
     let limit = u64::from(state.config.rate_limit_auth_per_minute);
     let decision = state.limiter.hit(&state.redis, &format!("rl:ip:{ip}"), limit, Duration::from_secs(60)).await;
     req.extensions_mut().insert(decision.info);

@@ -125,3 +125,57 @@ async fn limits_hold_in_process_when_redis_is_unreachable() {
     app.post("/v1/auth/refresh", json!({"refreshToken": "ert_nope"}), None).await.assert_error(401, "UNAUTHORIZED");
     app.post("/v1/auth/refresh", json!({"refreshToken": "ert_nope"}), None).await.assert_error(429, "RATE_LIMITED");
 }
+
+/// `POST path` as a client behind the trusted proxy: `forwarded` holds the `X-Forwarded-For` lines in order.
+async fn via_proxy(app: &TestApp, path: &str, forwarded: &[&str], body: serde_json::Value) -> Reply {
+    let mut request = app.client.post(app.url(path)).json(&body);
+    for line in forwarded {
+        request = request.header("x-forwarded-for", *line);
+    }
+    Reply::from(request.send().await.unwrap()).await
+}
+
+fn behind_proxy(limit: &'static str) -> [(&'static str, &'static str); 2] {
+    [("RATE_LIMIT_AUTH_PER_MINUTE", limit), ("TRUSTED_PROXIES", "127.0.0.1/32")]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_behind_the_proxy_cannot_escape_the_ip_limit_with_its_own_forwarded_line() {
+    let app = TestApp::spawn_with(&behind_proxy("3")).await;
+    let refresh = || json!({"refreshToken": "ert_nope"});
+    // The client sends a fresh made-up address each time; the proxy appends the real one as its own line.
+    for i in 0..3 {
+        let spoofed = format!("203.0.113.{i}");
+        let reply = via_proxy(&app, "/v1/auth/refresh", &[&spoofed, "198.51.100.7"], refresh()).await;
+        reply.assert_error(401, "UNAUTHORIZED");
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), 2 - i);
+    }
+    let reply = via_proxy(&app, "/v1/auth/refresh", &["203.0.113.99", "198.51.100.7"], refresh()).await;
+    reply.assert_error(429, "RATE_LIMITED");
+    assert!(reply.headers.contains_key("retry-after"));
+    // The same in one comma list, and another real client keeps its own budget.
+    via_proxy(&app, "/v1/auth/refresh", &["203.0.113.98, 198.51.100.7"], refresh())
+        .await
+        .assert_error(429, "RATE_LIMITED");
+    via_proxy(&app, "/v1/auth/refresh", &["203.0.113.97", "198.51.100.8"], refresh())
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_address_of_one_ipv6_slash_64_shares_one_ip_limit() {
+    let app = TestApp::spawn_with(&behind_proxy("3")).await;
+    let refresh = || json!({"refreshToken": "ert_nope"});
+    for (i, address) in
+        ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:abcd:ef01:2345:6789"].into_iter().enumerate()
+    {
+        let reply = via_proxy(&app, "/v1/auth/refresh", &[address], refresh()).await;
+        reply.assert_error(401, "UNAUTHORIZED");
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), 2 - i as u64);
+    }
+    via_proxy(&app, "/v1/auth/refresh", &["2001:db8:1:2:ffff:ffff:ffff:fffe"], refresh())
+        .await
+        .assert_error(429, "RATE_LIMITED");
+    // The next /64 is another subscriber.
+    via_proxy(&app, "/v1/auth/refresh", &["2001:db8:1:3::1"], refresh()).await.assert_error(401, "UNAUTHORIZED");
+}
