@@ -1,5 +1,5 @@
-//! Fixed-window rate limits: per user per hour by tier, per client IP on the unauthenticated auth routes,
-//! and per account on failed logins.
+//! Fixed-window rate limits: per user per hour by tier, per client network on the unauthenticated auth
+//! routes, and per account and network on failed logins (`auth::login_limits`).
 //!
 //! Counters live in Redis so every replica shares them, one round trip per check (a Lua script does
 //! INCR + PTTL + PEXPIRE atomically). When Redis is unset or unreachable an in-process counter takes over:
@@ -37,6 +37,8 @@ pub struct RateLimitInfo {
 pub struct Decision {
     pub info: RateLimitInfo,
     pub allowed: bool,
+    /// Hits in the window so far, this one included (how far past the limit a caller is).
+    pub count: u64,
 }
 
 impl Decision {
@@ -82,7 +84,7 @@ impl RateLimiter {
             remaining: limit.saturating_sub(count),
             reset_secs: ttl.as_millis().div_ceil(1000).max(1) as u64,
         };
-        Decision { info, allowed: count <= limit }
+        Decision { info, allowed: count <= limit, count }
     }
 
     /// Forgets the counter of `suffix` (a successful login clears its failures).
@@ -199,7 +201,8 @@ mod tests {
 
     #[test]
     fn a_denied_hit_carries_retry_after() {
-        let denied = Decision { info: RateLimitInfo { limit: 1, remaining: 0, reset_secs: 42 }, allowed: false };
+        let denied =
+            Decision { info: RateLimitInfo { limit: 1, remaining: 0, reset_secs: 42 }, allowed: false, count: 2 };
         assert!(matches!(denied.into_result(), Err(ApiError::RateLimited { retry_after_secs: 42 })));
     }
 }
