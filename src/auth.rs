@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 mod extractor;
+mod login_limits;
 pub mod model;
 pub mod password;
 pub mod routes;

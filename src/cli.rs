@@ -96,7 +96,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create (or promote) an admin user. The password is read from stdin, or generated and printed once.
+    /// Create an admin user. The password is read from stdin, or generated and printed once. An existing
+    /// account with the address is refused unless --promote-existing is given.
     Create(AdminCreate),
 }
 
@@ -111,6 +112,10 @@ pub struct AdminCreate {
     /// Read the password from standard input instead of generating one.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Take over an account that already has this email (anyone may have registered it): its password is
+    /// replaced by this command's, and all its sessions and API keys are revoked.
+    #[arg(long)]
+    pub promote_existing: bool,
 }
 
 #[cfg(test)]
@@ -137,6 +142,10 @@ mod tests {
     fn subcommands_parse() {
         let cli = Cli::try_parse_from(["x", "--role", "scheduler", "admin", "create", "--email", "a@b.c"]).unwrap();
         assert_eq!(cli.role.label(), "scheduler");
-        assert!(matches!(cli.command, Some(Command::Admin(AdminCommand::Create(ref c))) if c.email == "a@b.c"));
+        assert!(
+            matches!(cli.command, Some(Command::Admin(AdminCommand::Create(ref c))) if c.email == "a@b.c" && !c.promote_existing)
+        );
+        let cli = Cli::try_parse_from(["x", "admin", "create", "--email", "a@b.c", "--promote-existing"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Admin(AdminCommand::Create(ref c))) if c.promote_existing));
     }
 }

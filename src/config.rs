@@ -146,6 +146,10 @@ pub struct Config {
     /// Limits and prices of every tier (defaults overridden by `TIER_LIMITS`).
     pub tier_limits: crate::billing::tiers::TierTable,
     pub trusted_proxies: Vec<IpNet>,
+    /// Client networks that may read `/metrics`; with this or `metrics_token` set, nobody else may.
+    pub metrics_allow: Vec<IpNet>,
+    /// Bearer token that opens `/metrics` from anywhere.
+    pub metrics_token: Option<SecretString>,
     pub cors_origins: Vec<String>,
     pub scheduler_tick: Duration,
     pub worker_concurrency: usize,
@@ -201,7 +205,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("SMTP_URL", "", "smtp://, smtps:// or smtp://...?tls=required URL with credentials"),
     ("EMAIL_FROM", "Escalating Reminders <reminders@localhost>", "sender address"),
     ("EMAIL_OUTBOX_DIR", "./outbox", "where emails go when no SMTP is configured (development)"),
-    ("INBOUND_EMAIL_SECRET", "", "secret path segment protecting the inbound email webhook"),
+    ("INBOUND_EMAIL_SECRET", "", "secret path segment protecting the inbound email webhook; at least 32 characters"),
     ("OPENAI_API_KEY", "", "optional fallback for snooze phrases the grammar cannot read"),
     ("OPENAI_API_BASE", "https://api.openai.com/v1", "override of the OpenAI base URL"),
     ("OPENAI_MODEL", "gpt-4o-mini", "model for the snooze fallback"),
@@ -213,6 +217,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("DEFAULT_TIER", "FREE", "tier of a new user: FREE, PERSONAL, PRO or FAMILY"),
     ("TIER_LIMITS", "", "JSON overrides of tier limits, e.g. {\"FREE\":{\"reminders\":5,\"smsPerMonth\":0}}"),
     ("TRUSTED_PROXIES", "", "comma list of CIDRs whose X-Forwarded-For is believed"),
+    (
+        "METRICS_ALLOW",
+        "",
+        "comma list of CIDRs that may read /metrics; with it or METRICS_TOKEN set, others get 401/403",
+    ),
+    ("METRICS_TOKEN", "", "bearer token that opens /metrics from anywhere; at least 32 characters"),
     ("CORS_ORIGINS", "", "comma list of allowed browser origins, or *"),
     ("SCHEDULER_TICK_MS", "1000", "scheduler tick"),
     ("WORKER_CONCURRENCY", "64", "sends in flight per worker"),
@@ -268,8 +278,16 @@ impl Config {
         };
         let jwt_secret = secret("JWT_SECRET")?;
         let jwt_refresh_secret = secret("JWT_REFRESH_SECRET")?;
-        for (name, value) in [("JWT_SECRET", &jwt_secret), ("JWT_REFRESH_SECRET", &jwt_refresh_secret)] {
-            if value.expose_secret().len() < 32 {
+        let inbound_email_secret = src.secret("INBOUND_EMAIL_SECRET");
+        let metrics_token = src.secret("METRICS_TOKEN");
+        // A short shared secret can be guessed, and the inbound email one is a URL path segment anyone may try.
+        for (name, value) in [
+            ("JWT_SECRET", Some(&jwt_secret)),
+            ("JWT_REFRESH_SECRET", Some(&jwt_refresh_secret)),
+            ("INBOUND_EMAIL_SECRET", inbound_email_secret.as_ref()),
+            ("METRICS_TOKEN", metrics_token.as_ref()),
+        ] {
+            if value.is_some_and(|value| value.expose_secret().len() < 32) {
                 return Err(ConfigError::new(name, "must be at least 32 characters"));
             }
         }
@@ -390,7 +408,7 @@ impl Config {
             smtp_url: src.smtp_url("SMTP_URL")?,
             email_from: src.mailbox("EMAIL_FROM", "Escalating Reminders <reminders@localhost>")?,
             email_outbox_dir: PathBuf::from(src.text("EMAIL_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned())),
-            inbound_email_secret: src.secret("INBOUND_EMAIL_SECRET"),
+            inbound_email_secret,
             openai_api_key: src.secret("OPENAI_API_KEY"),
             openai_api_base: src.url("OPENAI_API_BASE", "https://api.openai.com/v1")?,
             openai_model: src.text("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
@@ -405,6 +423,8 @@ impl Config {
                     .map_err(|why| src.bad("TIER_LIMITS", why))?,
             },
             trusted_proxies: src.cidrs("TRUSTED_PROXIES")?,
+            metrics_allow: src.cidrs("METRICS_ALLOW")?,
+            metrics_token,
             cors_origins: src.list("CORS_ORIGINS"),
             scheduler_tick: Duration::from_millis(src.number("SCHEDULER_TICK_MS", 1000, 10, 60_000)?),
             worker_concurrency: src.number("WORKER_CONCURRENCY", 64, 1, 4096)?,

@@ -54,7 +54,13 @@ fn main() -> ExitCode {
                 } else {
                     None
                 };
-                admin::bootstrap::create(config, &args.email, &args.admin_role, password).await
+                let request = admin::bootstrap::AdminRequest {
+                    email: args.email,
+                    role: args.admin_role,
+                    password,
+                    promote_existing: args.promote_existing,
+                };
+                admin::bootstrap::create(config, request).await
             }
             Some(Command::CheckConfig) | None => {
                 let state = roles::build_state(config, cli.role.clone())?;

@@ -1,24 +1,47 @@
-//! `admin create`: creates (or promotes) an admin user from the command line.
+//! `admin create`: creates an admin user from the command line, or promotes an existing account when the
+//! operator says so.
+//!
+//! Registration is open and addresses are not verified, so an account with the admin's address may belong to
+//! anyone who guessed it. It is never promoted silently: without `--promote-existing` the command refuses;
+//! with it, the account's password becomes the operator's and every session and API key it had is revoked,
+//! so whoever registered it first keeps nothing.
 
 use std::sync::Arc;
 
 use base64::Engine;
-use diesel::sql_types::Text;
-use diesel_async::RunQueryDsl;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
+use uuid::Uuid;
 
 use super::permissions::Role;
 use crate::auth::password;
 use crate::config::Config;
 use crate::db;
+use crate::db::schema::admin_users;
+use crate::users::model::NewUser;
+use crate::users::service::Revoked;
+use crate::users::{service as users_service, store as users_store};
 
-/// Creates the admin. Prints a generated password once when none was given on stdin.
-pub async fn create(config: Arc<Config>, email: &str, role: &str, password: Option<String>) -> anyhow::Result<()> {
+/// What the operator asked for.
+#[derive(Debug, Clone)]
+pub struct AdminRequest {
+    pub email: String,
+    pub role: String,
+    /// Read from stdin; generated and printed once when `None`.
+    pub password: Option<String>,
+    /// Take over an account that already has this address (`--promote-existing`).
+    pub promote_existing: bool,
+}
+
+/// Creates (or, when asked, takes over) the admin. Prints a generated password once when none was given.
+pub async fn create(config: Arc<Config>, request: AdminRequest) -> anyhow::Result<()> {
     let names = || Role::ALL.map(Role::as_str).join(", ");
-    let role = Role::parse(role).ok_or_else(|| anyhow::anyhow!("--admin-role must be one of {}", names()))?.as_str();
-    let email = email.trim().to_ascii_lowercase();
+    let role =
+        Role::parse(&request.role).ok_or_else(|| anyhow::anyhow!("--admin-role must be one of {}", names()))?.as_str();
+    let email = request.email.trim().to_ascii_lowercase();
     anyhow::ensure!(email.contains('@') && email.len() <= 254, "--email must be an email address");
-    let (password, generated) = match password {
+    let (password, generated) = match request.password {
         Some(p) => (p, false),
         None => {
             let mut bytes = [0u8; 18];
@@ -27,30 +50,54 @@ pub async fn create(config: Arc<Config>, email: &str, role: &str, password: Opti
         }
     };
     anyhow::ensure!((10..=128).contains(&password.chars().count()), "the password must be 10 to 128 characters");
-    let hash = password::hash(password.clone()).await?;
     let mut conn = db::establish(&config, &config.database, "escalating-reminders-admin").await?;
-    let conn = &mut conn;
+    // Refused before any hashing or writing, so a refusal changes nothing.
+    if !request.promote_existing && users_store::find_live_by_email(&mut conn, &email).await?.is_some() {
+        anyhow::bail!(
+            "an account with the email {email} already exists; it may have been registered by anyone, so it is not \
+             promoted. Re-run with --promote-existing to take it over: its password is replaced, and all its \
+             sessions and API keys are revoked"
+        );
+    }
+    let hash = password::hash(password.clone()).await?;
     let tier = config.default_tier.as_str();
-    diesel::sql_query(
-        "WITH existing AS (SELECT id FROM users WHERE lower(email) = $1 AND deleted_at IS NULL),
-              created AS (
-                INSERT INTO users (email, password_hash, display_name)
-                SELECT $1, $2, 'Administrator' WHERE NOT EXISTS (SELECT 1 FROM existing)
-                RETURNING id),
-              account AS (SELECT id FROM existing UNION ALL SELECT id FROM created),
-              sub AS (INSERT INTO subscriptions (user_id, tier) SELECT id, $4 FROM account ON CONFLICT (user_id) DO NOTHING)
-         INSERT INTO admin_users (user_id, role) SELECT id, $3 FROM account
-         ON CONFLICT (user_id) DO UPDATE SET role = EXCLUDED.role",
-    )
-    .bind::<Text, _>(&email)
-    .bind::<Text, _>(&hash)
-    .bind::<Text, _>(role)
-    .bind::<Text, _>(tier)
-    .execute(conn)
-    .await?;
+    let promote = request.promote_existing;
+    let address = email.clone();
+    let revoked = conn
+        .transaction::<_, anyhow::Error, _>(async move |conn| {
+            let (user, revoked) = match users_store::find_live_by_email(conn, &address).await? {
+                Some(user) if promote => {
+                    let now = chrono::Utc::now();
+                    (user.id, Some(users_service::reset_password(conn, user.id, hash, "promoted to admin", now).await?))
+                }
+                // Registered between the check above and this transaction.
+                Some(_) => anyhow::bail!("an account with the email {address} was just registered; re-run the command"),
+                None => (insert_user(conn, &address, &hash).await?, None),
+            };
+            users_store::insert_subscription(conn, user, tier).await?;
+            diesel::insert_into(admin_users::table)
+                .values((admin_users::user_id.eq(user), admin_users::role.eq(role)))
+                .on_conflict(admin_users::user_id)
+                .do_update()
+                .set(admin_users::role.eq(role))
+                .execute(conn)
+                .await?;
+            Ok(revoked)
+        })
+        .await?;
+    if let Some(Revoked { sessions, api_keys }) = revoked {
+        println!(
+            "existing account {email} taken over: password replaced, {sessions} session(s) and {api_keys} API key(s) revoked"
+        );
+    }
     println!("admin {email} has role {role}");
     if generated {
         println!("generated password (shown once): {password}");
     }
     Ok(())
+}
+
+async fn insert_user(conn: &mut AsyncPgConnection, email: &str, hash: &str) -> anyhow::Result<Uuid> {
+    let new = NewUser { email, password_hash: hash, display_name: "Administrator", timezone: "UTC" };
+    Ok(users_store::insert(conn, new).await?.id)
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionView, TokenPair};
 use super::service::{self, ClientInfo};
 use super::{AuthUser, api_keys};
-use crate::http::client_ip::client_ip;
+use crate::http::client_ip::{client_ip, network_key};
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::rate_limit;
 use crate::http::{ApiError, ApiResponse, Json};
@@ -27,9 +27,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn client_info(req: &HttpRequest, state: &AppState) -> ClientInfo {
+    let ip = client_ip(req, &state.config.trusted_proxies);
     ClientInfo {
         user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
-        ip: client_ip(req, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+        ip: ip.map(|ip| ip.to_string()),
+        network: ip.map_or_else(|| "unknown".to_owned(), network_key),
     }
 }
 

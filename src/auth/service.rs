@@ -5,7 +5,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionView, TokenPair};
-use super::{password, store, tokens};
+use super::{login_limits, password, store, tokens};
 use crate::http::ApiError;
 use crate::state::AppState;
 use crate::users::model::{NewUser, UserView};
@@ -16,19 +16,11 @@ use crate::users::{service as users_service, store as users_store};
 pub struct ClientInfo {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// The client's network as rate limits count it (`http::client_ip::network_key`).
+    pub network: String,
 }
 
 const INVALID_LOGIN: &str = "Invalid email or password.";
-/// Failed logins per account before 429 (the 11th in the window is refused unhashed).
-const LOGIN_FAILURES_ALLOWED: u64 = 10;
-const LOGIN_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
-/// The counter key holds a digest, not the address: Redis keys are not a place for personal data.
-fn login_attempts_key(email: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(email.as_bytes());
-    format!("rl:login:{}", hex::encode(&digest[..16]))
-}
 
 /// Creates the account, its subscription row and a first session in one transaction.
 pub async fn register(state: &AppState, input: RegisterInput, client: ClientInfo) -> Result<AuthResult, ApiError> {
@@ -80,10 +72,7 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> R
     if email.is_empty() || email.len() > 254 || input.password.is_empty() || input.password.chars().count() > 128 {
         return Err(ApiError::unauthorized(INVALID_LOGIN));
     }
-    // Every attempt counts before any hashing, so parallel guesses cannot slip past the check; a success
-    // clears the count, which leaves "the 11th failure in a row within 15 minutes answers 429".
-    let attempts_key = login_attempts_key(&email);
-    state.limiter.hit(&state.redis, &attempts_key, LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW).await.into_result()?;
+    login_limits::check(state, &email, &client.network).await?;
     let mut conn = state.db.get().await?;
     let user = users_store::find_live_by_email(&mut conn, &email).await?;
     let stored = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
@@ -91,7 +80,7 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> R
     let Some(user) = user.filter(|_| matches) else {
         return Err(ApiError::unauthorized(INVALID_LOGIN));
     };
-    state.limiter.reset(&state.redis, &attempts_key).await;
+    login_limits::succeeded(state, &email, &client.network).await;
     let now = state.clock.now();
     let refresh = tokens::random_token("ert_");
     let session = open_session(&mut conn, user.id, &client, &refresh, now).await?;

@@ -50,6 +50,9 @@ fn each_bad_value_names_its_variable() {
     assert_eq!(variable_of(&[("WEBHOOK_ALLOW_PRIVATE", "maybe")]), "WEBHOOK_ALLOW_PRIVATE");
     assert_eq!(variable_of(&[("SCHEDULER_TICK_MS", "0")]), "SCHEDULER_TICK_MS");
     assert_eq!(variable_of(&[("JWT_SECRET", "short")]), "JWT_SECRET");
+    assert_eq!(variable_of(&[("INBOUND_EMAIL_SECRET", "guessable-31-characters-long-xx")]), "INBOUND_EMAIL_SECRET");
+    assert_eq!(variable_of(&[("METRICS_TOKEN", "short")]), "METRICS_TOKEN");
+    assert_eq!(variable_of(&[("METRICS_ALLOW", "10.0.0.0/8, everyone")]), "METRICS_ALLOW");
     assert_eq!(variable_of(&[("TWILIO_ACCOUNT_SID", "AC1")]), "TWILIO_PHONE_NUMBER");
     assert_eq!(variable_of(&[("SMTP_URL", "http://mail")]), "SMTP_URL");
     assert_eq!(variable_of(&[("SMTP_URL", "smtp://mail?tls=always")]), "SMTP_URL");

@@ -3,8 +3,16 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use actix_web::HttpResponse;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+
+use super::ApiError;
+use super::client_ip::client_ip;
+use crate::config::Config;
+use crate::crypto::constant_time_eq;
+use crate::state::AppState;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -32,8 +40,39 @@ pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration)
 
 /// `GET /metrics`.
 #[utoipa::path(get, path = "/metrics", tag = "meta", operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
-pub async fn render() -> HttpResponse {
+    description = "Open to everyone unless `METRICS_ALLOW` or `METRICS_TOKEN` is set; then only clients inside \
+        `METRICS_ALLOW` or presenting `Authorization: Bearer <METRICS_TOKEN>` may read it.",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String),
+        (status = 401, description = "METRICS_TOKEN is set and was not presented"),
+        (status = 403, description = "Only METRICS_ALLOW is set and the client is outside it")))]
+pub async fn render(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    check_access(&req, &state.config)?;
     let body = install().map(PrometheusHandle::render).unwrap_or_default();
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body))
+}
+
+/// Metrics name routes, volumes and error rates: a public deployment may keep them to its own scraper, found
+/// by network (the client address as `TRUSTED_PROXIES` resolves it) or by bearer token.
+fn check_access(req: &HttpRequest, config: &Config) -> Result<(), ApiError> {
+    if config.metrics_allow.is_empty() && config.metrics_token.is_none() {
+        return Ok(());
+    }
+    let ip = client_ip(req, &config.trusted_proxies).map(|ip| ip.to_canonical());
+    if ip.is_some_and(|ip| config.metrics_allow.iter().any(|net| net.contains(&ip))) {
+        return Ok(());
+    }
+    let Some(expected) = &config.metrics_token else {
+        return Err(ApiError::forbidden("Metrics are not served to this address."));
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), expected.expose_secret().as_bytes()) => Ok(()),
+        _ => Err(ApiError::unauthorized("Metrics need the METRICS_TOKEN bearer token.")),
+    }
 }

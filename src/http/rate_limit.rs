@@ -1,5 +1,5 @@
-//! Fixed-window rate limits: per user per hour by tier, per client IP on the unauthenticated auth routes,
-//! and per account on failed logins.
+//! Fixed-window rate limits: per user per hour by tier, per client network on the unauthenticated auth
+//! routes, and per account and network on failed logins (`auth::login_limits`).
 //!
 //! Counters live in Redis so every replica shares them, one round trip per check (a Lua script does
 //! INCR + PTTL + PEXPIRE atomically). When Redis is unset or unreachable an in-process counter takes over:
@@ -18,7 +18,7 @@ use actix_web::web;
 use deadpool_redis::redis::Script;
 
 use super::ApiError;
-use super::client_ip::client_ip;
+use super::client_ip::{client_ip, network_key};
 use crate::billing::tiers::TierTable;
 use crate::redis_client::RedisClient;
 use crate::state::AppState;
@@ -37,6 +37,8 @@ pub struct RateLimitInfo {
 pub struct Decision {
     pub info: RateLimitInfo,
     pub allowed: bool,
+    /// Hits in the window so far, this one included (how far past the limit a caller is).
+    pub count: u64,
 }
 
 impl Decision {
@@ -82,7 +84,7 @@ impl RateLimiter {
             remaining: limit.saturating_sub(count),
             reset_secs: ttl.as_millis().div_ceil(1000).max(1) as u64,
         };
-        Decision { info, allowed: count <= limit }
+        Decision { info, allowed: count <= limit, count }
     }
 
     /// Forgets the counter of `suffix` (a successful login clears its failures).
@@ -151,7 +153,8 @@ pub async fn check_user(
     decision.into_result().map(drop)
 }
 
-/// Middleware for the unauthenticated auth routes: one bucket per client IP across all of them.
+/// Middleware for the unauthenticated auth routes: one bucket per client network (an IPv4 address or an
+/// IPv6 /64) across all of them.
 pub async fn per_ip(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -159,8 +162,7 @@ pub async fn per_ip(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let ip = client_ip(req.request(), &state.config.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = client_ip(req.request(), &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), network_key);
     let limit = u64::from(state.config.rate_limit_auth_per_minute);
     let decision = state.limiter.hit(&state.redis, &format!("rl:ip:{ip}"), limit, Duration::from_secs(60)).await;
     req.extensions_mut().insert(decision.info);
@@ -199,7 +201,8 @@ mod tests {
 
     #[test]
     fn a_denied_hit_carries_retry_after() {
-        let denied = Decision { info: RateLimitInfo { limit: 1, remaining: 0, reset_secs: 42 }, allowed: false };
+        let denied =
+            Decision { info: RateLimitInfo { limit: 1, remaining: 0, reset_secs: 42 }, allowed: false, count: 2 };
         assert!(matches!(denied.into_result(), Err(ApiError::RateLimited { retry_after_secs: 42 })));
     }
 }

@@ -105,6 +105,10 @@ pub struct PasswordChange {
     pub current_password: String,
     #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
+    /// Also revoke every API key of the account, in the same transaction (default false). Use it when the
+    /// old password may have been known to someone else: a key they made outlives the sessions.
+    #[serde(default)]
+    pub revoke_api_keys: bool,
 }
 
 /// Distinguishes an absent field (None) from an explicit null (Some(None)).

@@ -31,6 +31,8 @@ pub async fn update_me(
 }
 
 #[utoipa::path(post, path = "/v1/users/me/password", tag = "users", request_body = PasswordChange,
+    description = "Changes the password. Every other session is revoked at once; with `revokeApiKeys: true` every API \
+        key of the account too (the key making this call included).",
     responses((status = 204), (status = 401)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn change_password(
     state: web::Data<AppState>,

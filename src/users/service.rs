@@ -1,7 +1,7 @@
 //! User rules: input cleaning shared with registration, profile updates, password change, deletion.
 
-use chrono::NaiveTime;
-use diesel_async::AsyncConnection;
+use chrono::{DateTime, NaiveTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::model::{PasswordChange, UserPatch, UserView};
@@ -116,7 +116,8 @@ pub async fn update_me(state: &AppState, user: Uuid, patch: UserPatch) -> Result
     Ok(UserView::from_row(row, &tier))
 }
 
-/// Changes the password and revokes every other session.
+/// Changes the password and revokes every other session, and every API key when the caller asks
+/// (`revokeApiKeys`: a key made by whoever knew the old password outlives a session otherwise).
 pub async fn change_password(
     state: &AppState,
     user: Uuid,
@@ -135,12 +136,47 @@ pub async fn change_password(
     }
     let hash = password::hash(input.new_password).await?;
     let now = state.clock.now();
+    let revoke_api_keys = input.revoke_api_keys;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        store::update(conn, user, &UserChanges { password_hash: Some(hash), ..Default::default() }).await?;
-        crate::auth::service::revoke_other_sessions(conn, user, current_session, "password changed", now).await?;
-        Ok(())
+        replace_password(conn, user, hash, current_session, revoke_api_keys, "password changed", now).await.map(drop)
     })
     .await
+}
+
+/// What a password replacement revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revoked {
+    pub sessions: usize,
+    pub api_keys: usize,
+}
+
+/// Sets a new password hash and revokes every session but `keep`, and the API keys when `revoke_api_keys`
+/// (inside the caller's transaction).
+pub async fn replace_password(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    hash: String,
+    keep: Option<Uuid>,
+    revoke_api_keys: bool,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Revoked, ApiError> {
+    store::update(conn, user, &UserChanges { password_hash: Some(hash), ..Default::default() }).await?;
+    let sessions = crate::auth::service::revoke_other_sessions(conn, user, keep, reason, now).await?;
+    let api_keys = if revoke_api_keys { crate::auth::api_keys::revoke_all(conn, user, now).await? } else { 0 };
+    Ok(Revoked { sessions, api_keys })
+}
+
+/// A password reset by anyone but the signed-in holder (today only `admin create --promote-existing`): the old
+/// password may be in someone else's hands, so every session and every API key goes with it.
+pub async fn reset_password(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    hash: String,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Revoked, ApiError> {
+    replace_password(conn, user, hash, None, true, reason, now).await
 }
 
 /// Soft-deletes the account and revokes its sessions and API keys in the same transaction.

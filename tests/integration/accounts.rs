@@ -5,6 +5,7 @@ mod audit;
 mod idempotency;
 mod limits;
 mod openapi;
+mod password_change;
 
 use reqwest::Method;
 use serde_json::{Value, json};

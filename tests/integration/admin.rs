@@ -2,6 +2,7 @@
 //! search and pages, bad input, and health snapshots written by the scheduler.
 
 mod actions;
+mod bootstrap;
 mod dashboard;
 mod health;
 mod permissions;

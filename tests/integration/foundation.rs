@@ -5,7 +5,7 @@ use diesel_async::RunQueryDsl;
 use escalating_reminders::config::Config;
 use reqwest::Method;
 
-use crate::common::{TestApp, TestDb, free_port};
+use crate::common::{Reply, TestApp, TestDb, free_port};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_is_ok_with_database_and_redis() {
@@ -100,6 +100,36 @@ async fn metrics_are_prometheus_text() {
     let text = res.text().await.unwrap();
     assert!(text.contains("http_requests_total"), "{text}");
     assert!(text.contains("route=\"/health\""), "{text}");
+}
+
+/// A public deployment keeps `/metrics` to its scraper: by network (`METRICS_ALLOW`) or bearer token.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_can_be_kept_to_allowed_networks_or_a_bearer_token() {
+    const TOKEN: &str = "metrics-token-long-enough-0123456789";
+    let guarded = [("METRICS_ALLOW", "10.0.0.0/8"), ("METRICS_TOKEN", TOKEN), ("TRUSTED_PROXIES", "127.0.0.1/32")];
+    let app = TestApp::spawn_with(&guarded).await;
+    let scrape = |app: &TestApp, forwarded: &str, bearer: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics")).header("x-forwarded-for", forwarded.to_owned());
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        async move { Reply::from(request.send().await.unwrap()).await }
+    };
+    // A client on the internet, through the trusted proxy: no token, a wrong one, one in another scheme.
+    scrape(&app, "203.0.113.9", None).await.assert_error(401, "UNAUTHORIZED");
+    scrape(&app, "203.0.113.9", Some("metrics-token-long-enough-0123456780")).await.assert_error(401, "UNAUTHORIZED");
+    let basic = app.client.get(app.url("/metrics")).header("authorization", format!("Basic {TOKEN}"));
+    Reply::from(basic.send().await.unwrap()).await.assert_error(401, "UNAUTHORIZED");
+    // The token opens it from anywhere; an address inside METRICS_ALLOW needs none.
+    for allowed in [scrape(&app, "203.0.113.9", Some(TOKEN)).await, scrape(&app, "10.1.2.3", None).await] {
+        assert_eq!(allowed.status, 200, "{}", allowed.text);
+        assert!(allowed.text.contains("http_requests_total"), "{}", allowed.text);
+    }
+    // With only METRICS_ALLOW set, an outside client is forbidden (there is no token to ask for).
+    let by_network = TestApp::spawn_with(&[("METRICS_ALLOW", "10.0.0.0/8")]).await;
+    scrape(&by_network, "10.1.2.3", Some(TOKEN)).await.assert_error(403, "FORBIDDEN");
+    // Without either, metrics stay open as before.
+    assert_eq!(scrape(&TestApp::spawn().await, "203.0.113.9", None).await.status, 200);
 }
 
 #[derive(diesel::QueryableByName)]

@@ -56,6 +56,23 @@ async fn check_config_exits_2_naming_the_bad_variable() {
     assert!(output.contains("--role") && output.contains("gardener"), "{output}");
 }
 
+/// A guessable shared secret is a configuration error like any other: the api does not start with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_inbound_email_secret_or_metrics_token_stops_the_binary_naming_it() {
+    let db = TestDb::create().await;
+    for name in ["INBOUND_EMAIL_SECRET", "METRICS_TOKEN"] {
+        let port = free_port();
+        let env = env_with(&db, &[(name, "only-31-characters-of-secret-xy"), ("PORT", &port.to_string())]);
+        let (code, output) = exit_of(&["--role", "api"], &env).await;
+        assert_eq!(code, Some(2), "{name}: {output}");
+        assert!(output.contains(name) && output.contains("at least 32 characters"), "{name}: {output}");
+        assert!(!output.contains("only-31-characters"), "the value is not echoed: {output}");
+    }
+    let long_enough = env_with(&db, &[("INBOUND_EMAIL_SECRET", "exactly-32-characters-of-secret-")]);
+    let (code, output) = exit_of(&["check-config"], &long_enough).await;
+    assert_eq!(code, Some(0), "{output}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn role_all_migrates_a_fresh_database_and_serves_health() {
     let db = TestDb::create_empty().await;

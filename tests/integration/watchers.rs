@@ -8,7 +8,7 @@ use crate::common::{Reply, TestApp};
 use crate::fixtures::{in_hours, once_reminder, scalar, user, user_id};
 use crate::reminder_actions::fire;
 
-const SECRET: &str = "inbound-secret-for-tests";
+const SECRET: &str = "inbound-secret-for-tests-0123456789";
 
 async fn app() -> TestApp {
     TestApp::spawn_with(&[("INBOUND_EMAIL_SECRET", SECRET)]).await

@@ -125,3 +125,124 @@ async fn limits_hold_in_process_when_redis_is_unreachable() {
     app.post("/v1/auth/refresh", json!({"refreshToken": "ert_nope"}), None).await.assert_error(401, "UNAUTHORIZED");
     app.post("/v1/auth/refresh", json!({"refreshToken": "ert_nope"}), None).await.assert_error(429, "RATE_LIMITED");
 }
+
+/// `POST path` as a client behind the trusted proxy: `forwarded` holds the `X-Forwarded-For` lines in order.
+async fn via_proxy(app: &TestApp, path: &str, forwarded: &[&str], body: serde_json::Value) -> Reply {
+    let mut request = app.client.post(app.url(path)).json(&body);
+    for line in forwarded {
+        request = request.header("x-forwarded-for", *line);
+    }
+    Reply::from(request.send().await.unwrap()).await
+}
+
+fn behind_proxy(limit: &'static str) -> [(&'static str, &'static str); 2] {
+    [("RATE_LIMIT_AUTH_PER_MINUTE", limit), ("TRUSTED_PROXIES", "127.0.0.1/32")]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_behind_the_proxy_cannot_escape_the_ip_limit_with_its_own_forwarded_line() {
+    let app = TestApp::spawn_with(&behind_proxy("3")).await;
+    let refresh = || json!({"refreshToken": "ert_nope"});
+    // The client sends a fresh made-up address each time; the proxy appends the real one as its own line.
+    for i in 0..3 {
+        let spoofed = format!("203.0.113.{i}");
+        let reply = via_proxy(&app, "/v1/auth/refresh", &[&spoofed, "198.51.100.7"], refresh()).await;
+        reply.assert_error(401, "UNAUTHORIZED");
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), 2 - i);
+    }
+    let reply = via_proxy(&app, "/v1/auth/refresh", &["203.0.113.99", "198.51.100.7"], refresh()).await;
+    reply.assert_error(429, "RATE_LIMITED");
+    assert!(reply.headers.contains_key("retry-after"));
+    // The same in one comma list, and another real client keeps its own budget.
+    via_proxy(&app, "/v1/auth/refresh", &["203.0.113.98, 198.51.100.7"], refresh())
+        .await
+        .assert_error(429, "RATE_LIMITED");
+    via_proxy(&app, "/v1/auth/refresh", &["203.0.113.97", "198.51.100.8"], refresh())
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_address_of_one_ipv6_slash_64_shares_one_ip_limit() {
+    let app = TestApp::spawn_with(&behind_proxy("3")).await;
+    let refresh = || json!({"refreshToken": "ert_nope"});
+    for (i, address) in
+        ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:abcd:ef01:2345:6789"].into_iter().enumerate()
+    {
+        let reply = via_proxy(&app, "/v1/auth/refresh", &[address], refresh()).await;
+        reply.assert_error(401, "UNAUTHORIZED");
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), 2 - i as u64);
+    }
+    via_proxy(&app, "/v1/auth/refresh", &["2001:db8:1:2:ffff:ffff:ffff:fffe"], refresh())
+        .await
+        .assert_error(429, "RATE_LIMITED");
+    // The next /64 is another subscriber.
+    via_proxy(&app, "/v1/auth/refresh", &["2001:db8:1:3::1"], refresh()).await.assert_error(401, "UNAUTHORIZED");
+}
+
+fn login_as(password: &str) -> serde_json::Value {
+    json!({"email": "ada@example.com", "password": password})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_from_one_network_block_that_network_and_not_the_owner() {
+    let app = TestApp::spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    register(&app, "ada@example.com").await;
+    for _ in 0..10 {
+        via_proxy(&app, "/v1/auth/login", &["203.0.113.5"], login_as("wrong password!"))
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+    }
+    // From the guesser's network every further attempt is refused unhashed, even with the right password.
+    for password in ["wrong password!", PASSWORD] {
+        let refused = via_proxy(&app, "/v1/auth/login", &["203.0.113.5"], login_as(password)).await;
+        refused.assert_error(429, "RATE_LIMITED");
+    }
+    // The owner, from home, signs in at once.
+    let owner = via_proxy(&app, "/v1/auth/login", &["198.51.100.20"], login_as(PASSWORD)).await;
+    assert_eq!(owner.status, 200, "{}", owner.text);
+    // And the guesser is still blocked for the rest of the window.
+    let refused = via_proxy(&app, "/v1/auth/login", &["203.0.113.5"], login_as("wrong password!")).await;
+    refused.assert_error(429, "RATE_LIMITED");
+    assert!(header(&refused, "retry-after") > 60, "{:?}", refused.headers);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guesses_from_many_networks_slow_the_account_down_for_seconds_not_lock_it() {
+    let app = TestApp::spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    register(&app, "ada@example.com").await;
+    // Thirty wrong passwords, ten from each of three networks: each network's allowance, all hashed. (Three
+    // at a time: a login holds a pooled connection while it waits for the hashing pool.)
+    for _ in 0..10 {
+        let round = (0..3).map(|i| {
+            let network = format!("203.0.113.{i}");
+            let app = &app;
+            async move { via_proxy(app, "/v1/auth/login", &[&network], login_as("wrong password!")).await }
+        });
+        for reply in futures_util::future::join_all(round).await {
+            reply.assert_error(401, "UNAUTHORIZED");
+        }
+    }
+    // Past that the account takes one attempt per pause, whatever the network: of five at once, one is checked.
+    let burst = (0..5).map(|i| {
+        let network = format!("192.0.2.{i}");
+        let app = &app;
+        async move { via_proxy(app, "/v1/auth/login", &[&network], login_as("wrong password!")).await }
+    });
+    let burst = futures_util::future::join_all(burst).await;
+    let slowed: Vec<&Reply> = burst.iter().filter(|reply| reply.status == 429).collect();
+    assert_eq!(slowed.len(), 4, "{:?}", burst.iter().map(|r| r.status).collect::<Vec<_>>());
+    for reply in &slowed {
+        reply.assert_error(429, "RATE_LIMITED");
+        assert!((1..=60).contains(&header(reply, "retry-after")), "a short pause: {:?}", reply.headers);
+    }
+    // The owner waits the pause out and gets in; it is not a 15-minute lock.
+    let wait = slowed.iter().map(|reply| header(reply, "retry-after")).max().unwrap_or(1);
+    tokio::time::sleep(Duration::from_millis(wait * 1000 + 100)).await;
+    let owner = via_proxy(&app, "/v1/auth/login", &["198.51.100.20"], login_as(PASSWORD)).await;
+    assert_eq!(owner.status, 200, "{}", owner.text);
+    // The pauses grow while the guessing goes on: the next attempt waits longer than the first one did.
+    let next = via_proxy(&app, "/v1/auth/login", &["192.0.2.77"], login_as("wrong password!")).await;
+    next.assert_error(429, "RATE_LIMITED");
+    assert!((wait + 1..=60).contains(&header(&next, "retry-after")), "{:?}", next.headers);
+}

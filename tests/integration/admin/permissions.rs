@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use escalating_reminders::admin::bootstrap::{AdminRequest, create};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -142,9 +143,16 @@ async fn an_admin_made_by_admin_create_signs_in_with_its_roles_powers() {
     let app = TestApp::spawn().await;
     let config = app.state.config.clone();
     let password = "a long enough password".to_owned();
-    let create = escalating_reminders::admin::bootstrap::create;
-    create(config.clone(), "Boss@Example.com", "support", Some(password.clone())).await.expect("admin created");
-    assert!(create(config, "x@example.com", "root", None).await.is_err(), "unknown roles are refused");
+    let request = |email: &str, role: &str, password: Option<String>| AdminRequest {
+        email: email.to_owned(),
+        role: role.to_owned(),
+        password,
+        promote_existing: false,
+    };
+    create(config.clone(), request("Boss@Example.com", "support", Some(password.clone())))
+        .await
+        .expect("admin created");
+    assert!(create(config, request("x@example.com", "root", None)).await.is_err(), "unknown roles are refused");
     let login = app.post("/v1/auth/login", json!({"email": "boss@example.com", "password": password}), None).await;
     let token = login.data(200)["tokens"]["accessToken"].as_str().unwrap().to_owned();
     assert_eq!(app.get("/v1/admin/stats", Some(&token)).await.status, 200);
