@@ -228,7 +228,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("WORKER_CONCURRENCY", "64", "sends in flight per worker"),
     ("WEBHOOK_ALLOW_PRIVATE", "false", "let webhooks reach loopback and private addresses"),
     ("OFFER_TIMEOUT_SECS", "30", "re-offer a pending delivery to the stream after this long"),
-    ("DELIVERY_LEASE_SECS", "60", "how long a worker holds a delivery before another may take it"),
+    (
+        "DELIVERY_LEASE_SECS",
+        "15",
+        "how long a worker holds a delivery before another may take it (renewed every third of it while sending)",
+    ),
     ("SHUTDOWN_GRACE_SECS", "30", "how long in-flight work may take after SIGTERM"),
     ("USAGE_SUSPENSION_ALLOWANCE_PER_WINDOW", "3", "deliveries allowed per window while usage-suspended"),
     ("USAGE_SUSPENSION_WINDOW_DAYS", "3", "length of the usage-suspension window"),
@@ -439,7 +443,7 @@ impl Config {
                 noop => noop,
             },
             offer_timeout: Duration::from_secs(src.number("OFFER_TIMEOUT_SECS", 30, 1, 3600)?),
-            delivery_lease: Duration::from_secs(src.number("DELIVERY_LEASE_SECS", 60, 5, 3600)?),
+            delivery_lease: Duration::from_secs(src.number("DELIVERY_LEASE_SECS", 15, 5, 3600)?),
             shutdown_grace: Duration::from_secs(src.number("SHUTDOWN_GRACE_SECS", 30, 0, 600)?),
             usage_suspension_allowance_per_window: src.number(
                 "USAGE_SUSPENSION_ALLOWANCE_PER_WINDOW",

@@ -103,7 +103,7 @@ async fn smtp_4xx_is_retried_and_5xx_fails_at_once() {
     .await;
     assert!(sink.received_by("flaky@example.net").is_empty());
     // The email ladder's first step is 30 s (±10 %).
-    app.state.clock.advance(chrono::Duration::seconds(40));
+    crate::engine::advance_settled(&app, chrono::Duration::seconds(40)).await;
     eventually(Duration::from_secs(15), "the retry is delivered", || async {
         sink.received_by("flaky@example.net").len() == 1
     })
