@@ -146,7 +146,10 @@ async fn later_tiers_fire_in_order_when_nobody_reacts() {
     let mut conn = app.db.connect().await;
     let expired = "SELECT count(*) AS n FROM escalations WHERE status = 'expired' AND end_reason = 'exhausted'";
     eventually_counts(&app, "episode expires", expired, 1).await;
-    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries").await, 2);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE tier > 0").await, 2);
+    // Both webhooks were sent a delivery in the episode, so both hear that it expired.
+    let told = "SELECT count(*) AS n FROM deliveries WHERE tier = 0 AND payload->>'type' = 'reminder.expired'";
+    assert_eq!(count(&mut conn, told).await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -314,8 +314,14 @@ async fn postgres_restarted_mid_run_every_role_reconnects() {
     let api_port = free_port();
     let env = env(&db, &[("PORT", &api_port.to_string())]);
     let api = BinaryProcess::start(&["--role", "api"], &env);
-    let scheduler = BinaryProcess::start(&["--role", "scheduler"], &env);
-    let worker = BinaryProcess::start(&["--role", "worker"], &env);
+    // Every role listens (health and metrics), each on a port of its own.
+    let own_port = || {
+        let mut env = env.clone();
+        env.remove("PORT");
+        env
+    };
+    let scheduler = BinaryProcess::start(&["--role", "scheduler"], &own_port());
+    let worker = BinaryProcess::start(&["--role", "worker"], &own_port());
     scheduler.wait_for_line("scheduler became leader", Duration::from_secs(30)).await.expect("leader");
     worker.wait_for_line("worker started", Duration::from_secs(30)).await.expect("worker");
     seed.many_due_at(20, chrono::Utc::now(), hook.id).await;

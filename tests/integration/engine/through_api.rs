@@ -12,8 +12,19 @@ use super::{accepting_sink, eventually};
 use crate::common::TestApp;
 use crate::fixtures::{create, soon, user, user_id};
 
+/// What the sink received, in order: the path, and for a lifecycle event its type after a space.
 async fn paths(sink: &MockServer) -> Vec<String> {
-    sink.received_requests().await.unwrap_or_default().iter().map(|r| r.url.path().to_owned()).collect()
+    let requests = sink.received_requests().await.unwrap_or_default();
+    requests
+        .iter()
+        .map(|r| {
+            let kind = r.body_json::<serde_json::Value>().ok().and_then(|b| b["type"].as_str().map(str::to_owned));
+            match kind.as_deref() {
+                Some("reminder.triggered" | "reminder.escalated") | None => r.url.path().to_owned(),
+                Some(event) => format!("{} {event}", r.url.path()),
+            }
+        })
+        .collect()
 }
 
 /// A running app with a user whose profile sends tier 1 to `/first` at once and tier 2 to `/second` after
@@ -49,22 +60,27 @@ async fn acknowledge_stops_the_next_tier_until_the_ack_window_ends() {
     eventually(Duration::from_secs(15), "tier 1", || async { paths(&sink).await == ["/first"] }).await;
     let acked = app.post(&format!("/v1/reminders/{id}/acknowledge"), json!({"note": "on it"}), Some(&token)).await;
     assert_eq!(acked.status, 200, "{}", acked.text);
+    let told = ["/first", "/first reminder.acknowledged"];
+    eventually(Duration::from_secs(15), "the webhook hears of the ack", || async { paths(&sink).await == told }).await;
 
     // Tier 2 was due at 10 minutes, but the ack window (30) holds it.
     crate::engine::advance_settled(&app, chrono::Duration::minutes(15)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(paths(&sink).await, ["/first"], "no tier fires during the ack window");
+    assert_eq!(paths(&sink).await, told, "no tier fires during the ack window");
 
     // The window ends with the reminder still not done: escalation resumes at tier 2.
     crate::engine::advance_settled(&app, chrono::Duration::minutes(16)).await;
     eventually(Duration::from_secs(15), "tier 2 after the window", || async {
-        paths(&sink).await == ["/first", "/second"]
+        paths(&sink).await == ["/first", "/first reminder.acknowledged", "/second"]
     })
     .await;
     let log = app.get(&format!("/v1/reminders/{id}/escalations"), Some(&token)).await;
     let episodes = log.data(200).as_array().unwrap().clone();
     assert_eq!(episodes.len(), 1);
-    assert_eq!(episodes[0]["deliveries"].as_array().unwrap().len(), 2);
+    let tiers: Vec<i64> =
+        episodes[0]["deliveries"].as_array().unwrap().iter().map(|d| d["tier"].as_i64().unwrap()).collect();
+    assert_eq!(tiers.iter().filter(|tier| **tier > 0).count(), 2, "two tier deliveries and the ack event: {tiers:?}");
+    assert_eq!(tiers.len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,12 +96,16 @@ async fn completing_a_recurring_reminder_ends_the_episode_and_the_next_occurrenc
     assert_eq!(data["reminder"]["status"], "active", "a recurring reminder stays active: {data}");
 
     // Tier 2 of the completed occurrence never fires; the next occurrence (an hour later) does.
+    let told = ["/first", "/first reminder.completed"];
+    eventually(Duration::from_secs(15), "the webhook hears of it", || async { paths(&sink).await == told }).await;
     crate::engine::advance_settled(&app, chrono::Duration::minutes(30)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(paths(&sink).await, ["/first"]);
+    assert_eq!(paths(&sink).await, told);
     crate::engine::advance_settled(&app, chrono::Duration::minutes(31)).await;
-    eventually(Duration::from_secs(15), "second occurrence", || async { paths(&sink).await == ["/first", "/first"] })
-        .await;
+    eventually(Duration::from_secs(15), "second occurrence", || async {
+        paths(&sink).await == [told[0], told[1], "/first"]
+    })
+    .await;
     let mut conn = app.db.connect().await;
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'completed'").await, 1);
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations WHERE status = 'active'").await, 1);
@@ -110,8 +130,10 @@ async fn an_evidence_based_reminder_says_so_in_its_notification_and_a_hook_ends_
     assert_eq!(called.data(200)["acted"], true, "{}", called.text);
 
     // Tier 2 was due at 10 minutes; the hook's evidence ended the episode.
+    let told = ["/first", "/first reminder.completed"];
+    eventually(Duration::from_secs(15), "the webhook hears of it", || async { paths(&sink).await == told }).await;
     crate::engine::advance_settled(&app, chrono::Duration::minutes(15)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(paths(&sink).await, ["/first"]);
+    assert_eq!(paths(&sink).await, told);
     assert_eq!(app.get(&format!("/v1/reminders/{id}"), Some(&token)).await.data(200)["status"], "completed");
 }
