@@ -11,7 +11,7 @@ use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::contacts::got_it::ContactDelivery;
+use crate::contacts::got_it::{self, ContactDelivery, GotIt};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
 use crate::nlp::PhraseError;
 use crate::state::AppState;
@@ -159,7 +159,7 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
 /// episodes (`escalations_one_open`), to their SMS deliveries to that contact.
 const SELECT_ASKED_CONTACT: &str = "
     SELECT d.user_id AS owner, d.reminder_id AS reminder, d.escalation_id AS episode, c.id AS contact, r.title,
-           c.name
+           c.name, COALESCE(d.sent_at, d.created_at) AS sent_at
     FROM trusted_contacts c
     JOIN reminders r ON r.user_id = c.user_id
     JOIN escalations e ON e.reminder_id = r.id AND e.status IN ('active', 'acknowledged')
@@ -173,15 +173,13 @@ async fn asked_contact(conn: &mut AsyncPgConnection, phone: &str) -> diesel::Que
     Ok(diesel::sql_query(SELECT_ASKED_CONTACT).bind::<Text, _>(phone).load(conn).await?.into_iter().next())
 }
 
-/// A trusted contact can only say they have got it; the rest is the owner's to do.
+/// A trusted contact can only say they have got it ([`got_it::reply`]); the rest is the owner's to do.
 async fn contact_reply(state: &AppState, asked: &ContactDelivery, action: Action) -> anyhow::Result<String> {
-    if action != Action::Acknowledge {
-        return Ok("Only the reminder's owner can do that. Reply OK if you will take care of it.".to_owned());
-    }
-    Ok(if crate::contacts::got_it::take_it(state, asked).await? {
-        format!("Thank you: they have been told you will take care of \"{}\".", asked.title)
-    } else {
-        "This was already taken care of; nothing more to do.".to_owned()
+    Ok(match got_it::reply(state, asked, action == Action::Acknowledge).await? {
+        GotIt::Taken => format!("Thank you: they have been told you will take care of \"{}\".", asked.title),
+        GotIt::AlreadyTaken => "This was already taken care of; nothing more to do.".to_owned(),
+        GotIt::Expired => "That request is too old to answer; nothing was changed.".to_owned(),
+        GotIt::OwnersOnly => "Only the reminder's owner can do that. Reply OK if you will take care of it.".to_owned(),
     })
 }
 
