@@ -392,6 +392,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         paused_reason -> Nullable<Text>,
+        invitation_texted_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -16,6 +16,7 @@ mod engine;
 mod fixtures;
 mod foundation;
 mod hooks;
+mod invitations_by_text;
 mod processes;
 mod profiles;
 pub mod reminder_actions;
