@@ -454,6 +454,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    watch_addresses (user_id) {
+        user_id -> Uuid,
+        generation -> Int4,
+        rotated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     watcher_events (id) {
         id -> Uuid,
         watcher_id -> Nullable<Uuid>,
@@ -522,6 +530,7 @@ diesel::joinable!(usage_windows -> users (user_id));
 diesel::joinable!(user_agent_subscriptions -> agent_definitions (agent_type));
 diesel::joinable!(user_agent_subscriptions -> users (user_id));
 diesel::joinable!(user_profiles -> users (user_id));
+diesel::joinable!(watch_addresses -> users (user_id));
 diesel::joinable!(watcher_events -> completion_hooks (hook_id));
 diesel::joinable!(watcher_events -> reminders (reminder_id));
 diesel::joinable!(watcher_events -> users (user_id));
@@ -563,6 +572,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_agent_subscriptions,
     user_profiles,
     users,
+    watch_addresses,
     watcher_events,
     watchers,
 );

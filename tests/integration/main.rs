@@ -16,6 +16,7 @@ mod engine;
 mod fixtures;
 mod foundation;
 mod hooks;
+mod inbound_senders;
 mod invitations_by_text;
 mod processes;
 mod profiles;
