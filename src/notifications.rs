@@ -10,3 +10,4 @@ pub mod reply_address;
 pub mod retry;
 pub mod routes;
 pub mod templates;
+pub mod unsubscribe;

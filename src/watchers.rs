@@ -12,3 +12,4 @@ pub mod occurrence;
 pub mod replies;
 pub mod routes;
 pub mod rules;
+pub mod verdicts;

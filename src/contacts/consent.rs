@@ -200,13 +200,39 @@ async fn record(state: &AppState, contact: &ContactRow, changes: ContactChanges)
     .await
 }
 
-/// An SMS reply `YES` from a phone: every pending invitation to that number is accepted. For the SMS
-/// webhook to call; returns how many contacts accepted. (STOP needs nothing here: `sms_opt_outs` is honoured
-/// wherever contacts are resolved.)
+/// What an SMS `YES` (or `YES 2`) from a phone came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextedYes {
+    /// No unexpired invitation was texted to this number.
+    NoInvitation,
+    /// The one invitation meant is accepted.
+    Accepted { inviter: String },
+    /// Several invitations were texted to this number and the reply did not pick one of them: nothing was
+    /// accepted. The inviters, in the order `YES 1`, `YES 2`… name them.
+    Choose(Vec<String>),
+}
+
+/// An SMS reply `YES` from a phone accepts an invitation that was texted to that very number within its 14
+/// days: never one only emailed (whoever holds a number someone typed in must not become their contact),
+/// nor an expired one. With several, `choice` (`YES 2` → 2) says which; without it nothing is accepted and
+/// the sender is asked. (STOP needs nothing here: `sms_opt_outs` is honoured wherever contacts are resolved.)
 pub async fn accept_by_phone(
     conn: &mut diesel_async::AsyncPgConnection,
     phone: &str,
+    choice: Option<usize>,
     now: DateTime<Utc>,
-) -> diesel::QueryResult<usize> {
-    store::accept_pending_by_phone(conn, phone, now).await
+) -> diesel::QueryResult<TextedYes> {
+    let since = now - chrono::Duration::days(INVITATION_DAYS);
+    let mut texted = store::invitations_texted_to(conn, phone, since).await?;
+    let index = match (choice, texted.len()) {
+        (_, 0) => return Ok(TextedYes::NoInvitation),
+        (None, 1) => 0,
+        (Some(n), len) if (1..=len).contains(&n) => n - 1,
+        _ => return Ok(TextedYes::Choose(texted.into_iter().map(|t| t.inviter).collect())),
+    };
+    let chosen = texted.swap_remove(index);
+    if store::accept_pending(conn, chosen.contact, now).await? == 0 {
+        return Ok(TextedYes::NoInvitation);
+    }
+    Ok(TextedYes::Accepted { inviter: chosen.inviter })
 }

@@ -2,6 +2,11 @@
 //! the actor) and the owner is told by email. The token names the delivery that reached the contact, so it
 //! only acts on that delivery's episode while it is open and not yet acknowledged. Channels put
 //! [`got_it_link`] into what they send to a contact.
+//!
+//! The link, an SMS reply `OK` and an email reply `got it` all work for [`lifetime`] after the message was
+//! sent, and only while the contact is still an accepted one: a contact who opted out (or whose address
+//! changed and has not consented again) cannot act through an old message. [`reply`] is the one rule for
+//! what a contact's reply may do.
 
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
@@ -14,11 +19,18 @@ use super::ensure_enabled;
 use crate::db::schema::{deliveries, trusted_contacts};
 use crate::escalation::actions::{self, Actor};
 use crate::escalation::episodes;
-use crate::http::ApiError;
+use crate::http::{ApiError, ErrorCode};
 use crate::notifications::notice::{self, Notice};
 use crate::state::AppState;
 
 const PURPOSE: &str = "contact-got-it";
+
+/// How long a contact's "I've got it" works after the message was sent. A week outlasts any escalation a
+/// profile can run (ten loops of tiers and gaps), so a contact never finds it dead while they are still being
+/// asked; a message found in a mailbox or an old phone later acts on nothing.
+pub fn lifetime() -> chrono::Duration {
+    chrono::Duration::days(7)
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/contacts/got-it/{token}").get(got_it_page).post(got_it));
@@ -67,17 +79,39 @@ pub struct ContactDelivery {
     /// The contact's name.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub name: String,
+    /// When the message reached the contact (sent, or created when the send time is unknown).
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub sent_at: chrono::DateTime<chrono::Utc>,
 }
 
-async fn named(state: &AppState, token: &str) -> Result<ContactDelivery, ApiError> {
-    let invalid = || ApiError::not_found("Link");
-    let key = state.config.encryption_key.expose_secret();
-    let delivery = crate::crypto::open_id(key, PURPOSE, token).ok_or_else(invalid)?;
-    let mut conn = state.db.get().await?;
+impl ContactDelivery {
+    /// True once [`lifetime`] has passed since the message was sent.
+    pub fn expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.sent_at + lifetime() < now
+    }
+}
+
+/// What a contact's "I've got it" (or any other reply of theirs) came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GotIt {
+    /// The episode is acknowledged with the contact as the actor; the owner was told.
+    Taken,
+    /// The episode was already acknowledged or is over; nothing changed.
+    AlreadyTaken,
+    /// The message is older than [`lifetime`]; nothing changed.
+    Expired,
+    /// The contact asked for something only the owner may do (done, snooze…); nothing changed.
+    OwnersOnly,
+}
+
+/// The delivery `delivery` as it reached a trusted contact who is still accepted; None for any other
+/// delivery, and once the contact opted out, declined or was readdressed.
+pub async fn load(conn: &mut diesel_async::AsyncPgConnection, delivery: Uuid) -> QueryResult<Option<ContactDelivery>> {
     deliveries::table
         .find(delivery)
         .filter(deliveries::target_kind.eq("contact"))
         .inner_join(trusted_contacts::table.on(trusted_contacts::id.eq(deliveries::target_id)))
+        .filter(trusted_contacts::consent_status.eq("accepted"))
         .inner_join(crate::db::schema::reminders::table)
         .select((
             deliveries::user_id,
@@ -86,11 +120,23 @@ async fn named(state: &AppState, token: &str) -> Result<ContactDelivery, ApiErro
             deliveries::target_id,
             crate::db::schema::reminders::title,
             trusted_contacts::name,
+            diesel::dsl::sql::<diesel::sql_types::Timestamptz>("coalesce(deliveries.sent_at, deliveries.created_at)"),
         ))
-        .first(&mut conn)
+        .first(conn)
         .await
-        .optional()?
-        .ok_or_else(invalid)
+        .optional()
+}
+
+async fn named(state: &AppState, token: &str) -> Result<ContactDelivery, ApiError> {
+    let invalid = || ApiError::not_found("Link");
+    let key = state.config.encryption_key.expose_secret();
+    let delivery = crate::crypto::open_id(key, PURPOSE, token).ok_or_else(invalid)?;
+    let mut conn = state.db.get().await?;
+    let named = load(&mut conn, delivery).await?.ok_or_else(invalid)?;
+    if named.expired(state.clock.now()) {
+        return Err(ApiError::new(ErrorCode::NotFound, "This link has expired."));
+    }
+    Ok(named)
 }
 
 #[utoipa::path(get, path = "/contacts/got-it/{token}", tag = "contacts", operation_id = "contacts_got_it_page",
@@ -108,23 +154,37 @@ pub async fn got_it_page(state: web::Data<AppState>, token: web::Path<String>) -
 #[utoipa::path(post, path = "/contacts/got-it/{token}", tag = "contacts", operation_id = "contacts_got_it",
     params(("token" = String, Path, description = "The signed token from a contact's message")),
     description = "Acknowledges the episode for everyone, with the contact as the actor, and tells the owner (HTML). \
-        Once acknowledged, a second press changes nothing.",
+        Once acknowledged, a second press changes nothing. The link works for 7 days after the message was sent and \
+        only while the contact is an accepted one (404 after an opt-out).",
     responses((status = 200, content_type = "text/html", body = String), (status = 404)))]
 pub async fn got_it(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
     ensure_enabled(&state)?;
     let named = named(&state, &token).await?;
-    if !take_it(&state, &named).await? {
+    if take_it(&state, &named).await? != GotIt::Taken {
         return Ok(page("Thank you", "<p>This was already taken care of; nothing more to do.</p>"));
     }
     Ok(page("Thank you", "<p>Thank you: they have been told you will take care of it.</p>"))
 }
 
+/// The one rule for a trusted contact's reply, by text or by email: they can say they have got it
+/// (`says_got_it`), and nothing else. Completing, snoozing and acknowledging in the owner's name stay the
+/// owner's, whatever the contact's message asks.
+pub async fn reply(state: &AppState, named: &ContactDelivery, says_got_it: bool) -> Result<GotIt, ApiError> {
+    if !says_got_it {
+        return Ok(GotIt::OwnersOnly);
+    }
+    take_it(state, named).await
+}
+
 /// The contact of `named` has got it: acknowledges the episode for everyone, with the contact as the actor,
-/// and emails the owner. Only while that episode is open and not yet acknowledged; returns whether it acted.
-/// The link above and an SMS reply (`OK`) both come here.
-pub async fn take_it(state: &AppState, named: &ContactDelivery) -> Result<bool, ApiError> {
-    let ContactDelivery { owner, reminder, episode, contact, ref title, ref name } = *named;
+/// and emails the owner. Only within [`lifetime`] and while that episode is open and not yet acknowledged.
+/// The link above and the replies (SMS `OK`, email `got it`, through [`reply`]) all come here.
+pub async fn take_it(state: &AppState, named: &ContactDelivery) -> Result<GotIt, ApiError> {
+    let ContactDelivery { owner, reminder, episode, contact, ref title, ref name, .. } = *named;
     let now = state.clock.now();
+    if named.expired(now) {
+        return Ok(GotIt::Expired);
+    }
     let mut conn = state.db.get().await?;
     let acted = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -149,5 +209,5 @@ pub async fn take_it(state: &AppState, named: &ContactDelivery) -> Result<bool, 
             tracing::warn!(user.id = %owner, error = %err, "the owner could not be told that a contact has it");
         }
     }
-    Ok(acted)
+    Ok(if acted { GotIt::Taken } else { GotIt::AlreadyTaken })
 }

@@ -178,10 +178,13 @@ async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &Contac
         Ok(Some(owner)) => owner.display_name,
         _ => "Someone".to_owned(),
     };
+    // Only a texted invitation can be accepted by a YES from that number, so the text is recorded.
     if let Some(phone) = &contact.phone
         && !opted_out(conn, phone).await
+        && invite_by_sms(state, contact, phone, &owner).await
+        && let Err(err) = store::mark_invitation_texted(conn, contact.id, state.clock.now()).await
     {
-        invite_by_sms(state, contact, phone, &owner).await;
+        tracing::warn!(contact.id = %contact.id, error = %err, "a texted invitation could not be recorded");
     }
     let Some(address) = &contact.email else { return };
     let notice = Notice {
@@ -201,8 +204,9 @@ async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &Contac
     }
 }
 
-/// The invitation as a text: a YES reply accepts it (see the SMS webhook), STOP opts the number out.
-async fn invite_by_sms(state: &AppState, contact: &ContactRow, phone: &str, owner: &str) {
+/// The invitation as a text: a YES reply accepts it (see the SMS webhook), STOP opts the number out. Returns
+/// whether Twilio took the text.
+async fn invite_by_sms(state: &AppState, contact: &ContactRow, phone: &str, owner: &str) -> bool {
     let body = crate::agents::sms::segments::fit(
         "",
         &format!("{owner} asks you to be a trusted contact on Escalating Reminders"),
@@ -219,13 +223,14 @@ async fn invite_by_sms(state: &AppState, contact: &ContactRow, phone: &str, owne
         Ok(sms) => sms,
         Err(err) => {
             tracing::warn!(contact.id = %contact.id, error = %err, "no SMS client for a trusted contact's invitation");
-            return;
+            return false;
         }
     };
     match sms.text(phone, &body, None).await {
-        crate::agents::Outcome::Sent { .. } => {}
+        crate::agents::Outcome::Sent { .. } => true,
         outcome => {
-            tracing::warn!(contact.id = %contact.id, ?outcome, "a trusted contact's invitation text was not sent")
+            tracing::warn!(contact.id = %contact.id, ?outcome, "a trusted contact's invitation text was not sent");
+            false
         }
     }
 }

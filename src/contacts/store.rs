@@ -144,18 +144,49 @@ pub async fn delete_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> 
     diesel::delete(trusted_contacts::table.find(id).filter(trusted_contacts::user_id.eq(owner))).execute(conn).await
 }
 
-/// Accepts the pending invitations sent to `phone` (an SMS reply YES).
-pub async fn accept_pending_by_phone(
+/// A pending invitation as an SMS `YES` lists it: the contact and who invited them.
+#[derive(Debug, Clone, Queryable)]
+pub struct TextedInvitation {
+    pub contact: Uuid,
+    /// The inviting owner's display name.
+    pub inviter: String,
+}
+
+/// The pending invitations whose current text went to `phone` and that were sent since `since` (older ones
+/// have expired), oldest first: the order an SMS `YES 1`, `YES 2` numbers them in. An invitation only
+/// emailed, or texted to the contact's previous number, is not among them.
+pub async fn invitations_texted_to(
     conn: &mut AsyncPgConnection,
     phone: &str,
-    now: DateTime<Utc>,
-) -> QueryResult<usize> {
-    diesel::update(
-        trusted_contacts::table
-            .filter(trusted_contacts::phone.eq(phone))
-            .filter(trusted_contacts::consent_status.eq("pending")),
-    )
-    .set((trusted_contacts::consent_status.eq("accepted"), trusted_contacts::accepted_at.eq(now)))
-    .execute(conn)
-    .await
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<TextedInvitation>> {
+    use crate::db::schema::users;
+    trusted_contacts::table
+        .inner_join(users::table)
+        .filter(trusted_contacts::phone.eq(phone))
+        .filter(trusted_contacts::consent_status.eq("pending"))
+        .filter(trusted_contacts::invited_at.ge(since))
+        .filter(trusted_contacts::invitation_texted_at.ge(trusted_contacts::invited_at))
+        .filter(users::deleted_at.is_null())
+        .order((trusted_contacts::invited_at.asc(), trusted_contacts::id.asc()))
+        .select((trusted_contacts::id, users::display_name))
+        .load(conn)
+        .await
+}
+
+/// Records that the contact's current invitation was texted to their number.
+pub async fn mark_invitation_texted(conn: &mut AsyncPgConnection, id: Uuid, at: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(trusted_contacts::table.find(id))
+        .set(trusted_contacts::invitation_texted_at.eq(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Accepts the contact's invitation if it is still pending; returns how many rows changed (0 or 1).
+pub async fn accept_pending(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(trusted_contacts::table.find(id).filter(trusted_contacts::consent_status.eq("pending")))
+        .set((trusted_contacts::consent_status.eq("accepted"), trusted_contacts::accepted_at.eq(now)))
+        .execute(conn)
+        .await
 }

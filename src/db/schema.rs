@@ -394,6 +394,7 @@ diesel::table! {
         paused_reason -> Nullable<Text>,
         quiet_hours_start -> Nullable<Time>,
         quiet_hours_end -> Nullable<Time>,
+        invitation_texted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -451,6 +452,14 @@ diesel::table! {
         purge_after -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    watch_addresses (user_id) {
+        user_id -> Uuid,
+        generation -> Int4,
+        rotated_at -> Timestamptz,
     }
 }
 
@@ -523,6 +532,7 @@ diesel::joinable!(usage_windows -> users (user_id));
 diesel::joinable!(user_agent_subscriptions -> agent_definitions (agent_type));
 diesel::joinable!(user_agent_subscriptions -> users (user_id));
 diesel::joinable!(user_profiles -> users (user_id));
+diesel::joinable!(watch_addresses -> users (user_id));
 diesel::joinable!(watcher_events -> completion_hooks (hook_id));
 diesel::joinable!(watcher_events -> reminders (reminder_id));
 diesel::joinable!(watcher_events -> users (user_id));
@@ -564,6 +574,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_agent_subscriptions,
     user_profiles,
     users,
+    watch_addresses,
     watcher_events,
     watchers,
 );

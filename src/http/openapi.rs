@@ -80,6 +80,7 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::watchers::routes::create,
         crate::watchers::routes::list,
         crate::watchers::routes::get,
+        crate::watchers::routes::rotate_address,
         crate::watchers::routes::delete,
         crate::watchers::routes::inbound_without_secret,
         crate::watchers::routes::inbound_email,

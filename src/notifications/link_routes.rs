@@ -15,9 +15,8 @@ use uuid::Uuid;
 
 use super::links::{LinkAction, LinkClaim, LinkError, LinkSigner};
 use super::templates;
-use crate::db::schema::{
-    action_link_uses, deliveries, escalations, reminders, trusted_contacts, user_agent_subscriptions,
-};
+use super::unsubscribe::{Stopped, stop};
+use crate::db::schema::{action_link_uses, deliveries, escalations, reminders};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
 use crate::escalation::episodes;
 use crate::state::AppState;
@@ -312,29 +311,12 @@ async fn unsubscribe(
     delivery: &LinkedDelivery,
     now: DateTime<Utc>,
 ) -> Result<Page, Refusal> {
-    let message = if delivery.target_kind == "contact" {
-        diesel::update(
-            trusted_contacts::table
-                .filter(trusted_contacts::id.eq(delivery.target_id))
-                .filter(trusted_contacts::user_id.eq(delivery.user_id)),
-        )
-        .set((trusted_contacts::consent_status.eq("opted_out"), trusted_contacts::opted_out_at.eq(now)))
-        .execute(conn)
-        .await?;
-        "You will not be asked about this person's reminders any more."
-    } else {
-        diesel::update(
-            user_agent_subscriptions::table
-                .filter(user_agent_subscriptions::id.eq(delivery.target_id))
-                .filter(user_agent_subscriptions::user_id.eq(delivery.user_id)),
-        )
-        .set((
-            user_agent_subscriptions::enabled.eq(false),
-            user_agent_subscriptions::disabled_reason.eq("unsubscribed through a link in an email"),
-        ))
-        .execute(conn)
-        .await?;
-        "This address will receive no more notifications. You can turn it back on in your notification channels."
+    let how = "unsubscribed through a link in an email";
+    let message = match stop(conn, delivery.user_id, &delivery.target_kind, delivery.target_id, how, now).await? {
+        Stopped::Contact => "You will not be asked about this person's reminders any more.",
+        Stopped::Subscription => {
+            "This address will receive no more notifications. You can turn it back on in your notification channels."
+        }
     };
     Ok(Page::new(StatusCode::OK, "Unsubscribed", message))
 }

@@ -28,6 +28,13 @@ pub fn lifetime() -> Duration {
     Duration::hours(72)
 }
 
+/// How long the unsubscribe link works. Far longer than the action links: a mail client offers RFC 8058's
+/// one-click unsubscribe whenever its user opens an old message, and an unsubscribe that fails then teaches
+/// them to press "report spam" instead. It can only turn messages off, which the owner can undo.
+pub fn unsubscribe_lifetime() -> Duration {
+    Duration::days(365)
+}
+
 /// What a link does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkAction {
@@ -131,9 +138,11 @@ impl LinkSigner {
         format!("{}/a/{token}", self.base)
     }
 
-    /// The URL for `action` on `delivery`, valid for [`lifetime`] from `now`.
+    /// The URL for `action` on `delivery`, valid for [`lifetime`] from `now` ([`unsubscribe_lifetime`] for
+    /// an unsubscribe link).
     pub fn link(&self, delivery: Uuid, action: LinkAction, now: DateTime<Utc>) -> String {
-        self.url(&self.token(delivery, action, now + lifetime()))
+        let valid = if action == LinkAction::Unsubscribe { unsubscribe_lifetime() } else { lifetime() };
+        self.url(&self.token(delivery, action, now + valid))
     }
 
     /// The links of a job, or None for a job that belongs to no episode (a test send).

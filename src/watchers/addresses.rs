@@ -6,7 +6,11 @@
 //! - the Reply-To of a notification email (`reminders+<tag>@<domain>`, made and verified by
 //!   [`ReplyAddresses`]); the tag names the delivery.
 //!
-//! Watcher tokens are [`crate::crypto::seal_id`] tokens under `ENCRYPTION_KEY`.
+//! Watcher tokens are [`crate::crypto::seal_id`] tokens under `ENCRYPTION_KEY`, signed for the user's
+//! current address generation ([`generations`]): rotating the address voids the old one at once (it may have
+//! leaked into a mailing list or a forwarding rule someone else controls).
+
+pub mod generations;
 
 use secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -38,19 +42,41 @@ pub fn domain(config: &Config) -> String {
     address.rsplit_once('@').map_or_else(|| "localhost".to_owned(), |(_, domain)| domain.trim().to_ascii_lowercase())
 }
 
-/// The address a user forwards mail to for their email watchers.
-pub fn watch_address(config: &Config, user: Uuid) -> String {
-    format!("watch+{}@{}", seal(config, "watch-address", user), domain(config))
+/// What a watcher token is signed for. Generation 0 keeps the purpose addresses had before rotation
+/// existed, so they go on working until their owner rotates.
+fn watch_purpose(generation: i32) -> String {
+    match generation {
+        0 => "watch-address".to_owned(),
+        n => format!("watch-address:{n}"),
+    }
 }
 
-/// Reads one recipient (`Name <local@domain>` or a bare address): a watcher address of ours, or the signed
-/// Reply-To address of a notification email (verified by the email channel's [`ReplyAddresses`]). Anything
-/// else is not a recipient.
-pub fn classify(config: &Config, replies: &ReplyAddresses, address: &str) -> Option<Recipient> {
+/// The address a user forwards mail to for their email watchers, at the user's current `generation`.
+pub fn watch_address(config: &Config, user: Uuid, generation: i32) -> String {
+    format!("watch+{}@{}", seal(config, &watch_purpose(generation), user), domain(config))
+}
+
+/// The user a watcher address claims to be for, unchecked: whose generation to look up before
+/// [`classify`].
+pub fn claimed_watch_user(address: &str) -> Option<Uuid> {
+    let address = bare_address(address)?;
+    crate::crypto::sealed_id(address.split_once('@')?.0.strip_prefix("watch+")?)
+}
+
+/// Reads one recipient (`Name <local@domain>` or a bare address): a watcher address of ours signed for its
+/// user's current generation (`generation` of the user it names), or the signed Reply-To address of a
+/// notification email (verified by the email channel's [`ReplyAddresses`]). Anything else is not a recipient.
+pub fn classify(
+    config: &Config,
+    replies: &ReplyAddresses,
+    generation: impl Fn(Uuid) -> i32,
+    address: &str,
+) -> Option<Recipient> {
     let address = bare_address(address)?;
     let (local, at) = address.rsplit_once('@')?;
     if let Some(token) = local.strip_prefix("watch+") {
-        return open(config, "watch-address", token)
+        let user = crate::crypto::sealed_id(token)?;
+        return open(config, &watch_purpose(generation(user)), token)
             .filter(|_| at.eq_ignore_ascii_case(&domain(config)))
             .map(Recipient::Watch);
     }
@@ -106,9 +132,9 @@ mod tests {
     fn addresses_round_trip_case_insensitively_and_refuse_forgeries() {
         let config = config();
         let replies = ReplyAddresses::new(&config, &config.email_from.parse().unwrap());
-        let classify = |address: &str| classify(&config, &replies, address);
+        let classify = |address: &str| classify(&config, &replies, |_| 0, address);
         let user = Uuid::new_v4();
-        let address = watch_address(&config, user);
+        let address = watch_address(&config, user, 0);
         assert!(address.starts_with("watch+") && address.ends_with("@example.org"), "{address}");
         assert_eq!(classify(&address), Some(Recipient::Watch(user)));
         assert_eq!(classify(&format!("Me <{}>", address.to_uppercase())), Some(Recipient::Watch(user)));
@@ -119,6 +145,12 @@ mod tests {
         let forged = format!("watch+{}{}@example.org", Uuid::new_v4().simple(), &address[6 + 32..6 + 48]);
         assert_eq!(classify(&forged), None);
         assert_eq!(classify(&address.replace("example.org", "evil.test")), None);
+        // After a rotation the old address names nobody; the new one names the user.
+        let rotated = watch_address(&config, user, 1);
+        assert_ne!(rotated, address);
+        assert_eq!(super::classify(&config, &replies, |_| 1, &address), None);
+        assert_eq!(super::classify(&config, &replies, |_| 1, &rotated), Some(Recipient::Watch(user)));
+        assert_eq!(claimed_watch_user(&rotated), Some(user));
     }
 
     #[test]

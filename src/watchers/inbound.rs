@@ -1,7 +1,7 @@
 //! Inbound email from SendGrid Inbound Parse (multipart/form-data: `from`, `to`, `cc`, `subject`, `text`,
-//! `html`, `headers`, `envelope`, attachments…), read with a size limit, then routed by recipient: a
-//! user's watcher address is matched against that user's rules, a reply address acts on its episode.
-//! Mail for no address of ours changes nothing.
+//! `html`, `headers`, `envelope`, `SPF`, `dkim`, attachments…), read with a size limit, then routed by
+//! recipient: a user's watcher address is matched against that user's rules, a reply address acts on its
+//! episode. Mail for no address of ours changes nothing.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +15,7 @@ use super::addresses::{self, Recipient};
 use super::evidence::{self, EventRow, Evidence};
 use super::replies;
 use super::rules::{self, MailFacts, WatcherRow};
+use super::verdicts::{self, Verdict};
 use crate::escalation::actions::{ActionError, Actor};
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -34,6 +35,10 @@ pub struct InboundEmail {
     pub headers: String,
     /// SMTP envelope as JSON: `{"to": ["…"], "from": "…"}`.
     pub envelope: String,
+    /// The provider's SPF verdict (SendGrid's `SPF`), empty when it sent none.
+    pub spf: String,
+    /// The provider's DKIM verdicts (SendGrid's `dkim`: `{@domain : pass}`), empty when it sent none.
+    pub dkim: String,
 }
 
 impl InboundEmail {
@@ -79,9 +84,18 @@ impl InboundEmail {
         out
     }
 
+    /// The SMTP envelope's sender, when the envelope names one.
+    fn envelope_from(&self) -> Option<String> {
+        let envelope = serde_json::from_str::<serde_json::Value>(&self.envelope).ok()?;
+        envelope["from"].as_str().and_then(addresses::bare_address)
+    }
+
     pub fn facts(&self) -> MailFacts {
+        let sender = addresses::bare_address(&self.from).unwrap_or_default();
+        let verdict = verdicts::judge(&sender, self.envelope_from().as_deref(), &self.spf, &self.dkim);
         MailFacts {
-            sender: addresses::bare_address(&self.from).unwrap_or_default(),
+            sender,
+            sender_vouched: verdict != Verdict::Fail,
             subject: self.subject.clone(),
             body: self.body_text(),
         }
@@ -122,6 +136,8 @@ pub async fn read(mut form: Multipart) -> Result<InboundEmail, ApiError> {
             "html" => &mut email.html,
             "headers" => &mut email.headers,
             "envelope" => &mut email.envelope,
+            "SPF" | "spf" => &mut email.spf,
+            "dkim" | "DKIM" => &mut email.dkim,
             _ => continue,
         };
         if !is_file {
@@ -157,8 +173,12 @@ pub struct InboundOutcome {
 pub async fn process(state: &AppState, email: &InboundEmail) -> Result<InboundOutcome, ApiError> {
     let mut results = Vec::new();
     let replies = crate::notifications::reply_address::ReplyAddresses::for_state(state);
+    let all = email.recipients();
+    let claimed: Vec<Uuid> = all.iter().filter_map(|address| addresses::claimed_watch_user(address)).collect();
+    let generations = addresses::generations::of_all(&mut *state.db.get().await?, &claimed).await?;
+    let generation = |user: Uuid| generations.get(&user).copied().unwrap_or(0);
     let recipients: BTreeSet<Recipient> =
-        email.recipients().iter().filter_map(|address| addresses::classify(&state.config, &replies, address)).collect();
+        all.iter().filter_map(|address| addresses::classify(&state.config, &replies, generation, address)).collect();
     let facts = email.facts();
     let message_id = email.message_id();
     for recipient in recipients {

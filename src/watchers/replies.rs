@@ -1,6 +1,14 @@
 //! Replies to our own notification emails. The first line says what to do — `done`, `ack`, or
 //! `snooze <phrase>` — and it acts on the episode the notification belonged to, only while that episode is
 //! still the reminder's open one. The owner gets a short email back saying what was understood.
+//!
+//! Who may do what depends on whom the notification was for, not on the reply's `From` (anyone can write
+//! that): a reply to a trusted contact's notification can only say they have got it ([`contact`]), and a
+//! message with the subject or first line `unsubscribe` (the `mailto:` of `List-Unsubscribe`) stops that
+//! recipient's emails ([`unsubscribe`]).
+
+mod contact;
+mod unsubscribe;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -19,9 +27,24 @@ use crate::state::AppState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplyCommand {
     Done,
+    /// `ack`; also `ok` and `got it`, a trusted contact's "I've got it" (as in SMS replies).
     Ack,
     /// The phrase after `snooze` ("2h", "until tomorrow 9am"); a bare `snooze` means one hour.
     Snooze(String),
+    /// Stop emails to this recipient (`List-Unsubscribe`'s `mailto:` sends the subject `unsubscribe`).
+    Unsubscribe,
+}
+
+impl ReplyCommand {
+    /// The action's name in results (`acknowledge`, `complete`, `snooze`, `unsubscribe`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReplyCommand::Done => "complete",
+            ReplyCommand::Ack => "acknowledge",
+            ReplyCommand::Snooze(_) => "snooze",
+            ReplyCommand::Unsubscribe => "unsubscribe",
+        }
+    }
 }
 
 /// Reads the first non-empty line of the reply; None when it is not a command (the quoted notification
@@ -30,13 +53,34 @@ pub fn parse_first_line(body: &str) -> Option<ReplyCommand> {
     let line = body.lines().map(str::trim).find(|line| !line.is_empty())?;
     let line = line.trim_end_matches(['.', '!']).trim();
     let (word, rest) = line.split_once(char::is_whitespace).map_or((line, ""), |(w, r)| (w, r.trim()));
-    match (word.to_lowercase().as_str(), rest) {
+    match (word.to_lowercase().as_str(), rest.to_lowercase().as_str()) {
         ("done" | "complete" | "completed", "") => Some(ReplyCommand::Done),
-        ("ack" | "acknowledge" | "acknowledged", "") => Some(ReplyCommand::Ack),
+        ("ack" | "acknowledge" | "acknowledged" | "ok" | "okay", "") | ("got", "it") => Some(ReplyCommand::Ack),
         ("snooze", "") => Some(ReplyCommand::Snooze("in 1 hour".to_owned())),
-        ("snooze", phrase) => Some(ReplyCommand::Snooze(phrase.to_owned())),
+        ("snooze", _) => Some(ReplyCommand::Snooze(rest.to_owned())),
+        ("unsubscribe", "") => Some(ReplyCommand::Unsubscribe),
         _ => None,
     }
+}
+
+/// What a whole message asks for: the subject `unsubscribe` (what a mail client sends to the `mailto:` of
+/// `List-Unsubscribe`, often with an empty body), otherwise the first line.
+pub fn read(email: &InboundEmail) -> Option<ReplyCommand> {
+    if email.subject.trim().eq_ignore_ascii_case("unsubscribe") {
+        return Some(ReplyCommand::Unsubscribe);
+    }
+    parse_first_line(&email.body_text())
+}
+
+/// The delivery a reply names: whose reminder, which episode, and whom it was sent to.
+#[derive(Debug, Queryable)]
+struct Replied {
+    owner: Uuid,
+    reminder: Uuid,
+    episode: Uuid,
+    /// `subscription` (one of the owner's channels) or `contact` (a trusted contact).
+    target_kind: String,
+    target_id: Uuid,
 }
 
 fn result(reminder: Option<Uuid>, action: Option<&str>, acted: bool, message: String) -> InboundResult {
@@ -51,7 +95,8 @@ fn result(reminder: Option<Uuid>, action: Option<&str>, acted: bool, message: St
     }
 }
 
-/// Acts on the episode of `delivery` as the reply's first line says, and tells the owner what happened.
+/// Acts on the episode of `delivery` as the reply says, within what the notification's recipient may do,
+/// and answers by email what happened.
 pub async fn handle(
     state: &AppState,
     delivery: Uuid,
@@ -59,18 +104,34 @@ pub async fn handle(
     message_id: Option<&str>,
 ) -> Result<InboundResult, ApiError> {
     let mut conn = state.db.get().await?;
-    let found: Option<(Uuid, Uuid, Uuid)> = deliveries::table
+    let found: Option<Replied> = deliveries::table
         .find(delivery)
-        .select((deliveries::user_id, deliveries::reminder_id, deliveries::escalation_id))
+        .select((
+            deliveries::user_id,
+            deliveries::reminder_id,
+            deliveries::escalation_id,
+            deliveries::target_kind,
+            deliveries::target_id,
+        ))
         .first(&mut conn)
         .await
         .optional()?;
-    let Some((owner, reminder, episode)) = found else {
+    let Some(replied) = found else {
         return Ok(result(None, None, false, "The notification this replies to no longer exists.".to_owned()));
     };
+    let command = read(email);
+    if command == Some(ReplyCommand::Unsubscribe) {
+        return unsubscribe::handle(state, &mut conn, &replied).await;
+    }
+    if replied.target_kind == "contact" {
+        drop(conn);
+        return contact::handle(state, delivery, replied.reminder, command).await;
+    }
+    let Replied { owner, reminder, episode, .. } = replied;
     let now = state.clock.now();
-    let evidence = match parse_first_line(&email.body_text()) {
-        None => {
+    let evidence = match command {
+        // An unsubscribe was answered above.
+        None | Some(ReplyCommand::Unsubscribe) => {
             let message = "The first line was not understood; reply with done, ack or snooze <time>.".to_owned();
             return Ok(tell(state, owner, result(Some(reminder), None, false, message)).await);
         }
@@ -135,12 +196,16 @@ fn client_message(err: &ApiError) -> String {
     }
 }
 
+/// The email that answers a reply.
+fn notice_of(answer: &InboundResult) -> Notice {
+    let subject = if answer.acted { "Your reply was applied" } else { "Your reply was not applied" };
+    Notice { subject: subject.to_owned(), text: answer.message.clone() }
+}
+
 /// Emails the owner what the reply did (or why it did nothing). A failed notice is logged, not fatal: the
 /// action itself has committed.
 async fn tell(state: &AppState, owner: Uuid, answer: InboundResult) -> InboundResult {
-    let subject = if answer.acted { "Your reply was applied" } else { "Your reply was not applied" };
-    let notice = Notice { subject: subject.to_owned(), text: answer.message.clone() };
-    if let Err(err) = notice::email_owner(state, owner, notice).await {
+    if let Err(err) = notice::email_owner(state, owner, notice_of(&answer)).await {
         tracing::warn!(user.id = %owner, error = %err, "the answer to an email reply could not be sent");
     }
     answer
@@ -162,5 +227,9 @@ mod tests {
         assert_eq!(parse_first_line("snooze"), Some(ReplyCommand::Snooze("in 1 hour".into())));
         assert_eq!(parse_first_line("done with this? no\ndone"), None);
         assert_eq!(parse_first_line("   \n"), None);
+        assert_eq!(parse_first_line("Got it!"), Some(ReplyCommand::Ack));
+        assert_eq!(parse_first_line("ok"), Some(ReplyCommand::Ack));
+        assert_eq!(parse_first_line("Unsubscribe"), Some(ReplyCommand::Unsubscribe));
+        assert_eq!(parse_first_line("got it done"), None);
     }
 }

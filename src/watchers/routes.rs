@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::addresses;
+use super::addresses::{self, generations};
 use super::inbound::{self, InboundOutcome};
 use super::rules::{self, WatcherInput, WatcherView};
 use crate::auth::AuthUser;
@@ -15,13 +15,15 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/v1/watchers").get(list).post(create))
+        // Before `/v1/watchers/{id}`, which would otherwise take this path as an id.
+        .service(web::resource("/v1/watchers/rotate-address").post(rotate_address))
         .service(web::resource("/v1/watchers/{id}").get(get).delete(delete))
         .service(web::resource("/v1/webhooks/email/inbound").post(inbound_without_secret))
         .service(web::resource("/v1/webhooks/email/inbound/{secret}").post(inbound_email));
 }
 
-fn view(state: &AppState, row: rules::WatcherRow) -> WatcherView {
-    let address = addresses::watch_address(&state.config, row.user_id);
+fn view(state: &AppState, row: rules::WatcherRow, generation: i32) -> WatcherView {
+    let address = addresses::watch_address(&state.config, row.user_id, generation);
     WatcherView::new(row, address)
 }
 
@@ -43,7 +45,8 @@ pub async fn create(
         return Err(ApiError::forbidden(format!("At most {} email watchers; delete one first.", rules::MAX_RULES)));
     }
     let row = rules::insert(&mut conn, user.id, reminder, conditions, &action).await?;
-    Ok(ApiResponse::created(view(&state, row)))
+    let generation = generations::of(&mut conn, user.id).await?;
+    Ok(ApiResponse::created(view(&state, row, generation)))
 }
 
 #[utoipa::path(get, path = "/v1/watchers", tag = "evidence", operation_id = "watchers_list",
@@ -51,7 +54,8 @@ pub async fn create(
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<WatcherView>>, ApiError> {
     let mut conn = state.db.get().await?;
     let rows = rules::list_for(&mut conn, user.id, false).await?;
-    Ok(ApiResponse::ok(rows.into_iter().map(|row| view(&state, row)).collect()))
+    let generation = generations::of(&mut conn, user.id).await?;
+    Ok(ApiResponse::ok(rows.into_iter().map(|row| view(&state, row, generation)).collect()))
 }
 
 #[utoipa::path(get, path = "/v1/watchers/{id}", tag = "evidence", operation_id = "watchers_get",
@@ -64,7 +68,32 @@ pub async fn get(
 ) -> Result<ApiResponse<WatcherView>, ApiError> {
     let mut conn = state.db.get().await?;
     let row = rules::find_for(&mut conn, user.id, *id).await?.ok_or_else(|| ApiError::not_found("Watcher"))?;
-    Ok(ApiResponse::ok(view(&state, row)))
+    let generation = generations::of(&mut conn, user.id).await?;
+    Ok(ApiResponse::ok(view(&state, row, generation)))
+}
+
+/// The user's watcher address after a rotation.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchAddressView {
+    /// Forward matching mail to this address from now on; the previous one is ignored.
+    pub inbound_address: String,
+}
+
+#[utoipa::path(post, path = "/v1/watchers/rotate-address", tag = "evidence", operation_id = "watchers_rotate_address",
+    description = "Gives the user's watcher address (the `inboundAddress` of every watcher) a new token. Mail to the old \
+        address is ignored from now on, so a leaked address stops working; update your forwarding rules.",
+    responses((status = 200, body = Envelope<WatchAddressView>)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn rotate_address(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<ApiResponse<WatchAddressView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    let generation = generations::rotate(&mut conn, user.id, state.clock.now()).await?;
+    tracing::info!(user.id = %user.id, generation, "watcher address rotated");
+    Ok(ApiResponse::ok(WatchAddressView {
+        inbound_address: addresses::watch_address(&state.config, user.id, generation),
+    }))
 }
 
 #[utoipa::path(delete, path = "/v1/watchers/{id}", tag = "evidence", operation_id = "watchers_delete",
@@ -91,10 +120,12 @@ pub async fn inbound_without_secret() -> Result<HttpResponse, ApiError> {
 
 #[utoipa::path(post, path = "/v1/webhooks/email/inbound/{secret}", tag = "evidence", operation_id = "inbound_email",
     params(("secret" = String, Path, description = "INBOUND_EMAIL_SECRET")),
-    request_body(content = Object, content_type = "multipart/form-data", description = "SendGrid Inbound Parse fields: from, to, cc, subject, text, html, headers, envelope"),
-    description = "SendGrid Inbound Parse. Mail to a user's watcher address is matched against that user's rules; a reply \
-        to a notification acts on its episode (`done`, `ack`, `snooze <time>` on the first line). A wrong or missing \
-        secret → 401 and nothing changes; a post over 1 MiB → 413.",
+    request_body(content = Object, content_type = "multipart/form-data", description = "SendGrid Inbound Parse fields: from, to, cc, subject, text, html, headers, envelope, SPF, dkim"),
+    description = "SendGrid Inbound Parse. Mail to a user's watcher address is matched against that user's rules; when the \
+        post carries SendGrid's `SPF`/`dkim` verdicts, a rule on the sender matches only if they vouch for the From \
+        domain. A reply to a notification acts on its episode (`done`, `ack`, `snooze <time>` on the first line; a \
+        trusted contact's only `got it`); the subject or first line `unsubscribe` stops that recipient's emails. A \
+        wrong or missing secret → 401 and nothing changes; a post over 1 MiB → 413.",
     responses((status = 200, body = Envelope<InboundOutcome>), (status = 401), (status = 413)))]
 pub async fn inbound_email(
     state: web::Data<AppState>,

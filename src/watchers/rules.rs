@@ -157,6 +157,9 @@ pub async fn delete_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> 
 pub struct MailFacts {
     /// The sender's bare address, lower case.
     pub sender: String,
+    /// False when the inbound provider's SPF/DKIM verdicts do not vouch for the sender's domain
+    /// ([`super::verdicts`]): a rule on the sender then does not match, since anyone can write that `From`.
+    pub sender_vouched: bool,
     pub subject: String,
     pub body: String,
 }
@@ -165,7 +168,7 @@ impl WatcherRow {
     /// True when every condition the rule has holds for the email.
     pub fn matches(&self, mail: &MailFacts) -> bool {
         let contains = |haystack: &str, needle: &str| haystack.to_lowercase().contains(&needle.to_lowercase());
-        self.sender_pattern.as_deref().is_none_or(|p| glob(&p.to_lowercase(), &mail.sender))
+        self.sender_pattern.as_deref().is_none_or(|p| mail.sender_vouched && glob(&p.to_lowercase(), &mail.sender))
             && self.subject_keyword.as_deref().is_none_or(|k| contains(&mail.subject, k))
             && self.body_keyword.as_deref().is_none_or(|k| contains(&mail.body, k))
     }
@@ -220,6 +223,7 @@ mod tests {
     fn every_condition_given_must_hold() {
         let mail = MailFacts {
             sender: "alerts@bank.example".into(),
+            sender_vouched: true,
             subject: "Payment RECEIVED for rent".into(),
             body: "Thanks".into(),
         };
@@ -227,5 +231,8 @@ mod tests {
         assert!(!rule(Some("*@bank.example"), Some("refund"), None).matches(&mail));
         assert!(rule(None, None, Some("thanks")).matches(&mail));
         assert!(!rule(Some("someone@else.example"), None, None).matches(&mail));
+        let forged = MailFacts { sender_vouched: false, ..mail };
+        assert!(!rule(Some("*@bank.example"), None, None).matches(&forged), "an unvouched From matches no sender");
+        assert!(rule(None, None, Some("thanks")).matches(&forged), "rules without a sender still match");
     }
 }

@@ -18,12 +18,12 @@ use crate::fixtures::{exec, scalar, user, user_id};
 const SID: &str = "AC0123456789";
 const TOKEN: &str = "twilio-auth-token-for-tests";
 const FROM: &str = "+15550001111";
-const PHONE: &str = "+15557654321";
+pub const PHONE: &str = "+15557654321";
 /// What `base_env` sets as API_URL: the public URL Twilio signs, whatever address the app listens on.
 const PUBLIC: &str = "http://127.0.0.1:3801";
 
 /// A wiremock Twilio that accepts every message, and an app (all roles) that sends through it.
-async fn twilio_and_app() -> (MockServer, TestApp) {
+pub async fn twilio_and_app() -> (MockServer, TestApp) {
     let twilio = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("/2010-04-01/Accounts/{SID}/Messages.json")))
@@ -72,7 +72,7 @@ async fn twilio_post(app: &TestApp, path_and_query: &str, params: &[(&str, &str)
 }
 
 /// A reply text from `phone`; returns the TwiML message text after checking the content type.
-async fn text_back(app: &TestApp, phone: &str, body: &str) -> String {
+pub async fn text_back(app: &TestApp, phone: &str, body: &str) -> String {
     let reply =
         twilio_post(app, "/v1/webhooks/twilio/sms", &[("From", phone), ("To", FROM), ("Body", body)], None).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -280,7 +280,10 @@ async fn yes_accepts_a_trusted_contacts_invitation_sent_to_that_number() {
     let owner = crate::fixtures::user_id(&app, &token).await;
     crate::fixtures::exec(
         &app,
-        &format!("INSERT INTO trusted_contacts (user_id, name, phone, invited_at) VALUES ('{owner}', 'Bob', '{PHONE}', now())"),
+        &format!(
+            "INSERT INTO trusted_contacts (user_id, name, phone, invited_at, invitation_texted_at)
+             VALUES ('{owner}', 'Bob', '{PHONE}', now(), now())"
+        ),
     )
     .await;
     assert!(text_back(&app, PHONE, "YES").await.contains("you are now a trusted contact"));

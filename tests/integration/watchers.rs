@@ -8,14 +8,14 @@ use crate::common::{Reply, TestApp};
 use crate::fixtures::{in_hours, once_reminder, scalar, user, user_id};
 use crate::reminder_actions::fire;
 
-const SECRET: &str = "inbound-secret-for-tests-0123456789";
+pub const SECRET: &str = "inbound-secret-for-tests-0123456789";
 
 async fn app() -> TestApp {
     TestApp::spawn_with(&[("INBOUND_EMAIL_SECRET", SECRET)]).await
 }
 
 /// A SendGrid Inbound Parse post: text fields as form-data parts, plus an attachment part.
-async fn post_email(app: &TestApp, secret: &str, fields: &[(&str, &str)]) -> Reply {
+pub async fn post_email(app: &TestApp, secret: &str, fields: &[(&str, &str)]) -> Reply {
     let boundary = "xYzZY";
     let mut body = String::new();
     for (name, value) in fields {
@@ -32,7 +32,7 @@ async fn post_email(app: &TestApp, secret: &str, fields: &[(&str, &str)]) -> Rep
 }
 
 /// A watcher on the reminder; returns the user's inbound address.
-async fn watch(app: &TestApp, token: &str, body: Value) -> (String, String) {
+pub async fn watch(app: &TestApp, token: &str, body: Value) -> (String, String) {
     let created = app.post("/v1/watchers", body, Some(token)).await;
     let data = created.data(201);
     (data["id"].as_str().unwrap().to_owned(), data["inboundAddress"].as_str().unwrap().to_owned())
@@ -45,7 +45,7 @@ fn tamper(address: &str) -> String {
     format!("{head}{}@{domain}", if last == "0" { "1" } else { "0" })
 }
 
-async fn state_of(app: &TestApp, id: &str) -> String {
+pub async fn state_of(app: &TestApp, id: &str) -> String {
     scalar(app, &format!("SELECT status || '/v' || version AS value FROM reminders WHERE id = '{id}'")).await
 }
 

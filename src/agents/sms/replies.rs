@@ -4,6 +4,8 @@
 //! `OK` (or `ACK`, `GOT IT`) is their "I've got it", as the link in that text. `STOP`/`START` (and
 //! Twilio's synonyms) switch texts to the number off and on for everyone who sends to it, user or trusted
 //! contact, so they are honoured whoever sends them; everything else from an unknown number changes nothing.
+//! `YES` also accepts a trusted contact's invitation, but only one texted to that very number and still
+//! unexpired; with several, `YES 2` picks one ([`crate::contacts::consent::accept_by_phone`]).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -11,7 +13,8 @@ use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::contacts::got_it::ContactDelivery;
+use crate::contacts::consent::{self, TextedYes};
+use crate::contacts::got_it::{self, ContactDelivery, GotIt};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
 use crate::nlp::PhraseError;
 use crate::state::AppState;
@@ -26,6 +29,8 @@ pub enum Command {
     Act(Action),
     Stop,
     Start,
+    /// `YES 2`: opt in and accept the second of the trusted-contact invitations the sender was listed.
+    Accept(usize),
     Help,
     /// Anything else; answered with the list of commands.
     Unknown,
@@ -57,6 +62,7 @@ impl Command {
                 Command::Stop
             }
             "START" | "YES" | "UNSTOP" if rest.is_empty() => Command::Start,
+            "YES" => rest.parse().map_or(Command::Unknown, Command::Accept),
             "HELP" | "INFO" if rest.is_empty() => Command::Help,
             _ => Command::Unknown,
         }
@@ -114,16 +120,23 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
                 "You will get no more texts from Escalating Reminders. Reply START to turn them back on.".to_owned()
             );
         }
-        Command::Start => {
+        command @ (Command::Start | Command::Accept(_)) => {
             diesel::sql_query("DELETE FROM sms_opt_outs WHERE phone = $1")
                 .bind::<Text, _>(phone)
                 .execute(&mut conn)
                 .await?;
-            // YES also answers a trusted contact's invitation sent to this number.
-            if state.config.feature_social_escalation
-                && crate::contacts::consent::accept_by_phone(&mut conn, phone, now).await? > 0
-            {
-                return Ok("Thank you: you are now a trusted contact. Reply STOP at any time to end texts.".to_owned());
+            // YES also answers a trusted contact's invitation texted to this number.
+            if state.config.feature_social_escalation {
+                let choice = if let Command::Accept(n) = command { Some(n) } else { None };
+                match consent::accept_by_phone(&mut conn, phone, choice, now).await? {
+                    TextedYes::Accepted { inviter } => {
+                        return Ok(format!(
+                            "Thank you: you are now a trusted contact of {inviter}. Reply STOP at any time to end texts."
+                        ));
+                    }
+                    TextedYes::Choose(inviters) => return Ok(which_invitation(&inviters)),
+                    TextedYes::NoInvitation => {}
+                }
             }
             return Ok(format!("Texts from Escalating Reminders are on again. {COMMANDS}"));
         }
@@ -159,7 +172,7 @@ pub async fn handle(state: &AppState, phone: &str, body: &str) -> anyhow::Result
 /// episodes (`escalations_one_open`), to their SMS deliveries to that contact.
 const SELECT_ASKED_CONTACT: &str = "
     SELECT d.user_id AS owner, d.reminder_id AS reminder, d.escalation_id AS episode, c.id AS contact, r.title,
-           c.name
+           c.name, COALESCE(d.sent_at, d.created_at) AS sent_at
     FROM trusted_contacts c
     JOIN reminders r ON r.user_id = c.user_id
     JOIN escalations e ON e.reminder_id = r.id AND e.status IN ('active', 'acknowledged')
@@ -173,15 +186,25 @@ async fn asked_contact(conn: &mut AsyncPgConnection, phone: &str) -> diesel::Que
     Ok(diesel::sql_query(SELECT_ASKED_CONTACT).bind::<Text, _>(phone).load(conn).await?.into_iter().next())
 }
 
-/// A trusted contact can only say they have got it; the rest is the owner's to do.
+/// Several invitations wait for this number: which one does the YES accept? Nothing is accepted until the
+/// sender names one, so a YES meant for one person never makes them the contact of another.
+fn which_invitation(inviters: &[String]) -> String {
+    let choices: Vec<String> =
+        inviters.iter().enumerate().map(|(i, inviter)| format!("YES {} for {inviter}", i + 1)).collect();
+    format!(
+        "You have {} invitations to be a trusted contact; none is accepted yet. Reply {}.",
+        inviters.len(),
+        choices.join(", ")
+    )
+}
+
+/// A trusted contact can only say they have got it ([`got_it::reply`]); the rest is the owner's to do.
 async fn contact_reply(state: &AppState, asked: &ContactDelivery, action: Action) -> anyhow::Result<String> {
-    if action != Action::Acknowledge {
-        return Ok("Only the reminder's owner can do that. Reply OK if you will take care of it.".to_owned());
-    }
-    Ok(if crate::contacts::got_it::take_it(state, asked).await? {
-        format!("Thank you: they have been told you will take care of \"{}\".", asked.title)
-    } else {
-        "This was already taken care of; nothing more to do.".to_owned()
+    Ok(match got_it::reply(state, asked, action == Action::Acknowledge).await? {
+        GotIt::Taken => format!("Thank you: they have been told you will take care of \"{}\".", asked.title),
+        GotIt::AlreadyTaken => "This was already taken care of; nothing more to do.".to_owned(),
+        GotIt::Expired => "That request is too old to answer; nothing was changed.".to_owned(),
+        GotIt::OwnersOnly => "Only the reminder's owner can do that. Reply OK if you will take care of it.".to_owned(),
     })
 }
 
@@ -252,6 +275,8 @@ mod tests {
         for start in ["START", "yes", "Unstop"] {
             assert_eq!(Command::parse(start), Command::Start, "{start}");
         }
+        assert_eq!(Command::parse("YES 2"), Command::Accept(2));
+        assert_eq!(Command::parse("yes please"), Command::Unknown);
         assert_eq!(Command::parse("Got it!"), Command::Act(Action::Acknowledge));
         assert_eq!(Command::parse("help"), Command::Help);
         assert_eq!(Command::parse("ack please"), Command::Unknown, "only the bare word acts");

@@ -62,6 +62,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/watchers"),
     ("GET", "/v1/watchers/{id}"),
     ("DELETE", "/v1/watchers/{id}"),
+    ("POST", "/v1/watchers/rotate-address"),
     ("POST", "/v1/webhooks/email/inbound"),
     ("POST", "/v1/webhooks/email/inbound/{secret}"),
     ("GET", "/v1/trusted-contacts"),

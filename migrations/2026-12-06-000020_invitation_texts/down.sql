@@ -1,0 +1,1 @@
+ALTER TABLE trusted_contacts DROP COLUMN invitation_texted_at;
