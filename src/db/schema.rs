@@ -338,6 +338,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    square_checkouts (order_id) {
+        order_id -> Text,
+        user_id -> Uuid,
+        payment_link_id -> Nullable<Text>,
+        tier -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
+        paid_at -> Nullable<Timestamptz>,
+        subscription_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     subscriptions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -513,6 +526,7 @@ diesel::joinable!(reminder_schedules -> reminders (reminder_id));
 diesel::joinable!(reminder_snoozes -> reminders (reminder_id));
 diesel::joinable!(reminders -> escalation_profiles (escalation_profile_id));
 diesel::joinable!(reminders -> users (user_id));
+diesel::joinable!(square_checkouts -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(support_notes -> admin_users (admin_user_id));
 diesel::joinable!(support_notes -> users (user_id));
@@ -554,6 +568,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminders,
     scheduler_leases,
     sms_opt_outs,
+    square_checkouts,
     subscriptions,
     support_notes,
     system_health_snapshots,
