@@ -3,6 +3,7 @@
 
 pub mod checkouts;
 pub mod controls;
+pub mod direct;
 pub mod limits;
 pub mod model;
 pub mod routes;

@@ -4,6 +4,7 @@ pub mod delivery;
 pub mod link_routes;
 pub mod links;
 pub mod notice;
+pub mod outreach;
 pub mod quiet_hours;
 pub mod reply_address;
 pub mod retry;

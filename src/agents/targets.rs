@@ -30,6 +30,9 @@ struct SubscriptionRow {
     /// The subscription's phone number replied STOP.
     #[diesel(sql_type = Bool)]
     opted_out: bool,
+    /// Its address or number was changed and the new one's code has not been entered.
+    #[diesel(sql_type = Bool)]
+    verified: bool,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -61,7 +64,7 @@ pub async fn resolve(
         HashMap::new()
     } else {
         diesel::sql_query(
-            "SELECT id, config, secret_ciphertext, enabled, paused_reason,
+            "SELECT id, config, secret_ciphertext, enabled, paused_reason, verified_at IS NOT NULL AS verified,
                     EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = config->>'phoneNumber') AS opted_out,
                     CASE WHEN previous_secret_expires_at > now() THEN previous_secret_ciphertext END AS previous_secret
              FROM user_agent_subscriptions WHERE id = ANY($1)",
@@ -114,6 +117,9 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
     }
     if let Some(reason) = &row.paused_reason {
         return gone(&format!("the channel subscription is paused: {reason}"));
+    }
+    if !row.verified {
+        return gone("the channel's new address or number is not verified yet");
     }
     let text = |field: &str| row.config[field].as_str().map(str::to_owned);
     match channel {

@@ -210,6 +210,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    outreach_sends (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        kind -> Text,
+        address -> Text,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     payment_history (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -433,6 +443,10 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         paused_reason -> Nullable<Text>,
+        verified_at -> Nullable<Timestamptz>,
+        verification_code_hash -> Nullable<Bytea>,
+        verification_expires_at -> Nullable<Timestamptz>,
+        verification_attempts -> Int4,
     }
 }
 
@@ -518,6 +532,7 @@ diesel::joinable!(event_logs -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(payment_history -> users (user_id));
 diesel::joinable!(pending_notifications -> deliveries (delivery_id));
+diesel::joinable!(outreach_sends -> users (user_id));
 diesel::joinable!(pending_notifications -> user_agent_subscriptions (subscription_id));
 diesel::joinable!(pending_notifications -> users (user_id));
 diesel::joinable!(refresh_sessions -> users (user_id));
@@ -558,6 +573,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     escalations,
     event_logs,
     idempotency_keys,
+    outreach_sends,
     payment_history,
     pending_notifications,
     processed_webhook_events,

@@ -22,4 +22,5 @@ mod reminders;
 mod retries;
 mod sms;
 mod ssrf;
+mod verification;
 mod watchers;
