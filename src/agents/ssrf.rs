@@ -36,10 +36,7 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
     // Special blocks inside 2000::/3: IETF protocol assignments (2001::/23, with Teredo 2001::/32, which
     // tunnels to an IPv4 address a relay picks), documentation (2001:db8::/32, 3fff::/20), and 6to4
     // (2002::/16, which embeds an IPv4 address, private ones included).
-    s[0] == 0x2001 && s[1] < 0x0200
-        || s[0] == 0x2001 && s[1] == 0x0db8
-        || s[0] == 0x2002
-        || s[0] == 0x3fff && s[1] < 0x1000
+    s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8) || s[0] == 0x2002 || s[0] == 0x3fff && s[1] < 0x1000
 }
 
 fn forbidden_v4(ip: Ipv4Addr) -> bool {

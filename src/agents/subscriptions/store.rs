@@ -113,6 +113,9 @@ pub async fn set_code(
     Ok(updated == 1)
 }
 
+/// A channel's code hash and expiry as stored (both set together).
+type CodeColumns = (Option<Vec<u8>>, Option<DateTime<Utc>>);
+
 /// Counts one guess at the channel's code and returns the code's hash and expiry; `None` when no code is
 /// waiting or its guesses are used up.
 pub async fn count_attempt(
@@ -121,7 +124,7 @@ pub async fn count_attempt(
     id: Uuid,
     max_attempts: i32,
 ) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
-    let found: Option<(Option<Vec<u8>>, Option<DateTime<Utc>>)> = diesel::update(
+    let found: Option<CodeColumns> = diesel::update(
         subs::table
             .find(id)
             .filter(subs::user_id.eq(owner))
