@@ -111,7 +111,9 @@ async fn a_new_phone_number_gets_its_code_and_nothing_else_until_the_code_is_ent
     let at = (app.state.clock.now() + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let reminder = json!({"title": "Buy premium numbers", "escalationProfileId": profile,
                           "schedule": {"type": "once", "triggerAt": at}});
-    app.post("/v1/reminders", reminder, Some(&token)).await.data(201);
+    let reminder = app.post("/v1/reminders", reminder, Some(&token)).await.data(201)["id"].as_str().unwrap().to_owned();
+    let preview = app.get(&format!("/v1/reminders/{reminder}/preview"), Some(&token)).await;
+    assert!(preview.data(200)["skipped"].to_string().contains("not verified yet"), "{}", preview.text);
     eventually(Duration::from_secs(15), "the reminder fires", || async {
         scalar(&app, "SELECT count(*)::text AS value FROM escalations").await == "1"
     })
