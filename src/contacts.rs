@@ -5,6 +5,7 @@
 
 pub mod consent;
 pub mod got_it;
+pub mod inviter;
 pub mod routes;
 pub mod service;
 pub mod store;

@@ -5,6 +5,7 @@ pub mod lifecycle;
 pub mod link_routes;
 pub mod links;
 pub mod notice;
+pub mod outreach;
 pub mod quiet_hours;
 pub mod reply_address;
 pub mod retry;

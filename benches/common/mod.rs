@@ -289,8 +289,8 @@ pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) {
     let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(Uuid::new_v4().as_bytes()));
     let sealed = escalating_reminders::crypto::encrypt(&key, subscription, secret.as_bytes()).expect("seal");
     diesel::sql_query(
-        "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config, secret_ciphertext)
-         VALUES ($1, $2, 'webhook', $3, $4)",
+        "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config, secret_ciphertext, verified_at)
+         VALUES ($1, $2, 'webhook', $3, $4, now())",
     )
     .bind::<SqlUuid, _>(subscription)
     .bind::<SqlUuid, _>(user)

@@ -7,37 +7,40 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// True for addresses a webhook must never reach: loopback, private, link-local (cloud metadata),
-/// CGNAT, multicast, unspecified, documentation/benchmark ranges, and IPv6 forms that embed IPv4.
+/// True for addresses a webhook must never reach: anything the IANA special-purpose registries mark as not
+/// globally reachable (loopback, private, link-local with cloud metadata, CGNAT, multicast, documentation,
+/// benchmarking, reserved), and every IPv6 form that embeds or tunnels to an IPv4 address we cannot judge.
 pub fn is_forbidden(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_v4(v4);
-            }
-            let segments = v6.segments();
-            // NAT64 (64:ff9b::/96) embeds an IPv4 address in the last 32 bits.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                return forbidden_v4(Ipv4Addr::new(
-                    (segments[6] >> 8) as u8,
-                    segments[6] as u8,
-                    (segments[7] >> 8) as u8,
-                    segments[7] as u8,
-                ));
-            }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (segments[0] & 0xfe00) == 0xfc00 // unique local
-                || (segments[0] & 0xffc0) == 0xfe80 // link local
-                || v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) // AWS metadata over IPv6
-        }
+        IpAddr::V6(v6) => forbidden_v6(v6),
     }
 }
 
+fn forbidden_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return forbidden_v4(v4);
+    }
+    let s = ip.segments();
+    // NAT64's well-known prefix (64:ff9b::/96) reaches the IPv4 address in its last 32 bits: judge that one.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let [.., a, b, c, d] = ip.octets();
+        return forbidden_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    // Only 2000::/3 is allocated as global unicast; everything else (::/96 IPv4-compatible, ::1, ::,
+    // 64:ff9b:1::/48 local-use NAT64, 100::/64 discard, 5f00::/16 SRv6, fc00::/7, fec0::/10, fe80::/10,
+    // ff00::/8) is loopback, local, special or unassigned.
+    if s[0] & 0xe000 != 0x2000 {
+        return true;
+    }
+    // Special blocks inside 2000::/3: IETF protocol assignments (2001::/23, with Teredo 2001::/32, which
+    // tunnels to an IPv4 address a relay picks), documentation (2001:db8::/32, 3fff::/20), and 6to4
+    // (2002::/16, which embeds an IPv4 address, private ones included).
+    s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8) || s[0] == 0x2002 || s[0] == 0x3fff && s[1] < 0x1000
+}
+
 fn forbidden_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -47,8 +50,10 @@ fn forbidden_v4(ip: Ipv4Addr) -> bool {
         || ip.is_documentation()
         || a == 0
         || (a == 100 && (64..=127).contains(&b)) // CGNAT
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments (DS-Lite, NAT64 discovery)
+        || (a == 192 && b == 88 && c == 99) // deprecated 6to4 relay anycast
         || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        || a >= 240
+        || a >= 240 // reserved
 }
 
 /// Turns a host name into addresses. Production asks the system resolver; tests pass a fixed table, so a
@@ -173,6 +178,72 @@ mod tests {
             assert!(check_url(url, false).is_err(), "{url} was accepted");
         }
         assert!(check_url("https://hooks.example.com/x", false).is_ok());
+        assert!(check_url("https://[2606:4700::1111]/x", false).is_ok());
+        assert!(check_url("https://[64:ff9b::808:808]/x", false).is_ok(), "NAT64 to a public address");
         assert!(check_url("http://127.0.0.1:9000/", true).is_ok(), "allowed when the operator says so");
+    }
+
+    #[test]
+    fn special_purpose_addresses_are_forbidden() {
+        for ip in [
+            // IPv4 special-purpose registry (not globally reachable).
+            "0.1.2.3",
+            "10.0.0.1",
+            "100.64.0.1",
+            "100.127.255.254",
+            "127.0.0.1",
+            "169.254.169.254",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.0.170",
+            "192.0.2.1",
+            "192.88.99.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.251",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            // IPv6, including every form that embeds or tunnels to IPv4.
+            "::",
+            "::1",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:0:7f00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::c0a8:101",
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1::808:808",
+            "100::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:db8::1",
+            "2002:7f00:1::",
+            "2002:808:808::1",
+            "3fff::1",
+            "5f00::1",
+            "fc00::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "fec0::1",
+            "feff::1",
+            "ff02::1",
+            "ff0e::1",
+        ] {
+            assert!(is_forbidden(ip.parse().unwrap()), "{ip} is allowed");
+        }
+        for ip in
+            ["8.8.8.8", "1.1.1.1", "100.128.0.1", "192.0.1.1", "2606:4700::1111", "2a00:1450::1", "64:ff9b::808:808"]
+        {
+            assert!(!is_forbidden(ip.parse().unwrap()), "{ip} is forbidden");
+        }
     }
 }

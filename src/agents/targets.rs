@@ -35,6 +35,9 @@ struct SubscriptionRow {
     opted_out: bool,
     #[diesel(embed)]
     quiet: QuietColumns,
+    /// Its address or number was changed and the new one's code has not been entered.
+    #[diesel(sql_type = Bool)]
+    verified: bool,
 }
 
 /// The recipient's zone and quiet hours: the owner's for a channel subscription; a trusted contact's own,
@@ -92,6 +95,7 @@ pub async fn resolve(
     } else {
         diesel::sql_query(
             "SELECT s.id, s.config, s.secret_ciphertext, s.enabled, s.paused_reason,
+                    s.verified_at IS NOT NULL AS verified,
                     EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = s.config->>'phoneNumber') AS opted_out,
                     CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_ciphertext END
                         AS previous_secret,
@@ -152,6 +156,9 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
     }
     if let Some(reason) = &row.paused_reason {
         return gone(&format!("the channel subscription is paused: {reason}"));
+    }
+    if !row.verified {
+        return gone("the channel's new address or number is not verified yet");
     }
     let text = |field: &str| row.config[field].as_str().map(str::to_owned);
     match channel {

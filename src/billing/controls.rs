@@ -257,7 +257,7 @@ async fn sms_budget(
          FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS v(owner, kind, target)
          LEFT JOIN trusted_contacts c ON v.kind = 'contact' AND c.id = v.target AND c.email IS NOT NULL
          LEFT JOIN LATERAL (SELECT s.id FROM user_agent_subscriptions s
-                            WHERE s.user_id = v.owner AND s.agent_type = 'email' AND s.enabled
+                            WHERE s.user_id = v.owner AND s.agent_type = 'email' AND s.enabled AND s.verified_at IS NOT NULL
                             ORDER BY s.created_at, s.id LIMIT 1) e ON v.kind = 'subscription'
          WHERE (CASE WHEN v.kind = 'contact' THEN c.id ELSE e.id END) IS NOT NULL",
     )

@@ -3,7 +3,7 @@
 //! (reminders over a new limit pause, the owner is told).
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
@@ -294,13 +294,16 @@ pub async fn checkout(state: &AppState, user: Uuid, input: CheckoutInput) -> Res
             tracing::error!(error = format!("{err:#}"), "Square payment link failed");
             ApiError::new(crate::http::ErrorCode::ServiceUnavailable, "The payment provider is unavailable; try again.")
         })?;
+    // The order id is what ties Square's payment, and through its buyer the subscription, to this account.
+    let Some(order_id) = link.order_id.as_deref() else {
+        tracing::error!("Square made a payment link without an order id");
+        return Err(ApiError::new(
+            crate::http::ErrorCode::ServiceUnavailable,
+            "The payment provider is unavailable; try again.",
+        ));
+    };
     let mut conn = state.db.get().await?;
-    // The order id ties Square's later payment events to this checkout.
-    diesel::sql_query("UPDATE subscriptions SET square_order_id = $2 WHERE user_id = $1")
-        .bind::<SqlUuid, _>(user)
-        .bind::<Nullable<Text>, _>(link.order_id.as_deref())
-        .execute(&mut conn)
-        .await?;
+    super::checkouts::record(&mut conn, user, order_id, link.id.as_deref(), tier).await?;
     Ok(CheckoutView { checkout_url: link.url })
 }
 

@@ -1,5 +1,4 @@
-//! Square's REST API over reqwest: payment links for subscription checkout, cancellation at period end,
-//! and customer look-ups to match a new Square subscription to our user. The base URL comes from
+//! Square's REST API over reqwest: payment links for subscription checkout and cancellation at period end. The base URL comes from
 //! `SQUARE_API_BASE` (tests point it at a local mock).
 
 use std::time::Duration;
@@ -30,6 +29,7 @@ struct PaymentLinkReply {
 /// A created payment link.
 #[derive(Debug, Deserialize)]
 pub struct PaymentLink {
+    pub id: Option<String>,
     pub url: String,
     pub order_id: Option<String>,
 }
@@ -104,11 +104,5 @@ impl<'a> Square<'a> {
         let reply =
             self.call(reqwest::Method::POST, &format!("/v2/subscriptions/{subscription_id}/cancel"), None).await?;
         Ok(reply["subscription"]["canceled_date"].as_str().map(str::to_owned))
-    }
-
-    /// The email address of a Square customer.
-    pub async fn customer_email(&self, customer_id: &str) -> anyhow::Result<Option<String>> {
-        let reply = self.call(reqwest::Method::GET, &format!("/v2/customers/{customer_id}"), None).await?;
-        Ok(reply["customer"]["email_address"].as_str().map(str::to_owned))
     }
 }

@@ -188,13 +188,3 @@ pub async fn sms_used(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<Ut
         .optional()?;
     Ok(used.map_or(0, i64::from))
 }
-
-/// The user whose subscription row carries this Square customer id.
-pub async fn find_by_customer(conn: &mut AsyncPgConnection, customer: &str) -> QueryResult<Option<Uuid>> {
-    subscriptions::table
-        .filter(subscriptions::square_customer_id.eq(customer))
-        .select(subscriptions::user_id)
-        .first(conn)
-        .await
-        .optional()
-}

@@ -13,6 +13,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::checkouts;
 use super::service::{Paused, apply_tier_limits, notify_paused};
 use super::square::Square;
 use super::store::{self, NewPayment, SquareChanges};
@@ -42,7 +43,8 @@ pub fn notification_url(state: &AppState) -> String {
 /// What to tell owners once the event's transaction committed.
 enum After {
     Nothing,
-    Paused(Uuid, Vec<Paused>),
+    /// Per owner, what a tier change paused.
+    Paused(Vec<(Uuid, Vec<Paused>)>),
     PaymentFailed(Uuid),
 }
 
@@ -63,10 +65,6 @@ pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> 
     if seen(state, event_id).await? {
         return Ok(());
     }
-    let customer_user = match (kind, subscription_of(&event)) {
-        ("subscription.created" | "subscription.updated", Some(sub)) => match_customer(state, sub).await?,
-        _ => None,
-    };
     let event = &event;
     let mut conn = state.db.get().await?;
     let after = conn
@@ -84,13 +82,17 @@ pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> 
             if stored == 0 {
                 return Ok(After::Nothing);
             }
-            apply(state, conn, kind, event, customer_user).await
+            apply(state, conn, kind, event).await
         })
         .await?;
     drop(conn);
     match after {
         After::Nothing => {}
-        After::Paused(user, paused) => notify_paused(state, user, &paused).await,
+        After::Paused(owners) => {
+            for (user, paused) in owners {
+                notify_paused(state, user, &paused).await;
+            }
+        }
         After::PaymentFailed(user) => {
             let notice = Notice {
                 subject: "Your payment failed".to_owned(),
@@ -121,47 +123,13 @@ fn subscription_of(event: &Value) -> Option<&Value> {
     Some(&event["data"]["object"]["subscription"]).filter(|s| s.is_object())
 }
 
-/// A new Square subscription belongs to the user whose email its customer has (asked of Square outside
-/// any transaction). `None` when the subscription or customer is already known or cannot be matched.
-async fn match_customer(state: &AppState, sub: &Value) -> Result<Option<Uuid>, ApiError> {
-    let mut conn = state.db.get().await?;
-    if let Some(id) = sub["id"].as_str()
-        && store::find_by_square_id(&mut conn, id).await?.is_some()
-    {
-        return Ok(None);
-    }
-    let Some(customer) = sub["customer_id"].as_str() else { return Ok(None) };
-    if let Some(user) = store::find_by_customer(&mut conn, customer).await? {
-        return Ok(Some(user));
-    }
-    drop(conn);
-    let Ok(square) = Square::new(&state.config) else { return Ok(None) };
-    let email = square.customer_email(customer).await.map_err(|err| {
-        tracing::error!(error = format!("{err:#}"), "Square customer look-up failed; Square will retry the event");
-        ApiError::new(crate::http::ErrorCode::ServiceUnavailable, "The payment provider is unavailable.")
-    })?;
-    let Some(email) = email else { return Ok(None) };
-    let mut conn = state.db.get().await?;
-    Ok(crate::users::store::find_live_by_email(&mut conn, &email.to_lowercase()).await?.map(|u| u.id))
-}
-
-async fn apply(
-    state: &AppState,
-    conn: &mut AsyncPgConnection,
-    kind: &str,
-    event: &Value,
-    customer_user: Option<Uuid>,
-) -> Result<After, ApiError> {
+async fn apply(state: &AppState, conn: &mut AsyncPgConnection, kind: &str, event: &Value) -> Result<After, ApiError> {
     let object = &event["data"]["object"];
     match kind {
         "subscription.created" | "subscription.updated" => {
             let Some(sub) = subscription_of(event) else { return Ok(After::Nothing) };
-            let known = match sub["id"].as_str() {
-                Some(id) => store::find_by_square_id(conn, id).await?,
-                None => None,
-            };
-            let Some(user) = known.or(customer_user) else {
-                tracing::warn!(event.type = kind, "Square subscription matches no user; stored only");
+            let Some(user) = owner_of(state, conn, sub).await? else {
+                tracing::warn!(event.type = kind, "Square subscription matches no paid checkout yet; stored only");
                 return Ok(After::Nothing);
             };
             subscription_changed(state, conn, user, sub).await
@@ -192,7 +160,7 @@ async fn apply(
                 .await?;
             Ok(if paid { After::Nothing } else { After::PaymentFailed(user) })
         }
-        "payment.updated" => {
+        "payment.created" | "payment.updated" => {
             let payment = &object["payment"];
             let status = match payment["status"].as_str() {
                 Some("COMPLETED") => "PAID",
@@ -202,10 +170,47 @@ async fn apply(
             if let Some(id) = payment["id"].as_str() {
                 store::update_payment(conn, id, status).await?;
             }
-            Ok(After::Nothing)
+            match (status, payment["order_id"].as_str(), payment["customer_id"].as_str()) {
+                ("PAID", Some(order), Some(customer)) => checkout_paid(state, conn, order, customer).await,
+                _ => Ok(After::Nothing),
+            }
         }
         _ => Ok(After::Nothing),
     }
+}
+
+/// The account a subscription belongs to: the one it was already given, or the one whose paid checkout its
+/// customer made (which this call claims for it).
+async fn owner_of(state: &AppState, conn: &mut AsyncPgConnection, sub: &Value) -> QueryResult<Option<Uuid>> {
+    let Some(id) = sub["id"].as_str() else { return Ok(None) };
+    if let Some(user) = store::find_by_square_id(conn, id).await? {
+        return Ok(Some(user));
+    }
+    let Some(customer) = sub["customer_id"].as_str() else { return Ok(None) };
+    let tier = sub["plan_variation_id"].as_str().and_then(|plan| Square::tier_of_plan(&state.config, plan));
+    checkouts::claim(conn, id, customer, tier).await
+}
+
+/// A payment for one of our checkouts names its buyer; subscription events of that buyer that came first
+/// (and were stored unmatched) now find their account.
+async fn checkout_paid(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    order: &str,
+    customer: &str,
+) -> Result<After, ApiError> {
+    if !checkouts::paid(conn, order, customer, state.clock.now()).await? {
+        return Ok(After::Nothing);
+    }
+    let mut owners = Vec::new();
+    for event in checkouts::waiting_events(conn, customer).await? {
+        let Some(sub) = subscription_of(&event) else { continue };
+        let Some(user) = owner_of(state, conn, sub).await? else { continue };
+        if let After::Paused(paused) = subscription_changed(state, conn, user, sub).await? {
+            owners.extend(paused);
+        }
+    }
+    Ok(After::Paused(owners))
 }
 
 async fn user_of_subscription(conn: &mut AsyncPgConnection, id: Option<&str>) -> QueryResult<Option<Uuid>> {
@@ -254,7 +259,7 @@ async fn subscription_changed(
     };
     store::apply_square(conn, user, &changes).await?;
     let paused = apply_tier_limits(conn, &state.config.tier_limits, user).await?;
-    Ok(After::Paused(user, paused))
+    Ok(After::Paused(vec![(user, paused)]))
 }
 
 #[cfg(test)]

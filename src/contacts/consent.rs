@@ -73,7 +73,7 @@ async fn owner_name(state: &AppState, contact: &ContactRow) -> Result<String, Ap
     let mut conn = state.db.get().await?;
     Ok(crate::users::store::find_live(&mut conn, contact.user_id)
         .await?
-        .map_or_else(|| "Someone".to_owned(), |owner| owner.display_name))
+        .map_or_else(|| "Someone".to_owned(), |owner| super::inviter::name(&owner.display_name)))
 }
 
 /// HTML-escapes text for the consent pages.

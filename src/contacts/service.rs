@@ -1,5 +1,7 @@
 //! Contact rules: field checks, the tier's contact limit, and the invitation that every new address gets
-//! (a changed address must consent again).
+//! (a changed address must consent again). The invitation is the message that asks an address for
+//! consent, so it is limited like a verification code: a few per address and day (however often the
+//! address is changed back and forth), under the delivery controls, an SMS counted against the budget.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
@@ -7,8 +9,11 @@ use uuid::Uuid;
 
 use super::consent;
 use super::store::{self, ContactChanges, ContactRow, ContactView};
+use crate::agents::ChannelKind;
+use crate::billing::direct::{self, Admission};
 use crate::http::{ApiError, FieldError};
 use crate::notifications::notice::{self, Notice};
+use crate::notifications::outreach;
 use crate::state::AppState;
 
 const NAME_MAX: usize = 100;
@@ -97,6 +102,7 @@ pub async fn create(state: &AppState, owner: Uuid, input: ContactInput) -> Resul
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    count_invitations(state, owner, &email, &phone).await?;
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     let row = conn
@@ -139,6 +145,9 @@ pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch
         return Err(ApiError::validation(errors));
     }
     let readdressed = new_email != current.email || new_phone != current.phone;
+    if readdressed {
+        count_invitations(state, owner, &new_email, &new_phone).await?;
+    }
     let mut changes = ContactChanges { name, email, phone, relationship, ..Default::default() };
     if readdressed {
         // Consent was given for the old address; the new one is asked again.
@@ -171,30 +180,65 @@ pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiEr
     .await
 }
 
-/// Emails the invitation with its accept and opt-out links. A contact with only a phone number is invited
-/// by SMS once the SMS channel sends invitations; until then they can be sent the link by the owner.
+/// Counts the invitation to each of the contact's addresses before anything is saved: past the limit the
+/// request is refused (429), so a loop of address changes cannot send more.
+async fn count_invitations(
+    state: &AppState,
+    owner: Uuid,
+    email: &Option<String>,
+    phone: &Option<String>,
+) -> Result<(), ApiError> {
+    for address in [email, phone].into_iter().flatten() {
+        outreach::take(state, owner, address, outreach::INVITATION).await?;
+    }
+    Ok(())
+}
+
+/// Whether the owner's delivery controls (and, for SMS, the budget) let an invitation out.
+async fn admitted(state: &AppState, contact: &ContactRow, channel: ChannelKind) -> bool {
+    match direct::admit(state, contact.user_id, channel).await {
+        Ok(Admission::Admitted) => true,
+        Ok(Admission::Suppressed(reason)) => {
+            tracing::info!(contact.id = %contact.id, reason, "a trusted contact's invitation was held back");
+            false
+        }
+        Err(err) => {
+            tracing::warn!(contact.id = %contact.id, error = ?err, "could not check the delivery controls");
+            false
+        }
+    }
+}
+
+/// Sends the invitation with its accept and opt-out links, by SMS and by email as the contact has them.
+/// Everything in it is ours but the owner's name, cleaned and quoted as a name (the contact's name, also
+/// the owner's words, is not repeated to them).
 async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &ContactRow) {
     let owner = match crate::users::store::find_live(conn, contact.user_id).await {
-        Ok(Some(owner)) => owner.display_name,
+        Ok(Some(owner)) => super::inviter::name(&owner.display_name),
         _ => "Someone".to_owned(),
     };
     // Only a texted invitation can be accepted by a YES from that number, so the text is recorded.
     if let Some(phone) = &contact.phone
         && !opted_out(conn, phone).await
-        && invite_by_sms(state, contact, phone, &owner).await
-        && let Err(err) = store::mark_invitation_texted(conn, contact.id, state.clock.now()).await
+        && admitted(state, contact, ChannelKind::Sms).await
     {
-        tracing::warn!(contact.id = %contact.id, error = %err, "a texted invitation could not be recorded");
+        if !invite_by_sms(state, contact, phone, &owner).await {
+            direct::refund(state, contact.user_id, ChannelKind::Sms).await;
+        } else if let Err(err) = store::mark_invitation_texted(conn, contact.id, state.clock.now()).await {
+            tracing::warn!(contact.id = %contact.id, error = %err, "a texted invitation could not be recorded");
+        }
     }
     let Some(address) = &contact.email else { return };
+    if !admitted(state, contact, ChannelKind::Email).await {
+        return;
+    }
     let notice = Notice {
-        subject: format!("{owner} asks you to be a trusted contact"),
+        subject: format!("\"{owner}\" asks you to be a trusted contact"),
         text: format!(
-            "Hello {name},\r\n\r\n{owner} uses Escalating Reminders and would like you as a trusted contact: when one \
-             of their reminders goes unanswered for a while, you may get a short message with its title and how \
-             long it has waited, so you can check on them.\r\n\r\nAccept or decline: {accept}\r\n\r\nYou can \
-             stop these messages at any time: {opt_out}\r\n",
-            name = contact.name,
+            "Hello,\r\n\r\nAn Escalating Reminders user who gives their name as \"{owner}\" would like you as a \
+             trusted contact: when one of their reminders goes unanswered for a while, you may get a short message \
+             with its title and how long it has waited, so you can check on them.\r\n\r\nAccept or decline: \
+             {accept}\r\n\r\nYou can stop these messages at any time: {opt_out}\r\n",
             accept = consent::invitation_link(state, contact),
             opt_out = consent::opt_out_link(state, contact.id),
         ),
@@ -209,7 +253,7 @@ async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &Contac
 async fn invite_by_sms(state: &AppState, contact: &ContactRow, phone: &str, owner: &str) -> bool {
     let body = crate::agents::sms::segments::fit(
         "",
-        &format!("{owner} asks you to be a trusted contact on Escalating Reminders"),
+        &format!("\"{owner}\" asks you to be a trusted contact on Escalating Reminders"),
         &format!(
             ": you may get a short text when one of their reminders goes unanswered. Reply YES to accept, STOP to \
              opt out. Details: {}",

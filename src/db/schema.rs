@@ -210,6 +210,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    outreach_sends (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        kind -> Text,
+        address -> Text,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     payment_history (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -338,6 +348,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    square_checkouts (order_id) {
+        order_id -> Text,
+        user_id -> Uuid,
+        payment_link_id -> Nullable<Text>,
+        tier -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
+        paid_at -> Nullable<Timestamptz>,
+        subscription_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     subscriptions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -423,6 +446,10 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         paused_reason -> Nullable<Text>,
+        verified_at -> Nullable<Timestamptz>,
+        verification_code_hash -> Nullable<Bytea>,
+        verification_expires_at -> Nullable<Timestamptz>,
+        verification_attempts -> Int4,
     }
 }
 
@@ -516,6 +543,7 @@ diesel::joinable!(event_logs -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(payment_history -> users (user_id));
 diesel::joinable!(pending_notifications -> deliveries (delivery_id));
+diesel::joinable!(outreach_sends -> users (user_id));
 diesel::joinable!(pending_notifications -> user_agent_subscriptions (subscription_id));
 diesel::joinable!(pending_notifications -> users (user_id));
 diesel::joinable!(refresh_sessions -> users (user_id));
@@ -524,6 +552,7 @@ diesel::joinable!(reminder_schedules -> reminders (reminder_id));
 diesel::joinable!(reminder_snoozes -> reminders (reminder_id));
 diesel::joinable!(reminders -> escalation_profiles (escalation_profile_id));
 diesel::joinable!(reminders -> users (user_id));
+diesel::joinable!(square_checkouts -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(support_notes -> admin_users (admin_user_id));
 diesel::joinable!(support_notes -> users (user_id));
@@ -556,6 +585,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     escalations,
     event_logs,
     idempotency_keys,
+    outreach_sends,
     payment_history,
     pending_notifications,
     processed_webhook_events,
@@ -566,6 +596,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminders,
     scheduler_leases,
     sms_opt_outs,
+    square_checkouts,
     subscriptions,
     support_notes,
     system_health_snapshots,

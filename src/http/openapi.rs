@@ -69,6 +69,8 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
         crate::agents::subscriptions::routes::update,
         crate::agents::subscriptions::routes::delete,
         crate::agents::subscriptions::routes::test,
+        crate::agents::subscriptions::routes::verify,
+        crate::agents::subscriptions::routes::resend,
         crate::notifications::routes::log,
         crate::notifications::routes::pending,
         crate::notifications::routes::delivered,

@@ -85,7 +85,7 @@ async fn invitation_accept_and_opt_out_decide_who_is_reached() {
 
     // The invitation carries both links; the page does not act, the POST does.
     let mail = email_to(&outbox, "bob@example.com");
-    assert!(mail.contains("Subject: Ada asks you to be a trusted contact"), "{mail}");
+    assert!(mail.contains("Subject: \"Ada\" asks you to be a trusted contact"), "{mail}");
     let (accept, stop) = (link(&mail, "/contacts/invitation/"), link(&mail, "/contacts/opt-out/"));
     let page = app.get(&accept, None).await;
     assert!(

@@ -81,13 +81,14 @@ pub fn fields(reply: &Reply) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Adds a channel subscription of `kind` for the user and returns its id.
+/// Adds a channel subscription of `kind` for the user, already verified (its address is not the point of
+/// the tests that use it), and returns its id.
 pub async fn subscribe(app: &TestApp, user: &str, kind: &str) -> String {
     scalar(
         app,
         &format!(
-            "INSERT INTO user_agent_subscriptions (user_id, agent_type, config) VALUES ('{user}', '{kind}', '{{}}') \
-             RETURNING id::text AS value"
+            "INSERT INTO user_agent_subscriptions (user_id, agent_type, config, verified_at) \
+             VALUES ('{user}', '{kind}', '{{}}', now()) RETURNING id::text AS value"
         ),
     )
     .await

@@ -27,4 +27,5 @@ mod retries;
 mod sms;
 mod ssrf;
 mod unsubscribe;
+mod verification;
 mod watchers;

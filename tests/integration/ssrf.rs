@@ -82,6 +82,19 @@ fn literal_urls(port: u16) -> Vec<String> {
         "http://[fd00::1]:{p}/",
         "http://localhost:{p}/",
         "http://LOCALHOST.:{p}/",
+        // IPv6 forms that embed or tunnel to IPv4, and the rest of the special-purpose registries.
+        "http://[::127.0.0.1]:{p}/",
+        "http://[64:ff9b:1::7f00:1]:{p}/",
+        "http://[2002:7f00:1::]:{p}/",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]:{p}/",
+        "http://[fec0::1]:{p}/",
+        "http://[100::1]:{p}/",
+        "http://[2001:db8::1]:{p}/",
+        "http://[ff02::1]:{p}/",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://192.0.0.170:{p}/",
+        "http://198.18.0.1:{p}/",
+        "http://240.0.0.1:{p}/",
     ]
     .iter()
     .map(|url| url.replace("{p}", &port.to_string()))
@@ -89,8 +102,9 @@ fn literal_urls(port: u16) -> Vec<String> {
 }
 
 /// Names a real resolver would turn into forbidden addresses; only the send-time guard can see those.
-const RESOLVED: [(&str, &[&str]); 4] = [
+const RESOLVED: [(&str, &[&str]); 5] = [
     ("loopback.example.test", &["127.0.0.1"]),
+    ("embedded.example.test", &["::127.0.0.1", "64:ff9b:1::7f00:1", "2002:7f00:1::", "fec0::1"]),
     ("metadata.example.test", &["169.254.169.254"]),
     ("mapped.example.test", &["::ffff:127.0.0.1", "::1"]),
     ("internal.example.test", &["10.1.2.3", "192.168.0.10"]),

@@ -22,6 +22,7 @@ pub struct SubscriptionRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub paused_reason: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -59,6 +60,9 @@ pub struct SubscriptionView {
     pub paused_reason: Option<String>,
     /// Until when the previous webhook secret still signs (after a rotation).
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// False for an email or SMS channel whose code has not come back yet: it receives nothing else.
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -67,6 +71,8 @@ pub struct SubscriptionView {
 impl From<SubscriptionRow> for SubscriptionView {
     fn from(row: SubscriptionRow) -> Self {
         SubscriptionView {
+            verified: super::verification::verified(&row),
+            verified_at: row.verified_at,
             id: row.id,
             agent_type: row.agent_type,
             name: row.name,
@@ -91,6 +97,9 @@ pub struct SubscriptionWithSecret {
     /// `whsec_…` for webhooks; never shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_secret: Option<String>,
+    /// The code sent to a new or changed email address or phone number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<super::verification::VerificationView>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -111,7 +120,10 @@ pub struct AgentTypeView {
 #[serde(rename_all = "camelCase")]
 pub struct TestResult {
     pub delivery_id: Uuid,
-    /// `sent`, `retry`, `failed`, `gone` or `unknown`.
+    /// `sent`, `suppressed` (a delivery control or the SMS budget; nothing was sent), `retry`, `failed`,
+    /// `gone` or `unknown`.
     pub outcome: String,
     pub error: Option<String>,
+    /// Why a `suppressed` send was stopped.
+    pub reason: Option<String>,
 }

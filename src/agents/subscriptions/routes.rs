@@ -7,6 +7,7 @@ use super::model::{
     AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
 };
 use super::service;
+use super::verification::{self, VerificationView, VerifyInput};
 use crate::auth::AuthUser;
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
@@ -18,6 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/agents/subscriptions").get(list))
         .service(web::resource("/v1/agents/subscriptions/{id}").patch(update).delete(delete))
         .service(web::resource("/v1/agents/subscriptions/{id}/test").post(test))
+        .service(web::resource("/v1/agents/subscriptions/{id}/verify").post(verify))
+        .service(web::resource("/v1/agents/subscriptions/{id}/verify/resend").post(resend))
         .service(web::resource("/v1/agents/{agentType}/subscribe").post(subscribe));
 }
 
@@ -69,12 +72,35 @@ pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uu
 }
 
 #[utoipa::path(post, path = "/v1/agents/subscriptions/{id}/test", tag = "agents", operation_id = "agents_test", params(("id" = Uuid, Path, description = "The resource id")),
-    description = "Sends a test notification now through the real channel and answers with the outcome.",
-    responses((status = 200, body = Envelope<TestResult>), (status = 404), (status = 422)), security(("bearer" = []), ("apiKey" = [])))]
+    description = "Sends a test notification now through the real channel, under the account's delivery controls and SMS budget, and answers with the outcome. An unverified email or SMS channel is refused (409).",
+    responses((status = 200, body = Envelope<TestResult>), (status = 404), (status = 409), (status = 422)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn test(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<ApiResponse<TestResult>, ApiError> {
     Ok(ApiResponse::ok(service::test(&state, &user, *id).await?))
+}
+
+#[utoipa::path(post, path = "/v1/agents/subscriptions/{id}/verify", tag = "agents", operation_id = "agents_verify", params(("id" = Uuid, Path, description = "The resource id")), request_body = VerifyInput,
+    description = "Confirms an email or SMS channel with the code sent to it; until then it receives nothing else. A code is valid 30 minutes and allows 5 guesses.",
+    responses((status = 200, body = Envelope<SubscriptionView>), (status = 400), (status = 404), (status = 422)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn verify(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<VerifyInput>,
+) -> Result<ApiResponse<SubscriptionView>, ApiError> {
+    Ok(ApiResponse::ok(verification::verify(&state, user.id, *id, body.0).await?))
+}
+
+#[utoipa::path(post, path = "/v1/agents/subscriptions/{id}/verify/resend", tag = "agents", operation_id = "agents_verify_resend", params(("id" = Uuid, Path, description = "The resource id")),
+    description = "Sends a new code to an unverified email or SMS channel (the old one stops working). At most one a minute and 5 a day per address, 10 a day per account.",
+    responses((status = 200, body = Envelope<VerificationView>), (status = 404), (status = 409), (status = 422), (status = 429)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn resend(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<VerificationView>, ApiError> {
+    Ok(ApiResponse::ok(verification::resend(&state, user.id, *id).await?))
 }

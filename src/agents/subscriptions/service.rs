@@ -1,5 +1,6 @@
 //! Subscription rules: per-type config validation (with the SSRF check on webhook URLs), tier gates,
-//! signing secrets encrypted at rest, rotation with an overlap, and test sends through the real channel.
+//! signing secrets encrypted at rest, rotation with an overlap, verification of new email addresses and
+//! phone numbers, and test sends through the real channel under the delivery controls.
 
 use base64::Engine;
 use chrono::Duration;
@@ -13,8 +14,10 @@ use super::model::{
     AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
 };
 use super::store::{self, NewSubscription, SubscriptionChanges};
+use super::verification;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::auth::AuthUser;
+use crate::billing::direct::{self, Admission};
 use crate::billing::limits::{self, Limit};
 use crate::http::{ApiError, FieldError};
 use crate::state::AppState;
@@ -155,6 +158,7 @@ pub async fn subscribe(
         name: name.as_deref(),
         config: &config,
         secret_ciphertext: secret.as_ref().map(|(_, sealed)| sealed.clone()),
+        verified_at: (!verification::needed(kind)).then(|| state.clock.now()),
     };
     let tiers = &state.config.tier_limits;
     let row = conn
@@ -163,7 +167,15 @@ pub async fn subscribe(
             Ok(store::insert(conn, new).await?)
         })
         .await?;
-    Ok(SubscriptionWithSecret { subscription: row.into(), signing_secret: secret.map(|(plain, _)| plain) })
+    let sent = match verification::needed(kind) {
+        true => Some(verification::send_first_code(state, &row).await?),
+        false => None,
+    };
+    Ok(SubscriptionWithSecret {
+        subscription: row.into(),
+        signing_secret: secret.map(|(plain, _)| plain),
+        verification: sent,
+    })
 }
 
 pub async fn update(
@@ -180,7 +192,12 @@ pub async fn update(
         changes.name = Some(clean_name(Some(name))?);
     }
     if let Some(config) = &patch.config {
-        changes.config = Some(clean_config(kind, config, state.config.webhook_allow_private)?);
+        let config = clean_config(kind, config, state.config.webhook_allow_private)?;
+        // A new address has not agreed to anything yet.
+        if verification::needed(kind) && config != current.config {
+            changes.verified_at = Some(None);
+        }
+        changes.config = Some(config);
     }
     if let Some(enabled) = patch.enabled {
         changes.enabled = Some(enabled);
@@ -199,9 +216,15 @@ pub async fn update(
         changes.secret_ciphertext = Some(Some(sealed));
         shown = Some(plain);
     }
+    let readdressed = changes.verified_at.is_some();
     let row =
         store::update(&mut conn, user.id, id, &changes).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
-    Ok(SubscriptionWithSecret { subscription: row.into(), signing_secret: shown })
+    drop(conn);
+    let sent = match readdressed {
+        true => Some(verification::send_first_code(state, &row).await?),
+        false => None,
+    };
+    Ok(SubscriptionWithSecret { subscription: row.into(), signing_secret: shown, verification: sent })
 }
 
 pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SubscriptionView>, ApiError> {
@@ -223,7 +246,8 @@ pub async fn delete(state: &AppState, user: &AuthUser, id: Uuid) -> Result<(), A
     .await
 }
 
-/// Sends a test notification now, through the same recipient resolution and channel a real one uses.
+/// Sends a test notification now, through the same recipient resolution, delivery controls and channel a
+/// real one uses. An unverified channel gets nothing but its code (409).
 pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestResult, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
@@ -232,6 +256,12 @@ pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestRes
         return Err(ApiError::unprocessable(
             "A pull agent fetches its notifications itself; there is nothing to push.",
         ));
+    }
+    if !verification::verified(&row) {
+        return Err(ApiError::conflict(format!(
+            "This channel is not verified yet: enter the code we sent (POST /v1/agents/subscriptions/{id}/verify) \
+             or ask for a new one (POST /v1/agents/subscriptions/{id}/verify/resend)."
+        )));
     }
     let key = ("subscription".to_owned(), id, kind);
     let resolved = targets::resolve(&mut conn, &state.config.encryption_key, std::slice::from_ref(&key)).await?;
@@ -246,13 +276,20 @@ pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestRes
         recipient,
         payload: json!({"type": "test", "title": "Test notification", "importance": "low", "tier": 0, "loop": 0}),
     };
-    let outcome = match &job.recipient {
-        Recipient::Gone { reason } => Outcome::Failed { error: reason.clone() },
-        _ => match Channels::from_state(state)?.get(kind) {
-            Some(channel) => channel.send(&job).await,
-            None => Outcome::Failed { error: "channel not available".to_owned() },
-        },
+    if let Recipient::Gone { reason } = &job.recipient {
+        return Ok(TestResult { delivery_id, outcome: "failed".to_owned(), error: Some(reason.clone()), reason: None });
+    }
+    if let Admission::Suppressed(reason) = direct::admit(state, user.id, kind).await? {
+        return Ok(TestResult { delivery_id, outcome: "suppressed".to_owned(), error: None, reason: Some(reason) });
+    }
+    let outcome = match Channels::from_state(state)?.get(kind) {
+        Some(channel) => channel.send(&job).await,
+        None => Outcome::Failed { error: "channel not available".to_owned() },
     };
+    // An unknown outcome may have reached the phone: it stays counted.
+    if !matches!(outcome, Outcome::Sent { .. } | Outcome::Unknown { .. }) {
+        direct::refund(state, user.id, kind).await;
+    }
     let (label, error) = match outcome {
         Outcome::Sent { .. } => ("sent", None),
         Outcome::Retry { error, .. } => ("retry", Some(error)),
@@ -260,5 +297,5 @@ pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestRes
         Outcome::Gone { error } => ("gone", Some(error)),
         Outcome::Unknown { error } => ("unknown", Some(error)),
     };
-    Ok(TestResult { delivery_id, outcome: label.to_owned(), error })
+    Ok(TestResult { delivery_id, outcome: label.to_owned(), error, reason: None })
 }

@@ -34,6 +34,8 @@ pub struct NewSubscription<'a> {
     pub name: Option<&'a str>,
     pub config: &'a serde_json::Value,
     pub secret_ciphertext: Option<Vec<u8>>,
+    /// Set for channels that need no verification; `None` leaves an email or SMS channel waiting for its code.
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewSubscription<'_>) -> QueryResult<SubscriptionRow> {
@@ -45,6 +47,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewSubscription<'_>) -> Q
             subs::name.eq(new.name),
             subs::config.eq(new.config),
             subs::secret_ciphertext.eq(new.secret_ciphertext),
+            subs::verified_at.eq(new.verified_at),
         ))
         .returning(SubscriptionRow::as_returning())
         .get_result(conn)
@@ -61,6 +64,7 @@ pub struct SubscriptionChanges {
     pub secret_ciphertext: Option<Option<Vec<u8>>>,
     pub previous_secret_ciphertext: Option<Option<Vec<u8>>>,
     pub previous_secret_expires_at: Option<Option<DateTime<Utc>>>,
+    pub verified_at: Option<Option<DateTime<Utc>>>,
 }
 
 pub async fn update(
@@ -87,6 +91,74 @@ pub async fn secret_of(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Q
         .await
         .optional()
         .map(Option::flatten)
+}
+
+/// Stores a new verification code (its hash) for an unverified channel; false when there is none such.
+pub async fn set_code(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    id: Uuid,
+    hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let updated =
+        diesel::update(subs::table.find(id).filter(subs::user_id.eq(owner)).filter(subs::verified_at.is_null()))
+            .set((
+                subs::verification_code_hash.eq(hash),
+                subs::verification_expires_at.eq(expires_at),
+                subs::verification_attempts.eq(0),
+            ))
+            .execute(conn)
+            .await?;
+    Ok(updated == 1)
+}
+
+/// A channel's code hash and expiry as stored (both set together).
+type CodeColumns = (Option<Vec<u8>>, Option<DateTime<Utc>>);
+
+/// Counts one guess at the channel's code and returns the code's hash and expiry; `None` when no code is
+/// waiting or its guesses are used up.
+pub async fn count_attempt(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    id: Uuid,
+    max_attempts: i32,
+) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
+    let found: Option<CodeColumns> = diesel::update(
+        subs::table
+            .find(id)
+            .filter(subs::user_id.eq(owner))
+            .filter(subs::verified_at.is_null())
+            .filter(subs::verification_code_hash.is_not_null())
+            .filter(subs::verification_attempts.lt(max_attempts)),
+    )
+    .set(subs::verification_attempts.eq(subs::verification_attempts + 1))
+    .returning((subs::verification_code_hash, subs::verification_expires_at))
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(found.and_then(|(hash, expires)| Some((hash?, expires?))))
+}
+
+/// Marks the channel verified if its code is still the one that was checked.
+pub async fn mark_verified(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    id: Uuid,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<SubscriptionRow>> {
+    diesel::update(subs::table.find(id).filter(subs::user_id.eq(owner)).filter(subs::verification_code_hash.eq(hash)))
+        .set((
+            subs::verified_at.eq(now),
+            subs::verification_code_hash.eq(None::<Vec<u8>>),
+            subs::verification_expires_at.eq(None::<DateTime<Utc>>),
+            subs::verification_attempts.eq(0),
+        ))
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 pub async fn delete(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<bool> {

@@ -46,9 +46,10 @@ pub async fn load(mut conn: &AsyncPgConnection, users: &[Uuid]) -> anyhow::Resul
     if users.is_empty() {
         return Ok(out);
     }
+    // An unverified channel (its code not yet entered) is skipped like a paused one.
     let subscriptions = diesel::sql_query(
         "SELECT id, user_id, agent_type FROM user_agent_subscriptions
-         WHERE user_id = ANY($1) AND enabled AND paused_reason IS NULL",
+         WHERE user_id = ANY($1) AND enabled AND paused_reason IS NULL AND verified_at IS NOT NULL",
     )
     .bind::<Array<SqlUuid>, _>(users)
     .prepared()

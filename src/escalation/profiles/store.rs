@@ -128,6 +128,8 @@ pub struct SubscriptionBrief {
     pub id: Uuid,
     pub agent_type: String,
     pub enabled: bool,
+    /// False while a new email address or phone number waits for its code: the engine skips it.
+    pub verified: bool,
 }
 
 /// A trusted contact as a preview needs it.
@@ -145,7 +147,12 @@ pub async fn subscriptions_of(conn: &mut AsyncPgConnection, owner: Uuid) -> Quer
     user_agent_subscriptions::table
         .filter(user_agent_subscriptions::user_id.eq(owner))
         .order(user_agent_subscriptions::created_at.asc())
-        .select((user_agent_subscriptions::id, user_agent_subscriptions::agent_type, user_agent_subscriptions::enabled))
+        .select((
+            user_agent_subscriptions::id,
+            user_agent_subscriptions::agent_type,
+            user_agent_subscriptions::enabled,
+            user_agent_subscriptions::verified_at.is_not_null(),
+        ))
         .load(conn)
         .await
 }

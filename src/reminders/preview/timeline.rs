@@ -117,19 +117,23 @@ fn resolve(inputs: &Inputs<'_>, tier: &Tier, skipped: &mut Vec<SkippedTarget>) -
     };
     for id in &tier.agent_subscription_ids {
         match inputs.subscriptions.iter().find(|s| s.id == *id) {
-            Some(sub) if sub.enabled => add_subscription(sub, &mut recipients),
+            Some(sub) if sub.enabled && sub.verified => add_subscription(sub, &mut recipients),
             found => skipped.push(SkippedTarget {
                 tier: tier.tier_number,
                 channel: found.map(|s| s.agent_type.clone()),
                 target_id: Some(*id),
-                reason: if found.is_some() { "subscription disabled" } else { "subscription no longer exists" }
-                    .to_owned(),
+                reason: match found {
+                    Some(sub) if sub.enabled => "subscription not verified yet",
+                    Some(_) => "subscription disabled",
+                    None => "subscription no longer exists",
+                }
+                .to_owned(),
             }),
         }
     }
     for channel in &tier.channel_types {
         let matching: Vec<&SubscriptionBrief> =
-            inputs.subscriptions.iter().filter(|s| s.enabled && &s.agent_type == channel).collect();
+            inputs.subscriptions.iter().filter(|s| s.enabled && s.verified && &s.agent_type == channel).collect();
         if matching.is_empty() {
             skipped.push(SkippedTarget {
                 tier: tier.tier_number,

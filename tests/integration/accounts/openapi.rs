@@ -50,6 +50,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/v1/agents/subscriptions/{id}"),
     ("DELETE", "/v1/agents/subscriptions/{id}"),
     ("POST", "/v1/agents/subscriptions/{id}/test"),
+    ("POST", "/v1/agents/subscriptions/{id}/verify"),
+    ("POST", "/v1/agents/subscriptions/{id}/verify/resend"),
     ("GET", "/v1/notifications"),
     ("GET", "/v1/notifications/pending"),
     ("POST", "/v1/notifications/{id}/delivered"),

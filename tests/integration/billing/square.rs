@@ -55,16 +55,54 @@ fn notices(outbox: &PathBuf) -> Vec<String> {
 }
 
 fn subscription_event(kind: &str, event_id: &str, status: &str, plan: &str) -> Value {
+    subscription_of("SUB1", "CUST1", kind, event_id, status, plan)
+}
+
+/// A subscription event for Square subscription `sub` of Square customer `customer`.
+fn subscription_of(sub: &str, customer: &str, kind: &str, event_id: &str, status: &str, plan: &str) -> Value {
     json!({
         "merchant_id": "MERCHANT",
         "type": kind,
         "event_id": event_id,
         "created_at": "2026-11-25T12:00:00Z",
-        "data": {"type": "subscription", "id": "SUB1", "object": {"subscription": {
-            "id": "SUB1", "customer_id": "CUST1", "location_id": "LOC1", "plan_variation_id": plan,
+        "data": {"type": "subscription", "id": sub, "object": {"subscription": {
+            "id": sub, "customer_id": customer, "location_id": "LOC1", "plan_variation_id": plan,
             "status": status, "charged_through_date": "2026-12-25", "start_date": "2026-11-25"
         }}}
     })
+}
+
+/// Square's report that Square customer `customer` paid for checkout order `order`, typing `email`.
+fn payment_event(order: &str, customer: &str, email: &str) -> Value {
+    json!({
+        "merchant_id": "MERCHANT",
+        "type": "payment.updated",
+        "event_id": format!("EV-PAY-{order}"),
+        "created_at": "2026-11-25T12:00:00Z",
+        "data": {"type": "payment", "id": format!("PAY-{order}"), "object": {"payment": {
+            "id": format!("PAY-{order}"), "order_id": order, "customer_id": customer, "status": "COMPLETED",
+            "buyer_email_address": email, "amount_money": {"amount": 1500, "currency": "USD"}
+        }}}
+    })
+}
+
+/// The user opens a checkout for `tier`; Square makes the payment link for order `order`.
+async fn checkout(b: &Billing, token: &str, tier: &str, order: &str) {
+    Mock::given(method("POST"))
+        .and(path("/v2/online-checkout/payment-links"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "payment_link": {"id": format!("PL-{order}"), "url": "https://square.link/u/x", "order_id": order}
+        })))
+        .up_to_n_times(1)
+        .mount(&b.square)
+        .await;
+    b.app.post("/v1/billing/checkout", json!({"tier": tier}), Some(token)).await.data(200);
+}
+
+/// The user checks out `tier` and pays for it at Square as customer `CUST1`.
+async fn checkout_and_pay(b: &Billing, token: &str, tier: &str) {
+    checkout(b, token, tier, "ORDER1").await;
+    assert_eq!(send_event(&b.app, &payment_event("ORDER1", "CUST1", "buyer@example.com")).await.status, 200);
 }
 
 fn invoice_event(kind: &str, event_id: &str, amount: i64) -> Value {
@@ -145,7 +183,7 @@ async fn checkout_creates_a_square_payment_link_for_the_tiers_plan() {
 async fn only_correctly_signed_events_are_accepted_and_bad_ones_change_nothing() {
     let b = billing().await;
     let token = user(&b.app, "signed@example.com").await;
-    customer_is(&b.square, "signed@example.com").await;
+    checkout_and_pay(&b, &token, "PRO").await;
     let event = subscription_event("subscription.created", "EV-SIGNED", "ACTIVE", "PLAN_PRO");
     let body = serde_json::to_vec(&event).unwrap();
     let good = square_signature(NOTIFICATION_URL, &body);
@@ -162,7 +200,7 @@ async fn only_correctly_signed_events_are_accepted_and_bad_ones_change_nothing()
     ] {
         assert_eq!(reply.status, 401, "{what}");
     }
-    assert_eq!(scalar(&b.app, "SELECT count(*)::text AS value FROM processed_webhook_events").await, "0");
+    assert_eq!(scalar(&b.app, "SELECT count(*)::text AS value FROM processed_webhook_events").await, "1");
     assert_eq!(tier_of(&b.app, &token).await["tier"], "FREE");
 
     let accepted = post_event(&b.app, &body, Some(&good)).await;
@@ -247,7 +285,7 @@ async fn cancel_asks_square_to_stop_at_period_end() {
 async fn upgrade_and_downgrade_change_limits_at_once_and_never_delete() {
     let b = billing().await;
     let token = user(&b.app, "flow@example.com").await;
-    customer_is(&b.square, "flow@example.com").await;
+    checkout_and_pay(&b, &token, "PERSONAL").await;
     for n in 1..=3 {
         create(&b.app, &token, once_body(&format!("Free {n}"))).await;
     }
@@ -335,4 +373,56 @@ async fn upgrade_and_downgrade_change_limits_at_once_and_never_delete() {
 /// The names of the listed items that carry a `pausedReason`.
 fn paused_names(items: &[Value]) -> Vec<String> {
     items.iter().filter(|i| !i["pausedReason"].is_null()).map(|i| i["name"].as_str().unwrap_or("").to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_registered_with_the_buyers_email_does_not_get_the_subscription() {
+    let b = billing().await;
+    let buyer = user(&b.app, "buyer-account@example.com").await;
+    // The attacker registers (unverified) the address the buyer types at Square's checkout.
+    let attacker = user(&b.app, "billing@example.com").await;
+    customer_is(&b.square, "billing@example.com").await;
+    checkout(&b, &buyer, "PRO", "ORDER-BUYER").await;
+
+    // Square may report the subscription before the payment: it waits for the payment, and nobody gets it.
+    let created = subscription_event("subscription.created", "EV-SUB-FIRST", "ACTIVE", "PLAN_PRO");
+    assert_eq!(send_event(&b.app, &created).await.status, 200);
+    assert_eq!(tier_of(&b.app, &attacker).await["tier"], "FREE", "the tier went to the account with the email");
+    assert_eq!(tier_of(&b.app, &buyer).await["tier"], "FREE");
+
+    let paid = payment_event("ORDER-BUYER", "CUST1", "billing@example.com");
+    assert_eq!(send_event(&b.app, &paid).await.status, 200);
+    assert_eq!(tier_of(&b.app, &buyer).await["tier"], "PRO", "the account that checked out and paid");
+    assert_eq!(tier_of(&b.app, &attacker).await["tier"], "FREE");
+    // Later events of that subscription keep to its account.
+    let renewed = subscription_event("subscription.updated", "EV-SUB-LATER", "ACTIVE", "PLAN_PRO");
+    assert_eq!(send_event(&b.app, &renewed).await.status, 200);
+    assert_eq!(tier_of(&b.app, &attacker).await["tier"], "FREE");
+    assert_eq!(tier_of(&b.app, &buyer).await["tier"], "PRO");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paying_with_someone_elses_email_gives_the_tier_to_the_payer_not_to_them() {
+    let b = billing().await;
+    let victim = user(&b.app, "victim@example.com").await;
+    let payer = user(&b.app, "payer@example.com").await;
+    customer_is(&b.square, "victim@example.com").await;
+    checkout(&b, &payer, "PRO", "ORDER-PAYER").await;
+    assert_eq!(send_event(&b.app, &payment_event("ORDER-PAYER", "CUST1", "victim@example.com")).await.status, 200);
+    let created = subscription_event("subscription.created", "EV-SUB", "ACTIVE", "PLAN_PRO");
+    assert_eq!(send_event(&b.app, &created).await.status, 200);
+    assert_eq!(tier_of(&b.app, &payer).await["tier"], "PRO");
+    assert_eq!(tier_of(&b.app, &victim).await["tier"], "FREE", "the victim's account was changed by a stranger");
+
+    // A subscription that no checkout of ours started (made at Square directly, or a forged customer) goes
+    // to nobody, whatever email its customer has.
+    let stray = subscription_of("SUB-STRAY", "CUST1", "subscription.created", "EV-STRAY", "ACTIVE", "PLAN_PERSONAL");
+    assert_eq!(send_event(&b.app, &stray).await.status, 200);
+    assert_eq!(tier_of(&b.app, &victim).await["tier"], "FREE");
+    assert_eq!(tier_of(&b.app, &payer).await["tier"], "PRO");
+    // A payment for an order we never made links nothing either.
+    assert_eq!(send_event(&b.app, &payment_event("ORDER-FORGED", "CUST9", "victim@example.com")).await.status, 200);
+    let forged = subscription_of("SUB-FORGED", "CUST9", "subscription.created", "EV-FORGED", "ACTIVE", "PLAN_PRO");
+    assert_eq!(send_event(&b.app, &forged).await.status, 200);
+    assert_eq!(tier_of(&b.app, &victim).await["tier"], "FREE");
 }

@@ -80,8 +80,8 @@ impl<'a> Seed<'a> {
         let sealed = escalating_reminders::crypto::encrypt(&KEY, id, secret.as_bytes()).unwrap();
         let mut conn = self.db.connect().await;
         diesel::sql_query(
-            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config, secret_ciphertext)
-             VALUES ($1, $2, 'webhook', $3, $4)",
+            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config, secret_ciphertext, verified_at)
+             VALUES ($1, $2, 'webhook', $3, $4, now())",
         )
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(self.user)
@@ -93,12 +93,14 @@ impl<'a> Seed<'a> {
         Webhook { id, secret }
     }
 
-    /// A subscription without secrets (email, sms, pull).
+    /// A subscription without secrets (email, sms, pull), already verified: these tests are about the
+    /// engine, not about proving an address (tests/integration/verification.rs does that through the API).
     pub async fn subscription(&self, agent_type: &str, config: serde_json::Value) -> Uuid {
         let id = Uuid::new_v4();
         let mut conn = self.db.connect().await;
         diesel::sql_query(
-            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO user_agent_subscriptions (id, user_id, agent_type, config, verified_at)
+             VALUES ($1, $2, $3, $4, now())",
         )
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(self.user)

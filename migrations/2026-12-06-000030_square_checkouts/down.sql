@@ -1,0 +1,1 @@
+DROP TABLE square_checkouts;
