@@ -74,13 +74,24 @@ pub async fn log(
         return Err(ApiError::validation(errors));
     }
     let mut conn = state.db.get().await?;
-    let mut filtered = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
-    let mut counted = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
-    if let Some(status) = &query.status {
-        filtered = filtered.filter(deliveries::status.eq(status.clone()));
-        counted = counted.filter(deliveries::status.eq(status.clone()));
+    let (rows, total) = delivery_log(&mut conn, user.id, query.status.as_deref(), page).await?;
+    Ok(ApiResponse::page(rows, page.pagination(total)))
+}
+
+/// One page of the owner's deliveries, newest first, and how many match (API and console).
+pub async fn delivery_log(
+    conn: &mut diesel_async::AsyncPgConnection,
+    owner: Uuid,
+    status: Option<&str>,
+    page: Page,
+) -> Result<(Vec<DeliveryLogEntry>, i64), ApiError> {
+    let mut filtered = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
+    let mut counted = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
+    if let Some(status) = status {
+        filtered = filtered.filter(deliveries::status.eq(status.to_owned()));
+        counted = counted.filter(deliveries::status.eq(status.to_owned()));
     }
-    let total: i64 = counted.count().get_result(&mut conn).await?;
+    let total: i64 = counted.count().get_result(conn).await?;
     let rows = filtered
         .order(deliveries::created_at.desc())
         .limit(page.limit())
@@ -103,9 +114,9 @@ pub async fn log(
             deliveries::deferred_reason,
             deliveries::created_at,
         ))
-        .load(&mut conn)
+        .load(conn)
         .await?;
-    Ok(ApiResponse::page(rows, page.pagination(total)))
+    Ok((rows, total))
 }
 
 /// A notification waiting for a pull agent.
