@@ -9,6 +9,7 @@ mod admin;
 mod billing;
 mod channel_health;
 mod channels;
+mod console;
 mod contacts;
 mod email;
 mod engine;
