@@ -22,7 +22,8 @@ static CSS: LazyLock<Asset> =
     LazyLock::new(|| hashed("app", "css", "text/css; charset=utf-8", include_bytes!("assets/app.css")));
 static JS: LazyLock<Asset> =
     LazyLock::new(|| hashed("app", "js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")));
-static ICON: LazyLock<Asset> = LazyLock::new(|| hashed("icon", "svg", "image/svg+xml", include_bytes!("assets/icon.svg")));
+static ICON: LazyLock<Asset> =
+    LazyLock::new(|| hashed("icon", "svg", "image/svg+xml", include_bytes!("assets/icon.svg")));
 
 /// URL of the stylesheet.
 pub fn css_url() -> String {

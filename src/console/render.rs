@@ -3,9 +3,9 @@
 
 use std::sync::LazyLock;
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use minijinja::{Environment, Value};
@@ -49,7 +49,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// Escapes `& < > " '` in HTML templates, as every attribute and text position needs; unlike minijinja's
 /// default it leaves `/` alone, so paths and zone names read as typed in the page source.
-fn escape(out: &mut minijinja::Output<'_>, state: &minijinja::State<'_, '_>, value: &Value) -> Result<(), minijinja::Error> {
+fn escape(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
     let plain = value.as_str().filter(|_| state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe());
     let Some(text) = plain else { return minijinja::escape_formatter(out, state, value) };
     let mut escaped = String::with_capacity(text.len());
@@ -81,7 +85,10 @@ fn local(value: Value, zone: String) -> String {
 
 /// `{{ at|clock(zone) }}`: "21:00" on the viewer's clock.
 fn clock(value: Value, zone: String) -> String {
-    value.as_str().and_then(|text| instant_in(text, &zone)).map_or_else(String::new, |at| at.format("%H:%M").to_string())
+    value
+        .as_str()
+        .and_then(|text| instant_in(text, &zone))
+        .map_or_else(String::new, |at| at.format("%H:%M").to_string())
 }
 
 /// Renders `name` into a page with the console's headers.

@@ -59,7 +59,15 @@ fn redirect_with(config: &Config, location: &str, message: &str) -> HttpResponse
 
 /// A page of the signed-in console: `context` plus the frame (who is signed in, the form token, the zone,
 /// the current section, a flash message). A shown flash is cleared.
-fn page(req: &HttpRequest, config: &Config, viewer: &Viewer, nav: &str, name: &str, status: StatusCode, mut context: Value) -> HttpResponse {
+fn page(
+    req: &HttpRequest,
+    config: &Config,
+    viewer: &Viewer,
+    nav: &str,
+    name: &str,
+    status: StatusCode,
+    mut context: Value,
+) -> HttpResponse {
     let flash = take_flash(req);
     if let Value::Object(map) = &mut context {
         map.insert(

@@ -9,7 +9,7 @@ use crate::reminders::preview::PreviewView;
 /// Rows drawn at most; a long profile with many loops says how many more there are.
 const MAX_ROWS: usize = 12;
 /// Vertical distance between rows, in SVG units.
-const ROW: u32 = 56;
+const ROW: u32 = 58;
 const TOP: u32 = 28;
 
 #[derive(Debug, Serialize)]
@@ -18,6 +18,8 @@ pub struct Timeline {
     pub line_end: u32,
     pub rows: Vec<Row>,
     pub more: usize,
+    /// Per tier, the targets that will not be reached and why.
+    pub skipped: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,8 +77,8 @@ pub fn build(preview: &PreviewView, tz: Tz) -> Option<Timeline> {
                 y,
                 label_y: y - 4,
                 detail_y: y + 14,
-                heading: shorten(format!("Tier {}{loop_note} · {}", step.tier, after(step.delay_minutes)), 44),
-                detail: shorten(format!("{when} · {who}{deferred}"), 48),
+                heading: shorten(format!("Tier {}{loop_note} · {}", step.tier, after(step.delay_minutes)), 36),
+                detail: shorten(format!("{when} · {who}{deferred}"), 42),
                 first: index == 0,
             }
         })
@@ -87,7 +89,28 @@ pub fn build(preview: &PreviewView, tz: Tz) -> Option<Timeline> {
         line_end: TOP + ROW * count.saturating_sub(1),
         more: total.saturating_sub(MAX_ROWS),
         rows,
+        skipped: skipped_lines(preview),
     })
+}
+
+/// "Tier 2 will skip email, webhook: no such channel is set up", one line per tier and reason.
+fn skipped_lines(preview: &PreviewView) -> Vec<String> {
+    let mut lines: Vec<(u16, String, Vec<String>)> = Vec::new();
+    for skip in &preview.skipped {
+        let what = skip.channel.clone().unwrap_or_else(|| "a contact".to_owned());
+        let (reason, what) = match skip.reason.strip_prefix("no active ") {
+            Some(_) => ("no such channel is set up yet".to_owned(), what),
+            None => (skip.reason.clone(), what),
+        };
+        match lines.iter_mut().find(|(tier, r, _)| *tier == skip.tier && *r == reason) {
+            Some((_, _, items)) => items.push(what),
+            None => lines.push((skip.tier, reason, vec![what])),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(tier, reason, items)| format!("Tier {tier} will skip {}: {reason}.", items.join(", ")))
+        .collect()
 }
 
 #[cfg(test)]

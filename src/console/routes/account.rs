@@ -58,7 +58,13 @@ fn check_anon(req: &HttpRequest, state: &AppState, given: &str) -> Result<(), Co
 }
 
 /// Renders a sign-in or sign-up page with a token bound to the visitor's cookie (set when new).
-fn anon_page(req: &HttpRequest, state: &AppState, status: StatusCode, name: &str, mut context: serde_json::Value) -> HttpResponse {
+fn anon_page(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    name: &str,
+    mut context: serde_json::Value,
+) -> HttpResponse {
     let (binding, fresh) = anon_binding(req);
     let flash = super::take_flash(req);
     let next = context["form"]["next"].as_str().filter(|next| *next != "/").map(str::to_owned);

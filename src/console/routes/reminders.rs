@@ -80,7 +80,11 @@ async fn form_page(
     Ok(page(req, &state.config, viewer, "new", "reminder_new.html", status, context))
 }
 
-pub async fn new_form(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ConsoleError> {
+pub async fn new_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, ConsoleError> {
     let form = ReminderForm {
         importance: "medium".into(),
         kind: "daily".into(),
@@ -105,12 +109,15 @@ pub async fn create(
     };
     let mut conn = state.db.get().await?;
     let zone = service::user_zone(&mut conn, viewer.user_id).await?;
-    let err = match service::create(&mut conn, &state.config.tier_limits, viewer.user_id, &zone, input, state.clock.now()).await {
-        Ok(created) => {
-            return Ok(redirect_with(&state.config, &format!("/reminders/{}", created.id), "Reminder created."));
-        }
-        Err(err) => err,
-    };
+    let err =
+        match service::create(&mut conn, &state.config.tier_limits, viewer.user_id, &zone, input, state.clock.now())
+            .await
+        {
+            Ok(created) => {
+                return Ok(redirect_with(&state.config, &format!("/reminders/{}", created.id), "Reminder created."));
+            }
+            Err(err) => err,
+        };
     drop(conn);
     let mut errors = Errors::new();
     match (field_errors(&err), &err) {
@@ -163,7 +170,6 @@ async fn detail_page(
         "upcoming": upcoming,
         "profile": {"name": profile.name, "ackWindowMinutes": profile.ack_window_minutes},
         "timeline": timeline::build(&preview, viewer.tz),
-        "skipped": preview.skipped,
         "history": history,
         "open": open,
         "phrase": phrase,
@@ -211,7 +217,13 @@ pub async fn snooze(
     }
 }
 
-async fn act(state: &AppState, viewer: &Viewer, raw_id: &str, csrf: &str, which: Simple) -> Result<HttpResponse, ConsoleError> {
+async fn act(
+    state: &AppState,
+    viewer: &Viewer,
+    raw_id: &str,
+    csrf: &str,
+    which: Simple,
+) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, csrf)?;
     let id = reminder_id(raw_id)?;
     let location = format!("/reminders/{id}");

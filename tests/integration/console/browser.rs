@@ -192,7 +192,8 @@ async fn sign_up(client: &Client, app: &TestApp, email: &str) -> String {
 /// Moves the app's clock to `seconds` past the reminder's next trigger in steps a session outlives,
 /// reloading a page between steps as a person would.
 async fn let_it_fire(client: &Client, app: &TestApp, reminder: &str) {
-    let next = scalar(app, &format!("SELECT next_trigger_at::text AS value FROM reminders WHERE id = '{reminder}'")).await;
+    let next =
+        scalar(app, &format!("SELECT next_trigger_at::text AS value FROM reminders WHERE id = '{reminder}'")).await;
     let next = chrono::DateTime::parse_from_str(&format!("{next}00"), "%Y-%m-%d %H:%M:%S%z")
         .or_else(|_| chrono::DateTime::parse_from_str(&next, "%Y-%m-%d %H:%M:%S%#z"))
         .expect("next trigger")
@@ -205,7 +206,8 @@ async fn let_it_fire(client: &Client, app: &TestApp, reminder: &str) {
         app.state.clock.advance(left.min(chrono::Duration::hours(6)));
         client.goto(&app.url("/")).await.expect("home");
     }
-    eventually_counts(app, "the reminder fires", "SELECT count(*) AS n FROM escalations WHERE status = 'active'", 1).await;
+    eventually_counts(app, "the reminder fires", "SELECT count(*) AS n FROM escalations WHERE status = 'active'", 1)
+        .await;
 }
 
 /// Sign up → create "take pills" daily at 21:00 → dashboard → detail and timeline → it fires → snooze
@@ -268,7 +270,8 @@ async fn core_flow(client: &Client, app: &TestApp, email: &str, screenshots: boo
 
     // Half an hour later the snooze ends and it escalates again.
     crate::engine::advance_settled(app, chrono::Duration::minutes(31)).await;
-    eventually_counts(app, "the snooze wakes", "SELECT count(*) AS n FROM escalations WHERE status = 'active'", 1).await;
+    eventually_counts(app, "the snooze wakes", "SELECT count(*) AS n FROM escalations WHERE status = 'active'", 1)
+        .await;
     client.goto(&app.url(&detail)).await.expect("detail");
     click(client, "form[action$='/acknowledge'] button").await;
     let text = text_of(client).await;

@@ -18,11 +18,18 @@ async fn a_post_without_or_with_a_wrong_form_token_is_403_and_changes_nothing() 
     assert_eq!(count(&app, reminders).await, 1);
 
     let fields = |token: &'static str| {
-        vec![("csrf", token), ("title", "Sneaky"), ("kind", "daily"), ("daily_at", "09:00"), ("profile", crate::fixtures::GENTLE)]
+        vec![
+            ("csrf", token),
+            ("title", "Sneaky"),
+            ("kind", "daily"),
+            ("daily_at", "09:00"),
+            ("profile", crate::fixtures::GENTLE),
+        ]
     };
     for token in ["", "not-the-token"] {
         let fields = fields(token);
-        let fields: Vec<(&str, &str)> = fields.iter().filter(|(k, v)| !(*k == "csrf" && v.is_empty())).copied().collect();
+        let fields: Vec<(&str, &str)> =
+            fields.iter().filter(|(k, v)| !(*k == "csrf" && v.is_empty())).copied().collect();
         let reply = ada.post("/reminders", &fields).await;
         assert_eq!(reply.status, 403, "{}", reply.text);
         assert!(reply.content_type().starts_with("text/html"), "a page, not JSON");
@@ -147,7 +154,10 @@ async fn signing_out_ends_the_session_on_the_server() {
     assert!(form.text.contains("You are signed out."), "the flash shows once");
     let token = csrf_of(&form.text);
     let reply = ada
-        .post("/login", &[("csrf", &token), ("email", "signout@example.com"), ("password", "correct horse battery"), ("next", "/")])
+        .post(
+            "/login",
+            &[("csrf", &token), ("email", "signout@example.com"), ("password", "correct horse battery"), ("next", "/")],
+        )
         .await;
     assert_eq!(reply.status, 303, "{}", reply.text);
     assert_ne!(ada.jar.get("er_session"), replay.jar.get("er_session"));
@@ -173,7 +183,12 @@ async fn a_missing_or_idle_session_goes_to_sign_in_and_comes_back() {
     let reply = ada
         .post(
             "/login",
-            &[("csrf", &token), ("email", "idle@example.com"), ("password", "correct horse battery"), ("next", "/reminders?q=pills")],
+            &[
+                ("csrf", &token),
+                ("email", "idle@example.com"),
+                ("password", "correct horse battery"),
+                ("next", "/reminders?q=pills"),
+            ],
         )
         .await;
     assert_eq!((reply.status, location(&reply).as_str()), (303, "/reminders?q=pills"));
@@ -182,13 +197,22 @@ async fn a_missing_or_idle_session_goes_to_sign_in_and_comes_back() {
     for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example"] {
         let token = csrf_of(&ada.get("/login").await.text);
         let reply = ada
-            .post("/login", &[("csrf", &token), ("email", "idle@example.com"), ("password", "correct horse battery"), ("next", next)])
+            .post(
+                "/login",
+                &[
+                    ("csrf", &token),
+                    ("email", "idle@example.com"),
+                    ("password", "correct horse battery"),
+                    ("next", next),
+                ],
+            )
             .await;
         assert_eq!(location(&reply), "/", "{next}");
     }
     // A wrong password keeps the typed email and says so.
     let token = csrf_of(&ada.get("/login").await.text);
-    let reply = ada.post("/login", &[("csrf", &token), ("email", "idle@example.com"), ("password", "wrong password!")]).await;
+    let reply =
+        ada.post("/login", &[("csrf", &token), ("email", "idle@example.com"), ("password", "wrong password!")]).await;
     assert_eq!(reply.status, 401);
     assert!(reply.text.contains("value=\"idle@example.com\"") && reply.text.contains("do not match"));
 }
@@ -216,7 +240,13 @@ async fn form_errors_sit_next_to_their_fields_and_keep_what_was_typed() {
     let reply = ada
         .post(
             "/reminders",
-            &[("csrf", &csrf), ("title", "Backups & more"), ("kind", "cron"), ("cron", "every tuesday"), ("profile", crate::fixtures::GENTLE)],
+            &[
+                ("csrf", &csrf),
+                ("title", "Backups & more"),
+                ("kind", "cron"),
+                ("cron", "every tuesday"),
+                ("profile", crate::fixtures::GENTLE),
+            ],
         )
         .await;
     assert_eq!(reply.status, 400, "{}", reply.text);
@@ -225,7 +255,18 @@ async fn form_errors_sit_next_to_their_fields_and_keep_what_was_typed() {
     assert!(reply.text.contains("id=\"cron-error\""), "the error is next to the cron field");
     assert!(reply.text.contains("aria-describedby=\"cron-error\""));
 
-    let reply = ada.post("/reminders", &[("csrf", &csrf), ("title", ""), ("kind", "daily"), ("daily_at", "21:00"), ("profile", crate::fixtures::GENTLE)]).await;
+    let reply = ada
+        .post(
+            "/reminders",
+            &[
+                ("csrf", &csrf),
+                ("title", ""),
+                ("kind", "daily"),
+                ("daily_at", "21:00"),
+                ("profile", crate::fixtures::GENTLE),
+            ],
+        )
+        .await;
     assert_eq!(reply.status, 400);
     assert!(reply.text.contains("id=\"title-error\""), "{}", reply.text);
 
@@ -239,7 +280,16 @@ async fn form_errors_sit_next_to_their_fields_and_keep_what_was_typed() {
     let mut bob = Visitor::new(&app);
     let token = csrf_of(&bob.get("/signup").await.text);
     let reply = bob
-        .post("/signup", &[("csrf", &token), ("email", "forms@example.com"), ("display_name", "Bob"), ("password", "short"), ("timezone", "Mars/Olympus")])
+        .post(
+            "/signup",
+            &[
+                ("csrf", &token),
+                ("email", "forms@example.com"),
+                ("display_name", "Bob"),
+                ("password", "short"),
+                ("timezone", "Mars/Olympus"),
+            ],
+        )
         .await;
     assert_eq!(reply.status, 400, "{}", reply.text);
     assert!(reply.text.contains("id=\"password-error\"") && reply.text.contains("id=\"timezone-error\""));
@@ -253,7 +303,11 @@ async fn too_many_sign_ins_get_a_friendly_429_page() {
     let mut last = None;
     for _ in 0..3 {
         let token = csrf_of(&visitor.get("/login").await.text);
-        last = Some(visitor.post("/login", &[("csrf", &token), ("email", "nobody@example.com"), ("password", "whatever123")]).await);
+        last = Some(
+            visitor
+                .post("/login", &[("csrf", &token), ("email", "nobody@example.com"), ("password", "whatever123")])
+                .await,
+        );
     }
     let reply = last.unwrap();
     assert_eq!(reply.status, 429);
