@@ -163,7 +163,8 @@ mod tests {
         let quoted = TEMPLATES.get_template("error.html").unwrap().render(minijinja::context! {
             heading => "h", message => "\"'><&", status => 404
         });
-        assert!(quoted.unwrap().contains("&quot;&#x27;&gt;&lt;&amp;"));
+        let quoted = quoted.unwrap();
+        assert!(quoted.contains("&quot;&#x27;&gt;&lt;&amp;"), "{quoted}");
     }
 
     #[test]

@@ -33,6 +33,7 @@ async fn a_post_without_or_with_a_wrong_form_token_is_403_and_changes_nothing() 
         let reply = ada.post("/reminders", &fields).await;
         assert_eq!(reply.status, 403, "{}", reply.text);
         assert!(reply.content_type().starts_with("text/html"), "a page, not JSON");
+        assert!(reply.text.contains("Nothing was changed"), "{}", reply.text);
         let reply = ada.post(&format!("/reminders/{id}/complete"), &[("csrf", token)]).await;
         assert_eq!(reply.status, 403);
         let reply = ada.post(&format!("/reminders/{id}/snooze"), &[("csrf", token), ("phrase", "in 1 hour")]).await;
@@ -224,6 +225,7 @@ async fn unknown_pages_are_html_for_browsers_and_the_api_stays_json() {
     let page = visitor.get("/no/such/page").await;
     assert_eq!(page.status, 404);
     assert!(page.content_type().starts_with("text/html") && page.text.contains("Page not found"));
+    assert!(page.text.contains("There is nothing at this address"), "{}", page.text);
     assert!(header(&page, "content-security-policy").contains("default-src 'self'"));
     let api = visitor.get("/v1/no/such/route").await;
     api.assert_error(404, "NOT_FOUND");
