@@ -82,6 +82,14 @@ pub async fn start(state: &AppState, user: Uuid, refresh_session: Uuid) -> Resul
     let now = state.clock.now();
     let token = tokens::random_token("ercs_");
     let mut conn = state.db.get().await?;
+    // The user's sessions that are over are forgotten here, so the table holds live ones plus a few.
+    diesel::delete(
+        console_sessions::table
+            .filter(console_sessions::user_id.eq(user))
+            .filter(console_sessions::expires_at.le(now).or(console_sessions::last_seen_at.le(now - IDLE))),
+    )
+    .execute(&mut conn)
+    .await?;
     diesel::insert_into(console_sessions::table)
         .values((
             console_sessions::refresh_session_id.eq(refresh_session),

@@ -193,6 +193,7 @@ async fn a_missing_or_idle_session_goes_to_sign_in_and_comes_back() {
         )
         .await;
     assert_eq!((reply.status, location(&reply).as_str()), (303, "/reminders?q=pills"));
+    assert_eq!(count(&app, "SELECT count(*) FROM console_sessions").await, 1, "the idle one is forgotten");
 
     // Only local paths are followed.
     for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example"] {
