@@ -192,12 +192,11 @@ async fn sign_up(client: &Client, app: &TestApp, email: &str) -> String {
 /// Moves the app's clock to `seconds` past the reminder's next trigger in steps a session outlives,
 /// reloading a page between steps as a person would.
 async fn let_it_fire(client: &Client, app: &TestApp, reminder: &str) {
-    let next =
-        scalar(app, &format!("SELECT next_trigger_at::text AS value FROM reminders WHERE id = '{reminder}'")).await;
-    let next = chrono::DateTime::parse_from_str(&format!("{next}00"), "%Y-%m-%d %H:%M:%S%z")
-        .or_else(|_| chrono::DateTime::parse_from_str(&next, "%Y-%m-%d %H:%M:%S%#z"))
-        .expect("next trigger")
-        .with_timezone(&chrono::Utc);
+    let sql = format!(
+        "SELECT extract(epoch FROM next_trigger_at)::bigint::text AS value FROM reminders WHERE id = '{reminder}'"
+    );
+    let epoch: i64 = scalar(app, &sql).await.parse().expect("next trigger");
+    let next = chrono::DateTime::from_timestamp(epoch, 0).expect("an instant");
     loop {
         let left = next - app.state.clock.now() + chrono::Duration::seconds(1);
         if left <= chrono::Duration::zero() {
