@@ -9,6 +9,7 @@ pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod contacts;
 pub mod crypto;
 pub mod db;

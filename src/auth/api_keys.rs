@@ -74,14 +74,19 @@ pub async fn create(
     user: AuthUser,
     body: Json<NewApiKey>,
 ) -> Result<ApiResponse<CreatedApiKey>, ApiError> {
-    let name = body.0.name.trim().to_owned();
+    Ok(ApiResponse::created(create_key(&state, user.id, &body.0.name).await?))
+}
+
+/// Mints a key for `owner` (API and console); the secret is in the answer only.
+pub async fn create_key(state: &AppState, owner: Uuid, name: &str) -> Result<CreatedApiKey, ApiError> {
+    let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::validation(vec![FieldError::new("name", "must be 1 to 100 characters")]));
     }
     let secret = generate();
     let mut conn = state.db.get().await?;
     let live: i64 = api_keys::table
-        .filter(api_keys::user_id.eq(user.id))
+        .filter(api_keys::user_id.eq(owner))
         .filter(api_keys::revoked_at.is_null())
         .count()
         .get_result(&mut conn)
@@ -91,7 +96,7 @@ pub async fn create(
     }
     let key: ApiKeyView = diesel::insert_into(api_keys::table)
         .values((
-            api_keys::user_id.eq(user.id),
+            api_keys::user_id.eq(owner),
             api_keys::name.eq(&name),
             api_keys::prefix.eq(&secret[..PREFIX.len() + 6]),
             api_keys::key_hash.eq(tokens::hash_token(&secret)),
@@ -99,29 +104,40 @@ pub async fn create(
         .returning((api_keys::id, api_keys::name, api_keys::prefix, api_keys::last_used_at, api_keys::created_at))
         .get_result(&mut conn)
         .await?;
-    Ok(ApiResponse::created(CreatedApiKey { key, secret }))
+    Ok(CreatedApiKey { key, secret })
 }
 
 #[utoipa::path(get, path = "/v1/api-keys", tag = "auth", operation_id = "list_api_keys",
     responses((status = 200, body = Envelope<Vec<ApiKeyView>>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<ApiKeyView>>, ApiError> {
+    Ok(ApiResponse::ok(list_keys(&state, user.id).await?))
+}
+
+/// The owner's live keys, newest first (API and console).
+pub async fn list_keys(state: &AppState, owner: Uuid) -> Result<Vec<ApiKeyView>, ApiError> {
     let mut conn = state.db.get().await?;
     let keys = api_keys::table
-        .filter(api_keys::user_id.eq(user.id))
+        .filter(api_keys::user_id.eq(owner))
         .filter(api_keys::revoked_at.is_null())
         .order(api_keys::created_at.desc())
         .select((api_keys::id, api_keys::name, api_keys::prefix, api_keys::last_used_at, api_keys::created_at))
         .load(&mut conn)
         .await?;
-    Ok(ApiResponse::ok(keys))
+    Ok(keys)
 }
 
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "auth", operation_id = "revoke_api_key", params(("id" = Uuid, Path, description = "API key id")),
     responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn revoke(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    revoke_key(&state, user.id, *id).await?;
+    Ok(no_content())
+}
+
+/// Revokes one of the owner's keys; 404 when it is not theirs or already revoked (API and console).
+pub async fn revoke_key(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
     let revoked = diesel::update(
-        api_keys::table.find(*id).filter(api_keys::user_id.eq(user.id)).filter(api_keys::revoked_at.is_null()),
+        api_keys::table.find(id).filter(api_keys::user_id.eq(owner)).filter(api_keys::revoked_at.is_null()),
     )
     .set(api_keys::revoked_at.eq(state.clock.now()))
     .execute(&mut conn)
@@ -129,5 +145,5 @@ pub async fn revoke(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uu
     if revoked == 0 {
         return Err(ApiError::not_found("API key"));
     }
-    Ok(no_content())
+    Ok(())
 }

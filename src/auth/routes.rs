@@ -26,7 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/api-keys/{id}").delete(api_keys::revoke));
 }
 
-fn client_info(req: &HttpRequest, state: &AppState) -> ClientInfo {
+/// Who is signing in or up, from where (the API and the console).
+pub fn client_info(req: &HttpRequest, state: &AppState) -> ClientInfo {
     let ip = client_ip(req, &state.config.trusted_proxies);
     ClientInfo {
         user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),

@@ -107,6 +107,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id) {
+        id -> Uuid,
+        refresh_session_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     deliveries (id) {
         id -> Uuid,
         escalation_id -> Uuid,
@@ -531,6 +543,8 @@ diesel::joinable!(calendar_connections -> users (user_id));
 diesel::joinable!(completion_criteria -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> users (user_id));
+diesel::joinable!(console_sessions -> refresh_sessions (refresh_session_id));
+diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(deliveries -> escalations (escalation_id));
 // No foreign keys since migration 000006 (copies of the escalation's), but still joinable.
 diesel::joinable!(deliveries -> reminders (reminder_id));
@@ -579,6 +593,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_connections,
     completion_criteria,
     completion_hooks,
+    console_sessions,
     deliveries,
     delivery_window_usage,
     escalation_profiles,

@@ -262,6 +262,22 @@ pub async fn list_for_reminder(
         .collect())
 }
 
+/// The owner's open episodes across their reminders, oldest first (at most `limit`). Reached through the
+/// owner's reminders and `escalations_one_open`, like the other by-user reads.
+pub async fn open_for_user(conn: &mut AsyncPgConnection, owner: Uuid, limit: i64) -> QueryResult<Vec<EscalationRow>> {
+    use crate::db::schema::reminders;
+    let owned = reminders::table.filter(reminders::user_id.eq(owner)).select(reminders::id);
+    escalations::table
+        .filter(escalations::reminder_id.eq_any(owned))
+        .filter(escalations::user_id.eq(owner))
+        .filter(escalations::status.eq_any(OPEN_STATUSES))
+        .order(escalations::fired_at.asc())
+        .limit(limit)
+        .select(EscalationRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// How [`end_open`] ends the open episodes it finds.
 pub struct Ending<'a> {
     /// `expired` or `cancelled`.

@@ -101,10 +101,13 @@ pub async fn request_context(
         headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if !is_docs {
+    // The console sets its own (immutable assets; same-origin referrers between its pages).
+    if !is_docs && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !headers.contains_key(header::REFERRER_POLICY) {
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
 
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     super::metrics::record_request(&method, &route, response.status().as_u16(), started.elapsed());
@@ -112,16 +115,17 @@ pub async fn request_context(
 }
 
 /// Replaces any error body that is not already JSON with the envelope for its status. The HTML pages of
-/// action links stay HTML: a person opened them in a browser.
+/// action links and of the console stay HTML: a person opened them in a browser.
 fn normalise_error(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let is_link_page = content_type.starts_with("text/html")
-        && res.request().path().starts_with(crate::notifications::link_routes::PATH_PREFIX);
-    if content_type.starts_with("application/json") || is_link_page {
+    let is_page = content_type.starts_with("text/html")
+        && (res.request().path().starts_with(crate::notifications::link_routes::PATH_PREFIX)
+            || res.response().extensions().get::<crate::console::Page>().is_some());
+    if content_type.starts_with("application/json") || is_page {
         return res;
     }
     let code = ErrorCode::for_status(status);

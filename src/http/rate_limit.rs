@@ -162,14 +162,20 @@ pub async fn per_ip(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let ip = client_ip(req.request(), &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), network_key);
-    let limit = u64::from(state.config.rate_limit_auth_per_minute);
-    let decision = state.limiter.hit(&state.redis, &format!("rl:ip:{ip}"), limit, Duration::from_secs(60)).await;
-    req.extensions_mut().insert(decision.info);
-    if let Err(err) = decision.into_result() {
+    if let Err(err) = check_ip(&state, req.request()).await {
         return Ok(req.error_response(err));
     }
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Counts one hit in the client IP's bucket of the unauthenticated auth routes (the API's and the
+/// console's sign-in and sign-up share it).
+pub async fn check_ip(state: &AppState, req: &actix_web::HttpRequest) -> Result<(), ApiError> {
+    let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), network_key);
+    let limit = u64::from(state.config.rate_limit_auth_per_minute);
+    let decision = state.limiter.hit(&state.redis, &format!("rl:ip:{ip}"), limit, Duration::from_secs(60)).await;
+    req.extensions_mut().insert(decision.info);
+    decision.into_result().map(drop)
 }
 
 /// Writes the `X-RateLimit-*` headers (called by the context middleware).

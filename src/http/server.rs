@@ -37,8 +37,13 @@ pub fn app(
         .app_data(web::FormConfig::default().limit(super::MAX_BODY_BYTES))
         .configure(super::configure_api)
         .configure(|cfg| super::openapi::configure(cfg, &config))
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError::new(ErrorCode::NotFound, "No such route."))
+        .configure(crate::console::configure)
+        // Unknown paths: a person's browser gets the console's page, everyone else (and all of /v1) JSON.
+        .default_service(web::to(|req: actix_web::HttpRequest| async move {
+            match crate::console::wants_page(&req) {
+                true => Ok(crate::console::not_found_page()),
+                false => Err::<actix_web::HttpResponse, _>(ApiError::new(ErrorCode::NotFound, "No such route.")),
+            }
         }))
         // Innermost first: idempotency needs the caller and the body; audit sees replays and errors too;
         // the context middleware is outermost so every response gets its request id and envelope.

@@ -81,7 +81,20 @@ pub async fn log(
         return Err(ApiError::validation(errors));
     }
     let mut conn = state.db.get().await?;
-    let mut filtered = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
+    let (rows, pagination) = delivery_log(&mut conn, user.id, query.status.as_deref(), page, cursor).await?;
+    Ok(ApiResponse::page(rows, pagination))
+}
+
+/// One page of the owner's deliveries, newest first, and its page information (API and console). With a
+/// cursor the page starts after that row; either way `nextCursor` is set when more rows follow.
+pub async fn delivery_log(
+    conn: &mut diesel_async::AsyncPgConnection,
+    owner: Uuid,
+    status: Option<&str>,
+    page: Page,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<DeliveryLogEntry>, crate::http::envelope::Pagination), ApiError> {
+    let mut filtered = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
     filtered = match cursor {
         Some(after) => filtered
             .filter(
@@ -92,12 +105,12 @@ pub async fn log(
             .limit(page.limit() + 1),
         None => filtered.limit(page.limit() + 1).offset(page.offset()),
     };
-    let mut counted = deliveries::table.filter(deliveries::user_id.eq(user.id)).into_boxed();
-    if let Some(status) = &query.status {
-        filtered = filtered.filter(deliveries::status.eq(status.clone()));
-        counted = counted.filter(deliveries::status.eq(status.clone()));
+    let mut counted = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
+    if let Some(status) = status {
+        filtered = filtered.filter(deliveries::status.eq(status.to_owned()));
+        counted = counted.filter(deliveries::status.eq(status.to_owned()));
     }
-    let total: i64 = counted.count().get_result(&mut conn).await?;
+    let total: i64 = counted.count().get_result(conn).await?;
     // A unique order (id breaks ties) so that no row moves between pages; one row more tells if there is a next.
     let mut rows: Vec<DeliveryLogEntry> = filtered
         .order((deliveries::created_at.desc(), deliveries::id.desc()))
@@ -119,14 +132,14 @@ pub async fn log(
             deliveries::deferred_reason,
             deliveries::created_at,
         ))
-        .load(&mut conn)
+        .load(conn)
         .await?;
     let mut pagination = page.pagination(total);
     if rows.len() > page.page_size as usize {
         rows.truncate(page.page_size as usize);
         pagination.next_cursor = rows.last().map(|row| Cursor { created_at: row.created_at, id: row.id }.encode());
     }
-    Ok(ApiResponse::page(rows, pagination))
+    Ok((rows, pagination))
 }
 
 /// A notification waiting for a pull agent.

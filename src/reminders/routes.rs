@@ -5,10 +5,9 @@ use uuid::Uuid;
 
 use super::preview::{self, PreviewView};
 use super::service;
-use super::snooze::{self, ActionInput, ActionView, SnoozeInput, SnoozeView};
+use super::snooze::{self, ActionInput, ActionView, Simple, SnoozeInput, SnoozeView};
 use super::views::{ListQuery, ReminderInput, ReminderPatch, ReminderView};
 use crate::auth::AuthUser;
-use crate::escalation::actions::{self, Actor};
 use crate::escalation::episodes::{self, EscalationView};
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
@@ -29,13 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/reminders/{id}/preview").get(preview));
 }
 
-/// The user's zone: the default for schedules and the clock snooze phrases are read on.
-async fn user_zone(state: &AppState, user: &AuthUser) -> Result<String, ApiError> {
-    let mut conn = state.db.get().await?;
-    let row = crate::users::store::find_live(&mut conn, user.id).await?;
-    Ok(row.ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?.timezone)
-}
-
 #[utoipa::path(post, path = "/v1/reminders", tag = "reminders", operation_id = "reminders_create", request_body = ReminderInput,
     description = "Creates a reminder. FREE allows 3 and PERSONAL 20 active reminders (403 beyond).",
     responses((status = 201, body = Envelope<ReminderView>), (status = 400), (status = 403)),
@@ -45,8 +37,8 @@ pub async fn create(
     user: AuthUser,
     body: Json<ReminderInput>,
 ) -> Result<ApiResponse<ReminderView>, ApiError> {
-    let zone = user_zone(&state, &user).await?;
     let mut conn = state.db.get().await?;
+    let zone = service::user_zone(&mut conn, user.id).await?;
     Ok(ApiResponse::created(
         service::create(&mut conn, &state.config.tier_limits, user.id, &zone, body.0, state.clock.now()).await?,
     ))
@@ -112,16 +104,7 @@ pub async fn snooze(
     id: web::Path<Uuid>,
     body: Json<SnoozeInput>,
 ) -> Result<ApiResponse<SnoozeView>, ApiError> {
-    let now = state.clock.now();
-    let tz = crate::timezone::parse_zone(&user_zone(&state, &user).await?).unwrap_or(chrono_tz::UTC);
-    let mut conn = state.db.get().await?;
-    // Another user's id must be 404 before a phrase is even read, so a 422 never hints that it exists.
-    crate::reminders::store::find_for(&mut conn, user.id, *id).await?.ok_or_else(service::not_found)?;
-    let target = snooze::resolve(&state.config, body.0, now, tz).await?;
-    let outcome = actions::snooze(&mut conn, user.id, *id, Actor::User(user.id), &target, now).await?;
-    let reminder = snooze::reminder_full_view(&mut conn, outcome.reminder).await?;
-    let interpreted_as = target.interpreted_as.unwrap_or_default();
-    Ok(ApiResponse::ok(SnoozeView { reminder, snoozed_until: target.until, interpreted_as }))
+    Ok(ApiResponse::ok(snooze::snooze(&state, user.id, *id, body.0).await?))
 }
 
 /// The body of acknowledge and complete is optional: an empty body means no note.
@@ -139,7 +122,8 @@ pub async fn acknowledge(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
-    act(&state, &user, *id, &body, Simple::Acknowledge).await
+    let input = action_input(&body)?;
+    Ok(ApiResponse::ok(snooze::act(&state, user.id, *id, input.note()?, Simple::Acknowledge).await?))
 }
 
 #[utoipa::path(post, path = "/v1/reminders/{id}/complete", tag = "reminders", operation_id = "reminders_complete", params(("id" = Uuid, Path, description = "The resource id")), request_body = ActionInput,
@@ -152,31 +136,8 @@ pub async fn complete(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
-    act(&state, &user, *id, &body, Simple::Complete).await
-}
-
-/// The two actions that take only an optional note.
-enum Simple {
-    Acknowledge,
-    Complete,
-}
-
-async fn act(
-    state: &AppState,
-    user: &AuthUser,
-    id: Uuid,
-    body: &web::Bytes,
-    which: Simple,
-) -> Result<ApiResponse<ActionView>, ApiError> {
-    let input = action_input(body)?;
-    let note = input.note()?;
-    let (actor, now) = (Actor::User(user.id), state.clock.now());
-    let mut conn = state.db.get().await?;
-    let outcome = match which {
-        Simple::Acknowledge => actions::acknowledge(&mut conn, user.id, id, actor, note, now).await?,
-        Simple::Complete => actions::complete(&mut conn, user.id, id, actor, note, now).await?,
-    };
-    Ok(ApiResponse::ok(snooze::action_view(&mut conn, user.id, outcome).await?))
+    let input = action_input(&body)?;
+    Ok(ApiResponse::ok(snooze::act(&state, user.id, *id, input.note()?, Simple::Complete).await?))
 }
 
 #[utoipa::path(get, path = "/v1/reminders/{id}/escalations", tag = "reminders", operation_id = "reminders_escalations", params(("id" = Uuid, Path, description = "The resource id")),

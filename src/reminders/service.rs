@@ -294,6 +294,12 @@ pub async fn archive(
     .await
 }
 
+/// The owner's zone: the default for schedules and the clock snooze phrases are read on.
+pub async fn user_zone(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<String, ApiError> {
+    let row = crate::users::store::find_live(conn, owner).await?;
+    Ok(row.ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?.timezone)
+}
+
 pub fn not_found() -> ApiError {
     ApiError::not_found("Reminder")
 }

@@ -11,10 +11,11 @@ use super::mapping::reminder_view;
 use super::store;
 use super::views::ReminderView;
 use crate::config::Config;
-use crate::escalation::actions::{ActionOutcome, SnoozeUntil};
+use crate::escalation::actions::{self, ActionOutcome, Actor, SnoozeUntil};
 use crate::escalation::episodes::EscalationView;
 use crate::http::{ApiError, ErrorCode, FieldError};
 use crate::nlp::{self, PhraseError};
+use crate::state::AppState;
 
 /// `POST /v1/reminders/{id}/snooze`: exactly one of `until` (an instant) or `duration` (a phrase such as
 /// "in 2 hours" or "until tomorrow 9am", read in the user's zone).
@@ -128,6 +129,44 @@ fn phrase_error(err: PhraseError, field: &str) -> ApiError {
         _ => vec![FieldError::new(field, err.to_string())],
     };
     ApiError::Client { code: ErrorCode::UnprocessableEntity, message, details }
+}
+
+/// Snoozes the owner's reminder until an instant or a phrase read in the owner's zone (API and console).
+pub async fn snooze(state: &AppState, owner: Uuid, id: Uuid, input: SnoozeInput) -> Result<SnoozeView, ApiError> {
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    let tz = crate::timezone::parse_zone(&super::service::user_zone(&mut conn, owner).await?).unwrap_or(chrono_tz::UTC);
+    // Another user's id must be 404 before a phrase is even read, so a 422 never hints that it exists.
+    store::find_for(&mut conn, owner, id).await?.ok_or_else(super::service::not_found)?;
+    let target = resolve(&state.config, input, now, tz).await?;
+    let outcome = actions::snooze(&mut conn, owner, id, Actor::User(owner), &target, now).await?;
+    let reminder = reminder_full_view(&mut conn, outcome.reminder).await?;
+    let interpreted_as = target.interpreted_as.unwrap_or_default();
+    Ok(SnoozeView { reminder, snoozed_until: target.until, interpreted_as })
+}
+
+/// The two actions that take only an optional note.
+#[derive(Debug, Clone, Copy)]
+pub enum Simple {
+    Acknowledge,
+    Complete,
+}
+
+/// Acknowledges or completes the owner's reminder (API and console).
+pub async fn act(
+    state: &AppState,
+    owner: Uuid,
+    id: Uuid,
+    note: Option<&str>,
+    which: Simple,
+) -> Result<ActionView, ApiError> {
+    let (actor, now) = (Actor::User(owner), state.clock.now());
+    let mut conn = state.db.get().await?;
+    let outcome = match which {
+        Simple::Acknowledge => actions::acknowledge(&mut conn, owner, id, actor, note, now).await?,
+        Simple::Complete => actions::complete(&mut conn, owner, id, actor, note, now).await?,
+    };
+    action_view(&mut conn, owner, outcome).await
 }
 
 /// The API view of an action's outcome, with the episode's deliveries.

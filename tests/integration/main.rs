@@ -10,6 +10,7 @@ mod billing;
 mod channel_health;
 mod channels;
 mod contact_replies;
+mod console;
 mod contacts;
 mod email;
 mod engine;

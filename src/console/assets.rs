@@ -1,0 +1,63 @@
+//! The console's stylesheet and script, embedded in the binary and served under names that carry a hash
+//! of their content, so browsers may cache them forever and a new build is fetched at once.
+
+use std::sync::LazyLock;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use sha2::{Digest, Sha256};
+
+struct Asset {
+    name: String,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+fn hashed(stem: &str, ext: &str, content_type: &'static str, bytes: &'static [u8]) -> Asset {
+    let digest = Sha256::digest(bytes);
+    Asset { name: format!("{stem}.{}.{ext}", &hex::encode(digest)[..12]), content_type, bytes }
+}
+
+static CSS: LazyLock<Asset> =
+    LazyLock::new(|| hashed("app", "css", "text/css; charset=utf-8", include_bytes!("assets/app.css")));
+static JS: LazyLock<Asset> =
+    LazyLock::new(|| hashed("app", "js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")));
+static ICON: LazyLock<Asset> =
+    LazyLock::new(|| hashed("icon", "svg", "image/svg+xml", include_bytes!("assets/icon.svg")));
+
+/// URL of the stylesheet.
+pub fn css_url() -> String {
+    format!("/assets/{}", CSS.name)
+}
+
+/// URL of the script.
+pub fn js_url() -> String {
+    format!("/assets/{}", JS.name)
+}
+
+/// URL of the icon.
+pub fn icon_url() -> String {
+    format!("/assets/{}", ICON.name)
+}
+
+/// `GET /assets/{name}`: only the exact hashed names exist.
+pub async fn serve(name: web::Path<String>) -> HttpResponse {
+    let asset = [&*CSS, &*JS, &*ICON].into_iter().find(|asset| asset.name == *name);
+    match asset {
+        Some(asset) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, asset.content_type))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+            .body(asset.bytes),
+        None => super::render::not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_carry_a_content_hash_and_the_css_stays_small() {
+        assert!(super::css_url().starts_with("/assets/app.") && super::css_url().ends_with(".css"));
+        assert_eq!(super::css_url().len(), "/assets/app.".len() + 12 + ".css".len());
+        assert!(include_bytes!("assets/app.css").len() <= 30 * 1024, "our CSS stays under 30 KB");
+    }
+}

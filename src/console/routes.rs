@@ -1,0 +1,90 @@
+//! The console's routes and what its handlers share: the page frame, flash messages, form tokens.
+
+mod account;
+mod dashboard;
+mod reminders;
+mod settings;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use super::render;
+use super::session::{self, Viewer};
+use crate::config::Config;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").get(dashboard::show))
+        .service(web::resource("/login").get(account::login_form).post(account::login))
+        .service(web::resource("/signup").get(account::signup_form).post(account::signup))
+        .service(web::resource("/logout").post(account::logout))
+        .service(web::resource("/reminders").get(reminders::list).post(reminders::create))
+        .service(web::resource("/reminders/new").get(reminders::new_form))
+        .service(web::resource("/reminders/{id}").get(reminders::detail))
+        .service(web::resource("/reminders/{id}/snooze").post(reminders::snooze))
+        .service(web::resource("/reminders/{id}/acknowledge").post(reminders::acknowledge))
+        .service(web::resource("/reminders/{id}/complete").post(reminders::complete))
+        .service(web::resource("/settings").get(settings::show))
+        .service(web::resource("/settings/timezone").post(settings::timezone))
+        .service(web::resource("/settings/api-keys").post(settings::create_key))
+        .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
+        .service(web::resource("/assets/{name}").get(super::assets::serve));
+}
+
+/// Cookie carrying a one-line message to the page after a redirect ("Snoozed until …").
+const FLASH: &str = "er_flash";
+
+fn take_flash(req: &HttpRequest) -> Option<String> {
+    let raw = session::cookie(req, FLASH)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
+    String::from_utf8(bytes).ok().map(|text| text.chars().take(300).collect())
+}
+
+fn append_cookie(response: &mut HttpResponse, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// A 303 to `location` that shows `message` on the next page.
+fn redirect_with(config: &Config, location: &str, message: &str) -> HttpResponse {
+    let mut response = render::redirect(location);
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(message.as_bytes());
+    append_cookie(&mut response, &session::set_cookie(config, FLASH, &encoded, TimeDelta::minutes(5)));
+    response
+}
+
+/// A page of the signed-in console: `context` plus the frame (who is signed in, the form token, the zone,
+/// the current section, a flash message). A shown flash is cleared.
+fn page(
+    req: &HttpRequest,
+    config: &Config,
+    viewer: &Viewer,
+    nav: &str,
+    name: &str,
+    status: StatusCode,
+    mut context: Value,
+) -> HttpResponse {
+    let flash = take_flash(req);
+    if let Value::Object(map) = &mut context {
+        map.insert(
+            "frame".to_owned(),
+            json!({
+                "name": viewer.display_name,
+                "email": viewer.email,
+                "csrf": viewer.csrf,
+                "nav": nav,
+                "flash": flash,
+            }),
+        );
+        map.insert("zone".to_owned(), json!(viewer.zone()));
+    }
+    let mut response = render::page(status, name, context);
+    if flash.is_some() {
+        append_cookie(&mut response, &session::set_cookie(config, FLASH, "", TimeDelta::zero()));
+    }
+    response
+}

@@ -1,0 +1,78 @@
+//! The home page: what is due next, what is escalating now, what was sent lately.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::page;
+use crate::console::error::ConsoleError;
+use crate::console::session::Viewer;
+use crate::escalation::episodes;
+use crate::http::pagination::Page;
+use crate::notifications::routes::delivery_log;
+use crate::reminders::service as reminders;
+use crate::reminders::views::{ListQuery, ReminderView};
+use crate::state::AppState;
+
+const DUE_SHOWN: usize = 6;
+const OPEN_SHOWN: i64 = 20;
+const DELIVERIES_SHOWN: u32 = 10;
+
+/// Every reminder but archived ones (the first 100, as the list page shows them).
+pub async fn all_reminders(
+    conn: &mut diesel_async::AsyncPgConnection,
+    owner: Uuid,
+    q: Option<String>,
+) -> Result<Vec<ReminderView>, crate::http::ApiError> {
+    let query = ListQuery { status: None, importance: None, q, page: Some(1), page_size: Some(100) };
+    Ok(reminders::list(conn, owner, query).await?.0)
+}
+
+/// When a reminder next wants attention: the snooze end for a snoozed one.
+pub fn next_time(reminder: &ReminderView) -> Option<chrono::DateTime<chrono::Utc>> {
+    match reminder.status.as_str() {
+        "snoozed" => reminder.snoozed_until,
+        _ => reminder.next_trigger_at,
+    }
+}
+
+pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.get().await?;
+    let all = all_reminders(&mut conn, viewer.user_id, None).await?;
+    let titles: HashMap<Uuid, &str> = all.iter().map(|r| (r.id, r.title.as_str())).collect();
+    let title_of = |id: &Uuid| titles.get(id).copied().unwrap_or("(archived reminder)");
+
+    let mut due: Vec<&ReminderView> = all.iter().filter(|r| next_time(r).is_some()).collect();
+    due.sort_by_key(|r| next_time(r));
+    let due: Vec<_> = due
+        .into_iter()
+        .take(DUE_SHOWN)
+        .map(|r| json!({"id": r.id, "title": r.title, "next": next_time(r), "status": r.status, "importance": r.importance}))
+        .collect();
+
+    let open: Vec<_> = episodes::open_for_user(&mut conn, viewer.user_id, OPEN_SHOWN)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({"reminderId": e.reminder_id, "title": title_of(&e.reminder_id), "tier": e.current_tier,
+                   "loop": e.loop_index, "status": e.status, "firedAt": e.fired_at, "nextStepAt": e.next_step_at,
+                   "ackUntil": e.ack_until})
+        })
+        .collect();
+
+    let page_of = Page { page: 1, page_size: DELIVERIES_SHOWN };
+    let (recent, _) = delivery_log(&mut conn, viewer.user_id, None, page_of, None).await?;
+    let recent: Vec<_> = recent
+        .into_iter()
+        .map(|d| {
+            json!({"reminderId": d.reminder_id, "title": title_of(&d.reminder_id), "tier": d.tier,
+                   "channel": d.channel, "status": d.status, "at": d.sent_at.unwrap_or(d.created_at)})
+        })
+        .collect();
+    drop(conn);
+    let context = json!({"due": due, "open": open, "recent": recent, "count": all.len()});
+    Ok(page(&req, &state.config, &viewer, "home", "dashboard.html", StatusCode::OK, context))
+}

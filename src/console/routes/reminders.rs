@@ -1,0 +1,264 @@
+//! Reminders: the list with its search box, the new-reminder form, the detail page and its actions.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::account::TokenOnly;
+use super::dashboard::{all_reminders, next_time};
+use super::{page, redirect_with};
+use crate::console::error::{ConsoleError, field_errors};
+use crate::console::forms::{Errors, ReminderForm, place};
+use crate::console::session::Viewer;
+use crate::console::timeline;
+use crate::escalation::episodes;
+use crate::escalation::profiles::service as profiles;
+use crate::http::pagination::Page;
+use crate::http::{ApiError, ErrorCode};
+use crate::reminders::snooze::{self, Simple, SnoozeInput};
+use crate::reminders::{mapping, preview, service, store};
+use crate::state::AppState;
+
+/// Episodes shown in a reminder's delivery log.
+const EPISODES_SHOWN: i64 = 10;
+/// Upcoming occurrences listed on the detail page.
+const UPCOMING_SHOWN: usize = 5;
+
+fn reminder_id(raw: &str) -> Result<Uuid, ConsoleError> {
+    Uuid::parse_str(raw).map_err(|_| ConsoleError::NotFound)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: String,
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let q = Some(query.q.trim().to_owned()).filter(|q| !q.is_empty());
+    let mut conn = state.db.get().await?;
+    let (found, error) = match all_reminders(&mut conn, viewer.user_id, q).await {
+        Ok(found) => (found, None),
+        Err(err) => match field_errors(&err) {
+            Some(mut found) => (Vec::new(), found.pop().map(|(_, message)| message)),
+            None => return Err(err.into()),
+        },
+    };
+    let rows: Vec<_> = found
+        .iter()
+        .map(|r| {
+            json!({"id": r.id, "title": r.title, "status": r.status, "importance": r.importance,
+                   "next": next_time(r), "kind": r.schedule.kind})
+        })
+        .collect();
+    let context = json!({"rows": rows, "q": query.q, "error": error});
+    Ok(page(&req, &state.config, &viewer, "reminders", "reminders.html", StatusCode::OK, context))
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    state: &AppState,
+    viewer: &Viewer,
+    form: &ReminderForm,
+    errors: &Errors,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.get().await?;
+    let (choices, _) = profiles::list(&mut conn, viewer.user_id, Page { page: 1, page_size: 100 }).await?;
+    let choices: Vec<_> = choices
+        .iter()
+        .map(|p| json!({"id": p.id, "name": p.name, "description": p.description, "preset": p.is_preset}))
+        .collect();
+    let context = json!({"form": form, "errors": errors, "profiles": choices});
+    Ok(page(req, &state.config, viewer, "new", "reminder_new.html", status, context))
+}
+
+pub async fn new_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, ConsoleError> {
+    let form = ReminderForm {
+        importance: "medium".into(),
+        kind: "daily".into(),
+        daily_at: "09:00".into(),
+        interval_minutes: "60".into(),
+        ..Default::default()
+    };
+    form_page(&req, &state, &viewer, &form, &Errors::new(), StatusCode::OK).await
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<ReminderForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let form = form.into_inner();
+    viewer.check_csrf(&state.config, &form.csrf)?;
+    let input = match form.to_input(viewer.tz) {
+        Ok(input) => input,
+        Err(errors) => return form_page(&req, &state, &viewer, &form, &errors, StatusCode::BAD_REQUEST).await,
+    };
+    let mut conn = state.db.get().await?;
+    let zone = service::user_zone(&mut conn, viewer.user_id).await?;
+    let err =
+        match service::create(&mut conn, &state.config.tier_limits, viewer.user_id, &zone, input, state.clock.now())
+            .await
+        {
+            Ok(created) => {
+                return Ok(redirect_with(&state.config, &format!("/reminders/{}", created.id), "Reminder created."));
+            }
+            Err(err) => err,
+        };
+    drop(conn);
+    let mut errors = Errors::new();
+    match (field_errors(&err), &err) {
+        (Some(found), _) => place(&mut errors, found, |field| form.field_for(field)),
+        (None, ApiError::Client { code: ErrorCode::Forbidden, message, .. }) => {
+            errors.insert(String::new(), message.clone());
+        }
+        (None, _) => return Err(err.into()),
+    }
+    form_page(&req, &state, &viewer, &form, &errors, err.code().status()).await
+}
+
+/// What the snooze form shows again after a phrase was not understood.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SnoozeForm {
+    csrf: String,
+    phrase: String,
+}
+
+async fn detail_page(
+    req: &HttpRequest,
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    snooze_form: Option<(&SnoozeForm, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    let reminder = service::get(&mut conn, viewer.user_id, id).await?;
+    let upcoming = if reminder.status == "active" {
+        let schedule = mapping::schedule_of(&store::schedule_for(&mut conn, id).await?).map_err(ApiError::internal)?;
+        schedule.upcoming(now, UPCOMING_SHOWN).map_err(ApiError::internal)?
+    } else {
+        Vec::new()
+    };
+    let profile = profiles::get(&mut conn, viewer.user_id, reminder.escalation_profile_id).await?;
+    let preview = preview::preview(&mut conn, viewer.user_id, id).await?;
+    let history = episodes::list_for_reminder(&mut conn, viewer.user_id, id, EPISODES_SHOWN).await?;
+    drop(conn);
+    let open = history.iter().find(|e| episodes::OPEN_STATUSES.contains(&e.status.as_str()));
+    let (phrase, snooze_error) = match snooze_form {
+        Some((form, error)) => (form.phrase.clone(), Some(error)),
+        None => (String::new(), None),
+    };
+    let status = if snooze_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let context = json!({
+        "r": reminder,
+        "next": next_time(&reminder),
+        "upcoming": upcoming,
+        "profile": {"name": profile.name, "ackWindowMinutes": profile.ack_window_minutes},
+        "timeline": timeline::build(&preview, viewer.tz),
+        "history": history,
+        "open": open,
+        "phrase": phrase,
+        "snoozeError": snooze_error,
+        "examples": crate::nlp::EXAMPLES,
+    });
+    Ok(page(req, &state.config, viewer, "reminders", "reminder.html", status, context))
+}
+
+pub async fn detail(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let id = reminder_id(&id)?;
+    detail_page(&req, &state, &viewer, id, None).await
+}
+
+pub async fn snooze(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    form: web::Form<SnoozeForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    viewer.check_csrf(&state.config, &form.csrf)?;
+    let id = reminder_id(&id)?;
+    let input = SnoozeInput { until: None, duration: Some(form.phrase.clone()) };
+    match snooze::snooze(&state, viewer.user_id, id, input).await {
+        Ok(done) => {
+            let message = format!("Snoozed. Interpreted as {}.", done.interpreted_as);
+            Ok(redirect_with(&state.config, &format!("/reminders/{id}"), &message))
+        }
+        Err(err) => match field_errors(&err) {
+            Some(found) => {
+                let message = match &err {
+                    ApiError::Client { message, .. } => message.clone(),
+                    _ => found.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" "),
+                };
+                detail_page(&req, &state, &viewer, id, Some((&form, message))).await
+            }
+            None => Err(err.into()),
+        },
+    }
+}
+
+async fn act(
+    state: &AppState,
+    viewer: &Viewer,
+    raw_id: &str,
+    csrf: &str,
+    which: Simple,
+) -> Result<HttpResponse, ConsoleError> {
+    viewer.check_csrf(&state.config, csrf)?;
+    let id = reminder_id(raw_id)?;
+    let location = format!("/reminders/{id}");
+    let message = match snooze::act(state, viewer.user_id, id, None, which).await {
+        Ok(done) => match which {
+            Simple::Acknowledge => match done.escalation.and_then(|e| e.ack_until) {
+                Some(until) => format!(
+                    "Acknowledged. Escalation is paused until {}.",
+                    until.with_timezone(&viewer.tz).format("%a %-d %b %H:%M")
+                ),
+                None => "Acknowledged.".to_owned(),
+            },
+            Simple::Complete if done.reminder.status == "completed" => "Completed. Well done.".to_owned(),
+            Simple::Complete => "Completed. The next occurrence is scheduled.".to_owned(),
+        },
+        Err(ApiError::Client { code: ErrorCode::UnprocessableEntity | ErrorCode::Conflict, message, .. }) => message,
+        Err(err) => return Err(err.into()),
+    };
+    Ok(redirect_with(&state.config, &location, &message))
+}
+
+pub async fn acknowledge(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    form: web::Form<TokenOnly>,
+) -> Result<HttpResponse, ConsoleError> {
+    act(&state, &viewer, &id, &form.csrf, Simple::Acknowledge).await
+}
+
+pub async fn complete(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    form: web::Form<TokenOnly>,
+) -> Result<HttpResponse, ConsoleError> {
+    act(&state, &viewer, &id, &form.csrf, Simple::Complete).await
+}

@@ -1,0 +1,341 @@
+//! The console in headless Chromium through chromedriver: the core flow with and without JavaScript, a
+//! `<script>` title that must not run, and screenshots of every page at 1280 and 375 px wide.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (CI installs them). Without them these tests fail with
+//! a message saying so; they never pass by skipping.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, free_port};
+use crate::engine::{eventually, eventually_counts};
+use crate::fixtures::scalar;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A chromedriver of this test's own, on a free port, with a fresh profile directory; both go with it.
+struct Driver {
+    child: tokio::process::Child,
+    port: u16,
+    profile: PathBuf,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        escalating_reminders::install_crypto_provider();
+        for (path, package) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: the console's browser tests need Debian's chromium and chromium-driver \
+                 (apt-get install -y chromium chromium-driver; package {package}). They do not skip."
+            );
+        }
+        let port = free_port();
+        let child = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            // Chromium reads its zone from TZ: the sign-up page should offer this one.
+            .env("TZ", "Europe/Berlin")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = std::env::temp_dir().join(format!("er-chromium-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&profile).expect("profile directory");
+        let status = format!("http://127.0.0.1:{port}/status");
+        let client = reqwest::Client::new();
+        eventually(Duration::from_secs(20), "chromedriver answers", || {
+            let request = client.get(&status).send();
+            async move { request.await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await;
+        Driver { child, port, profile }
+    }
+
+    /// One browser session; `javascript: false` turns scripts off for every page.
+    async fn browser(&self, javascript: bool) -> Client {
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--disable-dev-shm-usage",
+            "--lang=en-GB",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.push(format!("--user-data-dir={}", self.profile.display()));
+        let mut prefs = json!({"intl.accept_languages": "en-GB"});
+        if !javascript {
+            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args, "prefs": prefs},
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Where screenshots go: `$CARGO_TARGET_DIR/screenshots/` (not committed).
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from);
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot directory");
+    dir
+}
+
+async fn number(client: &Client, script: &str) -> i64 {
+    client.execute(script, vec![]).await.expect("script runs").as_i64().expect("a number")
+}
+
+/// Screenshots the current page at 1280 and 375 px wide (full height) as `<name>-<width>.png`, and checks
+/// that at 375 px nothing scrolls sideways.
+async fn shoot(client: &Client, name: &str) {
+    for width in [1280u32, 375] {
+        client.set_window_size(width, 900).await.expect("resize");
+        let height = number(client, "return document.documentElement.scrollHeight").await;
+        let height = u32::try_from(height.clamp(600, 4000)).unwrap_or(900) + 120;
+        client.set_window_size(width, height).await.expect("resize to the page");
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::write(screenshot_dir().join(format!("{name}-{width}.png")), png).expect("write screenshot");
+        if width == 375 {
+            let scroll = number(client, "return document.documentElement.scrollWidth").await;
+            let client_width = number(client, "return document.documentElement.clientWidth").await;
+            assert!(scroll <= client_width, "{name} scrolls sideways at 375 px: {scroll} > {client_width}");
+        }
+    }
+    client.set_window_size(1280, 900).await.expect("resize back");
+}
+
+async fn text_of(client: &Client) -> String {
+    match client.find(Locator::Css("main")).await {
+        Ok(main) => main.text().await.expect("text"),
+        Err(err) => panic!(
+            "no <main> at {}: {err}; page: {}",
+            client.current_url().await.map(|u| u.to_string()).unwrap_or_default(),
+            client.source().await.unwrap_or_default().chars().take(2000).collect::<String>()
+        ),
+    }
+}
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    let field = client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("field {css}"));
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+/// Clicks a submit button and waits until the next page has replaced this one and is fully parsed.
+async fn click(client: &Client, css: &str) {
+    let old = client.find(Locator::Css("html")).await.expect("a page");
+    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("button {css}")).click().await.expect("click");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while old.tag_name().await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "clicking {css} did not lead to a new page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("footer"))
+        .await
+        .unwrap_or_else(|err| panic!("the page after {css} did not finish loading: {err}"));
+}
+
+/// Chooses a radio button (no page change).
+async fn choose(client: &Client, css: &str) {
+    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("radio {css}")).click().await.expect("click");
+}
+
+async fn path_of(client: &Client) -> String {
+    client.current_url().await.expect("url").path().to_owned()
+}
+
+/// Signs up through the page; returns the time zone the form offered.
+async fn sign_up(client: &Client, app: &TestApp, email: &str) -> String {
+    client.goto(&app.url("/signup")).await.expect("sign-up page");
+    let offered = client.find(Locator::Id("timezone")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+    fill(client, "#email", email).await;
+    fill(client, "#display_name", "Ada").await;
+    fill(client, "#password", "correct horse battery").await;
+    click(client, "form[action='/signup'] button[type=submit]").await;
+    assert_eq!(path_of(client).await, "/", "signed up and home");
+    offered
+}
+
+/// Moves the app's clock to `seconds` past the reminder's next trigger in steps a session outlives,
+/// reloading a page between steps as a person would.
+async fn let_it_fire(client: &Client, app: &TestApp, reminder: &str) {
+    let sql = format!(
+        "SELECT extract(epoch FROM next_trigger_at)::bigint::text AS value FROM reminders WHERE id = '{reminder}'"
+    );
+    let epoch: i64 = scalar(app, &sql).await.parse().expect("next trigger");
+    let next = chrono::DateTime::from_timestamp(epoch, 0).expect("an instant");
+    loop {
+        let left = next - app.state.clock.now() + chrono::Duration::seconds(1);
+        if left <= chrono::Duration::zero() {
+            break;
+        }
+        app.state.clock.advance(left.min(chrono::Duration::hours(6)));
+        client.goto(&app.url("/")).await.expect("home");
+    }
+    eventually_counts(app, "the reminder fires", "SELECT count(*) AS n FROM escalations WHERE status = 'active'", 1)
+        .await;
+}
+
+/// Sign up → create "take pills" daily at 21:00 → dashboard → detail and timeline → it fires → snooze
+/// "in 30 minutes" (the echo shows) → it fires again → acknowledge → complete.
+async fn core_flow(client: &Client, app: &TestApp, email: &str, screenshots: bool) {
+    let offered = sign_up(client, app, email).await;
+    if screenshots {
+        assert_eq!(offered, "Europe/Berlin", "the script offers the browser's zone");
+    } else {
+        assert_eq!(offered, "UTC", "without JavaScript the zone stays UTC");
+    }
+    let zone = offered;
+
+    client.goto(&app.url("/reminders/new")).await.expect("new reminder page");
+    if screenshots {
+        shoot(client, "reminder-new").await;
+    }
+    fill(client, "#title", "take pills").await;
+    choose(client, "#kind-daily").await;
+    fill(client, "#daily_at", "21:00").await;
+    click(client, "form[action='/reminders'] button[type=submit]").await;
+    let detail = path_of(client).await;
+    assert!(detail.starts_with("/reminders/"), "{detail}: {}", text_of(client).await);
+    let reminder = detail.trim_start_matches("/reminders/").to_owned();
+    let text = text_of(client).await;
+    assert!(text.contains("Reminder created.") && text.contains("take pills"), "{text}");
+    assert!(text.contains(&format!("cron 0 21 * * * in {zone}")), "{text}");
+    assert!(client.find(Locator::Css("svg.timeline")).await.is_ok(), "the timeline is drawn");
+    if screenshots {
+        shoot(client, "reminder-detail").await;
+    }
+
+    client.goto(&app.url("/")).await.expect("home");
+    let home = text_of(client).await;
+    assert!(home.contains("take pills") && home.contains(", 21:00"), "{home}");
+    if screenshots {
+        shoot(client, "dashboard").await;
+        client.goto(&app.url("/reminders")).await.expect("list");
+        fill(client, "#q", "pills").await;
+        click(client, "form.search button").await;
+        assert!(text_of(client).await.contains("take pills"));
+        shoot(client, "reminders").await;
+    }
+
+    let_it_fire(client, app, &reminder).await;
+    client.goto(&app.url("/")).await.expect("home");
+    let home = text_of(client).await;
+    assert!(home.contains("Escalating now") && home.contains("Tier 1"), "{home}");
+    if screenshots {
+        shoot(client, "dashboard-escalating").await;
+    }
+    client.goto(&app.url(&detail)).await.expect("detail");
+    assert!(text_of(client).await.contains("Escalating: tier 1"));
+
+    fill(client, "#phrase", "in 30 minutes").await;
+    click(client, "form.snooze button").await;
+    let text = text_of(client).await;
+    assert!(text.contains("Snoozed. Interpreted as ") && text.contains(&zone), "{text}");
+    assert_eq!(scalar(app, &format!("SELECT status AS value FROM reminders WHERE id = '{reminder}'")).await, "snoozed");
+
+    // Half an hour later the snooze ends and it escalates again.
+    crate::engine::advance_settled(app, chrono::Duration::minutes(31)).await;
+    eventually_counts(app, "the snooze wakes", "SELECT count(*) AS n FROM escalations WHERE status = 'active'", 1)
+        .await;
+    client.goto(&app.url(&detail)).await.expect("detail");
+    click(client, "form[action$='/acknowledge'] button").await;
+    let text = text_of(client).await;
+    assert!(text.contains("Acknowledged. Escalation is paused until"), "{text}");
+    click(client, "form[action$='/complete'] button").await;
+    let text = text_of(client).await;
+    assert!(text.contains("Completed."), "{text}");
+    let open = "SELECT count(*) AS n FROM escalations WHERE status IN ('active', 'acknowledged')";
+    eventually_counts(app, "no open episode", open, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_core_flow_works_in_a_browser_and_every_page_fits_a_phone() {
+    let driver = Driver::start().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let client = driver.browser(true).await;
+    client.goto(&app.url("/login")).await.expect("sign-in page");
+    shoot(&client, "login").await;
+    client.goto(&app.url("/signup")).await.expect("sign-up page");
+    shoot(&client, "signup").await;
+
+    core_flow(&client, &app, "browser@example.com", true).await;
+    let detail = path_of(&client).await;
+    shoot(&client, "reminder-detail-done").await;
+    assert!(detail.starts_with("/reminders/"));
+
+    client.goto(&app.url("/settings")).await.expect("settings");
+    fill(&client, "#key_name", "Home Assistant").await;
+    click(&client, "form[action='/settings/api-keys'] button").await;
+    let text = text_of(&client).await;
+    assert!(text.contains("shown only this once"), "{text}");
+    shoot(&client, "settings").await;
+
+    click(&client, "form.signout button").await;
+    assert_eq!(path_of(&client).await, "/login");
+    assert!(text_of(&client).await.contains("You are signed out."));
+
+    client.goto(&app.url("/no/such/page")).await.expect("404 page");
+    assert!(text_of(&client).await.contains("Page not found"));
+    shoot(&client, "not-found").await;
+    client.close().await.expect("session closes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_core_flow_works_with_javascript_off() {
+    let driver = Driver::start().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let client = driver.browser(false).await;
+    core_flow(&client, &app, "nojs@example.com", false).await;
+    client.close().await.expect("session closes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_script_in_a_title_never_runs() {
+    let driver = Driver::start().await;
+    let app = TestApp::spawn().await;
+    let client = driver.browser(true).await;
+    sign_up(&client, &app, "alert@example.com").await;
+    client.goto(&app.url("/reminders/new")).await.expect("new reminder page");
+    fill(&client, "#title", "<script>alert(1)</script>").await;
+    click(&client, "form[action='/reminders'] button[type=submit]").await;
+    for path in [path_of(&client).await, "/".to_owned(), "/reminders".to_owned()] {
+        client.goto(&app.url(&path)).await.expect("page");
+        assert!(client.get_alert_text().await.is_err(), "an alert dialog opened on {path}");
+        assert!(text_of(&client).await.contains("<script>alert(1)</script>"), "the title shows as text on {path}");
+    }
+    client.close().await.expect("session closes");
+}

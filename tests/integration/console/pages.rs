@@ -1,0 +1,351 @@
+//! The console over plain HTTP: sessions, form tokens, escaping, tenant isolation, errors.
+
+use super::{Visitor, csrf_of, header, location};
+use crate::common::TestApp;
+use crate::fixtures::scalar;
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    scalar(app, &format!("SELECT ({sql})::text AS value")).await.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_without_or_with_a_wrong_form_token_is_403_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("csrf@example.com", "UTC").await;
+    let id = ada.create_daily(&csrf, "Water the plants", "08:00").await;
+    let reminders = "SELECT count(*) FROM reminders";
+    assert_eq!(count(&app, reminders).await, 1);
+
+    let fields = |token: &'static str| {
+        vec![
+            ("csrf", token),
+            ("title", "Sneaky"),
+            ("kind", "daily"),
+            ("daily_at", "09:00"),
+            ("profile", crate::fixtures::GENTLE),
+        ]
+    };
+    for token in ["", "not-the-token"] {
+        let fields = fields(token);
+        let fields: Vec<(&str, &str)> =
+            fields.iter().filter(|(k, v)| !(*k == "csrf" && v.is_empty())).copied().collect();
+        let reply = ada.post("/reminders", &fields).await;
+        assert_eq!(reply.status, 403, "{}", reply.text);
+        assert!(reply.content_type().starts_with("text/html"), "a page, not JSON");
+        assert!(reply.text.contains("Nothing was changed"), "{}", reply.text);
+        let reply = ada.post(&format!("/reminders/{id}/complete"), &[("csrf", token)]).await;
+        assert_eq!(reply.status, 403);
+        let reply = ada.post(&format!("/reminders/{id}/snooze"), &[("csrf", token), ("phrase", "in 1 hour")]).await;
+        assert_eq!(reply.status, 403);
+        let reply = ada.post("/settings/timezone", &[("csrf", token), ("timezone", "Asia/Tokyo")]).await;
+        assert_eq!(reply.status, 403);
+        let reply = ada.post("/logout", &[("csrf", token)]).await;
+        assert_eq!(reply.status, 403);
+    }
+    assert_eq!(count(&app, reminders).await, 1, "no reminder was created");
+    assert_eq!(count(&app, "SELECT count(*) FROM reminders WHERE status = 'active'").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM users WHERE timezone = 'UTC'").await, 1);
+    assert_eq!(ada.get("/").await.status, 200, "the session survived the refused sign-out");
+
+    // Another session's token does not do either.
+    let mut bob = Visitor::new(&app);
+    let bobs = bob.sign_up("csrf-bob@example.com", "UTC").await;
+    assert_eq!(ada.post("/settings/timezone", &[("csrf", &bobs), ("timezone", "Asia/Tokyo")]).await.status, 403);
+
+    // The sign-in form has a token too, bound to a cookie of its own.
+    let mut stranger = Visitor::new(&app);
+    let reply = stranger.post("/login", &[("email", "csrf@example.com"), ("password", "correct horse battery")]).await;
+    assert_eq!(reply.status, 403);
+    assert!(!stranger.jar.contains_key("er_session"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_script_in_a_title_is_shown_as_text() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("xss@example.com", "UTC").await;
+    let id = ada.create_daily(&csrf, "<script>alert(1)</script>", "21:00").await;
+    for path in ["/".to_owned(), "/reminders".to_owned(), format!("/reminders/{id}")] {
+        let page = ada.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{path}: {}", page.text);
+        assert!(!page.text.contains("<script>alert(1)"), "{path} is not escaped");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_reminder_is_not_found() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("owner@example.com", "UTC").await;
+    let id = ada.create_daily(&csrf, "Private", "07:00").await;
+    let mut eve = Visitor::new(&app);
+    let eves = eve.sign_up("eve@example.com", "UTC").await;
+
+    let page = eve.get(&format!("/reminders/{id}")).await;
+    assert_eq!(page.status, 404);
+    assert!(page.content_type().starts_with("text/html"));
+    assert!(!page.text.contains("Private"));
+    let snooze = eve.post(&format!("/reminders/{id}/snooze"), &[("csrf", &eves), ("phrase", "in 1 hour")]).await;
+    assert_eq!(snooze.status, 404);
+    assert_eq!(eve.post(&format!("/reminders/{id}/complete"), &[("csrf", &eves)]).await.status, 404);
+    assert_eq!(eve.get("/reminders/not-a-uuid").await.status, 404);
+    assert_eq!(count(&app, "SELECT count(*) FROM reminders WHERE status = 'active'").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_are_httponly_samesite_lax_and_pages_carry_a_strict_csp() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    ada.sign_up("flags@example.com", "UTC").await;
+    let session = ada.set_cookies.iter().find(|c| c.starts_with("er_session=")).expect("session cookie").clone();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(flag), "{session} lacks {flag}");
+    }
+    assert!(!session.contains("Secure"), "plain http in tests: {session}");
+
+    let page = ada.get("/").await;
+    let csp = header(&page, "content-security-policy");
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("form-action 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&page, "referrer-policy"), "same-origin");
+    assert!(page.text.contains("<main"), "landmarks");
+
+    // Assets: hashed names, cached for ever; an unknown one is a 404.
+    let css = page.text.split("href=\"/assets/app.").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let asset = ada.get(&format!("/assets/app.{css}")).await;
+    assert_eq!(asset.status, 200);
+    assert_eq!(header(&asset, "cache-control"), "public, max-age=31536000, immutable");
+    assert!(header(&asset, "content-type").starts_with("text/css"));
+    assert_eq!(ada.get("/assets/app.0000.css").await.status, 404);
+
+    // Served over https, the cookie is Secure.
+    let https = TestApp::spawn_with(&[("API_URL", "https://reminders.example.com")]).await;
+    let mut bob = Visitor::new(&https);
+    bob.sign_up("secure@example.com", "UTC").await;
+    let session = bob.set_cookies.iter().find(|c| c.starts_with("er_session=")).unwrap();
+    assert!(session.contains("; Secure"), "{session}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_ends_the_session_on_the_server() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("signout@example.com", "UTC").await;
+    let old = ada.jar.clone();
+    let reply = ada.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((reply.status, location(&reply).as_str()), (303, "/login"));
+    assert!(!ada.jar.contains_key("er_session"), "the cookie is cleared");
+    assert_eq!(count(&app, "SELECT count(*) FROM console_sessions").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM refresh_sessions WHERE revoked_at IS NULL").await, 0);
+
+    // The old cookie, replayed, no longer opens anything.
+    let mut replay = Visitor::new(&app);
+    replay.jar = old;
+    let page = replay.get("/settings").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(location(&page), "/login?next=%2Fsettings");
+    assert_eq!(replay.post("/settings/timezone", &[("csrf", &csrf), ("timezone", "Asia/Tokyo")]).await.status, 303);
+    assert_eq!(count(&app, "SELECT count(*) FROM users WHERE timezone = 'UTC'").await, 1);
+
+    // Signing in again opens a new session with a new id.
+    let form = ada.get("/login").await;
+    assert!(form.text.contains("You are signed out."), "the flash shows once");
+    let token = csrf_of(&form.text);
+    let reply = ada
+        .post(
+            "/login",
+            &[("csrf", &token), ("email", "signout@example.com"), ("password", "correct horse battery"), ("next", "/")],
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    assert_ne!(ada.jar.get("er_session"), replay.jar.get("er_session"));
+    assert_eq!(ada.get("/").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_idle_session_goes_to_sign_in_and_comes_back() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    ada.sign_up("idle@example.com", "UTC").await;
+
+    // Twelve idle hours end the session; the page asked for is where sign-in leads back to.
+    app.state.clock.advance(chrono::Duration::hours(13));
+    let page = ada.get("/reminders?q=pills").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(location(&page), "/login?next=%2Freminders%3Fq%3Dpills");
+
+    let form = ada.get(&location(&page)).await;
+    assert_eq!(form.status, 200);
+    let token = csrf_of(&form.text);
+    assert!(form.text.contains("value=\"/reminders?q=pills\""), "next is kept in the form");
+    let reply = ada
+        .post(
+            "/login",
+            &[
+                ("csrf", &token),
+                ("email", "idle@example.com"),
+                ("password", "correct horse battery"),
+                ("next", "/reminders?q=pills"),
+            ],
+        )
+        .await;
+    assert_eq!((reply.status, location(&reply).as_str()), (303, "/reminders?q=pills"));
+    assert_eq!(count(&app, "SELECT count(*) FROM console_sessions").await, 1, "the idle one is forgotten");
+
+    // Only local paths are followed.
+    for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example"] {
+        let token = csrf_of(&ada.get("/login").await.text);
+        let reply = ada
+            .post(
+                "/login",
+                &[
+                    ("csrf", &token),
+                    ("email", "idle@example.com"),
+                    ("password", "correct horse battery"),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(location(&reply), "/", "{next}");
+    }
+    // A wrong password keeps the typed email and says so.
+    let token = csrf_of(&ada.get("/login").await.text);
+    let reply =
+        ada.post("/login", &[("csrf", &token), ("email", "idle@example.com"), ("password", "wrong password!")]).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.text.contains("value=\"idle@example.com\"") && reply.text.contains("do not match"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_pages_are_html_for_browsers_and_the_api_stays_json() {
+    let app = TestApp::spawn().await;
+    let mut visitor = Visitor::new(&app);
+    let page = visitor.get("/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.content_type().starts_with("text/html") && page.text.contains("Page not found"));
+    assert!(page.text.contains("There is nothing at this address"), "{}", page.text);
+    assert!(header(&page, "content-security-policy").contains("default-src 'self'"));
+    let api = visitor.get("/v1/no/such/route").await;
+    api.assert_error(404, "NOT_FOUND");
+    app.get("/no/such/page", None).await.assert_error(404, "NOT_FOUND");
+    // A page that needs a session redirects rather than answering JSON.
+    assert_eq!(location(&visitor.get("/").await), "/login?next=%2F");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn form_errors_sit_next_to_their_fields_and_keep_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("forms@example.com", "UTC").await;
+    let reply = ada
+        .post(
+            "/reminders",
+            &[
+                ("csrf", &csrf),
+                ("title", "Backups & more"),
+                ("kind", "cron"),
+                ("cron", "every tuesday"),
+                ("profile", crate::fixtures::GENTLE),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(reply.text.contains("value=\"Backups &amp; more\""), "the title is kept");
+    assert!(reply.text.contains("value=\"every tuesday\""), "the cron is kept");
+    assert!(reply.text.contains("id=\"cron-error\""), "the error is next to the cron field");
+    assert!(reply.text.contains("aria-describedby=\"cron-error\""));
+
+    let reply = ada
+        .post(
+            "/reminders",
+            &[
+                ("csrf", &csrf),
+                ("title", ""),
+                ("kind", "daily"),
+                ("daily_at", "21:00"),
+                ("profile", crate::fixtures::GENTLE),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text.contains("id=\"title-error\""), "{}", reply.text);
+
+    // A snooze phrase that cannot be read says what works and keeps the phrase.
+    let id = ada.create_daily(&csrf, "Stretch", "10:00").await;
+    let reply = ada.post(&format!("/reminders/{id}/snooze"), &[("csrf", &csrf), ("phrase", "when pigs fly")]).await;
+    assert_eq!(reply.status, 422);
+    assert!(reply.text.contains("value=\"when pigs fly\"") && reply.text.contains("id=\"phrase-error\""));
+
+    // Sign-up errors too.
+    let mut bob = Visitor::new(&app);
+    let token = csrf_of(&bob.get("/signup").await.text);
+    let reply = bob
+        .post(
+            "/signup",
+            &[
+                ("csrf", &token),
+                ("email", "forms@example.com"),
+                ("display_name", "Bob"),
+                ("password", "short"),
+                ("timezone", "Mars/Olympus"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(reply.text.contains("id=\"password-error\"") && reply.text.contains("id=\"timezone-error\""));
+    assert!(reply.text.contains("value=\"Mars/Olympus\"") && !reply.text.contains("value=\"short\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn too_many_sign_ins_get_a_friendly_429_page() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_AUTH_PER_MINUTE", "2")]).await;
+    let mut visitor = Visitor::new(&app);
+    let mut last = None;
+    for _ in 0..3 {
+        let token = csrf_of(&visitor.get("/login").await.text);
+        last = Some(
+            visitor
+                .post("/login", &[("csrf", &token), ("email", "nobody@example.com"), ("password", "whatever123")])
+                .await,
+        );
+    }
+    let reply = last.unwrap();
+    assert_eq!(reply.status, 429);
+    assert!(reply.content_type().starts_with("text/html") && reply.text.contains("Slow down"), "{}", reply.text);
+    assert!(!header(&reply, "retry-after").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_time_zone_moves_the_times_and_api_keys_show_once() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("zone@example.com", "UTC").await;
+    let id = ada.create_daily(&csrf, "Take pills", "21:00").await;
+    assert!(ada.get(&format!("/reminders/{id}")).await.text.contains(", 21:00"));
+    let reply = ada.post("/settings/timezone", &[("csrf", &csrf), ("timezone", "Asia/Tokyo")]).await;
+    assert_eq!(reply.status, 303);
+    let settings = ada.get("/settings").await;
+    assert!(settings.text.contains("Time zone changed to Asia/Tokyo"));
+    let detail = ada.get(&format!("/reminders/{id}")).await;
+    assert!(detail.text.contains(", 06:00") && !detail.text.contains(", 21:00"), "21:00 UTC is 06:00 in Tokyo");
+    let bad = ada.post("/settings/timezone", &[("csrf", &csrf), ("timezone", "Nowhere/Land")]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text.contains("value=\"Nowhere/Land\"") && bad.text.contains("id=\"timezone-error\""));
+
+    let created = ada.post("/settings/api-keys", &[("csrf", &csrf), ("name", "Home <b>")]).await;
+    assert_eq!(created.status, 200);
+    let secret = created.text.split("value=\"esk_live_").nth(1).unwrap().split('"').next().unwrap();
+    let key = format!("esk_live_{secret}");
+    assert!(created.text.contains("Home &lt;b&gt;"));
+    let me = app.client.get(app.url("/v1/users/me")).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    assert!(!ada.get("/settings").await.text.contains(&key), "shown once");
+    let key_id = scalar(&app, "SELECT id::text AS value FROM api_keys").await;
+    let revoked = ada.post(&format!("/settings/api-keys/{key_id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status, 303);
+    let me = app.client.get(app.url("/v1/users/me")).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(me.status(), 401);
+}
