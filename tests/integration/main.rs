@@ -20,6 +20,7 @@ mod processes;
 mod profiles;
 pub mod reminder_actions;
 mod reminders;
+mod retention;
 mod retries;
 mod sms;
 mod ssrf;
