@@ -85,6 +85,9 @@ pub struct DatabaseTarget {
     /// The URL without `sslmode`, as tokio-postgres parses it.
     pub url: SecretString,
     pub tls: DbTls,
+    /// Behind a transaction-mode pooler (pgbouncer, `DATABASE_URL_POOLED`): successive transactions may run
+    /// on different server connections, so nothing session-scoped is set or cached (see `db/connect.rs`).
+    pub pooler: bool,
 }
 
 /// Whether a database connection uses TLS.
@@ -177,7 +180,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "postgres://postgres@127.0.0.1:5432/escalating_reminders",
         "PostgreSQL URL; sslmode=disable|prefer|require|verify-ca|verify-full",
     ),
-    ("DATABASE_URL_POOLED", "", "optional pgbouncer URL used by the api role"),
+    ("DATABASE_URL_POOLED", "", "optional pgbouncer URL used by the api role (transaction mode; plain TCP)"),
     ("DATABASE_POOL_SIZE", "16", "connections per pool"),
     ("PG_CA_FILE", "", "PEM file of extra CA certificates trusted for Postgres TLS"),
     ("PG_TLS_VERIFY", "full", "full, or none to encrypt without verifying (private-CA providers only)"),
@@ -296,7 +299,7 @@ impl Config {
         )?;
         let database_pooled = src
             .text("DATABASE_URL_POOLED")
-            .map(|text| parse::database_target("DATABASE_URL_POOLED", &text))
+            .map(|text| parse::pooled_database_target("DATABASE_URL_POOLED", &text))
             .transpose()?;
 
         let twilio =

@@ -16,6 +16,7 @@ mod fixtures;
 mod foundation;
 mod hooks;
 mod paging;
+mod pgbouncer;
 mod processes;
 mod profiles;
 pub mod reminder_actions;
