@@ -85,6 +85,9 @@ pub struct DatabaseTarget {
     /// The URL without `sslmode`, as tokio-postgres parses it.
     pub url: SecretString,
     pub tls: DbTls,
+    /// Behind a transaction-mode pooler (pgbouncer, `DATABASE_URL_POOLED`): successive transactions may run
+    /// on different server connections, so nothing session-scoped is set or cached (see `db/connect.rs`).
+    pub pooler: bool,
 }
 
 /// Whether a database connection uses TLS.
@@ -161,6 +164,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub usage_suspension_allowance_per_window: u32,
     pub usage_suspension_window_days: u32,
+    /// Days a delivery of a closed episode is kept (the delivery log); its episode goes with the last one.
+    pub retention_delivery_days: u32,
+    /// Days the audit, event and admin action logs are kept.
+    pub retention_audit_days: u32,
     /// Scales the per-user hourly limits of every tier (tests and benchmarks lower or raise them).
     pub rate_limit_multiplier: f64,
     /// Requests per minute per client IP on the unauthenticated auth routes.
@@ -177,7 +184,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "postgres://postgres@127.0.0.1:5432/escalating_reminders",
         "PostgreSQL URL; sslmode=disable|prefer|require|verify-ca|verify-full",
     ),
-    ("DATABASE_URL_POOLED", "", "optional pgbouncer URL used by the api role"),
+    ("DATABASE_URL_POOLED", "", "optional pgbouncer URL used by the api role (transaction mode; plain TCP)"),
     ("DATABASE_POOL_SIZE", "16", "connections per pool"),
     ("PG_CA_FILE", "", "PEM file of extra CA certificates trusted for Postgres TLS"),
     ("PG_TLS_VERIFY", "full", "full, or none to encrypt without verifying (private-CA providers only)"),
@@ -236,6 +243,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("SHUTDOWN_GRACE_SECS", "30", "how long in-flight work may take after SIGTERM"),
     ("USAGE_SUSPENSION_ALLOWANCE_PER_WINDOW", "3", "deliveries allowed per window while usage-suspended"),
     ("USAGE_SUSPENSION_WINDOW_DAYS", "3", "length of the usage-suspension window"),
+    ("RETENTION_DELIVERY_DAYS", "90", "days the delivery log of closed episodes is kept (then episodes go too)"),
+    ("RETENTION_AUDIT_DAYS", "365", "days the audit trail, event log and admin action log are kept"),
     (
         "RATE_LIMIT_MULTIPLIER",
         "1",
@@ -312,7 +321,7 @@ impl Config {
         )?;
         let database_pooled = src
             .text("DATABASE_URL_POOLED")
-            .map(|text| parse::database_target("DATABASE_URL_POOLED", &text))
+            .map(|text| parse::pooled_database_target("DATABASE_URL_POOLED", &text))
             .transpose()?;
 
         let twilio =
@@ -452,6 +461,8 @@ impl Config {
                 1_000_000,
             )?,
             usage_suspension_window_days: src.number("USAGE_SUSPENSION_WINDOW_DAYS", 3, 1, 365)?,
+            retention_delivery_days: src.number("RETENTION_DELIVERY_DAYS", 90, 1, 36_500)?,
+            retention_audit_days: src.number("RETENTION_AUDIT_DAYS", 365, 1, 36_500)?,
             rate_limit_multiplier: src.number("RATE_LIMIT_MULTIPLIER", 1.0, 0.0001, 1000.0)?,
             rate_limit_auth_per_minute: src.number("RATE_LIMIT_AUTH_PER_MINUTE", 30, 1, 1_000_000)?,
             generated_secrets: generated,

@@ -2,6 +2,7 @@
 
 mod connect;
 pub mod migrate;
+mod pooler;
 mod prepared;
 pub mod schema;
 
@@ -23,7 +24,7 @@ pub type PooledConn = deadpool::managed::Object<AsyncDieselConnectionManager<Asy
 
 /// Builds a pool for `target`. Connections are made lazily, so this succeeds while Postgres is down.
 pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str) -> anyhow::Result<DbPool> {
-    let connector = Connector::new(config, target.tls, application_name)?;
+    let connector = Connector::new(config, target.tls, application_name)?.behind_pooler(target.pooler);
     let mut manager_config = ManagerConfig::default();
     manager_config.custom_setup = Box::new(move |url| {
         let connector = connector.clone();

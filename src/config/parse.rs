@@ -137,6 +137,19 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
 }
 
 /// Splits `sslmode` out of a Postgres URL and checks the rest parses.
+/// A URL behind a transaction-mode pooler (see `db/pooler.rs`), reached in plain TCP: a pooler runs next to
+/// the app on a private network, and the statement rewriting needs to see the protocol.
+pub(super) fn pooled_database_target(name: &'static str, text: &str) -> Result<DatabaseTarget, ConfigError> {
+    let target = database_target(name, text)?;
+    if target.tls == DbTls::Require {
+        return Err(ConfigError::new(
+            name,
+            "must not require TLS: use sslmode=disable for a pooler on a private network",
+        ));
+    }
+    Ok(DatabaseTarget { tls: DbTls::Disable, pooler: true, ..target })
+}
+
 pub(super) fn database_target(name: &'static str, text: &str) -> Result<DatabaseTarget, ConfigError> {
     let mut url = Url::parse(text).map_err(|err| ConfigError::new(name, format!("is not a valid URL: {err}")))?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
@@ -166,7 +179,7 @@ pub(super) fn database_target(name: &'static str, text: &str) -> Result<Database
     if url.path().trim_start_matches('/').is_empty() {
         return Err(ConfigError::new(name, "must name a database"));
     }
-    Ok(DatabaseTarget { url: SecretString::from(stripped), tls })
+    Ok(DatabaseTarget { url: SecretString::from(stripped), tls, pooler: false })
 }
 
 /// Decodes a 32-byte key given as base64 (standard or URL-safe) or hex.

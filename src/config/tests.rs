@@ -49,6 +49,9 @@ fn each_bad_value_names_its_variable() {
     assert_eq!(variable_of(&[("TRUSTED_PROXIES", "10.0.0.0/99")]), "TRUSTED_PROXIES");
     assert_eq!(variable_of(&[("WEBHOOK_ALLOW_PRIVATE", "maybe")]), "WEBHOOK_ALLOW_PRIVATE");
     assert_eq!(variable_of(&[("SCHEDULER_TICK_MS", "0")]), "SCHEDULER_TICK_MS");
+    assert_eq!(variable_of(&[("RETENTION_DELIVERY_DAYS", "0")]), "RETENTION_DELIVERY_DAYS");
+    assert_eq!(variable_of(&[("DATABASE_URL_POOLED", "postgres://h/db?sslmode=require")]), "DATABASE_URL_POOLED");
+    assert_eq!(variable_of(&[("RETENTION_AUDIT_DAYS", "a year")]), "RETENTION_AUDIT_DAYS");
     assert_eq!(variable_of(&[("JWT_SECRET", "short")]), "JWT_SECRET");
     assert_eq!(variable_of(&[("INBOUND_EMAIL_SECRET", "guessable-31-characters-long-xx")]), "INBOUND_EMAIL_SECRET");
     assert_eq!(variable_of(&[("METRICS_TOKEN", "short")]), "METRICS_TOKEN");

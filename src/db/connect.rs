@@ -1,5 +1,5 @@
 //! Opening one Postgres connection: TLS per `sslmode`, `application_name`, `statement_timeout` and
-//! `plan_cache_mode` set.
+//! `plan_cache_mode` set; through a transaction-mode pooler, neither session settings nor cached statements.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use tokio_postgres::config::SslMode;
+use tokio_postgres::config::{SslMode, SslNegotiation};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{Config, DbTls, PgTlsVerify};
@@ -22,6 +22,7 @@ pub struct Connector {
     tls: DbTls,
     rustls: Option<MakeRustlsConnect>,
     application_name: String,
+    pooler: bool,
 }
 
 impl Connector {
@@ -36,7 +37,21 @@ impl Connector {
                 PgTlsVerify::Full => Some(verifying_client_config(config.pg_ca_file.as_deref())?),
             },
         };
-        Ok(Connector { tls, rustls: rustls.map(MakeRustlsConnect::new), application_name: application_name.to_owned() })
+        Ok(Connector {
+            tls,
+            rustls: rustls.map(MakeRustlsConnect::new),
+            application_name: application_name.to_owned(),
+            pooler: false,
+        })
+    }
+
+    /// For a URL behind a transaction-mode pooler (pgbouncer): pgbouncer refuses the startup `options`
+    /// parameter ("unsupported startup parameter"), and a session setting would stay behind on whichever
+    /// server connection ran it, so timeouts come from the server side (`ALTER ROLE … SET
+    /// statement_timeout`, see the README). Prepared statements go through [`super::pooler`].
+    pub fn behind_pooler(mut self, pooler: bool) -> Self {
+        self.pooler = pooler;
+        self
     }
 
     /// Opens one connection to `url` (a URL without `sslmode`).
@@ -48,11 +63,20 @@ impl Connector {
         // generic plan trusts table statistics, which lag far behind during a burst (it chose a scan of
         // 100 000 'sending' deliveries it believed were 23 over 100 primary-key lookups). Preparing still
         // saves the parse and analysis of every call.
-        pg.options(
-            "-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 \
-             -c plan_cache_mode=force_custom_plan",
-        );
+        if !self.pooler {
+            pg.options(
+                "-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 \
+                 -c plan_cache_mode=force_custom_plan",
+            );
+        }
         pg.connect_timeout(Duration::from_secs(5));
+        if self.pooler {
+            // The pooler stream takes TLS's place (the config refuses TLS to a pooler): with direct
+            // negotiation tokio-postgres hands it the bare socket without asking the server for TLS.
+            pg.ssl_mode(SslMode::Require).ssl_negotiation(SslNegotiation::Direct);
+            let (client, connection) = pg.connect(super::pooler::Pooler).await.map_err(bad)?;
+            return AsyncPgConnection::try_from_client_and_connection(client, connection).await;
+        }
         match &self.rustls {
             None => {
                 pg.ssl_mode(SslMode::Disable);
@@ -93,7 +117,7 @@ pub async fn establish(
     application_name: &str,
 ) -> anyhow::Result<AsyncPgConnection> {
     use secrecy::ExposeSecret;
-    let connector = Connector::new(config, target.tls, application_name)?;
+    let connector = Connector::new(config, target.tls, application_name)?.behind_pooler(target.pooler);
     Ok(connector.connect(target.url.expose_secret()).await?)
 }
 

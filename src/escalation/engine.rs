@@ -12,6 +12,7 @@ pub use fence::check as check_epoch;
 mod fire;
 mod leases;
 mod recipients;
+mod retention;
 mod upkeep;
 
 pub use upkeep::{Backlog, backlog};

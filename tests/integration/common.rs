@@ -3,6 +3,7 @@
 
 mod binary;
 pub mod database;
+pub mod pgbouncer;
 pub mod smtp;
 
 use std::collections::HashMap;
@@ -69,12 +70,16 @@ impl TestApp {
 
     /// Starts the given roles in-process.
     pub async fn spawn_roles(roles: &str, overrides: &[(&str, &str)]) -> TestApp {
+        Self::spawn_on(TestDb::create().await, roles, overrides).await
+    }
+
+    /// Starts the given roles in-process on `db` (for overrides that name it).
+    pub async fn spawn_on(db: TestDb, roles: &str, overrides: &[(&str, &str)]) -> TestApp {
         escalating_reminders::install_crypto_provider();
         if std::env::var("TEST_LOG").is_ok() {
             // Opt-in logs of in-process apps when chasing a failure: TEST_LOG=1 cargo test … -- --nocapture
             let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
         }
-        let db = TestDb::create().await;
         let mut env = base_env(&db);
         for (key, value) in overrides {
             env.insert((*key).to_owned(), (*value).to_owned());

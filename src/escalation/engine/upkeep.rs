@@ -1,6 +1,6 @@
 //! Upkeep, run by the leader every few seconds: the gauges operators alert on (queue depth, scheduler
-//! lag, reminders due but not yet fired), pruning of expired idempotency keys and the erasure of accounts
-//! deleted 30 days ago. None needs fencing: each is safe to run twice.
+//! lag, reminders due but not yet fired), pruning of expired idempotency keys, retention (`retention.rs`)
+//! and the erasure of accounts deleted 30 days ago. None needs fencing: each is safe to run twice.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Timestamptz};
@@ -58,7 +58,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection) -> anyhow::Resu
     if purged > 0 {
         tracing::info!(users = purged, "deleted accounts erased");
     }
-    Ok(pruned + purged)
+    let retired = super::retention::run(&state.config, conn, now).await?;
+    Ok(pruned + purged + retired)
 }
 
 /// Erases accounts whose `purge_after` has passed, a batch at a time: keys and delete triggers take every

@@ -1,0 +1,8 @@
+DROP INDEX pending_notifications_confirmed;
+DROP INDEX pending_notifications_created_brin;
+DROP INDEX action_link_uses_used_brin;
+DROP INDEX processed_webhook_events_processed_brin;
+DROP INDEX event_logs_created_brin;
+DROP INDEX audit_trails_created_brin;
+DROP INDEX escalations_created_brin;
+DROP INDEX deliveries_created_brin;

@@ -1,0 +1,141 @@
+//! Retention: upkeep deletes what is past its age, so the logs and the dedup tables stop growing.
+//!
+//! The rules are kept together here (rather than in each table's store) so one page says what is kept and
+//! for how long. Nothing still owed goes: a delivery only in a final state and once its episode is closed,
+//! an episode only once closed and without deliveries left, a pull notification only once confirmed or
+//! expired. Each statement deletes one short batch (`SKIP LOCKED`, so it never waits on the engine) and
+//! commits on its own; a run does a bounded number of batches per table, so upkeep never holds long locks
+//! and a large backlog drains over several runs.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::sql_types::{BigInt, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::config::Config;
+use crate::db::Prepare;
+
+/// Rows per delete statement.
+const BATCH: i64 = 1000;
+/// Statements per table per upkeep run (upkeep runs every few seconds).
+const MAX_BATCHES: usize = 10;
+
+/// Square retries an unacknowledged webhook for days and Twilio re-sends callbacks; an event id seen again
+/// within this age is still recognised as a duplicate.
+const PROVIDER_EVENTS: Duration = Duration::days(30);
+/// A confirmed pull notification is no longer listed; the week lets a late confirmation retry find it.
+const PULL_CONFIRMED: Duration = Duration::days(7);
+/// An unconfirmed pull notification leaves the inbox after this long: its action links died long before.
+const PULL_UNCONFIRMED: Duration = Duration::days(30);
+
+/// A use must outlive every link that could still claim it: links live `links::lifetime()` from their
+/// send, and a delivery is not sent again after one of its links was used; the week covers late retries
+/// and clock skew.
+fn action_link_uses() -> Duration {
+    crate::notifications::links::lifetime() + Duration::days(7)
+}
+
+/// One rule: which table (the metric's label), the delete with `$1` = cutoff and `$2` = batch size, and the
+/// age past which its rows go.
+struct Rule {
+    table: &'static str,
+    sql: &'static str,
+    age: Duration,
+}
+
+fn rules(config: &Config) -> [Rule; 9] {
+    let deliveries = Duration::days(i64::from(config.retention_delivery_days));
+    let audit = Duration::days(i64::from(config.retention_audit_days));
+    [
+        Rule {
+            table: "deliveries",
+            sql: "DELETE FROM deliveries WHERE id IN (
+                    SELECT d.id FROM deliveries d JOIN escalations e ON e.id = d.escalation_id
+                    WHERE d.created_at < $1 AND d.status IN ('sent', 'delivered', 'failed', 'cancelled')
+                      AND e.status IN ('completed', 'expired', 'cancelled')
+                    LIMIT $2 FOR UPDATE OF d SKIP LOCKED)",
+            age: deliveries,
+        },
+        // Runs after the deliveries: an episode whose last deliveries just went goes in the same run.
+        Rule {
+            table: "escalations",
+            sql: "DELETE FROM escalations WHERE id IN (
+                    SELECT e.id FROM escalations e
+                    WHERE e.created_at < $1 AND e.status IN ('completed', 'expired', 'cancelled')
+                      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.escalation_id = e.id)
+                    LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: deliveries,
+        },
+        Rule {
+            table: "audit_trails",
+            sql: "DELETE FROM audit_trails WHERE id IN (
+                    SELECT id FROM audit_trails WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: audit,
+        },
+        Rule {
+            table: "event_logs",
+            sql: "DELETE FROM event_logs WHERE id IN (
+                    SELECT id FROM event_logs WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: audit,
+        },
+        Rule {
+            table: "admin_actions",
+            sql: "DELETE FROM admin_actions WHERE id IN (
+                    SELECT id FROM admin_actions WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: audit,
+        },
+        Rule {
+            table: "processed_webhook_events",
+            sql: "DELETE FROM processed_webhook_events WHERE (provider, event_id) IN (
+                    SELECT provider, event_id FROM processed_webhook_events
+                    WHERE processed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: PROVIDER_EVENTS,
+        },
+        Rule {
+            table: "action_link_uses",
+            sql: "DELETE FROM action_link_uses WHERE token_id IN (
+                    SELECT token_id FROM action_link_uses WHERE used_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: action_link_uses(),
+        },
+        Rule {
+            table: "pending_notifications",
+            sql: "DELETE FROM pending_notifications WHERE delivery_id IN (
+                    SELECT delivery_id FROM pending_notifications
+                    WHERE delivered_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: PULL_CONFIRMED,
+        },
+        Rule {
+            table: "pending_notifications",
+            sql: "DELETE FROM pending_notifications WHERE delivery_id IN (
+                    SELECT delivery_id FROM pending_notifications
+                    WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            age: PULL_UNCONFIRMED,
+        },
+    ]
+}
+
+/// Deletes what is past its age as of `now`; how many rows went.
+pub async fn run(config: &Config, conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let mut total = 0;
+    for rule in rules(config) {
+        let cutoff = now - rule.age;
+        let mut pruned = 0;
+        for _ in 0..MAX_BATCHES {
+            let deleted = diesel::sql_query(rule.sql)
+                .bind::<Timestamptz, _>(cutoff)
+                .bind::<BigInt, _>(BATCH)
+                .prepared()
+                .execute(conn)
+                .await?;
+            pruned += deleted;
+            if deleted < BATCH as usize {
+                break;
+            }
+        }
+        if pruned > 0 {
+            metrics::counter!("retention_pruned_rows_total", "table" => rule.table).increment(pruned as u64);
+            tracing::info!(table = rule.table, rows = pruned, "pruned rows past their retention");
+        }
+        total += pruned;
+    }
+    Ok(total)
+}
