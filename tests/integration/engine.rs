@@ -1,6 +1,7 @@
 //! The engine end to end: real scheduler and worker loops against real Postgres and Redis, a local sink.
 
 mod faults;
+mod fencing;
 mod lifecycle;
 mod quiet_hours;
 pub mod seed;
