@@ -10,7 +10,7 @@ mod csrf;
 mod error;
 mod forms;
 mod render;
-mod routes;
+pub mod routes;
 mod session;
 mod timeline;
 

@@ -91,7 +91,8 @@ impl<'a> Square<'a> {
             },
             "checkout_options": {
                 "subscription_plan_id": plan,
-                "redirect_url": self.config.api_url.join("/v1/billing/subscription").map(|u| u.to_string()).ok(),
+                // A page for the person coming back from the checkout, not the JSON API (which would answer 401).
+                "redirect_url": self.config.api_url.join(crate::console::routes::BILLING_RETURN_PATH).map(|u| u.to_string()).ok(),
             },
             "pre_populated_data": {"buyer_email": buyer_email},
         });

@@ -1,6 +1,7 @@
 //! The console's routes and what its handlers share: the page frame, flash messages, form tokens.
 
 mod account;
+mod billing;
 mod dashboard;
 mod reminders;
 mod settings;
@@ -16,6 +17,9 @@ use super::render;
 use super::session::{self, Viewer};
 use crate::config::Config;
 
+/// Where Square's checkout sends the buyer back.
+pub const BILLING_RETURN_PATH: &str = billing::RETURN_PATH;
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").get(dashboard::show))
         .service(web::resource("/login").get(account::login_form).post(account::login))
@@ -27,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/reminders/{id}/snooze").post(reminders::snooze))
         .service(web::resource("/reminders/{id}/acknowledge").post(reminders::acknowledge))
         .service(web::resource("/reminders/{id}/complete").post(reminders::complete))
+        .service(web::resource(billing::RETURN_PATH).get(billing::returned))
         .service(web::resource("/settings").get(settings::show))
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/api-keys").post(settings::create_key))

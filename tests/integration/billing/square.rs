@@ -158,6 +158,13 @@ async fn checkout_creates_a_square_payment_link_for_the_tiers_plan() {
     let requests = b.square.received_requests().await.unwrap();
     let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert!(body["idempotency_key"].as_str().is_some_and(|k| !k.is_empty()), "Square needs an idempotency key");
+    // The buyer comes back to a page of the console, not to a JSON endpoint that would answer 401.
+    let back = body["checkout_options"]["redirect_url"].as_str().expect("a redirect URL");
+    let back = url::Url::parse(back).unwrap();
+    assert_eq!(back.path(), "/billing/return");
+    let page = b.app.client.get(b.app.url(back.path())).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), 303, "a signed-out buyer is sent to sign in first");
+    assert_eq!(page.headers()["location"], "/login?next=%2Fbilling%2Freturn");
 
     b.app
         .post("/v1/billing/checkout", json!({"tier": "FREE"}), Some(&token))
