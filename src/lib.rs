@@ -2,6 +2,9 @@
 //!
 //! One crate, one binary; `--role` picks which loops run. Every role shares this module tree.
 
+// A panic in a running service is a bug: the service's code handles every error (tests may unwrap).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod admin;
 pub mod agents;
 pub mod auth;

@@ -21,6 +21,7 @@ pub struct Page;
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+#[expect(clippy::expect_used, reason = "built-in templates are parsed by the unit tests; a broken one never ships")]
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in [

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use minijinja::Environment;
 use serde::Serialize;
 
+#[expect(clippy::expect_used, reason = "built-in templates are parsed by the unit tests; a broken one never ships")]
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in [
