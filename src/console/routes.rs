@@ -1,6 +1,7 @@
 //! The console's routes and what its handlers share: the page frame, flash messages, form tokens.
 
 mod account;
+mod channels;
 mod dashboard;
 mod reminders;
 mod settings;
@@ -27,11 +28,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/reminders/{id}/snooze").post(reminders::snooze))
         .service(web::resource("/reminders/{id}/acknowledge").post(reminders::acknowledge))
         .service(web::resource("/reminders/{id}/complete").post(reminders::complete))
+        .configure(channels_routes)
         .service(web::resource("/settings").get(settings::show))
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/api-keys").post(settings::create_key))
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
         .service(web::resource("/assets/{name}").get(super::assets::serve));
+}
+
+fn channels_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/channels").get(channels::list).post(channels::create))
+        .service(web::resource("/channels/{id}").get(channels::detail))
+        .service(web::resource("/channels/{id}/verify").post(channels::verify))
+        .service(web::resource("/channels/{id}/resend").post(channels::resend))
+        .service(web::resource("/channels/{id}/test").post(channels::test))
+        .service(web::resource("/channels/{id}/enabled").post(channels::enabled))
+        .service(web::resource("/channels/{id}/delete").post(channels::delete));
 }
 
 /// Cookie carrying a one-line message to the page after a redirect ("Snoozed until …").
