@@ -70,7 +70,11 @@ fn shown(view: &SubscriptionView) -> Value {
     } else if !view.enabled {
         ("off", "Off", "Off: it receives nothing until you turn it on.")
     } else if view.paused_reason.is_some() {
-        ("paused", "Paused", "Paused: your plan allows fewer channels than you have, so this one waits for a free slot.")
+        (
+            "paused",
+            "Paused",
+            "Paused: your plan allows fewer channels than you have, so this one waits for a free slot.",
+        )
     } else {
         ("ready", "Ready", "Ready: reminders reach it.")
     };
@@ -345,10 +349,9 @@ fn test_message(result: &TestResult) -> String {
     let error = result.error.as_deref().unwrap_or("no reason given");
     match result.outcome.as_str() {
         "sent" => "Test sent. It should arrive in a moment.".to_owned(),
-        "suppressed" => format!(
-            "Test not sent: {}.",
-            result.reason.as_deref().unwrap_or("your delivery controls held it back")
-        ),
+        "suppressed" => {
+            format!("Test not sent: {}.", result.reason.as_deref().unwrap_or("your delivery controls held it back"))
+        }
         "retry" | "unknown" => format!("The test may not have arrived: {error}."),
         _ => format!("Test failed: {error}."),
     }
