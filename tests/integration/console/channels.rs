@@ -27,6 +27,10 @@ async fn an_email_channel_is_confirmed_with_the_code_from_its_inbox_tested_and_d
     let csrf = ada.sign_up("channels@example.com", "UTC").await;
     let home = ada.get("/").await;
     assert!(home.text.contains("No channel set up") && home.text.contains("href=\"/channels\""), "{}", home.text);
+    let reminder = ada.create_daily(&csrf, "Take pills", "21:00").await;
+    let detail = ada.get(&format!("/reminders/{reminder}")).await;
+    assert!(detail.text.contains("no channel set up"), "{}", detail.text);
+    assert!(detail.text.contains("<a href=\"/channels\">Set up a channel</a>"), "the timeline links to the channels");
     let empty = ada.get("/channels").await;
     assert_eq!(empty.status, 200);
     assert!(empty.text.contains("You have no channel yet"), "{}", empty.text);
