@@ -352,7 +352,8 @@ fn test_message(result: &TestResult) -> String {
         "suppressed" => {
             format!("Test not sent: {}.", result.reason.as_deref().unwrap_or("your delivery controls held it back"))
         }
-        "retry" | "unknown" => format!("The test may not have arrived: {error}."),
+        "retry" => format!("Test failed for now: {error}. A real reminder would be tried again."),
+        "unknown" => format!("The test may not have arrived: {error}."),
         _ => format!("Test failed: {error}."),
     }
 }

@@ -179,3 +179,25 @@ async fn a_webhook_secret_shows_once_and_its_test_arrives_signed_and_strangers_g
     assert_eq!(count(&app, "SELECT count(*) FROM user_agent_subscriptions WHERE enabled").await, 1);
     assert_eq!(hook.received_requests().await.unwrap().len(), 1, "no test was sent");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_send_that_fails_says_why_on_the_page() {
+    let hook = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .mount(&hook)
+        .await;
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("failing-hook@example.com", "UTC").await;
+    let url = format!("{}/broken", hook.uri());
+    let created = ada.post("/channels", &[("csrf", &csrf), ("kind", "webhook"), ("url", &url)]).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let id = scalar(&app, "SELECT id::text AS value FROM user_agent_subscriptions").await;
+    let tested = ada.post(&format!("/channels/{id}/test"), &[("csrf", &csrf)]).await;
+    assert_eq!(tested.status, 303);
+    let page = ada.get(&format!("/channels/{id}")).await;
+    assert!(page.text.contains("Test failed for now: the endpoint answered 500"), "{}", page.text);
+    assert!(!page.text.contains("Test sent."));
+    assert_eq!(hook.received_requests().await.unwrap().len(), 1);
+}
