@@ -35,6 +35,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("reminder.html", include_str!("templates/reminder.html")),
         ("settings.html", include_str!("templates/settings.html")),
         ("billing_return.html", include_str!("templates/billing_return.html")),
+        ("channels.html", include_str!("templates/channels.html")),
+        ("channel.html", include_str!("templates/channel.html")),
         ("error.html", include_str!("templates/error.html")),
     ] {
         // Compiled into the binary and rendered by the tests: a broken one never ships.

@@ -2,6 +2,7 @@
 
 mod account;
 mod billing;
+mod channels;
 mod dashboard;
 mod reminders;
 mod settings;
@@ -32,11 +33,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/reminders/{id}/acknowledge").post(reminders::acknowledge))
         .service(web::resource("/reminders/{id}/complete").post(reminders::complete))
         .service(web::resource(billing::RETURN_PATH).get(billing::returned))
+        .configure(channels_routes)
         .service(web::resource("/settings").get(settings::show))
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/api-keys").post(settings::create_key))
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
         .service(web::resource("/assets/{name}").get(super::assets::serve));
+}
+
+fn channels_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/channels").get(channels::list).post(channels::create))
+        .service(web::resource("/channels/{id}").get(channels::detail))
+        .service(web::resource("/channels/{id}/verify").post(channels::verify))
+        .service(web::resource("/channels/{id}/resend").post(channels::resend))
+        .service(web::resource("/channels/{id}/test").post(channels::test))
+        .service(web::resource("/channels/{id}/enabled").post(channels::enabled))
+        .service(web::resource("/channels/{id}/delete").post(channels::delete));
 }
 
 /// Cookie carrying a one-line message to the page after a redirect ("Snoozed until …").

@@ -20,6 +20,8 @@ pub struct Timeline {
     pub more: usize,
     /// Per tier, the targets that will not be reached and why.
     pub skipped: Vec<String>,
+    /// Some step reaches nobody because no channel is set up for it.
+    pub unreached: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +90,8 @@ pub fn build(preview: &PreviewView, tz: Tz) -> Option<Timeline> {
         height: TOP + ROW * count.max(1) - ROW / 2 + 8,
         line_end: TOP + ROW * count.saturating_sub(1),
         more: total.saturating_sub(MAX_ROWS),
+        unreached: preview.steps.iter().any(|step| step.deliveries.is_empty())
+            || preview.skipped.iter().any(|skip| skip.reason.starts_with("no active ")),
         rows,
         skipped: skipped_lines(preview),
     })

@@ -2,6 +2,7 @@
 //! in headless Chromium.
 
 mod browser;
+mod channels;
 mod pages;
 
 use std::collections::BTreeMap;

@@ -73,6 +73,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
         })
         .collect();
     drop(conn);
-    let context = json!({"due": due, "open": open, "recent": recent, "count": all.len()});
+    let reachable = super::channels::any_ready(&state, &super::channels::caller(&req, &viewer)?).await?;
+    let context = json!({"due": due, "open": open, "recent": recent, "count": all.len(), "reachable": reachable});
     Ok(page(&req, &state.config, &viewer, "home", "dashboard.html", StatusCode::OK, context))
 }

@@ -339,3 +339,70 @@ async fn a_script_in_a_title_never_runs() {
     }
     client.close().await.expect("session closes");
 }
+
+/// Channels in a browser: add a webhook through the page (its secret shows once), send a test that the
+/// sink receives, add an email address that waits for its code; screenshots of the pages when asked.
+async fn channels_flow(javascript: bool) {
+    let hook = crate::engine::accepting_sink().await;
+    let smtp = crate::common::smtp::SmtpSink::start().await;
+    let driver = Driver::start().await;
+    let limits = r#"{"FREE": {"channels": 5}}"#;
+    let app = TestApp::spawn_with(&[("SMTP_URL", &smtp.url()), ("TIER_LIMITS", limits)]).await;
+    let client = driver.browser(javascript).await;
+    let screenshots = javascript;
+    sign_up(&client, &app, "channels-browser@example.com").await;
+    let home = text_of(&client).await;
+    assert!(home.contains("No channel set up"), "{home}");
+    client.find(Locator::LinkText("Channels")).await.expect("the nav links to Channels").click().await.expect("click");
+    client.wait().for_element(Locator::Css("form.add-webhook")).await.expect("the channels page");
+    assert_eq!(path_of(&client).await, "/channels");
+    if screenshots {
+        shoot(&client, "channels-empty").await;
+    }
+
+    let url = format!("{}/hook", hook.uri());
+    fill(&client, "#url", &url).await;
+    click(&client, "form.add-webhook button[type=submit]").await;
+    let text = text_of(&client).await;
+    assert!(text.contains("shown only this once") && text.contains(&url), "{text}");
+    if screenshots {
+        shoot(&client, "channel-webhook-secret").await;
+    }
+    click(&client, "form[action$='/test'] button").await;
+    let text = text_of(&client).await;
+    assert!(text.contains("Test sent."), "{text}");
+    assert!(!text.contains("shown only this once"), "the secret is gone");
+    let requests = hook.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1, "the sink received the test");
+    if screenshots {
+        shoot(&client, "channel-webhook").await;
+    }
+
+    client.goto(&app.url("/channels")).await.expect("channels");
+    fill(&client, "#address", "phone-inbox@example.net").await;
+    click(&client, "form.add-email button[type=submit]").await;
+    let text = text_of(&client).await;
+    assert!(text.contains("We sent a 6-digit code") && text.contains("Enter the code"), "{text}");
+    assert_eq!(smtp.received_by("phone-inbox@example.net").len(), 1, "the code was mailed");
+    if screenshots {
+        shoot(&client, "channel-email-waiting").await;
+    }
+
+    client.goto(&app.url("/channels")).await.expect("channels");
+    let text = text_of(&client).await;
+    assert!(text.contains(&url) && text.contains("Ready") && text.contains("Waiting for its code"), "{text}");
+    if screenshots {
+        shoot(&client, "channels").await;
+    }
+    client.close().await.expect("session closes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channels_are_added_and_tested_in_a_browser() {
+    channels_flow(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channels_are_added_and_tested_with_javascript_off() {
+    channels_flow(false).await;
+}
