@@ -1,6 +1,7 @@
 //! The console's routes and what its handlers share: the page frame, flash messages, form tokens.
 
 mod account;
+mod contacts;
 mod dashboard;
 mod reminders;
 mod settings;
@@ -31,6 +32,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/api-keys").post(settings::create_key))
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
+        .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
+        .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))
+        .service(web::resource("/contacts/{id}/remove").get(contacts::remove_form).post(contacts::remove))
         .service(web::resource("/assets/{name}").get(super::assets::serve));
 }
 
@@ -78,6 +82,7 @@ fn page(
                 "csrf": viewer.csrf,
                 "nav": nav,
                 "flash": flash,
+                "contacts": config.feature_social_escalation,
             }),
         );
         map.insert("zone".to_owned(), json!(viewer.zone()));
