@@ -364,6 +364,7 @@ async fn a_contact_invited_on_the_page_accepts_in_the_browser() {
     let mail = crate::contacts::email_to(&outbox, "grace@example.com");
     let accept = crate::contacts::link(&mail, "/contacts/invitation/");
     client.goto(&app.url(&accept)).await.expect("invitation page");
+    shoot(&client, "contact-invitation").await;
     let button = client.find(Locator::Css("button[value=accept]")).await.expect("an accept button");
     let old = client.find(Locator::Css("html")).await.expect("a page");
     button.click().await.expect("click");
@@ -374,6 +375,7 @@ async fn a_contact_invited_on_the_page_accepts_in_the_browser() {
     }
     let body = client.find(Locator::Css("body")).await.expect("body").text().await.expect("text");
     assert!(body.contains("now a trusted contact"), "{body}");
+    shoot(&client, "contact-accepted").await;
 
     client.goto(&app.url("/contacts")).await.expect("contacts page");
     let text = text_of(&client).await;
