@@ -38,6 +38,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("channels.html", include_str!("templates/channels.html")),
         ("channel.html", include_str!("templates/channel.html")),
         ("error.html", include_str!("templates/error.html")),
+        ("contacts.html", include_str!("templates/contacts.html")),
+        ("contact_hours.html", include_str!("templates/contact_hours.html")),
+        ("contact_edit.html", include_str!("templates/contact_edit.html")),
+        ("contact_remove.html", include_str!("templates/contact_remove.html")),
     ] {
         // Compiled into the binary and rendered by the tests: a broken one never ships.
         env.add_template(name, source).expect("built-in console template parses");

@@ -3,6 +3,7 @@
 mod account;
 mod billing;
 mod channels;
+mod contacts;
 mod dashboard;
 mod reminders;
 mod settings;
@@ -38,6 +39,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/api-keys").post(settings::create_key))
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
+        .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
+        .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))
+        .service(web::resource("/contacts/{id}/remove").get(contacts::remove_form).post(contacts::remove))
         .service(web::resource("/assets/{name}").get(super::assets::serve));
 }
 
@@ -95,6 +99,7 @@ fn page(
                 "csrf": viewer.csrf,
                 "nav": nav,
                 "flash": flash,
+                "contacts": config.feature_social_escalation,
             }),
         );
         map.insert("zone".to_owned(), json!(viewer.zone()));

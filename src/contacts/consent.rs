@@ -81,13 +81,29 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-/// A minimal HTML page (`title` is escaped here, `body` must already be).
+/// A small HTML page in the console's look, with its stylesheet and no script (`title` is escaped here,
+/// `body` must already be).
 pub fn page(title: &str, body: &str) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>",
-        title = escape(title)
-    ))
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'",
+        ))
+        .insert_header(("x-robots-tag", "noindex"))
+        .body(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta name=\"robots\" content=\"noindex\"><title>{title} · Escalating Reminders</title>\
+             <link rel=\"stylesheet\" href=\"{css}\"><link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\"></head>\
+             <body><header class=\"top\"><div class=\"wrap bar\"><span class=\"brand\"><img src=\"{icon}\" alt=\"\" \
+             width=\"22\" height=\"22\"> Escalating Reminders</span></div></header>\
+             <main class=\"wrap\"><h1>{title}</h1><section class=\"card public\">{body}</section></main></body></html>",
+            title = escape(title),
+            css = crate::console::assets::css_url(),
+            icon = crate::console::assets::icon_url(),
+        ))
 }
 
 #[utoipa::path(get, path = "/contacts/invitation/{token}", tag = "contacts", operation_id = "contacts_invitation_page",
@@ -101,7 +117,7 @@ pub async fn invitation_page(state: web::Data<AppState>, token: web::Path<String
     let body = format!(
         "<p>{owner} would like you as a trusted contact. When one of their reminders goes unanswered, you may get a \
          short message with its title and how long it has waited.</p><p>Currently: {status}.</p>\
-         <form method=\"post\"><button name=\"decision\" value=\"accept\">Accept</button> \
+         <form class=\"actions\" method=\"post\"><button class=\"primary\" name=\"decision\" value=\"accept\">Accept</button> \
          <button name=\"decision\" value=\"decline\">Decline</button></form>",
         status = escape(&contact.consent_status)
     );

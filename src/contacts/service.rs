@@ -3,18 +3,21 @@
 //! consent, so it is limited like a verification code: a few per address and day (however often the
 //! address is changed back and forth), under the delivery controls, an SMS counted against the budget.
 
+use chrono::NaiveTime;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::consent;
-use super::store::{self, ContactChanges, ContactRow, ContactView};
+use super::store::{self, ContactChanges, ContactRow, ContactView, NewContact};
 use crate::agents::ChannelKind;
 use crate::billing::direct::{self, Admission};
 use crate::http::{ApiError, FieldError};
 use crate::notifications::notice::{self, Notice};
 use crate::notifications::outreach;
 use crate::state::AppState;
+use crate::users::model::QuietHours;
+use crate::users::service::{check_quiet_hours, check_timezone};
 
 const NAME_MAX: usize = 100;
 const RELATIONSHIP_MAX: usize = 100;
@@ -28,10 +31,16 @@ pub struct ContactInput {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub relationship: Option<String>,
+    /// The contact's IANA time zone, such as `Europe/Berlin`; absent or null: the owner's.
+    #[schema(example = "Europe/Berlin")]
+    pub timezone: Option<String>,
+    /// When not to reach the contact, on their zone's clock; absent or null: the owner's.
+    pub quiet_hours: Option<QuietHours>,
 }
 
-/// `PATCH /v1/trusted-contacts/{id}`: absent fields stay; `null` clears email, phone or relationship. A new
-/// address resets consent and sends a new invitation.
+/// `PATCH /v1/trusted-contacts/{id}`: absent fields stay; `null` clears email, phone or relationship, and
+/// returns the time zone or quiet hours to the owner's. A new address resets consent and sends a new
+/// invitation; nothing else does.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContactPatch {
@@ -45,6 +54,12 @@ pub struct ContactPatch {
     #[serde(default, deserialize_with = "crate::http::json::double_option")]
     #[schema(value_type = Option<String>)]
     pub relationship: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<String>, example = "Europe/Berlin")]
+    pub timezone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<QuietHours>)]
+    pub quiet_hours: Option<Option<QuietHours>>,
 }
 
 fn text(field: &str, raw: Option<String>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
@@ -88,6 +103,16 @@ fn need_an_address(email: &Option<String>, phone: &Option<String>, errors: &mut 
     }
 }
 
+/// The contact's own zone, canonical; None for the owner's.
+fn clean_zone(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    raw.filter(|z| !z.trim().is_empty()).map(|z| check_timezone("timezone", &z, errors))
+}
+
+/// The contact's own quiet hours as (start, end); both None for the owner's.
+fn clean_quiet_hours(raw: Option<&QuietHours>, errors: &mut Vec<FieldError>) -> (Option<NaiveTime>, Option<NaiveTime>) {
+    raw.map_or((None, None), |hours| check_quiet_hours("quietHours", hours, errors))
+}
+
 fn not_found() -> ApiError {
     ApiError::not_found("Trusted contact")
 }
@@ -98,6 +123,8 @@ pub async fn create(state: &AppState, owner: Uuid, input: ContactInput) -> Resul
     let email = clean_email(input.email, &mut errors);
     let phone = clean_phone(input.phone, &mut errors);
     let relationship = text("relationship", input.relationship, RELATIONSHIP_MAX, &mut errors);
+    let timezone = clean_zone(input.timezone, &mut errors);
+    let (quiet_start, quiet_end) = clean_quiet_hours(input.quiet_hours.as_ref(), &mut errors);
     need_an_address(&email, &phone, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -110,10 +137,18 @@ pub async fn create(state: &AppState, owner: Uuid, input: ContactInput) -> Resul
             // The owner's subscription row lock serialises concurrent creates, so the limit holds at its boundary.
             let tiers = &state.config.tier_limits;
             crate::billing::limits::check(conn, tiers, owner, crate::billing::limits::Limit::TrustedContacts).await?;
-            let row =
-                store::insert(conn, owner, &name, email.as_deref(), phone.as_deref(), relationship.as_deref(), now)
-                    .await?;
-            Ok(row)
+            let new = NewContact {
+                user_id: owner,
+                name: &name,
+                email: email.as_deref(),
+                phone: phone.as_deref(),
+                relationship: relationship.as_deref(),
+                timezone: timezone.as_deref(),
+                quiet_hours_start: quiet_start,
+                quiet_hours_end: quiet_end,
+                invited_at: now,
+            };
+            Ok(store::insert(conn, &new).await?)
         })
         .await?;
     invite(state, &mut conn, &row).await;
@@ -138,6 +173,8 @@ pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch
     let email = patch.email.map(|e| clean_email(e, &mut errors));
     let phone = patch.phone.map(|p| clean_phone(p, &mut errors));
     let relationship = patch.relationship.map(|r| text("relationship", r, RELATIONSHIP_MAX, &mut errors));
+    let timezone = patch.timezone.map(|z| clean_zone(z, &mut errors));
+    let quiet_hours = patch.quiet_hours.map(|q| clean_quiet_hours(q.as_ref(), &mut errors));
     let (new_email, new_phone) =
         (email.clone().unwrap_or(current.email.clone()), phone.clone().unwrap_or(current.phone.clone()));
     need_an_address(&new_email, &new_phone, &mut errors);
@@ -148,15 +185,28 @@ pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch
     if readdressed {
         count_invitations(state, owner, &new_email, &new_phone).await?;
     }
-    let mut changes = ContactChanges { name, email, phone, relationship, ..Default::default() };
+    let mut changes = ContactChanges {
+        name,
+        email,
+        phone,
+        relationship,
+        timezone,
+        quiet_hours_start: quiet_hours.map(|(start, _)| start),
+        quiet_hours_end: quiet_hours.map(|(_, end)| end),
+        ..Default::default()
+    };
     if readdressed {
         // Consent was given for the old address; the new one is asked again.
         changes.consent_status = Some("pending".to_owned());
         changes.invited_at = Some(Some(state.clock.now()));
         changes.accepted_at = Some(None);
     }
-    let nothing =
-        changes.name.is_none() && changes.email.is_none() && changes.phone.is_none() && changes.relationship.is_none();
+    let nothing = changes.name.is_none()
+        && changes.email.is_none()
+        && changes.phone.is_none()
+        && changes.relationship.is_none()
+        && changes.timezone.is_none()
+        && changes.quiet_hours_start.is_none();
     if nothing {
         return Ok(current.into());
     }

@@ -1,12 +1,13 @@
 //! `trusted_contacts` queries, every one scoped to the owner except the consent lookups by token.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::schema::trusted_contacts;
+use crate::users::model::QuietHours;
 
 /// A `trusted_contacts` row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -25,6 +26,9 @@ pub struct ContactRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub paused_reason: Option<String>,
+    pub timezone: Option<String>,
+    pub quiet_hours_start: Option<NaiveTime>,
+    pub quiet_hours_end: Option<NaiveTime>,
 }
 
 /// A contact as the owner sees it.
@@ -44,6 +48,12 @@ pub struct ContactView {
     /// Set while the owner's tier allows fewer trusted contacts than they have: this one, among the newest,
     /// is not asked until a slot frees or the tier rises.
     pub paused_reason: Option<String>,
+    /// The contact's own IANA zone; null: the owner's.
+    #[schema(example = "Europe/Berlin")]
+    pub timezone: Option<String>,
+    /// The contact's own quiet hours, on their zone's clock; null: the owner's. Deliveries to the contact
+    /// inside them wait until they end.
+    pub quiet_hours: Option<QuietHours>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -61,13 +71,15 @@ impl From<ContactRow> for ContactView {
             accepted_at: row.accepted_at,
             opted_out_at: row.opted_out_at,
             paused_reason: row.paused_reason,
+            timezone: row.timezone,
+            quiet_hours: QuietHours::from_times(row.quiet_hours_start, row.quiet_hours_end),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
     }
 }
 
-/// Columns written on create and on a change of name, address or consent.
+/// Columns written on create and on a change of name, address, zone, quiet hours or consent.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = trusted_contacts)]
 pub struct ContactChanges {
@@ -79,26 +91,29 @@ pub struct ContactChanges {
     pub invited_at: Option<Option<DateTime<Utc>>>,
     pub accepted_at: Option<Option<DateTime<Utc>>>,
     pub opted_out_at: Option<Option<DateTime<Utc>>>,
+    pub timezone: Option<Option<String>>,
+    pub quiet_hours_start: Option<Option<NaiveTime>>,
+    pub quiet_hours_end: Option<Option<NaiveTime>>,
 }
 
-pub async fn insert(
-    conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    name: &str,
-    email: Option<&str>,
-    phone: Option<&str>,
-    relationship: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<ContactRow> {
+/// A new contact, invited at `invited_at`.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = trusted_contacts)]
+pub struct NewContact<'a> {
+    pub user_id: Uuid,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub relationship: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+    pub quiet_hours_start: Option<NaiveTime>,
+    pub quiet_hours_end: Option<NaiveTime>,
+    pub invited_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewContact<'_>) -> QueryResult<ContactRow> {
     diesel::insert_into(trusted_contacts::table)
-        .values((
-            trusted_contacts::user_id.eq(owner),
-            trusted_contacts::name.eq(name),
-            trusted_contacts::email.eq(email),
-            trusted_contacts::phone.eq(phone),
-            trusted_contacts::relationship.eq(relationship),
-            trusted_contacts::invited_at.eq(now),
-        ))
+        .values(new)
         .returning(ContactRow::as_returning())
         .get_result(conn)
         .await

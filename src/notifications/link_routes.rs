@@ -44,13 +44,19 @@ impl Page {
 
     fn respond(self, token: &str) -> HttpResponse {
         let form = self.button.map(|button| json!({"action": format!("{PATH_PREFIX}{token}"), "button": button}));
-        let context = json!({"title": self.title, "message": self.message, "form": form});
+        let context = json!({
+            "title": self.title,
+            "message": self.message,
+            "form": form,
+            "css": crate::console::assets::css_url(),
+            "icon": crate::console::assets::icon_url(),
+        });
         match templates::render("page.html", context) {
             Ok(body) => HttpResponse::build(self.status)
                 .content_type("text/html; charset=utf-8")
                 .insert_header((
                     "content-security-policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
                 ))
                 .insert_header(("x-robots-tag", "noindex"))
                 .body(body),

@@ -43,6 +43,18 @@ pub struct QuietHours {
     pub end: String,
 }
 
+impl QuietHours {
+    /// The stored pair as `HH:MM`; none unless both are set.
+    pub fn from_times(start: Option<NaiveTime>, end: Option<NaiveTime>) -> Option<QuietHours> {
+        match (start, end) {
+            (Some(start), Some(end)) => {
+                Some(QuietHours { start: start.format("%H:%M").to_string(), end: end.format("%H:%M").to_string() })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What the API shows of a user.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -61,12 +73,7 @@ pub struct UserView {
 
 impl UserView {
     pub fn from_row(user: User, tier: &str) -> UserView {
-        let quiet_hours = match (user.quiet_hours_start, user.quiet_hours_end) {
-            (Some(start), Some(end)) => {
-                Some(QuietHours { start: start.format("%H:%M").to_string(), end: end.format("%H:%M").to_string() })
-            }
-            _ => None,
-        };
+        let quiet_hours = QuietHours::from_times(user.quiet_hours_start, user.quiet_hours_end);
         UserView {
             id: user.id,
             email: user.email,

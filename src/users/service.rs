@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::model::{PasswordChange, UserPatch, UserView};
+use super::model::{PasswordChange, QuietHours, UserPatch, UserView};
 use super::store::{self, UserChanges};
 use crate::auth::password;
 use crate::http::{ApiError, FieldError};
@@ -69,6 +69,21 @@ fn parse_clock(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<N
     parsed
 }
 
+/// Checks quiet hours given as `HH:MM` (`field.start`, `field.end`, distinct) and returns the start and end
+/// to store; a user's and a trusted contact's are read by the same rules.
+pub fn check_quiet_hours(
+    field: &str,
+    hours: &QuietHours,
+    errors: &mut Vec<FieldError>,
+) -> (Option<NaiveTime>, Option<NaiveTime>) {
+    let start = parse_clock(&format!("{field}.start"), &hours.start, errors);
+    let end = parse_clock(&format!("{field}.end"), &hours.end, errors);
+    if start.is_some() && start == end {
+        errors.push(FieldError::new(field, "start and end must differ"));
+    }
+    (start, end)
+}
+
 pub async fn me(state: &AppState, user: Uuid) -> Result<UserView, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find_live(&mut conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
@@ -92,11 +107,7 @@ pub async fn update_me(state: &AppState, user: Uuid, patch: UserPatch) -> Result
             changes.quiet_hours_end = Some(None);
         }
         Some(Some(hours)) => {
-            let start = parse_clock("quietHours.start", &hours.start, &mut errors);
-            let end = parse_clock("quietHours.end", &hours.end, &mut errors);
-            if start.is_some() && start == end {
-                errors.push(FieldError::new("quietHours", "start and end must differ"));
-            }
+            let (start, end) = check_quiet_hours("quietHours", hours, &mut errors);
             changes.quiet_hours_start = Some(start);
             changes.quiet_hours_end = Some(end);
         }

@@ -10,7 +10,7 @@ use crate::common::{Reply, TestApp};
 use crate::fixtures::{create, in_hours, soon, user};
 
 /// An app on PRO (10 contacts) with its own outbox folder, so the test reads its own invitations.
-async fn spawn(tier: &str, social: &str) -> (TestApp, std::path::PathBuf) {
+pub async fn spawn(tier: &str, social: &str) -> (TestApp, std::path::PathBuf) {
     let outbox = std::env::temp_dir().join(format!("er-contacts-{}", uuid::Uuid::new_v4().simple()));
     let dir = outbox.to_string_lossy().into_owned();
     let app = TestApp::spawn_with(&[
@@ -23,7 +23,7 @@ async fn spawn(tier: &str, social: &str) -> (TestApp, std::path::PathBuf) {
 }
 
 /// The single email sent to `address`, from the outbox.
-fn email_to(outbox: &std::path::Path, address: &str) -> String {
+pub fn email_to(outbox: &std::path::Path, address: &str) -> String {
     let mails: Vec<String> = std::fs::read_dir(outbox)
         .map(|dir| dir.flatten().filter_map(|entry| std::fs::read_to_string(entry.path()).ok()).collect())
         .map(|mails: Vec<String>| mails.into_iter().map(|m| m.replace("=\r\n", "")).collect())
@@ -34,7 +34,7 @@ fn email_to(outbox: &std::path::Path, address: &str) -> String {
 }
 
 /// The path of the link in `mail` that starts with `prefix` (`/contacts/invitation/`).
-fn link(mail: &str, prefix: &str) -> String {
+pub fn link(mail: &str, prefix: &str) -> String {
     let start = mail.find(&format!("http://127.0.0.1:3801{prefix}")).expect("link in the email") + 21;
     mail[start..].split_whitespace().next().unwrap().to_owned()
 }
@@ -304,4 +304,79 @@ async fn a_contact_who_declines_frees_the_slot_of_one_paused_by_a_downgrade() {
     let decline = link(&email_to(&outbox, "older@example.com"), "/contacts/invitation/");
     assert_eq!(form(&app, &decline, "decision=decline").await.status, 200);
     assert!(paused().await.is_empty(), "the declined contact's slot lets the paused one be asked again");
+}
+
+/// How many emails went to `address`, from the outbox.
+pub fn emails_to(outbox: &std::path::Path, address: &str) -> usize {
+    std::fs::read_dir(outbox)
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+                .filter(|m| m.contains(&format!("To: {address}\r\n")))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contact_has_their_own_zone_and_quiet_hours() {
+    let (app, outbox) = spawn("PRO", "true").await;
+    let token = user(&app, "ada@example.com").await;
+    let eve = contact(
+        &app,
+        &token,
+        json!({"name": "Eve", "email": "eve@example.com", "timezone": "America/New_York",
+               "quietHours": {"start": "22:00", "end": "07:30"}}),
+    )
+    .await;
+    assert_eq!(eve["timezone"], "America/New_York");
+    assert_eq!(eve["quietHours"], json!({"start": "22:00", "end": "07:30"}));
+    let id = eve["id"].as_str().unwrap();
+    let path = format!("/v1/trusted-contacts/{id}");
+    let read = app.get(&path, Some(&token)).await;
+    assert_eq!(
+        (&read.data(200)["timezone"], &read.data(200)["quietHours"]["end"]),
+        (&json!("America/New_York"), &json!("07:30"))
+    );
+    // Without them, a contact follows the owner: both null.
+    let fay = contact(&app, &token, json!({"name": "Fay", "email": "fay@example.com"})).await;
+    assert_eq!((fay["timezone"].clone(), fay["quietHours"].clone()), (Value::Null, Value::Null));
+    assert_eq!(emails_to(&outbox, "eve@example.com"), 1);
+
+    // Changing only the zone or the quiet hours is no new address: no new invitation, consent unchanged.
+    let patch = |body: Value| app.call(Method::PATCH, &path, Some(body), Some(&token));
+    let moved = patch(json!({"timezone": "Asia/Tokyo", "quietHours": {"start": "23:00", "end": "06:00"}})).await;
+    assert_eq!(moved.data(200)["timezone"], "Asia/Tokyo");
+    assert_eq!(moved.data(200)["quietHours"], json!({"start": "23:00", "end": "06:00"}));
+    assert_eq!(moved.data(200)["consentStatus"], "pending");
+    assert_eq!(moved.data(200)["invitedAt"], eve["invitedAt"]);
+    assert_eq!(emails_to(&outbox, "eve@example.com"), 1, "no second invitation");
+
+    // Bad input is refused in the envelope, naming the field, and changes nothing.
+    for (bad, field) in [
+        (json!({"timezone": "Mars/Olympus"}), "timezone"),
+        (json!({"quietHours": {"start": "22:00", "end": "22:00"}}), "quietHours"),
+        (json!({"quietHours": {"start": "25:00", "end": "07:00"}}), "quietHours.start"),
+    ] {
+        let reply = patch(bad.clone()).await;
+        reply.assert_error(400, "VALIDATION_ERROR");
+        assert!(reply.body["error"]["details"].to_string().contains(&format!("\"{field}\"")), "{}", reply.text);
+        let mut create = bad;
+        create["name"] = json!("Gus");
+        create["email"] = json!("gus@example.com");
+        let reply = app.post("/v1/trusted-contacts", create, Some(&token)).await;
+        reply.assert_error(400, "VALIDATION_ERROR");
+        assert!(reply.body["error"]["details"].to_string().contains(&format!("\"{field}\"")), "{}", reply.text);
+    }
+    assert_eq!(emails_to(&outbox, "gus@example.com"), 0);
+    assert_eq!(app.get(&path, Some(&token)).await.data(200)["timezone"], "Asia/Tokyo");
+
+    // null returns both to the owner's.
+    let cleared = patch(json!({"timezone": null, "quietHours": null})).await;
+    assert_eq!(
+        (cleared.data(200)["timezone"].clone(), cleared.data(200)["quietHours"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(app.get(&path, Some(&token)).await.data(200)["quietHours"], Value::Null);
+    assert_eq!(emails_to(&outbox, "eve@example.com"), 1, "still no second invitation");
 }

@@ -406,3 +406,56 @@ async fn channels_are_added_and_tested_in_a_browser() {
 async fn channels_are_added_and_tested_with_javascript_off() {
     channels_flow(false).await;
 }
+
+/// Invite a contact on /contacts → the contact opens the emailed invitation in the browser and accepts →
+/// /contacts shows them as accepted; screenshots of /contacts at both widths.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contact_invited_on_the_page_accepts_in_the_browser() {
+    let driver = Driver::start().await;
+    let (app, outbox) = crate::contacts::spawn("PRO", "true").await;
+    let client = driver.browser(true).await;
+    sign_up(&client, &app, "contacts-browser@example.com").await;
+    client.goto(&app.url("/contacts")).await.expect("contacts page");
+    shoot(&client, "contacts-empty").await;
+    fill(&client, "#name", "Grace Hopper").await;
+    fill(&client, "#email", "grace@example.com").await;
+    fill(&client, "#relationship", "aunt").await;
+    fill(&client, "#timezone", "America/New_York").await;
+    fill(&client, "#quiet_start", "22:00").await;
+    fill(&client, "#quiet_end", "07:00").await;
+    click(&client, "form[action='/contacts'] button[type=submit]").await;
+    assert_eq!(path_of(&client).await, "/contacts");
+    let text = text_of(&client).await;
+    assert!(text.contains("Grace Hopper is invited.") && text.contains("invited"), "{text}");
+
+    let mail = crate::contacts::email_to(&outbox, "grace@example.com");
+    let accept = crate::contacts::link(&mail, "/contacts/invitation/");
+    client.goto(&app.url(&accept)).await.expect("invitation page");
+    shoot(&client, "contact-invitation").await;
+    let button = client.find(Locator::Css("button[value=accept]")).await.expect("an accept button");
+    let old = client.find(Locator::Css("html")).await.expect("a page");
+    button.click().await.expect("click");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while old.tag_name().await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "accepting did not lead to a new page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = client.find(Locator::Css("body")).await.expect("body").text().await.expect("text");
+    assert!(body.contains("now a trusted contact"), "{body}");
+    shoot(&client, "contact-accepted").await;
+
+    client.goto(&app.url("/contacts")).await.expect("contacts page");
+    let text = text_of(&client).await;
+    assert!(text.contains("accepted") && text.contains("America/New_York, quiet 22:00–07:00"), "{text}");
+    shoot(&client, "contacts").await;
+    client.goto(&app.url(&format!("/contacts/{}/remove", contact_id(&client).await))).await.expect("confirm");
+    shoot(&client, "contact-remove").await;
+    client.close().await.expect("session closes");
+}
+
+/// The id in the first contact's remove link on the current page.
+async fn contact_id(client: &Client) -> String {
+    let source = client.source().await.expect("source");
+    let at = source.find("/remove\"").expect("a remove link");
+    source[..at].rsplit('/').next().unwrap_or_default().to_owned()
+}

@@ -349,3 +349,138 @@ async fn changing_the_time_zone_moves_the_times_and_api_keys_show_once() {
     let me = app.client.get(app.url("/v1/users/me")).header("x-api-key", &key).send().await.unwrap();
     assert_eq!(me.status(), 401);
 }
+
+/// The id of the contact named `name` on the contacts page (from its remove link).
+fn contact_on(page: &str, name: &str) -> Option<String> {
+    let marker = format!("aria-label=\"Remove {name}\"");
+    let at = page.find(&marker)?;
+    let href = page[..at].rfind("href=\"/contacts/")? + "href=\"/contacts/".len();
+    Some(page[href..].split('/').next()?.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contacts_page_invites_edits_and_removes_through_the_api_rules() {
+    let (app, outbox) = crate::contacts::spawn("PRO", "true").await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("contacts@example.com", "Europe/Berlin").await;
+    let page = ada.get("/contacts").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("href=\"/contacts\" aria-current=\"page\">Contacts</a>"), "in the nav");
+    assert!(page.text.contains("No trusted contacts yet."));
+
+    // Errors sit next to their fields and what was typed stays; nothing is sent.
+    let typed = [
+        ("csrf", csrf.as_str()),
+        ("name", "Bob <b>"),
+        ("email", "bob@example.com"),
+        ("phone", ""),
+        ("relationship", "brother"),
+        ("timezone", "Mars/Olympus"),
+        ("quiet_start", "22:00"),
+        ("quiet_end", "22:00"),
+    ];
+    let refused = ada.post("/contacts", &typed).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(refused.text.contains("id=\"timezone-error\""), "{}", refused.text);
+    assert!(refused.text.contains("id=\"quiet_end-error\">start and end must differ"), "{}", refused.text);
+    assert!(refused.text.contains("value=\"Bob &lt;b&gt;\"") && refused.text.contains("value=\"Mars/Olympus\""));
+    let half = ada
+        .post(
+            "/contacts",
+            &[("csrf", csrf.as_str()), ("name", "Bob"), ("email", "bob@example.com"), ("quiet_start", "22:00")],
+        )
+        .await;
+    assert_eq!(half.status, 400);
+    assert!(half.text.contains("id=\"quiet_end-error\""), "{}", half.text);
+    assert_eq!(count(&app, "SELECT count(*) FROM trusted_contacts").await, 0);
+
+    // Invite → listed as invited, the invitation goes out, the zone and quiet hours are the contact's own.
+    let mut good = typed;
+    good[5] = ("timezone", "America/New_York");
+    good[7] = ("quiet_end", "07:00");
+    let invited = ada.post("/contacts", &good).await;
+    assert_eq!((invited.status, location(&invited).as_str()), (303, "/contacts"), "{}", invited.text);
+    let list = ada.get("/contacts").await;
+    assert!(list.text.contains("is invited."), "the flash");
+    assert!(list.text.contains("Bob &lt;b&gt;") && list.text.contains(">invited</span>"), "{}", list.text);
+    assert!(list.text.contains("America/New_York, quiet 22:00–07:00"), "{}", list.text);
+    let mail = crate::contacts::email_to(&outbox, "bob@example.com");
+    assert!(mail.contains("asks you to be a trusted contact"));
+    let id = contact_on(&list.text, "Bob &lt;b&gt;").expect("a remove link");
+    let zone = format!("SELECT timezone FROM trusted_contacts WHERE id = '{id}'");
+
+    // Edit the zone and quiet hours: no new invitation; blank returns them to mine.
+    let edit = ada.get(&format!("/contacts/{id}/edit")).await;
+    assert!(edit.status == 200 && edit.text.contains("value=\"America/New_York\""), "{}", edit.text);
+    let saved = ada
+        .post(
+            &format!("/contacts/{id}/edit"),
+            &[("csrf", &csrf), ("timezone", "Asia/Tokyo"), ("quiet_start", "23:00"), ("quiet_end", "06:30")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    assert!(ada.get("/contacts").await.text.contains("Asia/Tokyo, quiet 23:00–06:30"));
+    let bad = ada.post(&format!("/contacts/{id}/edit"), &[("csrf", &csrf), ("timezone", "Nowhere/Land")]).await;
+    assert!(
+        bad.status == 400 && bad.text.contains("id=\"timezone-error\"") && bad.text.contains("value=\"Nowhere/Land\"")
+    );
+    let cleared = ada
+        .post(
+            &format!("/contacts/{id}/edit"),
+            &[("csrf", &csrf), ("timezone", ""), ("quiet_start", ""), ("quiet_end", "")],
+        )
+        .await;
+    assert_eq!(cleared.status, 303);
+    assert!(ada.get("/contacts").await.text.contains("Same time zone and quiet hours as yours."));
+    assert_eq!(crate::contacts::emails_to(&outbox, "bob@example.com"), 1, "no second invitation");
+
+    // Another user's contact is not found, to see, edit or remove.
+    let mut eve = Visitor::new(&app);
+    let eves = eve.sign_up("contacts-eve@example.com", "UTC").await;
+    for path in
+        [format!("/contacts/{id}/edit"), format!("/contacts/{id}/remove"), "/contacts/not-a-uuid/edit".to_owned()]
+    {
+        let reply = eve.get(&path).await;
+        assert!(reply.status == 404 && reply.text.contains("Page not found"), "{path}: {}", reply.text);
+    }
+    assert_eq!(eve.post(&format!("/contacts/{id}/remove"), &[("csrf", &eves)]).await.status, 404);
+    assert_eq!(eve.post(&format!("/contacts/{id}/edit"), &[("csrf", &eves), ("timezone", "UTC")]).await.status, 404);
+    assert!(!eve.get("/contacts").await.text.contains("bob@example.com"));
+
+    // Without the form token: 403, nothing changed.
+    for token in ["", "not-the-token"] {
+        let fields = |extra: &[(&'static str, &'static str)]| {
+            let mut fields: Vec<(&str, &str)> = extra.to_vec();
+            if !token.is_empty() {
+                fields.push(("csrf", token));
+            }
+            fields
+        };
+        let invite = ada.post("/contacts", &fields(&[("name", "Sneaky"), ("email", "sneaky@example.com")])).await;
+        assert!(invite.status == 403 && invite.text.contains("Nothing was changed"), "{}", invite.text);
+        assert_eq!(ada.post(&format!("/contacts/{id}/edit"), &fields(&[("timezone", "UTC")])).await.status, 403);
+        assert_eq!(ada.post(&format!("/contacts/{id}/remove"), &fields(&[])).await.status, 403);
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM trusted_contacts").await, 1);
+    assert_eq!(scalar(&app, &format!("SELECT coalesce(({zone}), 'none') AS value")).await, "none");
+    assert_eq!(crate::contacts::emails_to(&outbox, "sneaky@example.com"), 0);
+
+    // Remove: a confirm page first (a plain link and a form), then gone.
+    let confirm = ada.get(&format!("/contacts/{id}/remove")).await;
+    assert!(confirm.status == 200 && confirm.text.contains("Remove Bob &lt;b&gt;?"), "{}", confirm.text);
+    assert_eq!(count(&app, "SELECT count(*) FROM trusted_contacts").await, 1, "asking changes nothing");
+    let removed = ada.post(&format!("/contacts/{id}/remove"), &[("csrf", &csrf)]).await;
+    assert_eq!((removed.status, location(&removed).as_str()), (303, "/contacts"));
+    let list = ada.get("/contacts").await;
+    assert!(list.text.contains("Contact removed.") && !list.text.contains("bob@example.com"), "{}", list.text);
+    assert_eq!(count(&app, "SELECT count(*) FROM trusted_contacts").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_social_escalation_off_there_is_no_contacts_page() {
+    let (app, _outbox) = crate::contacts::spawn("PRO", "false").await;
+    let mut ada = Visitor::new(&app);
+    ada.sign_up("nocontacts@example.com", "UTC").await;
+    assert!(!ada.get("/").await.text.contains("href=\"/contacts\""), "no nav link");
+    assert_eq!(ada.get("/contacts").await.status, 404);
+}

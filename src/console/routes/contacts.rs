@@ -1,0 +1,283 @@
+//! Trusted contacts: the list with each one's consent, the invite form, a contact's own time zone and quiet
+//! hours, and removal behind a confirm page. Every change goes through the API's service functions.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::account::TokenOnly;
+use super::settings::ZONES;
+use super::{page, redirect_with};
+use crate::console::error::{ConsoleError, field_errors};
+use crate::console::forms::{Errors, place};
+use crate::console::session::Viewer;
+use crate::contacts::ensure_enabled;
+use crate::contacts::service::{self, ContactInput, ContactPatch};
+use crate::contacts::store::ContactView;
+use crate::http::{ApiError, ErrorCode};
+use crate::state::AppState;
+use crate::users::model::QuietHours;
+
+fn contact_id(raw: &str) -> Result<Uuid, ConsoleError> {
+    Uuid::parse_str(raw).map_err(|_| ConsoleError::NotFound)
+}
+
+/// The invite form, as typed (kept to fill the form again after an error).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct InviteForm {
+    csrf: String,
+    name: String,
+    email: String,
+    phone: String,
+    relationship: String,
+    timezone: String,
+    quiet_start: String,
+    quiet_end: String,
+}
+
+/// A contact's own zone and quiet hours; blank fields mean "the same as mine".
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HoursForm {
+    csrf: String,
+    timezone: String,
+    quiet_start: String,
+    quiet_end: String,
+}
+
+fn blank_is_none(raw: &str) -> Option<String> {
+    Some(raw.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The quiet hours typed: both blank for the owner's, or both given.
+fn quiet_hours(start: &str, end: &str, errors: &mut Errors) -> Option<QuietHours> {
+    match (blank_is_none(start), blank_is_none(end)) {
+        (None, None) => None,
+        (Some(start), Some(end)) => Some(QuietHours { start, end }),
+        (start, _) => {
+            let missing = if start.is_none() { "quiet_start" } else { "quiet_end" };
+            errors.insert(missing.into(), "Give both the start and the end, or leave both empty.".into());
+            None
+        }
+    }
+}
+
+/// The form field that shows an API field error.
+fn field_for(api_field: &str) -> &'static str {
+    match api_field {
+        "name" => "name",
+        "email" => "email",
+        "phone" => "phone",
+        "relationship" => "relationship",
+        "timezone" => "timezone",
+        "quietHours.start" => "quiet_start",
+        "quietHours.end" | "quietHours" => "quiet_end",
+        _ => "",
+    }
+}
+
+/// How a contact's consent reads on the page.
+fn status_of(contact: &ContactView) -> (&'static str, &'static str) {
+    match contact.consent_status.as_str() {
+        "pending" => ("invited", "Invited, has not answered yet"),
+        "accepted" => ("accepted", "Accepted: reached when a reminder escalates to contacts"),
+        "declined" => ("declined", "Declined the invitation"),
+        "opted_out" => ("opted out", "Opted out of all messages"),
+        _ => ("unknown", ""),
+    }
+}
+
+fn row(contact: &ContactView) -> Value {
+    let (status, explained) = status_of(contact);
+    json!({
+        "id": contact.id,
+        "name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "relationship": contact.relationship,
+        "status": status,
+        "statusClass": contact.consent_status,
+        "explained": explained,
+        "paused": contact.paused_reason.is_some(),
+        "timezone": contact.timezone,
+        "quietHours": contact.quiet_hours,
+        "invitedAt": contact.invited_at,
+    })
+}
+
+async fn list_page(
+    req: &HttpRequest,
+    state: &AppState,
+    viewer: &Viewer,
+    form: &InviteForm,
+    errors: &Errors,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let contacts = service::list(state, viewer.user_id).await?;
+    let me = crate::users::service::me(state, viewer.user_id).await?;
+    let rows: Vec<Value> = contacts.iter().map(row).collect();
+    let context = json!({
+        "rows": rows,
+        "form": form,
+        "errors": errors,
+        "zones": &*ZONES,
+        "mine": {"timezone": me.timezone, "quietHours": me.quiet_hours},
+    });
+    Ok(page(req, &state.config, viewer, "contacts", "contacts.html", status, context))
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ConsoleError> {
+    ensure_enabled(&state)?;
+    list_page(&req, &state, &viewer, &InviteForm::default(), &Errors::new(), StatusCode::OK).await
+}
+
+/// Places a refused change's errors next to its fields; errors that are no field's go back to the caller.
+fn placed(err: ApiError, errors: &mut Errors) -> Result<StatusCode, ConsoleError> {
+    let status = err.code().status();
+    match (field_errors(&err), &err) {
+        (Some(found), _) => place(errors, found, field_for),
+        (None, ApiError::Client { code: ErrorCode::Forbidden, message, .. }) => {
+            errors.insert(String::new(), message.clone());
+        }
+        (None, _) => return Err(err.into()),
+    }
+    Ok(status)
+}
+
+pub async fn invite(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    ensure_enabled(&state)?;
+    let form = form.into_inner();
+    viewer.check_csrf(&state.config, &form.csrf)?;
+    let mut errors = Errors::new();
+    let hours = quiet_hours(&form.quiet_start, &form.quiet_end, &mut errors);
+    if errors.is_empty() {
+        let input = ContactInput {
+            name: form.name.clone(),
+            email: blank_is_none(&form.email),
+            phone: blank_is_none(&form.phone),
+            relationship: blank_is_none(&form.relationship),
+            timezone: blank_is_none(&form.timezone),
+            quiet_hours: hours,
+        };
+        match service::create(&state, viewer.user_id, input).await {
+            Ok(created) => {
+                let message = format!("{} is invited. They are reached only after they accept.", created.name);
+                return Ok(redirect_with(&state.config, "/contacts", &message));
+            }
+            Err(err) => {
+                let status = placed(err, &mut errors)?;
+                return list_page(&req, &state, &viewer, &form, &errors, status).await;
+            }
+        }
+    }
+    list_page(&req, &state, &viewer, &form, &errors, StatusCode::BAD_REQUEST).await
+}
+
+async fn edit_page(
+    req: &HttpRequest,
+    state: &AppState,
+    viewer: &Viewer,
+    contact: &ContactView,
+    form: &HoursForm,
+    errors: &Errors,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let me = crate::users::service::me(state, viewer.user_id).await?;
+    let context = json!({
+        "contact": row(contact),
+        "form": form,
+        "errors": errors,
+        "zones": &*ZONES,
+        "mine": {"timezone": me.timezone, "quietHours": me.quiet_hours},
+    });
+    Ok(page(req, &state.config, viewer, "contacts", "contact_edit.html", status, context))
+}
+
+pub async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    ensure_enabled(&state)?;
+    let contact = service::get(&state, viewer.user_id, contact_id(&id)?).await?;
+    let (start, end) = contact.quiet_hours.clone().map(|q| (q.start, q.end)).unwrap_or_default();
+    let form = HoursForm {
+        csrf: String::new(),
+        timezone: contact.timezone.clone().unwrap_or_default(),
+        quiet_start: start,
+        quiet_end: end,
+    };
+    edit_page(&req, &state, &viewer, &contact, &form, &Errors::new(), StatusCode::OK).await
+}
+
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    form: web::Form<HoursForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    ensure_enabled(&state)?;
+    let form = form.into_inner();
+    viewer.check_csrf(&state.config, &form.csrf)?;
+    let id = contact_id(&id)?;
+    let mut errors = Errors::new();
+    let hours = quiet_hours(&form.quiet_start, &form.quiet_end, &mut errors);
+    if errors.is_empty() {
+        let patch = ContactPatch {
+            name: None,
+            email: None,
+            phone: None,
+            relationship: None,
+            timezone: Some(blank_is_none(&form.timezone)),
+            quiet_hours: Some(hours),
+        };
+        match service::update(&state, viewer.user_id, id, patch).await {
+            Ok(updated) => {
+                let message = format!("Saved {}'s time zone and quiet hours.", updated.name);
+                return Ok(redirect_with(&state.config, "/contacts", &message));
+            }
+            Err(err) => {
+                let status = placed(err, &mut errors)?;
+                let contact = service::get(&state, viewer.user_id, id).await?;
+                return edit_page(&req, &state, &viewer, &contact, &form, &errors, status).await;
+            }
+        }
+    }
+    let contact = service::get(&state, viewer.user_id, id).await?;
+    edit_page(&req, &state, &viewer, &contact, &form, &errors, StatusCode::BAD_REQUEST).await
+}
+
+/// The confirm step before a removal (a page of its own, so it works without a script).
+pub async fn remove_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    ensure_enabled(&state)?;
+    let contact = service::get(&state, viewer.user_id, contact_id(&id)?).await?;
+    let context = json!({"contact": row(&contact)});
+    Ok(page(&req, &state.config, &viewer, "contacts", "contact_remove.html", StatusCode::OK, context))
+}
+
+pub async fn remove(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    form: web::Form<TokenOnly>,
+) -> Result<HttpResponse, ConsoleError> {
+    ensure_enabled(&state)?;
+    viewer.check_csrf(&state.config, &form.csrf)?;
+    service::delete(&state, viewer.user_id, contact_id(&id)?).await?;
+    Ok(redirect_with(&state.config, "/contacts", "Contact removed. They will not be reached again."))
+}
