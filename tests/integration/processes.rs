@@ -299,3 +299,60 @@ async fn worker_and_scheduler_roles_serve_health_and_their_own_metrics_only() {
     })
     .await;
 }
+
+/// Sentry (`SENTRY_DSN`, here a local fake): an internal error reaches it once, with the request id a user
+/// would quote, and without the person's email address or credentials.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_internal_error_reaches_sentry_once_with_the_request_id_and_no_personal_data() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sentry = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&sentry).await;
+    let db = TestDb::create().await;
+    let port = free_port();
+    let dsn = format!("http://publickey@127.0.0.1:{}/42", sentry.address().port());
+    let process =
+        BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port.to_string()), ("SENTRY_DSN", &dsn)]));
+    assert_eq!(process.wait_for_http("/health/ready", Duration::from_secs(20)).await, Some(200));
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let email = "private.person@example.com";
+    let registered: serde_json::Value = client
+        .post(format!("{base}/v1/auth/register"))
+        .json(
+            &serde_json::json!({"email": email, "password": "correct horse battery", "displayName": "Private Person"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["data"]["tokens"]["accessToken"].as_str().expect("a token").to_owned();
+    // An operator's mistake the code cannot handle: a table is gone.
+    let mut conn = db.connect().await;
+    diesel::sql_query("DROP TABLE api_keys CASCADE").execute(&mut conn).await.unwrap();
+    let failed = client.get(format!("{base}/v1/api-keys")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(failed.status(), 500);
+    let body: serde_json::Value = failed.json().await.unwrap();
+    let request_id = body["meta"]["requestId"].as_str().expect("a request id").to_owned();
+
+    crate::engine::eventually(Duration::from_secs(20), "Sentry received the event", || async {
+        !sentry.received_requests().await.unwrap_or_default().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let envelopes: Vec<String> = sentry
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    let events: Vec<&String> = envelopes.iter().filter(|e| e.contains("\"type\":\"event\"")).collect();
+    assert_eq!(events.len(), 1, "one event for one internal error: {envelopes:?}");
+    assert!(events[0].contains(&request_id), "the event carries the request id: {}", events[0]);
+    for envelope in &envelopes {
+        assert!(!envelope.contains(email) && !envelope.contains(&token), "personal data reached Sentry: {envelope}");
+    }
+}
