@@ -21,8 +21,15 @@ fn local_time(at: DateTime<Utc>, zone: Tz, minutes: i64) -> NaiveTime {
     NaiveTime::from_hms_opt(time.hour(), time.minute(), 0).expect("a time")
 }
 
+/// Tier deliveries that reached `to` (not lifecycle events: the episode expiring after the final wait is
+/// told to the webhook too).
 async fn posts_to(sink: &MockServer, to: &str) -> usize {
-    sink.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == to).count()
+    let requests = sink.received_requests().await.unwrap_or_default();
+    let tier = |r: &&wiremock::Request| {
+        let body = r.body_json::<serde_json::Value>().unwrap_or_default();
+        r.url.path() == to && matches!(body["type"].as_str(), Some("reminder.triggered" | "reminder.escalated"))
+    };
+    requests.iter().filter(tier).count()
 }
 
 /// One column of the delivery to `target` as text (ISO 8601 for times, "" for NULL).
