@@ -55,6 +55,11 @@ fn channels_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/channels/{id}/delete").post(channels::delete));
 }
 
+/// The id in a page's path. A malformed id is the same 404 as another user's, so neither hints at anything.
+fn path_id(raw: &str) -> Result<uuid::Uuid, super::error::ConsoleError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| super::error::ConsoleError::NotFound)
+}
+
 /// Cookie carrying a one-line message to the page after a redirect ("Snoozed until …").
 const FLASH: &str = "er_flash";
 

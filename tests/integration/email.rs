@@ -68,16 +68,7 @@ async fn an_email_arrives_with_headers_both_parts_escaped_and_action_links() {
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await, 1);
 
     // One-click unsubscribe (RFC 8058): the mail client POSTs the List-Unsubscribe URL without a page.
-    let url = unsubscribe.trim_start_matches('<').split('>').next().unwrap();
-    let one_click = app
-        .client
-        .post(app.url(url.trim_start_matches("http://127.0.0.1:3801")))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(one_click.status(), 200);
+    assert_eq!(one_click_unsubscribe(&app, &unsubscribe).await, 200);
     let disabled = format!("SELECT count(*) AS n FROM user_agent_subscriptions WHERE id = '{inbox}' AND NOT enabled");
     assert_eq!(count(&mut conn, &disabled).await, 1, "the address is unsubscribed");
     assert_eq!(scalar(&app, "SELECT status AS value FROM reminders").await, "active", "and nothing else changed");
@@ -230,4 +221,19 @@ async fn without_smtp_emails_and_notices_go_to_the_outbox_folder() {
     assert!(notices[0].contains("Subject: Your payment failed") && notices[0].contains("Please update your card."));
     assert!(notices[0].contains(&format!("To: {}@example.com", seed.user)));
     let _ = std::fs::remove_dir_all(&outbox);
+}
+
+/// What a mail client does with a `List-Unsubscribe` header (RFC 8058 one-click): POSTs its URL with
+/// `List-Unsubscribe=One-Click`, without showing a page. Returns the status.
+pub async fn one_click_unsubscribe(app: &TestApp, header: &str) -> u16 {
+    let url = header.trim_start_matches('<').split('>').next().unwrap();
+    let response = app
+        .client
+        .post(app.url(url.trim_start_matches("http://127.0.0.1:3801")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
 }

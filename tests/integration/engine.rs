@@ -40,6 +40,13 @@ pub async fn advance_settled(app: &TestApp, by: chrono::Duration) {
     app.state.clock.advance(by);
 }
 
+/// True for a tier's delivery (`reminder.triggered` or `.escalated`), false for a lifecycle event such as
+/// `reminder.expired`, which a webhook also hears once its episode gets there.
+pub fn is_tier_delivery(request: &wiremock::Request) -> bool {
+    let body = request.body_json::<serde_json::Value>().unwrap_or_default();
+    matches!(body["type"].as_str(), Some("reminder.triggered" | "reminder.escalated"))
+}
+
 /// A webhook receiver that answers 200 to every POST.
 pub async fn accepting_sink() -> MockServer {
     let sink = MockServer::start().await;

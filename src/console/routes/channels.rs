@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::account::TokenOnly;
-use super::{page, redirect_with};
+use super::{page, path_id, redirect_with};
 use crate::agents::subscriptions::model::{SubscribeInput, SubscriptionPatch, SubscriptionView, TestResult};
 use crate::agents::subscriptions::service;
 use crate::agents::subscriptions::verification::{self, VerificationView, VerifyInput};
@@ -35,10 +35,6 @@ pub(super) fn caller(req: &HttpRequest, viewer: &Viewer) -> Result<AuthUser, Con
 /// Whether any of the user's channels can receive a reminder now (confirmed, on, not paused).
 pub(super) async fn any_ready(state: &AppState, user: &AuthUser) -> Result<bool, ApiError> {
     Ok(service::list(state, user).await?.iter().any(|c| c.verified && c.enabled && c.paused_reason.is_none()))
-}
-
-fn channel_id(raw: &str) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::NotFound)
 }
 
 fn kind_name(kind: &str) -> &'static str {
@@ -195,7 +191,7 @@ pub async fn detail(
     viewer: Viewer,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = channel_id(&id)?;
+    let id = path_id(&id)?;
     detail_page(&req, &state, &viewer, id, Extra::default(), StatusCode::OK).await
 }
 
@@ -283,7 +279,7 @@ pub async fn verify(
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = channel_id(&id)?;
+    let id = path_id(&id)?;
     let input = VerifyInput { code: form.code.clone() };
     let err = match verification::verify(&state, viewer.user_id, id, input).await {
         Ok(channel) => {
@@ -313,7 +309,7 @@ pub async fn resend(
     form: web::Form<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = channel_id(&id)?;
+    let id = path_id(&id)?;
     let location = format!("/channels/{id}");
     match verification::resend(&state, viewer.user_id, id).await {
         Ok(sent) => {
@@ -366,7 +362,7 @@ pub async fn test(
     form: web::Form<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = channel_id(&id)?;
+    let id = path_id(&id)?;
     let user = caller(&req, &viewer)?;
     let message = match service::test(&state, &user, id).await {
         Ok(result) => test_message(&result),
@@ -394,7 +390,7 @@ pub async fn enabled(
     form: web::Form<EnabledForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = channel_id(&id)?;
+    let id = path_id(&id)?;
     let user = caller(&req, &viewer)?;
     let on = form.enabled == "true";
     let patch = SubscriptionPatch { name: None, config: None, enabled: Some(on), rotate_secret: None };
@@ -421,7 +417,7 @@ pub async fn delete(
     form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = channel_id(&id)?;
+    let id = path_id(&id)?;
     if form.confirm != "yes" {
         let message = "Tick the box to confirm, then press Delete again.".to_owned();
         let extra = Extra { errors: Errors::from([("confirm".to_owned(), message)]), ..Extra::default() };

@@ -5,11 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::settings::ZONES;
-use super::{page, redirect_with};
+use super::{page, path_id, redirect_with};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
 use crate::console::session::Viewer;
@@ -19,10 +18,6 @@ use crate::contacts::store::ContactView;
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::users::model::QuietHours;
-
-fn contact_id(raw: &str) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::NotFound)
-}
 
 /// The invite form, as typed (kept to fill the form again after an error).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -208,7 +203,7 @@ pub async fn edit_form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let contact = service::get(&state, viewer.user_id, contact_id(&id)?).await?;
+    let contact = service::get(&state, viewer.user_id, path_id(&id)?).await?;
     let (start, end) = contact.quiet_hours.clone().map(|q| (q.start, q.end)).unwrap_or_default();
     let form = HoursForm {
         csrf: String::new(),
@@ -229,7 +224,7 @@ pub async fn edit(
     ensure_enabled(&state)?;
     let form = form.into_inner();
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = contact_id(&id)?;
+    let id = path_id(&id)?;
     let mut errors = Errors::new();
     let hours = quiet_hours(&form.quiet_start, &form.quiet_end, &mut errors);
     if errors.is_empty() {
@@ -265,7 +260,7 @@ pub async fn remove_form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let contact = service::get(&state, viewer.user_id, contact_id(&id)?).await?;
+    let contact = service::get(&state, viewer.user_id, path_id(&id)?).await?;
     let context = json!({"contact": row(&contact)});
     Ok(page(&req, &state.config, &viewer, "contacts", "contact_remove.html", StatusCode::OK, context))
 }
@@ -278,6 +273,6 @@ pub async fn remove(
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
     viewer.check_csrf(&state.config, &form.csrf)?;
-    service::delete(&state, viewer.user_id, contact_id(&id)?).await?;
+    service::delete(&state, viewer.user_id, path_id(&id)?).await?;
     Ok(redirect_with(&state.config, "/contacts", "Contact removed. They will not be reached again."))
 }

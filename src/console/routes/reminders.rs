@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::dashboard::{all_reminders, next_time};
-use super::{page, redirect_with};
+use super::{page, path_id, redirect_with};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, ReminderForm, place};
 use crate::console::session::Viewer;
@@ -25,10 +25,6 @@ use crate::state::AppState;
 const EPISODES_SHOWN: i64 = 10;
 /// Upcoming occurrences listed on the detail page.
 const UPCOMING_SHOWN: usize = 5;
-
-fn reminder_id(raw: &str) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::NotFound)
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -185,7 +181,7 @@ pub async fn detail(
     viewer: Viewer,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = reminder_id(&id)?;
+    let id = path_id(&id)?;
     detail_page(&req, &state, &viewer, id, None).await
 }
 
@@ -197,7 +193,7 @@ pub async fn snooze(
     form: web::Form<SnoozeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = reminder_id(&id)?;
+    let id = path_id(&id)?;
     let input = SnoozeInput { until: None, duration: Some(form.phrase.clone()) };
     match snooze::snooze(&state, viewer.user_id, id, input).await {
         Ok(done) => {
@@ -225,7 +221,7 @@ async fn act(
     which: Simple,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, csrf)?;
-    let id = reminder_id(raw_id)?;
+    let id = path_id(raw_id)?;
     let location = format!("/reminders/{id}");
     let message = match snooze::act(state, viewer.user_id, id, None, which).await {
         Ok(done) => match which {

@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::{page, redirect_with};
@@ -144,7 +143,7 @@ pub async fn revoke_key(
     form: web::Form<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ConsoleError::NotFound)?;
+    let id = super::path_id(&id)?;
     api_keys::revoke_key(&state, viewer.user_id, id).await?;
     Ok(redirect_with(&state.config, "/settings", "API key revoked. It no longer works."))
 }

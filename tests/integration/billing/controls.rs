@@ -30,11 +30,7 @@ async fn sink() -> MockServer {
 /// limits: each follows a tier delivery that was let through).
 async fn received(sink: &MockServer) -> usize {
     let requests = sink.received_requests().await.unwrap_or_default();
-    let tier = |r: &&wiremock::Request| {
-        let body = r.body_json::<serde_json::Value>().unwrap_or_default();
-        matches!(body["type"].as_str(), Some("reminder.triggered" | "reminder.escalated"))
-    };
-    requests.iter().filter(tier).count()
+    requests.iter().filter(|r| crate::engine::is_tier_delivery(r)).count()
 }
 
 fn at(time: DateTime<Utc>) -> String {

@@ -25,11 +25,7 @@ fn local_time(at: DateTime<Utc>, zone: Tz, minutes: i64) -> NaiveTime {
 /// told to the webhook too).
 async fn posts_to(sink: &MockServer, to: &str) -> usize {
     let requests = sink.received_requests().await.unwrap_or_default();
-    let tier = |r: &&wiremock::Request| {
-        let body = r.body_json::<serde_json::Value>().unwrap_or_default();
-        r.url.path() == to && matches!(body["type"].as_str(), Some("reminder.triggered" | "reminder.escalated"))
-    };
-    requests.iter().filter(tier).count()
+    requests.iter().filter(|r| r.url.path() == to && crate::engine::is_tier_delivery(r)).count()
 }
 
 /// One column of the delivery to `target` as text (ISO 8601 for times, "" for NULL).

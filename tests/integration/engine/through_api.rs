@@ -18,11 +18,11 @@ async fn paths(sink: &MockServer) -> Vec<String> {
     requests
         .iter()
         .map(|r| {
-            let kind = r.body_json::<serde_json::Value>().ok().and_then(|b| b["type"].as_str().map(str::to_owned));
-            match kind.as_deref() {
-                Some("reminder.triggered" | "reminder.escalated") | None => r.url.path().to_owned(),
-                Some(event) => format!("{} {event}", r.url.path()),
+            if crate::engine::is_tier_delivery(r) {
+                return r.url.path().to_owned();
             }
+            let body = r.body_json::<serde_json::Value>().unwrap_or_default();
+            format!("{} {}", r.url.path(), body["type"].as_str().unwrap_or("(no type)"))
         })
         .collect()
 }
