@@ -1,7 +1,6 @@
 //! Notification channels ("agents"): one module per channel type behind the [`Channel`] trait.
 
 pub mod email;
-pub mod mailer;
 pub mod pull;
 pub mod sms;
 pub mod ssrf;

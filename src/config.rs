@@ -4,6 +4,7 @@
 //! [`SecretString`] so they cannot reach a log by accident.
 
 mod parse;
+mod roles;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use url::Url;
 
 use parse::Source;
 pub use parse::{ConfigError, is_e164};
+pub use roles::{Role, Roles};
 
 /// Where the binary runs: development generates missing secrets, production refuses to start without them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

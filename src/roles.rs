@@ -24,7 +24,7 @@ pub fn build_state(config: Arc<Config>, roles: Roles) -> anyhow::Result<AppState
     let application_name = format!("escalating-reminders-{}", roles.label());
     let db = db::pool(&config, target, &application_name)?;
     let redis = Arc::new(RedisClient::new(&config)?);
-    let mailer = Arc::new(crate::agents::mailer::Mailer::from_config(&config)?);
+    let mailer = Arc::new(crate::mailer::Mailer::from_config(&config)?);
     Ok(AppState {
         config,
         db,

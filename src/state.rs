@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::Roles;
-use crate::config::Config;
+use crate::config::{Config, Roles};
 use crate::db::DbPool;
 use crate::redis_client::RedisClient;
 
@@ -15,9 +14,9 @@ pub struct AppState {
     pub db: DbPool,
     pub redis: Arc<RedisClient>,
     /// Sends every email (notifications and account notices): SMTP, SendGrid's relay or the outbox.
-    pub mailer: Arc<crate::agents::mailer::Mailer>,
+    pub mailer: Arc<crate::mailer::Mailer>,
     /// Rate-limit counters (Redis, or in-process while Redis is away).
-    pub limiter: Arc<crate::http::rate_limit::RateLimiter>,
+    pub limiter: Arc<crate::rate_limiter::RateLimiter>,
     pub roles: Roles,
     pub clock: crate::clock::Clock,
     /// Set once migrations are known to be applied (`/health/ready`).

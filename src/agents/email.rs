@@ -10,8 +10,8 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use serde_json::json;
 
-use super::mailer::{MailError, Mailer};
 use super::{Channel, Job, Outcome, Recipient};
+use crate::mailer::{MailError, Mailer};
 use crate::notifications::links::{LinkAction, LinkSigner};
 use crate::notifications::reply_address::ReplyAddresses;
 use crate::notifications::templates;
