@@ -15,14 +15,6 @@ pub mod store;
 
 pub use extractor::AdminUser;
 
-/// Every admin route lives under this prefix; the shared layers that treat admin requests apart (the rate
-/// limiter, the idempotency layer) ask [`is_admin_path`] rather than spelling it again.
-pub const PATH_PREFIX: &str = "/v1/admin/";
-
-pub fn is_admin_path(path: &str) -> bool {
-    path.starts_with(PATH_PREFIX)
-}
-
 /// Admin routes need a signed-in session: an API key is no credential for them, whoever owns it.
 pub fn accepts(user: &crate::auth::AuthUser) -> bool {
     user.api_key_id.is_none()

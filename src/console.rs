@@ -18,7 +18,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 pub use error::ConsoleError;
-pub use render::Page;
 
 /// Mounts the console's pages and assets (beside the REST API, in the api role's app factory).
 pub fn configure(cfg: &mut web::ServiceConfig) {

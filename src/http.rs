@@ -1,7 +1,10 @@
-//! The HTTP surface: app factory, envelopes, errors, extractors, health, metrics and the server loop.
+//! The HTTP machinery: envelopes, errors, extractors, the request context, rate limits, idempotency, the
+//! audit trail, health, metrics, the route registry and the server loop. It knows no domain: the
+//! composition root (`api.rs`) mounts the domains' routes and attaches what they need.
 
 pub mod audit;
 mod bad_bytes;
+pub mod caller;
 pub mod client_ip;
 mod context;
 pub mod envelope;
@@ -14,41 +17,22 @@ pub mod openapi;
 pub mod pagination;
 pub mod probes;
 pub mod rate_limit;
+pub mod registry;
 mod server;
 
-use actix_web::web;
-
-pub use context::current_request_id;
+pub use caller::{Caller, CallerKind, Identify, SessionOnly};
+pub use context::{HtmlPage, current_request_id};
 pub use envelope::{ApiResponse, Meta};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use json::Json;
-pub use server::{app, serve};
-
-/// Every route of the API.
-pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    configure_meta(cfg);
-    crate::auth::routes::configure(cfg);
-    crate::users::routes::configure(cfg);
-    crate::reminders::routes::configure(cfg);
-    crate::escalation::profiles::routes::configure(cfg);
-    crate::agents::subscriptions::routes::configure(cfg);
-    crate::notifications::routes::configure(cfg);
-    crate::watchers::hook_routes::configure(cfg);
-    crate::watchers::routes::configure(cfg);
-    crate::contacts::routes::configure(cfg);
-    crate::notifications::link_routes::configure(cfg);
-    crate::admin::routes::configure(cfg);
-    crate::agents::sms::routes::configure(cfg);
-    crate::billing::routes::configure(cfg);
-}
+pub(crate) use registry::routes;
+pub use registry::{Layer, Routes};
+pub use server::{AppService, app, serve};
 
 /// Largest accepted request body (API contract: 256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Routes that need no authentication and sit outside `/v1`.
-pub(crate) fn configure_meta(cfg: &mut web::ServiceConfig) {
-    // `web::resource` (not `cfg.route`) so a wrong method answers 405 rather than falling through to 404.
-    cfg.service(web::resource("/health").get(health::health))
-        .service(web::resource("/health/ready").get(health::ready))
-        .service(web::resource("/metrics").get(metrics::render));
+pub fn meta_routes(r: &mut Routes) {
+    routes!(r => health::health, health::ready, metrics::render);
 }

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod api;
 pub mod auth;
 pub mod billing;
 pub mod cli;

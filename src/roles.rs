@@ -56,7 +56,7 @@ pub async fn run(
         })?,
     };
     if state.roles.contains(Role::Api) {
-        tasks.spawn(crate::http::serve(state.clone(), listener, shutdown.clone()));
+        tasks.spawn(crate::api::serve(state.clone(), listener, shutdown.clone()));
         let (migrating, stop) = (state.clone(), shutdown.clone());
         tasks.spawn(async move { api::migrate_with_retry(&migrating, &stop).await });
     } else {

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::permissions::{self, Permission, Role};
 use super::store;
 use crate::auth::AuthUser;
-use crate::http::ApiError;
 use crate::http::client_ip::client_ip;
+use crate::http::{ApiError, Caller, CallerKind};
 use crate::state::AppState;
 
 /// An authenticated admin.
@@ -62,8 +62,8 @@ impl FromRequest for AdminUser {
             let (admin_id, role) = store::admin_role(&mut conn, user.id).await?.ok_or_else(not_admin)?;
             let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
             let admin = AdminUser { admin_id, user_id: user.id, role, ip };
-            // The audit trail middleware records the request as an admin's.
-            req.extensions_mut().insert(admin.clone());
+            // The audit trail records the request as an admin's.
+            req.extensions_mut().insert(Caller { user_id: user.id, kind: CallerKind::Admin });
             Ok(admin)
         })
     }

@@ -1,6 +1,9 @@
 //! Thin handlers for `/v1/admin/*`. Each one names its permission first; the role table decides.
 
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -13,19 +16,34 @@ use super::params::{AuditQuery, HistoryQuery, PageQuery, UserSearchQuery};
 use super::permissions::Permission;
 use super::{action_log, health, service, stats, store};
 use crate::http::envelope::Envelope;
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::rate_limit::OwnBucket;
+use crate::http::{ApiError, ApiResponse, Json, Routes, SessionOnly, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/admin/stats").get(dashboard))
-        .service(web::resource("/v1/admin/users").get(search_users))
-        .service(web::resource("/v1/admin/users/{id}").get(user))
-        .service(web::resource("/v1/admin/users/{id}/delivery-state").post(set_delivery_state))
-        .service(web::resource("/v1/admin/users/{id}/notes").get(notes).post(add_note))
-        .service(web::resource("/v1/admin/users/{id}/subscription").post(override_subscription))
-        .service(web::resource("/v1/admin/audit").get(audit))
-        .service(web::resource("/v1/admin/health").get(health_now))
-        .service(web::resource("/v1/admin/health/history").get(health_history));
+/// Every admin route is mounted in this scope, wrapped in [`layer`].
+pub const SCOPE: &str = "/v1/admin";
+
+/// Requests per hour on admin routes, per admin (scaled by `RATE_LIMIT_MULTIPLIER` like every limit).
+const HOURLY_LIMIT: u64 = 10_000;
+
+/// Marks a request to an admin route before any shared layer authenticates the caller (the composition
+/// root wraps the admin scope in it last, so it runs first). Admin routes have their own rate-limit bucket at
+/// the highest tier's rate: an admin's console is not throttled by the tier of the admin's own account,
+/// and their own API use does not eat into it. And they accept no API key (see [`super::accepts`]).
+pub async fn layer(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    req.extensions_mut().insert(OwnBucket { name: "admin", hourly: HOURLY_LIMIT });
+    req.extensions_mut().insert(SessionOnly);
+    next.call(req).await
+}
+
+pub fn configure(r: &mut Routes) {
+    routes!(r =>
+        dashboard, search_users, user, set_delivery_state, notes, add_note, override_subscription, audit,
+        health_now, health_history,
+    );
 }
 
 /// The JSON body of a write, read only after `permission` is checked: actix extracts handler arguments

@@ -7,7 +7,7 @@ use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use super::{api_keys, store, tokens};
-use crate::http::ApiError;
+use crate::http::{ApiError, Caller, CallerKind, Identify};
 use crate::state::AppState;
 
 /// The authenticated caller.
@@ -20,6 +20,29 @@ pub struct AuthUser {
     pub session_id: Option<Uuid>,
     /// The key, when authenticated with an API key.
     pub api_key_id: Option<Uuid>,
+}
+
+impl AuthUser {
+    /// The caller as the shared layers (idempotency, the audit trail) see them.
+    pub fn caller(&self) -> Caller {
+        let kind = if self.api_key_id.is_some() { CallerKind::ApiKey } else { CallerKind::User };
+        Caller { user_id: self.id, kind }
+    }
+
+    /// Caches the caller in the request: a later extraction reuses it, and the audit trail names them.
+    pub fn remember(&self, req: &HttpRequest) {
+        let mut extensions = req.extensions_mut();
+        extensions.insert(self.clone());
+        extensions.insert(self.caller());
+    }
+}
+
+/// How the idempotency layer authenticates: through the extractor, so the handler reuses the result.
+impl Identify for AuthUser {
+    fn identify(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+        let user = AuthUser::from_request(req, &mut Payload::None);
+        Box::pin(async move { user.await.map(|user| user.caller()) })
+    }
 }
 
 enum Credential {
@@ -70,7 +93,7 @@ impl FromRequest for AuthUser {
             drop(conn);
             let user = AuthUser { id: context.user_id, tier: context.tier, session_id, api_key_id: context.api_key_id };
             // Stored before the limit check so the audit trail names the caller of a 429 too.
-            req.extensions_mut().insert(user.clone());
+            user.remember(&req);
             crate::http::rate_limit::check_user(&state, &req, user.id, &user.tier).await?;
             Ok(user)
         })

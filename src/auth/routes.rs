@@ -1,6 +1,5 @@
 //! Thin handlers for `/v1/auth/*`.
 
-use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
@@ -10,20 +9,13 @@ use super::{AuthUser, api_keys};
 use crate::http::client_ip::{client_ip, network_key};
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::rate_limit;
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(r: &mut Routes) {
     // The unauthenticated routes share one per-IP bucket; authenticated ones are limited per user.
-    let per_ip = || from_fn(rate_limit::per_ip);
-    cfg.service(web::resource("/v1/auth/register").wrap(per_ip()).post(register))
-        .service(web::resource("/v1/auth/login").wrap(per_ip()).post(login))
-        .service(web::resource("/v1/auth/refresh").wrap(per_ip()).post(refresh))
-        .service(web::resource("/v1/auth/logout").wrap(per_ip()).post(logout))
-        .service(web::resource("/v1/auth/sessions").get(sessions))
-        .service(web::resource("/v1/auth/sessions/{id}").delete(revoke_session))
-        .service(web::resource("/v1/api-keys").get(api_keys::list).post(api_keys::create))
-        .service(web::resource("/v1/api-keys/{id}").delete(api_keys::revoke));
+    r.layered(rate_limit::per_ip_layer, |r| routes!(r => register, login, refresh, logout));
+    routes!(r => sessions, revoke_session, api_keys::list, api_keys::create, api_keys::revoke);
 }
 
 /// Who is signing in or up, from where (the API and the console).

@@ -8,15 +8,11 @@ use super::{service, webhook};
 use crate::auth::AuthUser;
 use crate::http::envelope::Envelope;
 use crate::http::pagination::Page;
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/billing/subscription").get(subscription))
-        .service(web::resource("/v1/billing/checkout").post(checkout))
-        .service(web::resource("/v1/billing/cancel").post(cancel))
-        .service(web::resource("/v1/billing/invoices").get(invoices))
-        .service(web::resource(webhook::PATH).post(square_webhook));
+pub fn configure(r: &mut Routes) {
+    routes!(r => subscription, checkout, cancel, invoices, square_webhook);
 }
 
 #[utoipa::path(get, path = "/v1/billing/subscription", tag = "billing",

@@ -12,10 +12,7 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use super::assets;
-
-/// Marks a response as a console page, so the API's error middleware leaves its HTML alone.
-#[derive(Debug, Clone, Copy)]
-pub struct Page;
+use crate::http::HtmlPage;
 
 /// No inline script or style anywhere: our own files only.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -125,7 +122,7 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::CACHE_CONTROL, "no-store"));
     let mut response = response.body(body);
-    response.extensions_mut().insert(Page);
+    response.extensions_mut().insert(HtmlPage);
     response
 }
 
@@ -137,7 +134,7 @@ pub fn redirect(location: &str) -> HttpResponse {
     }
     response.insert_header((header::CACHE_CONTROL, "no-store"));
     let mut response = response.finish();
-    response.extensions_mut().insert(Page);
+    response.extensions_mut().insert(HtmlPage);
     response
 }
 

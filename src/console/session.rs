@@ -4,7 +4,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::Method;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -202,7 +202,7 @@ impl FromRequest for Viewer {
                 api_key_id: None,
             };
             // The audit trail names the caller; changes count against the same hourly limit as the API.
-            req.extensions_mut().insert(user);
+            user.remember(&req);
             if req.method() == Method::POST {
                 crate::http::rate_limit::check_user(&state, &req, found.user_id, &found.tier).await?;
             }

@@ -13,14 +13,13 @@ use uuid::Uuid;
 
 use super::ensure_enabled;
 use super::store::{self, ContactChanges, ContactRow};
-use crate::http::ApiError;
+use crate::http::{ApiError, Routes, routes};
 use crate::state::AppState;
 
 const INVITATION_DAYS: i64 = 14;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/contacts/invitation/{token}").get(invitation_page).post(decide))
-        .service(web::resource("/contacts/opt-out/{token}").get(opt_out_page).post(opt_out));
+pub fn configure(r: &mut Routes) {
+    routes!(r => invitation_page, decide, opt_out_page, opt_out);
 }
 
 fn invitation_purpose(invited_at: Option<DateTime<Utc>>) -> String {

@@ -19,7 +19,7 @@ use super::ensure_enabled;
 use crate::db::schema::{deliveries, trusted_contacts};
 use crate::escalation::actions::{self, Actor};
 use crate::escalation::episodes;
-use crate::http::{ApiError, ErrorCode};
+use crate::http::{ApiError, ErrorCode, Routes, routes};
 use crate::notifications::notice::{self, Notice};
 use crate::state::AppState;
 
@@ -32,8 +32,8 @@ pub fn lifetime() -> chrono::Duration {
     chrono::Duration::days(7)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/contacts/got-it/{token}").get(got_it_page).post(got_it));
+pub fn configure(r: &mut Routes) {
+    routes!(r => got_it_page, got_it);
 }
 
 /// The link for the contact who received `delivery`.

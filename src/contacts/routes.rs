@@ -8,14 +8,13 @@ use super::service::{self, ContactInput, ContactPatch};
 use super::store::ContactView;
 use crate::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/trusted-contacts").get(list).post(create))
-        .service(web::resource("/v1/trusted-contacts/{id}").get(get).patch(update).delete(delete));
-    super::consent::configure(cfg);
-    super::got_it::configure(cfg);
+pub fn configure(r: &mut Routes) {
+    routes!(r => list, create, get, update, delete);
+    super::consent::configure(r);
+    super::got_it::configure(r);
 }
 
 #[utoipa::path(post, path = "/v1/trusted-contacts", tag = "contacts", operation_id = "contacts_create", request_body = ContactInput,

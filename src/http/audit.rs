@@ -14,10 +14,9 @@ use actix_web::{HttpMessage, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::caller::Caller;
 use super::client_ip::client_ip;
 use super::context::current_request_id;
-use crate::admin::AdminUser;
-use crate::auth::AuthUser;
 use crate::db::schema::audit_trails;
 use crate::state::AppState;
 
@@ -66,18 +65,12 @@ pub async fn record(
 
 fn row_for(state: &AppState, method: &str, response: &ServiceResponse<BoxBody>) -> NewAudit {
     let req = response.request();
-    let user = req.extensions().get::<AuthUser>().cloned();
+    let caller = req.extensions().get::<Caller>().copied();
     let pattern = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let target_id = req.match_info().get("id").map(|id| id.chars().take(64).collect::<String>());
     NewAudit {
-        actor_user_id: user.as_ref().map(|u| u.id),
-        actor_kind: match &user {
-            // Set by the admin extractor once the caller is known to be an admin.
-            Some(_) if req.extensions().get::<AdminUser>().is_some() => "admin",
-            Some(user) if user.api_key_id.is_some() => "api_key",
-            Some(_) => "user",
-            None => "anonymous",
-        },
+        actor_user_id: caller.map(|c| c.user_id),
+        actor_kind: caller.map_or("anonymous", |c| c.kind.as_str()),
         action: format!("{method} {pattern}"),
         target_type: target_id.as_ref().and_then(|_| target_type(&pattern)),
         target_id,

@@ -114,6 +114,11 @@ pub async fn request_context(
     Ok(response)
 }
 
+/// Marks a response as an HTML page for a person (the console, action links), so an error status keeps its
+/// page rather than becoming the JSON envelope.
+#[derive(Debug, Clone, Copy)]
+pub struct HtmlPage;
+
 /// Replaces any error body that is not already JSON with the envelope for its status. The HTML pages of
 /// action links and of the console stay HTML: a person opened them in a browser.
 fn normalise_error(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
@@ -122,9 +127,7 @@ fn normalise_error(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
         return res;
     }
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let is_page = content_type.starts_with("text/html")
-        && (res.request().path().starts_with(crate::notifications::link_routes::PATH_PREFIX)
-            || res.response().extensions().get::<crate::console::Page>().is_some());
+    let is_page = content_type.starts_with("text/html") && res.response().extensions().get::<HtmlPage>().is_some();
     if content_type.starts_with("application/json") || is_page {
         return res;
     }

@@ -4,23 +4,24 @@
 //!
 //! A middleware rather than a wrapper each handler calls: the contract says "any POST", and a middleware
 //! covers the routes later issues add without anyone remembering to opt in. It authenticates through the
-//! `AuthUser` extractor (which caches the caller in the request, so the handler does not authenticate or
+//! domain's [`Identify`] (which caches the caller in the request, so the handler does not authenticate or
 //! count the rate limit twice); unauthenticated POSTs ignore the header.
 
 mod seal;
 pub mod store;
 
+use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 
 pub use store::prune;
 
 use super::ApiError;
-use crate::auth::AuthUser;
+use super::caller::{Caller, CallerKind, Identify, SessionOnly};
 use crate::state::AppState;
 
 /// The request header.
@@ -40,8 +41,8 @@ enum Outcome {
     Replay(StatusCode, Vec<u8>),
 }
 
-/// The middleware (`from_fn(idempotency::guard)`).
-pub async fn guard(
+/// The middleware (`from_fn(idempotency::guard::<Who>)`, `Who` authenticating the caller).
+pub async fn guard<Who: Identify>(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -50,14 +51,14 @@ pub async fn guard(
     let (Some(raw_key), Some(state), true) = (raw_key, state, req.method() == Method::POST) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let user = match AuthUser::from_request(req.request(), &mut Payload::None).await {
+    let user = match Who::identify(req.request()).await {
         Ok(user) => user,
         Err(err @ ApiError::RateLimited { .. }) => return Ok(req.error_response(err)),
         // No caller: the header means nothing here; the handler answers 401 if it needs a caller.
         Err(_) => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
     };
-    if crate::admin::is_admin_path(req.path()) && !crate::admin::accepts(&user) {
-        // Admin routes accept no API key: the handler's 401 comes before anything the key could replay.
+    if user.kind == CallerKind::ApiKey && req.extensions().contains::<SessionOnly>() {
+        // The route accepts no API key: the handler's 401 comes before anything the key could replay.
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let key = match valid_key(&raw_key) {
@@ -111,17 +112,24 @@ fn request_hash(method: &str, path: &str, query: &str, body: &[u8]) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
-async fn begin(state: &AppState, user: &AuthUser, key: &str, path: &str, hash: &[u8]) -> Result<Outcome, ApiError> {
+async fn begin(state: &AppState, user: &Caller, key: &str, path: &str, hash: &[u8]) -> Result<Outcome, ApiError> {
     let now = state.clock.now();
     // The connection is returned before the handler runs, which needs its own.
     let mut conn = state.db.get().await?;
-    let claim =
-        store::Claim { user: user.id, key, method: "POST", path, request_hash: hash, locked_until: now + LOCK, now };
+    let claim = store::Claim {
+        user: user.user_id,
+        key,
+        method: "POST",
+        path,
+        request_hash: hash,
+        locked_until: now + LOCK,
+        now,
+    };
     if store::claim(&mut conn, &claim).await? {
         return Ok(Outcome::Run);
     }
     // Gone between the two statements means another request is cycling the key: treat as in flight.
-    let Some(existing) = store::find(&mut conn, user.id, key).await? else {
+    let Some(existing) = store::find(&mut conn, user.user_id, key).await? else {
         return Err(in_flight());
     };
     if existing.request_hash != hash {
@@ -146,7 +154,7 @@ fn in_flight() -> ApiError {
 /// Stores a finished answer (anything but a server error, which the client should be free to retry).
 async fn finish(
     state: &AppState,
-    user: &AuthUser,
+    user: &Caller,
     key: &str,
     response: ServiceResponse<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -169,7 +177,7 @@ async fn finish(
     let stored = async {
         let sealed = seal::seal(&state.config, &bytes)?;
         let mut conn = state.db.get().await.map_err(|err| anyhow::anyhow!("{err}"))?;
-        store::finish(&mut conn, user.id, key, status.as_u16() as i16, &sealed).await?;
+        store::finish(&mut conn, user.user_id, key, status.as_u16() as i16, &sealed).await?;
         anyhow::Ok(())
     };
     if let Err(error) = stored.await {
@@ -179,10 +187,10 @@ async fn finish(
     Ok(ServiceResponse::new(req, res.set_body(BoxBody::new(bytes))))
 }
 
-async fn forget(state: &AppState, user: &AuthUser, key: &str) {
+async fn forget(state: &AppState, user: &Caller, key: &str) {
     let released = async {
         let mut conn = state.db.get().await.map_err(|err| anyhow::anyhow!("{err}"))?;
-        store::release(&mut conn, user.id, key).await?;
+        store::release(&mut conn, user.user_id, key).await?;
         anyhow::Ok(())
     };
     if let Err(error) = released.await {

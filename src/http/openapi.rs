@@ -1,154 +1,41 @@
-//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes and their types, served
-//! at `/v1/openapi.json` and rendered by Swagger UI at `/v1/docs` from assets compiled into the binary
-//! (users may be offline; no CDN).
+//! Serving the OpenAPI document at `/v1/openapi.json`, rendered by Swagger UI at `/v1/docs` from assets
+//! compiled into the binary (users may be offline; no CDN). The composition root (`api.rs`) collects
+//! the operations from the handlers' `#[utoipa::path]` attributes as it mounts them.
 //!
 //! What every route shares (error envelope, rate limits, `Idempotency-Key`) is added by one modifier rather
 //! than repeated on each handler, so a new route cannot forget it.
 
 use actix_web::{HttpResponse, web};
+use utoipa::Modify;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Required, Type};
-use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use super::envelope::{Meta, Pagination};
-use super::error::{ErrorCode, ErrorDetail, ErrorResponse, FieldError};
+use super::registry::{Routes, routes};
 use crate::config::Config;
 
 /// Where the document is served.
 pub const SPEC_PATH: &str = "/v1/openapi.json";
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Escalating Reminders API",
-        description = "Reminders that cannot be ignored. Every response uses the JSON envelope; limited routes \
-            carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the \
-            window resets)."
-    ),
-    paths(
-        super::health::health,
-        super::health::ready,
-        super::metrics::render,
-        spec,
-        docs,
-        crate::auth::routes::register,
-        crate::auth::routes::login,
-        crate::auth::routes::refresh,
-        crate::auth::routes::logout,
-        crate::auth::routes::sessions,
-        crate::auth::routes::revoke_session,
-        crate::auth::api_keys::create,
-        crate::auth::api_keys::list,
-        crate::auth::api_keys::revoke,
-        crate::users::routes::me,
-        crate::users::routes::update_me,
-        crate::users::routes::change_password,
-        crate::users::routes::delete_me,
-        crate::reminders::routes::create,
-        crate::reminders::routes::list,
-        crate::reminders::routes::get,
-        crate::reminders::routes::update,
-        crate::reminders::routes::archive,
-        crate::reminders::routes::snooze,
-        crate::reminders::routes::acknowledge,
-        crate::reminders::routes::complete,
-        crate::reminders::routes::escalations,
-        crate::reminders::routes::preview,
-        crate::escalation::profiles::routes::list,
-        crate::escalation::profiles::routes::create,
-        crate::escalation::profiles::routes::get,
-        crate::escalation::profiles::routes::update,
-        crate::escalation::profiles::routes::delete,
-        crate::agents::subscriptions::routes::catalogue,
-        crate::agents::subscriptions::routes::list,
-        crate::agents::subscriptions::routes::subscribe,
-        crate::agents::subscriptions::routes::update,
-        crate::agents::subscriptions::routes::delete,
-        crate::agents::subscriptions::routes::test,
-        crate::agents::subscriptions::routes::verify,
-        crate::agents::subscriptions::routes::resend,
-        crate::notifications::routes::log,
-        crate::notifications::routes::pending,
-        crate::notifications::routes::delivered,
-        crate::watchers::hook_routes::create,
-        crate::watchers::hook_routes::list,
-        crate::watchers::hook_routes::rotate,
-        crate::watchers::hook_routes::revoke,
-        crate::watchers::hook_routes::call,
-        crate::watchers::routes::create,
-        crate::watchers::routes::list,
-        crate::watchers::routes::get,
-        crate::watchers::routes::rotate_address,
-        crate::watchers::routes::delete,
-        crate::watchers::routes::inbound_without_secret,
-        crate::watchers::routes::inbound_email,
-        crate::contacts::routes::create,
-        crate::contacts::routes::list,
-        crate::contacts::routes::get,
-        crate::contacts::routes::update,
-        crate::contacts::routes::delete,
-        crate::contacts::consent::invitation_page,
-        crate::contacts::consent::decide,
-        crate::contacts::consent::opt_out_page,
-        crate::contacts::consent::opt_out,
-        crate::contacts::got_it::got_it_page,
-        crate::contacts::got_it::got_it,
-        crate::notifications::link_routes::confirm,
-        crate::notifications::link_routes::act,
-        crate::admin::routes::dashboard,
-        crate::admin::routes::search_users,
-        crate::admin::routes::user,
-        crate::admin::routes::set_delivery_state,
-        crate::admin::routes::notes,
-        crate::admin::routes::add_note,
-        crate::admin::routes::override_subscription,
-        crate::admin::routes::audit,
-        crate::admin::routes::health_now,
-        crate::admin::routes::health_history,
-        crate::agents::sms::routes::inbound_sms,
-        crate::agents::sms::routes::status,
-        crate::billing::routes::subscription,
-        crate::billing::routes::checkout,
-        crate::billing::routes::cancel,
-        crate::billing::routes::invoices,
-        crate::billing::routes::square_webhook,
-    ),
-    components(schemas(ErrorResponse, ErrorDetail, ErrorCode, FieldError, Meta, Pagination)),
-    modifiers(&Conventions),
-    tags(
-        (name = "meta", description = "Health, metrics and this document"),
-        (name = "auth", description = "Accounts, sessions and API keys"),
-        (name = "users", description = "The signed-in user"),
-        (name = "reminders", description = "Reminders, their schedules, and acting on them"),
-        (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
-        (name = "agents", description = "Notification channels and subscriptions to them"),
-        (name = "notifications", description = "The delivery log, the pull-agent inbox and action links"),
-        (name = "admin", description = "Admin users only (roles SUPER_ADMIN, SUPPORT, BILLING, READONLY); API keys are refused"),
-        (name = "webhooks", description = "Inbound provider webhooks, verified by the provider's signature"),
-        (name = "billing", description = "Tiers, quotas, delivery controls and Square billing"),
-        (name = "contacts", description = "Trusted contacts and their consent (FEATURE_SOCIAL_ESCALATION)"),
-        (name = "evidence", description = "Completion hooks, email watchers and inbound email: proof a reminder was dealt with"),
-    )
-)]
-pub struct ApiDoc;
+/// The document's own routes.
+pub fn routes(r: &mut Routes) {
+    routes!(r => spec, docs);
+}
 
-/// The document for this deployment (servers from `API_URL`).
-pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
+/// Completes a document of every route with what they all share, and this deployment's server (`API_URL`).
+pub fn finish(mut doc: utoipa::openapi::OpenApi, config: &Config) -> utoipa::openapi::OpenApi {
+    Conventions.modify(&mut doc);
     doc.servers = Some(vec![Server::new(config.api_url.as_str().trim_end_matches('/'))]);
     doc
 }
 
-/// The routes: the JSON document, and Swagger UI under `/v1/docs/`.
-pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
-    let json = serde_json::to_string(&document(config)).unwrap_or_else(|_| "{}".to_owned());
+/// Serves `doc` (the JSON at [`SPEC_PATH`] through [`routes`]' handler) and Swagger UI under `/v1/docs/`.
+pub fn configure(cfg: &mut web::ServiceConfig, doc: &utoipa::openapi::OpenApi) {
+    let json = serde_json::to_string(doc).unwrap_or_else(|_| "{}".to_owned());
     cfg.app_data(web::Data::new(SpecJson(json)))
-        .service(web::resource(SPEC_PATH).get(spec))
-        .service(web::resource("/v1/docs").get(docs))
         .service(SwaggerUi::new("/v1/docs/{_:.*}").config(SwaggerConfig::new([SPEC_PATH])));
 }
 

@@ -20,7 +20,11 @@ pub async fn serve(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
-            .configure(super::configure_meta)
+            .configure(|cfg| {
+                let mut routes = super::Routes::new();
+                super::meta_routes(&mut routes);
+                routes.mount(cfg);
+            })
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::new(ErrorCode::NotFound, "No such route."))
             }))

@@ -10,6 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
+use futures_util::future::LocalBoxFuture;
 
 use super::ApiError;
 use super::client_ip::{client_ip, network_key};
@@ -24,28 +25,30 @@ impl Decision {
     }
 }
 
-/// Requests per hour for a tier before `RATE_LIMIT_MULTIPLIER` (unknown tiers get FREE's).
-pub fn tier_hourly_limit(table: &crate::billing::tiers::TierTable, tier: &str) -> u64 {
-    table.named(tier).api_requests_per_hour
+/// A route group's own per-user bucket, in place of the caller's tier limit. The group's scope puts it in
+/// the request extensions before any layer authenticates (admin routes: an admin's console is not
+/// throttled by the tier of the admin's own account, and their own API use does not eat into it).
+#[derive(Clone, Copy, Debug)]
+pub struct OwnBucket {
+    /// Names the Redis key (`rl:{name}:{user}`).
+    pub name: &'static str,
+    /// Requests per hour per user, scaled by `RATE_LIMIT_MULTIPLIER` like every limit.
+    pub hourly: u64,
 }
 
 /// The per-user hourly limit, called by the `AuthUser` extractor once the tier is known. The headers go
 /// to the request extensions; the context middleware copies them onto the response, error or not.
-/// Requests per hour on admin routes, per admin (scaled by `RATE_LIMIT_MULTIPLIER` like every limit).
-const ADMIN_HOURLY_LIMIT: u64 = 10_000;
-
 pub async fn check_user(
     state: &AppState,
     req: &actix_web::HttpRequest,
     user: uuid::Uuid,
     tier: &str,
 ) -> Result<(), ApiError> {
-    // Admin routes have their own bucket at the highest tier's rate: an admin's console is not throttled by
-    // the tier of the admin's own account, and their own API use does not eat into it.
-    let (bucket, hourly) = if crate::admin::is_admin_path(req.path()) {
-        (format!("rl:admin:{}", user.simple()), ADMIN_HOURLY_LIMIT)
-    } else {
-        (format!("rl:user:{}", user.simple()), tier_hourly_limit(&state.config.tier_limits, tier))
+    let own = req.extensions().get::<OwnBucket>().copied();
+    let (bucket, hourly) = match own {
+        Some(own) => (format!("rl:{}:{}", own.name, user.simple()), own.hourly),
+        // Unknown tiers get FREE's.
+        None => (format!("rl:user:{}", user.simple()), state.config.tier_limits.named(tier).api_requests_per_hour),
     };
     let limit = ((hourly as f64) * state.config.rate_limit_multiplier).round().max(1.0) as u64;
     let decision = state.limiter.hit(&state.redis, &bucket, limit, Duration::from_secs(3600)).await;
@@ -66,6 +69,14 @@ pub async fn per_ip(
         return Ok(req.error_response(err));
     }
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// [`per_ip`] as a registry [`Layer`](super::Layer).
+pub fn per_ip_layer(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> LocalBoxFuture<'static, Result<ServiceResponse<BoxBody>, actix_web::Error>> {
+    Box::pin(per_ip(req, next))
 }
 
 /// Counts one hit in the client IP's bucket of the unauthenticated auth routes (the API's and the
@@ -98,11 +109,12 @@ mod tests {
     #[test]
     fn tiers_have_the_documented_hourly_limits() {
         let table = crate::billing::tiers::TierTable::default();
-        assert_eq!(tier_hourly_limit(&table, "FREE"), 100);
-        assert_eq!(tier_hourly_limit(&table, "PERSONAL"), 1_000);
-        assert_eq!(tier_hourly_limit(&table, "PRO"), 10_000);
-        assert_eq!(tier_hourly_limit(&table, "FAMILY"), 10_000);
-        assert_eq!(tier_hourly_limit(&table, "SOMETHING"), 100);
+        let hourly = |tier| table.named(tier).api_requests_per_hour;
+        assert_eq!(hourly("FREE"), 100);
+        assert_eq!(hourly("PERSONAL"), 1_000);
+        assert_eq!(hourly("PRO"), 10_000);
+        assert_eq!(hourly("FAMILY"), 10_000);
+        assert_eq!(hourly("SOMETHING"), 100);
     }
 
     #[test]

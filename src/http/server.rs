@@ -1,28 +1,44 @@
 //! The actix app factory and the server loop with graceful shutdown.
 
 use actix_cors::Cors;
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tokio_util::sync::CancellationToken;
 
 use super::context::request_context;
-use super::error::{ApiError, ErrorCode};
+use super::error::ApiError;
 use crate::state::AppState;
 
-/// Builds the application for one actix worker.
-pub fn app(
-    state: AppState,
-) -> App<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
+/// The service type of an app: what [`app`] returns and [`serve`] runs.
+pub trait AppService:
+    ServiceFactory<
+        ServiceRequest,
         Config = (),
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Response = ServiceResponse<BoxBody>,
         Error = actix_web::Error,
         InitError = (),
-    >,
-> {
+    >
+{
+}
+
+impl<T> AppService for T where
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<BoxBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >
+{
+}
+
+/// Builds the application for one actix worker: the shared state, extractor settings and the layers every
+/// request passes. `configure` (the composition root) adds the routes, the default service and the layers
+/// that depend on the route (idempotency, inside the scopes).
+pub fn app(state: AppState, configure: impl FnOnce(&mut web::ServiceConfig)) -> App<impl AppService> {
     let cors = cors(&state.config.cors_origins);
-    let config = state.config.clone();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -35,19 +51,9 @@ pub fn app(
         )
         .app_data(web::PayloadConfig::new(super::MAX_BODY_BYTES))
         .app_data(web::FormConfig::default().limit(super::MAX_BODY_BYTES))
-        .configure(super::configure_api)
-        .configure(|cfg| super::openapi::configure(cfg, &config))
-        .configure(crate::console::configure)
-        // Unknown paths: a person's browser gets the console's page, everyone else (and all of /v1) JSON.
-        .default_service(web::to(|req: actix_web::HttpRequest| async move {
-            match crate::console::wants_page(&req) {
-                true => Ok(crate::console::not_found_page()),
-                false => Err::<actix_web::HttpResponse, _>(ApiError::new(ErrorCode::NotFound, "No such route.")),
-            }
-        }))
-        // Innermost first: idempotency needs the caller and the body; audit sees replays and errors too;
-        // the context middleware is outermost so every response gets its request id and envelope.
-        .wrap(from_fn(super::idempotency::guard))
+        .configure(configure)
+        // Innermost first: audit sees replays and errors too; the context middleware is outermost so every
+        // response gets its request id and envelope.
         .wrap(from_fn(super::audit::record))
         .wrap(cors)
         .wrap(from_fn(request_context))
@@ -72,12 +78,13 @@ fn cors(origins: &[String]) -> Cors {
     origins.iter().fold(base, |cors, origin| cors.allowed_origin(origin))
 }
 
-/// Serves the API on `listener` until `shutdown` is cancelled, then drains in-flight requests for up to
-/// `SHUTDOWN_GRACE_SECS`.
-pub async fn serve(
+/// Serves the app that `app` builds (one per actix worker) on `listener` until `shutdown` is cancelled, then
+/// drains in-flight requests for up to `SHUTDOWN_GRACE_SECS`.
+pub async fn serve<T: AppService + 'static>(
     state: AppState,
     listener: std::net::TcpListener,
     shutdown: CancellationToken,
+    app: fn(AppState) -> App<T>,
 ) -> anyhow::Result<()> {
     let grace = state.config.shutdown_grace;
     let in_flight = state.in_flight.clone();

@@ -19,10 +19,11 @@ use super::unsubscribe::{Stopped, stop};
 use crate::db::schema::{action_link_uses, deliveries, escalations, reminders};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
 use crate::escalation::episodes;
+use crate::http::{Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/a/{token}").get(confirm).post(act));
+pub fn configure(r: &mut Routes) {
+    routes!(r => confirm, act);
 }
 
 /// The path prefix of these routes: their HTML error pages are not turned into the JSON envelope.
@@ -52,14 +53,19 @@ impl Page {
             "icon": crate::console::assets::icon_url(),
         });
         match templates::render("page.html", context) {
-            Ok(body) => HttpResponse::build(self.status)
-                .content_type("text/html; charset=utf-8")
-                .insert_header((
-                    "content-security-policy",
-                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
-                ))
-                .insert_header(("x-robots-tag", "noindex"))
-                .body(body),
+            Ok(body) => {
+                let mut response = HttpResponse::build(self.status)
+                    .content_type("text/html; charset=utf-8")
+                    .insert_header((
+                        "content-security-policy",
+                        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+                    ))
+                    .insert_header(("x-robots-tag", "noindex"))
+                    .body(body);
+                // A person opened the link: its error pages stay HTML.
+                response.extensions_mut().insert(crate::http::HtmlPage);
+                response
+            }
             Err(err) => {
                 tracing::error!(error = %err, "action link page did not render");
                 HttpResponse::InternalServerError()

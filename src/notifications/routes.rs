@@ -12,13 +12,11 @@ use crate::db::schema::{deliveries, pending_notifications};
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::pagination::{Cursor, Page};
-use crate::http::{ApiError, ApiResponse};
+use crate::http::{ApiError, ApiResponse, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/notifications").get(log))
-        .service(web::resource("/v1/notifications/pending").get(pending))
-        .service(web::resource("/v1/notifications/{id}/delivered").post(delivered));
+pub fn configure(r: &mut Routes) {
+    routes!(r => log, pending, delivered);
 }
 
 const STATUSES: [&str; 6] = ["pending", "sending", "sent", "delivered", "failed", "cancelled"];

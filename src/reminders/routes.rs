@@ -12,20 +12,14 @@ use crate::escalation::episodes::{self, EscalationView};
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::json::parse_body;
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
 /// How many episodes the delivery log shows.
 const ESCALATIONS_SHOWN: i64 = 50;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/reminders").get(list).post(create))
-        .service(web::resource("/v1/reminders/{id}").get(get).patch(update).delete(archive))
-        .service(web::resource("/v1/reminders/{id}/snooze").post(snooze))
-        .service(web::resource("/v1/reminders/{id}/acknowledge").post(acknowledge))
-        .service(web::resource("/v1/reminders/{id}/complete").post(complete))
-        .service(web::resource("/v1/reminders/{id}/escalations").get(escalations))
-        .service(web::resource("/v1/reminders/{id}/preview").get(preview));
+pub fn configure(r: &mut Routes) {
+    routes!(r => list, create, get, update, archive, snooze, acknowledge, complete, escalations, preview);
 }
 
 #[utoipa::path(post, path = "/v1/reminders", tag = "reminders", operation_id = "reminders_create", request_body = ReminderInput,

@@ -6,12 +6,11 @@ use super::model::{PasswordChange, UserPatch, UserView};
 use super::service;
 use crate::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/users/me").get(me).patch(update_me).delete(delete_me))
-        .service(web::resource("/v1/users/me/password").post(change_password));
+pub fn configure(r: &mut Routes) {
+    routes!(r => me, update_me, delete_me, change_password);
 }
 
 #[utoipa::path(get, path = "/v1/users/me", tag = "users", responses((status = 200, body = Envelope<UserView>)),

@@ -10,7 +10,7 @@ use super::hooks::{self, HookCall, HookResult, HookView, HookWithUrl, NewHook};
 use crate::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::json::parse_body;
-use crate::http::{ApiError, ApiResponse, ErrorCode};
+use crate::http::{ApiError, ApiResponse, ErrorCode, Routes, routes};
 use crate::state::AppState;
 
 /// A hook call is a tiny JSON object, if anything.
@@ -19,11 +19,8 @@ const HOOK_BODY_MAX: usize = 4096;
 const PER_HOOK_PER_MINUTE: f64 = 30.0;
 const PER_IP_PER_MINUTE: f64 = 120.0;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/reminders/{id}/completion-hooks").get(list).post(create))
-        .service(web::resource("/v1/reminders/{id}/completion-hooks/{hookId}").delete(revoke))
-        .service(web::resource("/v1/reminders/{id}/completion-hooks/{hookId}/rotate").post(rotate))
-        .service(web::resource("/v1/hooks/{token}").post(call));
+pub fn configure(r: &mut Routes) {
+    routes!(r => list, create, revoke, rotate, call);
 }
 
 #[utoipa::path(post, path = "/v1/reminders/{id}/completion-hooks", tag = "evidence", operation_id = "hooks_create",

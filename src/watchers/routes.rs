@@ -10,16 +10,12 @@ use super::inbound::{self, InboundOutcome};
 use super::rules::{self, WatcherInput, WatcherView};
 use crate::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
-use crate::http::{ApiError, ApiResponse, FieldError, Json};
+use crate::http::{ApiError, ApiResponse, FieldError, Json, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/watchers").get(list).post(create))
-        // Before `/v1/watchers/{id}`, which would otherwise take this path as an id.
-        .service(web::resource("/v1/watchers/rotate-address").post(rotate_address))
-        .service(web::resource("/v1/watchers/{id}").get(get).delete(delete))
-        .service(web::resource("/v1/webhooks/email/inbound").post(inbound_without_secret))
-        .service(web::resource("/v1/webhooks/email/inbound/{secret}").post(inbound_email));
+pub fn configure(r: &mut Routes) {
+    // `rotate_address` before `get`: `/v1/watchers/{id}` would otherwise take `rotate-address` as an id.
+    routes!(r => list, create, rotate_address, get, delete, inbound_without_secret, inbound_email);
 }
 
 fn view(state: &AppState, row: rules::WatcherRow, generation: i32) -> WatcherView {

@@ -7,12 +7,11 @@ use uuid::Uuid;
 
 use super::receipts::{self, Receipt};
 use super::{replies, signature};
-use crate::http::ApiError;
+use crate::http::{ApiError, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/webhooks/twilio/sms").post(inbound_sms))
-        .service(web::resource("/v1/webhooks/twilio/status").post(status));
+pub fn configure(r: &mut Routes) {
+    routes!(r => inbound_sms, status);
 }
 
 /// The POST parameters of a verified Twilio request.

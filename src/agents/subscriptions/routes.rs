@@ -11,17 +11,11 @@ use super::verification::{self, VerificationView, VerifyInput};
 use crate::auth::AuthUser;
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/agents").get(catalogue))
-        .service(web::resource("/v1/agents/subscriptions").get(list))
-        .service(web::resource("/v1/agents/subscriptions/{id}").patch(update).delete(delete))
-        .service(web::resource("/v1/agents/subscriptions/{id}/test").post(test))
-        .service(web::resource("/v1/agents/subscriptions/{id}/verify").post(verify))
-        .service(web::resource("/v1/agents/subscriptions/{id}/verify/resend").post(resend))
-        .service(web::resource("/v1/agents/{agentType}/subscribe").post(subscribe));
+pub fn configure(r: &mut Routes) {
+    routes!(r => catalogue, list, update, delete, test, verify, resend, subscribe);
 }
 
 #[utoipa::path(get, path = "/v1/agents", tag = "agents", operation_id = "agents_catalogue", responses((status = 200, body = Envelope<Vec<AgentTypeView>>)),

@@ -10,12 +10,11 @@ use crate::auth::AuthUser;
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::pagination::Page;
-use crate::http::{ApiError, ApiResponse, Json};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/escalation-profiles").get(list).post(create))
-        .service(web::resource("/v1/escalation-profiles/{id}").get(get).patch(update).delete(delete));
+pub fn configure(r: &mut Routes) {
+    routes!(r => list, create, get, update, delete);
 }
 
 /// `?page=&pageSize=`.
