@@ -88,7 +88,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// The document of `groups`: what they share (info, tags, the error envelope) comes from [`ApiDoc`].
-pub fn document(config: &Config, groups: &[&Routes]) -> utoipa::openapi::OpenApi {
+fn document(config: &Config, groups: &[&Routes]) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     for group in groups {
         group.document(&mut doc);

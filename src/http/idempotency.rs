@@ -51,13 +51,13 @@ pub async fn guard<Who: Identify>(
     let (Some(raw_key), Some(state), true) = (raw_key, state, req.method() == Method::POST) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let user = match Who::identify(req.request()).await {
-        Ok(user) => user,
+    let caller = match Who::identify(req.request()).await {
+        Ok(caller) => caller,
         Err(err @ ApiError::RateLimited { .. }) => return Ok(req.error_response(err)),
         // No caller: the header means nothing here; the handler answers 401 if it needs a caller.
         Err(_) => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
     };
-    if user.kind == CallerKind::ApiKey && req.extensions().contains::<SessionOnly>() {
+    if caller.kind == CallerKind::ApiKey && req.extensions().contains::<SessionOnly>() {
         // The route accepts no API key: the handler's 401 comes before anything the key could replay.
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
@@ -73,7 +73,7 @@ pub async fn guard<Who: Identify>(
     let hash = request_hash(req.method().as_str(), req.path(), req.query_string(), &body);
     let path = req.path().to_owned();
 
-    match begin(&state, &user, &key, &path, &hash).await {
+    match begin(&state, &caller, &key, &path, &hash).await {
         Ok(Outcome::Run) => {}
         Ok(Outcome::Replay(status, body)) => {
             let response = HttpResponse::build(status)
@@ -88,11 +88,11 @@ pub async fn guard<Who: Identify>(
     let response = match next.call(req).await {
         Ok(response) => response.map_into_boxed_body(),
         Err(err) => {
-            forget(&state, &user, &key).await;
+            forget(&state, &caller, &key).await;
             return Err(err);
         }
     };
-    finish(&state, &user, &key, response).await
+    finish(&state, &caller, &key, response).await
 }
 
 fn valid_key(raw: &header::HeaderValue) -> Result<String, ApiError> {
@@ -112,12 +112,12 @@ fn request_hash(method: &str, path: &str, query: &str, body: &[u8]) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
-async fn begin(state: &AppState, user: &Caller, key: &str, path: &str, hash: &[u8]) -> Result<Outcome, ApiError> {
+async fn begin(state: &AppState, caller: &Caller, key: &str, path: &str, hash: &[u8]) -> Result<Outcome, ApiError> {
     let now = state.clock.now();
     // The connection is returned before the handler runs, which needs its own.
     let mut conn = state.db.get().await?;
     let claim = store::Claim {
-        user: user.user_id,
+        user: caller.user_id,
         key,
         method: "POST",
         path,
@@ -129,7 +129,7 @@ async fn begin(state: &AppState, user: &Caller, key: &str, path: &str, hash: &[u
         return Ok(Outcome::Run);
     }
     // Gone between the two statements means another request is cycling the key: treat as in flight.
-    let Some(existing) = store::find(&mut conn, user.user_id, key).await? else {
+    let Some(existing) = store::find(&mut conn, caller.user_id, key).await? else {
         return Err(in_flight());
     };
     if existing.request_hash != hash {
@@ -154,13 +154,13 @@ fn in_flight() -> ApiError {
 /// Stores a finished answer (anything but a server error, which the client should be free to retry).
 async fn finish(
     state: &AppState,
-    user: &Caller,
+    caller: &Caller,
     key: &str,
     response: ServiceResponse<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let status = response.status();
     if status.is_server_error() {
-        forget(state, user, key).await;
+        forget(state, caller, key).await;
         return Ok(response);
     }
     let (req, res) = response.into_parts();
@@ -169,7 +169,7 @@ async fn finish(
         Ok(Ok(bytes)) => bytes,
         // The body is consumed either way; answer 500 rather than a truncated response.
         _ => {
-            forget(state, user, key).await;
+            forget(state, caller, key).await;
             let err = ApiError::internal(anyhow::anyhow!("response body could not be buffered for idempotency"));
             return Ok(ServiceResponse::new(req, actix_web::ResponseError::error_response(&err)));
         }
@@ -177,7 +177,7 @@ async fn finish(
     let stored = async {
         let sealed = seal::seal(&state.config, &bytes)?;
         let mut conn = state.db.get().await.map_err(|err| anyhow::anyhow!("{err}"))?;
-        store::finish(&mut conn, user.user_id, key, status.as_u16() as i16, &sealed).await?;
+        store::finish(&mut conn, caller.user_id, key, status.as_u16() as i16, &sealed).await?;
         anyhow::Ok(())
     };
     if let Err(error) = stored.await {
@@ -187,10 +187,10 @@ async fn finish(
     Ok(ServiceResponse::new(req, res.set_body(BoxBody::new(bytes))))
 }
 
-async fn forget(state: &AppState, user: &Caller, key: &str) {
+async fn forget(state: &AppState, caller: &Caller, key: &str) {
     let released = async {
         let mut conn = state.db.get().await.map_err(|err| anyhow::anyhow!("{err}"))?;
-        store::release(&mut conn, user.user_id, key).await?;
+        store::release(&mut conn, caller.user_id, key).await?;
         anyhow::Ok(())
     };
     if let Err(error) = released.await {
