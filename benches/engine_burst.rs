@@ -12,6 +12,9 @@
 //! `cargo bench --bench engine_burst`. Needs the local PostgreSQL and Redis (`TEST_DATABASE_URL`,
 //! `TEST_REDIS_URL`). Prints one JSON object and writes it to `bench-results/engine_burst.json`.
 
+// Test and benchmark code may unwrap: a failed setup should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! Integration tests against the real local PostgreSQL and Redis: each test gets its own database cloned
 //! from a migrated template and its own Redis key prefix, so they run in parallel.
 
+// Test and benchmark code may unwrap: a failed setup should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod accounts;
