@@ -1,10 +1,10 @@
 //! Deliveries: the rows that say who is owed which message, their retry policy and rendered payloads.
 
 pub mod delivery;
+pub mod got_it_links;
 pub mod lifecycle;
 pub mod link_routes;
 pub mod links;
-pub mod notice;
 pub mod outreach;
 pub use reminder_core::quiet_hours;
 pub mod reply_address;

@@ -9,9 +9,6 @@ use super::model::{CompletionRow, NewReminder, Reminder, ReminderChanges, Remind
 use crate::db::schema::{completion_criteria, reminder_schedules, reminders};
 use crate::http::pagination::Page;
 
-/// Statuses that hold a quota slot: everything but completed and archived.
-pub const LIVE_STATUSES: [&str; 2] = ["active", "snoozed"];
-
 /// Filters of the list route, already validated.
 #[derive(Debug, Default)]
 pub struct ListFilter {

@@ -9,6 +9,7 @@ mod common;
 mod accounts;
 mod action_links;
 mod admin;
+mod architecture;
 mod billing;
 mod channel_health;
 mod channels;

@@ -51,6 +51,11 @@ pub enum ReminderStatus {
     Archived,
 }
 
+impl ReminderStatus {
+    /// The statuses of a reminder that still counts: against the tier's limit, and as one that may fire.
+    pub const LIVE: [ReminderStatus; 2] = [Self::Active, Self::Snoozed];
+}
+
 text_enum!(ReminderStatus {
     Active => "active",
     Snoozed => "snoozed",
