@@ -29,6 +29,7 @@ mod processes;
 mod profiles;
 pub mod reminder_actions;
 mod reminders;
+mod restore;
 mod retention;
 mod retries;
 mod sms;
