@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::Prepare;
+use crate::escalation::episodes::{EpisodeColumns, decode_plan};
 use crate::escalation::machine::{self, Effect, Episode, Event, Plan};
 use crate::notifications::delivery::{self, DeliveryContext, NewDelivery};
 
@@ -35,6 +36,16 @@ pub fn drive(
         }
     }
     (episode, deliveries)
+}
+
+/// Reads episode `id`'s state and plan with their decoders; None, logged and counted, when either does
+/// not read (the step then leaves the row as it is).
+pub fn read(id: Uuid, columns: &EpisodeColumns, plan: &serde_json::Value) -> Option<(Episode, Plan)> {
+    let read = columns
+        .decode()
+        .map_err(|err| ("episode", err))
+        .and_then(|episode| Ok((episode, decode_plan(plan).map_err(|err| ("plan", err))?)));
+    read.inspect_err(|(kind, err)| super::bad_rows::episode(kind, id, err)).ok()
 }
 
 /// An episode's columns, as stored.
