@@ -1,5 +1,11 @@
-//! Escalation episode rows: loading an open episode as a [`machine::Episode`], writing one back, ending
-//! open episodes, and the delivery log the API shows (deliveries are written by `engine::deliveries`).
+//! Escalation episode rows: their decoders, loading an open episode as a [`machine::Episode`], and the
+//! delivery log the API shows. Every write is in `store.rs` (deliveries are written by `engine::deliveries`).
+
+mod store;
+
+pub use store::{
+    Ending, EpisodeRow, EpisodeWrite, NewEpisode, end_open, insert_batch, purge_closed, update_batch, write,
+};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -9,9 +15,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize as _, Serialize};
 use uuid::Uuid;
 
-use super::engine::deliveries::cancel_pending_of;
 use super::machine::{EndReason, Episode, EpisodeStatus, Plan};
-use crate::db::Prepare;
 use crate::db::schema::{deliveries, escalations};
 
 /// Statuses of an episode that can still change.
@@ -112,40 +116,6 @@ impl EscalationRow {
     }
 }
 
-/// The episode columns written after a step, plus who acted and when.
-#[derive(Debug, AsChangeset)]
-#[diesel(table_name = escalations, treat_none_as_null = true)]
-pub struct EpisodeWrite {
-    pub status: String,
-    pub end_reason: Option<String>,
-    pub current_tier: i16,
-    pub loop_index: i16,
-    pub loop_started_at: DateTime<Utc>,
-    pub next_step_at: Option<DateTime<Utc>>,
-    pub ack_until: Option<DateTime<Utc>>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub acted_by: Option<String>,
-}
-
-impl EpisodeWrite {
-    /// `acknowledged_at`/`completed_at` keep what the row had unless this step sets them.
-    pub fn new(row: &EscalationRow, episode: &Episode, acted_by: String) -> EpisodeWrite {
-        EpisodeWrite {
-            status: episode.status.as_str().to_owned(),
-            end_reason: episode.end_reason.map(|r| r.as_str().to_owned()),
-            current_tier: i16::try_from(episode.current_tier).unwrap_or(i16::MAX),
-            loop_index: i16::from(episode.loop_index),
-            loop_started_at: episode.loop_started_at,
-            next_step_at: episode.next_step_at,
-            ack_until: episode.ack_until,
-            acknowledged_at: row.acknowledged_at,
-            completed_at: row.completed_at,
-            acted_by: Some(acted_by),
-        }
-    }
-}
-
 /// The reminder's open episode (at most one exists), locked until the transaction ends.
 pub async fn lock_open(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryResult<Option<EscalationRow>> {
     escalations::table
@@ -156,14 +126,6 @@ pub async fn lock_open(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryRes
         .first(conn)
         .await
         .optional()
-}
-
-pub async fn write(conn: &mut AsyncPgConnection, id: Uuid, values: &EpisodeWrite) -> QueryResult<EscalationRow> {
-    diesel::update(escalations::table.find(id))
-        .set(values)
-        .returning(EscalationRow::as_returning())
-        .get_result(conn)
-        .await
 }
 
 /// A delivery as the delivery log shows it (no payload: it may hold action links).
@@ -274,38 +236,4 @@ pub async fn open_for_user(conn: &mut AsyncPgConnection, owner: Uuid, limit: i64
         .select(EscalationRow::as_select())
         .load(conn)
         .await
-}
-
-/// How [`end_open`] ends the open episodes it finds.
-pub struct Ending<'a> {
-    /// `expired` or `cancelled`.
-    pub status: &'a str,
-    /// `superseded` or `cancelled`.
-    pub end_reason: &'a str,
-    /// Recorded on each pending delivery the episodes still owed.
-    pub cancel_reason: &'a str,
-}
-
-/// Ends the open episodes of `reminders` and cancels what they still owed (the episodes first, then their
-/// deliveries: the lock order of every other path). Takes a shared connection so the engine can pipeline it
-/// with other statements of its transaction. Returns how many deliveries were cancelled.
-pub async fn end_open(mut conn: &AsyncPgConnection, reminders: &[Uuid], ending: Ending<'_>) -> QueryResult<usize> {
-    #[derive(diesel::QueryableByName)]
-    struct Ended {
-        #[diesel(sql_type = sql::Uuid)]
-        id: Uuid,
-    }
-    let ended: Vec<Ended> = diesel::sql_query(
-        "UPDATE escalations SET status = $2, end_reason = $3, next_step_at = NULL
-         WHERE reminder_id = ANY($1) AND status IN ('active', 'acknowledged')
-         RETURNING id",
-    )
-    .bind::<sql::Array<sql::Uuid>, _>(reminders)
-    .bind::<sql::Text, _>(ending.status)
-    .bind::<sql::Text, _>(ending.end_reason)
-    .prepared()
-    .load(&mut conn)
-    .await?;
-    let ended: Vec<Uuid> = ended.into_iter().map(|row| row.id).collect();
-    cancel_pending_of(conn, &ended, ending.cancel_reason).await
 }

@@ -7,11 +7,11 @@ use diesel::sql_types::{BigInt, Jsonb, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeRow};
+use super::episodes;
 use super::{BATCH, deliveries, fence, offer};
 use crate::billing::controls;
 use crate::db::Prepare;
-use crate::escalation::episodes::EpisodeColumns;
+use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
 use crate::escalation::machine::{EndReason, EpisodeStatus};
 use crate::notifications::delivery::OwnerColumns;
 use crate::notifications::lifecycle::{EpisodeEvent, LifecycleEvent};
@@ -79,7 +79,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 }
                 updates.push(EpisodeRow { id: row.id, episode: next });
             }
-            episodes::update_batch(conn, &updates).await?;
+            store::update_batch(conn, &updates).await?;
             controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;
             let offered = deliveries::insert_batch(conn, &new_deliveries, offer_at).await?;
             // Only episodes selected as open can expire here, so each expiry is told once.

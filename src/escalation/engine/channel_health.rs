@@ -19,9 +19,9 @@ use diesel::sql_types::{Array, Jsonb, SmallInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeRow};
+use super::episodes;
 use crate::db::Prepare;
-use crate::escalation::episodes::EpisodeColumns;
+use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
 use crate::escalation::machine::{self, Event};
 
 /// A delivery that failed for good: which episode, tier and loop it belonged to.
@@ -102,7 +102,7 @@ pub async fn skip_failed_tiers(
             moved.push(EpisodeRow { id: candidate.id, episode: next });
         }
     }
-    episodes::update_batch(conn, &moved).await?;
+    store::update_batch(conn, &moved).await?;
     metrics::counter!("tiers_skipped_after_channel_failure_total").increment(moved.len() as u64);
     Ok(moved.len())
 }

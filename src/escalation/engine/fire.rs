@@ -9,10 +9,11 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeRow, NewEpisode};
+use super::episodes;
 use super::{BATCH, bad_rows, deliveries, fence, offer, recipients};
 use crate::billing::controls;
 use crate::db::Prepare;
+use crate::escalation::episodes as store;
 use crate::escalation::machine;
 use crate::escalation::plan::{self, ProfileSettings, TierSpec};
 use crate::escalation::profiles::model::PlanColumns;
@@ -151,12 +152,12 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             let (recipients, _) = tokio::try_join!(recipients::load(shared, &users), async {
                 // The next occurrence of a recurring reminder ends the previous open episode and cancels what it
                 // still owed: yesterday's nag is stale once today's starts.
-                let ending = crate::escalation::episodes::Ending {
+                let ending = store::Ending {
                     status: "expired",
                     end_reason: "superseded",
                     cancel_reason: "superseded by the next occurrence",
                 };
-                Ok(crate::escalation::episodes::end_open(shared, &reminder_ids, ending).await?)
+                Ok(store::end_open(shared, &reminder_ids, ending).await?)
             })?;
 
             let mut new_episodes = Vec::with_capacity(firing.len());
@@ -178,8 +179,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
                 let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
                 new_deliveries.extend(created);
-                new_episodes.push(NewEpisode {
-                    row: EpisodeRow { id, episode },
+                new_episodes.push(store::NewEpisode {
+                    row: store::EpisodeRow { id, episode },
                     reminder_id: reminder.id,
                     user_id: reminder.user_id,
                     occurrence_at,
@@ -187,8 +188,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 });
             }
             let advance_reminders = reminders::store::mark_fired(shared, &reminder_ids, &next_triggers);
-            let (inserted, _) =
-                tokio::try_join!(episodes::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
+            let (inserted, _) = tokio::try_join!(store::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
             // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
             new_deliveries.retain(|d| inserted.contains(&d.escalation_id));
             controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;

@@ -1,7 +1,7 @@
 //! Retention: upkeep deletes what is past its age, so the logs and the dedup tables stop growing.
 //!
 //! The rules are kept together here (rather than in each table's store) so one page says what is kept and
-//! for how long; a table with one owning store (deliveries) is deleted through that store. Nothing still
+//! for how long; a table with one owning store (deliveries, escalations) is deleted through that store. Nothing still
 //! owed goes: a delivery only in a final state and once its episode is closed, an episode only once closed
 //! and without deliveries left, a pull notification only once confirmed or expired. Each statement deletes one short batch (`SKIP LOCKED`, so it never waits on the engine) and
 //! commits on its own; a run does a bounded number of batches per table, so upkeep never holds long locks
@@ -47,6 +47,9 @@ enum Delete {
     Sql(&'static str),
     /// Through the deliveries' store, the table's one writer.
     Deliveries,
+    /// Through the episodes' store; after the deliveries, so an episode whose last deliveries just went
+    /// goes in the same run.
+    Episodes,
 }
 
 impl Delete {
@@ -61,6 +64,7 @@ impl Delete {
                     .await
             }
             Delete::Deliveries => super::deliveries::purge_finished(conn, cutoff, BATCH).await,
+            Delete::Episodes => crate::escalation::episodes::purge_closed(conn, cutoff, BATCH).await,
         }
     }
 }
@@ -71,17 +75,7 @@ fn rules(config: &Config) -> [Rule; 9] {
     [
         Rule { table: "deliveries", delete: Delete::Deliveries, age: deliveries },
         // Runs after the deliveries: an episode whose last deliveries just went goes in the same run.
-        Rule {
-            table: "escalations",
-            delete: Delete::Sql(
-                "DELETE FROM escalations WHERE id IN (
-                    SELECT e.id FROM escalations e
-                    WHERE e.created_at < $1 AND e.status IN ('completed', 'expired', 'cancelled')
-                      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.escalation_id = e.id)
-                    LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: deliveries,
-        },
+        Rule { table: "escalations", delete: Delete::Episodes, age: deliveries },
         Rule {
             table: "audit_trails",
             delete: Delete::Sql(
