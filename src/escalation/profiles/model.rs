@@ -200,3 +200,32 @@ impl ProfileView {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn columns(tiers: serde_json::Value) -> PlanColumns {
+        PlanColumns { tiers, repeat_count: 1, ack_window_minutes: 30, loop_gap_minutes: None }
+    }
+
+    #[test]
+    fn stored_tiers_decode_to_the_planners_tiers() {
+        let stored = json!([{"tierNumber": 1, "delayMinutes": 0, "channelTypes": ["email", "sms"], "message": "hi"}]);
+        let (tiers, settings) = columns(stored).decode().unwrap();
+        assert_eq!(tiers[0].channel_types, vec![ChannelKind::Email, ChannelKind::Sms]);
+        assert_eq!((settings.repeat, settings.ack_window_minutes, settings.loop_gap_minutes), (1, 30, None));
+    }
+
+    #[test]
+    fn a_ladder_that_does_not_read_is_an_error_never_an_empty_plan() {
+        let unknown_channel = json!([{"tierNumber": 1, "delayMinutes": 0, "channelTypes": ["pigeon"]}]);
+        assert!(columns(unknown_channel).decode().is_err());
+        assert!(columns(json!({"tierNumber": 1})).decode().is_err());
+        assert!(columns(json!([{"delayMinutes": 0}])).decode().is_err());
+        let negative = PlanColumns { repeat_count: -1, ..columns(json!([])) };
+        assert!(negative.decode().is_err());
+    }
+}
