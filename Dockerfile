@@ -16,20 +16,23 @@ FROM rust:1.95-bookworm AS builder
 WORKDIR /build
 
 # 1. Dependencies only, so this layer is reused until Cargo.toml or Cargo.lock changes.
-#    A dummy lib and main stand in for the real sources.
+#    A dummy lib and main (and a dummy core crate) stand in for the real sources.
 COPY Cargo.toml Cargo.lock build.rs ./
-RUN mkdir src \
+COPY crates/reminder-core/Cargo.toml crates/reminder-core/
+RUN mkdir -p src crates/reminder-core/src \
     && echo '' > src/lib.rs \
     && echo 'fn main() {}' > src/main.rs \
-    && cargo build --release --locked \
-    && rm -rf src
+    && echo '' > crates/reminder-core/src/lib.rs \
+    && cargo build --release --locked --package escalating-reminders \
+    && rm -rf src crates/reminder-core/src
 
 # 2. The real sources. Migrations are embedded in the binary at compile time, so they are needed here.
 COPY src ./src
+COPY crates ./crates
 COPY migrations ./migrations
 # Throw away the dummy crate's artifacts so the real one is rebuilt whatever the file timestamps say.
-RUN cargo clean --release --package escalating-reminders \
-    && cargo build --release --locked \
+RUN cargo clean --release --package escalating-reminders --package reminder-core \
+    && cargo build --release --locked --package escalating-reminders \
     && cp target/release/escalating-reminders /usr/local/bin/escalating-reminders
 
 ############################

@@ -5,6 +5,9 @@
 //! (`TEST_DATABASE_URL`, `TEST_REDIS_URL`). `BENCH_SECS` sets the time per scenario (default 5). Prints one
 //! JSON line per scenario and writes them all to `bench-results/accounts.json`.
 
+// Test and benchmark code may unwrap: a failed setup should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -12,11 +12,14 @@
 //! `cargo bench --bench engine_burst`. Needs the local PostgreSQL and Redis (`TEST_DATABASE_URL`,
 //! `TEST_REDIS_URL`). Prints one JSON object and writes it to `bench-results/engine_burst.json`.
 
+// Test and benchmark code may unwrap: a failed setup should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::sql_types::Timestamptz;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
@@ -43,20 +46,20 @@ async fn main() {
     common::seed(&mut conn, n, &sink).await;
     env.push(("WORKER_CONCURRENCY".to_owned(), SENDS_IN_FLIGHT.to_string()));
     // Everything becomes due at one instant ahead, after the update has committed and the roles started.
-    let due_at = make_all_due(&mut conn, 20).await;
+    let due_at = common::make_all_due(&mut conn, 20).await;
     let scheduler = Process::start(&["--role", "scheduler"], &env);
     let worker = Process::start(&["--role", "worker"], &env);
     let committed_early = Utc::now() + chrono::Duration::seconds(2) < due_at;
     // Arrival instants are converted to wall time through one pair of readings taken together.
     let (base_instant, base_wall) = (Instant::now(), Utc::now());
-    let busy_before = machine_busy_seconds();
+    let busy_before = common::cpu::machine_busy_seconds();
 
     let finished = common::wait_until(Duration::from_secs(900), || {
         let seen = log.lock().expect("sink log").arrivals.len() as i64;
         async move { seen >= n }
     })
     .await;
-    let busy = machine_busy_seconds() - busy_before;
+    let busy = common::cpu::machine_busy_seconds() - busy_before;
     // A moment more for late duplicates to show up.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let roles = [scheduler.usage_json(), worker.usage_json()];
@@ -144,23 +147,6 @@ async fn main() {
     common::report("engine_burst", &[report]);
 }
 
-/// CPU seconds all cores have spent busy since boot (`/proc/stat`: user, nice, system, irq and softirq), or
-/// 0 where there is no `/proc`.
-fn machine_busy_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|field| field.parse().ok())
-        .collect();
-    let busy: f64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| ticks.get(i)).sum();
-    // USER_HZ is 100 on every Linux this runs on.
-    busy / 100.0
-}
-
 /// The pieces' ceilings, measured at one moment.
 struct Ceilings {
     http_loop: f64,
@@ -187,22 +173,6 @@ impl Ceilings {
     }
 }
 
-/// Sets every reminder (active again) and its schedule due `seconds` from now; returns that instant.
-async fn make_all_due(conn: &mut diesel_async::AsyncPgConnection, seconds: i64) -> DateTime<Utc> {
-    let due_at = Utc::now() + chrono::Duration::seconds(seconds);
-    diesel::sql_query("UPDATE reminders SET status = 'active', next_trigger_at = $1")
-        .bind::<Timestamptz, _>(due_at)
-        .execute(conn)
-        .await
-        .expect("due");
-    diesel::sql_query("UPDATE reminder_schedules SET trigger_at = $1")
-        .bind::<Timestamptz, _>(due_at)
-        .execute(conn)
-        .await
-        .expect("due schedule");
-    due_at
-}
-
 struct WithoutHttp {
     finished: bool,
     rate: f64,
@@ -223,7 +193,7 @@ async fn burst_without_http(
     for table in ["escalations", "deliveries", "reminders"] {
         diesel::sql_query(format!("VACUUM ANALYZE {table}")).execute(conn).await.expect("vacuum");
     }
-    let due_at = make_all_due(conn, 10).await;
+    let due_at = common::make_all_due(conn, 10).await;
     let mut env = env.to_vec();
     env.push(("WORKER_NOOP_CHANNELS".to_owned(), "true".to_owned()));
     let scheduler = Process::start(&["--role", "scheduler"], &env);

@@ -6,6 +6,9 @@
 //! `cargo bench --bench engine_queue`. Needs the local PostgreSQL and Redis. Prints one JSON object and
 //! writes it to `bench-results/engine_queue.json`.
 
+// Test and benchmark code may unwrap: a failed setup should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

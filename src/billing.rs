@@ -10,5 +10,5 @@ pub mod routes;
 pub mod service;
 pub mod square;
 pub mod store;
-pub mod tiers;
+pub use reminder_core::tiers;
 pub mod webhook;

@@ -48,37 +48,7 @@ pub enum SquareEnvironment {
     Production,
 }
 
-/// Subscription tiers (the billing module owns their limits).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-#[schema(as = BillingTier)]
-pub enum Tier {
-    Free,
-    Personal,
-    Pro,
-    Family,
-}
-
-impl Tier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Free => "FREE",
-            Tier::Personal => "PERSONAL",
-            Tier::Pro => "PRO",
-            Tier::Family => "FAMILY",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Tier> {
-        match text.to_ascii_uppercase().as_str() {
-            "FREE" => Some(Tier::Free),
-            "PERSONAL" => Some(Tier::Personal),
-            "PRO" => Some(Tier::Pro),
-            "FAMILY" => Some(Tier::Family),
-            _ => None,
-        }
-    }
-}
+pub use reminder_core::tiers::Tier;
 
 /// A Postgres connection target with its TLS mode split out of the URL (tokio-postgres only knows
 /// `disable|prefer|require`; we also accept libpq's `verify-ca` and `verify-full`).

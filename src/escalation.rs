@@ -4,6 +4,6 @@
 pub mod actions;
 pub mod engine;
 pub mod episodes;
-pub mod machine;
-pub mod plan;
+pub use reminder_core::machine;
+pub use reminder_core::plan;
 pub mod profiles;

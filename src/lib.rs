@@ -2,9 +2,6 @@
 //!
 //! One crate, one binary; `--role` picks which loops run. Every role shares this module tree.
 
-// A panic in a running service is a bug: the service's code handles every error (tests may unwrap).
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
-
 pub mod admin;
 pub mod agents;
 pub mod api;
@@ -29,7 +26,7 @@ pub mod reminders;
 pub mod roles;
 pub mod state;
 pub mod telemetry;
-pub mod timezone;
+pub use reminder_core::timezone;
 pub mod users;
 pub mod watchers;
 

@@ -1,14 +1,14 @@
 //! Deliveries: the rows that say who is owed which message, their retry policy and rendered payloads.
 
 pub mod delivery;
+pub mod got_it_links;
 pub mod lifecycle;
 pub mod link_routes;
 pub mod links;
-pub mod notice;
 pub mod outreach;
-pub mod quiet_hours;
+pub use reminder_core::quiet_hours;
 pub mod reply_address;
-pub mod retry;
+pub use reminder_core::retry;
 pub mod routes;
 pub mod templates;
 pub mod unsubscribe;

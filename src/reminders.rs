@@ -4,7 +4,7 @@ pub mod mapping;
 pub mod model;
 pub mod preview;
 pub mod routes;
-pub mod schedule;
+pub use reminder_core::schedule;
 pub mod service;
 pub mod snooze;
 pub mod store;

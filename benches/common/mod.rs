@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each benchmark uses a different part
 
+pub mod cpu;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,21 +101,7 @@ impl Process {
 
     /// Peak resident memory (VmHWM) in MiB and CPU seconds so far, from /proc.
     pub fn usage(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        let hwm_kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-            + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
-        let hz = 100.0; // USER_HZ on Linux
-        (round(hwm_kb / 1024.0, 1), round(ticks / hz, 2))
+        usage_of(self.pid())
     }
 
     pub fn usage_json(&self) -> Value {
@@ -127,6 +115,25 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Peak resident memory (VmHWM) in MiB and CPU seconds so far of process `pid`, from /proc.
+pub fn usage_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).unwrap_or_default();
+    let hwm_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid)).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let hz = 100.0; // USER_HZ on Linux
+    (round(hwm_kb / 1024.0, 1), round(ticks / hz, 2))
 }
 
 pub fn round(value: f64, digits: i32) -> f64 {
@@ -321,6 +328,22 @@ pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) {
     .await
     .expect("reminders");
     diesel::sql_query("VACUUM ANALYZE reminders").execute(conn).await.expect("analyze");
+}
+
+/// Sets every reminder (active again) and its schedule due `seconds` from now; returns that instant.
+pub async fn make_all_due(conn: &mut AsyncPgConnection, seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    let due_at = chrono::Utc::now() + chrono::Duration::seconds(seconds);
+    diesel::sql_query("UPDATE reminders SET status = 'active', next_trigger_at = $1")
+        .bind::<diesel::sql_types::Timestamptz, _>(due_at)
+        .execute(conn)
+        .await
+        .expect("due");
+    diesel::sql_query("UPDATE reminder_schedules SET trigger_at = $1")
+        .bind::<diesel::sql_types::Timestamptz, _>(due_at)
+        .execute(conn)
+        .await
+        .expect("due schedule");
+    due_at
 }
 
 /// Rows/s of the plainest batched claim Postgres can do: 500 rows a statement, locked and returned.

@@ -9,7 +9,7 @@ use super::model::{DashboardStats, StatusCounts, TierCounts};
 use crate::billing::tiers::TierTable;
 use crate::config::Tier;
 use crate::db::schema::{deliveries, reminders, subscriptions};
-use crate::reminders::store::LIVE_STATUSES;
+use reminder_core::status::ReminderStatus;
 
 /// Deliveries created since `since`, by their status now.
 pub async fn deliveries_by_status(conn: &mut AsyncPgConnection, since: DateTime<Utc>) -> QueryResult<StatusCounts> {
@@ -94,7 +94,7 @@ pub async fn dashboard(
 ) -> anyhow::Result<DashboardStats> {
     let users_by_tier = users_by_tier(conn).await?;
     let active_reminders =
-        reminders::table.filter(reminders::status.eq_any(LIVE_STATUSES)).count().get_result(conn).await?;
+        reminders::table.filter(reminders::status.eq_any(ReminderStatus::LIVE)).count().get_result(conn).await?;
     let deliveries_last_24h = deliveries_by_status(conn, now - Duration::hours(24)).await?;
     let backlog = crate::escalation::engine::backlog(conn, now).await?;
     Ok(DashboardStats {

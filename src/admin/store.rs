@@ -16,7 +16,7 @@ use crate::db::schema::{
     admin_users, deliveries, reminders, subscriptions, support_notes, user_agent_subscriptions, users,
 };
 use crate::http::pagination::Page;
-use crate::reminders::store::LIVE_STATUSES;
+use reminder_core::status::ReminderStatus;
 
 /// The caller's admin record and role, if they are an admin.
 pub async fn admin_role(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Option<(Uuid, Role)>> {
@@ -125,7 +125,7 @@ pub async fn account(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult
 pub async fn usage(conn: &mut AsyncPgConnection, user_id: Uuid, since: DateTime<Utc>) -> QueryResult<UserUsage> {
     let live_reminders = reminders::table
         .filter(reminders::user_id.eq(user_id))
-        .filter(reminders::status.eq_any(LIVE_STATUSES))
+        .filter(reminders::status.eq_any(ReminderStatus::LIVE))
         .count()
         .get_result(conn)
         .await?;

@@ -20,13 +20,13 @@ pub struct EmailChannel {
     mailer: Arc<Mailer>,
     links: LinkSigner,
     replies: ReplyAddresses,
-    got_it: crate::contacts::got_it::GotItLinks,
+    got_it: crate::notifications::got_it_links::GotItLinks,
 }
 
 impl EmailChannel {
     pub fn new(config: &crate::config::Config, mailer: Arc<Mailer>) -> Self {
         let replies = ReplyAddresses::new(config, mailer.from());
-        let got_it = crate::contacts::got_it::GotItLinks::new(config);
+        let got_it = crate::notifications::got_it_links::GotItLinks::new(config);
         EmailChannel { mailer, links: LinkSigner::new(config), replies, got_it }
     }
 
@@ -43,7 +43,7 @@ impl EmailChannel {
             _ => (format!("Reminder: {title}"), "Reminder".to_owned()),
         };
         let contact = p["audience"] == "contact";
-        let links = self.links.for_job(job, now);
+        let links = self.links.for_delivery(job.delivery_id, &job.payload, now);
         // Only a real delivery can be unsubscribed from; a test send has no row to act on.
         let unsubscribe = links.as_ref().map(|_| self.links.link(job.delivery_id, LinkAction::Unsubscribe, now));
         // A trusted contact acts for everyone with one link ("I've got it": acknowledged, the contact recorded

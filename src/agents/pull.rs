@@ -27,7 +27,7 @@ impl Channel for PullInbox {
                 return Outcome::Failed { error: "not a pull recipient".to_owned() };
             };
             let mut payload = job.payload.clone();
-            if let Some(links) = self.links.for_job(job, chrono::Utc::now()) {
+            if let Some(links) = self.links.for_delivery(job.delivery_id, &job.payload, chrono::Utc::now()) {
                 payload["actions"] = serde_json::json!(links);
             }
             let Ok(mut conn) = self.db.get().await else {

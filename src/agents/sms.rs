@@ -29,7 +29,7 @@ pub struct TwilioSms {
     callback_base: url::Url,
     account: Option<Account>,
     links: LinkSigner,
-    got_it: crate::contacts::got_it::GotItLinks,
+    got_it: crate::notifications::got_it_links::GotItLinks,
 }
 
 impl TwilioSms {
@@ -45,7 +45,7 @@ impl TwilioSms {
             callback_base: config.api_url.clone(),
             account,
             links,
-            got_it: crate::contacts::got_it::GotItLinks::new(config),
+            got_it: crate::notifications::got_it_links::GotItLinks::new(config),
         })
     }
 }
@@ -80,7 +80,7 @@ impl TwilioSms {
     /// one "I've got it" link (their replies are not read as the owner's).
     fn body(&self, job: &Job) -> String {
         if job.payload["audience"] != "contact" {
-            return text_of(job, self.links.for_job(job, chrono::Utc::now()).as_ref());
+            return text_of(job, self.links.for_delivery(job.delivery_id, &job.payload, chrono::Utc::now()).as_ref());
         }
         let owner = job.payload["ownerName"].as_str().unwrap_or("Someone");
         let title = job.payload["title"].as_str().unwrap_or("a reminder");

@@ -93,7 +93,11 @@ impl Channel for WebhookChannel {
                 Err(why) => return Outcome::Failed { error: format!("webhook URL {why}") },
             };
             let now = chrono::Utc::now();
-            let body = match serde_json::to_vec(&body_of(job, now, self.links.for_job(job, now).as_ref())) {
+            let body = match serde_json::to_vec(&body_of(
+                job,
+                now,
+                self.links.for_delivery(job.delivery_id, &job.payload, now).as_ref(),
+            )) {
                 Ok(body) => body,
                 Err(err) => return Outcome::Failed { error: format!("payload: {err}") },
             };

@@ -19,8 +19,8 @@ use super::tiers::{Tier, TierTable};
 use crate::http::ApiError;
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
-use crate::notifications::notice::{Notice, email_owner};
 use crate::state::AppState;
+use crate::users::notice::{Notice, email_owner};
 
 /// The `paused_reason` prefix of reminders paused for being over the tier's limit (only these resume
 /// when the limit rises again).

@@ -12,6 +12,9 @@ use super::tiers::Tier;
 use crate::config::Config;
 use crate::http::ApiError;
 
+/// Where Square sends the buyer back after checkout: a console page (a person lands there, not an API client).
+pub const RETURN_PATH: &str = "/billing/return";
+
 /// The Square API version our requests are written against.
 const SQUARE_VERSION: &str = "2025-01-23";
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -92,7 +95,7 @@ impl<'a> Square<'a> {
             "checkout_options": {
                 "subscription_plan_id": plan,
                 // A page for the person coming back from the checkout, not the JSON API (which would answer 401).
-                "redirect_url": self.config.api_url.join(crate::console::routes::BILLING_RETURN_PATH).map(|u| u.to_string()).ok(),
+                "redirect_url": self.config.api_url.join(RETURN_PATH).map(|u| u.to_string()).ok(),
             },
             "pre_populated_data": {"buyer_email": buyer_email},
         });

@@ -157,7 +157,7 @@ pub fn month_start(at: DateTime<Utc>) -> NaiveDate {
 pub async fn count_reminders(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {
     reminders::table
         .filter(reminders::user_id.eq(user))
-        .filter(reminders::status.eq_any(crate::reminders::store::LIVE_STATUSES))
+        .filter(reminders::status.eq_any(reminder_core::status::ReminderStatus::LIVE))
         .count()
         .get_result(conn)
         .await

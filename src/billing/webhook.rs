@@ -20,8 +20,8 @@ use super::store::{self, NewPayment, SquareChanges};
 use super::tiers::Tier;
 use crate::db::schema::processed_webhook_events;
 use crate::http::ApiError;
-use crate::notifications::notice::{Notice, email_owner};
 use crate::state::AppState;
+use crate::users::notice::{Notice, email_owner};
 
 pub const PATH: &str = "/v1/webhooks/square";
 

@@ -19,9 +19,6 @@ use super::render;
 use super::session::{self, Viewer};
 use crate::config::Config;
 
-/// Where Square's checkout sends the buyer back.
-pub const BILLING_RETURN_PATH: &str = billing::RETURN_PATH;
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").get(dashboard::show))
         .service(web::resource("/login").get(account::login_form).post(account::login))

@@ -1,7 +1,7 @@
 //! A trusted contact's "I've got it" link: it acknowledges the episode for everyone (the contact recorded as
 //! the actor) and the owner is told by email. The token names the delivery that reached the contact, so it
 //! only acts on that delivery's episode while it is open and not yet acknowledged. Channels put
-//! [`got_it_link`] into what they send to a contact.
+//! links made by [`crate::notifications::got_it_links::GotItLinks`] into what they send to a contact.
 //!
 //! The link, an SMS reply `OK` and an email reply `got it` all work for [`lifetime`] after the message was
 //! sent, and only while the contact is still an accepted one: a contact who opted out (or whose address
@@ -11,7 +11,6 @@
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use super::consent::{escape, page};
@@ -20,10 +19,9 @@ use crate::db::schema::{deliveries, trusted_contacts};
 use crate::escalation::actions::{self, Actor};
 use crate::escalation::episodes;
 use crate::http::{ApiError, ErrorCode, Routes, routes};
-use crate::notifications::notice::{self, Notice};
+use crate::notifications::got_it_links::GotItLinks;
 use crate::state::AppState;
-
-const PURPOSE: &str = "contact-got-it";
+use crate::users::notice::{self, Notice};
 
 /// How long a contact's "I've got it" works after the message was sent. A week outlasts any escalation a
 /// profile can run (ten loops of tiers and gaps), so a contact never finds it dead while they are still being
@@ -34,31 +32,6 @@ pub fn lifetime() -> chrono::Duration {
 
 pub fn configure(r: &mut Routes) {
     routes!(r => got_it_page, got_it);
-}
-
-/// The link for the contact who received `delivery`.
-pub fn got_it_link(config: &crate::config::Config, delivery: Uuid) -> String {
-    GotItLinks::new(config).link(delivery)
-}
-
-/// Makes "I've got it" links without the whole configuration (channels keep one).
-pub struct GotItLinks {
-    key: secrecy::SecretBox<[u8; 32]>,
-    base: String,
-}
-
-impl GotItLinks {
-    pub fn new(config: &crate::config::Config) -> Self {
-        GotItLinks {
-            key: secrecy::SecretBox::new(Box::new(*config.encryption_key.expose_secret())),
-            base: config.api_url.as_str().trim_end_matches('/').to_owned(),
-        }
-    }
-
-    pub fn link(&self, delivery: Uuid) -> String {
-        let token = crate::crypto::seal_id(self.key.expose_secret(), PURPOSE, delivery);
-        format!("{}/contacts/got-it/{token}", self.base)
-    }
 }
 
 /// A delivery that reached a trusted contact: what acting on the contact's "I've got it" needs. Loaded by
@@ -129,8 +102,7 @@ pub async fn load(conn: &mut diesel_async::AsyncPgConnection, delivery: Uuid) ->
 
 async fn named(state: &AppState, token: &str) -> Result<ContactDelivery, ApiError> {
     let invalid = || ApiError::not_found("Link");
-    let key = state.config.encryption_key.expose_secret();
-    let delivery = crate::crypto::open_id(key, PURPOSE, token).ok_or_else(invalid)?;
+    let delivery = GotItLinks::new(&state.config).open(token).ok_or_else(invalid)?;
     let mut conn = state.db.get().await?;
     let named = load(&mut conn, delivery).await?.ok_or_else(invalid)?;
     if named.expired(state.clock.now()) {

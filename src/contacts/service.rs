@@ -13,10 +13,10 @@ use super::store::{self, ContactChanges, ContactRow, ContactView, NewContact};
 use crate::agents::ChannelKind;
 use crate::billing::direct::{self, Admission};
 use crate::http::{ApiError, FieldError};
-use crate::notifications::notice::{self, Notice};
 use crate::notifications::outreach;
 use crate::state::AppState;
 use crate::users::model::QuietHours;
+use crate::users::notice::{self, Notice};
 use crate::users::service::{check_quiet_hours, check_timezone};
 
 const NAME_MAX: usize = 100;

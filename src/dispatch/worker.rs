@@ -13,11 +13,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::claim::{self, Claimed, Recorded};
 use super::stream;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::db::Prepare;
 use crate::escalation::engine::channel_health::{self, FailedDelivery};
+use crate::escalation::engine::deliveries::{self, Claimed, Recorded};
 use crate::notifications::retry;
 use crate::state::AppState;
 
@@ -166,7 +166,7 @@ async fn claim_ids(state: &AppState, ids: &[Uuid]) -> Vec<Claimed> {
         let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
         let started = std::time::Instant::now();
-        let claimed = claim::by_ids(&mut conn, ids, now, lease_until).await?;
+        let claimed = deliveries::claim_by_ids(&mut conn, ids, now, lease_until).await?;
         metrics::histogram!("delivery_claim_seconds", "source" => "redis").record(started.elapsed().as_secs_f64());
         anyhow::Ok(claimed)
     };
@@ -181,7 +181,7 @@ async fn claim_from_postgres(state: &AppState, limit: usize) -> Vec<Claimed> {
         let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
         let started = std::time::Instant::now();
-        let claimed = claim::from_postgres(&mut conn, limit as i64, now, lease_until).await?;
+        let claimed = deliveries::claim_due(&mut conn, limit as i64, now, lease_until).await?;
         metrics::histogram!("delivery_claim_seconds", "source" => "postgres").record(started.elapsed().as_secs_f64());
         anyhow::Ok(claimed)
     };
@@ -336,7 +336,7 @@ async fn renew_leases(state: &AppState, held: &[(Uuid, i32)]) {
     let until = state.clock.now() + lease;
     let renewed = async {
         let mut conn = state.db.get().await?;
-        anyhow::Ok(claim::renew(&mut conn, held, until).await?)
+        anyhow::Ok(deliveries::renew_leases(&mut conn, held, until).await?)
     }
     .await;
     if let Err(err) = renewed {
@@ -365,12 +365,12 @@ async fn flush(state: &AppState, outcomes: &mut Unwritten) {
         let pending = &*outcomes;
         if pending.failed.is_empty() && pending.gone_subscriptions.is_empty() {
             // The common case needs no transaction: one statement, one round trip.
-            claim::record(&mut conn, &pending.recorded, now).await?;
+            deliveries::record_outcomes(&mut conn, &pending.recorded, now).await?;
             return anyhow::Ok(Vec::new());
         }
         conn.transaction::<_, anyhow::Error, _>(async move |conn| {
             channel_health::lock(conn, &pending.failed).await?;
-            claim::record(conn, &pending.recorded, now).await?;
+            deliveries::record_outcomes(conn, &pending.recorded, now).await?;
             let disabled = disable_gone(conn, &pending.gone_subscriptions).await?;
             channel_health::skip_failed_tiers(conn, &pending.failed, now).await?;
             Ok(disabled)
@@ -464,7 +464,7 @@ async fn tell_owner_gone(state: AppState, endpoint: DisabledEndpoint) {
         .and_then(|url| url::Url::parse(url).ok())
         .map(|url| format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path()))
         .unwrap_or_else(|| "your webhook endpoint".to_owned());
-    let notice = crate::notifications::notice::Notice {
+    let notice = crate::users::notice::Notice {
         subject: "A webhook endpoint was disabled".to_owned(),
         text: format!(
             "Your webhook endpoint {shown} answered 410 Gone, which means it no longer exists, so we have \
@@ -472,7 +472,7 @@ async fn tell_owner_gone(state: AppState, endpoint: DisabledEndpoint) {
              again in your notification channels."
         ),
     };
-    if let Err(err) = crate::notifications::notice::email_owner(&state, endpoint.user_id, notice).await {
+    if let Err(err) = crate::users::notice::email_owner(&state, endpoint.user_id, notice).await {
         tracing::error!(user.id = %endpoint.user_id, error = format!("{err:#}"), "could not tell the owner a webhook was disabled");
     }
 }

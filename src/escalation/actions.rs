@@ -12,10 +12,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::engine::deliveries;
 use super::episodes::{self, EpisodeWrite, EscalationRow};
 use super::machine::{self, Effect, Event};
 use crate::db::schema::{event_logs, reminder_snoozes};
-use crate::notifications::lifecycle::{self, EpisodeEvent, LifecycleEvent};
+use crate::notifications::lifecycle::{EpisodeEvent, LifecycleEvent};
 use crate::reminders::mapping::schedule_of;
 use crate::reminders::model::{Reminder, ReminderChanges};
 use crate::reminders::schedule::ScheduleKind;
@@ -243,7 +244,8 @@ async fn logged(
     log(conn, &reminder, kind, actor, note, escalation.as_ref()).await?;
     if let (Some(episode), Some(event)) = (&escalation, LifecycleEvent::from_type(kind)) {
         let snoozed_until = (event == LifecycleEvent::Snoozed).then_some(reminder.snoozed_until).flatten();
-        lifecycle::insert(conn, &[EpisodeEvent { escalation_id: episode.id, event, snoozed_until }], now).await?;
+        deliveries::insert_lifecycle(conn, &[EpisodeEvent { escalation_id: episode.id, event, snoozed_until }], now)
+            .await?;
     }
     Ok(ActionOutcome { reminder, escalation, cancelled_deliveries: cancelled })
 }
@@ -297,7 +299,7 @@ async fn step_open_episode(
     let mut cancelled = 0;
     for effect in effects {
         match effect {
-            Effect::CancelPending => cancelled += episodes::cancel_pending(conn, row.id, reason).await?,
+            Effect::CancelPending => cancelled += deliveries::cancel_pending_tiers(conn, row.id, reason).await?,
             // User events never ask for deliveries; the scheduler owns those.
             Effect::Deliver { tier, .. } => {
                 tracing::warn!(escalation.id = %row.id, tier, "an action step asked for a delivery; ignored");

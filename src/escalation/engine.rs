@@ -1,20 +1,23 @@
-//! The scheduler's engine: each tick runs fire → advance → offer → expired leases (and, every few seconds,
-//! upkeep and the health snapshot of the current 5-minute slot), each a batched statement set in its own
-//! short transaction; each step that writes owed work or a snapshot is fenced by the leader's epoch.
-//! Nothing is held in memory between ticks: every owed thing is a row, so a new leader resumes exactly.
+//! The scheduler's engine: each tick runs fire (with wake: snoozes that ended) → advance (with wake: ack
+//! windows that ended) → offer → re-offer (expired leases), and every few seconds upkeep; each a batched
+//! statement set in its own short transaction; each step that writes owed work is fenced by the leader's
+//! epoch. Nothing is held in memory between ticks: every owed thing is a row, so a new leader resumes exactly.
+//! The scheduler role writes the health snapshot (owned by `admin::health`) when [`tick`] ran upkeep.
 
 mod advance;
+mod bad_rows;
 pub mod channel_health;
+pub mod deliveries;
 mod episodes;
 mod fence;
-
-pub use fence::check as check_epoch;
 mod fire;
 mod leases;
+pub mod offer;
 mod recipients;
 mod retention;
 mod upkeep;
 
+pub use fence::check as check_epoch;
 pub use upkeep::{Backlog, backlog};
 
 use std::time::Instant;
@@ -30,14 +33,14 @@ pub const BATCH: i64 = 1000;
 const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One scheduler tick under leadership `epoch`. Steps that find a full batch run again at once.
-/// `last_upkeep` is the scheduler loop's memory of when upkeep last ran.
-pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant>) {
+/// `last_upkeep` is the scheduler loop's memory of when upkeep last ran; returns whether it ran now.
+pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant>) -> bool {
     let started = Instant::now();
     let mut conn = match state.db.get().await {
         Ok(conn) => conn,
         Err(err) => {
             tracing::warn!(error = %err, "scheduler tick skipped: no database connection");
-            return;
+            return false;
         }
     };
     // A second lane fires another batch at the same time (SKIP LOCKED keeps the two disjoint), so one
@@ -53,19 +56,18 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
     // Fire and advance push what they create themselves; this step offers the rest (retries due now,
     // deliveries out of quiet hours, pushes lost to a crash or a Redis outage), a full batch at a time.
     for _ in 0..20 {
-        if report("offer", crate::dispatch::offer::run(state, &mut conn, epoch).await)
-            < crate::dispatch::offer::BATCH as usize
-        {
+        if report("offer", offer::run(state, &mut conn, epoch).await) < offer::BATCH as usize {
             break;
         }
     }
     report("expire leases", leases::run(state, &mut conn, epoch).await);
-    if last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
+    let upkeep_due = last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY);
+    if upkeep_due {
         *last_upkeep = Some(Instant::now());
         report("upkeep", upkeep::run(state, &mut conn).await);
-        report("health snapshot", crate::admin::health::snapshot(state, &mut conn, epoch).await);
     }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());
+    upkeep_due
 }
 
 /// Fires on one or two connections at once; how many reminders fired.
@@ -84,7 +86,8 @@ async fn fire_lanes(
     }
 }
 
-fn report(step: &'static str, outcome: anyhow::Result<usize>) -> usize {
+/// Logs a step's failure (a fenced one as the warning it is); returns how many rows the step handled.
+pub fn report(step: &'static str, outcome: anyhow::Result<usize>) -> usize {
     match outcome {
         Ok(count) => count,
         Err(err) if fence::is_fenced(&err) => {

@@ -1,15 +1,21 @@
-//! Escalation episode and delivery rows: loading an open episode as a [`machine::Episode`], writing one back,
-//! cancelling pending deliveries, and the delivery log the API shows.
+//! Escalation episode rows: their decoders, loading an open episode as a [`machine::Episode`], and the
+//! delivery log the API shows. Every write is in `store.rs` (deliveries are written by `engine::deliveries`).
 
+mod store;
+
+pub use store::{
+    Ending, EpisodeRow, EpisodeWrite, NewEpisode, end_open, insert_batch, purge_closed, update_batch, write,
+};
+
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types as sql;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Deserialize as _, Serialize};
 use uuid::Uuid;
 
 use super::machine::{EndReason, Episode, EpisodeStatus, Plan};
-use crate::db::Prepare;
 use crate::db::schema::{deliveries, escalations};
 
 /// Statuses of an episode that can still change.
@@ -61,25 +67,36 @@ pub struct EpisodeColumns {
 }
 
 impl EpisodeColumns {
-    /// The machine's view; None when a column holds a value the machine does not know.
-    pub fn to_episode(&self) -> Option<Episode> {
-        Some(Episode {
-            status: EpisodeStatus::parse(&self.status)?,
+    /// The machine's view (the one decoder of an episode's state); an error names the column holding a
+    /// value the machine does not know.
+    pub fn decode(&self) -> anyhow::Result<Episode> {
+        let end_reason = match self.end_reason.as_deref() {
+            None => None,
+            Some(name) => Some(EndReason::parse(name).ok_or_else(|| anyhow::anyhow!("unknown end reason {name:?}"))?),
+        };
+        Ok(Episode {
+            status: EpisodeStatus::parse(&self.status)
+                .ok_or_else(|| anyhow::anyhow!("unknown status {:?}", self.status))?,
             fired_at: self.fired_at,
-            current_tier: u16::try_from(self.current_tier).ok()?,
-            loop_index: u8::try_from(self.loop_index).ok()?,
+            current_tier: u16::try_from(self.current_tier)?,
+            loop_index: u8::try_from(self.loop_index)?,
             loop_started_at: self.loop_started_at,
             next_step_at: self.next_step_at,
             ack_until: self.ack_until,
-            end_reason: self.end_reason.as_deref().and_then(EndReason::parse),
+            end_reason,
         })
     }
+}
+
+/// The one decoder of `escalations.plan`, the profile as resolved when the episode fired.
+pub fn decode_plan(stored: &serde_json::Value) -> anyhow::Result<Plan> {
+    Ok(Plan::deserialize(stored)?)
 }
 
 impl EscalationRow {
     /// The snapshot plan stored when the reminder fired.
     pub fn plan(&self) -> anyhow::Result<Plan> {
-        Ok(serde_json::from_value(self.plan.clone())?)
+        decode_plan(&self.plan).with_context(|| format!("escalation {} has an unreadable plan", self.id))
     }
 
     /// The row as the pure machine's state.
@@ -94,42 +111,8 @@ impl EscalationRow {
             ack_until: self.ack_until,
             end_reason: self.end_reason.clone(),
         }
-        .to_episode()
-        .ok_or_else(|| anyhow::anyhow!("escalation {} has a state the machine does not know", self.id))
-    }
-}
-
-/// The episode columns written after a step, plus who acted and when.
-#[derive(Debug, AsChangeset)]
-#[diesel(table_name = escalations, treat_none_as_null = true)]
-pub struct EpisodeWrite {
-    pub status: String,
-    pub end_reason: Option<String>,
-    pub current_tier: i16,
-    pub loop_index: i16,
-    pub loop_started_at: DateTime<Utc>,
-    pub next_step_at: Option<DateTime<Utc>>,
-    pub ack_until: Option<DateTime<Utc>>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub acted_by: Option<String>,
-}
-
-impl EpisodeWrite {
-    /// `acknowledged_at`/`completed_at` keep what the row had unless this step sets them.
-    pub fn new(row: &EscalationRow, episode: &Episode, acted_by: String) -> EpisodeWrite {
-        EpisodeWrite {
-            status: episode.status.as_str().to_owned(),
-            end_reason: episode.end_reason.map(|r| r.as_str().to_owned()),
-            current_tier: i16::try_from(episode.current_tier).unwrap_or(i16::MAX),
-            loop_index: i16::from(episode.loop_index),
-            loop_started_at: episode.loop_started_at,
-            next_step_at: episode.next_step_at,
-            ack_until: episode.ack_until,
-            acknowledged_at: row.acknowledged_at,
-            completed_at: row.completed_at,
-            acted_by: Some(acted_by),
-        }
+        .decode()
+        .with_context(|| format!("escalation {} has a state the machine does not know", self.id))
     }
 }
 
@@ -143,29 +126,6 @@ pub async fn lock_open(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryRes
         .first(conn)
         .await
         .optional()
-}
-
-pub async fn write(conn: &mut AsyncPgConnection, id: Uuid, values: &EpisodeWrite) -> QueryResult<EscalationRow> {
-    diesel::update(escalations::table.find(id))
-        .set(values)
-        .returning(EscalationRow::as_returning())
-        .get_result(conn)
-        .await
-}
-
-/// Cancels every delivery of the episode that has not started sending. Rows already `sending` finish: a
-/// worker holds their lease, and the worker skips sending for an episode that is no longer active.
-pub async fn cancel_pending(conn: &mut AsyncPgConnection, escalation: Uuid, reason: &str) -> QueryResult<usize> {
-    // Tier deliveries only: the episode's lifecycle events (tier 0) are owed whatever happens next.
-    diesel::update(
-        deliveries::table
-            .filter(deliveries::escalation_id.eq(escalation))
-            .filter(deliveries::status.eq("pending"))
-            .filter(deliveries::tier.gt(crate::notifications::lifecycle::LIFECYCLE_TIER)),
-    )
-    .set((deliveries::status.eq("cancelled"), deliveries::cancel_reason.eq(reason)))
-    .execute(conn)
-    .await
 }
 
 /// A delivery as the delivery log shows it (no payload: it may hold action links).
@@ -276,34 +236,4 @@ pub async fn open_for_user(conn: &mut AsyncPgConnection, owner: Uuid, limit: i64
         .select(EscalationRow::as_select())
         .load(conn)
         .await
-}
-
-/// How [`end_open`] ends the open episodes it finds.
-pub struct Ending<'a> {
-    /// `expired` or `cancelled`.
-    pub status: &'a str,
-    /// `superseded` or `cancelled`.
-    pub end_reason: &'a str,
-    /// Recorded on each pending delivery the episodes still owed.
-    pub cancel_reason: &'a str,
-}
-
-/// Ends the open episodes of `reminders` and cancels what they still owed, in one statement. Takes a shared
-/// connection so the engine can pipeline it with other statements of its transaction.
-pub async fn end_open(mut conn: &AsyncPgConnection, reminders: &[Uuid], ending: Ending<'_>) -> QueryResult<usize> {
-    diesel::sql_query(
-        "WITH ended AS (
-            UPDATE escalations SET status = $2, end_reason = $3, next_step_at = NULL
-            WHERE reminder_id = ANY($1) AND status IN ('active', 'acknowledged')
-            RETURNING id)
-         UPDATE deliveries SET status = 'cancelled', cancel_reason = $4
-         WHERE escalation_id IN (SELECT id FROM ended) AND status = 'pending'",
-    )
-    .bind::<sql::Array<sql::Uuid>, _>(reminders)
-    .bind::<sql::Text, _>(ending.status)
-    .bind::<sql::Text, _>(ending.end_reason)
-    .bind::<sql::Text, _>(ending.cancel_reason)
-    .prepared()
-    .execute(&mut conn)
-    .await
 }

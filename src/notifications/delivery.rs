@@ -1,14 +1,13 @@
-//! Delivery rows as the engine creates them, inserted in one batched statement.
+//! Delivery rows as the engine creates them (content, quiet-hour deferral); the deliveries' store
+//! (`escalation::engine::deliveries`) inserts them.
 
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{Nullable, Text};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::quiet_hours;
-use crate::db::Prepare;
 use crate::escalation::machine::{Target, TargetKind};
 
 /// What the engine knows about the reminder and its owner when it creates deliveries.
@@ -152,61 +151,4 @@ pub fn for_tier(
             }
         })
         .collect()
-}
-
-/// Inserts deliveries in one statement. The unique key (escalation, tier, loop, target) makes a repeat
-/// insert a no-op, so no owed delivery can exist twice.
-///
-/// With `offer_at`, the new rows due by then are stamped as offered at that instant and their ids returned:
-/// the caller pushes them to the dispatch stream once the transaction has committed, which spares the offer
-/// step a select and an update per row. A push lost to a crash or a Redis error is re-offered by the offer
-/// step after `OFFER_TIMEOUT_SECS`, and workers claim straight from Postgres while Redis is away.
-///
-/// Ids are UUIDv7 (time-ordered): each batch's keys land at the right edge of the primary-key index, on
-/// pages already in memory, instead of on random pages all over a large index.
-pub async fn insert_batch(
-    conn: &mut AsyncPgConnection,
-    rows: &[NewDelivery],
-    offer_at: Option<DateTime<Utc>>,
-) -> diesel::QueryResult<Vec<Uuid>> {
-    #[derive(diesel::QueryableByName)]
-    struct Inserted {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        offered: bool,
-    }
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    diesel::sql_query(
-        "INSERT INTO deliveries (id, escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id,
-                                 channel, status, next_attempt_at, deferred_reason, cancel_reason, payload, offered_at)
-         SELECT v.*, CASE WHEN v.status = 'pending' AND v.next_attempt_at <= $14 THEN $14 END
-         FROM unnest($15::uuid[], $1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::smallint[], $6::text[],
-                     $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::jsonb[])
-              AS v(id, escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, channel, status,
-                   next_attempt_at, deferred_reason, cancel_reason, payload)
-         ON CONFLICT (escalation_id, tier, loop_index, target_kind, target_id, channel) DO NOTHING
-         RETURNING id, offered_at IS NOT NULL AS offered",
-    )
-    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.escalation_id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.reminder_id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-    .bind::<Array<SmallInt>, _>(rows.iter().map(|r| r.tier).collect::<Vec<_>>())
-    .bind::<Array<SmallInt>, _>(rows.iter().map(|r| r.loop_index).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|r| r.target.kind.as_str()).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.target.id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|r| r.target.channel.as_str()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-    .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.next_attempt_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.deferred_reason.as_deref()).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.cancel_reason.as_deref()).collect::<Vec<_>>())
-    .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.payload).collect::<Vec<_>>())
-    .bind::<Nullable<Timestamptz>, _>(offer_at)
-    .bind::<Array<SqlUuid>, _>(rows.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-    .prepared()
-    .load::<Inserted>(conn)
-    .await
-    .map(|inserted| inserted.into_iter().filter(|row| row.offered).map(|row| row.id).collect())
 }

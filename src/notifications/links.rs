@@ -15,7 +15,6 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::agents::Job;
 use crate::config::Config;
 use crate::crypto;
 
@@ -145,13 +144,13 @@ impl LinkSigner {
         self.url(&self.token(delivery, action, now + valid))
     }
 
-    /// The links of a job, or None for a job that belongs to no episode (a test send).
-    pub fn for_job(&self, job: &Job, now: DateTime<Utc>) -> Option<ActionLinks> {
-        job.payload.get("escalationId").filter(|id| id.is_string())?;
+    /// The links of a delivery with `payload`, or None for one that belongs to no episode (a test send).
+    pub fn for_delivery(&self, delivery: Uuid, payload: &serde_json::Value, now: DateTime<Utc>) -> Option<ActionLinks> {
+        payload.get("escalationId").filter(|id| id.is_string())?;
         Some(ActionLinks {
-            acknowledge: self.link(job.delivery_id, LinkAction::Acknowledge, now),
-            complete: self.link(job.delivery_id, LinkAction::Complete, now),
-            snooze: self.link(job.delivery_id, LinkAction::Snooze, now),
+            acknowledge: self.link(delivery, LinkAction::Acknowledge, now),
+            complete: self.link(delivery, LinkAction::Complete, now),
+            snooze: self.link(delivery, LinkAction::Snooze, now),
         })
     }
 

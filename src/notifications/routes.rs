@@ -196,10 +196,7 @@ pub async fn delivered(
             .execute(conn)
             .await?;
             if marked == 1 {
-                diesel::update(deliveries::table.find(id).filter(deliveries::status.eq_any(["sent", "delivered"])))
-                    .set((deliveries::status.eq("delivered"), deliveries::delivered_at.eq(now)))
-                    .execute(conn)
-                    .await?;
+                crate::escalation::engine::deliveries::mark_pulled(conn, id, now).await?;
             }
             Ok(marked == 1)
         })

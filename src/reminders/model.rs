@@ -63,8 +63,9 @@ pub struct ReminderChanges {
     pub archived_at: Option<Option<DateTime<Utc>>>,
 }
 
-/// A `reminder_schedules` row (also the values written on insert and replace).
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+/// A `reminder_schedules` row (also the values written on insert and replace, and embedded in the fire
+/// step's rows). [`super::mapping::schedule_of`] is its one decoder.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = reminder_schedules, treat_none_as_null = true)]
 pub struct ScheduleRow {
     pub reminder_id: Uuid,

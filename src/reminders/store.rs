@@ -1,6 +1,8 @@
-//! Reminder queries. Every function that reads or writes a reminder takes the owner's id, so another user's
-//! reminder is simply not found.
+//! Reminder queries, the one writer of `reminders`. Every function that reads or writes a reminder for a
+//! request takes the owner's id, so another user's reminder is simply not found; the scheduler's write
+//! ([`mark_fired`]) works on the rows it locked, across owners.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -8,9 +10,6 @@ use uuid::Uuid;
 use super::model::{CompletionRow, NewReminder, Reminder, ReminderChanges, ReminderFull, ScheduleRow};
 use crate::db::schema::{completion_criteria, reminder_schedules, reminders};
 use crate::http::pagination::Page;
-
-/// Statuses that hold a quota slot: everything but completed and archived.
-pub const LIVE_STATUSES: [&str; 2] = ["active", "snoozed"];
 
 /// Filters of the list route, already validated.
 #[derive(Debug, Default)]
@@ -144,4 +143,26 @@ pub async fn list_for(
 /// Escapes LIKE wildcards so a search for "50%" matches the text "50%" (backslash is Postgres' default escape).
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The scheduler fired each of `ids`: they are active again (a snooze ended by firing) and wait for
+/// their `next` occurrence (None: no more). Takes a shared connection so the engine can pipeline it with
+/// the other statements of its transaction.
+pub async fn mark_fired(
+    mut conn: &AsyncPgConnection,
+    ids: &[Uuid],
+    next: &[Option<DateTime<Utc>>],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
+
+    use crate::db::Prepare;
+    diesel::sql_query(
+        "UPDATE reminders r SET status = 'active', snoozed_until = NULL, next_trigger_at = v.next
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, next) WHERE r.id = v.id",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Nullable<Timestamptz>>, _>(next)
+    .prepared()
+    .execute(&mut conn)
+    .await
 }

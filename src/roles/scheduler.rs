@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::leadership;
+use crate::escalation::engine;
 use crate::state::AppState;
 
 /// How often the leader re-confirms its lock and epoch.
@@ -35,9 +36,22 @@ pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result
                 }
                 last_confirm = tokio::time::Instant::now();
             }
-            crate::escalation::engine::tick(&state, leader.epoch, &mut last_upkeep).await;
+            if engine::tick(&state, leader.epoch, &mut last_upkeep).await {
+                snapshot_health(&state, leader.epoch).await;
+            }
         }
     }
+}
+
+/// Writes the health snapshot of the current slot, after each upkeep. Its table belongs to admin, which reads
+/// it; the scheduler only times the write and fences it with its epoch.
+async fn snapshot_health(state: &AppState, epoch: i64) {
+    let written = async {
+        let mut conn = state.db.get().await?;
+        crate::admin::health::snapshot(state, &mut conn, epoch).await
+    }
+    .await;
+    engine::report("health snapshot", written);
 }
 
 fn hostname() -> String {

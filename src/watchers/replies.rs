@@ -20,8 +20,8 @@ use crate::db::schema::deliveries;
 use crate::escalation::actions::{ActionError, Actor};
 use crate::escalation::episodes;
 use crate::http::ApiError;
-use crate::notifications::notice::{self, Notice};
 use crate::state::AppState;
+use crate::users::notice::{self, Notice};
 
 /// What the first line of a reply asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

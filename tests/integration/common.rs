@@ -4,6 +4,7 @@
 mod binary;
 pub mod database;
 pub mod pgbouncer;
+pub mod postgres;
 pub mod smtp;
 
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! notification speaks for the contact only ("got it"), never for the owner, whatever its `From` says; the
 //! "I've got it" link expires after a week and dies with the contact's opt-out.
 
-use escalating_reminders::contacts::got_it::got_it_link;
+use escalating_reminders::notifications::got_it_links::GotItLinks;
 use escalating_reminders::notifications::reply_address::ReplyAddresses;
 
 use crate::common::TestApp;
@@ -127,7 +127,7 @@ async fn a_contacts_email_reply_can_only_say_got_it_and_the_owners_done_still_co
 #[tokio::test(flavor = "multi_thread")]
 async fn the_got_it_link_expires_after_a_week() {
     let ep = episode().await;
-    let link = got_it_link(&ep.app.state.config, ep.carols.parse().unwrap());
+    let link = GotItLinks::new(&ep.app.state.config).link(ep.carols.parse().unwrap());
     let path = link.replace("http://127.0.0.1:3801", "");
     assert_eq!(ep.app.get(&path, None).await.status, 200, "a fresh link shows its page");
     ep.app.state.clock.advance(chrono::Duration::days(7) + chrono::Duration::minutes(1));
@@ -145,7 +145,7 @@ async fn the_got_it_link_expires_after_a_week() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_contact_who_opted_out_cannot_act_through_an_old_link_or_reply() {
     let ep = episode().await;
-    let link = got_it_link(&ep.app.state.config, ep.carols.parse().unwrap());
+    let link = GotItLinks::new(&ep.app.state.config).link(ep.carols.parse().unwrap());
     let path = link.replace("http://127.0.0.1:3801", "");
     // Carol opts out by replying "unsubscribe" (the List-Unsubscribe mailto of her notification).
     let to = ep.reply_to(&ep.carols);

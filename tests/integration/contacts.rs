@@ -241,7 +241,8 @@ async fn an_accepted_contact_gets_the_limited_view_and_their_got_it_acknowledges
     assert!(sent.contains("To: bob@example.com") && sent.contains("Take the pills") && !sent.contains("kitchen"));
 
     // "I've got it": the page does not act; the POST acknowledges the episode for everyone, once.
-    let got_it = escalating_reminders::contacts::got_it::got_it_link(&app.state.config, delivery.parse().unwrap());
+    let got_it = escalating_reminders::notifications::got_it_links::GotItLinks::new(&app.state.config)
+        .link(delivery.parse().unwrap());
     let path = got_it.replace("http://127.0.0.1:3801", "");
     assert!(app.get(&path, None).await.text.contains("Take the pills"));
     let episode =

@@ -1,5 +1,6 @@
 //! The engine end to end: real scheduler and worker loops against real Postgres and Redis, a local sink.
 
+mod bad_rows;
 mod faults;
 mod fencing;
 mod lifecycle;

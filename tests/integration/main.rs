@@ -1,11 +1,15 @@
 //! Integration tests against the real local PostgreSQL and Redis: each test gets its own database cloned
 //! from a migrated template and its own Redis key prefix, so they run in parallel.
 
+// Test and benchmark code may unwrap: a failed setup should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod accounts;
 mod action_links;
 mod admin;
+mod architecture;
 mod billing;
 mod channel_health;
 mod channels;
@@ -25,6 +29,7 @@ mod processes;
 mod profiles;
 pub mod reminder_actions;
 mod reminders;
+mod restore;
 mod retention;
 mod retries;
 mod sms;

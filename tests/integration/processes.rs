@@ -79,7 +79,7 @@ async fn role_all_migrates_a_fresh_database_and_serves_health() {
     let port = free_port();
     let env = env_with(&db, &[("PORT", &port.to_string())]);
     let mut process = BinaryProcess::start(&["--role", "all"], &env);
-    let ready = wait_ready(&process).await;
+    let ready = process.wait_ready(Duration::from_secs(30)).await;
     assert!(ready, "never ready: {:?}", process.output());
     let health: serde_json::Value =
         reqwest::get(format!("http://127.0.0.1:{port}/health")).await.unwrap().json().await.unwrap();
@@ -134,20 +134,6 @@ async fn health_is_503_json_when_postgres_is_unreachable() {
     assert_eq!(ready.status().as_u16(), 503);
 }
 
-async fn wait_ready(process: &BinaryProcess) -> bool {
-    let port = process.port.expect("port");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(res) = reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await
-            && res.status().is_success()
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
-
 #[derive(diesel::QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
@@ -168,8 +154,8 @@ async fn two_apis_on_an_empty_database_both_serve_and_migrate_once() {
     let (port_a, port_b) = (free_port(), free_port());
     let a = BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port_a.to_string())]));
     let b = BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port_b.to_string())]));
-    assert!(wait_ready(&a).await, "{:?}", a.output());
-    assert!(wait_ready(&b).await, "{:?}", b.output());
+    assert!(a.wait_ready(Duration::from_secs(30)).await, "{:?}", a.output());
+    assert!(b.wait_ready(Duration::from_secs(30)).await, "{:?}", b.output());
     let applied: Vec<String> =
         a.output().into_iter().chain(b.output()).filter(|line| line.contains("database migrations applied")).collect();
     assert_eq!(applied.len(), 1, "exactly one process applies migrations: {applied:?}");
@@ -222,7 +208,7 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {
     let db = TestDb::create().await;
     let port = free_port();
     let mut process = BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port.to_string())]));
-    assert!(wait_ready(&process).await, "{:?}", process.output());
+    assert!(process.wait_ready(Duration::from_secs(30)).await, "{:?}", process.output());
 
     // A client that uploads its body slowly keeps the request in flight across the signal. A first,
     // complete request on the same connection proves a worker owns the connection before the signal.
@@ -269,7 +255,7 @@ async fn worker_and_scheduler_roles_serve_health_and_their_own_metrics_only() {
     env.insert("PORT".to_owned(), scheduler_port.to_string());
     let scheduler = BinaryProcess::start(&["--role", "scheduler"], &env);
     for (process, role) in [(&worker, "worker"), (&scheduler, "scheduler")] {
-        assert_eq!(process.wait_for_http("/health/ready", Duration::from_secs(20)).await, Some(200), "{role}");
+        assert!(process.wait_ready(Duration::from_secs(20)).await, "{role} never ready: {:?}", process.output());
         let base = format!("http://127.0.0.1:{}", process.port.expect("port"));
         let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
         assert_eq!(health["role"], role);
@@ -313,7 +299,7 @@ async fn an_internal_error_reaches_sentry_once_with_the_request_id_and_no_person
     let dsn = format!("http://publickey@127.0.0.1:{}/42", sentry.address().port());
     let process =
         BinaryProcess::start(&["--role", "api"], &env_with(&db, &[("PORT", &port.to_string()), ("SENTRY_DSN", &dsn)]));
-    assert_eq!(process.wait_for_http("/health/ready", Duration::from_secs(20)).await, Some(200));
+    assert!(process.wait_ready(Duration::from_secs(20)).await, "never ready: {:?}", process.output());
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let email = "private.person@example.com";

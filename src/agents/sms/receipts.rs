@@ -4,11 +4,11 @@
 //! (`queued`, `sent`, …) change nothing.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::escalation::engine::channel_health::{self, FailedDelivery};
+use crate::escalation::engine::deliveries;
 
 /// What a receipt means for the delivery row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +31,6 @@ impl Receipt {
     }
 }
 
-#[derive(diesel::QueryableByName)]
-struct Updated {
-    #[diesel(sql_type = SqlUuid)]
-    escalation_id: Uuid,
-    #[diesel(sql_type = SmallInt)]
-    tier: i16,
-    #[diesel(sql_type = SmallInt)]
-    loop_index: i16,
-}
-
 /// Applies a receipt to SMS delivery `delivery`, only while it is `sending` or `sent` (or failed with an
 /// unknown outcome: the receipt is how we learn it) and, once the message id is known, only for that
 /// message. Returns whether the row changed.
@@ -58,33 +48,9 @@ pub async fn apply(
     let message_sid = message_sid.map(str::to_owned);
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
         // The episode before its deliveries, as everywhere else.
-        let episode: Vec<Updated> = diesel::sql_query(
-            "SELECT escalation_id, tier, loop_index FROM deliveries WHERE id = $1 AND channel = 'sms'",
-        )
-        .bind::<SqlUuid, _>(delivery)
-        .load(conn)
-        .await?;
-        let failed: Vec<FailedDelivery> = episode
-            .iter()
-            .map(|row| FailedDelivery { escalation_id: row.escalation_id, tier: row.tier, loop_index: row.loop_index })
-            .collect();
+        let failed: Vec<FailedDelivery> = deliveries::sms_step(conn, delivery).await?.into_iter().collect();
         channel_health::lock(conn, &failed).await?;
-        let updated: Vec<Updated> = diesel::sql_query(
-            "UPDATE deliveries SET status = $2, last_error = COALESCE($3, last_error),
-                    delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE delivered_at END
-             WHERE id = $1 AND channel = 'sms'
-               AND (status IN ('sending', 'sent') OR (status = 'failed' AND last_error = 'unknown_outcome'))
-               AND ($5::text IS NULL OR provider_message_id IS NULL OR provider_message_id = $5)
-             RETURNING escalation_id, tier, loop_index",
-        )
-        .bind::<SqlUuid, _>(delivery)
-        .bind::<Text, _>(status)
-        .bind::<Nullable<Text>, _>(error)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Nullable<Text>, _>(message_sid)
-        .load(conn)
-        .await?;
-        if updated.is_empty() {
+        if !deliveries::apply_sms_receipt(conn, delivery, status, error, message_sid, now).await? {
             return Ok(false);
         }
         if status == "failed" {

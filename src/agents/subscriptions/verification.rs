@@ -16,9 +16,9 @@ use super::store;
 use crate::agents::ChannelKind;
 use crate::billing::direct::{self, Admission};
 use crate::http::ApiError;
-use crate::notifications::notice::{self, Notice};
 use crate::notifications::outreach;
 use crate::state::AppState;
+use crate::users::notice::{self, Notice};
 
 /// How long a code stays valid.
 const CODE_TTL: Duration = Duration::minutes(30);

@@ -11,7 +11,7 @@ use crate::console::session::Viewer;
 use crate::state::AppState;
 
 /// The path Square's checkout returns to (`billing::square` builds the redirect from it).
-pub const RETURN_PATH: &str = "/billing/return";
+pub use crate::billing::square::RETURN_PATH;
 
 pub async fn returned(
     req: HttpRequest,

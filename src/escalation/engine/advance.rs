@@ -7,14 +7,14 @@ use diesel::sql_types::{BigInt, Jsonb, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeRow};
-use super::{BATCH, fence};
+use super::episodes;
+use super::{BATCH, deliveries, fence, offer};
 use crate::billing::controls;
 use crate::db::Prepare;
-use crate::escalation::episodes::EpisodeColumns;
-use crate::escalation::machine::{EndReason, EpisodeStatus, Plan};
-use crate::notifications::delivery::{self, OwnerColumns};
-use crate::notifications::lifecycle::{self, EpisodeEvent, LifecycleEvent};
+use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
+use crate::escalation::machine::{EndReason, EpisodeStatus};
+use crate::notifications::delivery::OwnerColumns;
+use crate::notifications::lifecycle::{EpisodeEvent, LifecycleEvent};
 use crate::state::AppState;
 
 #[derive(diesel::QueryableByName)]
@@ -63,23 +63,13 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 .load(conn)
                 .await?;
             let mut updates = Vec::with_capacity(due.len());
-            let mut deliveries = Vec::new();
+            let mut new_deliveries = Vec::new();
             let mut expired = Vec::new();
             for row in &due {
-                let Some(episode) = row.columns.to_episode() else {
-                    tracing::error!(escalation.id = %row.id, "unreadable escalation state; skipping");
-                    continue;
-                };
-                let plan: Plan = match serde::Deserialize::deserialize(&row.plan) {
-                    Ok(plan) => plan,
-                    Err(err) => {
-                        tracing::error!(escalation.id = %row.id, error = %err, "unreadable escalation plan; skipping");
-                        continue;
-                    }
-                };
+                let Some((episode, plan)) = episodes::read(row.id, &row.columns, &row.plan) else { continue };
                 let ctx = row.owner.context(row.id, row.reminder_id, row.user_id, row.occurrence_at);
                 let (next, created) = episodes::drive(&plan, episode, &ctx, now);
-                deliveries.extend(created);
+                new_deliveries.extend(created);
                 if next.end_reason == Some(EndReason::Exhausted) && next.status == EpisodeStatus::Expired {
                     expired.push(EpisodeEvent {
                         escalation_id: row.id,
@@ -89,15 +79,15 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 }
                 updates.push(EpisodeRow { id: row.id, episode: next });
             }
-            episodes::update_batch(conn, &updates).await?;
-            controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
-            let offered = delivery::insert_batch(conn, &deliveries, offer_at).await?;
+            store::update_batch(conn, &updates).await?;
+            controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;
+            let offered = deliveries::insert_batch(conn, &new_deliveries, offer_at).await?;
             // Only episodes selected as open can expire here, so each expiry is told once.
-            lifecycle::insert(conn, &expired, now).await?;
-            metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
+            deliveries::insert_lifecycle(conn, &expired, now).await?;
+            metrics::counter!("deliveries_created_total").increment(new_deliveries.len() as u64);
             Ok((due.len(), offered))
         })
         .await?;
-    crate::dispatch::offer::push_committed(state, redis.as_mut(), &offered).await;
+    offer::push_committed(state, redis.as_mut(), &offered).await;
     Ok(advanced)
 }

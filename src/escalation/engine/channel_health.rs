@@ -19,18 +19,13 @@ use diesel::sql_types::{Array, Jsonb, SmallInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeRow};
+use super::episodes;
 use crate::db::Prepare;
-use crate::escalation::episodes::EpisodeColumns;
-use crate::escalation::machine::{self, Event, Plan};
+use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
+use crate::escalation::machine::{self, Event};
 
 /// A delivery that failed for good: which episode, tier and loop it belonged to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailedDelivery {
-    pub escalation_id: Uuid,
-    pub tier: i16,
-    pub loop_index: i16,
-}
+pub type FailedDelivery = super::deliveries::Step;
 
 /// Locks the open episodes of `failed` (in id order) for the rest of the transaction.
 pub async fn lock(conn: &mut AsyncPgConnection, failed: &[FailedDelivery]) -> diesel::QueryResult<usize> {
@@ -92,10 +87,8 @@ pub async fn skip_failed_tiers(
         .await?;
     let mut moved = Vec::new();
     for candidate in candidates {
-        let (Some(episode), Ok(plan)) =
-            (candidate.columns.to_episode(), serde_json::from_value::<Plan>(candidate.plan.clone()))
-        else {
-            tracing::error!(escalation.id = %candidate.id, "unreadable escalation; channel failure ignored");
+        // An unreadable episode is counted and left as it is; the failure itself stays recorded.
+        let Some((episode, plan)) = episodes::read(candidate.id, &candidate.columns, &candidate.plan) else {
             continue;
         };
         let event = Event::ChannelFailed {
@@ -109,7 +102,7 @@ pub async fn skip_failed_tiers(
             moved.push(EpisodeRow { id: candidate.id, episode: next });
         }
     }
-    episodes::update_batch(conn, &moved).await?;
+    store::update_batch(conn, &moved).await?;
     metrics::counter!("tiers_skipped_after_channel_failure_total").increment(moved.len() as u64);
     Ok(moved.len())
 }

@@ -1,23 +1,27 @@
-//! Fire: due reminders (and snoozed ones whose snooze ended) start an episode. In one transaction per
-//! batch: the previous open episode of each is superseded, the new episodes and their first deliveries
-//! are inserted, and each reminder's next occurrence is computed.
+//! Fire, with wake (scheduler steps 1 and 3): due reminders (and snoozed ones whose snooze ended) start an
+//! episode. In one transaction per batch: the previous open episode of each is superseded, the new episodes
+//! and their first deliveries are inserted, and each reminder's next occurrence is computed. A reminder
+//! whose row does not read is skipped and counted (`bad_rows`), never fired with a guessed plan or schedule.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{
-    Array, BigInt, Bool, Date, Integer, Jsonb, Nullable, SmallInt, Text, Timestamp, Timestamptz, Uuid as SqlUuid,
-};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::episodes::{self, EpisodeRow, NewEpisode};
-use super::{BATCH, fence, recipients};
+use super::episodes;
+use super::{BATCH, bad_rows, deliveries, fence, offer, recipients};
 use crate::billing::controls;
 use crate::db::Prepare;
+use crate::escalation::episodes as store;
 use crate::escalation::machine;
 use crate::escalation::plan::{self, ProfileSettings, TierSpec};
-use crate::notifications::delivery::{self, OwnerColumns};
-use crate::reminders::schedule::{Schedule, ScheduleKind};
+use crate::escalation::profiles::model::PlanColumns;
+use crate::notifications::delivery::OwnerColumns;
+use crate::reminders;
+use crate::reminders::mapping::schedule_of;
+use crate::reminders::model::ScheduleRow;
+use crate::reminders::schedule::{Schedule, ScheduleError};
 use crate::state::AppState;
 
 #[derive(diesel::QueryableByName)]
@@ -32,73 +36,53 @@ struct DueReminder {
     next_trigger_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     snoozed_until: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Jsonb)]
-    tiers: serde_json::Value,
-    #[diesel(sql_type = SmallInt)]
-    repeat_count: i16,
-    #[diesel(sql_type = Integer)]
-    ack_window_minutes: i32,
-    #[diesel(sql_type = Nullable<Integer>)]
-    loop_gap_minutes: Option<i32>,
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    trigger_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Text>)]
-    expression: Option<String>,
-    #[diesel(sql_type = Nullable<Integer>)]
-    interval_minutes: Option<i32>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    start_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    dtstart: Option<NaiveDateTime>,
-    #[diesel(sql_type = Text)]
-    schedule_timezone: String,
-    #[diesel(sql_type = Array<Date>)]
-    exclude_dates: Vec<NaiveDate>,
-    #[diesel(sql_type = Bool)]
-    skip_weekends: bool,
+    #[diesel(embed)]
+    profile: PlanColumns,
+    #[diesel(embed)]
+    schedule: ScheduleRow,
     #[diesel(embed)]
     owner: OwnerColumns,
 }
 
+/// What firing one reminder needs, read from its row.
+struct Firing {
+    /// The occurrence this firing stands for.
+    occurrence_at: DateTime<Utc>,
+    /// The reminder's next regular occurrence; None when there is none (a one-off, an ended rule).
+    next: Option<DateTime<Utc>>,
+    tiers: Vec<TierSpec>,
+    settings: ProfileSettings,
+}
+
 impl DueReminder {
-    fn schedule(&self) -> Option<Schedule> {
-        let kind = match self.kind.as_str() {
-            "once" => ScheduleKind::Once { at: self.trigger_at? },
-            "cron" => ScheduleKind::Cron { expression: self.expression.clone()? },
-            "interval" => ScheduleKind::Interval {
-                minutes: u32::try_from(self.interval_minutes?).ok()?,
-                start_at: self.start_at?,
-            },
-            "rrule" => ScheduleKind::Rrule { rule: self.expression.clone()?, dtstart: self.dtstart? },
-            _ => return None,
-        };
-        Some(Schedule {
-            kind,
-            tz: crate::timezone::parse_zone(&self.schedule_timezone)?,
-            exclude_dates: self.exclude_dates.clone(),
-            skip_weekends: self.skip_weekends,
-        })
+    /// Reads the row with its one decoder per stored shape; an error names the part (the bad-row metric's
+    /// `kind`) that does not read.
+    fn decode(&self, now: DateTime<Utc>) -> Result<Firing, (&'static str, anyhow::Error)> {
+        let schedule = schedule_of(&self.schedule).map_err(|err| ("schedule", err))?;
+        let (occurrence_at, next) = self.occurrence_and_next(&schedule, now).map_err(|err| ("schedule", err.into()))?;
+        let (tiers, settings) = self.profile.decode().map_err(|err| ("profile", err))?;
+        Ok(Firing { occurrence_at, next, tiers, settings })
     }
 
     /// The occurrence this firing stands for and the reminder's next regular occurrence.
-    fn occurrence_and_next(&self, now: DateTime<Utc>) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
-        let schedule = self.schedule();
-        let next_after = |after: DateTime<Utc>| schedule.as_ref().and_then(|s| s.next_after(after).ok().flatten());
+    fn occurrence_and_next(
+        &self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>), ScheduleError> {
         if self.status == "snoozed" {
             // Waking keeps the regular schedule, skipping occurrences that passed during the snooze.
             let occurrence = self.snoozed_until.unwrap_or(now);
             let next = match self.next_trigger_at {
                 Some(next) if next > now => Some(next),
-                Some(_) => next_after(now),
+                Some(_) => schedule.next_after(now)?,
                 None => None,
             };
-            return (occurrence, next);
+            return Ok((occurrence, next));
         }
         let occurrence = self.next_trigger_at.unwrap_or(now);
         // Missed occurrences (scheduler down) collapse into this one firing rather than a burst.
-        (occurrence, next_after(occurrence.max(now)))
+        Ok((occurrence, schedule.next_after(occurrence.max(now))?))
     }
 }
 
@@ -123,8 +107,8 @@ const SELECT_DUE: &str = "
         ORDER BY due_at LIMIT $2)
     SELECT r.id, r.user_id, r.status, r.next_trigger_at, r.snoozed_until,
            p.tiers, p.repeat_count, p.ack_window_minutes, p.loop_gap_minutes,
-           s.kind, s.trigger_at, s.expression, s.interval_minutes, s.start_at, s.dtstart,
-           s.timezone AS schedule_timezone, s.exclude_dates, s.skip_weekends,
+           s.reminder_id, s.kind, s.trigger_at, s.expression, s.interval_minutes, s.start_at, s.dtstart,
+           s.timezone, s.exclude_dates, s.skip_weekends,
            {owner}
     FROM picked
     JOIN reminders r ON r.id = picked.id
@@ -133,7 +117,7 @@ const SELECT_DUE: &str = "
     JOIN users u ON u.id = r.user_id";
 
 /// Fires one batch; returns how many reminders fired. When Redis is reachable, the batch's first
-/// deliveries are offered by this step itself, right after its commit (see `delivery::insert_batch`).
+/// deliveries are offered by this step itself, right after its commit (see `deliveries::insert_batch`).
 pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let social = state.config.feature_social_escalation;
@@ -153,31 +137,34 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             if due.is_empty() {
                 return Ok((0, Vec::new()));
             }
-            let users: Vec<Uuid> = due.iter().map(|r| r.user_id).collect();
-            let reminder_ids: Vec<Uuid> = due.iter().map(|r| r.id).collect();
+            let mut firing = Vec::with_capacity(due.len());
+            for reminder in &due {
+                match reminder.decode(now) {
+                    Ok(decoded) => firing.push((reminder, decoded)),
+                    Err((kind, err)) => bad_rows::reminder(kind, reminder.id, &err),
+                }
+            }
+            if firing.is_empty() {
+                return Ok((due.len(), Vec::new()));
+            }
+            let users: Vec<Uuid> = firing.iter().map(|(r, _)| r.user_id).collect();
+            let reminder_ids: Vec<Uuid> = firing.iter().map(|(r, _)| r.id).collect();
             let (recipients, _) = tokio::try_join!(recipients::load(shared, &users), async {
                 // The next occurrence of a recurring reminder ends the previous open episode and cancels what it
                 // still owed: yesterday's nag is stale once today's starts.
-                let ending = crate::escalation::episodes::Ending {
+                let ending = store::Ending {
                     status: "expired",
                     end_reason: "superseded",
                     cancel_reason: "superseded by the next occurrence",
                 };
-                Ok(crate::escalation::episodes::end_open(shared, &reminder_ids, ending).await?)
+                Ok(store::end_open(shared, &reminder_ids, ending).await?)
             })?;
 
-            let mut new_episodes = Vec::with_capacity(due.len());
-            let mut deliveries = Vec::new();
-            let mut next_triggers = Vec::with_capacity(due.len());
-            for reminder in &due {
-                let (occurrence_at, next) = reminder.occurrence_and_next(now);
+            let mut new_episodes = Vec::with_capacity(firing.len());
+            let mut new_deliveries = Vec::new();
+            let mut next_triggers = Vec::with_capacity(firing.len());
+            for (reminder, Firing { occurrence_at, next, tiers, settings }) in firing {
                 next_triggers.push(next);
-                let tiers: Vec<TierSpec> = serde::Deserialize::deserialize(&reminder.tiers).unwrap_or_default();
-                let settings = ProfileSettings {
-                    repeat: u8::try_from(reminder.repeat_count).unwrap_or(0),
-                    ack_window_minutes: u32::try_from(reminder.ack_window_minutes).unwrap_or(0),
-                    loop_gap_minutes: reminder.loop_gap_minutes.and_then(|m| u32::try_from(m).ok()),
-                };
                 let no_one = Vec::new();
                 let plan = plan::resolve(
                     &tiers,
@@ -191,34 +178,26 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 let id = Uuid::now_v7();
                 let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
                 let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
-                deliveries.extend(created);
-                new_episodes.push(NewEpisode {
-                    row: EpisodeRow { id, episode },
+                new_deliveries.extend(created);
+                new_episodes.push(store::NewEpisode {
+                    row: store::EpisodeRow { id, episode },
                     reminder_id: reminder.id,
                     user_id: reminder.user_id,
                     occurrence_at,
                     plan: serde_json::to_value(&plan)?,
                 });
             }
-            let advance_reminders = diesel::sql_query(
-                "UPDATE reminders r SET status = 'active', snoozed_until = NULL, next_trigger_at = v.next
-             FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, next) WHERE r.id = v.id",
-            )
-            .bind::<Array<SqlUuid>, _>(&reminder_ids)
-            .bind::<Array<Nullable<Timestamptz>>, _>(&next_triggers)
-            .prepared()
-            .execute(&mut shared);
-            let (inserted, _) =
-                tokio::try_join!(episodes::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
+            let advance_reminders = reminders::store::mark_fired(shared, &reminder_ids, &next_triggers);
+            let (inserted, _) = tokio::try_join!(store::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
             // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
-            deliveries.retain(|d| inserted.contains(&d.escalation_id));
-            controls::apply(conn, controls::Settings::from_config(&state.config), &mut deliveries, now).await?;
-            let offered = delivery::insert_batch(conn, &deliveries, offer_at).await?;
+            new_deliveries.retain(|d| inserted.contains(&d.escalation_id));
+            controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;
+            let offered = deliveries::insert_batch(conn, &new_deliveries, offer_at).await?;
             metrics::counter!("reminders_fired_total").increment(inserted.len() as u64);
-            metrics::counter!("deliveries_created_total").increment(deliveries.len() as u64);
+            metrics::counter!("deliveries_created_total").increment(new_deliveries.len() as u64);
             Ok((due.len(), offered))
         })
         .await?;
-    crate::dispatch::offer::push_committed(state, redis.as_mut(), &offered).await;
+    offer::push_committed(state, redis.as_mut(), &offered).await;
     Ok(fired)
 }

@@ -1,9 +1,9 @@
 //! Retention: upkeep deletes what is past its age, so the logs and the dedup tables stop growing.
 //!
 //! The rules are kept together here (rather than in each table's store) so one page says what is kept and
-//! for how long. Nothing still owed goes: a delivery only in a final state and once its episode is closed,
-//! an episode only once closed and without deliveries left, a pull notification only once confirmed or
-//! expired. Each statement deletes one short batch (`SKIP LOCKED`, so it never waits on the engine) and
+//! for how long; a table with one owning store (deliveries, escalations) is deleted through that store. Nothing still
+//! owed goes: a delivery only in a final state and once its episode is closed, an episode only once closed
+//! and without deliveries left, a pull notification only once confirmed or expired. Each statement deletes one short batch (`SKIP LOCKED`, so it never waits on the engine) and
 //! commits on its own; a run does a bounded number of batches per table, so upkeep never holds long locks
 //! and a large backlog drains over several runs.
 
@@ -34,80 +34,105 @@ fn action_link_uses() -> Duration {
     crate::notifications::links::lifetime() + Duration::days(7)
 }
 
-/// One rule: which table (the metric's label), the delete with `$1` = cutoff and `$2` = batch size, and the
-/// age past which its rows go.
+/// One rule: which table (the metric's label), how its rows are deleted, and the age past which they go.
 struct Rule {
     table: &'static str,
-    sql: &'static str,
+    delete: Delete,
     age: Duration,
+}
+
+/// How a rule deletes one batch.
+enum Delete {
+    /// A statement with `$1` = cutoff and `$2` = batch size.
+    Sql(&'static str),
+    /// Through the deliveries' store, the table's one writer.
+    Deliveries,
+    /// Through the episodes' store; after the deliveries, so an episode whose last deliveries just went
+    /// goes in the same run.
+    Episodes,
+}
+
+impl Delete {
+    async fn batch(&self, conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>) -> diesel::QueryResult<usize> {
+        match self {
+            Delete::Sql(sql) => {
+                diesel::sql_query(*sql)
+                    .bind::<Timestamptz, _>(cutoff)
+                    .bind::<BigInt, _>(BATCH)
+                    .prepared()
+                    .execute(conn)
+                    .await
+            }
+            Delete::Deliveries => super::deliveries::purge_finished(conn, cutoff, BATCH).await,
+            Delete::Episodes => crate::escalation::episodes::purge_closed(conn, cutoff, BATCH).await,
+        }
+    }
 }
 
 fn rules(config: &Config) -> [Rule; 9] {
     let deliveries = Duration::days(i64::from(config.retention_delivery_days));
     let audit = Duration::days(i64::from(config.retention_audit_days));
     [
-        Rule {
-            table: "deliveries",
-            sql: "DELETE FROM deliveries WHERE id IN (
-                    SELECT d.id FROM deliveries d JOIN escalations e ON e.id = d.escalation_id
-                    WHERE d.created_at < $1 AND d.status IN ('sent', 'delivered', 'failed', 'cancelled')
-                      AND e.status IN ('completed', 'expired', 'cancelled')
-                    LIMIT $2 FOR UPDATE OF d SKIP LOCKED)",
-            age: deliveries,
-        },
+        Rule { table: "deliveries", delete: Delete::Deliveries, age: deliveries },
         // Runs after the deliveries: an episode whose last deliveries just went goes in the same run.
-        Rule {
-            table: "escalations",
-            sql: "DELETE FROM escalations WHERE id IN (
-                    SELECT e.id FROM escalations e
-                    WHERE e.created_at < $1 AND e.status IN ('completed', 'expired', 'cancelled')
-                      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.escalation_id = e.id)
-                    LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            age: deliveries,
-        },
+        Rule { table: "escalations", delete: Delete::Episodes, age: deliveries },
         Rule {
             table: "audit_trails",
-            sql: "DELETE FROM audit_trails WHERE id IN (
+            delete: Delete::Sql(
+                "DELETE FROM audit_trails WHERE id IN (
                     SELECT id FROM audit_trails WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            ),
             age: audit,
         },
         Rule {
             table: "event_logs",
-            sql: "DELETE FROM event_logs WHERE id IN (
+            delete: Delete::Sql(
+                "DELETE FROM event_logs WHERE id IN (
                     SELECT id FROM event_logs WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            ),
             age: audit,
         },
         Rule {
             table: "admin_actions",
-            sql: "DELETE FROM admin_actions WHERE id IN (
+            delete: Delete::Sql(
+                "DELETE FROM admin_actions WHERE id IN (
                     SELECT id FROM admin_actions WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            ),
             age: audit,
         },
         Rule {
             table: "processed_webhook_events",
-            sql: "DELETE FROM processed_webhook_events WHERE (provider, event_id) IN (
+            delete: Delete::Sql(
+                "DELETE FROM processed_webhook_events WHERE (provider, event_id) IN (
                     SELECT provider, event_id FROM processed_webhook_events
                     WHERE processed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            ),
             age: PROVIDER_EVENTS,
         },
         Rule {
             table: "action_link_uses",
-            sql: "DELETE FROM action_link_uses WHERE token_id IN (
+            delete: Delete::Sql(
+                "DELETE FROM action_link_uses WHERE token_id IN (
                     SELECT token_id FROM action_link_uses WHERE used_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            ),
             age: action_link_uses(),
         },
         Rule {
             table: "pending_notifications",
-            sql: "DELETE FROM pending_notifications WHERE delivery_id IN (
+            delete: Delete::Sql(
+                "DELETE FROM pending_notifications WHERE delivery_id IN (
                     SELECT delivery_id FROM pending_notifications
                     WHERE delivered_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            ),
             age: PULL_CONFIRMED,
         },
         Rule {
             table: "pending_notifications",
-            sql: "DELETE FROM pending_notifications WHERE delivery_id IN (
+            delete: Delete::Sql(
+                "DELETE FROM pending_notifications WHERE delivery_id IN (
                     SELECT delivery_id FROM pending_notifications
                     WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            ),
             age: PULL_UNCONFIRMED,
         },
     ]
@@ -120,12 +145,7 @@ pub async fn run(config: &Config, conn: &mut AsyncPgConnection, now: DateTime<Ut
         let cutoff = now - rule.age;
         let mut pruned = 0;
         for _ in 0..MAX_BATCHES {
-            let deleted = diesel::sql_query(rule.sql)
-                .bind::<Timestamptz, _>(cutoff)
-                .bind::<BigInt, _>(BATCH)
-                .prepared()
-                .execute(conn)
-                .await?;
+            let deleted = rule.delete.batch(conn, cutoff).await?;
             pruned += deleted;
             if deleted < BATCH as usize {
                 break;

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::agents::ChannelKind;
 use crate::db::schema::escalation_profiles;
+use crate::escalation::plan::{ProfileSettings, TierSpec};
 
 /// An `escalation_profiles` row. `user_id` is `None` for presets.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,10 +28,39 @@ pub struct ProfileRow {
 }
 
 impl ProfileRow {
-    /// The stored tiers. The column is only ever written from validated [`Tier`]s (or by the preset
-    /// migration in the same shape), so a parse failure is a server fault, not bad input.
+    /// The stored tiers (see [`parse_tiers`]).
     pub fn parsed_tiers(&self) -> anyhow::Result<Vec<Tier>> {
-        Ok(serde_json::from_value(self.tiers.clone())?)
+        parse_tiers(&self.tiers)
+    }
+}
+
+/// The one decoder of `escalation_profiles.tiers`. The column is only ever written from validated [`Tier`]s
+/// (or by the preset migration in the same shape), so a parse failure is a server fault, not bad input, and
+/// never an empty ladder.
+pub fn parse_tiers(stored: &serde_json::Value) -> anyhow::Result<Vec<Tier>> {
+    Ok(Vec::<Tier>::deserialize(stored)?)
+}
+
+/// The columns of a profile the engine plans with, embedded in the fire step's rows.
+#[derive(Debug, Clone, QueryableByName)]
+#[diesel(table_name = escalation_profiles)]
+pub struct PlanColumns {
+    pub tiers: serde_json::Value,
+    pub repeat_count: i16,
+    pub ack_window_minutes: i32,
+    pub loop_gap_minutes: Option<i32>,
+}
+
+impl PlanColumns {
+    /// The tiers and settings a plan is resolved from; an error says which column does not read.
+    pub fn decode(&self) -> anyhow::Result<(Vec<TierSpec>, ProfileSettings)> {
+        let tiers = parse_tiers(&self.tiers)?.iter().map(Tier::spec).collect::<anyhow::Result<_>>()?;
+        let settings = ProfileSettings {
+            repeat: u8::try_from(self.repeat_count)?,
+            ack_window_minutes: u32::try_from(self.ack_window_minutes)?,
+            loop_gap_minutes: self.loop_gap_minutes.map(u32::try_from).transpose()?,
+        };
+        Ok((tiers, settings))
     }
 }
 
@@ -56,6 +87,25 @@ pub struct Tier {
     /// Optional text added to this tier's notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl Tier {
+    /// The tier as the planner reads it: channel type names become channel kinds (an unknown name is an error).
+    pub fn spec(&self) -> anyhow::Result<TierSpec> {
+        let channel_types = self
+            .channel_types
+            .iter()
+            .map(|name| ChannelKind::parse(name).ok_or_else(|| anyhow::anyhow!("unknown channel type {name:?}")))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(TierSpec {
+            tier_number: self.tier_number,
+            delay_minutes: self.delay_minutes,
+            agent_subscription_ids: self.agent_subscription_ids.clone(),
+            channel_types,
+            trusted_contact_ids: self.trusted_contact_ids.clone(),
+            include_trusted_contacts: self.include_trusted_contacts,
+        })
+    }
 }
 
 /// A tier in a request body.
@@ -148,5 +198,34 @@ impl ProfileView {
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn columns(tiers: serde_json::Value) -> PlanColumns {
+        PlanColumns { tiers, repeat_count: 1, ack_window_minutes: 30, loop_gap_minutes: None }
+    }
+
+    #[test]
+    fn stored_tiers_decode_to_the_planners_tiers() {
+        let stored = json!([{"tierNumber": 1, "delayMinutes": 0, "channelTypes": ["email", "sms"], "message": "hi"}]);
+        let (tiers, settings) = columns(stored).decode().unwrap();
+        assert_eq!(tiers[0].channel_types, vec![ChannelKind::Email, ChannelKind::Sms]);
+        assert_eq!((settings.repeat, settings.ack_window_minutes, settings.loop_gap_minutes), (1, 30, None));
+    }
+
+    #[test]
+    fn a_ladder_that_does_not_read_is_an_error_never_an_empty_plan() {
+        let unknown_channel = json!([{"tierNumber": 1, "delayMinutes": 0, "channelTypes": ["pigeon"]}]);
+        assert!(columns(unknown_channel).decode().is_err());
+        assert!(columns(json!({"tierNumber": 1})).decode().is_err());
+        assert!(columns(json!([{"delayMinutes": 0}])).decode().is_err());
+        let negative = PlanColumns { repeat_count: -1, ..columns(json!([])) };
+        assert!(negative.decode().is_err());
     }
 }

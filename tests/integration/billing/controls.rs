@@ -254,7 +254,7 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
         .parse()
         .unwrap();
     exec(&app, &format!("UPDATE deliveries SET status = 'sending', attempts = 1 WHERE id = '{id}'")).await;
-    let sent = escalating_reminders::dispatch::claim::Recorded {
+    let sent = escalating_reminders::escalation::engine::deliveries::Recorded {
         id,
         attempt: 1,
         status: "sent",
@@ -265,9 +265,13 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
     };
     let mut conn = app.db.connect().await;
     for _ in 0..2 {
-        escalating_reminders::dispatch::claim::record(&mut conn, std::slice::from_ref(&sent), clock.now())
-            .await
-            .unwrap();
+        escalating_reminders::escalation::engine::deliveries::record_outcomes(
+            &mut conn,
+            std::slice::from_ref(&sent),
+            clock.now(),
+        )
+        .await
+        .unwrap();
     }
     let used =
         format!("SELECT used::text AS value FROM usage_windows WHERE user_id = '{}' AND metric = 'sms'", fresh.user);

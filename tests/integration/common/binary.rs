@@ -92,6 +92,21 @@ impl BinaryProcess {
         None
     }
 
+    /// Waits until `GET /health/ready` answers 200; false after `timeout`.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let Some(port) = self.port else { return false };
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(res) = reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await
+                && res.status().is_success()
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id().map(|id| id as i32).unwrap_or(-1)
     }

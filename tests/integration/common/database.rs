@@ -67,6 +67,16 @@ impl TestDb {
         TestDb { name, server: None }
     }
 
+    /// Creates an empty database with no migrations on another server (a test's own cluster), for the
+    /// binary to migrate when it starts.
+    pub async fn create_empty_on(server: &str) -> TestDb {
+        let name = fresh_name();
+        let mut admin =
+            AsyncPgConnection::establish(&format!("{server}/postgres")).await.expect("connect to own server");
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+        TestDb { name, server: Some(server.to_owned()) }
+    }
+
     fn server(&self) -> String {
         self.server.clone().unwrap_or_else(server_url)
     }

@@ -9,6 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::seed::{Seed, count};
 use super::{accepting_sink, eventually};
+use crate::common::postgres::OwnPostgres;
 use crate::common::{BinaryProcess, TestDb, base_env, free_port};
 
 /// Delivery ids the sink saw, with how often each arrived.
@@ -216,92 +217,6 @@ async fn redis_restarted_empty_mid_run_loses_nothing() {
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(&groups.stdout).contains("dispatch"), "stream recreated");
-}
-
-/// A PostgreSQL cluster of our own (initdb as the `postgres` user), so restarting it disturbs no other test.
-struct OwnPostgres {
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-impl OwnPostgres {
-    const BIN: &'static str = "/usr/lib/postgresql/15/bin";
-
-    fn as_postgres(args: &[&str]) -> std::process::Output {
-        std::process::Command::new("runuser").arg("-u").arg("postgres").arg("--").args(args).output().expect("runuser")
-    }
-
-    fn start_new() -> OwnPostgres {
-        let dir = std::env::temp_dir().join(format!("er-pg-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::process::Command::new("chown").arg("postgres:postgres").arg(&dir).status().unwrap();
-        let data = dir.join("data");
-        let init = Self::as_postgres(&[
-            &format!("{}/initdb", Self::BIN),
-            "-D",
-            data.to_str().unwrap(),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-        ]);
-        assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
-        let cluster = OwnPostgres { dir, port: free_port() };
-        cluster.start();
-        cluster
-    }
-
-    fn start(&self) {
-        let data = self.dir.join("data");
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
-        let log = self.dir.join("log");
-        let started = Self::as_postgres(&[
-            &format!("{}/pg_ctl", Self::BIN),
-            "-D",
-            data.to_str().unwrap(),
-            "-o",
-            &options,
-            "-l",
-            log.to_str().unwrap(),
-            "-w",
-            "start",
-        ]);
-        assert!(started.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&started.stderr));
-    }
-
-    fn stop(&self) {
-        let data = self.dir.join("data");
-        Self::as_postgres(&[
-            &format!("{}/pg_ctl", Self::BIN),
-            "-D",
-            data.to_str().unwrap(),
-            "-m",
-            "fast",
-            "-w",
-            "stop",
-        ]);
-    }
-}
-
-impl OwnPostgres {
-    /// Stop/start on a handle that must not delete the cluster when dropped.
-    fn stop_without_cleanup(self) {
-        self.stop();
-        std::mem::forget(self);
-    }
-
-    fn start_without_cleanup(self) {
-        self.start();
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for OwnPostgres {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,8 +7,8 @@ use lettre::Message;
 use lettre::message::header::ContentType;
 use uuid::Uuid;
 
+use super::store as users;
 use crate::state::AppState;
-use crate::users::store as users;
 
 /// One notice for the owner of an account.
 #[derive(Debug, Clone)]

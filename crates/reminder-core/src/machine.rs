@@ -53,7 +53,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::agents::ChannelKind;
+use crate::channel::ChannelKind;
 
 mod plan;
 mod transition;

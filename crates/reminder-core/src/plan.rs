@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::machine::{Plan, PlannedTier, Target, TargetKind};
-use crate::agents::ChannelKind;
+use crate::channel::ChannelKind;
+use crate::machine::{Plan, PlannedTier, Target, TargetKind};
 
 /// One tier as stored in `escalation_profiles.tiers` (the API's camelCase shape).
 #[derive(Debug, Clone, Deserialize)]

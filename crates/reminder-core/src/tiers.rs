@@ -4,13 +4,44 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::config::Tier;
+/// The subscription tiers; [`TierTable`] holds what each allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = BillingTier))]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Tier {
+    Free,
+    Personal,
+    Pro,
+    Family,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Free => "FREE",
+            Tier::Personal => "PERSONAL",
+            Tier::Pro => "PRO",
+            Tier::Family => "FAMILY",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Tier> {
+        match text.to_ascii_uppercase().as_str() {
+            "FREE" => Some(Tier::Free),
+            "PERSONAL" => Some(Tier::Personal),
+            "PRO" => Some(Tier::Pro),
+            "FAMILY" => Some(Tier::Family),
+            _ => None,
+        }
+    }
+}
 
 /// Every tier, cheapest first: the order upgrades go in.
 pub const ALL: [Tier; 4] = [Tier::Free, Tier::Personal, Tier::Pro, Tier::Family];
 
 /// What one tier costs and allows. `None` means unlimited.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierLimits {
     /// Monthly price in cents (USD).

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use rand::Rng;
 
-use crate::agents::ChannelKind;
+use crate::channel::ChannelKind;
 
 /// Delay before attempt `attempts + 1`, or None when no retry is left (`attempts` = tries made so far).
 pub fn next_delay(channel: ChannelKind, attempts: u32, retry_after: Option<Duration>) -> Option<Duration> {

@@ -1,0 +1,18 @@
+//! Rows the engine cannot read. Every stored shape has one decoder; a row it refuses is logged (ids only),
+//! counted in `engine_bad_rows_total{kind}` and skipped, left as it is: read as a default instead (an empty
+//! plan, a cleared `next_trigger_at`), it would quietly stop a reminder with nothing to show why.
+
+use uuid::Uuid;
+
+/// A reminder that fire skipped: its schedule or its profile (`kind`) does not read.
+pub fn reminder(kind: &'static str, reminder: Uuid, error: &anyhow::Error) {
+    metrics::counter!("engine_bad_rows_total", "kind" => kind).increment(1);
+    tracing::error!(kind, reminder.id = %reminder, error = format!("{error:#}"),
+        "unreadable reminder row skipped; it fires once the row reads again");
+}
+
+/// An episode that a step skipped: its state or its plan (`kind`) does not read.
+pub fn episode(kind: &'static str, escalation: Uuid, error: &anyhow::Error) {
+    metrics::counter!("engine_bad_rows_total", "kind" => kind).increment(1);
+    tracing::error!(kind, escalation.id = %escalation, error = format!("{error:#}"), "unreadable escalation row skipped");
+}

@@ -1,0 +1,148 @@
+//! The queue's upkeep: offering due rows to the stream, taking back leases of workers that died,
+//! cancelling what an ended episode still owed, and deleting finished rows past retention.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::Prepare;
+use crate::notifications::lifecycle::LIFECYCLE_TIER;
+
+/// Forgets every offer of a pending delivery (Redis came back empty, so its entries are gone): the offer
+/// step then pushes them all again.
+pub async fn forget_offers(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
+    diesel::sql_query("UPDATE deliveries SET offered_at = NULL WHERE status = 'pending' AND offered_at IS NOT NULL")
+        .prepared()
+        .execute(conn)
+        .await
+}
+
+/// Pending deliveries due at `now` and not offered since `offered_before`, oldest first, locked for the
+/// transaction (`SKIP LOCKED`: a claim in progress is left alone).
+pub async fn lock_unoffered(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    offered_before: DateTime<Utc>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Uuid>> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let due: Vec<Id> = diesel::sql_query(
+        "SELECT id FROM deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1 AND (offered_at IS NULL OR offered_at < $2)
+         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(offered_before)
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .load(conn)
+    .await?;
+    Ok(due.into_iter().map(|row| row.id).collect())
+}
+
+/// Stamps deliveries as offered at `now`.
+pub async fn mark_offered(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query("UPDATE deliveries SET offered_at = $2 WHERE id = ANY($1)")
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Timestamptz, _>(now)
+        .prepared()
+        .execute(conn)
+        .await
+}
+
+/// Takes back up to `limit` claims whose lease ran out before `now` (their worker died): they are due again
+/// at once. SMS cannot be deduplicated by the person receiving it, so an SMS with an unknown outcome is marked
+/// failed instead; the next tier covers it.
+pub async fn release_expired_leases(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE deliveries d SET
+            status = CASE WHEN d.channel = 'sms' THEN 'failed' ELSE 'pending' END,
+            last_error = CASE WHEN d.channel = 'sms' THEN 'unknown_outcome' ELSE 'lease expired; retrying' END,
+            lease_until = NULL, offered_at = NULL, next_attempt_at = $1
+         WHERE d.id IN (SELECT id FROM deliveries WHERE status = 'sending' AND lease_until < $1
+                        LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .execute(conn)
+    .await
+}
+
+/// Cancels every tier delivery of the episode that has not started sending. Rows already `sending` finish:
+/// a worker holds their lease, and the worker skips sending for an episode that is no longer active. The
+/// episode's lifecycle events (tier 0) are owed whatever happens next, so they stay.
+pub async fn cancel_pending_tiers(
+    conn: &mut AsyncPgConnection,
+    escalation: Uuid,
+    reason: &str,
+) -> diesel::QueryResult<usize> {
+    use diesel::{ExpressionMethods, QueryDsl};
+
+    use crate::db::schema::deliveries;
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::escalation_id.eq(escalation))
+            .filter(deliveries::status.eq("pending"))
+            .filter(deliveries::tier.gt(LIFECYCLE_TIER)),
+    )
+    .set((deliveries::status.eq("cancelled"), deliveries::cancel_reason.eq(reason)))
+    .execute(conn)
+    .await
+}
+
+/// Cancels everything still pending of episodes that were ended from outside (superseded by the next
+/// occurrence, paused over a plan limit), lifecycle events included. Takes a shared connection so the
+/// engine can pipeline it with other statements of its transaction.
+pub async fn cancel_pending_of(
+    mut conn: &AsyncPgConnection,
+    escalations: &[Uuid],
+    reason: &str,
+) -> diesel::QueryResult<usize> {
+    if escalations.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "UPDATE deliveries SET status = 'cancelled', cancel_reason = $2
+         WHERE escalation_id = ANY($1) AND status = 'pending'",
+    )
+    .bind::<Array<SqlUuid>, _>(escalations)
+    .bind::<Text, _>(reason)
+    .prepared()
+    .execute(&mut conn)
+    .await
+}
+
+/// Deletes up to `limit` deliveries created before `cutoff` that are final and whose episode is closed
+/// (retention: nothing still owed goes).
+pub async fn purge_finished(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM deliveries WHERE id IN (
+            SELECT d.id FROM deliveries d JOIN escalations e ON e.id = d.escalation_id
+            WHERE d.created_at < $1 AND d.status IN ('sent', 'delivered', 'failed', 'cancelled')
+              AND e.status IN ('completed', 'expired', 'cancelled')
+            LIMIT $2 FOR UPDATE OF d SKIP LOCKED)",
+    )
+    .bind::<Timestamptz, _>(cutoff)
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .execute(conn)
+    .await
+}
