@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The subscription tiers; [`TierTable`] holds what each allows.
+/// Subscription tiers (the billing module owns their limits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = BillingTier))]
 #[serde(rename_all = "UPPERCASE")]
