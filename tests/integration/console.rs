@@ -3,7 +3,10 @@
 
 mod browser;
 mod channels;
+mod notifications;
 mod pages;
+mod reminder_edit;
+mod settings;
 
 use std::collections::BTreeMap;
 
