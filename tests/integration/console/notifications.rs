@@ -96,7 +96,7 @@ async fn the_billing_page_shows_usage_and_refuses_what_this_server_cannot_do() {
     let csrf = ada.sign_up("billing-page@example.com", "UTC").await;
     ada.create_daily(&csrf, "Take pills", "21:00").await;
     let page = page_of(&mut ada, "/billing").await;
-    assert!(page.contains("<strong>FREE</strong>") && page.contains("aria-current=\"page\">Billing"), "{page}");
+    assert!(page.contains("<strong>Free</strong>") && page.contains("aria-current=\"page\">Billing"), "{page}");
     assert!(page.contains("<dd>1 of "), "one reminder used: {page}");
     assert!(page.contains("Not sold on this server."), "{page}");
 
