@@ -39,7 +39,8 @@ async fn billing_page(
                    "buyable": sold && Square::plan_of(&state.config, tier).is_some()})
         })
         .collect();
-    let context = json!({"s": summary, "plans": plans, "checkoutUrl": checkout_url, "free": summary.tier == Tier::Free});
+    let context =
+        json!({"s": summary, "plans": plans, "checkoutUrl": checkout_url, "free": summary.tier == Tier::Free});
     Ok(page(req, &state.config, viewer, "billing", "billing.html", StatusCode::OK, context))
 }
 

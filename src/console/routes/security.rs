@@ -130,10 +130,11 @@ pub(super) fn client_name(user_agent: Option<&str>) -> String {
     let browser = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
         .into_iter()
         .find(|(marker, _)| ua.contains(marker));
-    let system = [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"), ("Mac OS X", "macOS")]
-        .into_iter()
-        .chain([("Linux", "Linux")])
-        .find(|(marker, _)| ua.contains(marker));
+    let system =
+        [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"), ("Mac OS X", "macOS")]
+            .into_iter()
+            .chain([("Linux", "Linux")])
+            .find(|(marker, _)| ua.contains(marker));
     match (browser, system) {
         (Some((_, browser)), Some((_, system))) => format!("{browser} on {system}"),
         (Some((_, browser)), None) => browser.to_owned(),
@@ -147,9 +148,11 @@ mod tests {
 
     #[test]
     fn sessions_are_named_by_browser_and_system() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0 Safari/537.36";
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0 Safari/537.36";
         assert_eq!(client_name(Some(chrome)), "Chrome on Linux");
-        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1";
+        let iphone =
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1";
         assert_eq!(client_name(Some(iphone)), "Safari on iOS");
         assert_eq!(client_name(Some("curl/8.5.0")), "curl/8.5.0");
         assert_eq!(client_name(None), "Unknown client");

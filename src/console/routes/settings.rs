@@ -70,8 +70,10 @@ pub(super) async fn settings_page(
     let sessions: Vec<_> = auth::sessions(state, viewer.user_id, Some(viewer.refresh_session_id))
         .await?
         .into_iter()
-        .map(|s| json!({"id": s.id, "client": super::security::client_name(s.user_agent.as_deref()), "ip": s.ip,
-                        "createdAt": s.created_at, "lastUsedAt": s.last_used_at, "current": s.current}))
+        .map(|s| {
+            json!({"id": s.id, "client": super::security::client_name(s.user_agent.as_deref()), "ip": s.ip,
+                        "createdAt": s.created_at, "lastUsedAt": s.last_used_at, "current": s.current})
+        })
         .collect();
     let context = json!({
         "me": me,

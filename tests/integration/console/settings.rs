@@ -48,7 +48,8 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
     let before = scalar(&app, hash).await;
 
     for token in ["", "not-the-token"] {
-        let reply = ada.post("/settings/password", &change(token, PASSWORD, "a brand new secret", "a brand new secret")).await;
+        let reply =
+            ada.post("/settings/password", &change(token, PASSWORD, "a brand new secret", "a brand new secret")).await;
         assert_eq!(reply.status, 403, "{}", reply.text);
     }
     assert_eq!(scalar(&app, hash).await, before, "a refused form changes nothing");
@@ -67,7 +68,8 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
     assert!(reply.status == 400 && reply.text.contains("id=\"new_password-error\""), "{}", reply.text);
     assert_eq!(scalar(&app, hash).await, before);
 
-    let reply = ada.post("/settings/password", &change(&csrf, PASSWORD, "a brand new secret", "a brand new secret")).await;
+    let reply =
+        ada.post("/settings/password", &change(&csrf, PASSWORD, "a brand new secret", "a brand new secret")).await;
     assert_eq!((reply.status, location(&reply).as_str()), (303, "/settings"), "{}", reply.text);
     let settings = ada.get("/settings").await;
     assert!(settings.text.contains("Password changed. Every other session is signed out."), "this one stays");
