@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::reminders::views::{ReminderInput, ScheduleInput};
+use crate::reminders::views::{ReminderInput, ReminderPatch, ReminderView, ScheduleInput};
 
 /// Messages by form field; `""` is for the form as a whole.
 pub type Errors = BTreeMap<String, String>;
@@ -29,6 +29,8 @@ pub struct ReminderForm {
     pub interval_minutes: String,
     pub rrule: String,
     pub rrule_start: String,
+    /// The version an edit started from (empty on the new-reminder form); a stale one is a conflict.
+    pub version: String,
 }
 
 fn empty_schedule(kind: &str) -> ScheduleInput {
@@ -116,6 +118,73 @@ impl ReminderForm {
         })
     }
 
+    /// The edit form of a stored reminder: its schedule in the fields a person would have typed, on the
+    /// viewer's clock (a daily cron in the viewer's zone reads as "every day at").
+    pub fn from_view(view: &ReminderView, tz: Tz) -> ReminderForm {
+        let schedule = &view.schedule;
+        let mut form = ReminderForm {
+            title: view.title.clone(),
+            description: view.description.clone().unwrap_or_default(),
+            importance: view.importance.clone(),
+            profile: view.escalation_profile_id.to_string(),
+            kind: schedule.kind.clone(),
+            daily_at: "09:00".into(),
+            interval_minutes: "60".into(),
+            version: view.version.to_string(),
+            ..Default::default()
+        };
+        match schedule.kind.as_str() {
+            "once" => {
+                let at = schedule.trigger_at.map(|at| at.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string());
+                form.once_at = at.unwrap_or_default();
+            }
+            "cron" => {
+                let expression = schedule.expression.clone().unwrap_or_default();
+                match daily_time(&expression).filter(|_| schedule.timezone == tz.name()) {
+                    Some(at) => (form.kind, form.daily_at) = ("daily".into(), at),
+                    None => form.cron = expression,
+                }
+            }
+            "interval" => form.interval_minutes = schedule.interval_minutes.unwrap_or(60).to_string(),
+            _ => {
+                form.rrule = schedule.rrule.clone().unwrap_or_default();
+                form.rrule_start = schedule.dtstart.as_deref().unwrap_or_default().chars().take(16).collect();
+            }
+        }
+        form
+    }
+
+    /// The schedule as typed: its kind and the fields of that kind.
+    fn schedule_typed(&self) -> (&str, &str, &str) {
+        let (a, b) = match self.kind.as_str() {
+            "once" => (self.once_at.as_str(), ""),
+            "daily" => (self.daily_at.as_str(), ""),
+            "cron" => (self.cron.as_str(), ""),
+            "interval" => (self.interval_minutes.as_str(), ""),
+            _ => (self.rrule.as_str(), self.rrule_start.as_str()),
+        };
+        (self.kind.as_str(), a.trim(), b.trim())
+    }
+
+    /// The API's patch for an edit that started from `stored`. The schedule is sent only when it was changed,
+    /// so editing a title neither moves the next occurrence nor the schedule's zone.
+    pub fn to_patch(&self, tz: Tz, stored: &ReminderForm) -> Result<ReminderPatch, Errors> {
+        let input = self.to_input(tz)?;
+        let schedule = (self.schedule_typed() != stored.schedule_typed()).then_some(input.schedule);
+        Ok(ReminderPatch {
+            title: Some(input.title),
+            description: Some(input.description),
+            importance: input.importance,
+            escalation_profile_id: Some(input.escalation_profile_id),
+            schedule,
+            exclude_dates: None,
+            skip_weekends: None,
+            completion_criteria: None,
+            status: None,
+            version: self.version.trim().parse().ok(),
+        })
+    }
+
     /// The form field that shows an API field error.
     pub fn field_for(&self, api_field: &str) -> &'static str {
         match api_field {
@@ -132,6 +201,17 @@ impl ReminderForm {
             "schedule" | "schedule.type" | "schedule.timezone" => "kind",
             _ => "",
         }
+    }
+}
+
+/// "21:00" for a cron that fires once a day at 21:00 (`0 21 * * *`).
+fn daily_time(expression: &str) -> Option<String> {
+    match expression.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [minute, hour, "*", "*", "*"] => {
+            let time = NaiveTime::from_hms_opt(hour.parse().ok()?, minute.parse().ok()?, 0)?;
+            Some(time.format("%H:%M").to_string())
+        }
+        _ => None,
     }
 }
 
@@ -163,6 +243,27 @@ mod tests {
         assert_eq!(input.schedule.kind, "cron");
         assert_eq!(input.schedule.expression.as_deref(), Some("0 21 * * *"));
         assert_eq!(input.schedule.timezone.as_deref(), Some("Europe/Berlin"));
+    }
+
+    #[test]
+    fn a_daily_cron_reads_back_as_a_time_of_day() {
+        assert_eq!(daily_time("0 21 * * *").as_deref(), Some("21:00"));
+        assert_eq!(daily_time("5 7 * * *").as_deref(), Some("07:05"));
+        assert_eq!(daily_time("0 9 * * 1-5"), None);
+        assert_eq!(daily_time("0 25 * * *"), None);
+    }
+
+    #[test]
+    fn an_unchanged_schedule_is_not_sent_again() {
+        let stored = form("daily");
+        let mut edited = stored.clone();
+        edited.title = "take the pills".into();
+        edited.version = "3".into();
+        let patch = edited.to_patch(chrono_tz::UTC, &stored).unwrap();
+        assert!(patch.schedule.is_none());
+        assert_eq!((patch.title.as_deref(), patch.version), (Some("take the pills"), Some(3)));
+        edited.daily_at = "22:00".into();
+        assert!(edited.to_patch(chrono_tz::UTC, &stored).unwrap().schedule.is_some());
     }
 
     #[test]

@@ -32,6 +32,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("reminder.html", include_str!("templates/reminder.html")),
         ("settings.html", include_str!("templates/settings.html")),
         ("billing_return.html", include_str!("templates/billing_return.html")),
+        ("billing.html", include_str!("templates/billing.html")),
+        ("notifications.html", include_str!("templates/notifications.html")),
         ("channels.html", include_str!("templates/channels.html")),
         ("channel.html", include_str!("templates/channel.html")),
         ("error.html", include_str!("templates/error.html")),

@@ -5,7 +5,10 @@ mod billing;
 mod channels;
 mod contacts;
 mod dashboard;
+mod notifications;
+mod reminder_edit;
 mod reminders;
+mod security;
 mod settings;
 
 use actix_web::http::StatusCode;
@@ -30,12 +33,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/reminders/{id}/snooze").post(reminders::snooze))
         .service(web::resource("/reminders/{id}/acknowledge").post(reminders::acknowledge))
         .service(web::resource("/reminders/{id}/complete").post(reminders::complete))
+        .service(web::resource("/reminders/{id}/edit").get(reminder_edit::edit_form).post(reminder_edit::edit))
+        .service(web::resource("/reminders/{id}/archive").post(reminder_edit::archive))
+        .service(web::resource("/notifications").get(notifications::list))
+        .service(web::resource("/billing").get(billing::show))
+        .service(web::resource("/billing/checkout").post(billing::checkout))
+        .service(web::resource("/billing/cancel").post(billing::cancel))
         .service(web::resource(billing::RETURN_PATH).get(billing::returned))
         .configure(channels_routes)
         .service(web::resource("/settings").get(settings::show))
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/api-keys").post(settings::create_key))
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
+        .service(web::resource("/settings/password").post(security::password))
+        .service(web::resource("/settings/sessions/{id}/revoke").post(security::revoke_session))
+        .service(web::resource("/settings/delete").post(security::delete_account))
         .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
         .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))
         .service(web::resource("/contacts/{id}/remove").get(contacts::remove_form).post(contacts::remove))
@@ -77,6 +89,13 @@ fn redirect_with(config: &Config, location: &str, message: &str) -> HttpResponse
     let mut response = render::redirect(location);
     let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(message.as_bytes());
     append_cookie(&mut response, &session::set_cookie(config, FLASH, &encoded, TimeDelta::minutes(5)));
+    response
+}
+
+/// To the sign-in page with `message`, the session cookie cleared (sign-out, account deleted).
+fn signed_out(config: &Config, message: &str) -> HttpResponse {
+    let mut response = redirect_with(config, "/login", message);
+    append_cookie(&mut response, &session::set_cookie(config, session::COOKIE, "", TimeDelta::zero()));
     response
 }
 

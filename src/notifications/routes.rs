@@ -19,7 +19,8 @@ pub fn configure(r: &mut Routes) {
     routes!(r => log, pending, delivered);
 }
 
-const STATUSES: [&str; 6] = ["pending", "sending", "sent", "delivered", "failed", "cancelled"];
+/// The delivery statuses the log can be filtered by.
+pub const STATUSES: [&str; 6] = ["pending", "sending", "sent", "delivered", "failed", "cancelled"];
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -92,6 +93,25 @@ pub async fn delivery_log(
     page: Page,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<DeliveryLogEntry>, crate::http::envelope::Pagination), ApiError> {
+    filtered_log(conn, owner, LogFilter { status, ..LogFilter::default() }, page, cursor).await
+}
+
+/// Which of the owner's deliveries a log page shows (the console's notifications page filters by all three).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogFilter<'a> {
+    pub status: Option<&'a str>,
+    pub reminder: Option<Uuid>,
+    pub channel: Option<&'a str>,
+}
+
+/// [`delivery_log`] with every filter: the same order, paging and cursor.
+pub async fn filtered_log(
+    conn: &mut diesel_async::AsyncPgConnection,
+    owner: Uuid,
+    filter: LogFilter<'_>,
+    page: Page,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<DeliveryLogEntry>, crate::http::envelope::Pagination), ApiError> {
     let mut filtered = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
     filtered = match cursor {
         Some(after) => filtered
@@ -104,9 +124,17 @@ pub async fn delivery_log(
         None => filtered.limit(page.limit() + 1).offset(page.offset()),
     };
     let mut counted = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
-    if let Some(status) = status {
+    if let Some(status) = filter.status {
         filtered = filtered.filter(deliveries::status.eq(status.to_owned()));
         counted = counted.filter(deliveries::status.eq(status.to_owned()));
+    }
+    if let Some(reminder) = filter.reminder {
+        filtered = filtered.filter(deliveries::reminder_id.eq(reminder));
+        counted = counted.filter(deliveries::reminder_id.eq(reminder));
+    }
+    if let Some(channel) = filter.channel {
+        filtered = filtered.filter(deliveries::channel.eq(channel.to_owned()));
+        counted = counted.filter(deliveries::channel.eq(channel.to_owned()));
     }
     let total: i64 = counted.count().get_result(conn).await?;
     // A unique order (id breaks ties) so that no row moves between pages; one row more tells if there is a next.

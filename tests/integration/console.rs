@@ -1,9 +1,13 @@
 //! The web console (issue #19): HTTP-level tests of sessions, CSRF, escaping and errors, and browser tests
 //! in headless Chromium.
 
+mod billing;
 mod browser;
 mod channels;
+mod notifications;
 mod pages;
+mod reminder_edit;
+mod settings;
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{append_cookie, redirect_with};
+use super::append_cookie;
 use crate::auth::model::{AuthResult, LoginInput, RegisterInput};
 use crate::auth::{service as auth, tokens};
 use crate::console::error::{ConsoleError, field_errors};
@@ -186,7 +186,5 @@ pub async fn logout(
 ) -> Result<HttpResponse, ConsoleError> {
     viewer.check_csrf(&state.config, &form.csrf)?;
     session::end(&state, &viewer).await?;
-    let mut response = redirect_with(&state.config, "/login", "You are signed out.");
-    append_cookie(&mut response, &session::set_cookie(&state.config, COOKIE, "", TimeDelta::zero()));
-    Ok(response)
+    Ok(super::signed_out(&state.config, "You are signed out."))
 }

@@ -58,11 +58,12 @@ pub async fn list(
     Ok(page(&req, &state.config, &viewer, "reminders", "reminders.html", StatusCode::OK, context))
 }
 
-async fn form_page(
+/// The reminder form: a new reminder, or the edit of reminder `editing`.
+pub(super) async fn form_page(
     req: &HttpRequest,
     state: &AppState,
     viewer: &Viewer,
-    form: &ReminderForm,
+    (form, editing): (&ReminderForm, Option<Uuid>),
     errors: &Errors,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -72,8 +73,9 @@ async fn form_page(
         .iter()
         .map(|p| json!({"id": p.id, "name": p.name, "description": p.description, "preset": p.is_preset}))
         .collect();
-    let context = json!({"form": form, "errors": errors, "profiles": choices});
-    Ok(page(req, &state.config, viewer, "new", "reminder_new.html", status, context))
+    let context = json!({"form": form, "errors": errors, "profiles": choices, "editing": editing});
+    let nav = if editing.is_some() { "reminders" } else { "new" };
+    Ok(page(req, &state.config, viewer, nav, "reminder_new.html", status, context))
 }
 
 pub async fn new_form(
@@ -88,7 +90,7 @@ pub async fn new_form(
         interval_minutes: "60".into(),
         ..Default::default()
     };
-    form_page(&req, &state, &viewer, &form, &Errors::new(), StatusCode::OK).await
+    form_page(&req, &state, &viewer, (&form, None), &Errors::new(), StatusCode::OK).await
 }
 
 pub async fn create(
@@ -101,7 +103,7 @@ pub async fn create(
     viewer.check_csrf(&state.config, &form.csrf)?;
     let input = match form.to_input(viewer.tz) {
         Ok(input) => input,
-        Err(errors) => return form_page(&req, &state, &viewer, &form, &errors, StatusCode::BAD_REQUEST).await,
+        Err(errors) => return form_page(&req, &state, &viewer, (&form, None), &errors, StatusCode::BAD_REQUEST).await,
     };
     let mut conn = state.db.get().await?;
     let zone = service::user_zone(&mut conn, viewer.user_id).await?;
@@ -115,15 +117,22 @@ pub async fn create(
             Err(err) => err,
         };
     drop(conn);
+    let (status, errors) = form_errors(&form, err)?;
+    form_page(&req, &state, &viewer, (&form, None), &errors, status).await
+}
+
+/// What a refused create or edit shows next to the form's fields (or above it), and its status; other
+/// errors pass through.
+pub(super) fn form_errors(form: &ReminderForm, err: ApiError) -> Result<(StatusCode, Errors), ConsoleError> {
     let mut errors = Errors::new();
     match (field_errors(&err), &err) {
         (Some(found), _) => place(&mut errors, found, |field| form.field_for(field)),
-        (None, ApiError::Client { code: ErrorCode::Forbidden, message, .. }) => {
+        (None, ApiError::Client { code: ErrorCode::Forbidden | ErrorCode::Conflict, message, .. }) => {
             errors.insert(String::new(), message.clone());
         }
         (None, _) => return Err(err.into()),
     }
-    form_page(&req, &state, &viewer, &form, &errors, err.code().status()).await
+    Ok((err.code().status(), errors))
 }
 
 /// What the snooze form shows again after a phrase was not understood.

@@ -1,4 +1,5 @@
-//! Settings: the time zone every page shows times in, and API keys (shown once, revocable).
+//! Settings: the time zone every page shows times in, and API keys (shown once, revocable). The password,
+//! the sessions and deleting the account are in `security`.
 
 use std::sync::LazyLock;
 
@@ -10,6 +11,7 @@ use serde_json::json;
 use super::account::TokenOnly;
 use super::{page, redirect_with};
 use crate::auth::api_keys::{self, CreatedApiKey};
+use crate::auth::service as auth;
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::Errors;
 use crate::console::session::Viewer;
@@ -45,14 +47,18 @@ pub struct KeyForm {
 
 /// What a re-rendered settings page carries: errors and what was typed, or the key just created.
 #[derive(Default)]
-struct Shown {
-    zone_typed: Option<String>,
-    key_typed: Option<String>,
-    errors: Errors,
-    created: Option<CreatedApiKey>,
+pub(super) struct Shown {
+    pub zone_typed: Option<String>,
+    pub key_typed: Option<String>,
+    pub errors: Errors,
+    pub created: Option<CreatedApiKey>,
+    /// The password form's "revoke API keys" box, as ticked.
+    pub revoke_keys: bool,
+    /// What was typed into the delete-account confirmation.
+    pub delete_typed: Option<String>,
 }
 
-async fn settings_page(
+pub(super) async fn settings_page(
     req: &HttpRequest,
     state: &AppState,
     viewer: &Viewer,
@@ -61,6 +67,14 @@ async fn settings_page(
 ) -> Result<HttpResponse, ConsoleError> {
     let me = users::me(state, viewer.user_id).await?;
     let keys = api_keys::list_keys(state, viewer.user_id).await?;
+    let sessions: Vec<_> = auth::sessions(state, viewer.user_id, Some(viewer.refresh_session_id))
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({"id": s.id, "client": super::security::client_name(s.user_agent.as_deref()), "ip": s.ip,
+                        "createdAt": s.created_at, "lastUsedAt": s.last_used_at, "current": s.current})
+        })
+        .collect();
     let context = json!({
         "me": me,
         "timezone": shown.zone_typed.unwrap_or_else(|| me.timezone.clone()),
@@ -69,6 +83,9 @@ async fn settings_page(
         "created": shown.created,
         "errors": shown.errors,
         "zones": &*ZONES,
+        "sessions": sessions,
+        "revokeKeys": shown.revoke_keys,
+        "deleteTyped": shown.delete_typed.unwrap_or_default(),
     });
     Ok(page(req, &state.config, viewer, "settings", "settings.html", status, context))
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+mod account;
+
 use crate::common::{TestApp, free_port};
 use crate::engine::{eventually, eventually_counts};
 use crate::fixtures::scalar;

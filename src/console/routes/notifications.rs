@@ -1,0 +1,126 @@
+//! Notifications: the whole delivery log (the service behind `GET /v1/notifications`), filtered by reminder,
+//! status and channel, paged by the API's keyset cursor so no row is skipped or shown twice while new ones
+//! arrive.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::dashboard::all_reminders;
+use super::page;
+use crate::agents::ChannelKind;
+use crate::console::error::ConsoleError;
+use crate::console::forms::Errors;
+use crate::console::session::Viewer;
+use crate::http::pagination::{Cursor, Page};
+use crate::notifications::routes::{LogFilter, STATUSES, filtered_log};
+use crate::reminders::service as reminders;
+use crate::state::AppState;
+
+/// Deliveries per page.
+const PAGE_SIZE: u32 = 25;
+
+/// The filters as typed in the query string; empty means any.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LogQuery {
+    reminder: String,
+    status: String,
+    channel: String,
+    cursor: String,
+}
+
+impl LogQuery {
+    /// The service's filter, or the fields it cannot use.
+    fn filter(&self) -> Result<(LogFilter<'_>, Option<Cursor>), Errors> {
+        let mut errors = Errors::new();
+        let reminder = Some(self.reminder.trim()).filter(|r| !r.is_empty()).and_then(|raw| {
+            let id = Uuid::parse_str(raw).ok();
+            if id.is_none() {
+                errors.insert("reminder".into(), "Choose a reminder from the list.".into());
+            }
+            id
+        });
+        let status = Some(self.status.as_str()).filter(|s| !s.is_empty());
+        if status.is_some_and(|s| !STATUSES.contains(&s)) {
+            errors.insert("status".into(), "Choose a status from the list.".into());
+        }
+        let channel = Some(self.channel.as_str()).filter(|c| !c.is_empty());
+        if channel.is_some_and(|c| ChannelKind::parse(c).is_none()) {
+            errors.insert("channel".into(), "Choose a channel from the list.".into());
+        }
+        let mut found = Vec::new();
+        let cursor = Some(self.cursor.as_str()).filter(|c| !c.is_empty()).and_then(|c| Cursor::decode(c, &mut found));
+        if !found.is_empty() {
+            errors.insert(String::new(), "That page link is broken. Start again from the newest deliveries.".into());
+        }
+        if errors.is_empty() { Ok((LogFilter { status, reminder, channel }, cursor)) } else { Err(errors) }
+    }
+
+    /// This page's link with another cursor (none: the newest page).
+    fn link(&self, cursor: Option<&str>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [("reminder", &self.reminder), ("status", &self.status), ("channel", &self.channel)] {
+            if !value.is_empty() {
+                query.append_pair(key, value);
+            }
+        }
+        if let Some(cursor) = cursor {
+            query.append_pair("cursor", cursor);
+        }
+        match query.finish() {
+            query if query.is_empty() => "/notifications".to_owned(),
+            query => format!("/notifications?{query}"),
+        }
+    }
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<LogQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.get().await?;
+    let mut choices = all_reminders(&mut conn, viewer.user_id, None).await?;
+    let (rows, next, total, errors) = match query.filter() {
+        Ok((filter, cursor)) => {
+            // Another user's reminder is the same 404 as on its own page; an archived one of mine is a choice.
+            if let Some(id) = filter.reminder.filter(|id| !choices.iter().any(|r| r.id == *id)) {
+                choices.push(reminders::get(&mut conn, viewer.user_id, id).await?);
+            }
+            let page_of = Page { page: 1, page_size: PAGE_SIZE };
+            let (rows, pagination) = filtered_log(&mut conn, viewer.user_id, filter, page_of, cursor).await?;
+            (rows, pagination.next_cursor, pagination.total_items, Errors::new())
+        }
+        Err(errors) => (Vec::new(), None, 0, errors),
+    };
+    drop(conn);
+    let titles: HashMap<Uuid, &str> = choices.iter().map(|r| (r.id, r.title.as_str())).collect();
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|d| {
+            json!({"reminderId": d.reminder_id, "title": titles.get(&d.reminder_id).copied().unwrap_or("(archived reminder)"),
+                   "tier": d.tier, "loop": d.loop_index, "channel": d.channel, "targetKind": d.target_kind,
+                   "status": d.status, "attempts": d.attempts, "at": d.sent_at.unwrap_or(d.created_at),
+                   "lastError": d.last_error, "cancelReason": d.cancel_reason, "deferredReason": d.deferred_reason})
+        })
+        .collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let context = json!({
+        "rows": rows,
+        "total": total,
+        "query": &*query,
+        "errors": errors,
+        "reminders": choices.iter().map(|r| json!({"id": r.id.to_string(), "title": r.title})).collect::<Vec<_>>(),
+        "statuses": STATUSES,
+        "channels": ChannelKind::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "older": next.as_deref().map(|cursor| query.link(Some(cursor))),
+        "newest": (!query.cursor.is_empty()).then(|| query.link(None)),
+    });
+    Ok(page(&req, &state.config, &viewer, "notifications", "notifications.html", status, context))
+}

@@ -1,0 +1,73 @@
+//! Editing a reminder (the same validation as `PATCH /v1/reminders/{id}`) and archiving it (as
+//! `DELETE /v1/reminders/{id}` does).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::account::TokenOnly;
+use super::reminders::{form_errors, form_page};
+use super::{path_id, redirect_with};
+use crate::console::error::ConsoleError;
+use crate::console::forms::ReminderForm;
+use crate::console::session::Viewer;
+use crate::reminders::service;
+use crate::state::AppState;
+
+/// The form as the stored reminder fills it (404 for another user's).
+async fn stored_form(state: &AppState, viewer: &Viewer, id: uuid::Uuid) -> Result<ReminderForm, ConsoleError> {
+    let mut conn = state.db.get().await?;
+    let reminder = service::get(&mut conn, viewer.user_id, id).await?;
+    Ok(ReminderForm::from_view(&reminder, viewer.tz))
+}
+
+pub async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let id = path_id(&id)?;
+    let form = stored_form(&state, &viewer, id).await?;
+    form_page(&req, &state, &viewer, (&form, Some(id)), &Default::default(), StatusCode::OK).await
+}
+
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    form: web::Form<ReminderForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let form = form.into_inner();
+    viewer.check_csrf(&state.config, &form.csrf)?;
+    let id = path_id(&id)?;
+    let stored = stored_form(&state, &viewer, id).await?;
+    let patch = match form.to_patch(viewer.tz, &stored) {
+        Ok(patch) => patch,
+        Err(errors) => {
+            return form_page(&req, &state, &viewer, (&form, Some(id)), &errors, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    let err = match service::update(&mut conn, &state.config.tier_limits, viewer.user_id, id, patch, now).await {
+        Ok(_) => return Ok(redirect_with(&state.config, &format!("/reminders/{id}"), "Reminder saved.")),
+        Err(err) => err,
+    };
+    drop(conn);
+    let (status, errors) = form_errors(&form, err)?;
+    form_page(&req, &state, &viewer, (&form, Some(id)), &errors, status).await
+}
+
+pub async fn archive(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    form: web::Form<TokenOnly>,
+) -> Result<HttpResponse, ConsoleError> {
+    viewer.check_csrf(&state.config, &form.csrf)?;
+    let id = path_id(&id)?;
+    let mut conn = state.db.get().await?;
+    service::archive(&mut conn, &state.config.tier_limits, viewer.user_id, id, state.clock.now()).await?;
+    Ok(redirect_with(&state.config, "/reminders", "Reminder archived. It no longer fires."))
+}

@@ -1,0 +1,144 @@
+//! Settings over HTTP: the password change ends every other session, sessions are listed and revoked,
+//! deleting the account signs out; each form refuses a wrong token and keeps what was typed.
+
+use serde_json::json;
+
+use super::{Visitor, csrf_of, location};
+use crate::common::TestApp;
+use crate::fixtures::scalar;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    scalar(app, &format!("SELECT ({sql})::text AS value")).await.parse().unwrap()
+}
+
+/// Signs `email` in through the sign-in page in a new browser.
+async fn signed_in<'a>(app: &'a TestApp, email: &str, password: &str) -> Visitor<'a> {
+    let mut visitor = Visitor::new(app);
+    let token = csrf_of(&visitor.get("/login").await.text);
+    let reply =
+        visitor.post("/login", &[("csrf", &token), ("email", email), ("password", password), ("next", "/")]).await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    visitor
+}
+
+/// The password form's fields.
+fn change<'a>(token: &'a str, current: &'a str, new: &'a str, again: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("csrf", token), ("current_password", current), ("new_password", new), ("new_password_again", again)]
+}
+
+async fn api_login(app: &TestApp, email: &str, password: &str) -> u16 {
+    app.post("/v1/auth/login", json!({"email": email, "password": password}), None).await.status
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_password_keeps_this_session_and_ends_the_others() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("password@example.com", "UTC").await;
+    let mut laptop = signed_in(&app, "password@example.com", PASSWORD).await;
+    assert_eq!(api_login(&app, "password@example.com", PASSWORD).await, 200);
+
+    let settings = ada.get("/settings").await;
+    assert_eq!(settings.status, 200);
+    assert_eq!(settings.text.matches("class=\"row session\"").count(), 3, "two browsers and an API client");
+    assert_eq!(settings.text.matches(">This browser<").count(), 1, "{}", settings.text);
+    let hash = "SELECT password_hash AS value FROM users";
+    let before = scalar(&app, hash).await;
+
+    for token in ["", "not-the-token"] {
+        let reply =
+            ada.post("/settings/password", &change(token, PASSWORD, "a brand new secret", "a brand new secret")).await;
+        assert_eq!(reply.status, 403, "{}", reply.text);
+    }
+    assert_eq!(scalar(&app, hash).await, before, "a refused form changes nothing");
+
+    // Errors sit by their fields; the box stays ticked; no password is written back into the page.
+    let mut wrong = change(&csrf, "not my password", "a brand new secret", "a brand new secret");
+    wrong.push(("revoke_api_keys", "on"));
+    let reply = ada.post("/settings/password", &wrong).await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(reply.text.contains("id=\"current_password-error\""), "{}", reply.text);
+    assert!(reply.text.contains("name=\"revoke_api_keys\" checked"), "the box stays ticked");
+    assert!(!reply.text.contains("not my password") && !reply.text.contains("a brand new secret"));
+    let reply = ada.post("/settings/password", &change(&csrf, PASSWORD, "a brand new secret", "another one!")).await;
+    assert!(reply.status == 400 && reply.text.contains("id=\"new_password_again-error\""), "{}", reply.text);
+    let reply = ada.post("/settings/password", &change(&csrf, PASSWORD, "short", "short")).await;
+    assert!(reply.status == 400 && reply.text.contains("id=\"new_password-error\""), "{}", reply.text);
+    assert_eq!(scalar(&app, hash).await, before);
+
+    let reply =
+        ada.post("/settings/password", &change(&csrf, PASSWORD, "a brand new secret", "a brand new secret")).await;
+    assert_eq!((reply.status, location(&reply).as_str()), (303, "/settings"), "{}", reply.text);
+    let settings = ada.get("/settings").await;
+    assert!(settings.text.contains("Password changed. Every other session is signed out."), "this one stays");
+    assert_eq!(settings.text.matches("class=\"row session\"").count(), 1);
+    assert_eq!(location(&laptop.get("/settings").await), "/login?next=%2Fsettings", "the other browser is out");
+    assert_eq!(count(&app, "SELECT count(*) FROM refresh_sessions WHERE revoked_at IS NULL").await, 1);
+    assert_eq!(api_login(&app, "password@example.com", PASSWORD).await, 401);
+    assert_eq!(api_login(&app, "password@example.com", "a brand new secret").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_are_listed_and_revoked_and_ending_this_one_signs_out() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("sessions@example.com", "UTC").await;
+    let mut phone = signed_in(&app, "sessions@example.com", PASSWORD).await;
+    let mut eve = Visitor::new(&app);
+    let eves = eve.sign_up("sessions-eve@example.com", "UTC").await;
+    let session_of = |email: &str| {
+        format!(
+            "SELECT rs.id::text AS value FROM refresh_sessions rs JOIN users u ON u.id = rs.user_id \
+             WHERE u.email = '{email}' AND rs.revoked_at IS NULL ORDER BY rs.created_at DESC LIMIT 1"
+        )
+    };
+    let phones = scalar(&app, &session_of("sessions@example.com")).await;
+    let revoke = format!("/settings/sessions/{phones}/revoke");
+
+    assert_eq!(ada.post(&revoke, &[("csrf", "not-the-token")]).await.status, 403);
+    assert_eq!(eve.post(&revoke, &[("csrf", &eves)]).await.status, 404, "another user's session");
+    assert_eq!(eve.post("/settings/sessions/not-a-uuid/revoke", &[("csrf", &eves)]).await.status, 404);
+    assert_eq!(phone.get("/").await.status, 200, "still signed in");
+
+    let reply = ada.post(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!((reply.status, location(&reply).as_str()), (303, "/settings"));
+    assert!(ada.get("/settings").await.text.contains("Session ended."));
+    assert_eq!(phone.get("/").await.status, 303, "the phone is signed out");
+
+    // Ending this browser's own session is signing out.
+    let own = scalar(&app, &session_of("sessions@example.com")).await;
+    let reply = ada.post(&format!("/settings/sessions/{own}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!((reply.status, location(&reply).as_str()), (303, "/login"));
+    assert!(!ada.jar.contains_key("er_session"));
+    assert_eq!(ada.get("/").await.status, 303);
+    assert_eq!(eve.get("/").await.status, 200, "nobody else is affected");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_the_account_needs_its_email_and_signs_out() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("delete-me@example.com", "UTC").await;
+    ada.create_daily(&csrf, "Water the plants", "08:00").await;
+    let deleted = "SELECT count(*) FROM users WHERE deleted_at IS NOT NULL";
+
+    for token in ["", "not-the-token"] {
+        let reply = ada.post("/settings/delete", &[("csrf", token), ("confirm_email", "delete-me@example.com")]).await;
+        assert_eq!(reply.status, 403);
+    }
+    let reply = ada.post("/settings/delete", &[("csrf", &csrf), ("confirm_email", "someone-else@example.com")]).await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(reply.text.contains("id=\"confirm_email-error\""), "{}", reply.text);
+    assert!(reply.text.contains("value=\"someone-else@example.com\""), "what was typed is kept");
+    assert_eq!(count(&app, deleted).await, 0);
+
+    let reply = ada.post("/settings/delete", &[("csrf", &csrf), ("confirm_email", " Delete-Me@example.com ")]).await;
+    assert_eq!((reply.status, location(&reply).as_str()), (303, "/login"), "{}", reply.text);
+    assert!(!ada.jar.contains_key("er_session"), "the cookie is cleared");
+    assert!(ada.get("/login").await.text.contains("Your account is deleted."));
+    assert_eq!(count(&app, deleted).await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM refresh_sessions WHERE revoked_at IS NULL").await, 0);
+    assert_eq!(api_login(&app, "delete-me@example.com", PASSWORD).await, 401);
+}
