@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-pub use reminder_core::ChannelKind;
+use reminder_core::ChannelKind;
 
 /// Where one delivery goes, resolved from its target row just before sending.
 #[derive(Debug, Clone)]

@@ -10,5 +10,4 @@ pub mod routes;
 pub mod service;
 pub mod square;
 pub mod store;
-pub use reminder_core::tiers;
 pub mod webhook;

@@ -48,7 +48,7 @@ pub enum SquareEnvironment {
     Production,
 }
 
-pub use reminder_core::tiers::Tier;
+use reminder_core::tiers::Tier;
 
 /// A Postgres connection target with its TLS mode split out of the URL (tokio-postgres only knows
 /// `disable|prefer|require`; we also accept libpq's `verify-ca` and `verify-full`).
@@ -119,7 +119,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub default_tier: Tier,
     /// Limits and prices of every tier (defaults overridden by `TIER_LIMITS`).
-    pub tier_limits: crate::billing::tiers::TierTable,
+    pub tier_limits: reminder_core::tiers::TierTable,
     pub trusted_proxies: Vec<IpNet>,
     /// Client networks that may read `/metrics`; with this or `metrics_token` set, nobody else may.
     pub metrics_allow: Vec<IpNet>,
@@ -403,9 +403,10 @@ impl Config {
             log_format,
             default_tier,
             tier_limits: match src.text("TIER_LIMITS") {
-                None => crate::billing::tiers::TierTable::default(),
-                Some(json) => crate::billing::tiers::TierTable::with_overrides(&json)
-                    .map_err(|why| src.bad("TIER_LIMITS", why))?,
+                None => reminder_core::tiers::TierTable::default(),
+                Some(json) => {
+                    reminder_core::tiers::TierTable::with_overrides(&json).map_err(|why| src.bad("TIER_LIMITS", why))?
+                }
             },
             trusted_proxies: src.cidrs("TRUSTED_PROXIES")?,
             metrics_allow: src.cidrs("METRICS_ALLOW")?,

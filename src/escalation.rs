@@ -4,6 +4,5 @@
 pub mod actions;
 pub mod engine;
 pub mod episodes;
-pub use reminder_core::machine;
-pub use reminder_core::plan;
+
 pub mod profiles;

@@ -26,7 +26,6 @@ pub mod reminders;
 pub mod roles;
 pub mod state;
 pub mod telemetry;
-pub use reminder_core::timezone;
 pub mod users;
 pub mod watchers;
 

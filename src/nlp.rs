@@ -2,5 +2,3 @@
 //! OpenAI fallback for phrases the grammar cannot read does HTTP, so it lives here.
 
 pub mod fallback;
-
-pub use reminder_core::nlp::*;

@@ -4,7 +4,6 @@ pub mod mapping;
 pub mod model;
 pub mod preview;
 pub mod routes;
-pub use reminder_core::schedule;
 pub mod service;
 pub mod snooze;
 pub mod store;

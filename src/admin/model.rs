@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::permissions::Role;
-use crate::config::Tier;
+use reminder_core::tiers::Tier;
 
 /// A user's delivery control (`subscriptions.delivery_state`); billing owns it.
 pub use crate::billing::model::DeliveryState;

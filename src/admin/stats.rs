@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::model::{DashboardStats, StatusCounts, TierCounts};
-use crate::billing::tiers::TierTable;
-use crate::config::Tier;
 use crate::db::schema::{deliveries, reminders, subscriptions};
 use reminder_core::status::ReminderStatus;
+use reminder_core::tiers::Tier;
+use reminder_core::tiers::TierTable;
 
 /// Deliveries created since `since`, by their status now.
 pub async fn deliveries_by_status(conn: &mut AsyncPgConnection, since: DateTime<Utc>) -> QueryResult<StatusCounts> {

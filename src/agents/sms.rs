@@ -148,7 +148,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::agents::ChannelKind;
+    use reminder_core::ChannelKind;
 
     fn job(title: &str) -> Job {
         Job {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{ChannelKind, Recipient};
 use crate::db::Prepare;
-use crate::notifications::quiet_hours::QuietWindow;
+use reminder_core::quiet_hours::QuietWindow;
 
 #[derive(QueryableByName)]
 struct SubscriptionRow {

@@ -10,8 +10,8 @@ use diesel::sql_types::{Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::tiers::Tier;
 use crate::db::schema::square_checkouts;
+use reminder_core::tiers::Tier;
 
 /// Records a checkout we just created for `user`.
 pub async fn record(

@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::controls::{self, Settings};
 use super::store::{self, month_start};
-use crate::agents::ChannelKind;
-use crate::escalation::machine::{Target, TargetKind};
 use crate::http::ApiError;
 use crate::notifications::delivery::NewDelivery;
 use crate::state::AppState;
+use reminder_core::ChannelKind;
+use reminder_core::machine::{Target, TargetKind};
 
 /// Whether the controls let one message through.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::store;
-use super::tiers::{Tier, TierLimits, TierTable};
 use crate::http::ApiError;
+use reminder_core::tiers::{Tier, TierLimits, TierTable};
 
 /// The things a tier limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::tiers::{Tier, TierLimits};
 use crate::db::schema::{payment_history, subscriptions};
+use reminder_core::tiers::{Tier, TierLimits};
 
 /// Whether an account's deliveries go out (set by admins and by billing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -15,12 +15,12 @@ use super::model::{
 };
 use super::square::Square;
 use super::store;
-use super::tiers::{Tier, TierTable};
 use crate::http::ApiError;
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::state::AppState;
 use crate::users::notice::{Notice, email_owner};
+use reminder_core::tiers::{Tier, TierTable};
 
 /// The `paused_reason` prefix of reminders paused for being over the tier's limit (only these resume
 /// when the limit rises again).

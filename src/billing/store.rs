@@ -6,11 +6,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::{Invoice, SubscriptionRow};
-use super::tiers::Tier;
 use crate::db::schema::{
     payment_history, reminders, subscriptions, trusted_contacts, usage_windows, user_agent_subscriptions, users,
 };
 use crate::http::pagination::Page;
+use reminder_core::tiers::Tier;
 
 pub async fn find(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Option<SubscriptionRow>> {
     subscriptions::table

@@ -65,7 +65,7 @@ impl ReminderForm {
         let schedule = match self.kind.as_str() {
             "once" => match local_datetime(&self.once_at) {
                 Some(local) => ScheduleInput {
-                    trigger_at: Some(crate::timezone::resolve_local(tz, local)),
+                    trigger_at: Some(reminder_core::timezone::resolve_local(tz, local)),
                     ..empty_schedule("once")
                 },
                 None => {

@@ -79,7 +79,7 @@ fn escape(
 
 fn instant_in(value: &str, zone: &str) -> Option<chrono::DateTime<Tz>> {
     let at: DateTime<Utc> = DateTime::parse_from_rfc3339(value).ok()?.with_timezone(&Utc);
-    Some(at.with_timezone(&crate::timezone::parse_zone(zone).unwrap_or(chrono_tz::UTC)))
+    Some(at.with_timezone(&reminder_core::timezone::parse_zone(zone).unwrap_or(chrono_tz::UTC)))
 }
 
 /// `{{ at|local(zone) }}`: "Mon 7 Dec 2026, 21:00" on the viewer's clock; "—" for none.

@@ -212,7 +212,7 @@ impl FromRequest for Viewer {
                 refresh_session_id: found.refresh_session_id,
                 display_name: found.display_name,
                 email: found.email,
-                tz: crate::timezone::parse_zone(&found.timezone).unwrap_or(chrono_tz::UTC),
+                tz: reminder_core::timezone::parse_zone(&found.timezone).unwrap_or(chrono_tz::UTC),
                 csrf: csrf::token(&state.config, &binding(found.id)),
             })
         })

@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use super::consent;
 use super::store::{self, ContactChanges, ContactRow, ContactView, NewContact};
-use crate::agents::ChannelKind;
 use crate::billing::direct::{self, Admission};
 use crate::http::{ApiError, FieldError};
 use crate::notifications::outreach;
@@ -18,6 +17,7 @@ use crate::state::AppState;
 use crate::users::model::QuietHours;
 use crate::users::notice::{self, Notice};
 use crate::users::service::{check_quiet_hours, check_timezone};
+use reminder_core::ChannelKind;
 
 const NAME_MAX: usize = 100;
 const RELATIONSHIP_MAX: usize = 100;

@@ -14,12 +14,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::stream;
-use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
+use crate::agents::{Channels, Job, Outcome, Recipient, targets};
 use crate::db::Prepare;
 use crate::escalation::engine::channel_health::{self, FailedDelivery};
 use crate::escalation::engine::deliveries::{self, Claimed, Recorded};
-use crate::notifications::retry;
 use crate::state::AppState;
+use reminder_core::ChannelKind;
+use reminder_core::retry;
 
 /// Ids read per round trip, at most. A worker reads no more than twice what it can send at once, so a
 /// claim never waits so long for a free send slot that its lease runs out (and another worker resends it).

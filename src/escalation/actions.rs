@@ -14,13 +14,13 @@ use uuid::Uuid;
 
 use super::engine::deliveries;
 use super::episodes::{self, EpisodeWrite, EscalationRow};
-use super::machine::{self, Effect, Event};
 use crate::db::schema::{event_logs, reminder_snoozes};
 use crate::notifications::lifecycle::{EpisodeEvent, LifecycleEvent};
 use crate::reminders::mapping::schedule_of;
 use crate::reminders::model::{Reminder, ReminderChanges};
-use crate::reminders::schedule::ScheduleKind;
 use crate::reminders::store;
+use reminder_core::machine::{self, Effect, Event};
+use reminder_core::schedule::ScheduleKind;
 
 /// Who acted. Recorded on the episode (`acted_by`), the snooze row and the event log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

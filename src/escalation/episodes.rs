@@ -15,8 +15,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize as _, Serialize};
 use uuid::Uuid;
 
-use super::machine::{EndReason, Episode, EpisodeStatus, Plan};
 use crate::db::schema::{deliveries, escalations};
+use reminder_core::machine::{EndReason, Episode, EpisodeStatus, Plan};
 
 /// Statuses of an episode that can still change.
 pub const OPEN_STATUSES: [&str; 2] = ["active", "acknowledged"];

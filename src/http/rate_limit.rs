@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn tiers_have_the_documented_hourly_limits() {
-        let table = crate::billing::tiers::TierTable::default();
+        let table = reminder_core::tiers::TierTable::default();
         let hourly = |tier| table.named(tier).api_requests_per_hour;
         assert_eq!(hourly("FREE"), 100);
         assert_eq!(hourly("PERSONAL"), 1_000);

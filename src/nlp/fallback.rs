@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Interpretation, PhraseError, echo, validate_future};
+use reminder_core::nlp::{Interpretation, PhraseError, echo, validate_future};
 
 /// How long the whole call may take: a snooze request must not hang on a slow provider.
 const TIMEOUT: Duration = Duration::from_secs(2);

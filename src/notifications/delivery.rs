@@ -7,8 +7,8 @@ use diesel::sql_types::{Nullable, Text};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::quiet_hours;
-use crate::escalation::machine::{Target, TargetKind};
+use reminder_core::machine::{Target, TargetKind};
+use reminder_core::quiet_hours;
 
 /// What the engine knows about the reminder and its owner when it creates deliveries.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ impl OwnerColumns {
             title: self.title.clone(),
             importance: self.importance.clone(),
             occurrence_at,
-            user_zone: crate::timezone::parse_zone(&self.user_timezone).unwrap_or(chrono_tz::UTC),
+            user_zone: reminder_core::timezone::parse_zone(&self.user_timezone).unwrap_or(chrono_tz::UTC),
             quiet_hours: self.quiet_hours_start.zip(self.quiet_hours_end),
             completion_kind: self.completion_kind.clone(),
             owner_name: self.owner_name.clone(),

@@ -272,9 +272,9 @@ async fn act_once(conn: &mut AsyncPgConnection, claim: &LinkClaim, now: DateTime
             .await
             .map(|_| ("Done", format!("\u{201c}{title}\u{201d} is marked as done."))),
         LinkAction::Snooze => {
-            let zone = crate::timezone::parse_zone(&delivery.timezone).unwrap_or(chrono_tz::UTC);
+            let zone = reminder_core::timezone::parse_zone(&delivery.timezone).unwrap_or(chrono_tz::UTC);
             let until = now + chrono::Duration::hours(1);
-            let echo = crate::nlp::echo(until, zone);
+            let echo = reminder_core::nlp::echo(until, zone);
             let target = SnoozeUntil { until, phrase: None, interpreted_as: Some(echo.clone()) };
             actions::snooze(conn, owner, reminder, Actor::Link, &target, now)
                 .await

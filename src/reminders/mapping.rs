@@ -4,10 +4,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{ReminderFull, ScheduleRow};
-use super::schedule::{Schedule, ScheduleError, ScheduleKind};
 use super::views::{CompletionView, ReminderView, ScheduleInput, ScheduleView};
 use crate::http::FieldError;
-use crate::timezone::parse_zone;
+use reminder_core::schedule::{Schedule, ScheduleError, ScheduleKind};
+use reminder_core::timezone::parse_zone;
 
 const KINDS: [&str; 4] = ["once", "cron", "interval", "rrule"];
 

@@ -13,7 +13,7 @@ use super::service::not_found;
 use super::store;
 use crate::escalation::profiles::store as profiles;
 use crate::http::ApiError;
-use crate::timezone::parse_zone;
+use reminder_core::timezone::parse_zone;
 
 /// The whole timeline.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

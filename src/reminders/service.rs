@@ -9,12 +9,12 @@ use super::model::{COMPLETION_KINDS, CompletionRow, IMPORTANCES, NewReminder, Re
 use super::store::{self, ListFilter};
 use super::views::{CompletionInput, ListQuery, ReminderInput, ReminderPatch, ReminderView};
 use crate::billing::limits::{self, Limit};
-use crate::billing::tiers::TierTable;
 use crate::escalation::actions::{self, Actor};
 use crate::escalation::profiles::store as profiles;
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, FieldError};
+use reminder_core::tiers::TierTable;
 
 const TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 2000;
@@ -197,8 +197,11 @@ pub async fn update(
             let schedule = match &patch.schedule {
                 Some(input) => schedule_from_input(input, &current.timezone, excludes, skip, now, &mut errors),
                 None if patch.exclude_dates.is_some() || patch.skip_weekends.is_some() => {
-                    let changed =
-                        super::schedule::Schedule { exclude_dates: excludes, skip_weekends: skip, ..stored.clone() };
+                    let changed = reminder_core::schedule::Schedule {
+                        exclude_dates: excludes,
+                        skip_weekends: skip,
+                        ..stored.clone()
+                    };
                     match changed.validate(now) {
                         Ok(()) => Some(changed),
                         Err(err) => {

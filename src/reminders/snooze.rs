@@ -14,8 +14,8 @@ use crate::config::Config;
 use crate::escalation::actions::{self, ActionOutcome, Actor, SnoozeUntil};
 use crate::escalation::episodes::EscalationView;
 use crate::http::{ApiError, ErrorCode, FieldError};
-use crate::nlp::{self, PhraseError};
 use crate::state::AppState;
+use reminder_core::nlp::{self, PhraseError};
 
 /// `POST /v1/reminders/{id}/snooze`: exactly one of `until` (an instant) or `duration` (a phrase such as
 /// "in 2 hours" or "until tomorrow 9am", read in the user's zone).
@@ -110,8 +110,11 @@ async fn fallback(
     tz: Tz,
 ) -> Result<nlp::Interpretation, PhraseError> {
     let Some(api_key) = &config.openai_api_key else { return Err(PhraseError::NotUnderstood) };
-    let fallback =
-        nlp::fallback::Fallback { api_key, api_base: config.openai_api_base.as_str(), model: &config.openai_model };
+    let fallback = crate::nlp::fallback::Fallback {
+        api_key,
+        api_base: config.openai_api_base.as_str(),
+        model: &config.openai_model,
+    };
     fallback.interpret(phrase, now, tz).await
 }
 
@@ -135,7 +138,8 @@ fn phrase_error(err: PhraseError, field: &str) -> ApiError {
 pub async fn snooze(state: &AppState, owner: Uuid, id: Uuid, input: SnoozeInput) -> Result<SnoozeView, ApiError> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
-    let tz = crate::timezone::parse_zone(&super::service::user_zone(&mut conn, owner).await?).unwrap_or(chrono_tz::UTC);
+    let tz = reminder_core::timezone::parse_zone(&super::service::user_zone(&mut conn, owner).await?)
+        .unwrap_or(chrono_tz::UTC);
     // Another user's id must be 404 before a phrase is even read, so a 422 never hints that it exists.
     store::find_for(&mut conn, owner, id).await?.ok_or_else(super::service::not_found)?;
     let target = resolve(&state.config, input, now, tz).await?;

@@ -52,7 +52,7 @@ pub fn clean_display_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
 
 /// Returns the canonical zone name, or records an error.
 pub fn check_timezone(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
-    match crate::timezone::parse_zone(raw.trim()) {
+    match reminder_core::timezone::parse_zone(raw.trim()) {
         Some(zone) => zone.name().to_owned(),
         None => {
             errors.push(FieldError::new(field, "must be an IANA time zone such as Europe/Berlin"));

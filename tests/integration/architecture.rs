@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// The app's top-level modules from the bottom up: machinery first, then domains, then what composes them.
 const LAYERS: &[&str] = &[
+    // Machinery: knows no domain.
     "config",
     "cli",
     "clock",
@@ -20,11 +21,12 @@ const LAYERS: &[&str] = &[
     "telemetry",
     "db",
     "redis_client",
+    "rate_limiter",
     "mailer",
+    "state",
     "http",
-    "state", // machinery
+    // Domains, each importing only those above it in this list.
     "nlp",
-    "timezone",
     "users",
     "auth",
     "billing",
@@ -36,15 +38,16 @@ const LAYERS: &[&str] = &[
     "dispatch",
     "watchers",
     "admin",
-    "console", // domains
+    "console",
+    // Composition: mounts the domains and runs the roles.
     "api",
     "roles",
     "lib",
-    "main", // composition
+    "main",
 ];
 
 /// Where the machinery ends in [`LAYERS`].
-const LAST_MACHINERY: &str = "state";
+const LAST_MACHINERY: &str = "http";
 
 /// What the core crate may depend on: no database, HTTP, Redis or runtime crate.
 const CORE_DEPENDENCIES: &[&str] =

@@ -296,7 +296,7 @@ async fn a_contact_who_declines_frees_the_slot_of_one_paused_by_a_downgrade() {
     contact(&app, &token, json!({"name": "Older", "email": "older@example.com"})).await;
     contact(&app, &token, json!({"name": "Newer", "email": "newer@example.com"})).await;
     let owner = crate::fixtures::user_id(&app, &token).await.parse().unwrap();
-    crate::fixtures::override_tier(&app, owner, escalating_reminders::billing::tiers::Tier::Free).await;
+    crate::fixtures::override_tier(&app, owner, reminder_core::tiers::Tier::Free).await;
     let paused = || async {
         let list = app.get("/v1/trusted-contacts", Some(&token)).await.data(200).as_array().unwrap().clone();
         list.iter().filter(|c| !c["pausedReason"].is_null()).map(|c| c["name"].to_string()).collect::<Vec<_>>()

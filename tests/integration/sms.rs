@@ -234,7 +234,7 @@ async fn replies_act_on_the_most_recent_open_reminder_of_that_number() {
     let until = chrono::DateTime::from_timestamp_micros(micros).unwrap();
     let expected = until - app.state.clock.now();
     assert!(expected > chrono::Duration::minutes(119) && expected <= chrono::Duration::hours(2), "{expected}");
-    let echo = escalating_reminders::nlp::echo(until, chrono_tz::UTC);
+    let echo = reminder_core::nlp::echo(until, chrono_tz::UTC);
     assert!(snoozed.contains(&format!("Snoozed &quot;Water the plants&quot; until {echo}.")), "{snoozed}");
     assert_eq!(scalar(&app, "SELECT source || ' ' || phrase AS value FROM reminder_snoozes").await, "sms 2 hours");
 

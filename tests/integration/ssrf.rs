@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use escalating_reminders::agents::webhook::WebhookChannel;
-use escalating_reminders::agents::{Channel, ChannelKind, Channels, Job, Outcome, Recipient, ssrf};
+use escalating_reminders::agents::{Channel, Channels, Job, Outcome, Recipient, ssrf};
 use escalating_reminders::config::Config;
 use escalating_reminders::notifications::links::LinkSigner;
+use reminder_core::ChannelKind;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;

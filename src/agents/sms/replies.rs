@@ -16,8 +16,8 @@ use uuid::Uuid;
 use crate::contacts::consent::{self, TextedYes};
 use crate::contacts::got_it::{self, ContactDelivery, GotIt};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
-use crate::nlp::PhraseError;
 use crate::state::AppState;
+use reminder_core::nlp::PhraseError;
 
 /// A snooze with no phrase ("SNOOZE") lasts this long, the example every text shows.
 const DEFAULT_SNOOZE: &str = "1 hour";
@@ -224,7 +224,7 @@ async fn act(
             actions::complete(conn, owner, reminder, Actor::Sms, None, now).await.map(|_| format!("Done: \"{title}\"."))
         }
         Action::Snooze(phrase) => {
-            let tz: Tz = crate::timezone::parse_zone(&addressed.timezone).unwrap_or(chrono_tz::UTC);
+            let tz: Tz = reminder_core::timezone::parse_zone(&addressed.timezone).unwrap_or(chrono_tz::UTC);
             let understood = match crate::reminders::snooze::read_phrase(&state.config, &phrase, now, tz).await {
                 Ok(understood) => understood,
                 Err(err) => return Ok(phrase_refused(&phrase, err)),
@@ -288,7 +288,7 @@ mod tests {
     fn the_phrases_the_texts_suggest_are_understood() {
         let now = chrono::Utc::now();
         for phrase in ["2h", "1h", "2 hours", DEFAULT_SNOOZE, "tomorrow 9am"] {
-            assert!(crate::nlp::parse(phrase, now, chrono_tz::Europe::Berlin).is_ok(), "{phrase}");
+            assert!(reminder_core::nlp::parse(phrase, now, chrono_tz::Europe::Berlin).is_ok(), "{phrase}");
         }
     }
 }

@@ -12,11 +12,11 @@ use super::{page, redirect_with};
 use crate::billing::model::CheckoutInput;
 use crate::billing::service as billing;
 use crate::billing::square::Square;
-use crate::billing::tiers::{self, Tier};
 use crate::console::error::ConsoleError;
 use crate::console::session::Viewer;
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
+use reminder_core::tiers::{self, Tier};
 
 /// The path Square's checkout returns to (`billing::square` builds the redirect from it).
 pub use crate::billing::square::RETURN_PATH;

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::dashboard::all_reminders;
 use super::page;
-use crate::agents::ChannelKind;
 use crate::console::error::ConsoleError;
 use crate::console::forms::Errors;
 use crate::console::session::Viewer;
@@ -20,6 +19,7 @@ use crate::http::pagination::{Cursor, Page};
 use crate::notifications::routes::{LogFilter, STATUSES, filtered_log};
 use crate::reminders::service as reminders;
 use crate::state::AppState;
+use reminder_core::ChannelKind;
 
 /// Deliveries per page.
 const PAGE_SIZE: u32 = 25;

@@ -179,7 +179,7 @@ async fn detail_page(
         "open": open,
         "phrase": phrase,
         "snoozeError": snooze_error,
-        "examples": crate::nlp::EXAMPLES,
+        "examples": reminder_core::nlp::EXAMPLES,
     });
     Ok(page(req, &state.config, viewer, "reminders", "reminder.html", status, context))
 }

@@ -12,10 +12,10 @@ use super::{BATCH, deliveries, fence, offer};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
-use crate::escalation::machine::{EndReason, EpisodeStatus};
 use crate::notifications::delivery::OwnerColumns;
 use crate::notifications::lifecycle::{EpisodeEvent, LifecycleEvent};
 use crate::state::AppState;
+use reminder_core::machine::{EndReason, EpisodeStatus};
 
 #[derive(diesel::QueryableByName)]
 struct DueEpisode {

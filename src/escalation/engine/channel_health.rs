@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::episodes;
 use crate::db::Prepare;
 use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
-use crate::escalation::machine::{self, Event};
+use reminder_core::machine::{self, Event};
 
 /// A delivery that failed for good: which episode, tier and loop it belonged to.
 pub type FailedDelivery = super::deliveries::Step;

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::escalation::episodes::{EpisodeColumns, decode_plan};
-use crate::escalation::machine::{self, Effect, Episode, Event, Plan};
 use crate::notifications::delivery::{self, DeliveryContext, NewDelivery};
+use reminder_core::machine::{self, Effect, Episode, Event, Plan};
 
 /// Steps an episode with `Due` until it is no longer due, collecting the deliveries its effects create.
 /// Bounded: equal tier delays make several tiers due at once, nothing makes them due forever.

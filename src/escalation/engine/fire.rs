@@ -14,15 +14,15 @@ use super::{BATCH, bad_rows, deliveries, fence, offer, recipients};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes as store;
-use crate::escalation::machine;
-use crate::escalation::plan::{self, ProfileSettings, TierSpec};
 use crate::escalation::profiles::model::PlanColumns;
 use crate::notifications::delivery::OwnerColumns;
 use crate::reminders;
 use crate::reminders::mapping::schedule_of;
 use crate::reminders::model::ScheduleRow;
-use crate::reminders::schedule::{Schedule, ScheduleError};
 use crate::state::AppState;
+use reminder_core::machine;
+use reminder_core::plan::{self, ProfileSettings, TierSpec};
+use reminder_core::schedule::{Schedule, ScheduleError};
 
 #[derive(diesel::QueryableByName)]
 struct DueReminder {

@@ -7,9 +7,9 @@ use diesel::sql_types::{Array, Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::agents::ChannelKind;
 use crate::db::Prepare;
-use crate::escalation::plan::{Contact, Subscription};
+use reminder_core::ChannelKind;
+use reminder_core::plan::{Contact, Subscription};
 
 #[derive(diesel::QueryableByName)]
 struct SubscriptionRow {

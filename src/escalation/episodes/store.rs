@@ -11,7 +11,7 @@ use super::EscalationRow;
 use crate::db::Prepare;
 use crate::db::schema::escalations;
 use crate::escalation::engine::deliveries::cancel_pending_of;
-use crate::escalation::machine::Episode;
+use reminder_core::machine::Episode;
 
 /// The episode columns written after a step, plus who acted and when.
 #[derive(Debug, AsChangeset)]

@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::agents::ChannelKind;
 use crate::db::schema::escalation_profiles;
-use crate::escalation::plan::{ProfileSettings, TierSpec};
+use reminder_core::ChannelKind;
+use reminder_core::plan::{ProfileSettings, TierSpec};
 
 /// An `escalation_profiles` row. `user_id` is `None` for presets.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -5,10 +5,10 @@ use uuid::Uuid;
 
 use super::model::{ProfileInput, ProfilePatch, ProfileRow, ProfileView, Tier, TierInput};
 use super::store::{self, ProfileValues};
-use crate::agents::ChannelKind;
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, FieldError};
+use reminder_core::ChannelKind;
 
 const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 2000;
@@ -97,7 +97,7 @@ fn check_draft(draft: &Draft, errors: &mut Vec<FieldError>) {
             errors.push(FieldError::new(at("message"), format!("must be at most {MESSAGE_MAX} characters")));
         }
     }
-    if draft.repeat > crate::escalation::machine::MAX_REPEAT {
+    if draft.repeat > reminder_core::machine::MAX_REPEAT {
         errors.push(FieldError::new("repeat", "must be 0 to 10"));
     }
     if draft.ack_window_minutes > MAX_ACK_WINDOW_MINUTES {

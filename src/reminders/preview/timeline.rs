@@ -5,12 +5,12 @@ use chrono_tz::Tz;
 use uuid::Uuid;
 
 use super::{PreviewCost, PreviewDelivery, PreviewStep, SkippedTarget};
-use crate::escalation::machine::{Plan, PlannedTier};
 use crate::escalation::profiles::Tier;
 use crate::escalation::profiles::store::{ContactBrief, SubscriptionBrief};
-use crate::nlp::echo;
-use crate::notifications::quiet_hours::deferral as defer_past_quiet_hours;
-use crate::timezone::parse_zone;
+use reminder_core::machine::{Plan, PlannedTier};
+use reminder_core::nlp::echo;
+use reminder_core::quiet_hours::deferral as defer_past_quiet_hours;
+use reminder_core::timezone::parse_zone;
 
 pub struct Inputs<'a> {
     pub user_tz: Tz,

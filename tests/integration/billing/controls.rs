@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use escalating_reminders::agents::ChannelKind;
 use escalating_reminders::billing::controls::{self, Settings};
-use escalating_reminders::billing::tiers::TierTable;
-use escalating_reminders::escalation::machine::{Target, TargetKind};
 use escalating_reminders::notifications::delivery::NewDelivery;
+use reminder_core::ChannelKind;
+use reminder_core::machine::{Target, TargetKind};
+use reminder_core::tiers::TierTable;
 use uuid::Uuid;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -293,7 +293,7 @@ async fn after_a_downgrade_the_newest_excess_reminder_stops_escalating_and_the_r
     let newest = seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[hook.id]), (60, &[hook.id])], 0).await;
     eventually(Duration::from_secs(15), "the first tier is sent", || async { received(&sink).await == 1 }).await;
 
-    crate::fixtures::override_tier(&app, seed.user, escalating_reminders::billing::tiers::Tier::Free).await;
+    crate::fixtures::override_tier(&app, seed.user, reminder_core::tiers::Tier::Free).await;
     let paused =
         scalar(&app, &format!("SELECT coalesce(paused_reason, '-') AS value FROM reminders WHERE id = '{newest}'"))
             .await;
@@ -322,7 +322,7 @@ async fn after_a_downgrade_the_newest_excess_channel_is_not_used() {
     seed.reminder_due_in(chrono::Duration::hours(1), &[(0, &[kept.id, newest.id])], 0).await;
 
     // FREE allows one channel: the newer webhook pauses, the older goes on.
-    crate::fixtures::override_tier(&app, seed.user, escalating_reminders::billing::tiers::Tier::Free).await;
+    crate::fixtures::override_tier(&app, seed.user, reminder_core::tiers::Tier::Free).await;
     let reason = format!(
         "SELECT coalesce(paused_reason, '-') AS value FROM user_agent_subscriptions WHERE id = '{}'",
         newest.id

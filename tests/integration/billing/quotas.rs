@@ -2,7 +2,7 @@
 //! 403 naming the limit and the tier that lifts it.
 
 use escalating_reminders::billing::limits::{self, Limit};
-use escalating_reminders::billing::tiers::TierTable;
+use reminder_core::tiers::TierTable;
 use serde_json::json;
 
 use super::set_tier;
