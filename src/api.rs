@@ -44,8 +44,9 @@ fn routes(r: &mut Routes) {
     crate::watchers::hook_routes::configure(r);
     crate::watchers::routes::configure(r);
     crate::contacts::routes::configure(r);
-    crate::notifications::link_routes::configure(r);
-    crate::agents::sms::routes::configure(r);
+    crate::escalation::link_routes::configure(r);
+    crate::escalation::got_it::configure(r);
+    crate::watchers::twilio::configure(r);
     crate::billing::routes::configure(r);
 }
 

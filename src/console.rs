@@ -5,7 +5,6 @@
 //! a login session (`refresh_sessions`), every form carries a CSRF token bound to the session, and every
 //! asset is embedded in the binary under a content-hashed name.
 
-pub(crate) mod assets;
 mod csrf;
 mod error;
 mod forms;

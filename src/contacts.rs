@@ -4,7 +4,6 @@
 //! only accepted contacts; this module owns the rows and their consent.
 
 pub mod consent;
-pub mod got_it;
 pub mod inviter;
 pub mod routes;
 pub mod service;

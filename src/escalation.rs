@@ -4,5 +4,7 @@
 pub mod actions;
 pub mod engine;
 pub mod episodes;
+pub mod got_it;
+pub mod link_routes;
 
 pub mod profiles;

@@ -2,6 +2,7 @@
 //! audit trail, health, metrics, the route registry and the server loop. It knows no domain: the
 //! composition root (`api.rs`) mounts the domains' routes and attaches what they need.
 
+pub mod assets;
 pub mod audit;
 mod bad_bytes;
 pub mod caller;

@@ -3,7 +3,6 @@
 pub mod delivery;
 pub mod got_it_links;
 pub mod lifecycle;
-pub mod link_routes;
 pub mod links;
 pub mod outreach;
 pub mod reply_address;

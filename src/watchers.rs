@@ -12,4 +12,5 @@ pub mod occurrence;
 pub mod replies;
 pub mod routes;
 pub mod rules;
+pub mod twilio;
 pub mod verdicts;

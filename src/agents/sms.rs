@@ -2,9 +2,6 @@
 //! send whose outcome is unknown (timeout, connection lost mid-request) is not retried: `Unknown`.
 //! Replies and delivery receipts come back through Twilio's signed webhooks ([`routes`]).
 
-pub mod receipts;
-pub mod replies;
-pub mod routes;
 pub mod segments;
 pub mod signature;
 

@@ -11,8 +11,8 @@ use chrono_tz::Tz;
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use super::assets;
 use crate::http::HtmlPage;
+use crate::http::assets;
 
 /// No inline script or style anywhere: our own files only.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

@@ -51,7 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
         .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))
         .service(web::resource("/contacts/{id}/remove").get(contacts::remove_form).post(contacts::remove))
-        .service(web::resource("/assets/{name}").get(super::assets::serve));
+        .service(web::resource("/assets/{name}").get(asset));
 }
 
 fn channels_routes(cfg: &mut web::ServiceConfig) {
@@ -130,4 +130,9 @@ fn page(
         append_cookie(&mut response, &session::set_cookie(config, FLASH, "", TimeDelta::zero()));
     }
     response
+}
+
+/// `GET /assets/{name}`: an embedded asset, or the console's 404 page.
+async fn asset(name: web::Path<String>) -> HttpResponse {
+    crate::http::assets::response(&name).unwrap_or_else(super::render::not_found)
 }

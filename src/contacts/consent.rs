@@ -100,8 +100,8 @@ pub fn page(title: &str, body: &str) -> HttpResponse {
              width=\"22\" height=\"22\"> Escalating Reminders</span></div></header>\
              <main class=\"wrap\"><h1>{title}</h1><section class=\"card public\">{body}</section></main></body></html>",
             title = escape(title),
-            css = crate::console::assets::css_url(),
-            icon = crate::console::assets::icon_url(),
+            css = crate::http::assets::css_url(),
+            icon = crate::http::assets::icon_url(),
         ))
 }
 

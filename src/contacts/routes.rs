@@ -14,7 +14,6 @@ use crate::state::AppState;
 pub fn configure(r: &mut Routes) {
     routes!(r => list, create, get, update, delete);
     super::consent::configure(r);
-    super::got_it::configure(r);
 }
 
 #[utoipa::path(post, path = "/v1/trusted-contacts", tag = "contacts", operation_id = "contacts_create", request_body = ContactInput,

@@ -13,11 +13,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::stream;
 use crate::agents::{Channels, Job, Outcome, Recipient, targets};
 use crate::db::Prepare;
 use crate::escalation::engine::channel_health::{self, FailedDelivery};
 use crate::escalation::engine::deliveries::{self, Claimed, Recorded};
+use crate::escalation::engine::stream;
 use crate::state::AppState;
 use reminder_core::ChannelKind;
 use reminder_core::retry;

@@ -15,6 +15,7 @@ mod leases;
 pub mod offer;
 mod recipients;
 mod retention;
+pub mod stream;
 mod upkeep;
 
 pub use fence::check as check_epoch;

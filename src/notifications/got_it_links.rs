@@ -1,5 +1,5 @@
 //! A trusted contact's "I've got it" link: a sealed delivery id, so the link names the one delivery that reached
-//! the contact. The page that acts on it lives with the contacts (`contacts::got_it`); channels only make links.
+//! the contact. The page that acts on it lives with the contacts (`escalation::got_it`); channels only make links.
 
 use secrecy::ExposeSecret;
 use uuid::Uuid;

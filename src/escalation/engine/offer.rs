@@ -6,8 +6,8 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use super::stream;
 use super::{deliveries, fence};
-use crate::dispatch::stream;
 use crate::state::AppState;
 
 /// Deliveries pushed per statement: one fire batch makes about this many.

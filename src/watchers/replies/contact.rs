@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::{ReplyCommand, notice_of, result};
-use crate::contacts::got_it::{self, GotIt};
+use crate::escalation::got_it::{self, GotIt};
 use crate::http::ApiError;
 use crate::state::AppState;
 use crate::watchers::inbound::InboundResult;

@@ -14,8 +14,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::contacts::consent::{self, TextedYes};
-use crate::contacts::got_it::{self, ContactDelivery, GotIt};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
+use crate::escalation::got_it::{self, ContactDelivery, GotIt};
 use crate::state::AppState;
 use reminder_core::nlp::PhraseError;
 

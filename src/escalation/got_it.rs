@@ -13,11 +13,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::consent::{escape, page};
-use super::ensure_enabled;
+use super::actions::{self, Actor};
+use super::episodes;
+use crate::contacts::consent::{escape, page};
+use crate::contacts::ensure_enabled;
 use crate::db::schema::{deliveries, trusted_contacts};
-use crate::escalation::actions::{self, Actor};
-use crate::escalation::episodes;
 use crate::http::{ApiError, ErrorCode, Routes, routes};
 use crate::notifications::got_it_links::GotItLinks;
 use crate::state::AppState;

@@ -13,13 +13,13 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::links::{LinkAction, LinkClaim, LinkError, LinkSigner};
-use super::templates;
-use super::unsubscribe::{Stopped, stop};
+use super::actions::{self, ActionError, Actor, SnoozeUntil};
+use super::episodes;
 use crate::db::schema::{action_link_uses, deliveries, escalations, reminders};
-use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
-use crate::escalation::episodes;
 use crate::http::{Routes, routes};
+use crate::notifications::links::{LinkAction, LinkClaim, LinkError, LinkSigner};
+use crate::notifications::templates;
+use crate::notifications::unsubscribe::{Stopped, stop};
 use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
@@ -49,8 +49,8 @@ impl Page {
             "title": self.title,
             "message": self.message,
             "form": form,
-            "css": crate::console::assets::css_url(),
-            "icon": crate::console::assets::icon_url(),
+            "css": crate::http::assets::css_url(),
+            "icon": crate::http::assets::icon_url(),
         });
         match templates::render("page.html", context) {
             Ok(body) => {
@@ -88,7 +88,7 @@ fn refused(err: LinkError) -> Page {
             "This link has expired",
             format!(
                 "Links in notifications work for {} hours. Nothing was changed; open the reminder in the app instead.",
-                super::links::lifetime().num_hours()
+                crate::notifications::links::lifetime().num_hours()
             ),
         ),
     }

@@ -1,12 +1,15 @@
-//! Twilio's webhooks: inbound texts and delivery receipts. Both are form-encoded and signed; a missing or
+//! Twilio's webhooks: inbound texts (replies that act on reminders, like email replies) and delivery receipts. Both are form-encoded and signed; a missing or
 //! wrong `X-Twilio-Signature` (or no `TWILIO_AUTH_TOKEN` to check it with) answers 403 and changes nothing.
 
+mod receipts;
+mod replies;
+
 use actix_web::{HttpRequest, HttpResponse, web};
+use receipts::Receipt;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::receipts::{self, Receipt};
-use super::{replies, signature};
+use crate::agents::sms::signature;
 use crate::http::{ApiError, Routes, routes};
 use crate::state::AppState;
 

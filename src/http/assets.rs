@@ -1,10 +1,11 @@
-//! The console's stylesheet and script, embedded in the binary and served under names that carry a hash
+//! The stylesheet, script and icon of every HTML page (the console's and the pages a contact or a link
+//! opens), embedded in the binary and served under names that carry a hash
 //! of their content, so browsers may cache them forever and a new build is fetched at once.
 
 use std::sync::LazyLock;
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 
 struct Asset {
@@ -40,16 +41,15 @@ pub fn icon_url() -> String {
     format!("/assets/{}", ICON.name)
 }
 
-/// `GET /assets/{name}`: only the exact hashed names exist.
-pub async fn serve(name: web::Path<String>) -> HttpResponse {
-    let asset = [&*CSS, &*JS, &*ICON].into_iter().find(|asset| asset.name == *name);
-    match asset {
-        Some(asset) => HttpResponse::Ok()
+/// The answer to `GET /assets/{name}`: only the exact hashed names exist (the caller renders its own 404).
+pub fn response(name: &str) -> Option<HttpResponse> {
+    let asset = [&*CSS, &*JS, &*ICON].into_iter().find(|asset| asset.name == name)?;
+    Some(
+        HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, asset.content_type))
             .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
             .body(asset.bytes),
-        None => super::render::not_found(),
-    }
+    )
 }
 
 #[cfg(test)]
