@@ -16,6 +16,6 @@ pub mod store;
 pub use extractor::AdminUser;
 
 /// Admin routes need a signed-in session: an API key is no credential for them, whoever owns it.
-pub fn accepts(user: &crate::auth::AuthUser) -> bool {
+pub fn accepts(user: &crate::accounts::auth::AuthUser) -> bool {
     user.api_key_id.is_none()
 }

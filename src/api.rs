@@ -7,8 +7,8 @@ use actix_web::{App, HttpRequest, HttpResponse, web};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
+use crate::accounts::auth::AuthUser;
 use crate::admin::routes as admin;
-use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::http::envelope::{Meta, Pagination};
 use crate::http::error::{ErrorDetail, ErrorResponse};
@@ -35,12 +35,12 @@ pub fn app(state: AppState) -> App<impl AppService> {
 fn routes(r: &mut Routes) {
     http::meta_routes(r);
     http::openapi::routes(r);
-    crate::auth::routes::configure(r);
-    crate::users::routes::configure(r);
+    crate::accounts::auth::routes::configure(r);
+    crate::accounts::users::routes::configure(r);
     crate::reminders::routes::configure(r);
     crate::escalation::profiles::routes::configure(r);
     crate::agents::subscriptions::routes::configure(r);
-    crate::notifications::routes::configure(r);
+    crate::escalation::delivery_log::configure(r);
     crate::watchers::hook_routes::configure(r);
     crate::watchers::routes::configure(r);
     crate::contacts::routes::configure(r);

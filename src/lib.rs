@@ -2,10 +2,10 @@
 //!
 //! One crate, one binary; `--role` picks which loops run. Every role shares this module tree.
 
+pub mod accounts;
 pub mod admin;
 pub mod agents;
 pub mod api;
-pub mod auth;
 pub mod billing;
 pub mod cli;
 pub mod clock;
@@ -26,7 +26,6 @@ pub mod reminders;
 pub mod roles;
 pub mod state;
 pub mod telemetry;
-pub mod users;
 pub mod watchers;
 
 /// The version reported by `/health` and `--version`.

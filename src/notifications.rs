@@ -6,6 +6,5 @@ pub mod lifecycle;
 pub mod links;
 pub mod outreach;
 pub mod reply_address;
-pub mod routes;
 pub mod templates;
 pub mod unsubscribe;

@@ -15,13 +15,13 @@ use rand::RngCore;
 use uuid::Uuid;
 
 use super::permissions::Role;
-use crate::auth::password;
+use crate::accounts::auth::password;
+use crate::accounts::users::model::NewUser;
+use crate::accounts::users::service::Revoked;
+use crate::accounts::users::{service as users_service, store as users_store};
 use crate::config::Config;
 use crate::db;
 use crate::db::schema::admin_users;
-use crate::users::model::NewUser;
-use crate::users::service::Revoked;
-use crate::users::{service as users_service, store as users_store};
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::permissions::{self, Permission, Role};
 use super::store;
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::http::client_ip::client_ip;
 use crate::http::{ApiError, Caller, CallerKind};
 use crate::state::AppState;

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::model::{BillingSubscriptionView, CheckoutInput, CheckoutView, Invoice};
 use super::{service, webhook};
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::http::envelope::Envelope;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};

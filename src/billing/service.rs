@@ -15,11 +15,11 @@ use super::model::{
 };
 use super::square::Square;
 use super::store;
+use crate::accounts::users::notice::{Notice, email_owner};
 use crate::http::ApiError;
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::state::AppState;
-use crate::users::notice::{Notice, email_owner};
 use reminder_core::tiers::{Tier, TierTable};
 
 /// The `paused_reason` prefix of reminders paused for being over the tier's limit (only these resume
@@ -286,7 +286,8 @@ pub async fn checkout(state: &AppState, user: Uuid, input: CheckoutInput) -> Res
         return Err(ApiError::unprocessable(format!("The {} tier cannot be bought on this server.", tier.as_str())));
     };
     let mut conn = state.db.get().await?;
-    let owner = crate::users::store::find_live(&mut conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let owner =
+        crate::accounts::users::store::find_live(&mut conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
     drop(conn);
     let price = state.config.tier_limits.get(tier).price_cents;
     let link =

@@ -17,10 +17,10 @@ use super::checkouts;
 use super::service::{Paused, apply_tier_limits, notify_paused};
 use super::square::Square;
 use super::store::{self, NewPayment, SquareChanges};
+use crate::accounts::users::notice::{Notice, email_owner};
 use crate::db::schema::processed_webhook_events;
 use crate::http::ApiError;
 use crate::state::AppState;
-use crate::users::notice::{Notice, email_owner};
 use reminder_core::tiers::Tier;
 
 pub const PATH: &str = "/v1/webhooks/square";

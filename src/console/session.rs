@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::csrf;
 use super::error::ConsoleError;
-use crate::auth::{AuthUser, tokens};
+use crate::accounts::auth::{AuthUser, tokens};
 use crate::config::Config;
 use crate::db::schema::{console_sessions, refresh_sessions};
 use crate::http::ApiError;
@@ -114,7 +114,7 @@ pub async fn end(state: &AppState, viewer: &Viewer) -> Result<(), ApiError> {
     diesel::delete(console_sessions::table.find(viewer.session_id)).execute(&mut conn).await?;
     drop(conn);
     // Already revoked elsewhere is fine: the session is over either way.
-    match crate::auth::service::revoke_session(state, viewer.user_id, viewer.refresh_session_id).await {
+    match crate::accounts::auth::service::revoke_session(state, viewer.user_id, viewer.refresh_session_id).await {
         Ok(()) => Ok(()),
         Err(err) if err.code() == crate::http::ErrorCode::NotFound => Ok(()),
         Err(err) => Err(err),

@@ -70,7 +70,7 @@ async fn opting_out(state: &AppState, token: &str) -> Result<ContactRow, ApiErro
 
 async fn owner_name(state: &AppState, contact: &ContactRow) -> Result<String, ApiError> {
     let mut conn = state.db.get().await?;
-    Ok(crate::users::store::find_live(&mut conn, contact.user_id)
+    Ok(crate::accounts::users::store::find_live(&mut conn, contact.user_id)
         .await?
         .map_or_else(|| "Someone".to_owned(), |owner| super::inviter::name(&owner.display_name)))
 }

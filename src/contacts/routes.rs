@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::ensure_enabled;
 use super::service::{self, ContactInput, ContactPatch};
 use super::store::ContactView;
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;

@@ -10,13 +10,13 @@ use uuid::Uuid;
 
 use super::consent;
 use super::store::{self, ContactChanges, ContactRow, ContactView, NewContact};
+use crate::accounts::users::model::QuietHours;
+use crate::accounts::users::notice::{self, Notice};
+use crate::accounts::users::service::{check_quiet_hours, check_timezone};
 use crate::billing::direct::{self, Admission};
 use crate::http::{ApiError, FieldError};
 use crate::notifications::outreach;
 use crate::state::AppState;
-use crate::users::model::QuietHours;
-use crate::users::notice::{self, Notice};
-use crate::users::service::{check_quiet_hours, check_timezone};
 use reminder_core::ChannelKind;
 
 const NAME_MAX: usize = 100;
@@ -263,7 +263,7 @@ async fn admitted(state: &AppState, contact: &ContactRow, channel: ChannelKind) 
 /// Everything in it is ours but the owner's name, cleaned and quoted as a name (the contact's name, also
 /// the owner's words, is not repeated to them).
 async fn invite(state: &AppState, conn: &mut AsyncPgConnection, contact: &ContactRow) {
-    let owner = match crate::users::store::find_live(conn, contact.user_id).await {
+    let owner = match crate::accounts::users::store::find_live(conn, contact.user_id).await {
         Ok(Some(owner)) => super::inviter::name(&owner.display_name),
         _ => "Someone".to_owned(),
     };

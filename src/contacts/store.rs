@@ -6,8 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::accounts::users::model::QuietHours;
 use crate::db::schema::trusted_contacts;
-use crate::users::model::QuietHours;
 
 /// A `trusted_contacts` row.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -465,7 +465,7 @@ async fn tell_owner_gone(state: AppState, endpoint: DisabledEndpoint) {
         .and_then(|url| url::Url::parse(url).ok())
         .map(|url| format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path()))
         .unwrap_or_else(|| "your webhook endpoint".to_owned());
-    let notice = crate::users::notice::Notice {
+    let notice = crate::accounts::users::notice::Notice {
         subject: "A webhook endpoint was disabled".to_owned(),
         text: format!(
             "Your webhook endpoint {shown} answered 410 Gone, which means it no longer exists, so we have \
@@ -473,7 +473,7 @@ async fn tell_owner_gone(state: AppState, endpoint: DisabledEndpoint) {
              again in your notification channels."
         ),
     };
-    if let Err(err) = crate::users::notice::email_owner(&state, endpoint.user_id, notice).await {
+    if let Err(err) = crate::accounts::users::notice::email_owner(&state, endpoint.user_id, notice).await {
         tracing::error!(user.id = %endpoint.user_id, error = format!("{err:#}"), "could not tell the owner a webhook was disabled");
     }
 }

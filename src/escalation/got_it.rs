@@ -15,13 +15,13 @@ use uuid::Uuid;
 
 use super::actions::{self, Actor};
 use super::episodes;
+use crate::accounts::users::notice::{self, Notice};
 use crate::contacts::consent::{escape, page};
 use crate::contacts::ensure_enabled;
 use crate::db::schema::{deliveries, trusted_contacts};
 use crate::http::{ApiError, ErrorCode, Routes, routes};
 use crate::notifications::got_it_links::GotItLinks;
 use crate::state::AppState;
-use crate::users::notice::{self, Notice};
 
 /// How long a contact's "I've got it" works after the message was sent. A week outlasts any escalation a
 /// profile can run (ten loops of tiers and gaps), so a contact never finds it dead while they are still being

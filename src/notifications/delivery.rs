@@ -128,7 +128,7 @@ pub fn for_tier(
                 "audience": target.kind.as_str(),
                 "completion": {
                     "type": ctx.completion_kind,
-                    "howToComplete": crate::reminders::mapping::how_to_complete(&ctx.completion_kind),
+                    "howToComplete": reminder_core::completion::how_to_complete(&ctx.completion_kind),
                 },
             });
             // A trusted contact's limited view: whose reminder it is, its title and when it was due (how long it

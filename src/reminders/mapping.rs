@@ -196,28 +196,13 @@ fn schedule_view(row: &ScheduleRow) -> Result<ScheduleView, anyhow::Error> {
     })
 }
 
-/// How a reminder with this completion criteria gets completed, in a sentence for its detail view and its
-/// notifications.
-pub fn how_to_complete(kind: &str) -> &'static str {
-    match kind {
-        "webhook" => {
-            "Completed by evidence: a call to one of its completion hooks (POST /v1/hooks/{token}). \
-             It can also be completed by hand or with the links in a notification."
-        }
-        "email_watcher" => {
-            "Completed by evidence: a matching email sent to your watcher address (see /v1/watchers). \
-             It can also be completed by hand or with the links in a notification."
-        }
-        _ => "Completed by hand: in the app, with the links in a notification, or by replying done to an email.",
-    }
-}
-
 /// The API view of a reminder and its rows.
 pub fn reminder_view(full: ReminderFull) -> Result<ReminderView, anyhow::Error> {
     let ReminderFull { reminder, schedule, completion } = full;
     let (kind, config) =
         completion.map_or_else(|| ("manual".to_owned(), serde_json::json!({})), |c| (c.kind, c.config));
-    let completion_criteria = CompletionView { how_to_complete: how_to_complete(&kind).to_owned(), kind, config };
+    let completion_criteria =
+        CompletionView { how_to_complete: reminder_core::completion::how_to_complete(&kind).to_owned(), kind, config };
     Ok(ReminderView {
         id: reminder.id,
         title: reminder.title,

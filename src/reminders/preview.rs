@@ -94,7 +94,7 @@ pub async fn preview(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Res
     let profile = profiles::find_visible(conn, owner, reminder.escalation_profile_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder {id} uses a profile its owner cannot see")))?;
-    let user = crate::users::store::find_live(conn, owner).await?.ok_or_else(not_found)?;
+    let user = crate::accounts::users::store::find_live(conn, owner).await?.ok_or_else(not_found)?;
     let subscriptions = profiles::subscriptions_of(conn, owner).await?;
     let contacts = profiles::contacts_of(conn, owner).await?;
     let user_tz = parse_zone(&user.timezone).unwrap_or(chrono_tz::UTC);

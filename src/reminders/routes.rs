@@ -7,7 +7,7 @@ use super::preview::{self, PreviewView};
 use super::service;
 use super::snooze::{self, ActionInput, ActionView, Simple, SnoozeInput, SnoozeView};
 use super::views::{ListQuery, ReminderInput, ReminderPatch, ReminderView};
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::escalation::episodes::{self, EscalationView};
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;

@@ -299,7 +299,7 @@ pub async fn archive(
 
 /// The owner's zone: the default for schedules and the clock snooze phrases are read on.
 pub async fn user_zone(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<String, ApiError> {
-    let row = crate::users::store::find_live(conn, owner).await?;
+    let row = crate::accounts::users::store::find_live(conn, owner).await?;
     Ok(row.ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?.timezone)
 }
 

@@ -60,7 +60,7 @@ pub async fn snooze_target(
     phrase: &str,
     now: DateTime<Utc>,
 ) -> Result<SnoozeUntil, ApiError> {
-    let zone = crate::users::store::find_live(conn, owner).await?.map(|user| user.timezone);
+    let zone = crate::accounts::users::store::find_live(conn, owner).await?.map(|user| user.timezone);
     let tz = zone.as_deref().and_then(reminder_core::timezone::parse_zone).unwrap_or(chrono_tz::UTC);
     let input = SnoozeInput { until: None, duration: Some(phrase.to_owned()) };
     snooze::resolve(config, input, now, tz).await

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::hooks::{self, HookCall, HookResult, HookView, HookWithUrl, NewHook};
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::json::parse_body;
 use crate::http::{ApiError, ApiResponse, ErrorCode, Routes, routes};

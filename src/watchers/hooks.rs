@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::evidence::{self, EventRow, Evidence};
 use super::occurrence::{self, Occurrence};
-use crate::auth::tokens;
+use crate::accounts::auth::tokens;
 use crate::db::schema::{completion_hooks, watcher_events};
 use crate::escalation::actions::Actor;
 use crate::http::{ApiError, FieldError};

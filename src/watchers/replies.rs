@@ -16,12 +16,12 @@ use uuid::Uuid;
 
 use super::evidence::{self, EventRow, Evidence};
 use super::inbound::{InboundEmail, InboundResult};
+use crate::accounts::users::notice::{self, Notice};
 use crate::db::schema::deliveries;
 use crate::escalation::actions::{ActionError, Actor};
 use crate::escalation::episodes;
 use crate::http::ApiError;
 use crate::state::AppState;
-use crate::users::notice::{self, Notice};
 
 /// What the first line of a reply asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

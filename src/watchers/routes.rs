@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::addresses::{self, generations};
 use super::inbound::{self, InboundOutcome};
 use super::rules::{self, WatcherInput, WatcherView};
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, FieldError, Json, Routes, routes};
 use crate::state::AppState;

@@ -27,8 +27,7 @@ const LAYERS: &[&str] = &[
     "http",
     // Domains, each importing only those above it in this list.
     "nlp",
-    "users",
-    "auth",
+    "accounts",
     "billing",
     "notifications",
     "agents",

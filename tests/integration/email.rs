@@ -206,11 +206,11 @@ async fn without_smtp_emails_and_notices_go_to_the_outbox_folder() {
     let written = std::fs::read_to_string(outbox.join(format!("{delivery_id}.eml"))).expect("the email file");
     assert!(written.contains("Subject: Reminder: Take the pills") && written.contains("To: dana@example.net"));
 
-    let notice = escalating_reminders::users::notice::Notice {
+    let notice = escalating_reminders::accounts::users::notice::Notice {
         subject: "Your payment failed".to_owned(),
         text: "Please update your card.".to_owned(),
     };
-    escalating_reminders::users::notice::email_owner(&app.state, seed.user, notice).await.unwrap();
+    escalating_reminders::accounts::users::notice::email_owner(&app.state, seed.user, notice).await.unwrap();
     let notices: Vec<String> = std::fs::read_dir(&outbox)
         .unwrap()
         .filter_map(|entry| entry.ok())

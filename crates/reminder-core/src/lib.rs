@@ -8,12 +8,14 @@
 //! - [`nlp`]: the snooze grammar ("until tomorrow 9am").
 //! - [`timezone`], [`quiet_hours`], [`retry`]: the one rule for local times, quiet windows, retry ladders.
 //! - [`tiers`]: billing tiers and what each allows.
-//! - [`channel`], [`ids`], [`status`]: the shared vocabulary (channel kinds, typed ids, statuses).
+//! - [`channel`], [`ids`], [`status`], [`completion`]: the shared vocabulary (channel kinds, typed ids,
+//!   statuses, how a reminder gets completed).
 //!
 //! With the `diesel` feature, ids and statuses map to SQL; with `utoipa`, shared types describe themselves in
 //! the OpenAPI document. Neither adds I/O.
 
 pub mod channel;
+pub mod completion;
 pub mod ids;
 pub mod machine;
 pub mod nlp;

@@ -15,8 +15,8 @@ use super::model::{
 };
 use super::store::{self, NewSubscription, SubscriptionChanges};
 use super::verification;
+use crate::accounts::auth::AuthUser;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
-use crate::auth::AuthUser;
 use crate::billing::direct::{self, Admission};
 use crate::billing::limits::{self, Limit};
 use crate::http::{ApiError, FieldError};
@@ -81,7 +81,7 @@ fn clean_config(kind: ChannelKind, config: &Value, allow_private: bool) -> Resul
         ChannelKind::Email => match text("address", &mut errors) {
             Some(address) => {
                 let mut inner = Vec::new();
-                let address = crate::users::service::normalise_email(&address, &mut inner);
+                let address = crate::accounts::users::service::normalise_email(&address, &mut inner);
                 errors.extend(inner.into_iter().map(|e| FieldError::new("config.address", e.message)));
                 clean.insert("address".into(), json!(address));
             }

@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use super::model::{SubscriptionRow, SubscriptionView};
 use super::store;
+use crate::accounts::users::notice::{self, Notice};
 use crate::billing::direct::{self, Admission};
 use crate::http::ApiError;
 use crate::notifications::outreach;
 use crate::state::AppState;
-use crate::users::notice::{self, Notice};
 use reminder_core::ChannelKind;
 
 /// How long a code stays valid.

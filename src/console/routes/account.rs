@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::append_cookie;
-use crate::auth::model::{AuthResult, LoginInput, RegisterInput};
-use crate::auth::{service as auth, tokens};
+use crate::accounts::auth::model::{AuthResult, LoginInput, RegisterInput};
+use crate::accounts::auth::{service as auth, tokens};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
 use crate::console::session::{self, COOKIE, Viewer, safe_next};
@@ -122,7 +122,7 @@ pub async fn login(
     check_anon(&req, &state, &form.csrf)?;
     crate::http::rate_limit::check_ip(&state, &req).await?;
     let input = LoginInput { email: form.email.clone(), password: form.password.clone() };
-    match auth::login(&state, input, crate::auth::routes::client_info(&req, &state)).await {
+    match auth::login(&state, input, crate::accounts::auth::routes::client_info(&req, &state)).await {
         Ok(result) => signed_in(&state, result, &form.next).await,
         Err(err) if err.code() == ErrorCode::Unauthorized => {
             let errors = Errors::from([(String::new(), "That email and password do not match an account.".to_owned())]);
@@ -157,7 +157,7 @@ pub async fn signup(
         display_name: form.display_name.clone(),
         timezone,
     };
-    let err = match auth::register(&state, input, crate::auth::routes::client_info(&req, &state)).await {
+    let err = match auth::register(&state, input, crate::accounts::auth::routes::client_info(&req, &state)).await {
         Ok(result) => return signed_in(&state, result, &form.next).await,
         Err(err) => err,
     };

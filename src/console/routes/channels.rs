@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::{page, path_id, redirect_with};
+use crate::accounts::auth::AuthUser;
 use crate::agents::subscriptions::model::{SubscribeInput, SubscriptionPatch, SubscriptionView, TestResult};
 use crate::agents::subscriptions::service;
 use crate::agents::subscriptions::verification::{self, VerificationView, VerifyInput};
-use crate::auth::AuthUser;
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
 use crate::console::session::Viewer;

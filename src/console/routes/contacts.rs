@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::account::TokenOnly;
 use super::settings::ZONES;
 use super::{page, path_id, redirect_with};
+use crate::accounts::users::model::QuietHours;
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
 use crate::console::session::Viewer;
@@ -17,7 +18,6 @@ use crate::contacts::service::{self, ContactInput, ContactPatch};
 use crate::contacts::store::ContactView;
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::users::model::QuietHours;
 
 /// The invite form, as typed (kept to fill the form again after an error).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -112,7 +112,7 @@ async fn list_page(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let contacts = service::list(state, viewer.user_id).await?;
-    let me = crate::users::service::me(state, viewer.user_id).await?;
+    let me = crate::accounts::users::service::me(state, viewer.user_id).await?;
     let rows: Vec<Value> = contacts.iter().map(row).collect();
     let context = json!({
         "rows": rows,
@@ -185,7 +185,7 @@ async fn edit_page(
     errors: &Errors,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
-    let me = crate::users::service::me(state, viewer.user_id).await?;
+    let me = crate::accounts::users::service::me(state, viewer.user_id).await?;
     let context = json!({
         "contact": row(contact),
         "form": form,

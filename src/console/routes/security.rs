@@ -9,14 +9,14 @@ use serde::Deserialize;
 use super::account::TokenOnly;
 use super::settings::{Shown, settings_page};
 use super::{path_id, redirect_with, signed_out};
-use crate::auth::service as auth;
+use crate::accounts::auth::service as auth;
+use crate::accounts::users::model::PasswordChange;
+use crate::accounts::users::service as users;
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
 use crate::console::session::{self, Viewer};
 use crate::http::ErrorCode;
 use crate::state::AppState;
-use crate::users::model::PasswordChange;
-use crate::users::service as users;
 
 /// The password form. The passwords are never written back into the page.
 #[derive(Debug, Default, Deserialize)]

@@ -10,14 +10,14 @@ use serde_json::json;
 
 use super::account::TokenOnly;
 use super::{page, redirect_with};
-use crate::auth::api_keys::{self, CreatedApiKey};
-use crate::auth::service as auth;
+use crate::accounts::auth::api_keys::{self, CreatedApiKey};
+use crate::accounts::auth::service as auth;
+use crate::accounts::users::model::UserPatch;
+use crate::accounts::users::service as users;
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::Errors;
 use crate::console::session::Viewer;
 use crate::state::AppState;
-use crate::users::model::UserPatch;
-use crate::users::service as users;
 
 /// Canonical zone names for the time zone field's suggestions.
 pub static ZONES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::model::{ProfileInput, ProfilePatch, ProfileView};
 use super::service;
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;
 use crate::http::pagination::Page;

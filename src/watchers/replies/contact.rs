@@ -46,7 +46,7 @@ pub(super) async fn handle(
     let answer = result(Some(reminder), command.as_ref().map(ReplyCommand::name), outcome == GotIt::Taken, message);
     // Answered at the contact's address on file, not the reply's forgeable From.
     if let Some(address) = address
-        && let Err(err) = crate::users::notice::email_to(state, &address, notice_of(&answer)).await
+        && let Err(err) = crate::accounts::users::notice::email_to(state, &address, notice_of(&answer)).await
     {
         tracing::warn!(contact.id = %named.contact, error = %err, "the answer to a contact's email reply could not be sent");
     }

@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::db::schema::{deliveries, pending_notifications};
 use crate::http::envelope::Envelope;
 use crate::http::envelope::no_content;

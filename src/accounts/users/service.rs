@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::model::{PasswordChange, QuietHours, UserPatch, UserView};
 use super::store::{self, UserChanges};
-use crate::auth::password;
+use crate::accounts::auth::password;
 use crate::http::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -173,8 +173,9 @@ pub async fn replace_password(
     now: DateTime<Utc>,
 ) -> Result<Revoked, ApiError> {
     store::update(conn, user, &UserChanges { password_hash: Some(hash), ..Default::default() }).await?;
-    let sessions = crate::auth::service::revoke_other_sessions(conn, user, keep, reason, now).await?;
-    let api_keys = if revoke_api_keys { crate::auth::api_keys::revoke_all(conn, user, now).await? } else { 0 };
+    let sessions = crate::accounts::auth::service::revoke_other_sessions(conn, user, keep, reason, now).await?;
+    let api_keys =
+        if revoke_api_keys { crate::accounts::auth::api_keys::revoke_all(conn, user, now).await? } else { 0 };
     Ok(Revoked { sessions, api_keys })
 }
 
@@ -196,8 +197,8 @@ pub async fn delete_me(state: &AppState, user: Uuid) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
         store::soft_delete(conn, user, now).await?;
-        crate::auth::service::revoke_other_sessions(conn, user, None, "account deleted", now).await?;
-        crate::auth::api_keys::revoke_all(conn, user, now).await?;
+        crate::accounts::auth::service::revoke_other_sessions(conn, user, None, "account deleted", now).await?;
+        crate::accounts::auth::api_keys::revoke_all(conn, user, now).await?;
         Ok(())
     })
     .await

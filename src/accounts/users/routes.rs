@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use super::model::{PasswordChange, UserPatch, UserView};
 use super::service;
-use crate::auth::AuthUser;
+use crate::accounts::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;

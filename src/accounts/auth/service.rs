@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionView, TokenPair};
 use super::{login_limits, password, store, tokens};
+use crate::accounts::users::model::{NewUser, UserView};
+use crate::accounts::users::{service as users_service, store as users_store};
 use crate::http::ApiError;
 use crate::state::AppState;
-use crate::users::model::{NewUser, UserView};
-use crate::users::{service as users_service, store as users_store};
 
 /// Where a login came from (kept on the session for the user's session list).
 #[derive(Debug, Clone, Default)]
