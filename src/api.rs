@@ -38,7 +38,7 @@ fn routes(r: &mut Routes) {
     crate::accounts::auth::routes::configure(r);
     crate::accounts::users::routes::configure(r);
     crate::reminders::routes::configure(r);
-    crate::escalation::profiles::routes::configure(r);
+    crate::profiles::routes::configure(r);
     crate::agents::subscriptions::routes::configure(r);
     crate::escalation::delivery_log::configure(r);
     crate::watchers::hook_routes::configure(r);

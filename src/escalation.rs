@@ -8,4 +8,3 @@ pub mod episodes;
 pub mod got_it;
 pub mod link_routes;
 
-pub mod profiles;

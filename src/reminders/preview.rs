@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::service::not_found;
 use super::store;
-use crate::escalation::profiles::store as profiles;
+use crate::profiles::store as profiles;
 use crate::http::ApiError;
 use reminder_core::timezone::parse_zone;
 

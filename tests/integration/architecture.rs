@@ -32,6 +32,7 @@ const LAYERS: &[&str] = &[
     "notifications",
     "agents",
     "contacts",
+    "profiles",
     "reminders",
     "escalation",
     "dispatch",

@@ -14,7 +14,7 @@ use crate::console::forms::{Errors, ReminderForm, place};
 use crate::console::session::Viewer;
 use crate::console::timeline;
 use crate::escalation::episodes;
-use crate::escalation::profiles::service as profiles;
+use crate::profiles::service as profiles;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, ErrorCode};
 use crate::reminders::snooze::{self, Simple, SnoozeInput};

@@ -14,7 +14,7 @@ use super::{BATCH, bad_rows, deliveries, fence, offer, recipients};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes as store;
-use crate::escalation::profiles::model::PlanColumns;
+use crate::profiles::model::PlanColumns;
 use crate::notifications::delivery::OwnerColumns;
 use crate::reminders;
 use crate::reminders::mapping::schedule_of;

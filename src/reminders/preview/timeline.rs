@@ -5,8 +5,8 @@ use chrono_tz::Tz;
 use uuid::Uuid;
 
 use super::{PreviewCost, PreviewDelivery, PreviewStep, SkippedTarget};
-use crate::escalation::profiles::Tier;
-use crate::escalation::profiles::store::{ContactBrief, SubscriptionBrief};
+use crate::profiles::Tier;
+use crate::profiles::store::{ContactBrief, SubscriptionBrief};
 use reminder_core::machine::{Plan, PlannedTier};
 use reminder_core::nlp::echo;
 use reminder_core::quiet_hours::deferral as defer_past_quiet_hours;
