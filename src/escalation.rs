@@ -7,4 +7,3 @@ pub mod engine;
 pub mod episodes;
 pub mod got_it;
 pub mod link_routes;
-

@@ -71,10 +71,6 @@ pub struct Process {
 impl Process {
     /// Without `PORT` in `env` the process gets a free one: every role listens (health and metrics).
     pub fn start(args: &[&str], env: &[(String, String)]) -> Process {
-        let free_port = || {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-            listener.local_addr().expect("local address").port().to_string()
-        };
         let port = env.iter().find(|(k, _)| k == "PORT").map_or_else(free_port, |(_, v)| v.clone());
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_escalating-reminders"))
             .args(args)
@@ -99,6 +95,11 @@ impl Process {
         self.child.id()
     }
 
+    /// Resident memory now (VmRSS) and at its peak (VmHWM) in MiB, from /proc.
+    pub fn memory(&self) -> (f64, f64) {
+        memory_of(self.pid())
+    }
+
     /// Peak resident memory (VmHWM) in MiB and CPU seconds so far, from /proc.
     pub fn usage(&self) -> (f64, f64) {
         usage_of(self.pid())
@@ -117,23 +118,38 @@ impl Drop for Process {
     }
 }
 
+/// Resident memory now (VmRSS) and at its peak (VmHWM) of process `pid` in MiB, from /proc.
+pub fn memory_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mib = |field: &str| {
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        round(kib / 1024.0, 1)
+    };
+    (mib("VmRSS:"), mib("VmHWM:"))
+}
+
 /// Peak resident memory (VmHWM) in MiB and CPU seconds so far of process `pid`, from /proc.
 pub fn usage_of(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).unwrap_or_default();
-    let hwm_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid)).unwrap_or_default();
+    let (_, hwm) = memory_of(pid);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
         + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     let hz = 100.0; // USER_HZ on Linux
-    (round(hwm_kb / 1024.0, 1), round(ticks / hz, 2))
+    (hwm, round(ticks / hz, 2))
+}
+
+/// A TCP port on loopback that was free a moment ago.
+pub fn free_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port().to_string()
 }
 
 pub fn round(value: f64, digits: i32) -> f64 {

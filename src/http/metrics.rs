@@ -26,9 +26,29 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            spawn_upkeep(handle.clone());
             Some(handle)
         })
         .as_ref()
+}
+
+/// How often histogram samples are folded into their buckets (the exporter's own default).
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// `build_recorder` (unlike the exporter's own `install`) starts no upkeep: every histogram sample (one per
+/// request, claim, send, tick) is then kept in a growing list until a scrape of `/metrics` folds it into the
+/// buckets, so a process nobody scrapes grows by each sample it records. A plain thread does the upkeep, as
+/// the recorder may be installed before (or without) the async runtime.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new().name("metrics-upkeep".to_owned()).spawn(move || {
+        loop {
+            std::thread::sleep(UPKEEP_EVERY);
+            handle.run_upkeep();
+        }
+    });
+    if let Err(err) = started {
+        tracing::warn!(error = %err, "metrics upkeep thread not started; histograms are folded at each scrape only");
+    }
 }
 
 /// Counts one request and its latency by route pattern (never by raw path: ids would explode cardinality).

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::service::not_found;
 use super::store;
-use crate::profiles::store as profiles;
 use crate::http::ApiError;
+use crate::profiles::store as profiles;
 use reminder_core::timezone::parse_zone;
 
 /// The whole timeline.

@@ -10,10 +10,10 @@ use super::store::{self, ListFilter};
 use super::views::{CompletionInput, ListQuery, ReminderInput, ReminderPatch, ReminderView};
 use crate::billing::limits::{self, Limit};
 use crate::escalation::actions::{self, Actor};
-use crate::profiles::store as profiles;
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, FieldError};
+use crate::profiles::store as profiles;
 use reminder_core::tiers::TierTable;
 
 const TITLE_MAX: usize = 200;
