@@ -38,6 +38,7 @@ fn routes(r: &mut Routes) {
     crate::accounts::auth::routes::configure(r);
     crate::accounts::users::routes::configure(r);
     crate::reminders::routes::configure(r);
+    crate::escalation::routes::configure(r);
     crate::profiles::routes::configure(r);
     crate::agents::subscriptions::routes::configure(r);
     crate::escalation::delivery_log::configure(r);

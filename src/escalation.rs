@@ -7,3 +7,5 @@ pub mod engine;
 pub mod episodes;
 pub mod got_it;
 pub mod link_routes;
+pub mod routes;
+pub mod snooze;

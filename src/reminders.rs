@@ -5,6 +5,5 @@ pub mod model;
 pub mod preview;
 pub mod routes;
 pub mod service;
-pub mod snooze;
 pub mod store;
 pub mod views;

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::db::schema::watcher_events;
 use crate::escalation::actions::{self, ActionError, ActionOutcome, Actor, SnoozeUntil};
+use crate::escalation::snooze::{self, SnoozeInput};
 use crate::http::ApiError;
-use crate::reminders::snooze::{self, SnoozeInput};
 
 /// The action evidence asks for.
 #[derive(Clone, Debug)]

@@ -14,10 +14,10 @@ use crate::console::forms::{Errors, ReminderForm, place};
 use crate::console::session::Viewer;
 use crate::console::timeline;
 use crate::escalation::episodes;
+use crate::escalation::snooze::{self, Simple, SnoozeInput};
 use crate::http::pagination::Page;
 use crate::http::{ApiError, ErrorCode};
 use crate::profiles::service as profiles;
-use crate::reminders::snooze::{self, Simple, SnoozeInput};
 use crate::reminders::{mapping, preview, service, store};
 use crate::state::AppState;
 

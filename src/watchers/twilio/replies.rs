@@ -225,7 +225,7 @@ async fn act(
         }
         Action::Snooze(phrase) => {
             let tz: Tz = reminder_core::timezone::parse_zone(&addressed.timezone).unwrap_or(chrono_tz::UTC);
-            let understood = match crate::reminders::snooze::read_phrase(&state.config, &phrase, now, tz).await {
+            let understood = match crate::escalation::snooze::read_phrase(&state.config, &phrase, now, tz).await {
                 Ok(understood) => understood,
                 Err(err) => return Ok(phrase_refused(&phrase, err)),
             };

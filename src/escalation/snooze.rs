@@ -7,13 +7,13 @@ use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::mapping::reminder_view;
-use super::store;
-use super::views::ReminderView;
+use super::actions::{self, ActionOutcome, Actor, SnoozeUntil};
+use super::episodes::EscalationView;
 use crate::config::Config;
-use crate::escalation::actions::{self, ActionOutcome, Actor, SnoozeUntil};
-use crate::escalation::episodes::EscalationView;
 use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::reminders::mapping::reminder_view;
+use crate::reminders::store;
+use crate::reminders::views::ReminderView;
 use crate::state::AppState;
 use reminder_core::nlp::{self, PhraseError};
 
@@ -138,10 +138,10 @@ fn phrase_error(err: PhraseError, field: &str) -> ApiError {
 pub async fn snooze(state: &AppState, owner: Uuid, id: Uuid, input: SnoozeInput) -> Result<SnoozeView, ApiError> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
-    let tz = reminder_core::timezone::parse_zone(&super::service::user_zone(&mut conn, owner).await?)
+    let tz = reminder_core::timezone::parse_zone(&crate::reminders::service::user_zone(&mut conn, owner).await?)
         .unwrap_or(chrono_tz::UTC);
     // Another user's id must be 404 before a phrase is even read, so a 422 never hints that it exists.
-    store::find_for(&mut conn, owner, id).await?.ok_or_else(super::service::not_found)?;
+    store::find_for(&mut conn, owner, id).await?.ok_or_else(crate::reminders::service::not_found)?;
     let target = resolve(&state.config, input, now, tz).await?;
     let outcome = actions::snooze(&mut conn, owner, id, Actor::User(owner), &target, now).await?;
     let reminder = reminder_full_view(&mut conn, outcome.reminder).await?;
@@ -182,7 +182,7 @@ pub async fn action_view(
     let reminder = reminder_full_view(conn, outcome.reminder).await?;
     let escalation = match outcome.escalation {
         Some(row) => {
-            let episodes = crate::escalation::episodes::list_for_reminder(conn, owner, reminder.id, 1).await?;
+            let episodes = super::episodes::list_for_reminder(conn, owner, reminder.id, 1).await?;
             episodes.into_iter().find(|e| e.id == row.id)
         }
         None => None,
@@ -192,7 +192,7 @@ pub async fn action_view(
 
 pub async fn reminder_full_view(
     conn: &mut AsyncPgConnection,
-    reminder: super::model::Reminder,
+    reminder: crate::reminders::model::Reminder,
 ) -> Result<ReminderView, ApiError> {
     let full = store::with_details(conn, vec![reminder]).await?.pop();
     let full = full.ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder vanished")))?;
