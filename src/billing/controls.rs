@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::model::DeliveryState;
 use super::store::month_start;
 use crate::db::Prepare;
-use crate::notifications::delivery::NewDelivery;
 use reminder_core::ChannelKind;
+use reminder_core::delivery::NewDelivery;
 use reminder_core::tiers::{Tier, TierTable};
 
 /// Why a delivery of a delivery-disabled account was held back (`cancelReason`, API.md), whether at creation or

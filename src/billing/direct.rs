@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::controls::{self, Settings};
 use super::store::{self, month_start};
 use crate::http::ApiError;
-use crate::notifications::delivery::NewDelivery;
 use crate::state::AppState;
 use reminder_core::ChannelKind;
+use reminder_core::delivery::NewDelivery;
 use reminder_core::machine::{Target, TargetKind};
 
 /// Whether the controls let one message through.

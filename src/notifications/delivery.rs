@@ -7,6 +7,7 @@ use diesel::sql_types::{Nullable, Text};
 use serde_json::json;
 use uuid::Uuid;
 
+use reminder_core::delivery::NewDelivery;
 use reminder_core::machine::{Target, TargetKind};
 use reminder_core::quiet_hours;
 
@@ -73,22 +74,6 @@ impl OwnerColumns {
             owner_name: self.owner_name.clone(),
         }
     }
-}
-
-/// One delivery to insert.
-#[derive(Debug, Clone)]
-pub struct NewDelivery {
-    pub escalation_id: Uuid,
-    pub reminder_id: Uuid,
-    pub user_id: Uuid,
-    pub tier: i16,
-    pub loop_index: i16,
-    pub target: Target,
-    pub status: &'static str,
-    pub next_attempt_at: DateTime<Utc>,
-    pub deferred_reason: Option<String>,
-    pub cancel_reason: Option<String>,
-    pub payload: serde_json::Value,
 }
 
 /// Builds the deliveries of one tier. Quiet hours defer the user's non-critical deliveries; trusted

@@ -16,6 +16,7 @@
 
 pub mod channel;
 pub mod completion;
+pub mod delivery;
 pub mod ids;
 pub mod machine;
 pub mod nlp;

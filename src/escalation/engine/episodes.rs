@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::escalation::episodes::{EpisodeColumns, decode_plan};
-use crate::notifications::delivery::{self, DeliveryContext, NewDelivery};
+use crate::notifications::delivery::{self, DeliveryContext};
+use reminder_core::delivery::NewDelivery;
 use reminder_core::machine::{self, Effect, Episode, Event, Plan};
 
 /// Steps an episode with `Due` until it is no longer due, collecting the deliveries its effects create.

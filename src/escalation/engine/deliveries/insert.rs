@@ -6,8 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::Prepare;
-use crate::notifications::delivery::NewDelivery;
 use crate::notifications::lifecycle::EpisodeEvent;
+use reminder_core::delivery::NewDelivery;
 
 /// Inserts deliveries in one statement. The unique key (escalation, tier, loop, target) makes a repeat
 /// insert a no-op, so no owed delivery can exist twice.
