@@ -17,9 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-
 use common::{Process, round};
+use serde_json::{Value, json};
 
 const LIMIT_MIB: f64 = 96.0;
 const GROWTH_LIMIT: f64 = 0.10;

@@ -20,11 +20,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use common::{Process, quantile, round};
 use diesel::sql_types::Timestamptz;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
-
-use common::{Process, quantile, round};
 
 const TARGET_RATIO: f64 = 0.6;
 const SENDS_IN_FLIGHT: usize = 64;

@@ -13,11 +13,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::{Process, round};
 use deadpool_redis::redis::{self, AsyncCommands, Value};
 use serde_json::json;
 use uuid::Uuid;
-
-use common::{Process, round};
 
 const TARGET_RATIO: f64 = 0.3;
 const TARGET_RSS_MIB: f64 = 32.0;

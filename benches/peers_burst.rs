@@ -27,10 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use serde_json::{Value, json};
-
 use common::cpu::CpuReading;
 use common::{Process, SinkLog, quantile, round};
+use serde_json::{Value, json};
 
 const SENDS_IN_FLIGHT: usize = 64;
 const TARGET_RATIO: f64 = 1.5;

@@ -12,10 +12,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
+use reminder_core::ChannelKind;
 use secrecy::SecretString;
 use uuid::Uuid;
-
-use reminder_core::ChannelKind;
 
 /// Where one delivery goes, resolved from its target row just before sending.
 #[derive(Debug, Clone)]

@@ -12,8 +12,7 @@ use crate::admin::routes as admin;
 use crate::config::Config;
 use crate::http::envelope::{Meta, Pagination};
 use crate::http::error::{ErrorDetail, ErrorResponse};
-use crate::http::idempotency;
-use crate::http::{self, ApiError, AppService, ErrorCode, FieldError, Routes};
+use crate::http::{self, ApiError, AppService, ErrorCode, FieldError, Routes, idempotency};
 use crate::state::AppState;
 
 /// Serves the API on `listener` until `shutdown` is cancelled.

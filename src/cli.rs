@@ -81,8 +81,9 @@ pub struct AdminCreate {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use clap::CommandFactory;
+
+    use super::*;
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -11,12 +11,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
-use url::Url;
-
 use parse::Source;
 pub use parse::{ConfigError, is_e164};
 pub use roles::{Role, Roles};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use url::Url;
 
 /// Where the binary runs: development generates missing secrets, production refuses to start without them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

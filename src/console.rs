@@ -15,7 +15,6 @@ mod timeline;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-
 pub use error::ConsoleError;
 
 /// Mounts the console's pages and assets (beside the REST API, in the api role's app factory).

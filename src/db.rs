@@ -8,14 +8,14 @@ pub mod schema;
 
 use std::time::Duration;
 
+pub use connect::{Connector, establish, is_missing_database};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+pub use prepared::{Prepare, Prepared};
 use secrecy::ExposeSecret;
 
 use crate::config::{Config, DatabaseTarget};
-pub use connect::{Connector, establish, is_missing_database};
-pub use prepared::{Prepare, Prepared};
 
 /// The connection pool type used everywhere.
 pub type DbPool = Pool<AsyncPgConnection>;

@@ -1,12 +1,11 @@
 //! What the admin API reads and answers. Inputs refuse unknown fields; outputs are typed.
 
 use chrono::{DateTime, Utc};
+use reminder_core::tiers::Tier;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::permissions::Role;
-use reminder_core::tiers::Tier;
-
 /// A user's delivery control (`subscriptions.delivery_state`); billing owns it.
 pub use crate::billing::model::DeliveryState;
 

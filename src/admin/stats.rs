@@ -4,12 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::status::ReminderStatus;
+use reminder_core::tiers::{Tier, TierTable};
 
 use super::model::{DashboardStats, StatusCounts, TierCounts};
 use crate::db::schema::{deliveries, reminders, subscriptions};
-use reminder_core::status::ReminderStatus;
-use reminder_core::tiers::Tier;
-use reminder_core::tiers::TierTable;
 
 /// Deliveries created since `since`, by their status now.
 pub async fn deliveries_by_status(conn: &mut AsyncPgConnection, since: DateTime<Utc>) -> QueryResult<StatusCounts> {

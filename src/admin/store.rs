@@ -7,6 +7,8 @@ use diesel::helper_types::{IntoBoxed, LeftJoin};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::status::ReminderStatus;
+use reminder_core::tiers::Tier;
 use uuid::Uuid;
 
 use super::model::{DeliveryState, SubscriptionControls, SupportNote, UserSummary, UserUsage};
@@ -15,8 +17,6 @@ use crate::db::schema::{
     admin_users, deliveries, reminders, subscriptions, support_notes, user_agent_subscriptions, users,
 };
 use crate::http::pagination::Page;
-use reminder_core::status::ReminderStatus;
-use reminder_core::tiers::Tier;
 
 /// The caller's admin record and role, if they are an admin.
 pub async fn admin_role(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Option<(Uuid, Role)>> {

@@ -141,11 +141,11 @@ impl TwilioSms {
 
 #[cfg(test)]
 mod tests {
+    use reminder_core::ChannelKind;
     use serde_json::json;
     use uuid::Uuid;
 
     use super::*;
-    use reminder_core::ChannelKind;
 
     fn job(title: &str) -> Job {
         Job {

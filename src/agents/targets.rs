@@ -7,12 +7,12 @@ use chrono::NaiveTime;
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Time, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::quiet_hours::QuietWindow;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use uuid::Uuid;
 
 use super::{ChannelKind, Recipient};
 use crate::db::Prepare;
-use reminder_core::quiet_hours::QuietWindow;
 
 #[derive(QueryableByName)]
 struct SubscriptionRow {

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::tiers::Tier;
 use uuid::Uuid;
 
 use crate::db::schema::square_checkouts;
-use reminder_core::tiers::Tier;
 
 /// Records a checkout we just created for `user`.
 pub async fn record(

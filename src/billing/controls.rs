@@ -8,14 +8,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use diesel::sql_types::{Array, Date, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ChannelKind;
+use reminder_core::delivery::NewDelivery;
+use reminder_core::tiers::{Tier, TierTable};
 use uuid::Uuid;
 
 use super::model::DeliveryState;
 use super::store::month_start;
 use crate::db::Prepare;
-use reminder_core::ChannelKind;
-use reminder_core::delivery::NewDelivery;
-use reminder_core::tiers::{Tier, TierTable};
 
 /// Why a delivery of a delivery-disabled account was held back (`cancelReason`, API.md), whether at creation or
 /// at send time.

@@ -7,15 +7,15 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Date, Integer, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ChannelKind;
+use reminder_core::delivery::NewDelivery;
+use reminder_core::machine::{Target, TargetKind};
 use uuid::Uuid;
 
 use super::controls::{self, Settings};
 use super::store::{self, month_start};
 use crate::http::ApiError;
 use crate::state::AppState;
-use reminder_core::ChannelKind;
-use reminder_core::delivery::NewDelivery;
-use reminder_core::machine::{Target, TargetKind};
 
 /// Whether the controls let one message through.
 #[derive(Debug, Clone, PartialEq, Eq)]

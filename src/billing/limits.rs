@@ -3,11 +3,11 @@
 //! count is exact. A refusal is a 403 naming the limit and the tier that lifts it.
 
 use diesel_async::AsyncPgConnection;
+use reminder_core::tiers::{Tier, TierLimits, TierTable};
 use uuid::Uuid;
 
 use super::store;
 use crate::http::ApiError;
-use reminder_core::tiers::{Tier, TierLimits, TierTable};
 
 /// The things a tier limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

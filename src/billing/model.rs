@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use reminder_core::tiers::{Tier, TierLimits};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::schema::{payment_history, subscriptions};
-use reminder_core::tiers::{Tier, TierLimits};
 
 /// Whether an account's deliveries go out (set by admins and by billing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::BoxFuture;
+use reminder_core::tiers::{Tier, TierTable};
 use uuid::Uuid;
 
 use super::limits::Limit;
@@ -20,7 +21,6 @@ use crate::http::ApiError;
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::state::AppState;
-use reminder_core::tiers::{Tier, TierTable};
 
 /// The `paused_reason` prefix of reminders paused for being over the tier's limit (only these resume
 /// when the limit rises again).

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use reminder_core::tiers::Tier;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::http::ApiError;
-use reminder_core::tiers::Tier;
 
 /// Where Square sends the buyer back after checkout: a console page (a person lands there, not an API client).
 pub const RETURN_PATH: &str = "/billing/return";

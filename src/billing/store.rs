@@ -3,6 +3,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::tiers::Tier;
 use uuid::Uuid;
 
 use super::model::{Invoice, SubscriptionRow};
@@ -10,7 +11,6 @@ use crate::db::schema::{
     payment_history, reminders, subscriptions, trusted_contacts, usage_windows, user_agent_subscriptions, users,
 };
 use crate::http::pagination::Page;
-use reminder_core::tiers::Tier;
 
 pub async fn find(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Option<SubscriptionRow>> {
     subscriptions::table

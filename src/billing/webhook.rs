@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use hmac::{Hmac, Mac};
+use reminder_core::tiers::Tier;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use sha2::Sha256;
@@ -21,7 +22,6 @@ use crate::accounts::users::notice::{Notice, email_owner};
 use crate::db::schema::processed_webhook_events;
 use crate::http::ApiError;
 use crate::state::AppState;
-use reminder_core::tiers::Tier;
 
 pub const PATH: &str = "/v1/webhooks/square";
 

@@ -11,8 +11,7 @@ use chrono_tz::Tz;
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use crate::http::HtmlPage;
-use crate::http::assets;
+use crate::http::{HtmlPage, assets};
 
 /// No inline script or style anywhere: our own files only.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

@@ -5,6 +5,7 @@
 
 use chrono::NaiveTime;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::ChannelKind;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -17,7 +18,6 @@ use crate::billing::direct::{self, Admission};
 use crate::http::{ApiError, FieldError};
 use crate::notifications::outreach;
 use crate::state::AppState;
-use reminder_core::ChannelKind;
 
 const NAME_MAX: usize = 100;
 const RELATIONSHIP_MAX: usize = 100;
@@ -331,9 +331,10 @@ async fn invite_by_sms(state: &AppState, contact: &ContactRow, phone: &str, owne
 
 /// A number that replied STOP gets no invitation either (a failed look-up counts as opted out).
 async fn opted_out(conn: &mut AsyncPgConnection, phone: &str) -> bool {
-    use crate::db::schema::sms_opt_outs;
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
+
+    use crate::db::schema::sms_opt_outs;
     let found = sms_opt_outs::table.filter(sms_opt_outs::phone.eq(phone)).count().get_result::<i64>(conn).await;
     found.map_or(true, |n| n > 0)
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
+use reminder_core::{ChannelKind, retry};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -19,8 +20,6 @@ use crate::escalation::engine::channel_health::{self, FailedDelivery};
 use crate::escalation::engine::deliveries::{self, Claimed, Recorded};
 use crate::escalation::engine::stream;
 use crate::state::AppState;
-use reminder_core::ChannelKind;
-use reminder_core::retry;
 
 /// Ids read per round trip, at most. A worker reads no more than twice what it can send at once, so a
 /// claim never waits so long for a free send slot that its lease runs out (and another worker resends it).

@@ -10,6 +10,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::machine::{self, Effect, Event};
+use reminder_core::schedule::ScheduleKind;
 use uuid::Uuid;
 
 use super::engine::deliveries;
@@ -19,8 +21,6 @@ use crate::notifications::lifecycle::{EpisodeEvent, LifecycleEvent};
 use crate::reminders::mapping::schedule_of;
 use crate::reminders::model::{Reminder, ReminderChanges};
 use crate::reminders::store;
-use reminder_core::machine::{self, Effect, Event};
-use reminder_core::schedule::ScheduleKind;
 
 /// Who acted. Recorded on the episode (`acted_by`), the snooze row and the event log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,8 +9,7 @@ use uuid::Uuid;
 
 use crate::accounts::auth::AuthUser;
 use crate::db::schema::{deliveries, pending_notifications};
-use crate::http::envelope::Envelope;
-use crate::http::envelope::no_content;
+use crate::http::envelope::{Envelope, no_content};
 use crate::http::pagination::{Cursor, Page};
 use crate::http::{ApiError, ApiResponse, Routes, routes};
 use crate::state::AppState;

@@ -18,12 +18,11 @@ mod retention;
 pub mod stream;
 mod upkeep;
 
-pub use fence::check as check_epoch;
-pub use upkeep::{Backlog, backlog};
-
 use std::time::Instant;
 
 use diesel_async::AsyncPgConnection;
+pub use fence::check as check_epoch;
+pub use upkeep::{Backlog, backlog};
 
 use crate::state::AppState;
 

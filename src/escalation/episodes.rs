@@ -3,20 +3,19 @@
 
 mod store;
 
-pub use store::{
-    Ending, EpisodeRow, EpisodeWrite, NewEpisode, end_open, insert_batch, purge_closed, update_batch, write,
-};
-
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types as sql;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::machine::{EndReason, Episode, EpisodeStatus, Plan};
 use serde::{Deserialize as _, Serialize};
+pub use store::{
+    Ending, EpisodeRow, EpisodeWrite, NewEpisode, end_open, insert_batch, purge_closed, update_batch, write,
+};
 use uuid::Uuid;
 
 use crate::db::schema::{deliveries, escalations};
-use reminder_core::machine::{EndReason, Episode, EpisodeStatus, Plan};
 
 /// Statuses of an episode that can still change.
 pub const OPEN_STATUSES: [&str; 2] = ["active", "acknowledged"];

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
+use reminder_core::nlp::{self, PhraseError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,7 +16,6 @@ use crate::reminders::mapping::reminder_view;
 use crate::reminders::store;
 use crate::reminders::views::ReminderView;
 use crate::state::AppState;
-use reminder_core::nlp::{self, PhraseError};
 
 /// `POST /v1/reminders/{id}/snooze`: exactly one of `until` (an instant) or `duration` (a phrase such as
 /// "in 2 hours" or "until tomorrow 9am", read in the user's zone).

@@ -10,14 +10,12 @@
 mod seal;
 pub mod store;
 
-use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use sha2::{Digest, Sha256};
-
 pub use store::prune;
 
 use super::ApiError;

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::ApiError;

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use reminder_core::nlp::{Interpretation, PhraseError, echo, validate_future};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
-
-use reminder_core::nlp::{Interpretation, PhraseError, echo, validate_future};
 
 /// How long the whole call may take: a snooze request must not hang on a slow provider.
 const TIMEOUT: Duration = Duration::from_secs(2);

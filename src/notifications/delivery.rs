@@ -4,12 +4,11 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use diesel::sql_types::{Nullable, Text};
-use serde_json::json;
-use uuid::Uuid;
-
 use reminder_core::delivery::NewDelivery;
 use reminder_core::machine::{Target, TargetKind};
 use reminder_core::quiet_hours;
+use serde_json::json;
+use uuid::Uuid;
 
 /// What the engine knows about the reminder and its owner when it creates deliveries.
 #[derive(Debug, Clone)]

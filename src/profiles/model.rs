@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use reminder_core::ChannelKind;
+use reminder_core::plan::{ProfileSettings, TierSpec};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::schema::escalation_profiles;
-use reminder_core::ChannelKind;
-use reminder_core::plan::{ProfileSettings, TierSpec};
 
 /// An `escalation_profiles` row. `user_id` is `None` for presets.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -1,6 +1,7 @@
 //! Profile rules: validation (tiers, delays, targets the caller owns), preset immutability, delete guard.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::ChannelKind;
 use uuid::Uuid;
 
 use super::model::{ProfileInput, ProfilePatch, ProfileRow, ProfileView, Tier, TierInput};
@@ -8,7 +9,6 @@ use super::store::{self, ProfileValues};
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, FieldError};
-use reminder_core::ChannelKind;
 
 const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 2000;

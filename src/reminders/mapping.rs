@@ -1,13 +1,13 @@
 //! Between the API's schedule shape, the pure [`Schedule`], the `reminder_schedules` row and the views.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use reminder_core::schedule::{Schedule, ScheduleError, ScheduleKind};
+use reminder_core::timezone::parse_zone;
 use uuid::Uuid;
 
 use super::model::{ReminderFull, ScheduleRow};
 use super::views::{CompletionView, ReminderView, ScheduleInput, ScheduleView};
 use crate::http::FieldError;
-use reminder_core::schedule::{Schedule, ScheduleError, ScheduleKind};
-use reminder_core::timezone::parse_zone;
 
 const KINDS: [&str; 4] = ["once", "cron", "interval", "rrule"];
 

@@ -6,6 +6,7 @@ mod timeline;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use reminder_core::timezone::parse_zone;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -13,7 +14,6 @@ use super::service::not_found;
 use super::store;
 use crate::http::ApiError;
 use crate::profiles::store as profiles;
-use reminder_core::timezone::parse_zone;
 
 /// The whole timeline.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -7,8 +7,7 @@ use super::preview::{self, PreviewView};
 use super::service;
 use super::views::{ListQuery, ReminderInput, ReminderPatch, ReminderView};
 use crate::accounts::auth::AuthUser;
-use crate::http::envelope::Envelope;
-use crate::http::envelope::no_content;
+use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::tiers::TierTable;
 use uuid::Uuid;
 
 use super::mapping::{error_field, reminder_view, schedule_from_input, schedule_of, schedule_row};
@@ -14,7 +15,6 @@ use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, FieldError};
 use crate::profiles::store as profiles;
-use reminder_core::tiers::TierTable;
 
 const TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 2000;

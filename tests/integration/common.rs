@@ -11,15 +11,14 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use binary::{BinaryProcess, free_port};
+pub use database::TestDb;
 use escalating_reminders::cli::{Roles, parse_roles};
 use escalating_reminders::config::Config;
 use reqwest::Method;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-pub use binary::{BinaryProcess, free_port};
-pub use database::TestDb;
 
 /// Redis for tests (`TEST_REDIS_URL`, default local).
 pub fn redis_url() -> String {

@@ -1,10 +1,9 @@
 //! Trusted contacts: the feature flag, the tier's limit, the emailed invitation and its signed links
 //! (accept, decline, opt out), the preview showing who will be reached, and tenancy.
 
+use escalating_reminders::contacts::consent::{TextedYes, accept_by_phone};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-use escalating_reminders::contacts::consent::{TextedYes, accept_by_phone};
 
 use crate::common::{Reply, TestApp};
 use crate::fixtures::{create, in_hours, soon, user};

@@ -10,11 +10,11 @@ mod through_api;
 
 use std::time::Duration;
 
+use seed::{Seed, count};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{TestApp, webhook_signed_by};
-use seed::{Seed, count};
 
 /// Waits until `check` holds, polling; fails the test after `timeout`.
 pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)

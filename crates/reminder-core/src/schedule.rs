@@ -36,10 +36,10 @@ mod recurrence;
 mod tests;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc, Weekday};
-
-use crate::timezone::resolve_local;
 use cron_expr::CronSchedule;
 use recurrence::Recurrence;
+
+use crate::timezone::resolve_local;
 
 /// Longest cron expression or RRULE body accepted, in bytes.
 pub const MAX_EXPRESSION_LEN: usize = 500;

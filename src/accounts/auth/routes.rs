@@ -8,8 +8,7 @@ use super::service::{self, ClientInfo};
 use super::{AuthUser, api_keys};
 use crate::http::client_ip::{client_ip, network_key};
 use crate::http::envelope::{Envelope, no_content};
-use crate::http::rate_limit;
-use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
+use crate::http::{ApiError, ApiResponse, Json, Routes, rate_limit, routes};
 use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {

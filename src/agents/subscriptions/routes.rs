@@ -9,8 +9,7 @@ use super::model::{
 use super::service;
 use super::verification::{self, VerificationView, VerifyInput};
 use crate::accounts::auth::AuthUser;
-use crate::http::envelope::Envelope;
-use crate::http::envelope::no_content;
+use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 

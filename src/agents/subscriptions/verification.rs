@@ -7,6 +7,7 @@
 
 use chrono::Duration;
 use rand::Rng;
+use reminder_core::ChannelKind;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -18,7 +19,6 @@ use crate::billing::direct::{self, Admission};
 use crate::http::ApiError;
 use crate::notifications::outreach;
 use crate::state::AppState;
-use reminder_core::ChannelKind;
 
 /// How long a code stays valid.
 const CODE_TTL: Duration = Duration::minutes(30);

@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use reminder_core::tiers::{self, Tier};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -11,15 +12,13 @@ use super::account::TokenOnly;
 use super::{page, redirect_with};
 use crate::billing::model::CheckoutInput;
 use crate::billing::service as billing;
+/// The path Square's checkout returns to (`billing::square` builds the redirect from it).
+pub use crate::billing::square::RETURN_PATH;
 use crate::billing::square::Square;
 use crate::console::error::ConsoleError;
 use crate::console::session::Viewer;
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
-use reminder_core::tiers::{self, Tier};
-
-/// The path Square's checkout returns to (`billing::square` builds the redirect from it).
-pub use crate::billing::square::RETURN_PATH;
 
 async fn billing_page(
     req: &HttpRequest,

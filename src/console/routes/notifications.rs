@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use reminder_core::ChannelKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -19,7 +20,6 @@ use crate::escalation::delivery_log::{LogFilter, STATUSES, filtered_log};
 use crate::http::pagination::{Cursor, Page};
 use crate::reminders::service as reminders;
 use crate::state::AppState;
-use reminder_core::ChannelKind;
 
 /// Deliveries per page.
 const PAGE_SIZE: u32 = 25;

@@ -5,17 +5,16 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Jsonb, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::machine::{EndReason, EpisodeStatus};
 use uuid::Uuid;
 
-use super::episodes;
-use super::{BATCH, deliveries, fence, offer};
+use super::{BATCH, deliveries, episodes, fence, offer};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
 use crate::notifications::delivery::OwnerColumns;
 use crate::notifications::lifecycle::{EpisodeEvent, LifecycleEvent};
 use crate::state::AppState;
-use reminder_core::machine::{EndReason, EpisodeStatus};
 
 #[derive(diesel::QueryableByName)]
 struct DueEpisode {

@@ -17,12 +17,12 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, Jsonb, SmallInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::machine::{self, Event};
 use uuid::Uuid;
 
 use super::episodes;
 use crate::db::Prepare;
 use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
-use reminder_core::machine::{self, Event};
 
 /// A delivery that failed for good: which episode, tier and loop it belonged to.
 pub type FailedDelivery = super::deliveries::Step;

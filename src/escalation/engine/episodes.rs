@@ -2,12 +2,12 @@
 //! rows are written by `escalation::episodes`, their store).
 
 use chrono::{DateTime, Utc};
+use reminder_core::delivery::NewDelivery;
+use reminder_core::machine::{self, Effect, Episode, Event, Plan};
 use uuid::Uuid;
 
 use crate::escalation::episodes::{EpisodeColumns, decode_plan};
 use crate::notifications::delivery::{self, DeliveryContext};
-use reminder_core::delivery::NewDelivery;
-use reminder_core::machine::{self, Effect, Episode, Event, Plan};
 
 /// Steps an episode with `Due` until it is no longer due, collecting the deliveries its effects create.
 /// Bounded: equal tier delays make several tiers due at once, nothing makes them due forever.

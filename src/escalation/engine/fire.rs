@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::machine;
+use reminder_core::plan::{self, ProfileSettings, TierSpec};
+use reminder_core::schedule::{Schedule, ScheduleError};
 use uuid::Uuid;
 
-use super::episodes;
-use super::{BATCH, bad_rows, deliveries, fence, offer, recipients};
+use super::{BATCH, bad_rows, deliveries, episodes, fence, offer, recipients};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes as store;
@@ -20,9 +22,6 @@ use crate::reminders;
 use crate::reminders::mapping::schedule_of;
 use crate::reminders::model::ScheduleRow;
 use crate::state::AppState;
-use reminder_core::machine;
-use reminder_core::plan::{self, ProfileSettings, TierSpec};
-use reminder_core::schedule::{Schedule, ScheduleError};
 
 #[derive(diesel::QueryableByName)]
 struct DueReminder {

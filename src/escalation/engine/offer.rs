@@ -6,8 +6,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::stream;
-use super::{deliveries, fence};
+use super::{deliveries, fence, stream};
 use crate::state::AppState;
 
 /// Deliveries pushed per statement: one fire batch makes about this many.

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use diesel::sql_types::{Array, Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ChannelKind;
+use reminder_core::plan::{Contact, Subscription};
 use uuid::Uuid;
 
 use crate::db::Prepare;
-use reminder_core::ChannelKind;
-use reminder_core::plan::{Contact, Subscription};
 
 #[derive(diesel::QueryableByName)]
 struct SubscriptionRow {

@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::machine::Episode;
 use uuid::Uuid;
 
 use super::EscalationRow;
 use crate::db::Prepare;
 use crate::db::schema::escalations;
 use crate::escalation::engine::deliveries::cancel_pending_of;
-use reminder_core::machine::Episode;
 
 /// The episode columns written after a step, plus who acted and when.
 #[derive(Debug, AsChangeset)]

@@ -2,15 +2,15 @@
 
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
+use reminder_core::machine::{Plan, PlannedTier};
+use reminder_core::nlp::echo;
+use reminder_core::quiet_hours::deferral as defer_past_quiet_hours;
+use reminder_core::timezone::parse_zone;
 use uuid::Uuid;
 
 use super::{PreviewCost, PreviewDelivery, PreviewStep, SkippedTarget};
 use crate::profiles::Tier;
 use crate::profiles::store::{ContactBrief, SubscriptionBrief};
-use reminder_core::machine::{Plan, PlannedTier};
-use reminder_core::nlp::echo;
-use reminder_core::quiet_hours::deferral as defer_past_quiet_hours;
-use reminder_core::timezone::parse_zone;
 
 pub struct Inputs<'a> {
     pub user_tz: Tz,

@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::nlp::PhraseError;
 use uuid::Uuid;
 
 use crate::contacts::consent::{self, TextedYes};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
 use crate::escalation::got_it::{self, ContactDelivery, GotIt};
 use crate::state::AppState;
-use reminder_core::nlp::PhraseError;
 
 /// A snooze with no phrase ("SNOOZE") lasts this long, the example every text shows.
 const DEFAULT_SNOOZE: &str = "1 hour";

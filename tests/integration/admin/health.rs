@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use escalating_reminders::admin::health::slot_start;
 use serde_json::json;
 
 use super::admin;
 use crate::common::TestApp;
 use crate::fixtures::{exec, scalar};
-use escalating_reminders::admin::health::slot_start;
 
 async fn snapshot_count(app: &TestApp) -> i64 {
     scalar(app, "SELECT count(*)::text AS value FROM system_health_snapshots").await.parse().unwrap()

@@ -1,12 +1,12 @@
 //! Table tests: each case is a plan and a sequence of (time, event) rows with the expected result.
 
+use EndReason as R;
+use EpisodeStatus as S;
+use Event as E;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use super::*;
-use EndReason as R;
-use EpisodeStatus as S;
-use Event as E;
 
 /// An expected effect: `D(tier, loop)` is a delivery (targets and `escalated` are checked
 /// against the plan for every delivery), `C` is `CancelPending`.

@@ -17,11 +17,11 @@ mod parse;
 
 use chrono::{DateTime, Datelike, Days, Month, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
+use parse::{RuleParts, Until};
 use rrule::{Frequency, NWeekday, RRule, RRuleSet};
 
 use super::ScheduleError;
 use crate::timezone::resolve_local;
-use parse::{RuleParts, Until};
 
 /// A parsed rule with its DTSTART, every part DTSTART would imply written out explicitly so the
 /// rule means the same from any (period-aligned) starting point.

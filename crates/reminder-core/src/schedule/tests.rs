@@ -9,9 +9,10 @@ mod general_cases;
 pub(super) mod props;
 mod rrule_cases;
 
-use super::*;
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
+
+use super::*;
 
 pub(super) fn utc(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()

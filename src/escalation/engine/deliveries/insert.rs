@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::delivery::NewDelivery;
 use uuid::Uuid;
 
 use crate::db::Prepare;
 use crate::notifications::lifecycle::EpisodeEvent;
-use reminder_core::delivery::NewDelivery;
 
 /// Inserts deliveries in one statement. The unique key (escalation, tier, loop, target) makes a repeat
 /// insert a no-op, so no owed delivery can exist twice.

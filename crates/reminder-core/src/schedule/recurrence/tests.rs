@@ -1,8 +1,9 @@
 //! The shortcut of starting a rule's expansion near the search point must not change its answers.
 
+use proptest::prelude::*;
+
 use super::super::tests::props::{instant, rrule_body, zone};
 use super::*;
-use proptest::prelude::*;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]

@@ -1,8 +1,9 @@
 //! Cron schedules across the 2026 DST changes, and cron parsing errors.
 
-use super::*;
 use chrono_tz::America::New_York;
 use chrono_tz::Europe::Berlin;
+
+use super::*;
 
 #[test]
 fn berlin_daily_0230_fires_at_end_of_spring_gap() {

@@ -1,8 +1,9 @@
 //! One-off and interval schedules, exclude dates, weekend skipping and the shared API.
 
-use super::*;
 use chrono_tz::America::New_York;
 use chrono_tz::Europe::Berlin;
+
+use super::*;
 
 #[test]
 fn once_in_the_future_fires_once() {

@@ -1,8 +1,9 @@
 //! Properties over random cron, RRULE and interval schedules, zones, filters and instants.
 
-use super::*;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
+
+use super::*;
 
 /// Zones with ordinary DST, none, a 30-minute DST (Lord Howe), a non-hour offset (Kolkata) and a
 /// southern-hemisphere change at midnight (Santiago).

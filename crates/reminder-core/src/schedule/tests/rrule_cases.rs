@@ -1,8 +1,9 @@
 //! RRULE schedules across the 2026 DST changes, COUNT/UNTIL exhaustion, and rule errors.
 
-use super::*;
 use chrono_tz::America::New_York;
 use chrono_tz::Europe::Berlin;
+
+use super::*;
 
 #[test]
 fn berlin_daily_0230_across_both_changes() {
