@@ -73,7 +73,7 @@ pub async fn apply(
     rows: &mut [NewDelivery],
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    let owners: Vec<Uuid> = distinct(rows.iter().filter(|r| r.status == "pending").map(|r| r.user_id));
+    let owners: Vec<Uuid> = distinct(rows.iter().filter(|r| r.status == "pending").map(|r| r.user_id.uuid()));
     if owners.is_empty() {
         return Ok(());
     }
@@ -95,7 +95,7 @@ pub async fn apply(
     let state_of = |user: &Uuid| states.get(user).map_or(DeliveryState::Active, |s| s.state(now));
 
     for row in rows.iter_mut().filter(|r| r.status == "pending") {
-        if state_of(&row.user_id) == DeliveryState::DeliveryDisabled {
+        if state_of(&row.user_id.uuid()) == DeliveryState::DeliveryDisabled {
             cancel(row, DISABLED_REASON.to_owned());
         }
     }
@@ -173,7 +173,7 @@ async fn usage_allowance(
     for window in &windows {
         let mut left = (allowance - i64::from(window.deliveries)).max(0);
         let mut taken = 0;
-        for row in rows.iter_mut().filter(|r| r.user_id == window.user_id && r.status == "pending") {
+        for row in rows.iter_mut().filter(|r| r.user_id.uuid() == window.user_id && r.status == "pending") {
             if left > 0 {
                 left -= 1;
                 taken += 1;
@@ -235,9 +235,9 @@ async fn sms_budget(
         if row.status != "pending" || row.target.channel != ChannelKind::Sms {
             continue;
         }
-        let remaining = left.entry(row.user_id).or_insert_with(|| {
-            let used = states.get(&row.user_id).map_or(0, |s| i64::from(s.sms_used));
-            i64::from(budget(&row.user_id)) - used
+        let remaining = left.entry(row.user_id.uuid()).or_insert_with(|| {
+            let used = states.get(&row.user_id.uuid()).map_or(0, |s| i64::from(s.sms_used));
+            i64::from(budget(&row.user_id.uuid())) - used
         });
         if *remaining > 0 {
             *remaining -= 1;
@@ -248,7 +248,7 @@ async fn sms_budget(
     if over.is_empty() {
         return Ok(());
     }
-    let owners: Vec<Uuid> = over.iter().map(|&i| rows[i].user_id).collect();
+    let owners: Vec<Uuid> = over.iter().map(|&i| rows[i].user_id.uuid()).collect();
     let kinds: Vec<&str> = over.iter().map(|&i| rows[i].target.kind.as_str()).collect();
     let targets: Vec<Uuid> = over.iter().map(|&i| rows[i].target.id).collect();
     let fallbacks: HashMap<(Uuid, String, Uuid), Uuid> = diesel::sql_query(
@@ -272,8 +272,8 @@ async fn sms_budget(
     .collect();
     for i in over {
         let row = &mut rows[i];
-        let budget = budget(&row.user_id);
-        let key = (row.user_id, row.target.kind.as_str().to_owned(), row.target.id);
+        let budget = budget(&row.user_id.uuid());
+        let key = (row.user_id.uuid(), row.target.kind.as_str().to_owned(), row.target.id);
         match fallbacks.get(&key) {
             Some(email_target) => {
                 row.target.id = *email_target;

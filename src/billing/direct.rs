@@ -35,9 +35,9 @@ pub async fn admit(state: &AppState, user: Uuid, channel: ChannelKind) -> Result
         // A contact target with no id: the budget's email fallback has nothing to fall back to, which is
         // right for a message that exists only on this channel.
         let mut row = [NewDelivery {
-            escalation_id: Uuid::nil(),
-            reminder_id: Uuid::nil(),
-            user_id: user,
+            escalation_id: Uuid::nil().into(),
+            reminder_id: Uuid::nil().into(),
+            user_id: user.into(),
             tier: 0,
             loop_index: 0,
             target: Target { kind: TargetKind::Contact, id: Uuid::nil(), channel },

@@ -5,17 +5,17 @@ use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use diesel::sql_types::{Nullable, Text};
 use reminder_core::delivery::NewDelivery;
+use reminder_core::ids::{EpisodeId, ReminderId, UserId};
 use reminder_core::machine::{Target, TargetKind};
 use reminder_core::quiet_hours;
 use serde_json::json;
-use uuid::Uuid;
 
 /// What the engine knows about the reminder and its owner when it creates deliveries.
 #[derive(Debug, Clone)]
 pub struct DeliveryContext {
-    pub escalation_id: Uuid,
-    pub reminder_id: Uuid,
-    pub user_id: Uuid,
+    pub escalation_id: EpisodeId,
+    pub reminder_id: ReminderId,
+    pub user_id: UserId,
     pub title: String,
     pub importance: String,
     pub occurrence_at: DateTime<Utc>,
@@ -55,9 +55,9 @@ impl OwnerColumns {
 
     pub fn context(
         &self,
-        escalation_id: Uuid,
-        reminder_id: Uuid,
-        user_id: Uuid,
+        escalation_id: EpisodeId,
+        reminder_id: ReminderId,
+        user_id: UserId,
         occurrence_at: DateTime<Utc>,
     ) -> DeliveryContext {
         DeliveryContext {

@@ -2,16 +2,16 @@
 //! (billing's rules) may cancel, defer or move to another channel before the row is written.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
+use crate::ids::{EpisodeId, ReminderId, UserId};
 use crate::machine::Target;
 
 /// One delivery to insert.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
-    pub escalation_id: Uuid,
-    pub reminder_id: Uuid,
-    pub user_id: Uuid,
+    pub escalation_id: EpisodeId,
+    pub reminder_id: ReminderId,
+    pub user_id: UserId,
     pub tier: i16,
     pub loop_index: i16,
     pub target: Target,

@@ -66,7 +66,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             let mut expired = Vec::new();
             for row in &due {
                 let Some((episode, plan)) = episodes::read(row.id, &row.columns, &row.plan) else { continue };
-                let ctx = row.owner.context(row.id, row.reminder_id, row.user_id, row.occurrence_at);
+                let ctx =
+                    row.owner.context(row.id.into(), row.reminder_id.into(), row.user_id.into(), row.occurrence_at);
                 let (next, created) = episodes::drive(&plan, episode, &ctx, now);
                 new_deliveries.extend(created);
                 if next.end_reason == Some(EndReason::Exhausted) && next.status == EpisodeStatus::Expired {

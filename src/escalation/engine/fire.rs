@@ -175,7 +175,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 // Time-ordered, like delivery ids: new episodes (and their deliveries, keyed by episode first)
                 // are inserted at the right edge of their indexes.
                 let id = Uuid::now_v7();
-                let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
+                let ctx = reminder.owner.context(id.into(), reminder.id.into(), reminder.user_id.into(), occurrence_at);
                 let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
                 new_deliveries.extend(created);
                 new_episodes.push(store::NewEpisode {
@@ -189,7 +189,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             let advance_reminders = reminders::store::mark_fired(shared, &reminder_ids, &next_triggers);
             let (inserted, _) = tokio::try_join!(store::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
             // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
-            new_deliveries.retain(|d| inserted.contains(&d.escalation_id));
+            new_deliveries.retain(|d| inserted.contains(&d.escalation_id.uuid()));
             controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;
             let offered = deliveries::insert_batch(conn, &new_deliveries, offer_at).await?;
             metrics::counter!("reminders_fired_total").increment(inserted.len() as u64);

@@ -164,9 +164,9 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
 fn rows(user: Uuid) -> Vec<NewDelivery> {
     (0..2)
         .map(|_| NewDelivery {
-            escalation_id: Uuid::new_v4(),
-            reminder_id: Uuid::new_v4(),
-            user_id: user,
+            escalation_id: Uuid::new_v4().into(),
+            reminder_id: Uuid::new_v4().into(),
+            user_id: user.into(),
             tier: 1,
             loop_index: 0,
             target: Target { kind: TargetKind::Subscription, id: Uuid::new_v4(), channel: ChannelKind::Webhook },
