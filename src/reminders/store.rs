@@ -145,6 +145,27 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// The scheduler could not read each of `ids` (its schedule or profile): it tries again at `retry_at`
+/// instead of meeting the same rows at the head of every batch, where enough of them would stop every other
+/// reminder from firing. A repaired row fires at the next try.
+pub async fn postpone_unreadable(
+    mut conn: &AsyncPgConnection,
+    ids: &[Uuid],
+    retry_at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(
+        "UPDATE reminders SET
+            next_trigger_at = CASE WHEN status = 'active' THEN $2 ELSE next_trigger_at END,
+            snoozed_until = CASE WHEN status = 'snoozed' THEN $2 ELSE snoozed_until END
+         WHERE id = ANY($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Timestamptz, _>(retry_at)
+    .execute(&mut conn)
+    .await
+}
+
 /// The scheduler fired each of `ids`: they are active again (a snooze ended by firing) and wait for
 /// their `next` occurrence (None: no more). Takes a shared connection so the engine can pipeline it with
 /// the other statements of its transaction.

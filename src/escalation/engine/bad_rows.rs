@@ -1,5 +1,6 @@
 //! Rows the engine cannot read. Every stored shape has one decoder; a row it refuses is logged (ids only),
-//! counted in `engine_bad_rows_total{kind}` and skipped, left as it is: read as a default instead (an empty
+//! counted in `engine_bad_rows_total{kind}` and skipped (a reminder is tried again five minutes later, so bad
+//! rows cannot fill every batch), never cleared: read as a default instead (an empty
 //! plan, a cleared `next_trigger_at`), it would quietly stop a reminder with nothing to show why.
 
 use uuid::Uuid;
@@ -8,7 +9,7 @@ use uuid::Uuid;
 pub fn reminder(kind: &'static str, reminder: Uuid, error: &anyhow::Error) {
     metrics::counter!("engine_bad_rows_total", "kind" => kind).increment(1);
     tracing::error!(kind, reminder.id = %reminder, error = format!("{error:#}"),
-        "unreadable reminder row skipped; it fires once the row reads again");
+        "unreadable reminder row skipped; tried again in five minutes, it fires once the row reads again");
 }
 
 /// An episode that a step skipped: its state or its plan (`kind`) does not read.

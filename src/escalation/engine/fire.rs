@@ -85,6 +85,9 @@ impl DueReminder {
     }
 }
 
+/// How long a reminder whose row does not read waits before the scheduler tries it again.
+const UNREADABLE_RETRY: chrono::Duration = chrono::Duration::minutes(5);
+
 /// Due reminders, oldest first, locked. The two kinds of due row are found through their own partial
 /// indexes (`reminders_due`, `reminders_snoozed`) and locked there, before any join: with the join and the
 /// `OR` in one query the planner joined every reminder first (200 ms a batch at 100 000 due, 10 ms now).
@@ -137,11 +140,18 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 return Ok((0, Vec::new()));
             }
             let mut firing = Vec::with_capacity(due.len());
+            let mut unreadable = Vec::new();
             for reminder in &due {
                 match reminder.decode(now) {
                     Ok(decoded) => firing.push((reminder, decoded)),
-                    Err((kind, err)) => bad_rows::reminder(kind, reminder.id, &err),
+                    Err((kind, err)) => {
+                        bad_rows::reminder(kind, reminder.id, &err);
+                        unreadable.push(reminder.id);
+                    }
                 }
+            }
+            if !unreadable.is_empty() {
+                crate::reminders::store::postpone_unreadable(shared, &unreadable, now + UNREADABLE_RETRY).await?;
             }
             if firing.is_empty() {
                 return Ok((due.len(), Vec::new()));

@@ -40,11 +40,13 @@ async fn unreadable_reminders_are_skipped_and_counted_while_the_others_fire() {
     for (reminder, kind) in [(bad_schedule, "schedule"), (bad_profile, "profile")] {
         let episodes = format!("SELECT count(*) AS n FROM escalations WHERE reminder_id = '{reminder}'");
         assert_eq!(count(&mut conn, &episodes).await, 0, "a {kind} that does not read fires nothing");
+        // Not cleared, and not due again at once: a batch of bad rows must not hold back the others.
         let waiting = format!(
             "SELECT count(*) AS n FROM reminders WHERE id = '{reminder}' AND status = 'active'
-             AND next_trigger_at IS NOT NULL"
+             AND next_trigger_at > '{}'",
+            app.state.clock.now().to_rfc3339()
         );
-        assert_eq!(count(&mut conn, &waiting).await, 1, "a bad {kind} row is left as it was, not cleared");
+        assert_eq!(count(&mut conn, &waiting).await, 1, "a bad {kind} row waits for its retry, not cleared");
     }
     assert_eq!(sink.received_requests().await.unwrap().len(), 1, "only the good reminder was sent");
 
@@ -55,4 +57,15 @@ async fn unreadable_reminders_are_skipped_and_counted_while_the_others_fire() {
             && text.contains(r#"engine_bad_rows_total{kind="profile"}"#)
     })
     .await;
+
+    // Repaired, the schedule's reminder fires at its next try.
+    diesel::sql_query("UPDATE reminder_schedules SET timezone = 'UTC' WHERE reminder_id = $1")
+        .bind::<SqlUuid, _>(bad_schedule)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(6)).await;
+    let repaired =
+        format!("SELECT count(*) AS n FROM deliveries WHERE reminder_id = '{bad_schedule}' AND status = 'sent'");
+    eventually_counts(&app, "the repaired reminder is delivered", &repaired, 1).await;
 }
