@@ -116,11 +116,28 @@ async fn peer_run(dir: &Path, peer: &str, sink: &str, log: &Arc<Mutex<SinkLog>>,
     let setup = node(dir, script, &[&["setup", "--run", &run], &urls[..]].concat()).wait_json();
     *log.lock().expect("sink log") = SinkLog::default();
     let concurrency = SENDS_IN_FLIGHT.to_string();
+    // graphile-worker's pool holds one connection per job in flight (and warns below that); the others ignore it.
+    let pool = (SENDS_IN_FLIGHT + 2).to_string();
     let mut worker = node(
         dir,
         script,
-        &[&["worker", "--run", &run, "--sink", sink, "--concurrency", &concurrency, "--wait-go", "1"], &urls[..]]
-            .concat(),
+        &[
+            &[
+                "worker",
+                "--run",
+                &run,
+                "--sink",
+                sink,
+                "--concurrency",
+                &concurrency,
+                "--max-pool",
+                &pool,
+                "--wait-go",
+                "1",
+            ],
+            &urls[..],
+        ]
+        .concat(),
     );
     worker.expect_ready();
     let mut enqueue =
@@ -139,7 +156,11 @@ async fn peer_run(dir: &Path, peer: &str, sink: &str, log: &Arc<Mutex<SinkLog>>,
     node(dir, script, &[&["cleanup", "--run", &run], &urls[..]].concat()).wait_json();
     let processes = json!([{"role": "worker", "peak_rss_mib": worker_rss, "cpu_seconds": worker_cpu},
         {"role": "enqueue", "summary": enqueued}]);
-    let durable = setup["durability"].as_str().unwrap_or("?").to_owned();
+    let durable = match &setup["durability"] {
+        Value::String(text) => text.clone(),
+        Value::Null => "?".to_owned(),
+        settings => settings.to_string(),
+    };
     let mut row = row(name, &durable, log, n, start, end, finished, used, processes);
     row["version"] = setup["version"].clone();
     row
