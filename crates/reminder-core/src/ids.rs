@@ -15,11 +15,6 @@ macro_rules! typed_id {
         pub struct $name(pub Uuid);
 
         impl $name {
-            /// A new time-ordered id (UUIDv7), as the database's defaults make them.
-            pub fn new_v7() -> Self {
-                Self(Uuid::now_v7())
-            }
-
             /// The UUID underneath, for APIs that take one.
             pub fn uuid(self) -> Uuid {
                 self.0

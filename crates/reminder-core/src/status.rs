@@ -87,13 +87,6 @@ text_enum!(DeliveryStatus {
     Cancelled => "cancelled",
 });
 
-impl DeliveryStatus {
-    /// True once the delivery will not be attempted again.
-    pub fn is_final(self) -> bool {
-        !matches!(self, Self::Pending | Self::Sending)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
