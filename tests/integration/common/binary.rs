@@ -13,6 +13,8 @@ pub struct BinaryProcess {
     pub child: Child,
     pub port: Option<u16>,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The tasks copying stdout and stderr into `lines`; they end when the process closes its pipes.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// A port that was free a moment ago.
@@ -40,6 +42,7 @@ impl BinaryProcess {
             .kill_on_drop(true);
         let mut child = command.spawn().expect("start the binary");
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         for stream in [
             child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
             child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
@@ -48,15 +51,15 @@ impl BinaryProcess {
         .flatten()
         {
             let lines = Arc::clone(&lines);
-            tokio::spawn(async move {
+            readers.push(tokio::spawn(async move {
                 let mut reader = BufReader::new(stream).lines();
                 while let Ok(Some(line)) = reader.next_line().await {
                     lines.lock().expect("log buffer").push(line);
                 }
-            });
+            }));
         }
         let port = env.get("PORT").and_then(|p| p.parse().ok());
-        BinaryProcess { child, port, lines }
+        BinaryProcess { child, port, lines, readers }
     }
 
     /// Everything the process printed so far.
@@ -117,11 +120,17 @@ impl BinaryProcess {
         assert!(status.is_ok_and(|s| s.success()), "kill -{signal} failed");
     }
 
-    /// Waits for exit and returns the exit code.
+    /// Waits for exit and returns the exit code, once everything the process printed has been read.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        match tokio::time::timeout(timeout, self.child.wait()).await {
+        let status = match tokio::time::timeout(timeout, self.child.wait()).await {
             Ok(Ok(status)) => status.code(),
-            _ => None,
+            _ => return None,
+        };
+        // The last lines a process prints just before it exits may still be in the pipe: read them to the end
+        // so `output()` holds everything it printed.
+        for reader in self.readers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
         }
+        status
     }
 }
