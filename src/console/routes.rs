@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
         .service(web::resource("/settings/password").post(security::password))
         .service(web::resource("/settings/sessions/{id}/revoke").post(security::revoke_session))
+        .service(web::resource("/settings/export").get(settings::export))
         .service(web::resource("/settings/delete").post(security::delete_account))
         .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
         .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))

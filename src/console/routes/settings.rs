@@ -164,3 +164,17 @@ pub async fn revoke_key(
     api_keys::revoke_key(&state, viewer.user_id, id).await?;
     Ok(redirect_with(&state.config, "/settings", "API key revoked. It no longer works."))
 }
+
+/// Everything the account holds, as a JSON file to save: the same document as `GET /v1/users/me/export`.
+pub async fn export(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.get().await?;
+    let export = crate::privacy::service::export(&mut conn, viewer.user_id.into(), state.clock.now()).await?;
+    let body = serde_json::to_vec_pretty(&export).map_err(crate::http::ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", crate::privacy::service::file_name(&export)),
+        ))
+        .body(body))
+}
