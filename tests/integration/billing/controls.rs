@@ -120,8 +120,8 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
         let app = &app;
         async move { count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries WHERE tier > 0").await == n }
     };
-    eventually(Duration::from_secs(20), "twenty deliveries recorded", || total(20)).await;
-    eventually(Duration::from_secs(15), "three sent", || async { received(&sink).await == 3 }).await;
+    eventually(Duration::from_secs(30), "twenty deliveries recorded", || total(20)).await;
+    eventually(Duration::from_secs(30), "three sent", || async { received(&sink).await == 3 }).await;
     let window_end = scalar(
         &app,
         "SELECT to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS value FROM delivery_window_usage",
@@ -132,12 +132,12 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
          AND cancel_reason LIKE 'usage suspended:%' AND cancel_reason LIKE '%resets at {window_end}'"
     );
     // Held back as workers claim them, so the last may be a batch behind the three sends.
-    eventually(Duration::from_secs(15), "the rest are recorded with the reset time", || async {
+    eventually(Duration::from_secs(30), "the rest are recorded with the reset time", || async {
         count(&mut app.db.connect().await, &held).await == 17
     })
     .await;
     // The sink may hear of a send before the worker has written its outcome.
-    eventually(Duration::from_secs(15), "three recorded sent", || async {
+    eventually(Duration::from_secs(30), "three recorded sent", || async {
         count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await == 3
     })
     .await;
@@ -145,15 +145,15 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
     // Window 2, after the first ended: a fresh allowance of three.
     crate::engine::advance_settled(&app, chrono::Duration::days(3) + chrono::Duration::minutes(1)).await;
     seed.many_due_at(20, clock.now(), hook.id).await;
-    eventually(Duration::from_secs(20), "forty deliveries recorded", || total(40)).await;
-    eventually(Duration::from_secs(15), "six sent", || async { received(&sink).await == 6 }).await;
+    eventually(Duration::from_secs(30), "forty deliveries recorded", || total(40)).await;
+    eventually(Duration::from_secs(30), "six sent", || async { received(&sink).await == 6 }).await;
 
     // Past `usage_suspended_until` the suspension has lifted itself: everything goes out.
     crate::engine::advance_settled(&app, chrono::Duration::days(2)).await;
     seed.many_due_at(5, clock.now(), hook.id).await;
-    eventually(Duration::from_secs(20), "forty-five deliveries recorded", || total(45)).await;
-    eventually(Duration::from_secs(15), "eleven sent", || async { received(&sink).await == 11 }).await;
-    eventually(Duration::from_secs(15), "the subscription is active again", || async {
+    eventually(Duration::from_secs(30), "forty-five deliveries recorded", || total(45)).await;
+    eventually(Duration::from_secs(30), "eleven sent", || async { received(&sink).await == 11 }).await;
+    eventually(Duration::from_secs(30), "the subscription is active again", || async {
         scalar(&app, &format!("SELECT delivery_state AS value FROM subscriptions WHERE user_id = '{}'", seed.user))
             .await
             == "ACTIVE"
