@@ -7,6 +7,7 @@ mod lifecycle;
 pub mod quiet_hours;
 pub mod seed;
 mod through_api;
+mod write_cost;
 
 use std::time::Duration;
 

@@ -9,9 +9,10 @@ use crate::state::AppState;
 
 pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
     let now = state.clock.now();
+    let lease = chrono::Duration::from_std(state.config.delivery_lease)?;
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
         fence::check(conn, epoch).await?;
-        let released = deliveries::release_expired_leases(conn, now, BATCH).await?;
+        let released = deliveries::release_expired_leases(conn, now, lease, BATCH).await?;
         if released > 0 {
             tracing::warn!(released, "deliveries whose worker stopped were released");
         }

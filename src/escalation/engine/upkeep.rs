@@ -32,10 +32,12 @@ impl Backlog {
 /// Reads the backlog as of `now`.
 pub async fn backlog(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> anyhow::Result<Backlog> {
     let backlog = diesel::sql_query(
-        "SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1) AS queue_depth,
+        "SELECT (SELECT count(*) FROM deliveries WHERE owed AND status = 'pending' AND next_attempt_at <= $1)
+                    AS queue_depth,
                 (SELECT count(*) FROM reminders WHERE status = 'active' AND next_trigger_at <= $1) AS due_not_fired,
                 LEAST((SELECT min(next_trigger_at) FROM reminders WHERE status = 'active' AND next_trigger_at <= $1),
-                      (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1))
+                      (SELECT min(next_attempt_at) FROM deliveries
+                       WHERE owed AND status = 'pending' AND next_attempt_at <= $1))
                     AS oldest_due",
     )
     .bind::<Timestamptz, _>(now)

@@ -109,7 +109,7 @@ pub async fn claim_due(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Claimed>> {
-    let source = "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+    let source = "SELECT id FROM deliveries WHERE owed AND status = 'pending' AND next_attempt_at <= $1
                   ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED";
     diesel::sql_query(claim(source))
         .bind::<Timestamptz, _>(now)

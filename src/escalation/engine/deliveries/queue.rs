@@ -12,14 +12,17 @@ use crate::notifications::lifecycle::LIFECYCLE_TIER;
 /// Forgets every offer of a pending delivery (Redis came back empty, so its entries are gone): the offer
 /// step then pushes them all again.
 pub async fn forget_offers(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
-    diesel::sql_query("UPDATE deliveries SET offered_at = NULL WHERE status = 'pending' AND offered_at IS NOT NULL")
-        .prepared()
-        .execute(conn)
-        .await
+    diesel::sql_query(
+        "UPDATE deliveries SET offered_at = NULL WHERE owed AND status = 'pending' AND offered_at IS NOT NULL",
+    )
+    .prepared()
+    .execute(conn)
+    .await
 }
 
 /// Pending deliveries due at `now` and not offered since `offered_before`, oldest first, locked for the
-/// transaction (`SKIP LOCKED`: a claim in progress is left alone).
+/// transaction (`SKIP LOCKED`: a claim in progress is left alone). `owed` selects the partial index of rows
+/// still owed (pending or being sent).
 pub async fn lock_unoffered(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -33,7 +36,7 @@ pub async fn lock_unoffered(
     }
     let due: Vec<Id> = diesel::sql_query(
         "SELECT id FROM deliveries
-         WHERE status = 'pending' AND next_attempt_at <= $1 AND (offered_at IS NULL OR offered_at < $2)
+         WHERE owed AND status = 'pending' AND next_attempt_at <= $1 AND (offered_at IS NULL OR offered_at < $2)
          ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED",
     )
     .bind::<Timestamptz, _>(now)
@@ -62,21 +65,33 @@ pub async fn mark_offered(
 /// Takes back up to `limit` claims whose lease ran out before `now` (their worker died): they are due again
 /// at once. SMS cannot be deduplicated by the person receiving it, so an SMS with an unknown outcome is marked
 /// failed instead; the next tier covers it.
+///
+/// No index holds a claim's lease (an index on `lease_until` or on `status` would make every claim write new
+/// index entries instead of a HOT update, see migration `2026-12-07-000021_deliveries_hot_claim`). A claim
+/// is only taken of a row due by the claim's time, and its lease runs at least `lease` from then, so an
+/// expired claim is an owed row due before `now - lease`: the scan reads the owed index up to there.
 pub async fn release_expired_leases(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
+    lease: chrono::Duration,
     limit: i64,
 ) -> diesel::QueryResult<usize> {
+    // The expired rows are picked once, as an array: as `id IN (subquery)` the planner may run the subquery
+    // once per row of the table when its statistics say the table is small (they do after a burst's inserts).
     diesel::sql_query(
-        "UPDATE deliveries d SET
+        "WITH expired AS MATERIALIZED (
+            SELECT id FROM deliveries
+            WHERE owed AND next_attempt_at <= $3 AND status = 'sending' AND lease_until < $1
+            LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE deliveries d SET
             status = CASE WHEN d.channel = 'sms' THEN 'failed' ELSE 'pending' END,
             last_error = CASE WHEN d.channel = 'sms' THEN 'unknown_outcome' ELSE 'lease expired; retrying' END,
             lease_until = NULL, offered_at = NULL, next_attempt_at = $1
-         WHERE d.id IN (SELECT id FROM deliveries WHERE status = 'sending' AND lease_until < $1
-                        LIMIT $2 FOR UPDATE SKIP LOCKED)",
+         WHERE d.id = ANY (ARRAY(SELECT id FROM expired))",
     )
     .bind::<Timestamptz, _>(now)
     .bind::<BigInt, _>(limit)
+    .bind::<Timestamptz, _>(now - lease)
     .prepared()
     .execute(conn)
     .await
