@@ -10,6 +10,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+mod accessibility;
 mod account;
 
 use crate::common::{TestApp, free_port};
