@@ -6,19 +6,19 @@
 //! `Content-Security-Policy` (no `unsafe-inline`/`unsafe-eval` there): `audit` asserts it did load.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
-use super::{Driver, click, contact_id, fill, let_it_fire, path_of, shoot, sign_up, text_of};
+use super::{Driver, click, contact_id, fill, let_it_fire, next_page, path_of, shoot, sign_up, text_of};
 use crate::common::TestApp;
 use crate::fixtures::scalar;
 
 const AXE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/axe-core/axe.min.js");
 
-/// Runs axe on the page and returns its violations and the ids of the rules that passed, as JSON.
+/// Runs axe on the page (its default rules plus WCAG 2.2's target size, which axe leaves off by default) and
+/// returns the violations and the ids of the rules that passed, as JSON.
 const RUN_AXE: &str = r"
 const done = arguments[arguments.length - 1];
 window.axe.run(document, { rules: { 'target-size': { enabled: true } } })
@@ -203,12 +203,7 @@ async fn tab_to(client: &Client, css: &str, backwards: bool) {
 async fn enter(client: &Client) {
     let old = client.find(Locator::Css("html")).await.expect("a page");
     press(client, &Key::Enter.to_string()).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while old.tag_name().await.is_ok() {
-        assert!(tokio::time::Instant::now() < deadline, "Enter did not lead to a new page");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css("footer")).await.expect("page loads");
+    next_page(client, &old, "Enter").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
