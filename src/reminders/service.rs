@@ -152,12 +152,36 @@ pub async fn list(
     }
     let filter = ListFilter { status: query.status, importance: query.importance, q };
     let (rows, total) = store::list_for(conn, owner, &filter, page).await?;
-    let views = store::with_details(conn, rows)
+    Ok((views(conn, rows).await?, page.pagination(total)))
+}
+
+async fn views(conn: &mut AsyncPgConnection, rows: Vec<Reminder>) -> Result<Vec<ReminderView>, ApiError> {
+    store::with_details(conn, rows)
         .await?
         .into_iter()
         .map(|full| reminder_view(full).map_err(ApiError::internal))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((views, page.pagination(total)))
+        .collect()
+}
+
+/// The owner's `limit` live reminders that next want attention, soonest first, and how many live reminders
+/// they have in all.
+pub async fn due_next(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    limit: i64,
+) -> Result<(Vec<ReminderView>, i64), ApiError> {
+    let rows = store::due_next(conn, owner, limit).await?;
+    let count = store::count_live(conn, owner).await?;
+    Ok((views(conn, rows).await?, count))
+}
+
+/// Titles of the owner's live reminders among `ids`, for naming them in lists of episodes and deliveries.
+pub async fn titles(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, ApiError> {
+    Ok(store::titles(conn, owner, ids).await?.into_iter().collect())
 }
 
 pub async fn update(

@@ -140,6 +140,48 @@ pub async fn list_for(
     Ok((rows, total))
 }
 
+/// When a live reminder next wants attention: a snoozed one at its snooze's end, any other at its next trigger.
+fn next_attention() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>> {
+    diesel::dsl::sql(
+        "CASE WHEN reminders.status = 'snoozed' THEN reminders.snoozed_until ELSE reminders.next_trigger_at END",
+    )
+}
+
+/// The owner's `limit` live reminders that next want attention, soonest first: the home page's "due next",
+/// found by the database among all of them rather than among one page of the list.
+pub async fn due_next(conn: &mut AsyncPgConnection, owner: Uuid, limit: i64) -> QueryResult<Vec<Reminder>> {
+    reminders::table
+        .filter(reminders::user_id.eq(owner))
+        .filter(reminders::status.ne("archived"))
+        .filter(next_attention().is_not_null())
+        .order((next_attention().asc(), reminders::id))
+        .limit(limit)
+        .select(Reminder::as_select())
+        .load(conn)
+        .await
+}
+
+/// How many reminders the owner has that are not archived.
+pub async fn count_live(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
+    reminders::table
+        .filter(reminders::user_id.eq(owner))
+        .filter(reminders::status.ne("archived"))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// The titles of those of `ids` that are the owner's live reminders (archived ones are left out).
+pub async fn titles(conn: &mut AsyncPgConnection, owner: Uuid, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, String)>> {
+    reminders::table
+        .filter(reminders::user_id.eq(owner))
+        .filter(reminders::id.eq_any(ids))
+        .filter(reminders::status.ne("archived"))
+        .select((reminders::id, reminders::title))
+        .load(conn)
+        .await
+}
+
 /// Escapes LIKE wildcards so a search for "50%" matches the text "50%" (backslash is Postgres' default escape).
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")

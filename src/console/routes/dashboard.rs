@@ -1,7 +1,5 @@
 //! The home page: what is due next, what is escalating now, what was sent lately.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -17,7 +15,7 @@ use crate::reminders::service as reminders;
 use crate::reminders::views::{ListQuery, ReminderView};
 use crate::state::AppState;
 
-const DUE_SHOWN: usize = 6;
+const DUE_SHOWN: i64 = 6;
 const OPEN_SHOWN: i64 = 20;
 const DELIVERIES_SHOWN: u32 = 10;
 
@@ -41,20 +39,20 @@ pub fn next_time(reminder: &ReminderView) -> Option<chrono::DateTime<chrono::Utc
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ConsoleError> {
     let mut conn = state.db.get().await?;
-    let all = all_reminders(&mut conn, viewer.user_id, None).await?;
-    let titles: HashMap<Uuid, &str> = all.iter().map(|r| (r.id, r.title.as_str())).collect();
-    let title_of = |id: &Uuid| titles.get(id).copied().unwrap_or("(archived reminder)");
-
-    let mut due: Vec<&ReminderView> = all.iter().filter(|r| next_time(r).is_some()).collect();
-    due.sort_by_key(|r| next_time(r));
+    let (due, count) = reminders::due_next(&mut conn, viewer.user_id, DUE_SHOWN).await?;
     let due: Vec<_> = due
-        .into_iter()
-        .take(DUE_SHOWN)
+        .iter()
         .map(|r| json!({"id": r.id, "title": r.title, "next": next_time(r), "status": r.status, "importance": r.importance}))
         .collect();
+    let open = episodes::open_for_user(&mut conn, viewer.user_id, OPEN_SHOWN).await?;
+    let page_of = Page { page: 1, page_size: DELIVERIES_SHOWN };
+    let (recent, _) = delivery_log(&mut conn, viewer.user_id, None, page_of, None).await?;
+    // One query names every reminder on the page, whichever of the user's reminders they are.
+    let ids: Vec<Uuid> = open.iter().map(|e| e.reminder_id).chain(recent.iter().map(|d| d.reminder_id)).collect();
+    let titles = reminders::titles(&mut conn, viewer.user_id, &ids).await?;
+    let title_of = |id: &Uuid| titles.get(id).map_or("(archived reminder)", String::as_str);
 
-    let open: Vec<_> = episodes::open_for_user(&mut conn, viewer.user_id, OPEN_SHOWN)
-        .await?
+    let open: Vec<_> = open
         .into_iter()
         .map(|e| {
             json!({"reminderId": e.reminder_id, "title": title_of(&e.reminder_id), "tier": e.current_tier,
@@ -62,9 +60,6 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
                    "ackUntil": e.ack_until})
         })
         .collect();
-
-    let page_of = Page { page: 1, page_size: DELIVERIES_SHOWN };
-    let (recent, _) = delivery_log(&mut conn, viewer.user_id, None, page_of, None).await?;
     let recent: Vec<_> = recent
         .into_iter()
         .map(|d| {
@@ -74,6 +69,6 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
         .collect();
     drop(conn);
     let reachable = super::channels::any_ready(&state, &super::channels::caller(&req, &viewer)?).await?;
-    let context = json!({"due": due, "open": open, "recent": recent, "count": all.len(), "reachable": reachable});
+    let context = json!({"due": due, "open": open, "recent": recent, "count": count, "reachable": reachable});
     Ok(page(&req, &state.config, &viewer, "home", "dashboard.html", StatusCode::OK, context))
 }

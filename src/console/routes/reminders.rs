@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::account::TokenOnly;
-use super::dashboard::{all_reminders, next_time};
+use super::dashboard::next_time;
 use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, ReminderForm, place};
@@ -18,6 +18,7 @@ use crate::escalation::snooze::{self, Simple, SnoozeInput};
 use crate::http::pagination::Page;
 use crate::http::{ApiError, ErrorCode};
 use crate::profiles::service as profiles;
+use crate::reminders::views::ListQuery;
 use crate::reminders::{mapping, preview, service, store};
 use crate::state::AppState;
 
@@ -30,7 +31,12 @@ const UPCOMING_SHOWN: usize = 5;
 #[serde(default)]
 pub struct SearchQuery {
     q: String,
+    /// Text, so that `?page=abc` shows the first page rather than an error.
+    page: String,
 }
+
+/// Reminders on one page of the list.
+const LIST_PAGE: u32 = 100;
 
 pub async fn list(
     req: HttpRequest,
@@ -39,14 +45,18 @@ pub async fn list(
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let q = Some(query.q.trim().to_owned()).filter(|q| !q.is_empty());
+    // A page past the end shows an empty list with a way back, like the API's; a nonsense one is the first.
+    let number = query.page.parse::<u32>().ok().filter(|n| (1..=10_000).contains(n)).unwrap_or(1);
+    let list_query = ListQuery { status: None, importance: None, q, page: Some(number), page_size: Some(LIST_PAGE) };
     let mut conn = state.db.get().await?;
-    let (found, error) = match all_reminders(&mut conn, viewer.user_id, q).await {
-        Ok(found) => (found, None),
+    let (found, total, error) = match service::list(&mut conn, viewer.user_id, list_query).await {
+        Ok((found, pages)) => (found, pages.total_items, None),
         Err(err) => match field_errors(&err) {
-            Some(mut found) => (Vec::new(), found.pop().map(|(_, message)| message)),
+            Some(mut found) => (Vec::new(), 0, found.pop().map(|(_, message)| message)),
             None => return Err(err.into()),
         },
     };
+    drop(conn);
     let rows: Vec<_> = found
         .iter()
         .map(|r| {
@@ -54,7 +64,21 @@ pub async fn list(
                    "next": next_time(r), "kind": r.schedule.kind})
         })
         .collect();
-    let context = json!({"rows": rows, "q": query.q, "error": error});
+    let link = |n: u32| {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        if !query.q.is_empty() {
+            pairs.append_pair("q", &query.q);
+        }
+        pairs.append_pair("page", &n.to_string());
+        format!("/reminders?{}", pairs.finish())
+    };
+    let shown_to = u64::from(number - 1) * u64::from(LIST_PAGE) + rows.len() as u64;
+    let context = json!({
+        "rows": rows, "q": query.q, "error": error, "total": total,
+        "from": u64::from(number - 1) * u64::from(LIST_PAGE) + 1, "to": shown_to,
+        "newer": (number > 1).then(|| link(number - 1)),
+        "older": (shown_to < total).then(|| link(number + 1)),
+    });
     Ok(page(&req, &state.config, &viewer, "reminders", "reminders.html", StatusCode::OK, context))
 }
 

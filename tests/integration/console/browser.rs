@@ -10,6 +10,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+mod accessibility;
 mod account;
 
 use crate::common::{TestApp, free_port};
@@ -157,9 +158,14 @@ async fn fill(client: &Client, css: &str, value: &str) {
 async fn click(client: &Client, css: &str) {
     let old = client.find(Locator::Css("html")).await.expect("a page");
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("button {css}")).click().await.expect("click");
+    next_page(client, &old, &format!("clicking {css}")).await;
+}
+
+/// Waits until a new page has replaced the one whose root was `old` (after `what`) and is fully parsed.
+async fn next_page(client: &Client, old: &fantoccini::elements::Element, what: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while old.tag_name().await.is_ok() {
-        assert!(tokio::time::Instant::now() < deadline, "clicking {css} did not lead to a new page");
+        assert!(tokio::time::Instant::now() < deadline, "{what} did not lead to a new page");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     client
@@ -167,7 +173,7 @@ async fn click(client: &Client, css: &str) {
         .at_most(Duration::from_secs(15))
         .for_element(Locator::Css("footer"))
         .await
-        .unwrap_or_else(|err| panic!("the page after {css} did not finish loading: {err}"));
+        .unwrap_or_else(|err| panic!("the page after {what} did not finish loading: {err}"));
 }
 
 /// Chooses a radio button (no page change).

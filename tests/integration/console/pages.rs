@@ -484,3 +484,58 @@ async fn with_social_escalation_off_there_is_no_contacts_page() {
     assert!(!ada.get("/").await.text.contains("href=\"/contacts\""), "no nav link");
     assert_eq!(ada.get("/contacts").await.status, 404);
 }
+
+/// With more reminders than one page of the list, the home page still finds the soonest among all of them
+/// (the oldest here) and names the reminder of every recent delivery, and the list pages to the oldest.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_and_the_list_reach_every_reminder_not_one_page_of_them() {
+    let app = TestApp::spawn_with(&[("DEFAULT_TIER", "PRO")]).await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("many@example.com", "UTC").await;
+    let soonest = ada.create_daily(&csrf, "the oldest and soonest", "00:00").await;
+    let statements = [
+        format!(
+            "UPDATE reminders SET next_trigger_at = now() + interval '1 minute', created_at = now() - interval '1 day' \
+             WHERE id = '{soonest}'"
+        ),
+        format!(
+            "WITH created AS ( \
+               INSERT INTO reminders (user_id, title, escalation_profile_id, timezone, next_trigger_at) \
+               SELECT r.user_id, 'later ' || g, r.escalation_profile_id, 'UTC', \
+                      now() + interval '1 day' + g * interval '1 minute' \
+               FROM reminders r, generate_series(1, 120) AS g WHERE r.id = '{soonest}' RETURNING id, next_trigger_at) \
+             INSERT INTO reminder_schedules (reminder_id, kind, trigger_at, timezone) \
+             SELECT id, 'once', next_trigger_at, 'UTC' FROM created"
+        ),
+        format!(
+            "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
+               channel, status, created_at, sent_at) \
+             SELECT gen_random_uuid(), id, user_id, 1, 0, 'subscription', gen_random_uuid(), 'email', 'sent', now(), \
+               now() FROM reminders WHERE id = '{soonest}'"
+        ),
+    ];
+    for sql in &statements {
+        crate::fixtures::exec(&app, sql).await;
+    }
+    let home = ada.get("/").await;
+    assert_eq!(home.status, 200);
+    let due = &home.text[home.text.find("Due next").expect("due next")..];
+    let (first, later) = (due.find("the oldest and soonest"), due.find("later 1<"));
+    assert!(first.is_some() && later.is_some() && first < later, "soonest first: {due}");
+    let recent = &home.text[home.text.find("Recent deliveries").expect("recent")..];
+    assert!(recent.contains("the oldest and soonest") && !recent.contains("(archived reminder)"), "{recent}");
+
+    let list = ada.get("/reminders").await;
+    assert!(
+        list.text.contains("Showing 1–100 of 121") && !list.text.contains("the oldest and soonest"),
+        "{}",
+        list.text
+    );
+    assert!(list.text.contains("href=\"/reminders?page=2\""), "a link to the older ones");
+    let older = ada.get("/reminders?page=2").await;
+    assert!(older.text.contains("Showing 101–121 of 121") && older.text.contains("the oldest and soonest"));
+    assert!(older.text.contains("href=\"/reminders?page=1\"") && !older.text.contains("page=3"));
+    let searched = ada.get("/reminders?q=later&page=2").await;
+    assert!(searched.text.contains("Showing 101–120 of 120"), "{}", searched.text);
+    assert_eq!(ada.get("/reminders?page=abc").await.status, 200);
+}
