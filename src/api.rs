@@ -38,6 +38,7 @@ fn routes(r: &mut Routes) {
     crate::accounts::users::routes::configure(r);
     crate::privacy::routes::configure(r);
     crate::reminders::routes::configure(r);
+    crate::stopping::routes::configure(r);
     crate::escalation::routes::configure(r);
     crate::profiles::routes::configure(r);
     crate::agents::subscriptions::routes::configure(r);

@@ -27,6 +27,7 @@ pub mod redis_client;
 pub mod reminders;
 pub mod roles;
 pub mod state;
+pub mod stopping;
 pub mod telemetry;
 pub mod watchers;
 

@@ -159,8 +159,8 @@ pub async fn override_subscription(
         .transaction::<_, ApiError, _>(async move |conn| {
             ensure_user(conn, user_id).await?;
             let before = store::lock_controls(conn, user_id, default_tier).await?;
-            // Billing applies the new limits too: reminders over a lower limit stop escalating.
-            let paused = crate::billing::service::apply_tier_override(conn, tiers, user_id, input.tier).await?;
+            // The new limits apply at once: reminders over a lower limit stop escalating.
+            let paused = crate::stopping::apply_tier_override(conn, tiers, user_id, input.tier).await?;
             let after = store::controls(conn, user_id, default_tier).await?;
             let fields =
                 |c: &SubscriptionControls| json!({"tierOverride": c.tier_override, "effectiveTier": c.effective_tier});

@@ -1,10 +1,10 @@
 //! Thin handlers for `/v1/billing/*` and the Square webhook.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use serde::Deserialize;
 
 use super::model::{BillingSubscriptionView, CheckoutInput, CheckoutView, Invoice};
-use super::{service, webhook};
+use super::service;
 use crate::accounts::auth::AuthUser;
 use crate::http::envelope::Envelope;
 use crate::http::pagination::Page;
@@ -12,7 +12,7 @@ use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
-    routes!(r => subscription, checkout, cancel, invoices, square_webhook);
+    routes!(r => subscription, checkout, cancel, invoices);
 }
 
 #[utoipa::path(get, path = "/v1/billing/subscription", tag = "billing",
@@ -74,19 +74,4 @@ pub async fn invoices(
     }
     let (rows, pagination) = service::invoices(&state, user.id, page).await?;
     Ok(ApiResponse::page(rows, pagination))
-}
-
-#[utoipa::path(post, path = "/v1/webhooks/square", tag = "webhooks",
-    description = "Square event notifications, verified by `x-square-hmacsha256-signature` over the notification \
-        URL and the raw body; each event id takes effect once.",
-    request_body(content = Object, content_type = "application/json"),
-    responses((status = 200), (status = 401)))]
-pub async fn square_webhook(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let signature = req.headers().get("x-square-hmacsha256-signature").and_then(|v| v.to_str().ok());
-    webhook::receive(&state, signature, &body).await?;
-    Ok(HttpResponse::Ok().finish())
 }

@@ -1,8 +1,11 @@
 //! Subscription state changes (tier, override, delivery controls) and the billing routes' logic. Admin
 //! routes change subscriptions through the same functions, so a change always applies its consequences
-//! (reminders over a new limit pause, the owner is told).
+//! (reminders over a new limit pause, the owner is told). Pausing reminders also ends their open episodes,
+//! which is escalation's (above billing): a change of tier applies its limits through
+//! `crate::stopping::apply_tier_limits`, passed in as [`ApplyTierLimits`] where billing needs it.
 
 use chrono::{DateTime, Utc};
+use diesel::QueryResult;
 use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::BoxFuture;
@@ -75,35 +78,57 @@ const LIMITED: [Limited; 3] = [
     },
 ];
 
-/// Runs `write`, then applies `owner`'s tier limits again, in one transaction: a write that frees a slot (a
-/// deleted channel or contact, a declined invitation) lets the oldest item paused for that limit work again,
-/// and the two commit together or not at all.
+/// Runs `write`, then applies `owner`'s limit of `freed` again, in one transaction: a write that frees a
+/// slot (a deleted channel or contact, a declined invitation) lets the oldest item paused for that limit work
+/// again, and the two commit together or not at all. Only the freed limit: the others did not change, and
+/// the reminders' limit is not one a deletion here frees (pausing reminders ends their episodes, which is
+/// `crate::stopping`'s to compose).
 pub async fn freeing_a_slot<T: Send>(
     state: &AppState,
     owner: Uuid,
+    freed: Freed,
     write: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<T, ApiError>> + Send,
 ) -> Result<T, ApiError> {
     let mut conn = state.db.get().await?;
     let tiers = &state.config.tier_limits;
+    let limit = match freed {
+        Freed::Channel => Limit::Channels,
+        Freed::TrustedContact => Limit::TrustedContacts,
+    };
     conn.transaction::<_, ApiError, _>(async move |conn| {
         let written = write(conn).await?;
-        apply_tier_limits(conn, tiers, owner).await?;
+        apply_limits(conn, tiers, owner, &[limit]).await?;
         Ok(written)
     })
     .await
 }
 
-/// For each limit of the owner's tier, pauses the newest counted rows beyond it and resumes those paused
-/// for the limit that fit again (oldest first). Nothing is deleted. Episodes of newly paused reminders end:
-/// "stop escalating" means now. Returns what this call paused.
-pub async fn apply_tier_limits(
+/// The slot a [`freeing_a_slot`] write frees.
+#[derive(Clone, Copy, Debug)]
+pub enum Freed {
+    Channel,
+    TrustedContact,
+}
+
+/// How a change of tier applies the new limits inside its transaction: `crate::stopping::apply_tier_limits`,
+/// which also ends the open episodes of the reminders it pauses. Billing sits below escalation and cannot
+/// name it, so the caller above passes it in.
+pub type ApplyTierLimits =
+    for<'c> fn(&'c mut AsyncPgConnection, &'c TierTable, Uuid) -> BoxFuture<'c, QueryResult<Vec<Paused>>>;
+
+/// For each of `limits` in the owner's tier, pauses the newest counted rows beyond it and resumes those
+/// paused for the limit that fit again (oldest first). Nothing is deleted. Returns what this call paused.
+/// Reminders it pauses keep their open episode: a caller that applies [`Limit::Reminders`] ends those in the
+/// same transaction (`crate::stopping::apply_tier_limits`: "stop escalating" means now).
+pub async fn apply_limits(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
     user: Uuid,
-) -> diesel::QueryResult<Vec<Paused>> {
+    limits: &[Limit],
+) -> QueryResult<Vec<Paused>> {
     let tier = store::lock(conn, user).await?.effective_tier();
     let mut paused = Vec::new();
-    for limited in &LIMITED {
+    for limited in LIMITED.iter().filter(|limited| limits.contains(&limited.limit)) {
         let allowed = limited.limit.of(tiers.get(tier)).map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let reason = format!("{OVER_LIMIT}: the {} tier allows {allowed} {}", tier.as_str(), limited.limit.noun());
         let ranked = format!(
@@ -137,15 +162,11 @@ pub async fn apply_tier_limits(
         .await?;
         paused.extend(rows.into_iter().map(|row| Paused { limit: limited.limit, id: row.id, label: row.label }));
     }
-    let reminders: Vec<Uuid> = paused.iter().filter(|p| p.limit == Limit::Reminders).map(|p| p.id).collect();
-    let ending = crate::escalation::episodes::Ending {
-        status: "cancelled",
-        end_reason: "cancelled",
-        cancel_reason: "the reminder is over the tier limit",
-    };
-    crate::escalation::episodes::end_open(conn, &reminders, ending).await?;
     Ok(paused)
 }
+
+/// Every limit a tier sets, for a change of tier.
+pub const ALL_LIMITS: [Limit; 3] = [Limit::Reminders, Limit::Channels, Limit::TrustedContacts];
 
 /// Tells the owner what stopped being used, by kind.
 pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[Paused]) {
@@ -179,32 +200,14 @@ pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[Paused]) {
     }
 }
 
-/// Sets (or clears, with `None`) the admin tier override and applies the new limits, inside the caller's
-/// transaction (so an admin route can write its audit row alongside). Returns the reminders it paused;
-/// pass them to [`notify_paused`] after the commit. 404 for an unknown user.
-pub async fn apply_tier_override(
-    conn: &mut AsyncPgConnection,
-    tiers: &TierTable,
-    user: Uuid,
-    tier: Option<Tier>,
-) -> Result<Vec<Paused>, ApiError> {
+/// Sets (or clears, with `None`) the admin tier override inside the caller's transaction; 404 for an unknown
+/// user. The new limits apply through `crate::stopping::apply_tier_override`, which calls this.
+pub async fn set_override(conn: &mut AsyncPgConnection, user: Uuid, tier: Option<Tier>) -> Result<(), ApiError> {
     if !store::user_exists(conn, user).await? {
         return Err(ApiError::not_found("User"));
     }
     store::lock(conn, user).await?;
     store::set_tier_override(conn, user, tier).await?;
-    Ok(apply_tier_limits(conn, tiers, user).await?)
-}
-
-/// [`apply_tier_override`] in its own transaction, then tells the owner what stopped escalating.
-pub async fn set_tier_override(state: &AppState, user: Uuid, tier: Option<Tier>) -> Result<(), ApiError> {
-    let tiers = &state.config.tier_limits;
-    let mut conn = state.db.get().await?;
-    let paused = conn
-        .transaction::<_, ApiError, _>(async move |conn| apply_tier_override(conn, tiers, user, tier).await)
-        .await?;
-    drop(conn);
-    notify_paused(state, user, &paused).await;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::checkouts;
-use super::service::{Paused, apply_tier_limits, notify_paused};
+use super::service::{ApplyTierLimits, Paused, notify_paused};
 use super::square::Square;
 use super::store::{self, NewPayment, SquareChanges};
 use crate::accounts::users::notice::{Notice, email_owner};
@@ -48,8 +48,14 @@ enum After {
     PaymentFailed(Uuid),
 }
 
-/// Verifies and handles one notification.
-pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+/// Verifies and handles one notification. A change of tier applies the new limits with `apply_limits` in
+/// the event's transaction (see [`ApplyTierLimits`]).
+pub async fn receive(
+    state: &AppState,
+    signature: Option<&str>,
+    body: &[u8],
+    apply_limits: ApplyTierLimits,
+) -> Result<(), ApiError> {
     let Some(key) = state.config.square_webhook_signature_key.as_ref() else {
         return Err(ApiError::unauthorized("Square webhooks are not configured on this server."));
     };
@@ -82,7 +88,7 @@ pub async fn receive(state: &AppState, signature: Option<&str>, body: &[u8]) -> 
             if stored == 0 {
                 return Ok(After::Nothing);
             }
-            apply(state, conn, kind, event).await
+            apply(state, conn, kind, event, apply_limits).await
         })
         .await?;
     drop(conn);
@@ -123,7 +129,13 @@ fn subscription_of(event: &Value) -> Option<&Value> {
     Some(&event["data"]["object"]["subscription"]).filter(|s| s.is_object())
 }
 
-async fn apply(state: &AppState, conn: &mut AsyncPgConnection, kind: &str, event: &Value) -> Result<After, ApiError> {
+async fn apply(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    event: &Value,
+    apply_limits: ApplyTierLimits,
+) -> Result<After, ApiError> {
     let object = &event["data"]["object"];
     match kind {
         "subscription.created" | "subscription.updated" => {
@@ -132,7 +144,7 @@ async fn apply(state: &AppState, conn: &mut AsyncPgConnection, kind: &str, event
                 tracing::warn!(event.type = kind, "Square subscription matches no paid checkout yet; stored only");
                 return Ok(After::Nothing);
             };
-            subscription_changed(state, conn, user, sub).await
+            subscription_changed(state, conn, user, sub, apply_limits).await
         }
         "invoice.payment_made" | "invoice.payment_failed" => {
             let invoice = &object["invoice"];
@@ -171,7 +183,9 @@ async fn apply(state: &AppState, conn: &mut AsyncPgConnection, kind: &str, event
                 store::update_payment(conn, id, status).await?;
             }
             match (status, payment["order_id"].as_str(), payment["customer_id"].as_str()) {
-                ("PAID", Some(order), Some(customer)) => checkout_paid(state, conn, order, customer).await,
+                ("PAID", Some(order), Some(customer)) => {
+                    checkout_paid(state, conn, order, customer, apply_limits).await
+                }
                 _ => Ok(After::Nothing),
             }
         }
@@ -198,6 +212,7 @@ async fn checkout_paid(
     conn: &mut AsyncPgConnection,
     order: &str,
     customer: &str,
+    apply_limits: ApplyTierLimits,
 ) -> Result<After, ApiError> {
     if !checkouts::paid(conn, order, customer, state.clock.now()).await? {
         return Ok(After::Nothing);
@@ -206,7 +221,7 @@ async fn checkout_paid(
     for event in checkouts::waiting_events(conn, customer).await? {
         let Some(sub) = subscription_of(&event) else { continue };
         let Some(user) = owner_of(state, conn, sub).await? else { continue };
-        if let After::Paused(paused) = subscription_changed(state, conn, user, sub).await? {
+        if let After::Paused(paused) = subscription_changed(state, conn, user, sub, apply_limits).await? {
             owners.extend(paused);
         }
     }
@@ -227,6 +242,7 @@ async fn subscription_changed(
     conn: &mut AsyncPgConnection,
     user: Uuid,
     sub: &Value,
+    apply_limits: ApplyTierLimits,
 ) -> Result<After, ApiError> {
     let square_status = sub["status"].as_str().unwrap_or("ACTIVE");
     let ended = matches!(square_status, "CANCELED" | "DEACTIVATED");
@@ -258,7 +274,7 @@ async fn subscription_changed(
         cancel_at_period_end: Some(!ended && sub["canceled_date"].is_string()),
     };
     store::apply_square(conn, user, &changes).await?;
-    let paused = apply_tier_limits(conn, &state.config.tier_limits, user).await?;
+    let paused = apply_limits(conn, &state.config.tier_limits, user).await?;
     Ok(After::Paused(vec![(user, paused)]))
 }
 

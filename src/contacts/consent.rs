@@ -206,12 +206,17 @@ pub async fn opt_out(state: web::Data<AppState>, token: web::Path<String>) -> Re
 /// contact paused for the tier limit is asked again; both in one transaction.
 async fn record(state: &AppState, contact: &ContactRow, changes: ContactChanges) -> Result<(), ApiError> {
     let id = contact.id;
-    crate::billing::service::freeing_a_slot(state, contact.user_id, |conn| {
-        Box::pin(async move {
-            store::update(conn, id, &changes).await?;
-            Ok(())
-        })
-    })
+    crate::billing::service::freeing_a_slot(
+        state,
+        contact.user_id,
+        crate::billing::service::Freed::TrustedContact,
+        |conn| {
+            Box::pin(async move {
+                store::update(conn, id, &changes).await?;
+                Ok(())
+            })
+        },
+    )
     .await
 }
 

@@ -219,7 +219,7 @@ pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch
 
 /// Deletes the contact; its freed slot lets the oldest contact paused for the tier limit be asked again.
 pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
-    crate::billing::service::freeing_a_slot(state, owner, |conn| {
+    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::TrustedContact, |conn| {
         Box::pin(async move {
             match store::delete_for(conn, owner, id).await? {
                 0 => Err(not_found()),

@@ -37,6 +37,18 @@ fn action_input(body: &web::Bytes) -> Result<ActionInput, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) { Ok(ActionInput::default()) } else { parse_body(body) }
 }
 
+/// Acknowledge and complete: the body (optional, with a note) read, then the one action path.
+async fn act(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    body: &web::Bytes,
+    which: Simple,
+) -> Result<ApiResponse<ActionView>, ApiError> {
+    let input = action_input(body)?;
+    Ok(ApiResponse::ok(snooze::act(state, user.id, id, input.note()?, which).await?))
+}
+
 #[utoipa::path(post, path = "/v1/reminders/{id}/acknowledge", tag = "reminders", operation_id = "reminders_acknowledge", params(("id" = Uuid, Path, description = "The resource id")), request_body = ActionInput,
     description = "Pauses escalation of the open episode for the profile's ack window.",
     responses((status = 200, body = Envelope<ActionView>), (status = 404), (status = 422)),
@@ -47,8 +59,7 @@ pub async fn acknowledge(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
-    let input = action_input(&body)?;
-    Ok(ApiResponse::ok(snooze::act(&state, user.id, *id, input.note()?, Simple::Acknowledge).await?))
+    act(&state, &user, *id, &body, Simple::Acknowledge).await
 }
 
 #[utoipa::path(post, path = "/v1/reminders/{id}/complete", tag = "reminders", operation_id = "reminders_complete", params(("id" = Uuid, Path, description = "The resource id")), request_body = ActionInput,
@@ -61,8 +72,7 @@ pub async fn complete(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
-    let input = action_input(&body)?;
-    Ok(ApiResponse::ok(snooze::act(&state, user.id, *id, input.note()?, Simple::Complete).await?))
+    act(&state, &user, *id, &body, Simple::Complete).await
 }
 
 #[utoipa::path(get, path = "/v1/reminders/{id}/escalations", tag = "reminders", operation_id = "reminders_escalations", params(("id" = Uuid, Path, description = "The resource id")),

@@ -1,18 +1,19 @@
-//! Thin handlers for `/v1/reminders`.
+//! Thin handlers for `/v1/reminders`. Changing and archiving one (`PATCH`, `DELETE`) are served by
+//! `crate::stopping::routes`: they can end the reminder's open episode, which is escalation's.
 
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use uuid::Uuid;
 
 use super::preview::{self, PreviewView};
 use super::service;
-use super::views::{ListQuery, ReminderInput, ReminderPatch, ReminderView};
+use super::views::{ListQuery, ReminderInput, ReminderView};
 use crate::accounts::auth::AuthUser;
-use crate::http::envelope::{Envelope, no_content};
+use crate::http::envelope::Envelope;
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
-    routes!(r => list, create, get, update, archive, preview);
+    routes!(r => list, create, get, preview);
 }
 
 #[utoipa::path(post, path = "/v1/reminders", tag = "reminders", operation_id = "reminders_create", request_body = ReminderInput,
@@ -52,33 +53,6 @@ pub async fn get(
 ) -> Result<ApiResponse<ReminderView>, ApiError> {
     let mut conn = state.db.get().await?;
     Ok(ApiResponse::ok(service::get(&mut conn, user.id, *id).await?))
-}
-
-#[utoipa::path(patch, path = "/v1/reminders/{id}", tag = "reminders", operation_id = "reminders_update", params(("id" = Uuid, Path, description = "The resource id")), request_body = ReminderPatch,
-    responses((status = 200, body = Envelope<ReminderView>), (status = 404), (status = 409)),
-    security(("bearer" = []), ("apiKey" = [])))]
-pub async fn update(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    body: Json<ReminderPatch>,
-) -> Result<ApiResponse<ReminderView>, ApiError> {
-    let mut conn = state.db.get().await?;
-    Ok(ApiResponse::ok(
-        service::update(&mut conn, &state.config.tier_limits, user.id, *id, body.0, state.clock.now()).await?,
-    ))
-}
-
-#[utoipa::path(delete, path = "/v1/reminders/{id}", tag = "reminders", operation_id = "reminders_archive", params(("id" = Uuid, Path, description = "The resource id")), description = "Archives the reminder.",
-    responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn archive(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.db.get().await?;
-    service::archive(&mut conn, &state.config.tier_limits, user.id, *id, state.clock.now()).await?;
-    Ok(no_content())
 }
 
 #[utoipa::path(get, path = "/v1/reminders/{id}/preview", tag = "reminders", operation_id = "reminders_preview", params(("id" = Uuid, Path, description = "The resource id")),

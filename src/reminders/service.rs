@@ -1,7 +1,12 @@
 //! Reminder rules: field checks, the tier quota, optimistic concurrency, archive.
+//!
+//! Archiving (by `update` or `archive`) also ends the reminder's open episode and frees its quota slot, in
+//! the same transaction; that part belongs to escalation and billing, so `crate::stopping` composes it: the
+//! write functions here run inside its transaction and say what they did.
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::ids::{ReminderId, UserId};
 use reminder_core::tiers::TierTable;
 use uuid::Uuid;
 
@@ -10,7 +15,6 @@ use super::model::{COMPLETION_KINDS, CompletionRow, IMPORTANCES, NewReminder, Re
 use super::store::{self, ListFilter};
 use super::views::{CompletionInput, ListQuery, ReminderInput, ReminderPatch, ReminderView};
 use crate::billing::limits::{self, Limit};
-use crate::escalation::actions::{self, Actor};
 use crate::http::envelope::Pagination;
 use crate::http::pagination::Page;
 use crate::http::{ApiError, FieldError};
@@ -70,7 +74,8 @@ async fn check_profile(
     Ok(())
 }
 
-async fn full_view(conn: &mut AsyncPgConnection, reminder: Reminder) -> Result<ReminderView, ApiError> {
+/// The reminder as the API shows it, with its schedule and completion criteria.
+pub async fn full_view(conn: &mut AsyncPgConnection, reminder: Reminder) -> Result<ReminderView, ApiError> {
     let mut full = store::with_details(conn, vec![reminder]).await?;
     let one = full.pop().ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder vanished")))?;
     reminder_view(one).map_err(ApiError::internal)
@@ -184,111 +189,106 @@ pub async fn titles(
     Ok(store::titles(conn, owner, ids).await?.into_iter().collect())
 }
 
+/// What [`update`] wrote: the reminder, and whether this update archived it (then the caller ends its open
+/// episode and applies the tier limits in the same transaction).
+pub struct Updated {
+    pub reminder: Reminder,
+    pub archived: bool,
+}
+
+/// Applies `patch` inside the caller's transaction (`crate::stopping::update_reminder`).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ReminderId,
     patch: ReminderPatch,
     now: DateTime<Utc>,
-) -> Result<ReminderView, ApiError> {
-    let reminder = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
-            if patch.version.is_some_and(|v| v != current.version) {
-                return Err(ApiError::conflict(format!(
-                    "The reminder was changed meanwhile (now version {}); reload it and retry.",
-                    current.version
-                )));
-            }
-            let mut errors = Vec::new();
-            let mut changes = ReminderChanges {
-                title: patch.title.as_deref().map(|t| clean_title(t, &mut errors)),
-                description: patch.description.map(|d| clean_description(d, &mut errors)),
-                ..Default::default()
-            };
-            if let Some(importance) = patch.importance {
-                check_one_of("importance", &importance, &IMPORTANCES, &mut errors);
-                changes.importance = Some(importance);
-            }
-            if let Some(profile) = patch.escalation_profile_id {
-                check_profile(conn, owner, profile, &mut errors).await?;
-                changes.escalation_profile_id = Some(profile);
-            }
-            let stored = schedule_of(&store::schedule_for(conn, id).await?).map_err(ApiError::internal)?;
-            let excludes = patch.exclude_dates.clone().unwrap_or_else(|| stored.exclude_dates.clone());
-            let skip = patch.skip_weekends.unwrap_or(stored.skip_weekends);
-            let schedule = match &patch.schedule {
-                Some(input) => schedule_from_input(input, &current.timezone, excludes, skip, now, &mut errors),
-                None if patch.exclude_dates.is_some() || patch.skip_weekends.is_some() => {
-                    let changed = reminder_core::schedule::Schedule {
-                        exclude_dates: excludes,
-                        skip_weekends: skip,
-                        ..stored.clone()
-                    };
-                    match changed.validate(now) {
-                        Ok(()) => Some(changed),
-                        Err(err) => {
-                            errors.push(FieldError::new(error_field(&err, ""), err.to_string()));
-                            None
-                        }
-                    }
+) -> Result<Updated, ApiError> {
+    // The stores below still take plain UUIDs.
+    let (owner, id) = (owner.uuid(), id.uuid());
+    let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
+    if patch.version.is_some_and(|v| v != current.version) {
+        return Err(ApiError::conflict(format!(
+            "The reminder was changed meanwhile (now version {}); reload it and retry.",
+            current.version
+        )));
+    }
+    let mut errors = Vec::new();
+    let mut changes = ReminderChanges {
+        title: patch.title.as_deref().map(|t| clean_title(t, &mut errors)),
+        description: patch.description.map(|d| clean_description(d, &mut errors)),
+        ..Default::default()
+    };
+    if let Some(importance) = patch.importance {
+        check_one_of("importance", &importance, &IMPORTANCES, &mut errors);
+        changes.importance = Some(importance);
+    }
+    if let Some(profile) = patch.escalation_profile_id {
+        check_profile(conn, owner, profile, &mut errors).await?;
+        changes.escalation_profile_id = Some(profile);
+    }
+    let stored = schedule_of(&store::schedule_for(conn, id).await?).map_err(ApiError::internal)?;
+    let excludes = patch.exclude_dates.clone().unwrap_or_else(|| stored.exclude_dates.clone());
+    let skip = patch.skip_weekends.unwrap_or(stored.skip_weekends);
+    let schedule = match &patch.schedule {
+        Some(input) => schedule_from_input(input, &current.timezone, excludes, skip, now, &mut errors),
+        None if patch.exclude_dates.is_some() || patch.skip_weekends.is_some() => {
+            let changed =
+                reminder_core::schedule::Schedule { exclude_dates: excludes, skip_weekends: skip, ..stored.clone() };
+            match changed.validate(now) {
+                Ok(()) => Some(changed),
+                Err(err) => {
+                    errors.push(FieldError::new(error_field(&err, ""), err.to_string()));
+                    None
                 }
-                None => None,
-            };
-            let status = patch.status.clone().unwrap_or_else(|| current.status.clone());
-            if patch.status.is_some() {
-                check_one_of("status", &status, &["active", "archived"], &mut errors);
             }
-            let completion = patch.completion_criteria.map(|c| completion_row(id, c, &mut errors));
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
+        }
+        None => None,
+    };
+    let status = patch.status.clone().unwrap_or_else(|| current.status.clone());
+    if patch.status.is_some() {
+        check_one_of("status", &status, &["active", "archived"], &mut errors);
+    }
+    let completion = patch.completion_criteria.map(|c| completion_row(id, c, &mut errors));
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let effective = schedule.clone().unwrap_or(stored);
+    if let Some(schedule) = &schedule {
+        changes.timezone = Some(schedule.tz.name().to_owned());
+        store::put_schedule(conn, &schedule_row(id, schedule).map_err(ApiError::internal)?).await?;
+    }
+    if let Some(completion) = &completion {
+        store::put_completion(conn, completion).await?;
+    }
+    match (current.status.as_str(), status.as_str()) {
+        ("archived", "archived") => {}
+        (_, "archived") => archive_changes(&mut changes, now),
+        ("archived" | "completed", "active") => {
+            ensure_slot(conn, tiers, owner).await?;
+            let next = effective.next_after(now).map_err(ApiError::internal)?;
+            if next.is_none() {
+                return Err(ApiError::field("schedule", "has no upcoming occurrence; give a new schedule"));
             }
-            let effective = schedule.clone().unwrap_or(stored);
-            if let Some(schedule) = &schedule {
-                changes.timezone = Some(schedule.tz.name().to_owned());
-                store::put_schedule(conn, &schedule_row(id, schedule).map_err(ApiError::internal)?).await?;
-            }
-            if let Some(completion) = &completion {
-                store::put_completion(conn, completion).await?;
-            }
-            match (current.status.as_str(), status.as_str()) {
-                ("archived", "archived") => {}
-                (_, "archived") => {
-                    archive_changes(&mut changes, now);
-                    actions::cancel_open_episode(conn, id, Actor::User(owner), now).await?;
-                }
-                ("archived" | "completed", "active") => {
-                    ensure_slot(conn, tiers, owner).await?;
-                    let next = effective.next_after(now).map_err(ApiError::internal)?;
-                    if next.is_none() {
-                        return Err(ApiError::field("schedule", "has no upcoming occurrence; give a new schedule"));
-                    }
-                    changes.status = Some("active".to_owned());
-                    changes.next_trigger_at = Some(next);
-                    changes.completed_at = Some(None);
-                    changes.archived_at = Some(None);
-                }
-                ("snoozed", "active") if patch.status.is_some() => {
-                    changes.status = Some("active".to_owned());
-                    changes.snoozed_until = Some(None);
-                    changes.next_trigger_at = Some(effective.next_after(now).map_err(ApiError::internal)?);
-                }
-                ("active" | "snoozed", _) if schedule.is_some() => {
-                    changes.next_trigger_at = Some(effective.next_after(now).map_err(ApiError::internal)?);
-                }
-                _ => {}
-            }
-            let archiving = changes.status.as_deref() == Some("archived");
-            let updated = store::update(conn, owner, id, &changes).await?;
-            if archiving {
-                // The freed slot lets the oldest reminder paused for the tier limit escalate again.
-                crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
-            }
-            Ok(updated)
-        })
-        .await?;
-    full_view(conn, reminder).await
+            changes.status = Some("active".to_owned());
+            changes.next_trigger_at = Some(next);
+            changes.completed_at = Some(None);
+            changes.archived_at = Some(None);
+        }
+        ("snoozed", "active") if patch.status.is_some() => {
+            changes.status = Some("active".to_owned());
+            changes.snoozed_until = Some(None);
+            changes.next_trigger_at = Some(effective.next_after(now).map_err(ApiError::internal)?);
+        }
+        ("active" | "snoozed", _) if schedule.is_some() => {
+            changes.next_trigger_at = Some(effective.next_after(now).map_err(ApiError::internal)?);
+        }
+        _ => {}
+    }
+    let archived = changes.status.as_deref() == Some("archived");
+    let reminder = store::update(conn, owner, id, &changes).await?;
+    Ok(Updated { reminder, archived })
 }
 
 fn archive_changes(changes: &mut ReminderChanges, now: DateTime<Utc>) {
@@ -298,27 +298,23 @@ fn archive_changes(changes: &mut ReminderChanges, now: DateTime<Utc>) {
     changes.snoozed_until = Some(None);
 }
 
-/// Archives the reminder (idempotent), ends its open episode and frees its quota slot.
+/// Archives the reminder inside the caller's transaction (`crate::stopping::archive_reminder`); idempotent.
+/// Returns whether it archived it now (then the caller ends its open episode and frees its quota slot).
 pub async fn archive(
     conn: &mut AsyncPgConnection,
-    tiers: &TierTable,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ReminderId,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
-        if current.status == "archived" {
-            return Ok(());
-        }
-        let mut changes = ReminderChanges::default();
-        archive_changes(&mut changes, now);
-        actions::cancel_open_episode(conn, id, Actor::User(owner), now).await?;
-        store::update(conn, owner, id, &changes).await?;
-        crate::billing::service::apply_tier_limits(conn, tiers, owner).await?;
-        Ok(())
-    })
-    .await
+) -> Result<bool, ApiError> {
+    let (owner, id) = (owner.uuid(), id.uuid());
+    let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
+    if current.status == "archived" {
+        return Ok(false);
+    }
+    let mut changes = ReminderChanges::default();
+    archive_changes(&mut changes, now);
+    store::update(conn, owner, id, &changes).await?;
+    Ok(true)
 }
 
 /// The owner's zone: the default for schedules and the clock snooze phrases are read on.

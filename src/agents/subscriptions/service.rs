@@ -235,7 +235,7 @@ pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SubscriptionV
 /// Deletes the subscription; its freed slot lets the oldest channel paused for the tier limit work again.
 pub async fn delete(state: &AppState, user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
     let owner = user.id;
-    crate::billing::service::freeing_a_slot(state, owner, |conn| {
+    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::Channel, |conn| {
         Box::pin(async move {
             match store::delete(conn, owner, id).await? {
                 true => Ok(()),

@@ -41,10 +41,22 @@ struct Rule {
     age: Duration,
 }
 
+impl Rule {
+    /// Deletes, a batch at a time, the rows of `table` whose `stamp` is older than `age`, picked by their
+    /// `key` columns. Every argument is a constant of ours, never input.
+    fn older(table: &'static str, key: &str, stamp: &str, age: Duration) -> Rule {
+        let sql = format!(
+            "DELETE FROM {table} WHERE ({key}) IN (
+                SELECT {key} FROM {table} WHERE {stamp} < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        );
+        Rule { table, delete: Delete::Sql(sql), age }
+    }
+}
+
 /// How a rule deletes one batch.
 enum Delete {
     /// A statement with `$1` = cutoff and `$2` = batch size.
-    Sql(&'static str),
+    Sql(String),
     /// Through the deliveries' store, the table's one writer.
     Deliveries,
     /// Through the episodes' store; after the deliveries, so an episode whose last deliveries just went
@@ -56,7 +68,7 @@ impl Delete {
     async fn batch(&self, conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>) -> diesel::QueryResult<usize> {
         match self {
             Delete::Sql(sql) => {
-                diesel::sql_query(*sql)
+                diesel::sql_query(sql)
                     .bind::<Timestamptz, _>(cutoff)
                     .bind::<BigInt, _>(BATCH)
                     .prepared()
@@ -76,65 +88,14 @@ fn rules(config: &Config) -> [Rule; 9] {
         Rule { table: "deliveries", delete: Delete::Deliveries, age: deliveries },
         // Runs after the deliveries: an episode whose last deliveries just went goes in the same run.
         Rule { table: "escalations", delete: Delete::Episodes, age: deliveries },
-        Rule {
-            table: "audit_trails",
-            delete: Delete::Sql(
-                "DELETE FROM audit_trails WHERE id IN (
-                    SELECT id FROM audit_trails WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: audit,
-        },
-        Rule {
-            table: "event_logs",
-            delete: Delete::Sql(
-                "DELETE FROM event_logs WHERE id IN (
-                    SELECT id FROM event_logs WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: audit,
-        },
-        Rule {
-            table: "admin_actions",
-            delete: Delete::Sql(
-                "DELETE FROM admin_actions WHERE id IN (
-                    SELECT id FROM admin_actions WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: audit,
-        },
-        Rule {
-            table: "processed_webhook_events",
-            delete: Delete::Sql(
-                "DELETE FROM processed_webhook_events WHERE (provider, event_id) IN (
-                    SELECT provider, event_id FROM processed_webhook_events
-                    WHERE processed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: PROVIDER_EVENTS,
-        },
-        Rule {
-            table: "action_link_uses",
-            delete: Delete::Sql(
-                "DELETE FROM action_link_uses WHERE token_id IN (
-                    SELECT token_id FROM action_link_uses WHERE used_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: action_link_uses(),
-        },
-        Rule {
-            table: "pending_notifications",
-            delete: Delete::Sql(
-                "DELETE FROM pending_notifications WHERE delivery_id IN (
-                    SELECT delivery_id FROM pending_notifications
-                    WHERE delivered_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: PULL_CONFIRMED,
-        },
-        Rule {
-            table: "pending_notifications",
-            delete: Delete::Sql(
-                "DELETE FROM pending_notifications WHERE delivery_id IN (
-                    SELECT delivery_id FROM pending_notifications
-                    WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            ),
-            age: PULL_UNCONFIRMED,
-        },
+        Rule::older("audit_trails", "id", "created_at", audit),
+        Rule::older("event_logs", "id", "created_at", audit),
+        Rule::older("admin_actions", "id", "created_at", audit),
+        Rule::older("processed_webhook_events", "provider, event_id", "processed_at", PROVIDER_EVENTS),
+        Rule::older("action_link_uses", "token_id", "used_at", action_link_uses()),
+        // Confirmed pull notifications after a week, unconfirmed ones after a month.
+        Rule::older("pending_notifications", "delivery_id", "delivered_at", PULL_CONFIRMED),
+        Rule::older("pending_notifications", "delivery_id", "created_at", PULL_UNCONFIRMED),
     ]
 }
 
