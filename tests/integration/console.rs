@@ -4,8 +4,10 @@
 mod billing;
 mod browser;
 mod channels;
+mod evidence;
 mod notifications;
 mod pages;
+mod profiles;
 mod reminder_edit;
 mod settings;
 

@@ -11,6 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 mod account;
+mod profiles;
 
 use crate::common::{TestApp, free_port};
 use crate::engine::{eventually, eventually_counts};
