@@ -45,6 +45,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("profile.html", include_str!("templates/profile.html")),
         ("profile_delete.html", include_str!("templates/profile_delete.html")),
         ("evidence.html", include_str!("templates/evidence.html")),
+        ("password_forgot.html", include_str!("templates/password_forgot.html")),
+        ("password_reset.html", include_str!("templates/password_reset.html")),
     ] {
         // Compiled into the binary and rendered by the tests: a broken one never ships.
         env.add_template(name, source).expect("built-in console template parses");

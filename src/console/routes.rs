@@ -7,6 +7,7 @@ mod contacts;
 mod dashboard;
 mod evidence;
 mod notifications;
+mod password_reset;
 mod profiles;
 mod reminder_edit;
 mod reminders;
@@ -29,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/login").get(account::login_form).post(account::login))
         .service(web::resource("/signup").get(account::signup_form).post(account::signup))
         .service(web::resource("/logout").post(account::logout))
+        .service(web::resource("/password/forgot").get(password_reset::forgot_form).post(password_reset::forgot))
+        .service(web::resource("/password/reset/{token}").get(password_reset::reset_form).post(password_reset::reset))
         .service(web::resource("/reminders").get(reminders::list).post(reminders::create))
         .service(web::resource("/reminders/new").get(reminders::new_form))
         .service(web::resource("/reminders/{id}").get(reminders::detail))

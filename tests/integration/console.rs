@@ -7,6 +7,7 @@ mod channels;
 mod evidence;
 mod notifications;
 mod pages;
+mod password_reset;
 mod profiles;
 mod reminder_edit;
 mod settings;
