@@ -36,6 +36,7 @@ fn routes(r: &mut Routes) {
     http::openapi::routes(r);
     crate::accounts::auth::routes::configure(r);
     crate::accounts::users::routes::configure(r);
+    crate::privacy::routes::configure(r);
     crate::reminders::routes::configure(r);
     crate::escalation::routes::configure(r);
     crate::profiles::routes::configure(r);

@@ -1,11 +1,15 @@
-//! Delivery controls, applied by the engine to a batch of new deliveries inside the transaction that
-//! inserts them: a delivery-disabled account gets nothing, a usage-suspended one gets its window's
-//! allowance, and SMS past the monthly budget fall back to email. The owners' states are read in one
-//! query per batch; suspended owners' rows are locked so the window count is exact under concurrency.
+//! Delivery controls. The engine applies them to a batch of new deliveries inside the transaction that
+//! inserts them ([`apply`]): a delivery-disabled account gets nothing, and SMS past the monthly budget fall
+//! back to email; the owners' states are read in one query per batch. A usage suspension's allowance counts
+//! sends, not creations ([`allowance`]): the worker asks for it for the claimed deliveries it is about to send
+//! (`escalation::engine::deliveries::within_allowance`), so a delivery deferred, cancelled or created before
+//! the suspension is counted only if and when it goes out. Suspended owners' subscription rows are locked
+//! there, so the window count is exact under concurrency.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::QueryableByName;
 use diesel::sql_types::{Array, Date, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reminder_core::ChannelKind;
@@ -39,21 +43,28 @@ impl<'a> Settings<'a> {
     }
 }
 
+/// An owner's delivery control as stored.
 #[derive(diesel::QueryableByName)]
-struct OwnerState {
+struct Control {
     #[diesel(sql_type = SqlUuid)]
     user_id: Uuid,
     #[diesel(sql_type = Text)]
     delivery_state: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     usage_suspended_until: Option<DateTime<Utc>>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct OwnerState {
+    #[diesel(embed)]
+    control: Control,
     #[diesel(sql_type = Text)]
     tier: String,
     #[diesel(sql_type = Integer)]
     sms_used: i32,
 }
 
-impl OwnerState {
+impl Control {
     /// The state in force at `now`: a usage suspension past its end has lifted itself.
     fn state(&self, now: DateTime<Utc>) -> DeliveryState {
         match DeliveryState::parse(&self.delivery_state) {
@@ -66,7 +77,8 @@ impl OwnerState {
     }
 }
 
-/// Applies the controls to `rows` (the pending ones; rows already cancelled are left alone).
+/// Applies the creation-time controls to `rows` (the pending ones; rows already cancelled are left alone). A
+/// usage suspension is left to send time ([`allowance`]).
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     settings: Settings<'_>,
@@ -90,19 +102,14 @@ pub async fn apply(
     .load::<OwnerState>(conn)
     .await?
     .into_iter()
-    .map(|s| (s.user_id, s))
+    .map(|s| (s.control.user_id, s))
     .collect();
-    let state_of = |user: &Uuid| states.get(user).map_or(DeliveryState::Active, |s| s.state(now));
-
     for row in rows.iter_mut().filter(|r| r.status == "pending") {
-        if state_of(&row.user_id.uuid()) == DeliveryState::DeliveryDisabled {
+        if states.get(&row.user_id.uuid()).is_some_and(|s| s.control.state(now) == DeliveryState::DeliveryDisabled) {
             cancel(row, DISABLED_REASON.to_owned());
         }
     }
-    sms_budget(conn, settings.tiers, &states, rows).await?;
-    let suspended: Vec<Uuid> =
-        owners.iter().copied().filter(|user| state_of(user) == DeliveryState::UsageSuspended).collect();
-    usage_allowance(conn, settings, &suspended, rows, now).await
+    sms_budget(conn, settings.tiers, &states, rows).await
 }
 
 fn distinct(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
@@ -127,25 +134,54 @@ struct Window {
     deliveries: i32,
 }
 
-/// Lets through at most the window's remaining allowance of each suspended owner's pending rows and
-/// records the rest cancelled with the time the window resets.
-async fn usage_allowance(
+/// How many of an owner's sends may go out now; the rest are held back, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    pub sends: usize,
+    /// The cancel reason of the ones held back (`None` when all may go).
+    pub held_reason: Option<String>,
+}
+
+/// Asks for `wanted` sends per owner, now, and counts the ones granted. Call it inside a transaction: the
+/// owners' subscription rows are locked (in id order) and their state read again under the lock, so a
+/// suspension lifted or set since the caller looked counts, and two callers granting the last slot of one
+/// window are serialised. A usage-suspended owner gets at most what is left of the current window (a window
+/// starts with the first send after the previous one ended); a delivery-disabled one gets nothing; anyone
+/// else gets everything without a write.
+pub async fn allowance(
     conn: &mut AsyncPgConnection,
     settings: Settings<'_>,
-    owners: &[Uuid],
-    rows: &mut [NewDelivery],
+    wanted: &[(Uuid, usize)],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<()> {
-    if owners.is_empty() {
-        return Ok(());
+) -> diesel::QueryResult<HashMap<Uuid, Allowed>> {
+    let owners: Vec<Uuid> = distinct(wanted.iter().map(|(user, _)| *user));
+    let controls: Vec<Control> = diesel::sql_query(
+        "SELECT user_id, delivery_state, usage_suspended_until FROM subscriptions
+         WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+    )
+    .bind::<Array<SqlUuid>, _>(&owners)
+    .prepared()
+    .load(conn)
+    .await?;
+    let state_of =
+        |user: &Uuid| controls.iter().find(|c| c.user_id == *user).map_or(DeliveryState::Active, |c| c.state(now));
+    let mut allowed: HashMap<Uuid, Allowed> = HashMap::with_capacity(wanted.len());
+    let mut suspended = Vec::new();
+    for (user, sends) in wanted {
+        match state_of(user) {
+            DeliveryState::UsageSuspended => suspended.push((*user, *sends)),
+            DeliveryState::DeliveryDisabled => {
+                allowed.insert(*user, Allowed { sends: 0, held_reason: Some(DISABLED_REASON.to_owned()) });
+            }
+            DeliveryState::Active => {
+                allowed.insert(*user, Allowed { sends: *sends, held_reason: None });
+            }
+        }
     }
-    // The subscription rows serialise window creation and counting per owner.
-    diesel::sql_query("SELECT 1 FROM subscriptions WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE")
-        .bind::<Array<SqlUuid>, _>(owners)
-        .prepared()
-        .execute(conn)
-        .await?;
-    // A window starts with the first delivery after the previous one ended.
+    if suspended.is_empty() {
+        return Ok(allowed);
+    }
+    let owners: Vec<Uuid> = suspended.iter().map(|(user, _)| *user).collect();
     diesel::sql_query(
         "INSERT INTO delivery_window_usage (user_id, window_start, window_end)
          SELECT o, $2, $3 FROM unnest($1::uuid[]) AS o
@@ -153,7 +189,7 @@ async fn usage_allowance(
                            WHERE w.user_id = o AND w.window_start <= $2 AND w.window_end > $2)
          ON CONFLICT DO NOTHING",
     )
-    .bind::<Array<SqlUuid>, _>(owners)
+    .bind::<Array<SqlUuid>, _>(&owners)
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(now + settings.window)
     .prepared()
@@ -163,32 +199,29 @@ async fn usage_allowance(
         "SELECT user_id, window_start, window_end, deliveries FROM delivery_window_usage
          WHERE user_id = ANY($1) AND window_start <= $2 AND window_end > $2",
     )
-    .bind::<Array<SqlUuid>, _>(owners)
+    .bind::<Array<SqlUuid>, _>(&owners)
     .bind::<Timestamptz, _>(now)
     .prepared()
     .load(conn)
     .await?;
-    let allowance = i64::from(settings.allowance_per_window);
+    let limit = settings.allowance_per_window;
     let mut granted: Vec<(Uuid, DateTime<Utc>, i32)> = Vec::with_capacity(windows.len());
-    for window in &windows {
-        let mut left = (allowance - i64::from(window.deliveries)).max(0);
-        let mut taken = 0;
-        for row in rows.iter_mut().filter(|r| r.user_id.uuid() == window.user_id && r.status == "pending") {
-            if left > 0 {
-                left -= 1;
-                taken += 1;
-            } else {
-                cancel(
-                    row,
-                    format!(
-                        "usage suspended: the allowance of {allowance} deliveries per window is used; \
-                         the window resets at {}",
-                        window.window_end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    ),
-                );
-            }
-        }
-        granted.push((window.user_id, window.window_start, taken));
+    for (user, sends) in suspended {
+        let Some(window) = windows.iter().find(|w| w.user_id == user) else {
+            // Not reached: the window was created above under the owner's lock. Hold back rather than guess.
+            allowed.insert(user, Allowed { sends: 0, held_reason: Some("usage suspended".to_owned()) });
+            continue;
+        };
+        let left = usize::try_from(i64::from(limit) - i64::from(window.deliveries)).unwrap_or(0);
+        let sends_now = sends.min(left);
+        let held_reason = (sends_now < sends).then(|| {
+            format!(
+                "usage suspended: the allowance of {limit} deliveries per window is used; the window resets at {}",
+                window.window_end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        });
+        allowed.insert(user, Allowed { sends: sends_now, held_reason });
+        granted.push((user, window.window_start, i32::try_from(sends_now).unwrap_or(i32::MAX)));
     }
     diesel::sql_query(
         "UPDATE delivery_window_usage w SET deliveries = w.deliveries + v.n
@@ -201,7 +234,7 @@ async fn usage_allowance(
     .prepared()
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(allowed)
 }
 
 #[derive(diesel::QueryableByName)]

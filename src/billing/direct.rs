@@ -1,7 +1,7 @@
 //! Delivery controls for a message sent outside the engine: a test send, a verification code, a contact's
 //! invitation. They pass through the engine's own [`controls::apply`] as a one-row batch, so a
-//! delivery-disabled account sends nothing, a usage suspension's allowance counts them, and an SMS needs
-//! budget left. An admitted SMS is counted at once, under the owner's lock, so parallel requests cannot
+//! delivery-disabled account sends nothing and an SMS needs budget left, and then ask [`controls::allowance`]
+//! for one send, as the worker does just before sending, so a usage suspension's allowance counts them. An admitted SMS is counted at once, under the owner's lock, so parallel requests cannot
 //! overdraw the budget; [`refund`] gives it back when nothing was sent after all.
 
 use chrono::{DateTime, Utc};
@@ -49,9 +49,15 @@ pub async fn admit(state: &AppState, user: Uuid, channel: ChannelKind) -> Result
         }];
         controls::apply(conn, settings, &mut row, now).await?;
         let [row] = row;
+        let suppressed = |reason: Option<String>| {
+            Admission::Suppressed(reason.unwrap_or_else(|| "stopped by the account's delivery controls".to_owned()))
+        };
         if row.status != "pending" || row.target.channel != channel {
-            let reason = row.cancel_reason.unwrap_or_else(|| "stopped by the account's delivery controls".to_owned());
-            return Ok(Admission::Suppressed(reason));
+            return Ok(suppressed(row.cancel_reason));
+        }
+        let allowed = controls::allowance(conn, settings, &[(user, 1)], now).await?.remove(&user);
+        if let Some(controls::Allowed { sends: 0, held_reason }) = allowed {
+            return Ok(suppressed(held_reason));
         }
         if channel == ChannelKind::Sms {
             count_sms(conn, user, now, 1).await?;

@@ -34,6 +34,7 @@ pub struct ReminderForm {
     /// The version an edit started from (empty on the new-reminder form); a stale one is a conflict.
     pub version: String,
 }
+super::routes::tokened!(ReminderForm);
 
 fn empty_schedule(kind: &str) -> ScheduleInput {
     ScheduleInput {

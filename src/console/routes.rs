@@ -14,16 +14,23 @@ mod reminders;
 mod security;
 mod settings;
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use base64::Engine;
 use chrono::TimeDelta;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
+use super::error::ConsoleError;
 use super::render;
 use super::session::{self, Viewer};
 use crate::config::Config;
+use crate::http::ApiError;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").get(dashboard::show))
@@ -54,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
         .service(web::resource("/settings/password").post(security::password))
         .service(web::resource("/settings/sessions/{id}/revoke").post(security::revoke_session))
+        .service(web::resource("/settings/export").get(settings::export))
         .service(web::resource("/settings/delete").post(security::delete_account))
         .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
         .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))
@@ -90,8 +98,94 @@ fn evidence_routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The id in a page's path. A malformed id is the same 404 as another user's, so neither hints at anything.
-fn path_id(raw: &str) -> Result<uuid::Uuid, super::error::ConsoleError> {
-    uuid::Uuid::parse_str(raw).map_err(|_| super::error::ConsoleError::NotFound)
+fn path_id(raw: &str) -> Result<Uuid, ConsoleError> {
+    Uuid::parse_str(raw).map_err(|_| ConsoleError::NotFound)
+}
+
+/// A form that carries the session's token in its `csrf` field.
+pub(super) trait Tokened {
+    fn csrf(&self) -> &str;
+}
+
+/// Marks forms as [`Tokened`].
+macro_rules! tokened {
+    ($($form:ty),* $(,)?) => {
+        $(impl $crate::console::routes::Tokened for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+pub(super) use tokened;
+
+/// A form the signed-in viewer posted, its token checked (403 otherwise) before the handler runs, so no
+/// handler can forget the check.
+struct Posted<T> {
+    viewer: Viewer,
+    form: T,
+}
+
+/// A [`Posted`] form about one item (`/channels/{id}/…`): the `{id}` of the path parsed too, after the
+/// token (a malformed id is a 404, like [`path_id`]).
+struct PostedTo<T> {
+    viewer: Viewer,
+    id: Uuid,
+    form: T,
+}
+
+impl<T: DeserializeOwned + Tokened + 'static> FromRequest for Posted<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let config = req.app_data::<web::Data<AppState>>().map(|state| state.config.clone());
+        let viewer = Viewer::from_request(req, payload);
+        let form = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let (viewer, form) = (viewer.await, form.await);
+            let (viewer, form) = (viewer?, form?.into_inner());
+            let config = config.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
+            viewer.check_csrf(&config, form.csrf())?;
+            Ok(Posted { viewer, form })
+        })
+    }
+}
+
+impl<T: DeserializeOwned + Tokened + 'static> FromRequest for PostedTo<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let raw_id = raw_path_id(req);
+        let posted = Posted::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let Posted { viewer, form } = posted.await?;
+            Ok(PostedTo { viewer, id: path_id(&raw_id)?, form })
+        })
+    }
+}
+
+/// A page about one item (`/reminders/{id}`) as the signed-in viewer sees it: the `{id}` parsed once the
+/// viewer is known, so a signed-out visitor is sent to sign in whatever the id.
+struct ItemPage {
+    viewer: Viewer,
+    id: Uuid,
+}
+
+impl FromRequest for ItemPage {
+    type Error = ConsoleError;
+    type Future = LocalBoxFuture<'static, Result<Self, ConsoleError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let raw_id = raw_path_id(req);
+        let viewer = Viewer::from_request(req, payload);
+        Box::pin(async move { Ok(ItemPage { viewer: viewer.await?, id: path_id(&raw_id)? }) })
+    }
+}
+
+fn raw_path_id(req: &HttpRequest) -> String {
+    req.match_info().get("id").unwrap_or_default().to_owned()
 }
 
 /// Cookie carrying a one-line message to the page after a redirect ("Snoozed until …").

@@ -218,13 +218,18 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
     let mut tasks = JoinSet::new();
     let mut outcomes = Unwritten::default();
     let now = state.clock.now();
-    for mut row in claimed {
-        let Some(channel_kind) = ChannelKind::parse(&row.channel) else { continue };
+    let mut sending = Vec::with_capacity(claimed.len());
+    for row in claimed {
         if let Some(until) = quiet_until(&resolved, &row, now) {
             held.retain(|(id, _)| *id != row.id);
             outcomes.recorded.push(deferred(&row, until));
-            continue;
+        } else {
+            sending.push(row);
         }
+    }
+    let sending = within_allowance(state, sending, &mut held, now).await;
+    for mut row in sending {
+        let Some(channel_kind) = ChannelKind::parse(&row.channel) else { continue };
         let recipient = resolved
             .recipients
             .get(&(row.target_kind.clone(), row.target_id, channel_kind))
@@ -313,6 +318,35 @@ fn quiet_until(resolved: &targets::Resolved, row: &Claimed, now: DateTime<Utc>) 
         return None;
     }
     resolved.quiet.get(&row.target_id)?.deferral(now)
+}
+
+/// API.md "Delivery rules that hold at send time": a usage-suspended owner's deliveries go out only within
+/// the window's allowance, counted here, after quiet hours, so only what is sent counts. Rows of other owners
+/// pass without a query. If the allowance cannot be asked for, the suspended owners' rows are not sent now:
+/// their leases run out and they are offered again.
+async fn within_allowance(
+    state: &AppState,
+    mut rows: Vec<Claimed>,
+    held: &mut Vec<(Uuid, i32)>,
+    now: DateTime<Utc>,
+) -> Vec<Claimed> {
+    let suspended: Vec<&Claimed> = rows.iter().filter(|r| r.usage_suspended).collect();
+    if suspended.is_empty() {
+        return rows;
+    }
+    let settings = crate::billing::controls::Settings::from_config(&state.config);
+    let through = async {
+        let mut conn = state.db.get().await?;
+        anyhow::Ok(deliveries::within_allowance(&mut conn, settings, &suspended, now).await?)
+    }
+    .await
+    .unwrap_or_else(|err| {
+        tracing::warn!(error = format!("{err:#}"), "could not count a usage suspension's allowance; retrying later");
+        Default::default()
+    });
+    rows.retain(|row| !row.usage_suspended || through.contains(&row.id));
+    held.retain(|(id, _)| rows.iter().any(|row| row.id == *id));
+    rows
 }
 
 fn deferred(row: &Claimed, until: DateTime<Utc>) -> Recorded {

@@ -37,6 +37,7 @@ const LAYERS: &[&str] = &[
     "escalation",
     "dispatch",
     "watchers",
+    "privacy",
     "admin",
     "console",
     // Composition: mounts the domains and runs the roles.

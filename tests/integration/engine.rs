@@ -4,7 +4,7 @@ mod bad_rows;
 mod faults;
 mod fencing;
 mod lifecycle;
-mod quiet_hours;
+pub mod quiet_hours;
 pub mod seed;
 mod through_api;
 

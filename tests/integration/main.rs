@@ -25,6 +25,7 @@ mod inbound_senders;
 mod invitations_by_text;
 mod paging;
 mod pgbouncer;
+mod privacy;
 mod processes;
 mod profiles;
 pub mod reminder_actions;

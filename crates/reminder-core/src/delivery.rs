@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{EpisodeId, ReminderId, UserId};
+use crate::ids::{DeliveryId, EpisodeId, ReminderId, UserId};
 use crate::machine::Target;
 
 /// One delivery to insert.
@@ -20,4 +20,19 @@ pub struct NewDelivery {
     pub deferred_reason: Option<String>,
     pub cancel_reason: Option<String>,
     pub payload: serde_json::Value,
+}
+
+impl NewDelivery {
+    /// The row's id, derived from its key (see [`DeliveryId::of`]). Read it after the controls have run: the
+    /// SMS budget's fallback moves a row to another target and channel, which is then another delivery.
+    pub fn id(&self) -> DeliveryId {
+        DeliveryId::of(
+            self.escalation_id,
+            self.tier,
+            self.loop_index,
+            self.target.kind.as_str(),
+            self.target.id,
+            self.target.channel.as_str(),
+        )
+    }
 }

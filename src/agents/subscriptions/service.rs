@@ -267,6 +267,8 @@ pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestRes
     let resolved = targets::resolve(&mut conn, &state.config.encryption_key, std::slice::from_ref(&key)).await?;
     drop(conn);
     let recipient = resolved.recipients.get(&key).cloned().unwrap_or(Recipient::Gone { reason: "unknown".to_owned() });
+    // Random on purpose, unlike an engine delivery's derived id: each test send is a new message (a receiver
+    // deduplicating by `webhook-id` must not drop the second test), and none is stored or re-sent.
     let delivery_id = Uuid::new_v4();
     let job = Job {
         delivery_id,

@@ -6,12 +6,12 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::append_cookie;
+use super::{Posted, append_cookie, tokened};
 use crate::accounts::auth::model::{AuthResult, LoginInput, RegisterInput};
 use crate::accounts::auth::{service as auth, tokens};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
-use crate::console::session::{self, COOKIE, Viewer, safe_next};
+use crate::console::session::{self, COOKIE, safe_next};
 use crate::console::{csrf, render};
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -179,13 +179,12 @@ pub async fn signup(
 pub struct TokenOnly {
     pub csrf: String,
 }
+tokened!(TokenOnly);
 
 pub async fn logout(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<TokenOnly>,
+    Posted { viewer, .. }: Posted<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     session::end(&state, &viewer).await?;
     Ok(super::signed_out(&state.config, "You are signed out."))
 }

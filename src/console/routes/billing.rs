@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::account::TokenOnly;
-use super::{page, redirect_with};
+use super::{Posted, page, redirect_with, tokened};
 use crate::billing::model::CheckoutInput;
 use crate::billing::service as billing;
 /// The path Square's checkout returns to (`billing::square` builds the redirect from it).
@@ -65,16 +65,15 @@ pub struct CheckoutForm {
     csrf: String,
     tier: String,
 }
+tokened!(CheckoutForm);
 
 /// Opens a Square checkout and shows a link to it: a form may not redirect to another site under our
 /// `form-action 'self'` policy, and a link works with JavaScript off.
 pub async fn checkout(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<CheckoutForm>,
+    Posted { viewer, form }: Posted<CheckoutForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     match billing::checkout(&state, viewer.user_id, CheckoutInput { tier: form.tier.clone() }).await {
         Ok(view) => billing_page(&req, &state, &viewer, Some(view.checkout_url)).await,
         Err(err) => refused(&state, err),
@@ -83,10 +82,8 @@ pub async fn checkout(
 
 pub async fn cancel(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<TokenOnly>,
+    Posted { viewer, .. }: Posted<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     match billing::cancel(&state, viewer.user_id).await {
         Ok(_) => Ok(redirect_with(&state.config, "/billing", "Cancelled. Your plan stays until the paid period ends.")),
         Err(err) => refused(&state, err),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::account::TokenOnly;
-use super::{page, path_id, redirect_with};
+use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
 use crate::accounts::auth::AuthUser;
 use crate::agents::subscriptions::model::{SubscribeInput, SubscriptionPatch, SubscriptionView, TestResult};
 use crate::agents::subscriptions::service;
@@ -111,6 +111,7 @@ pub struct AddForm {
     url: String,
     name: String,
 }
+tokened!(AddForm);
 
 /// The form field that shows an API field error of the `kind` form.
 fn add_field(kind: &str, api_field: &str) -> &'static str {
@@ -188,10 +189,8 @@ async fn detail_page(
 pub async fn detail(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
+    ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = path_id(&id)?;
     detail_page(&req, &state, &viewer, id, Extra::default(), StatusCode::OK).await
 }
 
@@ -220,11 +219,8 @@ fn code_message(sent: &VerificationView, target: &str) -> String {
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<AddForm>,
+    Posted { viewer, form }: Posted<AddForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let form = form.into_inner();
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let user = caller(&req, &viewer)?;
     let (config, name) = match form.kind.as_str() {
         "email" => (json!({"address": form.address}), None),
@@ -270,16 +266,13 @@ pub struct CodeForm {
     csrf: String,
     code: String,
 }
+tokened!(CodeForm);
 
 pub async fn verify(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<CodeForm>,
+    PostedTo { viewer, id, form }: PostedTo<CodeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let input = VerifyInput { code: form.code.clone() };
     let err = match verification::verify(&state, viewer.user_id, id, input).await {
         Ok(channel) => {
@@ -304,12 +297,8 @@ pub async fn verify(
 pub async fn resend(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let location = format!("/channels/{id}");
     match verification::resend(&state, viewer.user_id, id).await {
         Ok(sent) => {
@@ -357,12 +346,8 @@ fn test_message(result: &TestResult) -> String {
 pub async fn test(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let user = caller(&req, &viewer)?;
     let message = match service::test(&state, &user, id).await {
         Ok(result) => test_message(&result),
@@ -381,16 +366,13 @@ pub struct EnabledForm {
     csrf: String,
     enabled: String,
 }
+tokened!(EnabledForm);
 
 pub async fn enabled(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<EnabledForm>,
+    PostedTo { viewer, id, form }: PostedTo<EnabledForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let user = caller(&req, &viewer)?;
     let on = form.enabled == "true";
     let patch = SubscriptionPatch { name: None, config: None, enabled: Some(on), rotate_secret: None };
@@ -408,16 +390,13 @@ pub struct DeleteForm {
     csrf: String,
     confirm: String,
 }
+tokened!(DeleteForm);
 
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<DeleteForm>,
+    PostedTo { viewer, id, form }: PostedTo<DeleteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     if form.confirm != "yes" {
         let message = "Tick the box to confirm, then press Delete again.".to_owned();
         let extra = Extra { errors: Errors::from([("confirm".to_owned(), message)]), ..Extra::default() };

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::account::TokenOnly;
 use super::settings::ZONES;
-use super::{page, path_id, redirect_with};
+use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
 use crate::accounts::users::model::QuietHours;
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
@@ -32,6 +32,7 @@ pub struct InviteForm {
     quiet_start: String,
     quiet_end: String,
 }
+tokened!(InviteForm);
 
 /// A contact's own zone and quiet hours; blank fields mean "the same as mine".
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -42,6 +43,7 @@ pub struct HoursForm {
     quiet_start: String,
     quiet_end: String,
 }
+tokened!(HoursForm);
 
 fn blank_is_none(raw: &str) -> Option<String> {
     Some(raw.trim().to_owned()).filter(|v| !v.is_empty())
@@ -145,12 +147,9 @@ fn placed(err: ApiError, errors: &mut Errors) -> Result<StatusCode, ConsoleError
 pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<InviteForm>,
+    Posted { viewer, form }: Posted<InviteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let form = form.into_inner();
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let mut errors = Errors::new();
     let hours = quiet_hours(&form.quiet_start, &form.quiet_end, &mut errors);
     if errors.is_empty() {
@@ -199,11 +198,10 @@ async fn edit_page(
 pub async fn edit_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
+    ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let contact = service::get(&state, viewer.user_id, path_id(&id)?).await?;
+    let contact = service::get(&state, viewer.user_id, id).await?;
     let (start, end) = contact.quiet_hours.clone().map(|q| (q.start, q.end)).unwrap_or_default();
     let form = HoursForm {
         csrf: String::new(),
@@ -217,14 +215,9 @@ pub async fn edit_form(
 pub async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<HoursForm>,
+    PostedTo { viewer, id, form }: PostedTo<HoursForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let form = form.into_inner();
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let mut errors = Errors::new();
     let hours = quiet_hours(&form.quiet_start, &form.quiet_end, &mut errors);
     if errors.is_empty() {
@@ -256,23 +249,19 @@ pub async fn edit(
 pub async fn remove_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
+    ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let contact = service::get(&state, viewer.user_id, path_id(&id)?).await?;
+    let contact = service::get(&state, viewer.user_id, id).await?;
     let context = json!({"contact": row(&contact)});
     Ok(page(&req, &state.config, &viewer, "contacts", "contact_remove.html", StatusCode::OK, context))
 }
 
 pub async fn remove(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    service::delete(&state, viewer.user_id, path_id(&id)?).await?;
+    service::delete(&state, viewer.user_id, id).await?;
     Ok(redirect_with(&state.config, "/contacts", "Contact removed. They will not be reached again."))
 }

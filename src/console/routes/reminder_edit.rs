@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::account::TokenOnly;
 use super::reminders::{form_errors, form_page};
-use super::{path_id, redirect_with};
+use super::{ItemPage, PostedTo, redirect_with};
 use crate::console::error::ConsoleError;
 use crate::console::forms::ReminderForm;
 use crate::console::session::Viewer;
@@ -23,10 +23,8 @@ async fn stored_form(state: &AppState, viewer: &Viewer, id: uuid::Uuid) -> Resul
 pub async fn edit_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
+    ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = path_id(&id)?;
     let form = stored_form(&state, &viewer, id).await?;
     form_page(&req, &state, &viewer, (&form, Some(id)), &Default::default(), StatusCode::OK).await
 }
@@ -34,13 +32,8 @@ pub async fn edit_form(
 pub async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<ReminderForm>,
+    PostedTo { viewer, id, form }: PostedTo<ReminderForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let form = form.into_inner();
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let stored = stored_form(&state, &viewer, id).await?;
     let patch = match form.to_patch(viewer.tz, &stored) {
         Ok(patch) => patch,
@@ -50,10 +43,13 @@ pub async fn edit(
     };
     let mut conn = state.db.get().await?;
     let now = state.clock.now();
-    let err = match service::update(&mut conn, &state.config.tier_limits, viewer.user_id, id, patch, now).await {
-        Ok(_) => return Ok(redirect_with(&state.config, &format!("/reminders/{id}"), "Reminder saved.")),
-        Err(err) => err,
-    };
+    let err =
+        match service::update(&mut conn, &state.config.tier_limits, viewer.user_id, id, patch, now)
+            .await
+        {
+            Ok(_) => return Ok(redirect_with(&state.config, &format!("/reminders/{id}"), "Reminder saved.")),
+            Err(err) => err,
+        };
     drop(conn);
     let (status, errors) = form_errors(&form, err)?;
     form_page(&req, &state, &viewer, (&form, Some(id)), &errors, status).await
@@ -61,13 +57,10 @@ pub async fn edit(
 
 pub async fn archive(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let mut conn = state.db.get().await?;
-    service::archive(&mut conn, &state.config.tier_limits, viewer.user_id, id, state.clock.now()).await?;
+    service::archive(&mut conn, &state.config.tier_limits, viewer.user_id, id, state.clock.now())
+        .await?;
     Ok(redirect_with(&state.config, "/reminders", "Reminder archived. It no longer fires."))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::dashboard::{all_reminders, next_time};
-use super::{page, path_id, redirect_with};
+use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, ReminderForm, place};
 use crate::console::session::Viewer;
@@ -96,11 +96,8 @@ pub async fn new_form(
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<ReminderForm>,
+    Posted { viewer, form }: Posted<ReminderForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let form = form.into_inner();
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let input = match form.to_input(viewer.tz) {
         Ok(input) => input,
         Err(errors) => return form_page(&req, &state, &viewer, (&form, None), &errors, StatusCode::BAD_REQUEST).await,
@@ -142,6 +139,7 @@ pub struct SnoozeForm {
     csrf: String,
     phrase: String,
 }
+tokened!(SnoozeForm);
 
 async fn detail_page(
     req: &HttpRequest,
@@ -187,22 +185,16 @@ async fn detail_page(
 pub async fn detail(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
+    ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = path_id(&id)?;
     detail_page(&req, &state, &viewer, id, None).await
 }
 
 pub async fn snooze(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<SnoozeForm>,
+    PostedTo { viewer, id, form }: PostedTo<SnoozeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let input = SnoozeInput { until: None, duration: Some(form.phrase.clone()) };
     match snooze::snooze(&state, viewer.user_id, id, input).await {
         Ok(done) => {
@@ -222,15 +214,7 @@ pub async fn snooze(
     }
 }
 
-async fn act(
-    state: &AppState,
-    viewer: &Viewer,
-    raw_id: &str,
-    csrf: &str,
-    which: Simple,
-) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, csrf)?;
-    let id = path_id(raw_id)?;
+async fn act(state: &AppState, viewer: &Viewer, id: Uuid, which: Simple) -> Result<HttpResponse, ConsoleError> {
     let location = format!("/reminders/{id}");
     let message = match snooze::act(state, viewer.user_id, id, None, which).await {
         Ok(done) => match which {
@@ -252,18 +236,14 @@ async fn act(
 
 pub async fn acknowledge(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    act(&state, &viewer, &id, &form.csrf, Simple::Acknowledge).await
+    act(&state, &viewer, id, Simple::Acknowledge).await
 }
 
 pub async fn complete(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    act(&state, &viewer, &id, &form.csrf, Simple::Complete).await
+    act(&state, &viewer, id, Simple::Complete).await
 }

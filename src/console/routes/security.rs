@@ -8,13 +8,13 @@ use serde::Deserialize;
 
 use super::account::TokenOnly;
 use super::settings::{Shown, settings_page};
-use super::{path_id, redirect_with, signed_out};
+use super::{Posted, PostedTo, redirect_with, signed_out, tokened};
 use crate::accounts::auth::service as auth;
 use crate::accounts::users::model::PasswordChange;
 use crate::accounts::users::service as users;
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
-use crate::console::session::{self, Viewer};
+use crate::console::session;
 use crate::http::ErrorCode;
 use crate::state::AppState;
 
@@ -29,6 +29,7 @@ pub struct PasswordForm {
     /// A ticked checkbox sends "on"; an unticked one sends nothing.
     revoke_api_keys: Option<String>,
 }
+tokened!(PasswordForm);
 
 fn password_field(api_field: &str) -> &'static str {
     match api_field {
@@ -41,10 +42,8 @@ fn password_field(api_field: &str) -> &'static str {
 pub async fn password(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<PasswordForm>,
+    Posted { viewer, form }: Posted<PasswordForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let revoke_keys = form.revoke_api_keys.is_some();
     let mut errors = Errors::new();
     if form.new_password != form.new_password_again {
@@ -81,12 +80,8 @@ pub async fn password(
 /// Ends one sign-in session (a browser's or an API client's). Ending this browser's own signs it out.
 pub async fn revoke_session(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     if id == viewer.refresh_session_id {
         session::end(&state, &viewer).await?;
         return Ok(signed_out(&state.config, "This session is ended. You are signed out."));
@@ -101,15 +96,14 @@ pub struct DeleteForm {
     csrf: String,
     confirm_email: String,
 }
+tokened!(DeleteForm);
 
 /// Deletes the account once its email is typed, then signs out.
 pub async fn delete_account(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<DeleteForm>,
+    Posted { viewer, form }: Posted<DeleteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     if !form.confirm_email.trim().eq_ignore_ascii_case(&viewer.email) {
         let message = "Type your email address exactly as shown to delete the account.".to_owned();
         let shown = Shown {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::account::TokenOnly;
-use super::{page, redirect_with};
+use super::{Posted, PostedTo, page, redirect_with, tokened};
 use crate::accounts::auth::api_keys::{self, CreatedApiKey};
 use crate::accounts::auth::service as auth;
 use crate::accounts::users::model::UserPatch;
@@ -37,6 +37,7 @@ pub struct ZoneForm {
     csrf: String,
     timezone: String,
 }
+tokened!(ZoneForm);
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -44,6 +45,7 @@ pub struct KeyForm {
     csrf: String,
     name: String,
 }
+tokened!(KeyForm);
 
 /// What a re-rendered settings page carries: errors and what was typed, or the key just created.
 #[derive(Default)]
@@ -97,10 +99,8 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
 pub async fn timezone(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<ZoneForm>,
+    Posted { viewer, form }: Posted<ZoneForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let patch =
         UserPatch { display_name: None, timezone: Some(form.timezone.clone()), quiet_hours: None, preferences: None };
     match users::update_me(&state, viewer.user_id, patch).await {
@@ -124,10 +124,8 @@ pub async fn timezone(
 pub async fn create_key(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<KeyForm>,
+    Posted { viewer, form }: Posted<KeyForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     match api_keys::create_key(&state, viewer.user_id, &form.name).await {
         // Shown on this response only: it is not kept anywhere we could show it again.
         Ok(created) => {
@@ -155,12 +153,22 @@ pub async fn create_key(
 
 pub async fn revoke_key(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = super::path_id(&id)?;
     api_keys::revoke_key(&state, viewer.user_id, id).await?;
     Ok(redirect_with(&state.config, "/settings", "API key revoked. It no longer works."))
+}
+
+/// Everything the account holds, as a JSON file to save: the same document as `GET /v1/users/me/export`.
+pub async fn export(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ConsoleError> {
+    let mut conn = state.db.get().await?;
+    let export = crate::privacy::service::export(&mut conn, viewer.user_id.into(), state.clock.now()).await?;
+    let body = serde_json::to_vec_pretty(&export).map_err(crate::http::ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", crate::privacy::service::file_name(&export)),
+        ))
+        .body(body))
 }

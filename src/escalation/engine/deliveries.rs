@@ -11,7 +11,7 @@ mod insert;
 mod outcome;
 mod queue;
 
-pub use claim::{Claimed, claim_by_ids, claim_due};
+pub use claim::{Claimed, claim_by_ids, claim_due, within_allowance};
 pub use insert::{insert_batch, insert_lifecycle};
 pub use outcome::{Recorded, Step, apply_sms_receipt, mark_pulled, record_outcomes, renew_leases, sms_step};
 pub use queue::{

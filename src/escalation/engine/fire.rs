@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::EpisodeId;
 use reminder_core::machine;
 use reminder_core::plan::{self, ProfileSettings, TierSpec};
 use reminder_core::schedule::{Schedule, ScheduleError};
@@ -182,9 +183,10 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                     recipients.contacts.get(&reminder.user_id).unwrap_or(&no_one),
                     social,
                 );
-                // Time-ordered, like delivery ids: new episodes (and their deliveries, keyed by episode first)
-                // are inserted at the right edge of their indexes.
-                let id = Uuid::now_v7();
+                // Derived from the occurrence (time first, so new episodes and their deliveries land at the
+                // right edge of their indexes): an occurrence fired again after a restore is the same episode,
+                // and its deliveries carry the `webhook-id`s the receiver already saw.
+                let id = EpisodeId::of_occurrence(reminder.id.into(), occurrence_at).uuid();
                 let ctx = reminder.owner.context(id.into(), reminder.id.into(), reminder.user_id.into(), occurrence_at);
                 let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
                 new_deliveries.extend(created);

@@ -1,24 +1,24 @@
 //! Delivery controls through the real engine (scheduler and worker in-process, movable clock): disabled
-//! accounts get nothing, usage-suspended ones their window's allowance, and SMS past the monthly budget
-//! go by email.
+//! accounts get nothing, usage-suspended ones their window's allowance (counted when a delivery is sent, not
+//! when it is created), and SMS past the monthly budget go by email.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use escalating_reminders::billing::controls::{self, Settings};
-use reminder_core::ChannelKind;
-use reminder_core::delivery::NewDelivery;
-use reminder_core::machine::{Target, TargetKind};
+use diesel_async::AsyncPgConnection;
+use escalating_reminders::billing::controls::Settings;
+use escalating_reminders::escalation::engine::deliveries;
 use reminder_core::tiers::TierTable;
+use serde_json::json;
 use uuid::Uuid;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::TestApp;
 use crate::engine::eventually;
+use crate::engine::quiet_hours::local_time;
 use crate::engine::seed::{Seed, count};
-use crate::fixtures::{exec, scalar};
+use crate::fixtures::{exec, scalar, user, user_id};
 
 async fn sink() -> MockServer {
     let sink = MockServer::start().await;
@@ -127,12 +127,15 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
         "SELECT to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS value FROM delivery_window_usage",
     )
     .await;
-    let mut conn = app.db.connect().await;
     let held = format!(
-        "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' \
+        "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' AND attempts = 0 \
          AND cancel_reason LIKE 'usage suspended:%' AND cancel_reason LIKE '%resets at {window_end}'"
     );
-    assert_eq!(count(&mut conn, &held).await, 17, "the rest are recorded with the reset time");
+    // Held back as workers claim them, so the last may be a batch behind the three sends.
+    eventually(Duration::from_secs(15), "the rest are recorded with the reset time", || async {
+        count(&mut app.db.connect().await, &held).await == 17
+    })
+    .await;
     // The sink may hear of a send before the worker has written its outcome.
     eventually(Duration::from_secs(15), "three recorded sent", || async {
         count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await == 3
@@ -160,52 +163,169 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
     assert_eq!(received(&sink).await, 11, "nothing beyond the allowance was sent");
 }
 
-/// Two pending webhook deliveries of `user` (the rows are only handed to the controls, not inserted).
-fn rows(user: Uuid) -> Vec<NewDelivery> {
-    (0..2)
-        .map(|_| NewDelivery {
-            escalation_id: Uuid::new_v4().into(),
-            reminder_id: Uuid::new_v4().into(),
-            user_id: user.into(),
-            tier: 1,
-            loop_index: 0,
-            target: Target { kind: TargetKind::Subscription, id: Uuid::new_v4(), channel: ChannelKind::Webhook },
-            status: "pending",
-            next_attempt_at: Utc::now(),
-            deferred_reason: None,
-            cancel_reason: None,
-            payload: serde_json::json!({}),
-        })
-        .collect()
+/// Suspends `user`'s usage for five days from `now`.
+async fn suspend(app: &TestApp, user: Uuid, now: DateTime<Utc>) {
+    let until = at(now + chrono::Duration::days(5));
+    exec(
+        app,
+        &format!(
+            "INSERT INTO subscriptions (user_id, delivery_state, usage_suspended_until) \
+             VALUES ('{user}', 'USAGE_SUSPENDED', '{until}') ON CONFLICT (user_id) DO UPDATE \
+             SET delivery_state = 'USAGE_SUSPENDED', usage_suspended_until = '{until}'"
+        ),
+    )
+    .await;
 }
 
+/// Puts `user` in UTC with quiet hours from a minute ago to an hour from `now`.
+async fn quiet_for_an_hour(app: &TestApp, user: Uuid, now: DateTime<Utc>) {
+    let (start, end) = (local_time(now, chrono_tz::UTC, -1), local_time(now, chrono_tz::UTC, 60));
+    exec(
+        app,
+        &format!(
+            "UPDATE users SET timezone = 'UTC', quiet_hours_start = '{start}', quiet_hours_end = '{end}' \
+             WHERE id = '{user}'"
+        ),
+    )
+    .await;
+}
+
+const WINDOW_USED: &str = "SELECT coalesce(sum(deliveries), 0)::text AS value FROM delivery_window_usage";
+
+/// API.md "Delivery rules that hold at send time": `USAGE_SUSPENDED` allowances count sends. Deliveries put off
+/// by quiet hours and then acknowledged before they went out use none of it; those put off and then sent use
+/// it when they go out.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_window_count_is_exact_under_concurrent_transactions() {
-    let app = TestApp::spawn().await;
+async fn deliveries_deferred_by_quiet_hours_or_acknowledged_before_sending_use_no_allowance() {
+    let sink = sink().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let clock = app.state.clock.clone();
+    let token = user(&app, "suspended@example.com").await;
+    let owner: Uuid = user_id(&app, &token).await.parse().unwrap();
+    let seed = Seed::for_user(&app, owner);
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    suspend(&app, owner, clock.now()).await;
+    quiet_for_an_hour(&app, owner, clock.now()).await;
+    let deferred = |n: i64| {
+        let app = &app;
+        async move {
+            let sql =
+                "SELECT count(*) AS n FROM deliveries WHERE status = 'pending' AND deferred_reason = 'quiet hours'";
+            count(&mut app.db.connect().await, sql).await == n
+        }
+    };
+
+    // Three fire in quiet hours and wait; the owner acknowledges each before it goes out.
+    let mut acknowledged = Vec::new();
+    for _ in 0..3 {
+        acknowledged.push(seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[hook.id])], 0).await);
+    }
+    eventually(Duration::from_secs(15), "three deliveries put off by quiet hours", || deferred(3)).await;
+    assert_eq!(scalar(&app, WINDOW_USED).await, "0", "a delivery put off is not a send");
+    for reminder in &acknowledged {
+        app.post(&format!("/v1/reminders/{reminder}/acknowledge"), json!({}), Some(&token)).await.data(200);
+    }
+    eventually(Duration::from_secs(15), "the acknowledged ones will not be sent", || deferred(0)).await;
+
+    // Three more fire in quiet hours; when the window ends, the whole allowance is still there for them.
+    for _ in 0..3 {
+        seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[hook.id])], 0).await;
+    }
+    eventually(Duration::from_secs(15), "three more put off", || deferred(3)).await;
+    assert_eq!(received(&sink).await, 0, "nothing is sent in quiet hours");
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(61)).await;
+    eventually(Duration::from_secs(15), "the three are sent after quiet hours", || async {
+        received(&sink).await == 3
+    })
+    .await;
+    assert_eq!(scalar(&app, WINDOW_USED).await, "3", "counted when sent");
+    let held = "SELECT count(*) AS n FROM deliveries WHERE cancel_reason LIKE 'usage suspended:%'";
+    assert_eq!(count(&mut app.db.connect().await, held).await, 0);
+}
+
+/// Rows already pending when an admin suspends the account (here put off by quiet hours) are counted when
+/// they would be sent: the allowance goes out, the rest are held back with the window's reset time.
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_pending_when_the_account_is_suspended_are_held_back_beyond_the_allowance() {
+    let sink = sink().await;
+    let app = TestApp::spawn_roles("all", &[]).await;
+    let clock = app.state.clock.clone();
     let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    quiet_for_an_hour(&app, seed.user, clock.now()).await;
+    seed.many_due_at(5, clock.now(), hook.id).await;
+    let waiting = "SELECT count(*) AS n FROM deliveries WHERE status = 'pending' AND deferred_reason = 'quiet hours'";
+    eventually(Duration::from_secs(15), "five deliveries put off by quiet hours", || async {
+        count(&mut app.db.connect().await, waiting).await == 5
+    })
+    .await;
+
+    suspend(&app, seed.user, clock.now()).await;
+    crate::engine::advance_settled(&app, chrono::Duration::minutes(61)).await;
+    eventually(Duration::from_secs(15), "the allowance of three is sent", || async { received(&sink).await == 3 })
+        .await;
+    let held = "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' AND attempts = 0 \
+                AND cancel_reason LIKE 'usage suspended: the allowance of 3 deliveries per window is used; the window resets at %'";
+    eventually(Duration::from_secs(15), "the other two are held back", || async {
+        count(&mut app.db.connect().await, held).await == 2
+    })
+    .await;
+    assert_eq!(scalar(&app, WINDOW_USED).await, "3");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(received(&sink).await, 3, "nothing beyond the allowance was sent");
+}
+
+/// Ten workers claiming a suspended owner's twenty due deliveries at once, two each: three are let through
+/// in all, and the window counts three.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_count_is_exact_when_workers_claim_at_once() {
+    // No worker role: the test's tasks are the workers.
+    let app = TestApp::spawn_roles("api,scheduler", &[]).await;
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook("http://127.0.0.1:9/hook").await;
     exec(&app, &format!("UPDATE subscriptions SET delivery_state = 'USAGE_SUSPENDED' WHERE user_id = '{}'", seed.user))
         .await;
-    let tiers = TierTable::default();
-    let now = Utc::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        let mut conn: AsyncPgConnection = app.db.connect().await;
-        let tiers = tiers.clone();
-        let user = seed.user;
-        tasks.spawn(async move {
-            let settings = Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3) };
-            conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
-                let mut batch = rows(user);
-                controls::apply(conn, settings, &mut batch, now).await?;
-                Ok(batch.iter().filter(|r| r.status == "pending").count())
-            })
+    seed.many_due_at(20, app.state.clock.now(), hook.id).await;
+    eventually(Duration::from_secs(20), "twenty deliveries created", || async {
+        count(&mut app.db.connect().await, "SELECT count(*) AS n FROM deliveries WHERE status = 'pending'").await == 20
+    })
+    .await;
+    let mut conn = app.db.connect().await;
+    let ids: Vec<Uuid> =
+        diesel_async::RunQueryDsl::load::<Id>(diesel::sql_query("SELECT id FROM deliveries"), &mut conn)
             .await
-            .expect("controls apply")
+            .unwrap()
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
+    let now = app.state.clock.now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for pair in ids.chunks(2) {
+        let mut conn: AsyncPgConnection = app.db.connect().await;
+        let pair = pair.to_vec();
+        tasks.spawn(async move {
+            let tiers = TierTable::default();
+            let settings = Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3) };
+            let claimed = deliveries::claim_by_ids(&mut conn, &pair, now, now + chrono::Duration::minutes(1))
+                .await
+                .expect("claim");
+            assert!(claimed.iter().all(|c| c.usage_suspended));
+            let claimed: Vec<&deliveries::Claimed> = claimed.iter().collect();
+            deliveries::within_allowance(&mut conn, settings, &claimed, now).await.expect("allowance").len()
         });
     }
-    let granted: usize = tasks.join_all().await.into_iter().sum();
-    assert_eq!(granted, 3, "twenty deliveries in ten concurrent batches, three allowed");
+    let through: usize = tasks.join_all().await.into_iter().sum();
+    assert_eq!(through, 3, "twenty deliveries claimed in ten concurrent batches, three let through");
     assert_eq!(scalar(&app, "SELECT deliveries::text AS value FROM delivery_window_usage").await, "3");
+    let held = "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' AND attempts = 0 \
+                AND cancel_reason LIKE 'usage suspended:%'";
+    assert_eq!(count(&mut conn, held).await, 17);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -254,7 +374,7 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
         .parse()
         .unwrap();
     exec(&app, &format!("UPDATE deliveries SET status = 'sending', attempts = 1 WHERE id = '{id}'")).await;
-    let sent = escalating_reminders::escalation::engine::deliveries::Recorded {
+    let sent = deliveries::Recorded {
         id,
         attempt: 1,
         status: "sent",
@@ -265,13 +385,7 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
     };
     let mut conn = app.db.connect().await;
     for _ in 0..2 {
-        escalating_reminders::escalation::engine::deliveries::record_outcomes(
-            &mut conn,
-            std::slice::from_ref(&sent),
-            clock.now(),
-        )
-        .await
-        .unwrap();
+        deliveries::record_outcomes(&mut conn, std::slice::from_ref(&sent), clock.now()).await.unwrap();
     }
     let used =
         format!("SELECT used::text AS value FROM usage_windows WHERE user_id = '{}' AND metric = 'sms'", fresh.user);

@@ -142,3 +142,25 @@ async fn deleting_the_account_needs_its_email_and_signs_out() {
     assert_eq!(count(&app, "SELECT count(*) FROM refresh_sessions WHERE revoked_at IS NULL").await, 0);
     assert_eq!(api_login(&app, "delete-me@example.com", PASSWORD).await, 401);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_page_downloads_the_accounts_data_and_only_for_the_signed_in() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    ada.sign_up("export@example.com", "UTC").await;
+    assert!(ada.get("/settings").await.text.contains("href=\"/settings/export\""));
+
+    let reply = ada.get("/settings/export").await;
+    assert_eq!(reply.status, 200);
+    let disposition = reply.headers.get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let users = reply.body["tables"]["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["email"], "export@example.com");
+    assert!(!reply.text.contains("password_hash") && !reply.text.contains("$argon2"));
+
+    // A stranger is sent to sign in, not given anything.
+    let reply = Visitor::new(&app).get("/settings/export").await;
+    assert_eq!(reply.status, 303);
+    assert!(location(&reply).starts_with("/login"), "{}", location(&reply));
+}

@@ -16,7 +16,7 @@ use crate::engine::{advance_settled, eventually};
 use crate::fixtures::{exec, scalar};
 
 /// A wall-clock time `minutes` from `at` in `zone`, to the minute.
-fn local_time(at: DateTime<Utc>, zone: Tz, minutes: i64) -> NaiveTime {
+pub fn local_time(at: DateTime<Utc>, zone: Tz, minutes: i64) -> NaiveTime {
     let time = (at + chrono::Duration::minutes(minutes)).with_timezone(&zone).time();
     NaiveTime::from_hms_opt(time.hour(), time.minute(), 0).expect("a time")
 }
