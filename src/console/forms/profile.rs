@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use reminder_core::ChannelKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Errors;
@@ -57,11 +57,20 @@ pub enum Op {
     RemoveTier(usize),
 }
 
-/// The posted form: its fields, the form token and the button pressed.
-pub struct Posted {
+/// The posted (or queried) editor: its fields, the form token and the button pressed, read from the flat
+/// pairs by [`ProfileForm::from_pairs`].
+#[derive(Debug, Deserialize)]
+#[serde(from = "Vec<(String, String)>")]
+pub struct EditorPost {
     pub form: ProfileForm,
     pub csrf: String,
     pub op: Op,
+}
+
+impl From<Vec<(String, String)>> for EditorPost {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        ProfileForm::from_pairs(&pairs)
+    }
 }
 
 impl ProfileForm {
@@ -101,7 +110,7 @@ impl ProfileForm {
     }
 
     /// Reads the posted (or queried) pairs. Tier fields are `t<index>-<field>`; tiers come in index order.
-    pub fn from_pairs(pairs: &[(String, String)]) -> Posted {
+    pub fn from_pairs(pairs: &[(String, String)]) -> EditorPost {
         let mut form = ProfileForm::default();
         let (mut csrf, mut op) = (String::new(), Op::Save);
         let mut tiers: BTreeMap<usize, TierForm> = BTreeMap::new();
@@ -131,7 +140,7 @@ impl ProfileForm {
             }
         }
         form.tiers = tiers.into_values().collect();
-        Posted { form, csrf, op }
+        EditorPost { form, csrf, op }
     }
 
     /// Adds a tier half an hour after the last one, sending email.

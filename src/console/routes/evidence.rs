@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::dashboard::all_reminders;
-use super::{page, path_id, redirect_with};
+use super::{Posted, PostedTo, page, path_id, redirect_with, tokened};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, place};
 use crate::console::session::Viewer;
@@ -49,6 +49,8 @@ pub struct WatcherForm {
     body_keyword: String,
     action: String,
 }
+
+tokened!(HookForm, WatcherForm);
 
 /// What a re-rendered page carries: the forms as typed, their errors, or the hook just made.
 #[derive(Default)]
@@ -180,11 +182,8 @@ fn placed(err: ApiError, errors: &mut Errors, field_for: fn(&str) -> &'static st
 pub async fn create_hook(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<HookForm>,
+    Posted { viewer, form }: Posted<HookForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let form = form.into_inner();
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let mut errors = Errors::new();
     let Ok(reminder) = Uuid::parse_str(form.reminder.trim()) else {
         errors.insert("hook_reminder".into(), "Choose a reminder.".into());
@@ -210,11 +209,9 @@ pub async fn create_hook(
 
 pub async fn revoke_hook(
     state: web::Data<AppState>,
-    viewer: Viewer,
+    Posted { viewer, .. }: Posted<TokenOnly>,
     path: web::Path<(String, String)>,
-    form: web::Form<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let (reminder, hook) = (path_id(&path.0)?, path_id(&path.1)?);
     hooks::revoke(&state, viewer.user_id, reminder, hook).await?;
     Ok(redirect_with(&state.config, "/evidence", "Hook revoked. Its URL does nothing from now on."))
@@ -223,11 +220,8 @@ pub async fn revoke_hook(
 pub async fn create_watcher(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<WatcherForm>,
+    Posted { viewer, form }: Posted<WatcherForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let form = form.into_inner();
-    viewer.check_csrf(&state.config, &form.csrf)?;
     let mut errors = Errors::new();
     let Ok(reminder) = Uuid::parse_str(form.reminder.trim()) else {
         errors.insert("watcher_reminder".into(), "Choose a reminder.".into());
@@ -257,21 +251,16 @@ pub async fn create_watcher(
 
 pub async fn delete_watcher(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    email_watchers::delete(&state, viewer.user_id, path_id(&id)?).await?;
+    email_watchers::delete(&state, viewer.user_id, id).await?;
     Ok(redirect_with(&state.config, "/evidence", "Watcher deleted."))
 }
 
 pub async fn rotate_address(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    form: web::Form<TokenOnly>,
+    Posted { viewer, .. }: Posted<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
     email_watchers::rotate_address(&state, viewer.user_id).await?;
     Ok(redirect_with(
         &state.config,

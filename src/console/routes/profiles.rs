@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::channels::{caller, shown};
-use super::{page, path_id, redirect_with};
+use super::{ItemPage, Posted, PostedTo, page, path_id, redirect_with, tokened};
 use crate::console::error::{ConsoleError, field_errors};
-use crate::console::forms::profile::{MAX_TIERS, Op, ProfileForm};
+use crate::console::forms::profile::{EditorPost, MAX_TIERS, Op, ProfileForm};
 use crate::console::forms::{Errors, place};
 use crate::console::session::Viewer;
 use crate::console::{render, timeline};
@@ -23,6 +23,8 @@ use crate::profiles::model::ProfileView;
 use crate::profiles::service;
 use crate::reminders::preview::{self, Ladder};
 use crate::state::AppState;
+
+tokened!(EditorPost);
 
 /// What the picture of an edited ladder shows.
 const PICTURE_TITLE: &str = "Escalation tiers if a reminder with this profile fired now";
@@ -158,10 +160,8 @@ pub async fn new_form(
 pub async fn detail(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
+    ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = path_id(&id)?;
     let mut conn = state.db.get().await?;
     let view = service::get(&mut conn, viewer.user_id, id).await?;
     drop(conn);
@@ -196,80 +196,71 @@ fn refused(err: ApiError) -> Result<(StatusCode, Errors), ConsoleError> {
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    body: web::Form<Vec<(String, String)>>,
+    Posted { viewer, form }: Posted<EditorPost>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let mut posted = ProfileForm::from_pairs(&body);
-    viewer.check_csrf(&state.config, &posted.csrf)?;
-    let form = &mut posted.form;
-    if rework(form, posted.op) {
-        return editor_page(&req, &state, &viewer, (form, Editing::New), &Errors::new(), StatusCode::OK).await;
-    }
-    let input = match form.to_input() {
-        Ok(input) => input,
-        Err(errors) => {
-            return editor_page(&req, &state, &viewer, (form, Editing::New), &errors, StatusCode::BAD_REQUEST).await;
-        }
-    };
-    let mut conn = state.db.get().await?;
-    let err = match service::create(&mut conn, viewer.user_id, input).await {
-        Ok(created) => {
-            let message = format!("Profile “{}” created. Choose it on a reminder's form.", created.name);
-            return Ok(redirect_with(&state.config, &format!("/profiles/{}", created.id), &message));
-        }
-        Err(err) => err,
-    };
-    drop(conn);
-    let (status, errors) = refused(err)?;
-    editor_page(&req, &state, &viewer, (form, Editing::New), &errors, status).await
+    edited(&req, &state, &viewer, form, Editing::New).await
 }
 
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    body: web::Form<Vec<(String, String)>>,
+    PostedTo { viewer, id, form }: PostedTo<EditorPost>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let mut posted = ProfileForm::from_pairs(&body);
-    viewer.check_csrf(&state.config, &posted.csrf)?;
-    let id = path_id(&id)?;
-    let form = &mut posted.form;
     let mut conn = state.db.get().await?;
     // Another user's id is the 404 page before anything else; saving a preset is refused by the service (403).
     let stored = service::get(&mut conn, viewer.user_id, id).await?;
     drop(conn);
     let editing = if stored.is_preset { Editing::Preset(id) } else { Editing::Own(id) };
-    if rework(form, posted.op) {
-        return editor_page(&req, &state, &viewer, (form, editing), &Errors::new(), StatusCode::OK).await;
+    edited(&req, &state, &viewer, form, editing).await
+}
+
+/// A posted editor: a button that reworks the form (shown again), or Save (create or update, then to the
+/// profile's page; refused values shown next to their fields, as typed).
+async fn edited(
+    req: &HttpRequest,
+    state: &AppState,
+    viewer: &Viewer,
+    mut post: EditorPost,
+    editing: Editing,
+) -> Result<HttpResponse, ConsoleError> {
+    let form = &mut post.form;
+    if rework(form, post.op) {
+        return editor_page(req, state, viewer, (form, editing), &Errors::new(), StatusCode::OK).await;
     }
-    let patch = match form.to_patch() {
-        Ok(patch) => patch,
-        Err(errors) => {
-            return editor_page(&req, &state, &viewer, (form, editing), &errors, StatusCode::BAD_REQUEST).await;
-        }
-    };
     let mut conn = state.db.get().await?;
-    let err = match service::update(&mut conn, viewer.user_id, id, patch).await {
-        Ok(saved) => {
-            let message = format!("Profile “{}” saved. Reminders that use it follow the new tiers.", saved.name);
-            return Ok(redirect_with(&state.config, &format!("/profiles/{id}"), &message));
-        }
-        Err(err) => err,
+    let saved = match editing {
+        Editing::New => match form.to_input() {
+            Ok(input) => Ok(service::create(&mut conn, viewer.user_id, input)
+                .await
+                .map(|v| (v, "created. Choose it on a reminder's form"))),
+            Err(errors) => Err(errors),
+        },
+        Editing::Own(id) | Editing::Preset(id) => match form.to_patch() {
+            Ok(patch) => Ok(service::update(&mut conn, viewer.user_id, id, patch)
+                .await
+                .map(|v| (v, "saved. Reminders that use it follow the new tiers"))),
+            Err(errors) => Err(errors),
+        },
     };
     drop(conn);
-    let (status, errors) = refused(err)?;
-    editor_page(&req, &state, &viewer, (form, editing), &errors, status).await
+    let (status, errors) = match saved {
+        Ok(Ok((view, done))) => {
+            let message = format!("Profile “{}” {done}.", view.name);
+            return Ok(redirect_with(&state.config, &format!("/profiles/{}", view.id), &message));
+        }
+        Ok(Err(err)) => refused(err)?,
+        Err(errors) => (StatusCode::BAD_REQUEST, errors),
+    };
+    editor_page(req, state, viewer, (form, editing), &errors, status).await
 }
 
 /// `GET /profiles/picture?…`: the picture alone for the editor's values (the script swaps it in).
 pub async fn picture_fragment(
     state: web::Data<AppState>,
     viewer: Viewer,
-    query: web::Query<Vec<(String, String)>>,
+    query: web::Query<EditorPost>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let posted = ProfileForm::from_pairs(&query);
-    let timeline = picture(&state, &viewer, &posted.form).await?;
+    let timeline = picture(&state, &viewer, &query.form).await?;
     Ok(render::page(StatusCode::OK, "timeline.html", json!({"timeline": timeline, "picture_title": PICTURE_TITLE})))
 }
 
@@ -277,11 +268,10 @@ pub async fn picture_fragment(
 pub async fn delete_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
+    ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
     let mut conn = state.db.get().await?;
-    let view = service::get(&mut conn, viewer.user_id, path_id(&id)?).await?;
+    let view = service::get(&mut conn, viewer.user_id, id).await?;
     drop(conn);
     if view.is_preset {
         return Err(ApiError::forbidden("Presets cannot be changed or deleted; create your own profile.").into());
@@ -292,12 +282,8 @@ pub async fn delete_form(
 
 pub async fn delete(
     state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-    form: web::Form<TokenOnly>,
+    PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
-    viewer.check_csrf(&state.config, &form.csrf)?;
-    let id = path_id(&id)?;
     let mut conn = state.db.get().await?;
     match service::delete(&mut conn, viewer.user_id, id).await {
         Ok(()) => Ok(redirect_with(&state.config, "/profiles", "Profile deleted.")),

@@ -43,13 +43,10 @@ pub async fn edit(
     };
     let mut conn = state.db.get().await?;
     let now = state.clock.now();
-    let err =
-        match service::update(&mut conn, &state.config.tier_limits, viewer.user_id, id, patch, now)
-            .await
-        {
-            Ok(_) => return Ok(redirect_with(&state.config, &format!("/reminders/{id}"), "Reminder saved.")),
-            Err(err) => err,
-        };
+    let err = match service::update(&mut conn, &state.config.tier_limits, viewer.user_id, id, patch, now).await {
+        Ok(_) => return Ok(redirect_with(&state.config, &format!("/reminders/{id}"), "Reminder saved.")),
+        Err(err) => err,
+    };
     drop(conn);
     let (status, errors) = form_errors(&form, err)?;
     form_page(&req, &state, &viewer, (&form, Some(id)), &errors, status).await
@@ -60,7 +57,6 @@ pub async fn archive(
     PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     let mut conn = state.db.get().await?;
-    service::archive(&mut conn, &state.config.tier_limits, viewer.user_id, id, state.clock.now())
-        .await?;
+    service::archive(&mut conn, &state.config.tier_limits, viewer.user_id, id, state.clock.now()).await?;
     Ok(redirect_with(&state.config, "/reminders", "Reminder archived. It no longer fires."))
 }
