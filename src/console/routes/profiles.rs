@@ -157,15 +157,20 @@ pub async fn new_form(
     editor_page(&req, &state, &viewer, (&form, Editing::New), &Errors::new(), StatusCode::OK).await
 }
 
+/// The viewer's profile or a preset with `id` (another user's is the 404 page), and how the editor shows it.
+async fn stored(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<(ProfileView, Editing), ConsoleError> {
+    let mut conn = state.db.get().await?;
+    let view = service::get(&mut conn, viewer.user_id, id).await?;
+    let editing = if view.is_preset { Editing::Preset(id) } else { Editing::Own(id) };
+    Ok((view, editing))
+}
+
 pub async fn detail(
     req: HttpRequest,
     state: web::Data<AppState>,
     ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
-    let mut conn = state.db.get().await?;
-    let view = service::get(&mut conn, viewer.user_id, id).await?;
-    drop(conn);
-    let editing = if view.is_preset { Editing::Preset(id) } else { Editing::Own(id) };
+    let (view, editing) = stored(&state, &viewer, id).await?;
     editor_page(&req, &state, &viewer, (&ProfileForm::from_view(&view), editing), &Errors::new(), StatusCode::OK).await
 }
 
@@ -206,11 +211,8 @@ pub async fn update(
     state: web::Data<AppState>,
     PostedTo { viewer, id, form }: PostedTo<EditorPost>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let mut conn = state.db.get().await?;
     // Another user's id is the 404 page before anything else; saving a preset is refused by the service (403).
-    let stored = service::get(&mut conn, viewer.user_id, id).await?;
-    drop(conn);
-    let editing = if stored.is_preset { Editing::Preset(id) } else { Editing::Own(id) };
+    let (_, editing) = stored(&state, &viewer, id).await?;
     edited(&req, &state, &viewer, form, editing).await
 }
 
@@ -270,10 +272,8 @@ pub async fn delete_form(
     state: web::Data<AppState>,
     ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
-    let mut conn = state.db.get().await?;
-    let view = service::get(&mut conn, viewer.user_id, id).await?;
-    drop(conn);
-    if view.is_preset {
+    let (view, editing) = stored(&state, &viewer, id).await?;
+    if let Editing::Preset(_) = editing {
         return Err(ApiError::forbidden("Presets cannot be changed or deleted; create your own profile.").into());
     }
     let context = json!({"profile": {"id": view.id, "name": view.name}});
