@@ -80,6 +80,12 @@ impl Mailer {
         format!("<{local}@{}>", self.from.email.domain())
     }
 
+    /// True when mail leaves this machine (SMTP or SendGrid), false in outbox mode: features that only work
+    /// when the person gets the mail (a forgotten password) are offered only then.
+    pub fn sends_email(&self) -> bool {
+        matches!(self.transport, Transport::Smtp { .. })
+    }
+
     /// Where mail goes, for the start-up log (no credentials).
     pub fn describe(&self) -> String {
         match &self.transport {

@@ -4,6 +4,7 @@
 //! [`crate::escalation::actions`] and leave a `watcher_events` row.
 
 pub mod addresses;
+pub mod email_watchers;
 pub mod evidence;
 pub mod hook_routes;
 pub mod hooks;

@@ -5,6 +5,7 @@ mod extractor;
 mod login_limits;
 pub mod model;
 pub mod password;
+pub mod reset;
 pub mod routes;
 pub mod service;
 mod store;

@@ -1,5 +1,7 @@
 //! The console's forms and how they become the API's input types, plus where an API field error is shown.
 
+pub mod profile;
+
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, NaiveTime};
@@ -217,9 +219,9 @@ fn daily_time(expression: &str) -> Option<String> {
 }
 
 /// Collects API field errors under the form's field names (the first message per field wins).
-pub fn place(errors: &mut Errors, found: Vec<(String, String)>, field_for: impl Fn(&str) -> &'static str) {
+pub fn place<F: Into<String>>(errors: &mut Errors, found: Vec<(String, String)>, field_for: impl Fn(&str) -> F) {
     for (api_field, message) in found {
-        errors.entry(field_for(&api_field).to_owned()).or_insert(message);
+        errors.entry(field_for(&api_field).into()).or_insert(message);
     }
 }
 

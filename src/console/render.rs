@@ -40,6 +40,13 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("contact_hours.html", include_str!("templates/contact_hours.html")),
         ("contact_edit.html", include_str!("templates/contact_edit.html")),
         ("contact_remove.html", include_str!("templates/contact_remove.html")),
+        ("timeline.html", include_str!("templates/timeline.html")),
+        ("profiles.html", include_str!("templates/profiles.html")),
+        ("profile.html", include_str!("templates/profile.html")),
+        ("profile_delete.html", include_str!("templates/profile_delete.html")),
+        ("evidence.html", include_str!("templates/evidence.html")),
+        ("password_forgot.html", include_str!("templates/password_forgot.html")),
+        ("password_reset.html", include_str!("templates/password_reset.html")),
     ] {
         // Compiled into the binary and rendered by the tests: a broken one never ships.
         env.add_template(name, source).expect("built-in console template parses");

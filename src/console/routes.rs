@@ -5,7 +5,10 @@ mod billing;
 mod channels;
 mod contacts;
 mod dashboard;
+mod evidence;
 mod notifications;
+mod password_reset;
+mod profiles;
 mod reminder_edit;
 mod reminders;
 mod security;
@@ -34,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/login").get(account::login_form).post(account::login))
         .service(web::resource("/signup").get(account::signup_form).post(account::signup))
         .service(web::resource("/logout").post(account::logout))
+        .service(web::resource("/password/forgot").get(password_reset::forgot_form).post(password_reset::forgot))
+        .service(web::resource("/password/reset/{token}").get(password_reset::reset_form).post(password_reset::reset))
         .service(web::resource("/reminders").get(reminders::list).post(reminders::create))
         .service(web::resource("/reminders/new").get(reminders::new_form))
         .service(web::resource("/reminders/{id}").get(reminders::detail))
@@ -48,6 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/billing/cancel").post(billing::cancel))
         .service(web::resource(billing::RETURN_PATH).get(billing::returned))
         .configure(channels_routes)
+        .configure(profiles_routes)
+        .configure(evidence_routes)
         .service(web::resource("/settings").get(settings::show))
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/api-keys").post(settings::create_key))
@@ -70,6 +77,24 @@ fn channels_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/channels/{id}/test").post(channels::test))
         .service(web::resource("/channels/{id}/enabled").post(channels::enabled))
         .service(web::resource("/channels/{id}/delete").post(channels::delete));
+}
+
+fn profiles_routes(cfg: &mut web::ServiceConfig) {
+    // The fixed paths before `{id}`, which would otherwise take them for an id.
+    cfg.service(web::resource("/profiles").get(profiles::list).post(profiles::create))
+        .service(web::resource("/profiles/new").get(profiles::new_form))
+        .service(web::resource("/profiles/picture").get(profiles::picture_fragment))
+        .service(web::resource("/profiles/{id}").get(profiles::detail).post(profiles::update))
+        .service(web::resource("/profiles/{id}/delete").get(profiles::delete_form).post(profiles::delete));
+}
+
+fn evidence_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/evidence").get(evidence::show))
+        .service(web::resource("/evidence/hooks").post(evidence::create_hook))
+        .service(web::resource("/evidence/hooks/{reminder}/{hook}/revoke").post(evidence::revoke_hook))
+        .service(web::resource("/evidence/watchers").post(evidence::create_watcher))
+        .service(web::resource("/evidence/watchers/{id}/delete").post(evidence::delete_watcher))
+        .service(web::resource("/evidence/address/rotate").post(evidence::rotate_address));
 }
 
 /// The id in a page's path. A malformed id is the same 404 as another user's, so neither hints at anything.

@@ -1,10 +1,11 @@
-//! The escalation timeline of a reminder's detail page: the API's preview laid out as rows of a vertical
-//! SVG (a vertical line reads at phone width as well as on a desk).
+//! The escalation timeline of a reminder's detail page and of the profile editor: the API's preview (or a
+//! profile's sketch) laid out as rows of a vertical SVG (a vertical line reads at phone width as well as on
+//! a desk).
 
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::reminders::preview::PreviewView;
+use crate::reminders::preview::{PreviewStep, PreviewView, SkippedTarget};
 
 /// Rows drawn at most; a long profile with many loops says how many more there are.
 const MAX_ROWS: usize = 12;
@@ -55,9 +56,13 @@ fn shorten(text: String, max: usize) -> String {
 /// Rows for every step of the preview, in the viewer's zone; None when the reminder will not fire again.
 pub fn build(preview: &PreviewView, tz: Tz) -> Option<Timeline> {
     preview.occurrence_at?;
-    let total = preview.steps.len();
-    let rows: Vec<Row> = preview
-        .steps
+    Some(draw(&preview.steps, &preview.skipped, tz))
+}
+
+/// Rows for `steps` in the viewer's zone, with the targets that will be skipped.
+pub fn draw(steps: &[PreviewStep], skipped: &[SkippedTarget], tz: Tz) -> Timeline {
+    let total = steps.len();
+    let rows: Vec<Row> = steps
         .iter()
         .take(MAX_ROWS)
         .enumerate()
@@ -86,21 +91,21 @@ pub fn build(preview: &PreviewView, tz: Tz) -> Option<Timeline> {
         })
         .collect();
     let count = u32::try_from(rows.len()).unwrap_or(0);
-    Some(Timeline {
+    Timeline {
         height: TOP + ROW * count.max(1) - ROW / 2 + 8,
         line_end: TOP + ROW * count.saturating_sub(1),
         more: total.saturating_sub(MAX_ROWS),
-        unreached: preview.steps.iter().any(|step| step.deliveries.is_empty())
-            || preview.skipped.iter().any(|skip| skip.reason.starts_with("no active ")),
+        unreached: steps.iter().any(|step| step.deliveries.is_empty())
+            || skipped.iter().any(|skip| skip.reason.starts_with("no active ")),
         rows,
-        skipped: skipped_lines(preview),
-    })
+        skipped: skipped_lines(skipped),
+    }
 }
 
 /// "Tier 2 will skip email, webhook: no such channel is set up", one line per tier and reason.
-fn skipped_lines(preview: &PreviewView) -> Vec<String> {
+fn skipped_lines(skipped: &[SkippedTarget]) -> Vec<String> {
     let mut lines: Vec<(u16, String, Vec<String>)> = Vec::new();
-    for skip in &preview.skipped {
+    for skip in skipped {
         let what = skip.channel.clone().unwrap_or_else(|| "a contact".to_owned());
         let (reason, what) = match skip.reason.strip_prefix("no active ") {
             Some(_) => ("no such channel is set up yet".to_owned(), what),

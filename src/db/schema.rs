@@ -232,6 +232,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_resets (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     payment_history (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -555,6 +566,7 @@ diesel::joinable!(escalations -> reminders (reminder_id));
 diesel::joinable!(escalations -> users (user_id));
 diesel::joinable!(event_logs -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(payment_history -> users (user_id));
 diesel::joinable!(pending_notifications -> deliveries (delivery_id));
 diesel::joinable!(outreach_sends -> users (user_id));
@@ -601,6 +613,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_logs,
     idempotency_keys,
     outreach_sends,
+    password_resets,
     payment_history,
     pending_notifications,
     processed_webhook_events,

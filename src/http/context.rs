@@ -34,8 +34,9 @@ fn accepted_request_id(req: &ServiceRequest) -> Option<String> {
 }
 
 /// Routes whose last path segment is a secret (hook tokens, the inbound email secret, signed links).
-const SECRET_PATHS: [&str; 6] = [
+const SECRET_PATHS: [&str; 7] = [
     "/v1/hooks/",
+    "/password/reset/",
     "/v1/webhooks/email/inbound/",
     "/contacts/invitation/",
     "/contacts/opt-out/",

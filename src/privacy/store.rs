@@ -48,6 +48,7 @@ pub const OWNED: &[Owned] = &[
     by_user("refresh_sessions"),
     Owned { table: "refresh_tokens", tie: Tie::Session },
     by_user("console_sessions"),
+    by_user("password_resets"),
     by_user("event_logs"),
     Owned { table: "audit_trails", tie: Tie::Column("actor_user_id") },
     by_user("outreach_sends"),

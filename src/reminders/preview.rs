@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::service::not_found;
 use super::store;
 use crate::http::ApiError;
-use crate::profiles::store as profiles;
+use crate::profiles::{Tier, store as profiles};
 
 /// The whole timeline.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -88,29 +88,43 @@ pub struct PreviewCost {
     pub pull: u32,
 }
 
+/// What a preview needs of its owner: their zone and quiet hours, channels and trusted contacts.
+struct Owner {
+    tz: chrono_tz::Tz,
+    quiet: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
+    subscriptions: Vec<profiles::SubscriptionBrief>,
+    contacts: Vec<profiles::ContactBrief>,
+}
+
+async fn owner_of(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<Owner, ApiError> {
+    let user = crate::accounts::users::store::find_live(conn, owner).await?.ok_or_else(not_found)?;
+    Ok(Owner {
+        tz: parse_zone(&user.timezone).unwrap_or(chrono_tz::UTC),
+        quiet: user.quiet_hours_start.zip(user.quiet_hours_end),
+        subscriptions: profiles::subscriptions_of(conn, owner).await?,
+        contacts: profiles::contacts_of(conn, owner).await?,
+    })
+}
+
 /// Builds the preview of the owner's reminder.
 pub async fn preview(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Result<PreviewView, ApiError> {
     let reminder = store::find_for(conn, owner, id).await?.ok_or_else(not_found)?;
     let profile = profiles::find_visible(conn, owner, reminder.escalation_profile_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder {id} uses a profile its owner cannot see")))?;
-    let user = crate::accounts::users::store::find_live(conn, owner).await?.ok_or_else(not_found)?;
-    let subscriptions = profiles::subscriptions_of(conn, owner).await?;
-    let contacts = profiles::contacts_of(conn, owner).await?;
-    let user_tz = parse_zone(&user.timezone).unwrap_or(chrono_tz::UTC);
+    let user = owner_of(conn, owner).await?;
     let occurrence_at = match reminder.status.as_str() {
         "snoozed" => reminder.snoozed_until,
         "active" => reminder.next_trigger_at,
         _ => None,
     };
-    let quiet = user.quiet_hours_start.zip(user.quiet_hours_end);
     let tiers = profile.parsed_tiers().map_err(ApiError::internal)?;
     let inputs = timeline::Inputs {
-        user_tz,
-        quiet,
+        user_tz: user.tz,
+        quiet: user.quiet,
         critical: reminder.importance == "critical",
-        subscriptions: &subscriptions,
-        contacts: &contacts,
+        subscriptions: &user.subscriptions,
+        contacts: &user.contacts,
         tiers: &tiers,
         repeat: u8::try_from(profile.repeat_count).map_err(ApiError::internal)?,
         loop_gap_minutes: profile.loop_gap_minutes.map(u32::try_from).transpose().map_err(ApiError::internal)?,
@@ -122,12 +136,43 @@ pub async fn preview(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Res
         escalation_profile_id: profile.id,
         escalation_profile_name: profile.name,
         importance: reminder.importance,
-        user_timezone: user_tz.name().to_owned(),
-        quiet_hours: quiet.map(|(s, e)| format!("{}-{}", s.format("%H:%M"), e.format("%H:%M"))),
+        user_timezone: user.tz.name().to_owned(),
+        quiet_hours: user.quiet.map(|(s, e)| format!("{}-{}", s.format("%H:%M"), e.format("%H:%M"))),
         repeat: inputs.repeat,
         loop_gap_minutes: built.loop_gap_minutes,
         steps: built.steps,
         skipped: built.skipped,
         cost: built.cost,
     })
+}
+
+/// A ladder that is not (yet) a stored profile: the profile editor's tiers as typed.
+pub struct Ladder<'a> {
+    pub tiers: &'a [Tier],
+    pub repeat: u8,
+    pub loop_gap_minutes: Option<u32>,
+}
+
+/// What a ladder would do for a (non-critical) reminder of the owner's that fired at `at`: the same steps
+/// and skipped targets a reminder's preview has, so the profile editor draws the same picture before the
+/// profile is saved. Nothing is stored or sent.
+pub async fn sketch(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    ladder: &Ladder<'_>,
+    at: DateTime<Utc>,
+) -> Result<(Vec<PreviewStep>, Vec<SkippedTarget>), ApiError> {
+    let user = owner_of(conn, owner).await?;
+    let inputs = timeline::Inputs {
+        user_tz: user.tz,
+        quiet: user.quiet,
+        critical: false,
+        subscriptions: &user.subscriptions,
+        contacts: &user.contacts,
+        tiers: ladder.tiers,
+        repeat: ladder.repeat,
+        loop_gap_minutes: ladder.loop_gap_minutes,
+    };
+    let built = timeline::build(&inputs, Some(at));
+    Ok((built.steps, built.skipped))
 }

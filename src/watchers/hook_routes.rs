@@ -46,7 +46,7 @@ pub async fn list(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<ApiResponse<Vec<HookView>>, ApiError> {
-    Ok(ApiResponse::ok(hooks::list(&state, user.id, *id).await?))
+    Ok(ApiResponse::ok(hooks::list(&state, user.id, Some(*id)).await?))
 }
 
 #[utoipa::path(post, path = "/v1/reminders/{id}/completion-hooks/{hookId}/rotate", tag = "evidence", operation_id = "hooks_rotate",

@@ -128,12 +128,16 @@ fn check_action(field: &str, action: &str) -> Result<(), ApiError> {
     }
 }
 
-fn live_hooks_of(owner: Uuid, reminder: Uuid) -> completion_hooks::BoxedQuery<'static, diesel::pg::Pg> {
-    completion_hooks::table
+/// The owner's live hooks: of one reminder, or of all of them.
+fn live_hooks_of(owner: Uuid, reminder: Option<Uuid>) -> completion_hooks::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = completion_hooks::table
         .filter(completion_hooks::user_id.eq(owner))
-        .filter(completion_hooks::reminder_id.eq(reminder))
         .filter(completion_hooks::revoked_at.is_null())
-        .into_boxed()
+        .into_boxed();
+    if let Some(reminder) = reminder {
+        query = query.filter(completion_hooks::reminder_id.eq(reminder));
+    }
+    query
 }
 
 /// One live hook of the owner's reminder, as an update target.
@@ -166,7 +170,7 @@ pub async fn create(state: &AppState, owner: Uuid, reminder: Uuid, input: NewHoo
     check_action("action", &action)?;
     let mut conn = state.db.get().await?;
     owned_reminder(&mut conn, owner, reminder).await?;
-    let live: i64 = live_hooks_of(owner, reminder).count().get_result(&mut conn).await?;
+    let live: i64 = live_hooks_of(owner, Some(reminder)).count().get_result(&mut conn).await?;
     if live >= MAX_HOOKS_PER_REMINDER {
         return Err(ApiError::forbidden(format!(
             "A reminder has at most {MAX_HOOKS_PER_REMINDER} completion hooks; revoke one first."
@@ -186,12 +190,14 @@ pub async fn create(state: &AppState, owner: Uuid, reminder: Uuid, input: NewHoo
     Ok(HookWithUrl { hook: row.into(), url: hook_url(state, &token), token })
 }
 
-/// The reminder's live hooks, newest first.
-pub async fn list(state: &AppState, owner: Uuid, reminder: Uuid) -> Result<Vec<HookView>, ApiError> {
+/// The reminder's live hooks (every reminder's when `None`), newest first.
+pub async fn list(state: &AppState, owner: Uuid, reminder: Option<Uuid>) -> Result<Vec<HookView>, ApiError> {
     let mut conn = state.db.get().await?;
-    owned_reminder(&mut conn, owner, reminder).await?;
+    if let Some(reminder) = reminder {
+        owned_reminder(&mut conn, owner, reminder).await?;
+    }
     let rows: Vec<HookRow> = live_hooks_of(owner, reminder)
-        .order(completion_hooks::created_at.desc())
+        .order((completion_hooks::created_at.desc(), completion_hooks::id.asc()))
         .select(HookRow::as_select())
         .load(&mut conn)
         .await?;

@@ -5,22 +5,17 @@ use actix_web::{HttpResponse, web};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::addresses::{self, generations};
+use super::email_watchers as service;
 use super::inbound::{self, InboundOutcome};
-use super::rules::{self, WatcherInput, WatcherView};
+use super::rules::{WatcherInput, WatcherView};
 use crate::accounts::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
-use crate::http::{ApiError, ApiResponse, FieldError, Json, Routes, routes};
+use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
     // `rotate_address` before `get`: `/v1/watchers/{id}` would otherwise take `rotate-address` as an id.
     routes!(r => list, create, rotate_address, get, delete, inbound_without_secret, inbound_email);
-}
-
-fn view(state: &AppState, row: rules::WatcherRow, generation: i32) -> WatcherView {
-    let address = addresses::watch_address(&state.config, row.user_id, generation);
-    WatcherView::new(row, address)
 }
 
 #[utoipa::path(post, path = "/v1/watchers", tag = "evidence", operation_id = "watchers_create", request_body = WatcherInput,
@@ -32,26 +27,13 @@ pub async fn create(
     user: AuthUser,
     body: Json<WatcherInput>,
 ) -> Result<ApiResponse<WatcherView>, ApiError> {
-    let (reminder, conditions, action) = rules::validate(body.0)?;
-    let mut conn = state.db.get().await?;
-    if crate::reminders::store::find_for(&mut conn, user.id, reminder).await?.is_none() {
-        return Err(ApiError::validation(vec![FieldError::new("reminderId", "not found")]));
-    }
-    if rules::count_for(&mut conn, user.id).await? >= rules::MAX_RULES {
-        return Err(ApiError::forbidden(format!("At most {} email watchers; delete one first.", rules::MAX_RULES)));
-    }
-    let row = rules::insert(&mut conn, user.id, reminder, conditions, &action).await?;
-    let generation = generations::of(&mut conn, user.id).await?;
-    Ok(ApiResponse::created(view(&state, row, generation)))
+    Ok(ApiResponse::created(service::create(&state, user.id, body.0).await?))
 }
 
 #[utoipa::path(get, path = "/v1/watchers", tag = "evidence", operation_id = "watchers_list",
     responses((status = 200, body = Envelope<Vec<WatcherView>>)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<WatcherView>>, ApiError> {
-    let mut conn = state.db.get().await?;
-    let rows = rules::list_for(&mut conn, user.id, false).await?;
-    let generation = generations::of(&mut conn, user.id).await?;
-    Ok(ApiResponse::ok(rows.into_iter().map(|row| view(&state, row, generation)).collect()))
+    Ok(ApiResponse::ok(service::list(&state, user.id).await?))
 }
 
 #[utoipa::path(get, path = "/v1/watchers/{id}", tag = "evidence", operation_id = "watchers_get",
@@ -62,10 +44,7 @@ pub async fn get(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<ApiResponse<WatcherView>, ApiError> {
-    let mut conn = state.db.get().await?;
-    let row = rules::find_for(&mut conn, user.id, *id).await?.ok_or_else(|| ApiError::not_found("Watcher"))?;
-    let generation = generations::of(&mut conn, user.id).await?;
-    Ok(ApiResponse::ok(view(&state, row, generation)))
+    Ok(ApiResponse::ok(service::get(&state, user.id, *id).await?))
 }
 
 /// The user's watcher address after a rotation.
@@ -84,22 +63,14 @@ pub async fn rotate_address(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> Result<ApiResponse<WatchAddressView>, ApiError> {
-    let mut conn = state.db.get().await?;
-    let generation = generations::rotate(&mut conn, user.id, state.clock.now()).await?;
-    tracing::info!(user.id = %user.id, generation, "watcher address rotated");
-    Ok(ApiResponse::ok(WatchAddressView {
-        inbound_address: addresses::watch_address(&state.config, user.id, generation),
-    }))
+    Ok(ApiResponse::ok(WatchAddressView { inbound_address: service::rotate_address(&state, user.id).await? }))
 }
 
 #[utoipa::path(delete, path = "/v1/watchers/{id}", tag = "evidence", operation_id = "watchers_delete",
     params(("id" = Uuid, Path, description = "The watcher id")),
     responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.db.get().await?;
-    if rules::delete_for(&mut conn, user.id, *id).await? == 0 {
-        return Err(ApiError::not_found("Watcher"));
-    }
+    service::delete(&state, user.id, *id).await?;
     Ok(no_content())
 }
 

@@ -4,8 +4,11 @@
 mod billing;
 mod browser;
 mod channels;
+mod evidence;
 mod notifications;
 mod pages;
+mod password_reset;
+mod profiles;
 mod reminder_edit;
 mod settings;
 

@@ -52,13 +52,13 @@ fn anon_binding(req: &HttpRequest) -> (String, bool) {
     }
 }
 
-fn check_anon(req: &HttpRequest, state: &AppState, given: &str) -> Result<(), ConsoleError> {
+pub(super) fn check_anon(req: &HttpRequest, state: &AppState, given: &str) -> Result<(), ConsoleError> {
     let binding = session::cookie(req, csrf::ANON_COOKIE).ok_or(ConsoleError::Forbidden)?;
     if csrf::verify(&state.config, &format!("anon:{binding}"), given) { Ok(()) } else { Err(ConsoleError::Forbidden) }
 }
 
 /// Renders a sign-in or sign-up page with a token bound to the visitor's cookie (set when new).
-fn anon_page(
+pub(super) fn anon_page(
     req: &HttpRequest,
     state: &AppState,
     status: StatusCode,
@@ -79,6 +79,7 @@ fn anon_page(
         map.insert("signup_href".into(), json!(signup_href));
         map.insert("csrf".into(), json!(csrf::token(&state.config, &format!("anon:{binding}"))));
         map.insert("flash".into(), json!(flash));
+        map.insert("forgot".into(), json!(crate::accounts::auth::reset::available(state)));
     }
     let mut response = render::page(status, name, context);
     if flash.is_some() {

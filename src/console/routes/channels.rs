@@ -59,7 +59,7 @@ fn target_of(view: &SubscriptionView) -> String {
 }
 
 /// A channel as the pages show it.
-fn shown(view: &SubscriptionView) -> Value {
+pub(super) fn shown(view: &SubscriptionView) -> Value {
     let target = target_of(view);
     let (state, state_name, state_text) = if !view.verified {
         ("waiting", "Waiting for its code", "Waiting for its code: it receives nothing else until the code is entered.")
