@@ -20,22 +20,20 @@ use crate::billing::service::{self as billing, ALL_LIMITS, Paused};
 use crate::escalation::actions::{self, Actor};
 use crate::escalation::episodes::{self, Ending};
 use crate::http::ApiError;
-use crate::reminders::service as reminders;
-use crate::reminders::views::{ReminderPatch, ReminderView};
+use crate::reminders::service::{self as reminders, ReminderEdit};
+use crate::reminders::views::ReminderView;
 use crate::state::AppState;
 
-/// Applies `patch` to the owner's reminder; archiving it ends its open episode and frees its quota slot.
+/// Applies the edit to the owner's reminder; archiving it ends its open episode and frees its quota slot.
 pub async fn update_reminder(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
-    owner: UserId,
-    id: ReminderId,
-    patch: ReminderPatch,
-    now: DateTime<Utc>,
+    edit: ReminderEdit,
 ) -> Result<ReminderView, ApiError> {
+    let (owner, id, now) = (edit.owner, edit.id, edit.now);
     let reminder = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            let updated = reminders::update(conn, tiers, owner, id, patch, now).await?;
+            let updated = reminders::update(conn, tiers, edit).await?;
             if updated.archived {
                 actions::cancel_open_episode(conn, id.uuid(), Actor::User(owner.uuid()), now).await?;
                 // The freed slot lets the oldest reminder paused for the tier limit escalate again.

@@ -1,7 +1,9 @@
 //! Thin handlers for `/v1/admin/*`. Each one names its permission first; the role table decides.
 
+use std::future::{Ready, ready};
+
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::de::DeserializeOwned;
@@ -46,16 +48,32 @@ pub fn configure(r: &mut Routes) {
     );
 }
 
-/// The JSON body of a write, read only after `permission` is checked: actix extracts handler arguments
-/// concurrently, so a `Json` argument could answer 400 to a caller who may not write at all.
-async fn permitted_body<T: DeserializeOwned + 'static>(
-    admin: &AdminUser,
-    permission: Permission,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<T, ApiError> {
-    admin.require(permission)?;
-    Json::<T>::from_request(req, &mut payload.into_inner()).await.map(|json| json.0)
+/// The JSON body of a write, read only after the handler's permission is checked (by [`PendingBody::permitted`]):
+/// actix extracts handler arguments concurrently, so a `Json` argument could answer 400 to a caller who may not
+/// write at all.
+pub struct PendingBody {
+    req: HttpRequest,
+    payload: Payload,
+}
+
+impl FromRequest for PendingBody {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(Ok(Self { req: req.clone(), payload: payload.take() }))
+    }
+}
+
+impl PendingBody {
+    async fn permitted<T: DeserializeOwned + 'static>(
+        mut self,
+        admin: &AdminUser,
+        permission: Permission,
+    ) -> Result<T, ApiError> {
+        admin.require(permission)?;
+        Json::<T>::from_request(&self.req, &mut self.payload).await.map(|json| json.0)
+    }
 }
 
 #[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", operation_id = "admin_stats",
@@ -103,10 +121,9 @@ pub async fn set_delivery_state(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: PendingBody,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
-    let change = permitted_body(&admin, Permission::SetDeliveryState, &req, payload).await?;
+    let change = body.permitted(&admin, Permission::SetDeliveryState).await?;
     Ok(ApiResponse::ok(service::set_delivery_state(&state, &admin, *id, change).await?))
 }
 
@@ -135,10 +152,9 @@ pub async fn add_note(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: PendingBody,
 ) -> Result<ApiResponse<SupportNote>, ApiError> {
-    let note = permitted_body(&admin, Permission::AddSupportNote, &req, payload).await?;
+    let note = body.permitted(&admin, Permission::AddSupportNote).await?;
     Ok(ApiResponse::created(service::add_note(&state, &admin, *id, note).await?))
 }
 
@@ -150,10 +166,9 @@ pub async fn override_subscription(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: PendingBody,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
-    let grant = permitted_body(&admin, Permission::OverrideSubscription, &req, payload).await?;
+    let grant = body.permitted(&admin, Permission::OverrideSubscription).await?;
     Ok(ApiResponse::ok(service::override_subscription(&state, &admin, *id, grant).await?))
 }
 

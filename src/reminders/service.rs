@@ -196,15 +196,17 @@ pub struct Updated {
     pub archived: bool,
 }
 
-/// Applies `patch` inside the caller's transaction (`crate::stopping::update_reminder`).
-pub async fn update(
-    conn: &mut AsyncPgConnection,
-    tiers: &TierTable,
-    owner: UserId,
-    id: ReminderId,
-    patch: ReminderPatch,
-    now: DateTime<Utc>,
-) -> Result<Updated, ApiError> {
+/// One change to one reminder, as [`update`] and `crate::stopping::update_reminder` (which wraps it) both take it.
+pub struct ReminderEdit {
+    pub owner: UserId,
+    pub id: ReminderId,
+    pub patch: ReminderPatch,
+    pub now: DateTime<Utc>,
+}
+
+/// Applies the edit inside the caller's transaction (`crate::stopping::update_reminder`).
+pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: ReminderEdit) -> Result<Updated, ApiError> {
+    let ReminderEdit { owner, id, patch, now } = edit;
     // The stores below still take plain UUIDs.
     let (owner, id) = (owner.uuid(), id.uuid());
     let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;

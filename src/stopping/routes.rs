@@ -9,6 +9,7 @@ use crate::accounts::auth::AuthUser;
 use crate::billing::webhook;
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
+use crate::reminders::service::ReminderEdit;
 use crate::reminders::views::{ReminderPatch, ReminderView};
 use crate::state::AppState;
 
@@ -26,10 +27,8 @@ pub async fn update(
     body: Json<ReminderPatch>,
 ) -> Result<ApiResponse<ReminderView>, ApiError> {
     let mut conn = state.db.get().await?;
-    Ok(ApiResponse::ok(
-        super::update_reminder(&mut conn, &state.config.tier_limits, user.id.into(), *id, body.0, state.clock.now())
-            .await?,
-    ))
+    let edit = ReminderEdit { owner: user.id.into(), id: *id, patch: body.0, now: state.clock.now() };
+    Ok(ApiResponse::ok(super::update_reminder(&mut conn, &state.config.tier_limits, edit).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/reminders/{id}", tag = "reminders", operation_id = "reminders_archive", params(("id" = Uuid, Path, description = "The resource id")), description = "Archives the reminder.",

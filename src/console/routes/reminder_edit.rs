@@ -42,17 +42,8 @@ pub async fn edit(
         }
     };
     let mut conn = state.db.get().await?;
-    let now = state.clock.now();
-    let err = match crate::stopping::update_reminder(
-        &mut conn,
-        &state.config.tier_limits,
-        viewer.user_id.into(),
-        id.into(),
-        patch,
-        now,
-    )
-    .await
-    {
+    let edit = service::ReminderEdit { owner: viewer.user_id.into(), id: id.into(), patch, now: state.clock.now() };
+    let err = match crate::stopping::update_reminder(&mut conn, &state.config.tier_limits, edit).await {
         Ok(_) => return Ok(redirect_with(&state.config, &format!("/reminders/{id}"), "Reminder saved.")),
         Err(err) => err,
     };
