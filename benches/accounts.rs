@@ -138,17 +138,7 @@ async fn main() {
     let max = CONNECTIONS.iter().copied().max().unwrap_or(64);
     let mut tokens = Vec::with_capacity(max);
     for i in 0..max {
-        let body = json!({"email": format!("bench{i}@example.com"), "password": PASSWORD, "displayName": "Bench"});
-        let reply: Value = client
-            .post(format!("{base}/v1/auth/register"))
-            .json(&body)
-            .send()
-            .await
-            .expect("register")
-            .json()
-            .await
-            .expect("register body");
-        tokens.push(reply["data"]["tokens"]["accessToken"].as_str().expect("token").to_owned());
+        tokens.push(common::register(&client, &base, &format!("bench{i}@example.com"), PASSWORD).await);
     }
     let tokens = Arc::new(tokens);
 

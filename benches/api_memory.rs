@@ -86,17 +86,7 @@ async fn main() {
 
 /// Registers a user and mints an API key for it; returns the key.
 async fn api_key(client: &reqwest::Client, base: &str) -> String {
-    let body = json!({"email": "memory@example.com", "password": "correct horse battery", "displayName": "Bench"});
-    let reply: Value = client
-        .post(format!("{base}/v1/auth/register"))
-        .json(&body)
-        .send()
-        .await
-        .expect("register")
-        .json()
-        .await
-        .expect("register body");
-    let token = reply["data"]["tokens"]["accessToken"].as_str().expect("access token").to_owned();
+    let token = common::register(client, base, "memory@example.com", "correct horse battery").await;
     let reply: Value = client
         .post(format!("{base}/v1/api-keys"))
         .bearer_auth(token)

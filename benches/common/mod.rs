@@ -253,6 +253,21 @@ pub async fn http_post_ceiling(url: &str, total: usize, connections: usize) -> f
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Registers `email` through the API at `base` and returns the new account's access token.
+pub async fn register(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let body = json!({"email": email, "password": password, "displayName": "Bench"});
+    let reply: Value = client
+        .post(format!("{base}/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("register body");
+    reply["data"]["tokens"]["accessToken"].as_str().expect("access token").to_owned()
+}
+
 /// Writes the report lines to `bench-results/<name>.json` and prints them.
 pub fn report(name: &str, lines: &[Value]) {
     for line in lines {
