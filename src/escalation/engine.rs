@@ -18,10 +18,11 @@ mod retention;
 pub mod stream;
 mod upkeep;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use diesel_async::AsyncPgConnection;
 pub use fence::check as check_epoch;
+use leases::Reach;
 pub use upkeep::{Backlog, backlog};
 
 use crate::state::AppState;
@@ -30,11 +31,38 @@ use crate::state::AppState;
 pub const BATCH: i64 = 1000;
 
 /// How often the leader refreshes the backlog gauges.
-const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// How often the leader reads every owed row for expired claims, not only the head of the queue.
+const LEASE_SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// The scheduler loop's memory of when the slower steps last ran (lost with the leader, which only makes
+/// the next leader run them at once).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cadence {
+    upkeep: Option<Instant>,
+    lease_sweep: Option<Instant>,
+}
+
+impl Cadence {
+    /// As if upkeep and the lease sweep had just run: a tick runs only the per-tick steps.
+    pub fn just_ran() -> Self {
+        Self { upkeep: Some(Instant::now()), lease_sweep: Some(Instant::now()) }
+    }
+
+    /// Whether the step last run at `last` is due again after `every`; if so, it counts as run now.
+    fn due(last: &mut Option<Instant>, every: Duration) -> bool {
+        let due = last.is_none_or(|at| at.elapsed() >= every);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
+}
 
 /// One scheduler tick under leadership `epoch`. Steps that find a full batch run again at once.
-/// `last_upkeep` is the scheduler loop's memory of when upkeep last ran; returns whether it ran now.
-pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant>) -> bool {
+/// Returns whether upkeep ran.
+pub async fn tick(state: &AppState, epoch: i64, cadence: &mut Cadence) -> bool {
     let started = Instant::now();
     let mut conn = match state.db.get().await {
         Ok(conn) => conn,
@@ -60,10 +88,10 @@ pub async fn tick(state: &AppState, epoch: i64, last_upkeep: &mut Option<Instant
             break;
         }
     }
-    report("expire leases", leases::run(state, &mut conn, epoch).await);
-    let upkeep_due = last_upkeep.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY);
+    let reach = if Cadence::due(&mut cadence.lease_sweep, LEASE_SWEEP_EVERY) { Reach::Sweep } else { Reach::Head };
+    report("expire leases", leases::run(state, &mut conn, epoch, reach).await);
+    let upkeep_due = Cadence::due(&mut cadence.upkeep, UPKEEP_EVERY);
     if upkeep_due {
-        *last_upkeep = Some(Instant::now());
         report("upkeep", upkeep::run(state, &mut conn).await);
     }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());

@@ -20,7 +20,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result
         let mut tick = tokio::time::interval(state.config.scheduler_tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_confirm = tokio::time::Instant::now();
-        let mut last_upkeep = None;
+        let mut cadence = engine::Cadence::default();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -36,7 +36,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result
                 }
                 last_confirm = tokio::time::Instant::now();
             }
-            if engine::tick(&state, leader.epoch, &mut last_upkeep).await {
+            if engine::tick(&state, leader.epoch, &mut cadence).await {
                 snapshot_health(&state, leader.epoch).await;
             }
         }

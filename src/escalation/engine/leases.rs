@@ -7,12 +7,23 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use super::{BATCH, deliveries, fence};
 use crate::state::AppState;
 
-pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
+/// Owed rows a tick reads from the head of the queue for expired claims; a sweep reads them all.
+const HEAD_SCAN: i64 = 2 * BATCH;
+
+/// Whether a step reads only the head of the queue or the whole of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Head,
+    Sweep,
+}
+
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64, reach: Reach) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let lease = chrono::Duration::from_std(state.config.delivery_lease)?;
+    let scan = (reach == Reach::Head).then_some(HEAD_SCAN);
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
         fence::check(conn, epoch).await?;
-        let released = deliveries::release_expired_leases(conn, now, lease, BATCH).await?;
+        let released = deliveries::release_expired_leases(conn, now, lease, scan, BATCH).await?;
         if released > 0 {
             tracing::warn!(released, "deliveries whose worker stopped were released");
         }
