@@ -126,6 +126,8 @@ pub struct Config {
     pub metrics_token: Option<SecretString>,
     pub cors_origins: Vec<String>,
     pub scheduler_tick: Duration,
+    /// How many parts the reminders are split into, each with its own scheduler leader (`engine::Shard`).
+    pub scheduler_shards: u16,
     pub worker_concurrency: usize,
     pub webhook_allow_private: bool,
     /// Benchmarks only (the queue-only scenario): channels that succeed without sending anything.
@@ -203,6 +205,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("METRICS_TOKEN", "", "bearer token that opens /metrics from anywhere; at least 32 characters"),
     ("CORS_ORIGINS", "", "comma list of allowed browser origins, or *"),
     ("SCHEDULER_TICK_MS", "1000", "scheduler tick"),
+    (
+        "SCHEDULER_SHARDS",
+        "1",
+        "split reminders into this many parts, each led by one scheduler; the same value on every scheduler",
+    ),
     ("WORKER_CONCURRENCY", "64", "sends in flight per worker"),
     ("WEBHOOK_ALLOW_PRIVATE", "false", "let webhooks reach loopback and private addresses"),
     ("OFFER_TIMEOUT_SECS", "30", "re-offer a pending delivery to the stream after this long"),
@@ -412,6 +419,7 @@ impl Config {
             metrics_token,
             cors_origins: src.list("CORS_ORIGINS"),
             scheduler_tick: Duration::from_millis(src.number("SCHEDULER_TICK_MS", 1000, 10, 60_000)?),
+            scheduler_shards: src.number("SCHEDULER_SHARDS", 1, 1, 64)?,
             worker_concurrency: src.number("WORKER_CONCURRENCY", 64, 1, 4096)?,
             webhook_allow_private: src.flag("WEBHOOK_ALLOW_PRIVATE", false)?,
             worker_noop_channels: match src.flag("WORKER_NOOP_CHANNELS", false)? {

@@ -45,7 +45,11 @@ pub async fn measure(
 
 /// The scheduler step: writes the current slot's snapshot unless it exists, and drops snapshots past
 /// `RETENTION`. Returns snapshots written (0 or 1).
-pub async fn snapshot(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
+pub async fn snapshot(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    lead: crate::escalation::engine::Lead,
+) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let slot = slot_start(now);
     let taken = system_health_snapshots::table.filter(system_health_snapshots::taken_at.eq(slot));
@@ -58,7 +62,7 @@ pub async fn snapshot(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64
     let data = serde_json::to_value(&reading)?;
     let written = conn
         .transaction::<_, anyhow::Error, _>(async move |conn| {
-            crate::escalation::engine::check_epoch(conn, epoch).await?;
+            crate::escalation::engine::check_epoch(conn, lead).await?;
             let written = diesel::insert_into(system_health_snapshots::table)
                 .values((
                     system_health_snapshots::taken_at.eq(slot),

@@ -354,6 +354,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    scheduler_candidates (holder) {
+        holder -> Text,
+        seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     scheduler_leases (name) {
         name -> Text,
         epoch -> Int8,
@@ -622,6 +629,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminder_schedules,
     reminder_snoozes,
     reminders,
+    scheduler_candidates,
     scheduler_leases,
     sms_opt_outs,
     square_checkouts,

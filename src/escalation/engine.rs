@@ -15,14 +15,16 @@ mod leases;
 pub mod offer;
 mod recipients;
 mod retention;
+mod shard;
 pub mod stream;
 mod upkeep;
 
 use std::time::{Duration, Instant};
 
 use diesel_async::AsyncPgConnection;
-pub use fence::check as check_epoch;
+pub use fence::{Lead, check as check_epoch};
 use leases::Reach;
+pub use shard::Shard;
 pub use upkeep::{Backlog, backlog};
 
 use crate::state::AppState;
@@ -60,9 +62,9 @@ impl Cadence {
     }
 }
 
-/// One scheduler tick under leadership `epoch`. Steps that find a full batch run again at once.
-/// Returns whether upkeep ran.
-pub async fn tick(state: &AppState, epoch: i64, cadence: &mut Cadence) -> bool {
+/// One scheduler tick of the shard `lead` holds. Steps that find a full batch run again at once.
+/// Returns whether upkeep ran (only shard 0 runs it).
+pub async fn tick(state: &AppState, lead: Lead, cadence: &mut Cadence) -> bool {
     let started = Instant::now();
     let mut conn = match state.db.get().await {
         Ok(conn) => conn,
@@ -75,8 +77,8 @@ pub async fn tick(state: &AppState, epoch: i64, cadence: &mut Cadence) -> bool {
     // batch's round trips and planning overlap the other's; without a spare connection, one lane.
     let mut second_lane = state.db.get().await.ok();
     for _ in 0..20 {
-        let fired = fire_lanes(state, &mut conn, second_lane.as_mut(), epoch).await;
-        let advanced = report("advance", advance::run(state, &mut conn, epoch).await);
+        let fired = fire_lanes(state, &mut conn, second_lane.as_mut(), lead).await;
+        let advanced = report("advance", advance::run(state, &mut conn, lead).await);
         if fired < BATCH as usize && advanced < BATCH as usize {
             break;
         }
@@ -84,13 +86,13 @@ pub async fn tick(state: &AppState, epoch: i64, cadence: &mut Cadence) -> bool {
     // Fire and advance push what they create themselves; this step offers the rest (retries due now,
     // deliveries out of quiet hours, pushes lost to a crash or a Redis outage), a full batch at a time.
     for _ in 0..20 {
-        if report("offer", offer::run(state, &mut conn, epoch).await) < offer::BATCH as usize {
+        if report("offer", offer::run(state, &mut conn, lead).await) < offer::BATCH as usize {
             break;
         }
     }
     let reach = if Cadence::due(&mut cadence.lease_sweep, LEASE_SWEEP_EVERY) { Reach::Sweep } else { Reach::Head };
-    report("expire leases", leases::run(state, &mut conn, epoch, reach).await);
-    let upkeep_due = Cadence::due(&mut cadence.upkeep, UPKEEP_EVERY);
+    report("expire leases", leases::run(state, &mut conn, lead, reach).await);
+    let upkeep_due = lead.shard.runs_upkeep() && Cadence::due(&mut cadence.upkeep, UPKEEP_EVERY);
     if upkeep_due {
         report("upkeep", upkeep::run(state, &mut conn).await);
     }
@@ -103,14 +105,14 @@ async fn fire_lanes(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     second: Option<&mut crate::db::PooledConn>,
-    epoch: i64,
+    lead: Lead,
 ) -> usize {
     match second {
         Some(second) => {
-            let (a, b) = tokio::join!(fire::run(state, conn, epoch), fire::run(state, second, epoch));
+            let (a, b) = tokio::join!(fire::run(state, conn, lead), fire::run(state, second, lead));
             report("fire", a) + report("fire", b)
         }
-        None => report("fire", fire::run(state, conn, epoch).await),
+        None => report("fire", fire::run(state, conn, lead).await),
     }
 }
 

@@ -80,6 +80,7 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
     ("sms_opt_outs", "numbers that answered STOP: a carrier-compliance list kept without an owner"),
     ("agent_definitions", "the channel catalogue"),
     ("scheduler_leases", "the scheduler's leadership lease"),
+    ("scheduler_candidates", "the running scheduler processes, for sharing out the shards"),
     ("system_health_snapshots", "service-wide health figures"),
     ("__diesel_schema_migrations", "which migrations ran"),
 ];

@@ -1,54 +1,131 @@
-//! The scheduler role: wins leadership, then runs the engine tick until shutdown or lost leadership.
+//! The scheduler role: for each shard (`SCHEDULER_SHARDS`, one by default), wins its leadership, then runs
+//! the engine tick for it until shutdown or lost leadership. One process may lead several shards; a standby
+//! takes over each shard on its own. With several shards, a process leading more than its fair share of
+//! them (shards / running scheduler processes, rounded up) hands one over at a time, so a process started
+//! later gets work too.
 
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::leadership;
-use crate::escalation::engine;
+use crate::escalation::engine::{self, Lead, Shard};
 use crate::state::AppState;
 
 /// How often the leader re-confirms its lock and epoch.
 const CONFIRM_EVERY: Duration = Duration::from_secs(2);
+/// How long a process waits before competing again for a shard it handed over: longer than a standby's
+/// poll, so the process the shard was handed to takes it.
+const HANDOVER_PAUSE: Duration = Duration::from_secs(5);
+
+/// What the shard loops of one process share: the shards it leads, and how many scheduler processes run.
+#[derive(Clone, Default)]
+struct Share {
+    led: Arc<Mutex<BTreeSet<Shard>>>,
+    running: Arc<AtomicUsize>,
+}
+
+impl Share {
+    fn led(&self) -> std::sync::MutexGuard<'_, BTreeSet<Shard>> {
+        self.led.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether to hand `shard` over: this process leads more than its fair share, and `shard` is the last
+    /// of those it leads (so one goes at a time).
+    fn hand_over(&self, shard: Shard, shards: u16) -> bool {
+        let fair = usize::from(shards).div_ceil(self.running.load(Ordering::Relaxed).max(1));
+        let led = self.led();
+        led.len() > fair && led.last() == Some(&shard)
+    }
+}
 
 pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
     let holder = format!("{}:{}", hostname(), std::process::id());
+    let shards = state.config.scheduler_shards;
+    let share = Share::default();
+    let candidacy = async {
+        if shards > 1 {
+            leadership::keep_candidacy(&state, &holder, &share.running, &shutdown).await;
+        }
+    };
+    let loops =
+        futures_util::future::join_all(Shard::all(shards).map(|shard| lead(&state, shard, &holder, &share, &shutdown)));
+    tokio::join!(candidacy, loops);
+    Ok(())
+}
+
+/// Leads `shard` whenever this process can, until shutdown.
+async fn lead(state: &AppState, shard: Shard, holder: &str, share: &Share, shutdown: &CancellationToken) {
     loop {
-        let Some(mut leader) = leadership::acquire(&state.config, &holder, &shutdown).await else {
-            return Ok(());
+        let Some(mut leader) = leadership::acquire(&state.config, shard, holder, shutdown).await else {
+            return;
         };
-        let mut tick = tokio::time::interval(state.config.scheduler_tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_confirm = tokio::time::Instant::now();
-        let mut cadence = engine::Cadence::default();
-        loop {
+        share.led().insert(shard);
+        metrics::gauge!("scheduler_shards_led").set(share.led().len() as f64);
+        let handed_over = tick_while_leading(state, &mut leader, share, shutdown).await;
+        share.led().remove(&shard);
+        metrics::gauge!("scheduler_shards_led").set(share.led().len() as f64);
+        if shutdown.is_cancelled() {
+            leader.release().await;
+            return;
+        }
+        if handed_over {
+            leader.release().await;
             tokio::select! {
-                _ = tick.tick() => {}
-                () = shutdown.cancelled() => {
-                    leader.release().await;
-                    return Ok(());
-                }
+                () = tokio::time::sleep(HANDOVER_PAUSE) => {}
+                () = shutdown.cancelled() => return,
             }
-            if last_confirm.elapsed() >= CONFIRM_EVERY {
-                if !leader.confirm().await {
-                    tracing::warn!(epoch = leader.epoch, "scheduler lost leadership; standing by");
-                    break;
-                }
-                last_confirm = tokio::time::Instant::now();
+        }
+    }
+}
+
+/// Runs the engine for a held shard until shutdown, lost leadership (false) or a hand-over (true).
+async fn tick_while_leading(
+    state: &AppState,
+    leader: &mut leadership::Leadership,
+    share: &Share,
+    shutdown: &CancellationToken,
+) -> bool {
+    let lead = leader.lead;
+    let mut tick = tokio::time::interval(state.config.scheduler_tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_confirm = tokio::time::Instant::now();
+    let mut cadence = engine::Cadence::default();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return false,
+        }
+        if last_confirm.elapsed() >= CONFIRM_EVERY {
+            if !leader.confirm().await {
+                tracing::warn!(
+                    epoch = lead.epoch,
+                    shard = lead.shard.lease_name(),
+                    "scheduler lost leadership; standing by"
+                );
+                return false;
             }
-            if engine::tick(&state, leader.epoch, &mut cadence).await {
-                snapshot_health(&state, leader.epoch).await;
+            if share.hand_over(lead.shard, state.config.scheduler_shards) {
+                tracing::info!(shard = lead.shard.lease_name(), "scheduler hands a shard over to a process with fewer");
+                return true;
             }
+            last_confirm = tokio::time::Instant::now();
+        }
+        if engine::tick(state, lead, &mut cadence).await {
+            snapshot_health(state, lead).await;
         }
     }
 }
 
 /// Writes the health snapshot of the current slot, after each upkeep. Its table belongs to admin, which reads
 /// it; the scheduler only times the write and fences it with its epoch.
-async fn snapshot_health(state: &AppState, epoch: i64) {
+async fn snapshot_health(state: &AppState, lead: Lead) {
     let written = async {
         let mut conn = state.db.get().await?;
-        crate::admin::health::snapshot(state, &mut conn, epoch).await
+        crate::admin::health::snapshot(state, &mut conn, lead).await
     }
     .await;
     engine::report("health snapshot", written);

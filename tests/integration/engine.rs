@@ -6,6 +6,7 @@ mod fencing;
 mod lifecycle;
 pub mod quiet_hours;
 pub mod seed;
+mod shards;
 mod through_api;
 mod write_cost;
 

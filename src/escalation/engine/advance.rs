@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reminder_core::machine::{EndReason, EpisodeStatus};
 use uuid::Uuid;
 
-use super::{BATCH, deliveries, episodes, fence, offer};
+use super::{BATCH, Lead, deliveries, episodes, fence, offer};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
@@ -41,26 +41,30 @@ const SELECT_DUE: &str = "
     FROM escalations e
     JOIN reminders r ON r.id = e.reminder_id
     JOIN users u ON u.id = e.user_id
-    WHERE e.status IN ('active', 'acknowledged') AND e.next_step_at <= $1
+    WHERE e.status IN ('active', 'acknowledged') AND e.next_step_at <= $1{shard}
     ORDER BY e.next_step_at
     LIMIT $2
     FOR UPDATE OF e SKIP LOCKED";
 
 /// Advances one batch; returns how many episodes were looked at. Like fire, it offers the deliveries it
 /// makes itself, right after its commit, when Redis is reachable.
-pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let mut redis = state.redis.conn().await;
     let offer_at = redis.is_some().then_some(now);
     let (advanced, offered) = conn
         .transaction::<_, anyhow::Error, _>(async move |conn| {
-            fence::check(conn, epoch).await?;
-            let due: Vec<DueEpisode> = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
-                .bind::<Timestamptz, _>(now)
-                .bind::<BigInt, _>(BATCH)
-                .prepared()
-                .load(conn)
-                .await?;
+            fence::check(conn, lead).await?;
+            let due: Vec<DueEpisode> = diesel::sql_query(
+                SELECT_DUE
+                    .replace("{owner}", OwnerColumns::SELECT)
+                    .replace("{shard}", &lead.shard.filter("e.reminder_id")),
+            )
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(BATCH)
+            .prepared()
+            .load(conn)
+            .await?;
             let mut updates = Vec::with_capacity(due.len());
             let mut new_deliveries = Vec::new();
             let mut expired = Vec::new();

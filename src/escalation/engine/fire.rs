@@ -13,7 +13,7 @@ use reminder_core::plan::{self, ProfileSettings, TierSpec};
 use reminder_core::schedule::{Schedule, ScheduleError};
 use uuid::Uuid;
 
-use super::{BATCH, bad_rows, deliveries, episodes, fence, offer, recipients};
+use super::{BATCH, Lead, bad_rows, deliveries, episodes, fence, offer, recipients};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes as store;
@@ -97,12 +97,12 @@ const SELECT_DUE: &str = "
     WITH due_active AS (
         SELECT r.id, r.next_trigger_at AS due_at FROM reminders r
         WHERE r.status = 'active' AND r.next_trigger_at IS NOT NULL AND r.next_trigger_at <= $1
-          AND r.paused_reason IS NULL
+          AND r.paused_reason IS NULL{shard}
           AND EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id AND u.deleted_at IS NULL)
         ORDER BY r.next_trigger_at LIMIT $2 FOR UPDATE OF r SKIP LOCKED),
     due_snoozed AS (
         SELECT r.id, r.snoozed_until AS due_at FROM reminders r
-        WHERE r.status = 'snoozed' AND r.snoozed_until <= $1 AND r.paused_reason IS NULL
+        WHERE r.status = 'snoozed' AND r.snoozed_until <= $1 AND r.paused_reason IS NULL{shard}
           AND EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id AND u.deleted_at IS NULL)
         ORDER BY r.snoozed_until LIMIT $2 FOR UPDATE OF r SKIP LOCKED),
     picked AS (
@@ -121,7 +121,7 @@ const SELECT_DUE: &str = "
 
 /// Fires one batch; returns how many reminders fired. When Redis is reachable, the batch's first
 /// deliveries are offered by this step itself, right after its commit (see `deliveries::insert_batch`).
-pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let social = state.config.feature_social_escalation;
     let mut redis = state.redis.conn().await;
@@ -131,12 +131,14 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
             // Independent statements are pipelined (sent together, answered in order): a batch waits on five
             // round trips instead of ten. A failed fence check rolls the whole transaction back.
             let mut shared: &AsyncPgConnection = conn;
-            let select_due = diesel::sql_query(SELECT_DUE.replace("{owner}", OwnerColumns::SELECT))
-                .bind::<Timestamptz, _>(now)
-                .bind::<BigInt, _>(BATCH)
-                .prepared()
-                .load::<DueReminder>(&mut shared);
-            let ((), due) = tokio::try_join!(fence::check(shared, epoch), async { Ok(select_due.await?) })?;
+            let select_due = diesel::sql_query(
+                SELECT_DUE.replace("{owner}", OwnerColumns::SELECT).replace("{shard}", &lead.shard.filter("r.id")),
+            )
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(BATCH)
+            .prepared()
+            .load::<DueReminder>(&mut shared);
+            let ((), due) = tokio::try_join!(fence::check(shared, lead), async { Ok(select_due.await?) })?;
             if due.is_empty() {
                 return Ok((0, Vec::new()));
             }
@@ -199,7 +201,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
                 });
             }
             let advance_reminders = reminders::store::mark_fired(shared, &reminder_ids, &next_triggers);
-            let (inserted, _) = tokio::try_join!(store::insert_batch(shared, &new_episodes, epoch), advance_reminders)?;
+            let (inserted, _) =
+                tokio::try_join!(store::insert_batch(shared, &new_episodes, lead.epoch), advance_reminders)?;
             // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
             new_deliveries.retain(|d| inserted.contains(&d.escalation_id.uuid()));
             controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;

@@ -4,7 +4,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use super::{BATCH, deliveries, fence};
+use super::{BATCH, Lead, deliveries, fence};
 use crate::state::AppState;
 
 /// Owed rows a tick reads from the head of the queue for expired claims; a sweep reads them all.
@@ -17,13 +17,13 @@ pub enum Reach {
     Sweep,
 }
 
-pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64, reach: Reach) -> anyhow::Result<usize> {
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead, reach: Reach) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let lease = chrono::Duration::from_std(state.config.delivery_lease)?;
     let scan = (reach == Reach::Head).then_some(HEAD_SCAN);
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
-        fence::check(conn, epoch).await?;
-        let released = deliveries::release_expired_leases(conn, now, lease, scan, BATCH).await?;
+        fence::check(conn, lead).await?;
+        let released = deliveries::release_expired_leases(conn, lead.shard, now, lease, scan, BATCH).await?;
         if released > 0 {
             tracing::warn!(released, "deliveries whose worker stopped were released");
         }

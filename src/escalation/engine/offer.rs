@@ -6,13 +6,13 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::{deliveries, fence, stream};
+use super::{Lead, deliveries, fence, stream};
 use crate::state::AppState;
 
 /// Deliveries pushed per statement: one fire batch makes about this many.
 pub const BATCH: i64 = super::BATCH * 2;
 
-pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> anyhow::Result<usize> {
+pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> anyhow::Result<usize> {
     let Some(mut redis) = state.redis.conn().await else { return Ok(0) };
     let key = state.redis.key(stream::STREAM);
     let now = state.clock.now();
@@ -35,8 +35,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, epoch: i64) -> 
     }
 
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
-        fence::check(conn, epoch).await?;
-        let ids = deliveries::lock_unoffered(conn, now, now - offer_timeout, BATCH).await?;
+        fence::check(conn, lead).await?;
+        let ids = deliveries::lock_unoffered(conn, now, now - offer_timeout, BATCH, lead.shard).await?;
         if ids.is_empty() {
             return Ok(0);
         }

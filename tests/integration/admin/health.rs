@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use escalating_reminders::admin::health::slot_start;
+use escalating_reminders::admin::health::{self, slot_start};
+use escalating_reminders::escalation::engine::Lead;
 use serde_json::json;
 
 use super::admin;
@@ -47,8 +48,8 @@ async fn the_scheduler_writes_one_snapshot_per_five_minute_slot() {
         .parse()
         .unwrap();
     let mut conn = app.state.db.get().await.unwrap();
-    escalating_reminders::admin::health::snapshot(&app.state, &mut conn, epoch).await.unwrap();
-    let again = escalating_reminders::admin::health::snapshot(&app.state, &mut conn, epoch).await.unwrap();
+    health::snapshot(&app.state, &mut conn, Lead::whole(epoch)).await.unwrap();
+    let again = health::snapshot(&app.state, &mut conn, Lead::whole(epoch)).await.unwrap();
     assert_eq!(again, 0);
 
     let history = app.get("/v1/admin/health/history", Some(&root.token)).await;
@@ -100,12 +101,12 @@ async fn a_stale_leader_cannot_write_a_snapshot_and_old_ones_are_pruned() {
     )
     .await;
     let mut conn = app.state.db.get().await.unwrap();
-    let stale = escalating_reminders::admin::health::snapshot(&app.state, &mut conn, current - 1).await;
+    let stale = health::snapshot(&app.state, &mut conn, Lead::whole(current - 1)).await;
     assert!(stale.is_err(), "the old leader's write is refused");
     assert_eq!(snapshot_count(&app).await, 2, "and it pruned nothing");
     // Two leaders in a handover both passing the fence for one slot still write one row.
-    let first = escalating_reminders::admin::health::snapshot(&app.state, &mut conn, current).await.unwrap();
-    let second = escalating_reminders::admin::health::snapshot(&app.state, &mut conn, current).await.unwrap();
+    let first = health::snapshot(&app.state, &mut conn, Lead::whole(current)).await.unwrap();
+    let second = health::snapshot(&app.state, &mut conn, Lead::whole(current)).await.unwrap();
     assert_eq!((first, second), (1, 0));
     // The current slot's row and the 29-day-old one remain; the 31-day-old one is pruned.
     assert_eq!(snapshot_count(&app).await, 2);

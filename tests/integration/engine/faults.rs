@@ -13,7 +13,7 @@ use crate::common::postgres::OwnPostgres;
 use crate::common::{BinaryProcess, TestDb, base_env, free_port};
 
 /// Delivery ids the sink saw, with how often each arrived.
-async fn seen(sink: &MockServer) -> HashMap<String, usize> {
+pub(super) async fn seen(sink: &MockServer) -> HashMap<String, usize> {
     let mut ids = HashMap::new();
     for request in sink.received_requests().await.unwrap_or_default() {
         if let Some(id) = request.headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
@@ -23,7 +23,7 @@ async fn seen(sink: &MockServer) -> HashMap<String, usize> {
     ids
 }
 
-fn env(db: &TestDb, extra: &[(&str, &str)]) -> HashMap<String, String> {
+pub(super) fn env(db: &TestDb, extra: &[(&str, &str)]) -> HashMap<String, String> {
     let mut env = base_env(db);
     env.insert("LOG_FORMAT".into(), "json".into());
     for (k, v) in extra {

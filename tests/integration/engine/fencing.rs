@@ -25,19 +25,19 @@ async fn a_stale_leader_can_neither_fire_nor_advance() {
     exec(&app, "UPDATE scheduler_leases SET epoch = 7 WHERE name = 'scheduler'").await;
 
     // The old leader (epoch 6) ticks: nothing fires.
-    engine::tick(&app.state, 6, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(6), &mut engine::Cadence::just_ran()).await;
     assert_eq!(counts(&app).await, (0, 0), "a stale leader fired");
     // The current leader fires: one episode, tier 1.
-    engine::tick(&app.state, 7, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(7), &mut engine::Cadence::just_ran()).await;
     assert_eq!(counts(&app).await, (1, 1));
 
     // Tier 2 comes due; leadership moves on before the old leader advances.
     app.state.clock.advance(chrono::Duration::minutes(11));
     exec(&app, "UPDATE scheduler_leases SET epoch = 8 WHERE name = 'scheduler'").await;
-    engine::tick(&app.state, 7, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(7), &mut engine::Cadence::just_ran()).await;
     assert_eq!(counts(&app).await, (1, 1), "a stale leader advanced");
     let tier = "SELECT count(*) AS n FROM escalations WHERE current_tier = 1";
     assert_eq!(count(&mut app.db.connect().await, tier).await, 1, "the episode is as the old leader left it");
-    engine::tick(&app.state, 8, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(8), &mut engine::Cadence::just_ran()).await;
     assert_eq!(counts(&app).await, (1, 2), "the current leader advances to tier 2");
 }

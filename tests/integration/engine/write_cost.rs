@@ -19,7 +19,7 @@ async fn a_claim_writes_no_index_entry_and_an_expired_one_comes_back() {
         seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[inbox])], 0).await;
     }
     exec(&app, "UPDATE scheduler_leases SET epoch = 7 WHERE name = 'scheduler'").await;
-    engine::tick(&app.state, 7, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(7), &mut engine::Cadence::just_ran()).await;
 
     let mut conn = app.db.connect().await;
     let now = app.state.clock.now();
@@ -37,7 +37,7 @@ async fn a_claim_writes_no_index_entry_and_an_expired_one_comes_back() {
 
     // The worker died: once its lease has run out, the next tick puts every claim back.
     app.state.clock.advance(chrono::Duration::seconds(16));
-    engine::tick(&app.state, 7, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(7), &mut engine::Cadence::just_ran()).await;
     let released =
         "SELECT count(*) AS n FROM deliveries WHERE status = 'pending' AND last_error = 'lease expired; retrying'";
     assert_eq!(count(&mut conn, released).await, 20);
@@ -53,7 +53,7 @@ async fn an_expired_claim_behind_a_long_backlog_comes_back_with_the_sweep() {
     seed.many_due_at(2_100, app.state.clock.now() - chrono::Duration::minutes(10), inbox).await;
     let late = seed.reminder_due_in(chrono::Duration::zero(), &[(0, &[inbox])], 0).await;
     exec(&app, "UPDATE scheduler_leases SET epoch = 7 WHERE name = 'scheduler'").await;
-    engine::tick(&app.state, 7, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(7), &mut engine::Cadence::just_ran()).await;
 
     let mut conn = app.db.connect().await;
     let sql = format!(
@@ -69,9 +69,9 @@ async fn an_expired_claim_behind_a_long_backlog_comes_back_with_the_sweep() {
 
     app.state.clock.advance(chrono::Duration::seconds(16));
     let expired = "SELECT count(*) AS n FROM deliveries WHERE status = 'sending'";
-    engine::tick(&app.state, 7, &mut engine::Cadence::just_ran()).await;
+    engine::tick(&app.state, engine::Lead::whole(7), &mut engine::Cadence::just_ran()).await;
     assert_eq!(count(&mut conn, expired).await, 1, "a tick reads only the head of the queue");
-    engine::tick(&app.state, 7, &mut engine::Cadence::default()).await;
+    engine::tick(&app.state, engine::Lead::whole(7), &mut engine::Cadence::default()).await;
     assert_eq!(count(&mut conn, expired).await, 0, "the sweep finds the expired claim wherever it is");
     let released =
         format!("SELECT count(*) AS n FROM deliveries WHERE id = '{}' AND status = 'pending'", late_delivery[0].id);

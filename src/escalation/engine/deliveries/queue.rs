@@ -7,6 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::Prepare;
+use crate::escalation::engine::Shard;
 use crate::notifications::lifecycle::LIFECYCLE_TIER;
 
 /// Forgets every offer of a pending delivery (Redis came back empty, so its entries are gone): the offer
@@ -28,17 +29,19 @@ pub async fn lock_unoffered(
     now: DateTime<Utc>,
     offered_before: DateTime<Utc>,
     limit: i64,
+    shard: Shard,
 ) -> diesel::QueryResult<Vec<Uuid>> {
     #[derive(diesel::QueryableByName)]
     struct Id {
         #[diesel(sql_type = SqlUuid)]
         id: Uuid,
     }
-    let due: Vec<Id> = diesel::sql_query(
+    let due: Vec<Id> = diesel::sql_query(format!(
         "SELECT id FROM deliveries
-         WHERE owed AND status = 'pending' AND next_attempt_at <= $1 AND (offered_at IS NULL OR offered_at < $2)
+         WHERE owed AND status = 'pending' AND next_attempt_at <= $1 AND (offered_at IS NULL OR offered_at < $2){}
          ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED",
-    )
+        shard.filter("reminder_id")
+    ))
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(offered_before)
     .bind::<BigInt, _>(limit)
@@ -78,6 +81,7 @@ pub async fn mark_offered(
 /// is not at the head (one taken out of order, behind rows that stay pending).
 pub async fn release_expired_leases(
     conn: &mut AsyncPgConnection,
+    shard: Shard,
     now: DateTime<Utc>,
     lease: chrono::Duration,
     scan: Option<i64>,
@@ -86,10 +90,10 @@ pub async fn release_expired_leases(
     // The expired rows are picked once, as an array: as `id IN (subquery)` the planner may run the subquery
     // once per row of the table when its statistics say the table is small (they do after a burst's inserts).
     // `LIMIT NULL` is no limit.
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "WITH head AS MATERIALIZED (
             SELECT id, status, lease_until FROM deliveries
-            WHERE owed AND next_attempt_at <= $3
+            WHERE owed AND next_attempt_at <= $3{}
             ORDER BY next_attempt_at LIMIT $4),
          expired AS MATERIALIZED (
             SELECT id FROM deliveries
@@ -101,7 +105,8 @@ pub async fn release_expired_leases(
             last_error = CASE WHEN d.channel = 'sms' THEN 'unknown_outcome' ELSE 'lease expired; retrying' END,
             lease_until = NULL, offered_at = NULL, next_attempt_at = $1
          WHERE d.id = ANY (ARRAY(SELECT id FROM expired))",
-    )
+        shard.filter("reminder_id")
+    ))
     .bind::<Timestamptz, _>(now)
     .bind::<BigInt, _>(limit)
     .bind::<Timestamptz, _>(now - lease)
