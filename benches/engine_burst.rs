@@ -85,7 +85,9 @@ async fn main() {
     .await
     .expect("fire time");
     let sent_rows = common::count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await;
-    let without_http = burst_without_http(&mut conn, &env, n).await;
+    common::drain::clear(&mut conn).await;
+    let due_at = common::make_all_due(&mut conn, 10).await;
+    let without_http = common::drain::noop_burst(&mut conn, &env, &[], n, 1, due_at).await;
     // This machine's speed drifts within minutes, so the ceilings are measured on both sides of the runs and
     // the ratios use their mean.
     let after = Ceilings::measure(&sink, &mut conn, n).await;
@@ -130,9 +132,9 @@ async fn main() {
         // The ratio of this to the composite bounds what any sender could reach on this write path.
         "without_http": json!({
             "finished": without_http.finished,
-            "deliveries_per_second": round(without_http.rate, 0),
+            "deliveries_per_second": round(without_http.rate(), 0),
             "drain_seconds": round(without_http.drain, 2),
-            "ratio_to_composite": round(without_http.rate / composite, 3),
+            "ratio_to_composite": round(without_http.rate() / composite, 3),
             "roles": without_http.roles,
         }),
         "ratio_to_64_connection_http": round(rate / http_concurrent, 3),
@@ -170,59 +172,4 @@ impl Ceilings {
             "update_returning_rows_per_second": round(self.update, 0),
         })
     }
-}
-
-struct WithoutHttp {
-    finished: bool,
-    rate: f64,
-    drain: f64,
-    roles: [serde_json::Value; 2],
-}
-
-/// The burst once more on the same reminders, with every send a no-op (`WORKER_NOOP_CHANNELS`): fire,
-/// offer, claim and record as before, with no HTTP. Drain is the last recorded send's lateness.
-async fn burst_without_http(
-    conn: &mut diesel_async::AsyncPgConnection,
-    env: &[(String, String)],
-    n: i64,
-) -> WithoutHttp {
-    // Deleting the episodes deletes their deliveries (statement trigger); the tables are vacuumed so the
-    // second run starts as clean as the first.
-    diesel::sql_query("DELETE FROM escalations").execute(conn).await.expect("clear episodes");
-    for table in ["escalations", "deliveries", "reminders"] {
-        diesel::sql_query(format!("VACUUM ANALYZE {table}")).execute(conn).await.expect("vacuum");
-    }
-    let due_at = common::make_all_due(conn, 10).await;
-    let mut env = env.to_vec();
-    env.push(("WORKER_NOOP_CHANNELS".to_owned(), "true".to_owned()));
-    let scheduler = Process::start(&["--role", "scheduler"], &env);
-    let worker = Process::start(&["--role", "worker"], &env);
-    // Done when nothing is due and nothing is owed: both checks read small partial indexes, and the count
-    // of episodes runs only once they pass.
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let finished = loop {
-        let done = common::count(
-            conn,
-            "SELECT count(*) AS n FROM escalations
-             WHERE NOT EXISTS (SELECT 1 FROM reminders WHERE status = 'active' AND next_trigger_at IS NOT NULL)
-               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE status IN ('pending', 'sending'))",
-        )
-        .await
-            >= n;
-        if done || Instant::now() >= deadline {
-            break done;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let roles = [scheduler.usage_json(), worker.usage_json()];
-    drop((scheduler, worker));
-    let drain: Seconds = diesel::sql_query(
-        "SELECT COALESCE(EXTRACT(EPOCH FROM max(sent_at) - $1)::float8, 0) AS seconds FROM deliveries",
-    )
-    .bind::<Timestamptz, _>(due_at)
-    .get_result(conn)
-    .await
-    .expect("drain");
-    let sent = common::count(conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'sent'").await;
-    WithoutHttp { finished, rate: sent as f64 / drain.seconds, drain: drain.seconds, roles }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each benchmark uses a different part
 
 pub mod cpu;
+pub mod drain;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
