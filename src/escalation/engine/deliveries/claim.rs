@@ -101,16 +101,16 @@ pub async fn claim_by_ids(
         .await
 }
 
-/// Claims due pending deliveries straight from Postgres (Redis down or absent). `SKIP LOCKED` lets any
-/// number of workers do this at once without waiting on each other.
+/// Claims due pending deliveries straight from Postgres (Redis down or absent), oldest first, through the
+/// owed index in order (`claimable_deliveries`, whose migration says why it is a function). `SKIP LOCKED`
+/// lets any number of workers do this at once without waiting on each other.
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,
     limit: i64,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Claimed>> {
-    let source = "SELECT id FROM deliveries WHERE owed AND status = 'pending' AND next_attempt_at <= $1
-                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED";
+    let source = "SELECT claimable_deliveries($1, $3) AS id";
     diesel::sql_query(claim(source))
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(lease_until)

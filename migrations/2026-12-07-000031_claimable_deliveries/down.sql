@@ -1,0 +1,1 @@
+DROP FUNCTION claimable_deliveries(timestamptz, bigint);
