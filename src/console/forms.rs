@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::accounts::users::model::QuietHours;
 use crate::reminders::views::{ReminderInput, ReminderPatch, ReminderView, ScheduleInput};
 
 /// Messages by form field; `""` is for the form as a whole.
@@ -33,6 +34,8 @@ pub struct ReminderForm {
     pub rrule_start: String,
     /// The version an edit started from (empty on the new-reminder form); a stale one is a conflict.
     pub version: String,
+    /// `preview` when the form was sent to list the schedule's next times rather than to be saved.
+    pub op: String,
 }
 super::routes::tokened!(ReminderForm);
 
@@ -64,8 +67,27 @@ impl ReminderForm {
         if profile.is_none() {
             errors.insert("profile".into(), "Choose an escalation profile.".into());
         }
+        let schedule = self.schedule_input(tz, &mut errors);
+        let Some(profile) = profile.filter(|_| errors.is_empty()) else { return Err(errors) };
+        let description = Some(self.description.clone()).filter(|d| !d.trim().is_empty());
+        let importance = Some(self.importance.clone()).filter(|i| !i.is_empty());
+        Ok(ReminderInput {
+            title: self.title.clone(),
+            description,
+            importance,
+            escalation_profile_id: profile,
+            schedule,
+            exclude_dates: None,
+            skip_weekends: None,
+            completion_criteria: None,
+        })
+    }
+
+    /// The schedule typed, as the API's schedule input read in the viewer's zone; the fields the console
+    /// itself cannot read go into `errors` (the API checks the rest).
+    pub fn schedule_input(&self, tz: Tz, errors: &mut Errors) -> ScheduleInput {
         let zone = Some(tz.name().to_owned());
-        let schedule = match self.kind.as_str() {
+        match self.kind.as_str() {
             "once" => match local_datetime(&self.once_at) {
                 Some(local) => ScheduleInput {
                     trigger_at: Some(reminder_core::timezone::resolve_local(tz, local)),
@@ -105,20 +127,7 @@ impl ReminderForm {
                 errors.insert("kind".into(), "Choose how the reminder repeats.".into());
                 empty_schedule("once")
             }
-        };
-        let Some(profile) = profile.filter(|_| errors.is_empty()) else { return Err(errors) };
-        let description = Some(self.description.clone()).filter(|d| !d.trim().is_empty());
-        let importance = Some(self.importance.clone()).filter(|i| !i.is_empty());
-        Ok(ReminderInput {
-            title: self.title.clone(),
-            description,
-            importance,
-            escalation_profile_id: profile,
-            schedule,
-            exclude_dates: None,
-            skip_weekends: None,
-            completion_criteria: None,
-        })
+        }
     }
 
     /// The edit form of a stored reminder: its schedule in the fields a person would have typed, on the
@@ -215,6 +224,33 @@ fn daily_time(expression: &str) -> Option<String> {
             Some(time.format("%H:%M").to_string())
         }
         _ => None,
+    }
+}
+
+pub fn blank_is_none(raw: &str) -> Option<String> {
+    Some(raw.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Quiet hours typed into a `quiet_start` / `quiet_end` pair: none when both are blank, both when both are
+/// given (the API checks them); one alone is an error on the missing one.
+pub fn quiet_hours(start: &str, end: &str, errors: &mut Errors) -> Option<QuietHours> {
+    match (blank_is_none(start), blank_is_none(end)) {
+        (None, None) => None,
+        (Some(start), Some(end)) => Some(QuietHours { start, end }),
+        (start, _) => {
+            let missing = if start.is_none() { "quiet_start" } else { "quiet_end" };
+            errors.insert(missing.into(), "Give both the start and the end, or leave both empty.".into());
+            None
+        }
+    }
+}
+
+/// The field of a `quiet_start` / `quiet_end` pair that shows an API error about quiet hours ("" for others).
+pub fn quiet_field(api_field: &str) -> &'static str {
+    match api_field {
+        "quietHours.start" => "quiet_start",
+        "quietHours.end" | "quietHours" => "quiet_end",
+        _ => "",
     }
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::dashboard::next_time;
-use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
+use super::{ItemPage, Posted, PostedTo, occurrences, page, redirect_with, tokened};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, ReminderForm, place};
 use crate::console::session::Viewer;
@@ -34,6 +34,9 @@ pub struct SearchQuery {
     /// Text, so that `?page=abc` shows the first page rather than an error.
     page: String,
 }
+
+/// The form's `op` when it was sent to list the schedule's next times: nothing is saved.
+pub(super) const PREVIEW: &str = "preview";
 
 /// Reminders on one page of the list.
 const LIST_PAGE: u32 = 100;
@@ -82,22 +85,30 @@ pub async fn list(
     Ok(page(&req, &state.config, &viewer, "reminders", "reminders.html", StatusCode::OK, context))
 }
 
-/// The reminder form: a new reminder, or the edit of reminder `editing`.
+/// The reminder form: a new reminder, or the edit of reminder `editing`, with the next times of its schedule.
+/// A form sent by its "Show the next times" button also shows the schedule's problems by their fields (400).
 pub(super) async fn form_page(
     req: &HttpRequest,
     state: &AppState,
     viewer: &Viewer,
     (form, editing): (&ReminderForm, Option<Uuid>),
     errors: &Errors,
-    status: StatusCode,
+    mut status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
+    let (upcoming, problems) = occurrences::for_page(form, viewer.tz, state.clock.now());
+    let mut errors = errors.clone();
+    if form.op == PREVIEW && !problems.is_empty() {
+        place(&mut errors, problems.into_iter().collect(), |field| field.to_owned());
+        status = StatusCode::BAD_REQUEST;
+    }
     let mut conn = state.db.get().await?;
     let (choices, _) = profiles::list(&mut conn, viewer.user_id, Page { page: 1, page_size: 100 }).await?;
     let choices: Vec<_> = choices
         .iter()
         .map(|p| json!({"id": p.id, "name": p.name, "description": p.description, "preset": p.is_preset}))
         .collect();
-    let context = json!({"form": form, "errors": errors, "profiles": choices, "editing": editing});
+    let context = json!({"form": form, "errors": errors, "profiles": choices, "editing": editing,
+                         "upcoming": upcoming, "shown": occurrences::SHOWN});
     let nav = if editing.is_some() { "reminders" } else { "new" };
     Ok(page(req, &state.config, viewer, nav, "reminder_new.html", status, context))
 }
@@ -122,6 +133,9 @@ pub async fn create(
     state: web::Data<AppState>,
     Posted { viewer, form }: Posted<ReminderForm>,
 ) -> Result<HttpResponse, ConsoleError> {
+    if form.op == PREVIEW {
+        return form_page(&req, &state, &viewer, (&form, None), &Errors::new(), StatusCode::OK).await;
+    }
     let input = match form.to_input(viewer.tz) {
         Ok(input) => input,
         Err(errors) => return form_page(&req, &state, &viewer, (&form, None), &errors, StatusCode::BAD_REQUEST).await,

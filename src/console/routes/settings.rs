@@ -1,5 +1,5 @@
-//! Settings: the time zone every page shows times in, and API keys (shown once, revocable). The password,
-//! the sessions and deleting the account are in `security`.
+//! Settings: the time zone every page shows times in, the user's own quiet hours, and API keys (shown once,
+//! revocable). The password, the sessions and deleting the account are in `security`.
 
 use std::sync::LazyLock;
 
@@ -15,7 +15,7 @@ use crate::accounts::auth::service as auth;
 use crate::accounts::users::model::UserPatch;
 use crate::accounts::users::service as users;
 use crate::console::error::{ConsoleError, field_errors};
-use crate::console::forms::Errors;
+use crate::console::forms::{self, Errors};
 use crate::console::session::Viewer;
 use crate::state::AppState;
 
@@ -39,6 +39,17 @@ pub struct ZoneForm {
 }
 tokened!(ZoneForm);
 
+/// The user's quiet hours (`HH:MM` on their clock); `op=clear` (or both blank) removes them.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct QuietForm {
+    csrf: String,
+    quiet_start: String,
+    quiet_end: String,
+    op: String,
+}
+tokened!(QuietForm);
+
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct KeyForm {
@@ -51,6 +62,8 @@ tokened!(KeyForm);
 #[derive(Default)]
 pub(super) struct Shown {
     pub zone_typed: Option<String>,
+    /// The quiet hours as typed (start, end).
+    pub quiet_typed: Option<(String, String)>,
     pub key_typed: Option<String>,
     pub errors: Errors,
     pub created: Option<CreatedApiKey>,
@@ -80,6 +93,7 @@ pub(super) async fn settings_page(
     let context = json!({
         "me": me,
         "timezone": shown.zone_typed.unwrap_or_else(|| me.timezone.clone()),
+        "quiet": shown.quiet_typed.unwrap_or_else(|| me.quiet_hours.clone().map(|q| (q.start, q.end)).unwrap_or_default()),
         "keyName": shown.key_typed.unwrap_or_default(),
         "keys": keys,
         "created": shown.created,
@@ -119,6 +133,40 @@ pub async fn timezone(
             settings_page(&req, &state, &viewer, shown, StatusCode::BAD_REQUEST).await
         }
     }
+}
+
+pub async fn quiet_hours(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Posted { viewer, form }: Posted<QuietForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut errors = Errors::new();
+    let hours = match form.op.as_str() {
+        "clear" => None,
+        _ => forms::quiet_hours(&form.quiet_start, &form.quiet_end, &mut errors),
+    };
+    if errors.is_empty() {
+        let patch = UserPatch { display_name: None, timezone: None, quiet_hours: Some(hours), preferences: None };
+        match users::update_me(&state, viewer.user_id, patch).await {
+            Ok(me) => {
+                let message = match me.quiet_hours {
+                    Some(q) => format!(
+                        "Quiet hours set: {}–{} on your clock ({}). Messages then wait until they end; critical ones still come.",
+                        q.start, q.end, me.timezone
+                    ),
+                    None => "Quiet hours cleared: reminders reach you at any hour.".to_owned(),
+                };
+                return Ok(redirect_with(&state.config, "/settings", &message));
+            }
+            Err(err) => {
+                let Some(found) = field_errors(&err) else { return Err(err.into()) };
+                forms::place(&mut errors, found, forms::quiet_field);
+            }
+        }
+    }
+    let shown =
+        Shown { quiet_typed: Some((form.quiet_start.clone(), form.quiet_end.clone())), errors, ..Shown::default() };
+    settings_page(&req, &state, &viewer, shown, StatusCode::BAD_REQUEST).await
 }
 
 pub async fn create_key(

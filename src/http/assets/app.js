@@ -23,25 +23,44 @@
   for (var i = 0; i < radios.length; i++) { radios[i].addEventListener("change", sync); }
   if (radios.length) { document.documentElement.classList.add("js"); sync(); }
 
-  // Profile editor: redraw the escalation picture from the form as it is typed (the Preview button does
-  // the same without a script). Only the latest answer is shown.
-  var editor = document.querySelector("form[data-picture]");
-  var picture = document.getElementById("picture");
-  if (editor && picture && window.fetch && window.URLSearchParams && window.FormData) {
-    document.documentElement.classList.add("js");
+  // As `form` is typed, fetch `url` with its fields (less the form token) and put the answer into the element
+  // `target()` names; only the latest answer is shown, and a failed one keeps what is there.
+  function redrawOnInput(form, url, target) {
+    if (!window.fetch || !window.URLSearchParams || !window.FormData) { return false; }
     var timer = null, asked = 0;
     var redraw = function () {
-      var mine = ++asked;
-      var params = new URLSearchParams(new FormData(editor));
+      var mine = ++asked, into = target();
+      if (!into) { return; }
+      var params = new URLSearchParams(new FormData(form));
       params.delete("csrf");
-      fetch(editor.getAttribute("data-picture") + "?" + params.toString(), { credentials: "same-origin" })
+      fetch(url + "?" + params.toString(), { credentials: "same-origin" })
         .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
-        .then(function (html) { if (html !== null && mine === asked) { picture.innerHTML = html; } })
-        .catch(function () { /* keep the last picture */ });
+        .then(function (html) { if (html !== null && mine === asked) { into.innerHTML = html; } })
+        .catch(function () { /* keep what is shown */ });
     };
     var later = function () { clearTimeout(timer); timer = setTimeout(redraw, 250); };
-    editor.addEventListener("input", later);
-    editor.addEventListener("change", later);
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    document.documentElement.classList.add("js");
+    return true;
+  }
+
+  // Profile editor: redraw the escalation picture from the form as it is typed (the Preview button does
+  // the same without a script).
+  var editor = document.querySelector("form[data-picture]");
+  var picture = document.getElementById("picture");
+  if (editor && picture) {
+    redrawOnInput(editor, editor.getAttribute("data-picture"), function () { return picture; });
+  }
+
+  // Reminder form: the next times of the schedule as it is typed, under the chosen kind's fields (the
+  // "Show the next times" button does the same without a script).
+  var reminder = document.querySelector("form[data-occurrences]");
+  if (reminder) {
+    redrawOnInput(reminder, reminder.getAttribute("data-occurrences"), function () {
+      var chosen = reminder.querySelector("input[name=kind]:checked");
+      return chosen && document.getElementById("upcoming-" + chosen.value);
+    });
   }
 
   // A new API key: select it on focus so it is easy to copy.

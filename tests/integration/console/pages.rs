@@ -499,21 +499,13 @@ async fn the_home_page_and_the_list_reach_every_reminder_not_one_page_of_them() 
              WHERE id = '{soonest}'"
         ),
         format!(
-            "WITH created AS ( \
-               INSERT INTO reminders (user_id, title, escalation_profile_id, timezone, next_trigger_at) \
-               SELECT r.user_id, 'later ' || g, r.escalation_profile_id, 'UTC', \
-                      now() + interval '1 day' + g * interval '1 minute' \
-               FROM reminders r, generate_series(1, 120) AS g WHERE r.id = '{soonest}' RETURNING id, next_trigger_at) \
-             INSERT INTO reminder_schedules (reminder_id, kind, trigger_at, timezone) \
-             SELECT id, 'once', next_trigger_at, 'UTC' FROM created"
-        ),
-        format!(
             "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
                channel, status, created_at, sent_at) \
              SELECT gen_random_uuid(), id, user_id, 1, 0, 'subscription', gen_random_uuid(), 'email', 'sent', now(), \
                now() FROM reminders WHERE id = '{soonest}'"
         ),
     ];
+    super::later_reminders(&app, &soonest, 120).await;
     for sql in &statements {
         crate::fixtures::exec(&app, sql).await;
     }
