@@ -149,6 +149,26 @@ async fn text_of(client: &Client) -> String {
     }
 }
 
+/// The text of the element with `id` as the page shows it now ("" when there is none).
+async fn text_of_id(client: &Client, id: &str) -> String {
+    let script = "var e = document.getElementById(arguments[0]); return e ? e.textContent : '';";
+    let text = client.execute(script, vec![Value::from(id)]).await.expect("script runs");
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Waits until the element with `id` shows `wanted` (a script fills it a moment after typing).
+async fn shows(client: &Client, id: &str, wanted: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = text_of_id(client, id).await;
+        if text.contains(wanted) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "#{id} never showed {wanted:?}: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn fill(client: &Client, css: &str, value: &str) {
     let field = client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("field {css}"));
     field.clear().await.expect("clear");
@@ -236,6 +256,16 @@ async fn core_flow(client: &Client, app: &TestApp, email: &str, screenshots: boo
     fill(client, "#title", "take pills").await;
     choose(client, "#kind-daily").await;
     fill(client, "#daily_at", "21:00").await;
+    // The next five times on the user's clock: as typed with a script, by the preview button without one.
+    if screenshots {
+        shows(client, "upcoming-daily", ", 21:00").await;
+    } else {
+        click(client, "button[value=preview]").await;
+        let title = client.find(Locator::Id("title")).await.expect("title").prop("value").await.expect("value");
+        assert_eq!(title.as_deref(), Some("take pills"), "the preview keeps what was typed");
+    }
+    let listed = text_of_id(client, "upcoming-daily").await;
+    assert!(listed.matches(", 21:00").count() == 5 && listed.contains(&zone), "{listed}");
     click(client, "form[action='/reminders'] button[type=submit]").await;
     let detail = path_of(client).await;
     assert!(detail.starts_with("/reminders/"), "{detail}: {}", text_of(client).await);
