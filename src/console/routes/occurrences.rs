@@ -25,22 +25,27 @@ pub(super) const SHOWN: usize = 5;
 #[derive(Debug, Default, Serialize)]
 pub(super) struct Upcoming {
     pub times: Vec<DateTime<Utc>>,
+    /// "Interpreted as …" when the time was given in words.
+    pub interpreted: Option<String>,
     /// The schedule's problems, each worded for the field it is about (the fragment has no fields to sit by).
     pub problems: Vec<String>,
 }
 
 /// The next [`SHOWN`] occurrences after `now` of the schedule in `form`, read in `tz`; or the problems by
 /// form field, as a create with this schedule would report them.
-pub(super) fn upcoming(form: &ReminderForm, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, Errors> {
+pub(super) fn upcoming(form: &ReminderForm, tz: Tz, now: DateTime<Utc>) -> Result<Upcoming, Errors> {
     let mut errors = Errors::new();
-    let input = form.schedule_input(tz, &mut errors);
+    let input = form.schedule_input(tz, now, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     let mut found = Vec::new();
     let schedule = schedule_from_input(&input, tz.name(), Vec::new(), false, now, &mut found);
     match schedule.map(|schedule| schedule.upcoming(now, SHOWN)) {
-        Some(Ok(times)) => Ok(times),
+        Some(Ok(times)) => {
+            let interpreted = times.first().and_then(|at| form.interpreted(*at, tz));
+            Ok(Upcoming { times, interpreted, problems: Vec::new() })
+        }
         Some(Err(err)) => {
             Err(Errors::from([(form.field_for(error_field(&err, &input.kind)).to_owned(), err.to_string())]))
         }
@@ -55,7 +60,7 @@ pub(super) fn upcoming(form: &ReminderForm, tz: Tz, now: DateTime<Utc>) -> Resul
 /// The region's content for the page: the times, with problems left to sit by their fields.
 pub(super) fn for_page(form: &ReminderForm, tz: Tz, now: DateTime<Utc>) -> (Upcoming, Errors) {
     match upcoming(form, tz, now) {
-        Ok(times) => (Upcoming { times, problems: Vec::new() }, Errors::new()),
+        Ok(shown) => (shown, Errors::new()),
         Err(errors) => (Upcoming::default(), errors),
     }
 }
@@ -66,10 +71,8 @@ pub async fn fragment(
     viewer: Viewer,
     query: web::Query<ReminderForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let shown = match upcoming(&query, viewer.tz, state.clock.now()) {
-        Ok(times) => Upcoming { times, problems: Vec::new() },
-        Err(errors) => Upcoming { times: Vec::new(), problems: errors.into_values().collect() },
-    };
+    let shown = upcoming(&query, viewer.tz, state.clock.now())
+        .unwrap_or_else(|errors| Upcoming { problems: errors.into_values().collect(), ..Upcoming::default() });
     Ok(render::page(StatusCode::OK, "occurrences.html", json!({"upcoming": shown, "zone": viewer.zone()})))
 }
 
@@ -84,7 +87,7 @@ mod tests {
     #[test]
     fn a_daily_time_lists_the_next_five_evenings_on_the_viewers_clock() {
         let now = DateTime::parse_from_rfc3339("2026-12-07T12:00:00Z").unwrap().with_timezone(&Utc);
-        let times = upcoming(&form("daily"), chrono_tz::Europe::Berlin, now).unwrap();
+        let times = upcoming(&form("daily"), chrono_tz::Europe::Berlin, now).unwrap().times;
         let shown: Vec<String> = times.iter().map(|t| t.to_rfc3339()).collect();
         assert_eq!(shown.len(), SHOWN);
         assert_eq!(shown[0], "2026-12-07T20:00:00+00:00");

@@ -38,7 +38,7 @@ pub async fn edit(
     if form.op == PREVIEW {
         return form_page(&req, &state, &viewer, (&form, Some(id)), &Errors::new(), StatusCode::OK).await;
     }
-    let patch = match form.to_patch(viewer.tz, &stored) {
+    let patch = match form.to_patch(viewer.tz, state.clock.now(), &stored) {
         Ok(patch) => patch,
         Err(errors) => {
             return form_page(&req, &state, &viewer, (&form, Some(id)), &errors, StatusCode::BAD_REQUEST).await;

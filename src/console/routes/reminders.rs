@@ -118,14 +118,7 @@ pub async fn new_form(
     state: web::Data<AppState>,
     viewer: Viewer,
 ) -> Result<HttpResponse, ConsoleError> {
-    let form = ReminderForm {
-        importance: "medium".into(),
-        kind: "daily".into(),
-        daily_at: "09:00".into(),
-        interval_minutes: "60".into(),
-        ..Default::default()
-    };
-    form_page(&req, &state, &viewer, (&form, None), &Errors::new(), StatusCode::OK).await
+    form_page(&req, &state, &viewer, (&ReminderForm::starting(), None), &Errors::new(), StatusCode::OK).await
 }
 
 pub async fn create(
@@ -136,21 +129,22 @@ pub async fn create(
     if form.op == PREVIEW {
         return form_page(&req, &state, &viewer, (&form, None), &Errors::new(), StatusCode::OK).await;
     }
-    let input = match form.to_input(viewer.tz) {
+    let now = state.clock.now();
+    let input = match form.to_input(viewer.tz, now) {
         Ok(input) => input,
         Err(errors) => return form_page(&req, &state, &viewer, (&form, None), &errors, StatusCode::BAD_REQUEST).await,
     };
     let mut conn = state.db.get().await?;
     let zone = service::user_zone(&mut conn, viewer.user_id).await?;
-    let err =
-        match service::create(&mut conn, &state.config.tier_limits, viewer.user_id, &zone, input, state.clock.now())
-            .await
-        {
-            Ok(created) => {
-                return Ok(redirect_with(&state.config, &format!("/reminders/{}", created.id), "Reminder created."));
-            }
-            Err(err) => err,
-        };
+    let err = match service::create(&mut conn, &state.config.tier_limits, viewer.user_id, &zone, input, now).await {
+        Ok(created) => {
+            let echo = created.next_trigger_at.and_then(|at| form.interpreted(at, viewer.tz));
+            let message =
+                echo.map_or_else(|| "Reminder created.".to_owned(), |echo| format!("Reminder created. {echo}."));
+            return Ok(redirect_with(&state.config, &format!("/reminders/{}", created.id), &message));
+        }
+        Err(err) => err,
+    };
     drop(conn);
     let (status, errors) = form_errors(&form, err)?;
     form_page(&req, &state, &viewer, (&form, None), &errors, status).await

@@ -109,3 +109,99 @@ async fn the_form_lists_the_next_five_times_and_previews_without_saving() {
     let stored = format!("SELECT expression AS value FROM reminder_schedules WHERE reminder_id = '{id}'");
     assert_eq!(scalar(&app, &stored).await, "0 21 * * *");
 }
+
+/// "Every week on Sunday at 10:30": its next five Sundays listed, saved as a cron in the user's zone, and read
+/// back as a weekly reminder by the edit form.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_weekly_reminder_lists_its_sundays_and_reads_back_as_weekly() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("weekly@example.com", "Europe/Berlin").await;
+    let fields = |op: &'static str| {
+        [
+            ("csrf", csrf.as_str()),
+            ("title", "call mum"),
+            ("kind", "weekly"),
+            ("weekly_day", "0"),
+            ("weekly_at", "10:30"),
+            ("profile", GENTLE),
+            ("importance", "medium"),
+            ("op", op),
+        ]
+    };
+    let shown = ada.post("/reminders", &fields("preview")).await;
+    let times = listed(&shown.text, "weekly");
+    assert_eq!(times.len(), 5, "{}", shown.text);
+    assert!(times.iter().all(|t| t.starts_with("Sun ") && t.ends_with(", 10:30")), "{times:?}");
+    assert!(shown.text.contains("<option value=\"0\" selected>Sunday</option>"), "the day stays chosen");
+
+    let created = ada.post("/reminders", &fields("")).await;
+    assert_eq!(created.status, 303, "{}", created.text);
+    let id = super::location(&created).trim_start_matches("/reminders/").to_owned();
+    let stored =
+        format!("SELECT expression || ' ' || timezone AS value FROM reminder_schedules WHERE reminder_id = '{id}'");
+    assert_eq!(scalar(&app, &stored).await, "30 10 * * 0 Europe/Berlin");
+    let edit = ada.get(&format!("/reminders/{id}/edit")).await;
+    assert!(edit.text.contains("id=\"kind-weekly\" name=\"kind\" value=\"weekly\" checked"), "{}", edit.text);
+    assert!(edit.text.contains("value=\"10:30\"") && edit.text.contains("<option value=\"0\" selected>Sunday"));
+    assert_eq!(listed(&edit.text, "weekly").len(), 5);
+
+    let refused = ada
+        .post(
+            "/reminders",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "x"),
+                ("kind", "weekly"),
+                ("weekly_day", "0"),
+                ("weekly_at", "half ten"),
+                ("profile", GENTLE),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.text.contains("id=\"weekly_at-error\"") && refused.text.contains("value=\"half ten\""));
+}
+
+/// A once reminder given in words ("tomorrow 9am"): the echo of what it was read as, live and after the
+/// preview button, and again when it is created; words that do not read are an error by their field.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_time_in_words_is_echoed_before_and_after_creating() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("words@example.com", "America/New_York").await;
+    let fields = |words: &'static str, op: &'static str| {
+        [
+            ("csrf", csrf.as_str()),
+            ("title", "dentist"),
+            ("kind", "once"),
+            ("once_words", words),
+            ("profile", GENTLE),
+            ("importance", "medium"),
+            ("op", op),
+        ]
+    };
+    let fragment = ada.get("/reminders/occurrences?kind=once&once_words=tomorrow+9am").await;
+    assert!(
+        fragment.text.contains("Interpreted as ") && fragment.text.contains(" 09:00 America/New_York"),
+        "{}",
+        fragment.text
+    );
+    let shown = ada.post("/reminders", &fields("tomorrow 9am", "preview")).await;
+    assert_eq!(shown.status, 200);
+    let times = listed(&shown.text, "once");
+    assert!(times.len() == 1 && times[0].ends_with(", 09:00"), "{times:?}");
+    assert!(shown.text.contains("Interpreted as ") && shown.text.contains("value=\"tomorrow 9am\""));
+
+    let refused = ada.post("/reminders", &fields("when pigs fly", "")).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.text.contains("id=\"once_words-error\"") && refused.text.contains("value=\"when pigs fly\""));
+    let created = ada.post("/reminders", &fields("tomorrow 9am", "")).await;
+    assert_eq!(created.status, 303, "{}", created.text);
+    let page = ada.get(&super::location(&created)).await;
+    assert!(
+        page.text.contains("Reminder created. Interpreted as ") && page.text.contains("09:00 America/New_York"),
+        "{}",
+        page.text
+    );
+}

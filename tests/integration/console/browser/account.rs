@@ -182,6 +182,11 @@ async fn the_next_times_follow_the_schedule_as_it_is_typed() {
     assert!(region.is_displayed().await.unwrap() && !text_of_id(&client, "upcoming-cron").await.contains("Sat"));
     shoot(&client, "reminder-new-cron-error").await;
 
+    choose(&client, "#kind-once").await;
+    fill(&client, "#once_words", "friday at 5pm").await;
+    shows(&client, "upcoming-once", "Interpreted as Fri ").await;
+    assert!(text_of_id(&client, "upcoming-once").await.contains("17:00 Europe/Berlin"));
+
     choose(&client, "#kind-interval").await;
     fill(&client, "#interval_minutes", "90").await;
     shows(&client, "upcoming-interval", "The next 5 times").await;
