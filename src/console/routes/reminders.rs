@@ -27,10 +27,13 @@ const EPISODES_SHOWN: i64 = 10;
 /// Upcoming occurrences listed on the detail page.
 const UPCOMING_SHOWN: usize = 5;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SearchQuery {
     q: String,
+    /// A status (archived ones are listed only when asked for) or empty for any live one.
+    status: String,
+    importance: String,
     /// Text, so that `?page=abc` shows the first page rather than an error.
     page: String,
 }
@@ -47,15 +50,28 @@ pub async fn list(
     viewer: Viewer,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let q = Some(query.q.trim().to_owned()).filter(|q| !q.is_empty());
+    let given = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     // A page past the end shows an empty list with a way back, like the API's; a nonsense one is the first.
     let number = query.page.parse::<u32>().ok().filter(|n| (1..=10_000).contains(n)).unwrap_or(1);
-    let list_query = ListQuery { status: None, importance: None, q, page: Some(number), page_size: Some(LIST_PAGE) };
+    let list_query = ListQuery {
+        status: given(&query.status),
+        importance: given(&query.importance),
+        q: given(&query.q),
+        page: Some(number),
+        page_size: Some(LIST_PAGE),
+    };
     let mut conn = state.db.get().await?;
-    let (found, total, error) = match service::list(&mut conn, viewer.user_id, list_query).await {
-        Ok((found, pages)) => (found, pages.total_items, None),
+    let (found, total, errors) = match service::list(&mut conn, viewer.user_id, list_query).await {
+        Ok((found, pages)) => (found, pages.total_items, Errors::new()),
         Err(err) => match field_errors(&err) {
-            Some(mut found) => (Vec::new(), 0, found.pop().map(|(_, message)| message)),
+            Some(found) => {
+                let mut errors = Errors::new();
+                place(&mut errors, found, |field: &str| match field {
+                    "status" | "importance" => field.to_owned(),
+                    _ => "q".to_owned(),
+                });
+                (Vec::new(), 0, errors)
+            }
             None => return Err(err.into()),
         },
     };
@@ -69,15 +85,18 @@ pub async fn list(
         .collect();
     let link = |n: u32| {
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        if !query.q.is_empty() {
-            pairs.append_pair("q", &query.q);
+        for (key, value) in [("q", &query.q), ("status", &query.status), ("importance", &query.importance)] {
+            if !value.is_empty() {
+                pairs.append_pair(key, value);
+            }
         }
         pairs.append_pair("page", &n.to_string());
         format!("/reminders?{}", pairs.finish())
     };
     let shown_to = u64::from(number - 1) * u64::from(LIST_PAGE) + rows.len() as u64;
     let context = json!({
-        "rows": rows, "q": query.q, "error": error, "total": total,
+        "rows": rows, "query": &*query, "errors": errors, "total": total,
+        "statuses": crate::reminders::model::STATUSES, "importances": crate::reminders::model::IMPORTANCES,
         "from": u64::from(number - 1) * u64::from(LIST_PAGE) + 1, "to": shown_to,
         "newer": (number > 1).then(|| link(number - 1)),
         "older": (shown_to < total).then(|| link(number + 1)),

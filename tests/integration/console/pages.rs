@@ -531,3 +531,36 @@ async fn the_home_page_and_the_list_reach_every_reminder_not_one_page_of_them() 
     assert!(searched.text.contains("Showing 101–120 of 120"), "{}", searched.text);
     assert_eq!(ada.get("/reminders?page=abc").await.status, 200);
 }
+
+/// The list's filters: status (archived ones only when asked for), importance and the title search together,
+/// kept in the form and in the page links; a status that does not exist is an error by its field.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_list_filters_by_status_and_importance_with_the_search() {
+    let app = TestApp::spawn_with(&[("DEFAULT_TIER", "PRO")]).await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("filters@example.com", "UTC").await;
+    let pills = ada.create_daily(&csrf, "take pills", "21:00").await;
+    let vitamins = ada.create_daily(&csrf, "take vitamins", "08:00").await;
+    ada.create_daily(&csrf, "water the plants", "07:00").await;
+    let sql = format!("UPDATE reminders SET importance = 'critical' WHERE id IN ('{pills}', '{vitamins}')");
+    crate::fixtures::exec(&app, &sql).await;
+    crate::fixtures::exec(&app, &format!("UPDATE reminders SET status = 'archived' WHERE id = '{vitamins}'")).await;
+
+    let critical = ada.get("/reminders?importance=critical").await;
+    assert!(critical.text.contains(">take pills</a>") && !critical.text.contains(">take vitamins</a>"));
+    assert!(
+        !critical.text.contains(">water the plants</a>")
+            && critical.text.contains("<option value=\"critical\" selected>")
+    );
+    let archived = ada.get("/reminders?status=archived&importance=critical&q=take").await;
+    assert!(
+        archived.text.contains(">take vitamins</a>") && !archived.text.contains(">take pills</a>"),
+        "{}",
+        archived.text
+    );
+    assert!(archived.text.contains("<option value=\"archived\" selected>") && archived.text.contains("value=\"take\""));
+    let none = ada.get("/reminders?status=completed").await;
+    assert!(none.text.contains("No reminder matches these filters."), "{}", none.text);
+    let bad = ada.get("/reminders?status=lost").await;
+    assert!(bad.text.contains("id=\"status-error\"") && !bad.text.contains(">take pills</a>"), "{}", bad.text);
+}
