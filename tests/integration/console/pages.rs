@@ -564,3 +564,65 @@ async fn the_list_filters_by_status_and_importance_with_the_search() {
     let bad = ada.get("/reminders?status=lost").await;
     assert!(bad.text.contains("id=\"status-error\"") && !bad.text.contains(">take pills</a>"), "{}", bad.text);
 }
+
+/// The home page's 30-day chart counts deliveries by local day and outcome (older ones left out), and each
+/// open escalation says whom it has reached: channels, and trusted contacts by name.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_charts_thirty_days_and_says_whom_an_escalation_reached() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("chart@example.com", "UTC").await;
+    let home = ada.get("/").await;
+    assert!(home.text.contains("No deliveries in the last 30 days.") && !home.text.contains("class=\"chart\""));
+    let id = ada.create_daily(&csrf, "take pills", "21:00").await;
+    let owner = scalar(&app, &format!("SELECT user_id::text AS value FROM reminders WHERE id = '{id}'")).await;
+    let episode = scalar(
+        &app,
+        &format!(
+            "INSERT INTO escalations (reminder_id, user_id, occurrence_at, plan, status, current_tier, fired_at, \
+             loop_started_at, scheduler_epoch) VALUES ('{id}', '{owner}', now(), '{{}}', 'active', 2, now(), now(), 1) \
+             RETURNING id::text AS value"
+        ),
+    )
+    .await;
+    let grace = scalar(
+        &app,
+        &format!(
+            "INSERT INTO trusted_contacts (user_id, name, email, consent_status, accepted_at) \
+             VALUES ('{owner}', 'Grace Hopper', 'grace@example.com', 'accepted', now()) RETURNING id::text AS value"
+        ),
+    )
+    .await;
+    let delivery = |kind: &str, target: &str, channel: &str, status: &str, ago: &str| {
+        format!(
+            "('{episode}', '{id}', '{owner}', 1, 0, '{kind}', {target}, '{channel}', '{status}', now() - interval '{ago}')"
+        )
+    };
+    let rows = [
+        delivery("subscription", "gen_random_uuid()", "email", "sent", "3 minutes"),
+        delivery("subscription", "gen_random_uuid()", "sms", "failed", "2 minutes"),
+        delivery("contact", &format!("'{grace}'"), "email", "delivered", "1 minute"),
+        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "3 days"),
+        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "3 days"),
+        delivery("subscription", "gen_random_uuid()", "email", "sent", "40 days"),
+    ];
+    crate::fixtures::exec(
+        &app,
+        &format!(
+            "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
+             channel, status, created_at) VALUES {}",
+            rows.join(", ")
+        ),
+    )
+    .await;
+
+    let home = ada.get("/").await;
+    assert!(home.text.contains("Reached: email, Grace Hopper"), "{}", home.text);
+    assert!(home.text.contains("<svg class=\"chart\""), "{}", home.text);
+    assert!(home.text.contains("over the last 30 days: 2 reached, 1 failed, 2 cancelled in all"), "{}", home.text);
+    let legend = &home.text[home.text.find("class=\"legend\"").expect("a legend")..];
+    assert!(legend.contains("</span>2 reached</li>") && legend.contains("</span>2 cancelled</li>"), "{legend}");
+    let svg = &home.text[home.text.find("<svg class=\"chart\"").unwrap()..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    assert_eq!(svg.matches("<rect").count(), 3, "reached and failed today, cancelled three days ago: {svg}");
+}
