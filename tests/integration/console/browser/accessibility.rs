@@ -139,6 +139,17 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
     check(&client, "channel-secret").await;
     click(&client, "form[action$='/test'] button").await;
     check(&client, "channel").await;
+    // The home page's chart with a few days of deliveries.
+    let seeded = format!(
+        "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
+         channel, status, created_at) SELECT gen_random_uuid(), r.id, r.user_id, 1, 0, 'subscription', \
+         gen_random_uuid(), 'email', (ARRAY['sent', 'failed', 'cancelled', 'pending'])[1 + n % 4], \
+         now() - n * interval '19 hours' FROM reminders r, generate_series(1, 40) AS n WHERE r.id = '{reminder}'"
+    );
+    crate::fixtures::exec(&app, &seeded).await;
+    client.goto(&app.url("/")).await.expect("home");
+    assert!(client.find(Locator::Css("svg.chart rect")).await.is_ok(), "{}", text_of(&client).await);
+    check(&client, "dashboard-chart").await;
 
     visit(&client, &app, "/contacts", "contacts-empty").await;
     fill(&client, "#name", "Grace Hopper").await;

@@ -56,6 +56,9 @@ async fn a_changed_password_signs_in_and_the_log_filters_in_a_browser() {
     let plants = create_daily(&client, &app, "water the plants", "08:00").await;
     seed(&app, &pills, "email", "sent", 4).await;
     seed(&app, &plants, "sms", "failed", 2).await;
+    client.goto(&app.url("/")).await.expect("home");
+    assert!(client.find(Locator::Css("svg.chart rect")).await.is_ok(), "the chart has bars");
+    shoot(&client, "dashboard-chart").await;
     client.find(Locator::LinkText("Notifications")).await.expect("in the nav").click().await.expect("click");
     client.wait().for_element(Locator::Css("form.filters")).await.expect("the notifications page");
     let text = text_of(&client).await;
