@@ -58,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(profiles_routes)
         .configure(evidence_routes)
         .service(web::resource("/settings").get(settings::show))
+        .service(web::resource("/settings/name").post(settings::display_name))
         .service(web::resource("/settings/timezone").post(settings::timezone))
         .service(web::resource("/settings/quiet-hours").post(settings::quiet_hours))
         .service(web::resource("/settings/api-keys").post(settings::create_key))

@@ -1,5 +1,5 @@
-//! Settings: the time zone every page shows times in, the user's own quiet hours, and API keys (shown once,
-//! revocable). The password, the sessions and deleting the account are in `security`.
+//! Settings: the name shown to contacts, the time zone every page shows times in, the user's own quiet
+//! hours, and API keys (shown once, revocable). The password, the sessions and deleting the account are in `security`.
 
 use std::sync::LazyLock;
 
@@ -39,6 +39,14 @@ pub struct ZoneForm {
 }
 tokened!(ZoneForm);
 
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct NameForm {
+    csrf: String,
+    display_name: String,
+}
+tokened!(NameForm);
+
 /// The user's quiet hours (`HH:MM` on their clock); `op=clear` (or both blank) removes them.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -62,6 +70,7 @@ tokened!(KeyForm);
 #[derive(Default)]
 pub(super) struct Shown {
     pub zone_typed: Option<String>,
+    pub name_typed: Option<String>,
     /// The quiet hours as typed (start, end).
     pub quiet_typed: Option<(String, String)>,
     pub key_typed: Option<String>,
@@ -93,6 +102,7 @@ pub(super) async fn settings_page(
     let context = json!({
         "me": me,
         "timezone": shown.zone_typed.unwrap_or_else(|| me.timezone.clone()),
+        "displayName": shown.name_typed.unwrap_or_else(|| me.display_name.clone()),
         "quiet": shown.quiet_typed.unwrap_or_else(|| me.quiet_hours.clone().map(|q| (q.start, q.end)).unwrap_or_default()),
         "keyName": shown.key_typed.unwrap_or_default(),
         "keys": keys,
@@ -128,6 +138,32 @@ pub async fn timezone(
             let shown = Shown {
                 zone_typed: Some(form.timezone.clone()),
                 errors: Errors::from([("timezone".to_owned(), message)]),
+                ..Shown::default()
+            };
+            settings_page(&req, &state, &viewer, shown, StatusCode::BAD_REQUEST).await
+        }
+    }
+}
+
+pub async fn display_name(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Posted { viewer, form }: Posted<NameForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let patch = UserPatch {
+        display_name: Some(form.display_name.clone()),
+        timezone: None,
+        quiet_hours: None,
+        preferences: None,
+    };
+    match users::update_me(&state, viewer.user_id, patch).await {
+        Ok(me) => Ok(redirect_with(&state.config, "/settings", &format!("Name changed to {}.", me.display_name))),
+        Err(err) => {
+            let Some(found) = field_errors(&err) else { return Err(err.into()) };
+            let message = found.into_iter().map(|(_, m)| format!("Name {m}.")).next().unwrap_or_default();
+            let shown = Shown {
+                name_typed: Some(form.display_name.clone()),
+                errors: Errors::from([("display_name".to_owned(), message)]),
                 ..Shown::default()
             };
             settings_page(&req, &state, &viewer, shown, StatusCode::BAD_REQUEST).await

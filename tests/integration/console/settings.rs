@@ -208,3 +208,23 @@ async fn quiet_hours_are_set_refused_by_their_fields_and_cleared_on_the_settings
     assert!(page.text.contains("Quiet hours cleared") && page.text.contains("None now"), "{}", page.text);
     assert!(!page.text.contains("value=\"clear\""), "nothing to clear");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_name_is_changed_on_the_settings_page_and_a_refused_one_is_kept() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("name@example.com", "UTC").await;
+    let stored = "SELECT display_name AS value FROM users WHERE email = 'name@example.com'";
+    let changed = ada.post("/settings/name", &[("csrf", &csrf), ("display_name", "Ada Lovelace")]).await;
+    assert_eq!((changed.status, location(&changed).as_str()), (303, "/settings"));
+    assert_eq!(scalar(&app, stored).await, "Ada Lovelace");
+    let page = ada.get("/settings").await;
+    assert!(page.text.contains("Name changed to Ada Lovelace.") && page.text.contains("value=\"Ada Lovelace\""));
+
+    let long = "x".repeat(101);
+    let refused = ada.post("/settings/name", &[("csrf", &csrf), ("display_name", &long)]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.text.contains("id=\"display_name-error\"") && refused.text.contains(&format!("value=\"{long}\"")));
+    assert_eq!(ada.post("/settings/name", &[("csrf", "forged"), ("display_name", "Eve")]).await.status, 403);
+    assert_eq!(scalar(&app, stored).await, "Ada Lovelace");
+}
