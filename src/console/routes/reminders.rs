@@ -24,6 +24,8 @@ use crate::state::AppState;
 
 /// Episodes shown in a reminder's delivery log.
 const EPISODES_SHOWN: i64 = 10;
+/// The snooze buttons beside the phrase field, each a phrase the grammar reads.
+const QUICK_SNOOZES: [&str; 4] = ["in 30 minutes", "in 1 hour", "tonight", "tomorrow morning"];
 /// Upcoming occurrences listed on the detail page.
 const UPCOMING_SHOWN: usize = 5;
 
@@ -189,6 +191,9 @@ pub(super) fn form_errors(form: &ReminderForm, err: ApiError) -> Result<(StatusC
 pub struct SnoozeForm {
     csrf: String,
     phrase: String,
+    /// One of the quick choices' phrases, when one of their buttons was pressed (the phrase field is then
+    /// ignored).
+    quick: String,
 }
 tokened!(SnoozeForm);
 
@@ -229,6 +234,7 @@ async fn detail_page(
         "phrase": phrase,
         "snoozeError": snooze_error,
         "examples": reminder_core::nlp::EXAMPLES,
+        "quick": QUICK_SNOOZES,
     });
     Ok(page(req, &state.config, viewer, "reminders", "reminder.html", status, context))
 }
@@ -246,7 +252,8 @@ pub async fn snooze(
     state: web::Data<AppState>,
     PostedTo { viewer, id, form }: PostedTo<SnoozeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let input = SnoozeInput { until: None, duration: Some(form.phrase.clone()) };
+    let phrase = if form.quick.trim().is_empty() { &form.phrase } else { &form.quick };
+    let input = SnoozeInput { until: None, duration: Some(phrase.clone()) };
     match snooze::snooze(&state, viewer.user_id, id, input).await {
         Ok(done) => {
             let message = format!("Snoozed. Interpreted as {}.", done.interpreted_as);

@@ -63,6 +63,36 @@
     });
   }
 
+  // A reminder's acknowledge, snooze and complete forms (marked data-inplace) post in the background and the
+  // page they lead to replaces this one without a reload; a failed request posts the form the usual way.
+  if (window.fetch && window.DOMParser && window.history && window.history.pushState) {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.hasAttribute || !form.hasAttribute("data-inplace")) { return; }
+      event.preventDefault();
+      var data = new URLSearchParams(new FormData(form));
+      var by = event.submitter;
+      if (by && by.name) { data.append(by.name, by.value); }
+      // Only a request that never arrived is sent again; an answer that is not a page is opened as one.
+      fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (r) { return r.text().then(function (html) { return { url: r.url, html: html }; }); },
+              function () { form.submit(); return null; })
+        .then(function (page) {
+          if (!page) { return; }
+          var next = new DOMParser().parseFromString(page.html, "text/html");
+          if (!next.querySelector("main")) { location.href = page.url; return; }
+          document.title = next.title;
+          document.body.replaceWith(document.adoptNode(next.body));
+          if (page.url !== location.href) { history.pushState(null, "", page.url); }
+          // Say what happened: the message, else the problem, else the page's heading.
+          var said = document.querySelector(".flash") || document.querySelector("main .error") ||
+            document.querySelector("main h1");
+          if (said) { said.setAttribute("tabindex", "-1"); said.focus(); }
+        });
+    });
+    window.addEventListener("popstate", function () { location.reload(); });
+  }
+
   // A new API key: select it on focus so it is easy to copy.
   var key = document.getElementById("new-key");
   if (key) { key.addEventListener("focus", function () { key.select(); }); }

@@ -232,7 +232,7 @@ async fn tab_to(client: &Client, css: &str, backwards: bool) {
 
 /// Presses Enter on the focused link or button and waits for the next page.
 async fn enter(client: &Client) {
-    let old = client.find(Locator::Css("html")).await.expect("a page");
+    let old = client.find(Locator::Css("body")).await.expect("a page");
     press(client, &Key::Enter.to_string()).await;
     next_page(client, &old, "Enter").await;
 }
