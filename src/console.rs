@@ -5,6 +5,7 @@
 //! a login session (`refresh_sessions`), every form carries a CSRF token bound to the session, and every
 //! asset is embedded in the binary under a content-hashed name.
 
+mod chart;
 mod csrf;
 mod error;
 mod forms;

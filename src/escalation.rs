@@ -7,5 +7,6 @@ pub mod engine;
 pub mod episodes;
 pub mod got_it;
 pub mod link_routes;
+pub mod outcomes;
 pub mod routes;
 pub mod snooze;

@@ -28,6 +28,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("dashboard.html", include_str!("templates/dashboard.html")),
         ("reminders.html", include_str!("templates/reminders.html")),
         ("reminder_new.html", include_str!("templates/reminder_new.html")),
+        ("occurrences.html", include_str!("templates/occurrences.html")),
         ("reminder.html", include_str!("templates/reminder.html")),
         ("settings.html", include_str!("templates/settings.html")),
         ("billing_return.html", include_str!("templates/billing_return.html")),

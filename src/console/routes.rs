@@ -7,6 +7,7 @@ mod contacts;
 mod dashboard;
 mod evidence;
 mod notifications;
+mod occurrences;
 mod password_reset;
 mod profiles;
 mod reminder_edit;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/password/reset/{token}").get(password_reset::reset_form).post(password_reset::reset))
         .service(web::resource("/reminders").get(reminders::list).post(reminders::create))
         .service(web::resource("/reminders/new").get(reminders::new_form))
+        .service(web::resource("/reminders/occurrences").get(occurrences::fragment))
         .service(web::resource("/reminders/{id}").get(reminders::detail))
         .service(web::resource("/reminders/{id}/snooze").post(reminders::snooze))
         .service(web::resource("/reminders/{id}/acknowledge").post(reminders::acknowledge))
@@ -56,7 +58,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(profiles_routes)
         .configure(evidence_routes)
         .service(web::resource("/settings").get(settings::show))
+        .service(web::resource("/settings/name").post(settings::display_name))
         .service(web::resource("/settings/timezone").post(settings::timezone))
+        .service(web::resource("/settings/quiet-hours").post(settings::quiet_hours))
         .service(web::resource("/settings/api-keys").post(settings::create_key))
         .service(web::resource("/settings/api-keys/{id}/revoke").post(settings::revoke_key))
         .service(web::resource("/settings/password").post(security::password))

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::accounts::auth::AuthUser;
-use crate::db::schema::{deliveries, pending_notifications};
+use crate::db::schema::{deliveries, pending_notifications, reminders};
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::pagination::{Cursor, Page};
 use crate::http::{ApiError, ApiResponse, Routes, routes};
@@ -92,26 +92,38 @@ pub async fn delivery_log(
     page: Page,
     cursor: Option<Cursor>,
 ) -> Result<(Vec<DeliveryLogEntry>, crate::http::envelope::Pagination), ApiError> {
-    filtered_log(conn, owner, LogFilter { status, ..LogFilter::default() }, page, cursor).await
+    let (rows, pagination) =
+        filtered_log(conn, owner, LogFilter { status, ..LogFilter::default() }, page, cursor).await?;
+    Ok((rows.into_iter().map(|row| row.entry).collect(), pagination))
 }
 
-/// Which of the owner's deliveries a log page shows (the console's notifications page filters by all three).
+/// Which of the owner's deliveries a log page shows (the console's notifications page filters by each).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogFilter<'a> {
     pub status: Option<&'a str>,
     pub reminder: Option<Uuid>,
+    /// Text in the reminder's title (any case; `%` and `_` match themselves).
+    pub title: Option<&'a str>,
     pub channel: Option<&'a str>,
 }
 
-/// [`delivery_log`] with every filter: the same order, paging and cursor.
+/// A delivery with the title of its reminder (an archived one's too), read in the same query.
+#[derive(Debug)]
+pub struct TitledEntry {
+    pub entry: DeliveryLogEntry,
+    pub title: String,
+}
+
+/// [`delivery_log`] with every filter and each row's reminder title: the same order, paging and cursor.
 pub async fn filtered_log(
     conn: &mut diesel_async::AsyncPgConnection,
     owner: Uuid,
     filter: LogFilter<'_>,
     page: Page,
     cursor: Option<Cursor>,
-) -> Result<(Vec<DeliveryLogEntry>, crate::http::envelope::Pagination), ApiError> {
-    let mut filtered = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
+) -> Result<(Vec<TitledEntry>, crate::http::envelope::Pagination), ApiError> {
+    let mine = || deliveries::table.inner_join(reminders::table).filter(deliveries::user_id.eq(owner)).into_boxed();
+    let mut filtered = mine();
     filtered = match cursor {
         Some(after) => filtered
             .filter(
@@ -122,7 +134,7 @@ pub async fn filtered_log(
             .limit(page.limit() + 1),
         None => filtered.limit(page.limit() + 1).offset(page.offset()),
     };
-    let mut counted = deliveries::table.filter(deliveries::user_id.eq(owner)).into_boxed();
+    let mut counted = mine();
     if let Some(status) = filter.status {
         filtered = filtered.filter(deliveries::status.eq(status.to_owned()));
         counted = counted.filter(deliveries::status.eq(status.to_owned()));
@@ -131,38 +143,48 @@ pub async fn filtered_log(
         filtered = filtered.filter(deliveries::reminder_id.eq(reminder));
         counted = counted.filter(deliveries::reminder_id.eq(reminder));
     }
+    if let Some(title) = filter.title {
+        let pattern = format!("%{}%", crate::reminders::store::escape_like(title));
+        filtered = filtered.filter(reminders::title.ilike(pattern.clone()));
+        counted = counted.filter(reminders::title.ilike(pattern));
+    }
     if let Some(channel) = filter.channel {
         filtered = filtered.filter(deliveries::channel.eq(channel.to_owned()));
         counted = counted.filter(deliveries::channel.eq(channel.to_owned()));
     }
     let total: i64 = counted.count().get_result(conn).await?;
     // A unique order (id breaks ties) so that no row moves between pages; one row more tells if there is a next.
-    let mut rows: Vec<DeliveryLogEntry> = filtered
+    let rows: Vec<(DeliveryLogEntry, String)> = filtered
         .order((deliveries::created_at.desc(), deliveries::id.desc()))
         .select((
-            deliveries::id,
-            deliveries::reminder_id,
-            deliveries::escalation_id,
-            deliveries::tier,
-            deliveries::loop_index,
-            deliveries::channel,
-            deliveries::target_kind,
-            deliveries::status,
-            deliveries::attempts,
-            deliveries::next_attempt_at,
-            deliveries::sent_at,
-            deliveries::delivered_at,
-            deliveries::last_error,
-            deliveries::cancel_reason,
-            deliveries::deferred_reason,
-            deliveries::created_at,
+            (
+                deliveries::id,
+                deliveries::reminder_id,
+                deliveries::escalation_id,
+                deliveries::tier,
+                deliveries::loop_index,
+                deliveries::channel,
+                deliveries::target_kind,
+                deliveries::status,
+                deliveries::attempts,
+                deliveries::next_attempt_at,
+                deliveries::sent_at,
+                deliveries::delivered_at,
+                deliveries::last_error,
+                deliveries::cancel_reason,
+                deliveries::deferred_reason,
+                deliveries::created_at,
+            ),
+            reminders::title,
         ))
         .load(conn)
         .await?;
+    let mut rows: Vec<TitledEntry> = rows.into_iter().map(|(entry, title)| TitledEntry { entry, title }).collect();
     let mut pagination = page.pagination(total);
     if rows.len() > page.page_size as usize {
         rows.truncate(page.page_size as usize);
-        pagination.next_cursor = rows.last().map(|row| Cursor { created_at: row.created_at, id: row.id }.encode());
+        pagination.next_cursor =
+            rows.last().map(|row| Cursor { created_at: row.entry.created_at, id: row.entry.id }.encode());
     }
     Ok((rows, pagination))
 }

@@ -183,7 +183,7 @@ pub async fn titles(conn: &mut AsyncPgConnection, owner: Uuid, ids: &[Uuid]) -> 
 }
 
 /// Escapes LIKE wildcards so a search for "50%" matches the text "50%" (backslash is Postgres' default escape).
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 

@@ -6,6 +6,7 @@ mod browser;
 mod channels;
 mod evidence;
 mod notifications;
+mod occurrences;
 mod pages;
 mod password_reset;
 mod profiles;
@@ -127,4 +128,19 @@ pub fn location(reply: &Reply) -> String {
 
 pub fn header<'r>(reply: &'r Reply, name: &str) -> &'r str {
     reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Adds `count` newer reminders ("later 1", "later 2", …, once each, a day away) beside the reminder `like`
+/// of the same owner and profile: more than one page of anything that lists reminders.
+pub async fn later_reminders(app: &TestApp, like: &str, count: usize) {
+    let sql = format!(
+        "WITH created AS ( \
+           INSERT INTO reminders (user_id, title, escalation_profile_id, timezone, next_trigger_at) \
+           SELECT r.user_id, 'later ' || g, r.escalation_profile_id, 'UTC', \
+                  now() + interval '1 day' + g * interval '1 minute' \
+           FROM reminders r, generate_series(1, {count}) AS g WHERE r.id = '{like}' RETURNING id, next_trigger_at) \
+         INSERT INTO reminder_schedules (reminder_id, kind, trigger_at, timezone) \
+         SELECT id, 'once', next_trigger_at, 'UTC' FROM created"
+    );
+    crate::fixtures::exec(app, &sql).await;
 }

@@ -9,9 +9,8 @@ use serde_json::{Value, json};
 use super::account::TokenOnly;
 use super::settings::ZONES;
 use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
-use crate::accounts::users::model::QuietHours;
 use crate::console::error::{ConsoleError, field_errors};
-use crate::console::forms::{Errors, place};
+use crate::console::forms::{Errors, blank_is_none, place, quiet_field, quiet_hours};
 use crate::console::session::Viewer;
 use crate::contacts::ensure_enabled;
 use crate::contacts::service::{self, ContactInput, ContactPatch};
@@ -45,23 +44,6 @@ pub struct HoursForm {
 }
 tokened!(HoursForm);
 
-fn blank_is_none(raw: &str) -> Option<String> {
-    Some(raw.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-/// The quiet hours typed: both blank for the owner's, or both given.
-fn quiet_hours(start: &str, end: &str, errors: &mut Errors) -> Option<QuietHours> {
-    match (blank_is_none(start), blank_is_none(end)) {
-        (None, None) => None,
-        (Some(start), Some(end)) => Some(QuietHours { start, end }),
-        (start, _) => {
-            let missing = if start.is_none() { "quiet_start" } else { "quiet_end" };
-            errors.insert(missing.into(), "Give both the start and the end, or leave both empty.".into());
-            None
-        }
-    }
-}
-
 /// The form field that shows an API field error.
 fn field_for(api_field: &str) -> &'static str {
     match api_field {
@@ -70,9 +52,7 @@ fn field_for(api_field: &str) -> &'static str {
         "phone" => "phone",
         "relationship" => "relationship",
         "timezone" => "timezone",
-        "quietHours.start" => "quiet_start",
-        "quietHours.end" | "quietHours" => "quiet_end",
-        _ => "",
+        other => quiet_field(other),
     }
 }
 

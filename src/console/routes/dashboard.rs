@@ -6,10 +6,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::page;
+use crate::console::chart;
 use crate::console::error::ConsoleError;
 use crate::console::session::Viewer;
 use crate::escalation::delivery_log::delivery_log;
-use crate::escalation::episodes;
+use crate::escalation::{episodes, outcomes};
 use crate::http::pagination::Page;
 use crate::reminders::service as reminders;
 use crate::reminders::views::{ListQuery, ReminderView};
@@ -45,6 +46,12 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
         .map(|r| json!({"id": r.id, "title": r.title, "next": next_time(r), "status": r.status, "importance": r.importance}))
         .collect();
     let open = episodes::open_for_user(&mut conn, viewer.user_id, OPEN_SHOWN).await?;
+    let open_ids: Vec<Uuid> = open.iter().map(|e| e.id).collect();
+    let reached = outcomes::reached(&mut conn, viewer.user_id, &open_ids).await?;
+    let today = state.clock.now().with_timezone(&viewer.tz).date_naive();
+    let first = today.checked_sub_days(chrono::Days::new(chart::DAYS - 1)).unwrap_or(today);
+    let since = reminder_core::timezone::resolve_local(viewer.tz, first.and_time(chrono::NaiveTime::MIN));
+    let by_day = outcomes::by_day(&mut conn, viewer.user_id, viewer.zone(), since).await?;
     let page_of = Page { page: 1, page_size: DELIVERIES_SHOWN };
     let (recent, _) = delivery_log(&mut conn, viewer.user_id, None, page_of, None).await?;
     // One query names every reminder on the page, whichever of the user's reminders they are.
@@ -55,7 +62,16 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     let open: Vec<_> = open
         .into_iter()
         .map(|e| {
+            // Each channel or contact once: "email, sms, Grace Hopper".
+            let mut whom: Vec<&str> = Vec::new();
+            for r in reached.iter().filter(|r| r.escalation_id == e.id) {
+                let who = r.contact.as_deref().unwrap_or(&r.channel);
+                if !whom.contains(&who) {
+                    whom.push(who);
+                }
+            }
             json!({"reminderId": e.reminder_id, "title": title_of(&e.reminder_id), "tier": e.current_tier,
+                   "reached": whom.join(", "),
                    "loop": e.loop_index, "status": e.status, "firedAt": e.fired_at, "nextStepAt": e.next_step_at,
                    "ackUntil": e.ack_until})
         })
@@ -69,6 +85,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
         .collect();
     drop(conn);
     let reachable = super::channels::any_ready(&state, &super::channels::caller(&req, &viewer)?).await?;
-    let context = json!({"due": due, "open": open, "recent": recent, "count": count, "reachable": reachable});
+    let context = json!({"due": due, "open": open, "recent": recent, "count": count, "reachable": reachable,
+                         "chart": chart::draw(&by_day, today)});
     Ok(page(&req, &state.config, &viewer, "home", "dashboard.html", StatusCode::OK, context))
 }

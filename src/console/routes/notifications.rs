@@ -1,8 +1,6 @@
-//! Notifications: the whole delivery log (the service behind `GET /v1/notifications`), filtered by reminder,
-//! status and channel, paged by the API's keyset cursor so no row is skipped or shown twice while new ones
-//! arrive.
-
-use std::collections::HashMap;
+//! Notifications: the whole delivery log (the service behind `GET /v1/notifications`), filtered by reminder
+//! (a link's id, or words of any reminder's title), status and channel, paged by the API's keyset cursor so
+//! no row is skipped or shown twice while new ones arrive. Each row's title comes with it from the log's query.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,18 +14,21 @@ use super::page;
 use crate::console::error::ConsoleError;
 use crate::console::forms::Errors;
 use crate::console::session::Viewer;
-use crate::escalation::delivery_log::{LogFilter, STATUSES, filtered_log};
+use crate::escalation::delivery_log::{LogFilter, STATUSES, TitledEntry, filtered_log};
 use crate::http::pagination::{Cursor, Page};
 use crate::reminders::service as reminders;
 use crate::state::AppState;
 
 /// Deliveries per page.
 const PAGE_SIZE: u32 = 25;
+/// The longest reminder title (and so the longest text worth searching for).
+const TITLE_MAX: usize = 200;
 
 /// The filters as typed in the query string; empty means any.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LogQuery {
+    /// A reminder's id (from a link), or words of reminders' titles (typed).
     reminder: String,
     status: String,
     channel: String,
@@ -38,13 +39,12 @@ impl LogQuery {
     /// The service's filter, or the fields it cannot use.
     fn filter(&self) -> Result<(LogFilter<'_>, Option<Cursor>), Errors> {
         let mut errors = Errors::new();
-        let reminder = Some(self.reminder.trim()).filter(|r| !r.is_empty()).and_then(|raw| {
-            let id = Uuid::parse_str(raw).ok();
-            if id.is_none() {
-                errors.insert("reminder".into(), "Choose a reminder from the list.".into());
-            }
-            id
-        });
+        let typed = Some(self.reminder.trim()).filter(|r| !r.is_empty());
+        let reminder = typed.and_then(|raw| Uuid::parse_str(raw).ok());
+        let title = typed.filter(|_| reminder.is_none());
+        if title.is_some_and(|t| t.chars().count() > TITLE_MAX) {
+            errors.insert("reminder".into(), format!("Type at most {TITLE_MAX} characters of a title."));
+        }
         let status = Some(self.status.as_str()).filter(|s| !s.is_empty());
         if status.is_some_and(|s| !STATUSES.contains(&s)) {
             errors.insert("status".into(), "Choose a status from the list.".into());
@@ -58,7 +58,7 @@ impl LogQuery {
         if !found.is_empty() {
             errors.insert(String::new(), "That page link is broken. Start again from the newest deliveries.".into());
         }
-        if errors.is_empty() { Ok((LogFilter { status, reminder, channel }, cursor)) } else { Err(errors) }
+        if errors.is_empty() { Ok((LogFilter { status, reminder, title, channel }, cursor)) } else { Err(errors) }
     }
 
     /// This page's link with another cursor (none: the newest page).
@@ -86,12 +86,14 @@ pub async fn list(
     query: web::Query<LogQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let mut conn = state.db.get().await?;
-    let mut choices = all_reminders(&mut conn, viewer.user_id, None).await?;
+    // Suggestions for the reminder field; the filter itself reaches every reminder, however many.
+    let suggested = all_reminders(&mut conn, viewer.user_id, None).await?;
+    let mut shown_filter = query.reminder.clone();
     let (rows, next, total, errors) = match query.filter() {
         Ok((filter, cursor)) => {
-            // Another user's reminder is the same 404 as on its own page; an archived one of mine is a choice.
-            if let Some(id) = filter.reminder.filter(|id| !choices.iter().any(|r| r.id == *id)) {
-                choices.push(reminders::get(&mut conn, viewer.user_id, id).await?);
+            // Another user's reminder is the same 404 as on its own page; one of mine reads as its title.
+            if let Some(id) = filter.reminder {
+                shown_filter = reminders::get(&mut conn, viewer.user_id, id).await?.title;
             }
             let page_of = Page { page: 1, page_size: PAGE_SIZE };
             let (rows, pagination) = filtered_log(&mut conn, viewer.user_id, filter, page_of, cursor).await?;
@@ -100,11 +102,10 @@ pub async fn list(
         Err(errors) => (Vec::new(), None, 0, errors),
     };
     drop(conn);
-    let titles: HashMap<Uuid, &str> = choices.iter().map(|r| (r.id, r.title.as_str())).collect();
     let rows: Vec<_> = rows
         .iter()
-        .map(|d| {
-            json!({"reminderId": d.reminder_id, "title": titles.get(&d.reminder_id).copied().unwrap_or("(archived reminder)"),
+        .map(|TitledEntry { entry: d, title }| {
+            json!({"reminderId": d.reminder_id, "title": title,
                    "tier": d.tier, "loop": d.loop_index, "channel": d.channel, "targetKind": d.target_kind,
                    "status": d.status, "attempts": d.attempts, "at": d.sent_at.unwrap_or(d.created_at),
                    "lastError": d.last_error, "cancelReason": d.cancel_reason, "deferredReason": d.deferred_reason})
@@ -116,7 +117,8 @@ pub async fn list(
         "total": total,
         "query": &*query,
         "errors": errors,
-        "reminders": choices.iter().map(|r| json!({"id": r.id.to_string(), "title": r.title})).collect::<Vec<_>>(),
+        "reminderShown": shown_filter,
+        "suggestions": suggested.iter().map(|r| r.title.as_str()).collect::<std::collections::BTreeSet<_>>(),
         "statuses": STATUSES,
         "channels": ChannelKind::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "older": next.as_deref().map(|cursor| query.link(Some(cursor))),

@@ -5,10 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::account::TokenOnly;
-use super::reminders::{form_errors, form_page};
+use super::reminders::{PREVIEW, form_errors, form_page};
 use super::{ItemPage, PostedTo, redirect_with};
 use crate::console::error::ConsoleError;
-use crate::console::forms::ReminderForm;
+use crate::console::forms::{Errors, ReminderForm};
 use crate::console::session::Viewer;
 use crate::reminders::service;
 use crate::state::AppState;
@@ -35,7 +35,10 @@ pub async fn edit(
     PostedTo { viewer, id, form }: PostedTo<ReminderForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let stored = stored_form(&state, &viewer, id).await?;
-    let patch = match form.to_patch(viewer.tz, &stored) {
+    if form.op == PREVIEW {
+        return form_page(&req, &state, &viewer, (&form, Some(id)), &Errors::new(), StatusCode::OK).await;
+    }
+    let patch = match form.to_patch(viewer.tz, state.clock.now(), &stored) {
         Ok(patch) => patch,
         Err(errors) => {
             return form_page(&req, &state, &viewer, (&form, Some(id)), &errors, StatusCode::BAD_REQUEST).await;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::account::TokenOnly;
 use super::dashboard::next_time;
-use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
+use super::{ItemPage, Posted, PostedTo, occurrences, page, redirect_with, tokened};
 use crate::console::error::{ConsoleError, field_errors};
 use crate::console::forms::{Errors, ReminderForm, place};
 use crate::console::session::Viewer;
@@ -24,16 +24,24 @@ use crate::state::AppState;
 
 /// Episodes shown in a reminder's delivery log.
 const EPISODES_SHOWN: i64 = 10;
+/// The snooze buttons beside the phrase field, each a phrase the grammar reads.
+const QUICK_SNOOZES: [&str; 4] = ["in 30 minutes", "in 1 hour", "tonight", "tomorrow morning"];
 /// Upcoming occurrences listed on the detail page.
 const UPCOMING_SHOWN: usize = 5;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SearchQuery {
     q: String,
+    /// A status (archived ones are listed only when asked for) or empty for any live one.
+    status: String,
+    importance: String,
     /// Text, so that `?page=abc` shows the first page rather than an error.
     page: String,
 }
+
+/// The form's `op` when it was sent to list the schedule's next times: nothing is saved.
+pub(super) const PREVIEW: &str = "preview";
 
 /// Reminders on one page of the list.
 const LIST_PAGE: u32 = 100;
@@ -44,15 +52,28 @@ pub async fn list(
     viewer: Viewer,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let q = Some(query.q.trim().to_owned()).filter(|q| !q.is_empty());
+    let given = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     // A page past the end shows an empty list with a way back, like the API's; a nonsense one is the first.
     let number = query.page.parse::<u32>().ok().filter(|n| (1..=10_000).contains(n)).unwrap_or(1);
-    let list_query = ListQuery { status: None, importance: None, q, page: Some(number), page_size: Some(LIST_PAGE) };
+    let list_query = ListQuery {
+        status: given(&query.status),
+        importance: given(&query.importance),
+        q: given(&query.q),
+        page: Some(number),
+        page_size: Some(LIST_PAGE),
+    };
     let mut conn = state.db.get().await?;
-    let (found, total, error) = match service::list(&mut conn, viewer.user_id, list_query).await {
-        Ok((found, pages)) => (found, pages.total_items, None),
+    let (found, total, errors) = match service::list(&mut conn, viewer.user_id, list_query).await {
+        Ok((found, pages)) => (found, pages.total_items, Errors::new()),
         Err(err) => match field_errors(&err) {
-            Some(mut found) => (Vec::new(), 0, found.pop().map(|(_, message)| message)),
+            Some(found) => {
+                let mut errors = Errors::new();
+                place(&mut errors, found, |field: &str| match field {
+                    "status" | "importance" => field.to_owned(),
+                    _ => "q".to_owned(),
+                });
+                (Vec::new(), 0, errors)
+            }
             None => return Err(err.into()),
         },
     };
@@ -66,15 +87,18 @@ pub async fn list(
         .collect();
     let link = |n: u32| {
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        if !query.q.is_empty() {
-            pairs.append_pair("q", &query.q);
+        for (key, value) in [("q", &query.q), ("status", &query.status), ("importance", &query.importance)] {
+            if !value.is_empty() {
+                pairs.append_pair(key, value);
+            }
         }
         pairs.append_pair("page", &n.to_string());
         format!("/reminders?{}", pairs.finish())
     };
     let shown_to = u64::from(number - 1) * u64::from(LIST_PAGE) + rows.len() as u64;
     let context = json!({
-        "rows": rows, "q": query.q, "error": error, "total": total,
+        "rows": rows, "query": &*query, "errors": errors, "total": total,
+        "statuses": crate::reminders::model::STATUSES, "importances": crate::reminders::model::IMPORTANCES,
         "from": u64::from(number - 1) * u64::from(LIST_PAGE) + 1, "to": shown_to,
         "newer": (number > 1).then(|| link(number - 1)),
         "older": (shown_to < total).then(|| link(number + 1)),
@@ -82,22 +106,30 @@ pub async fn list(
     Ok(page(&req, &state.config, &viewer, "reminders", "reminders.html", StatusCode::OK, context))
 }
 
-/// The reminder form: a new reminder, or the edit of reminder `editing`.
+/// The reminder form: a new reminder, or the edit of reminder `editing`, with the next times of its schedule.
+/// A form sent by its "Show the next times" button also shows the schedule's problems by their fields (400).
 pub(super) async fn form_page(
     req: &HttpRequest,
     state: &AppState,
     viewer: &Viewer,
     (form, editing): (&ReminderForm, Option<Uuid>),
     errors: &Errors,
-    status: StatusCode,
+    mut status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
+    let (upcoming, problems) = occurrences::for_page(form, viewer.tz, state.clock.now());
+    let mut errors = errors.clone();
+    if form.op == PREVIEW && !problems.is_empty() {
+        place(&mut errors, problems.into_iter().collect(), |field| field.to_owned());
+        status = StatusCode::BAD_REQUEST;
+    }
     let mut conn = state.db.get().await?;
     let (choices, _) = profiles::list(&mut conn, viewer.user_id, Page { page: 1, page_size: 100 }).await?;
     let choices: Vec<_> = choices
         .iter()
         .map(|p| json!({"id": p.id, "name": p.name, "description": p.description, "preset": p.is_preset}))
         .collect();
-    let context = json!({"form": form, "errors": errors, "profiles": choices, "editing": editing});
+    let context = json!({"form": form, "errors": errors, "profiles": choices, "editing": editing,
+                         "upcoming": upcoming, "shown": occurrences::SHOWN});
     let nav = if editing.is_some() { "reminders" } else { "new" };
     Ok(page(req, &state.config, viewer, nav, "reminder_new.html", status, context))
 }
@@ -107,14 +139,7 @@ pub async fn new_form(
     state: web::Data<AppState>,
     viewer: Viewer,
 ) -> Result<HttpResponse, ConsoleError> {
-    let form = ReminderForm {
-        importance: "medium".into(),
-        kind: "daily".into(),
-        daily_at: "09:00".into(),
-        interval_minutes: "60".into(),
-        ..Default::default()
-    };
-    form_page(&req, &state, &viewer, (&form, None), &Errors::new(), StatusCode::OK).await
+    form_page(&req, &state, &viewer, (&ReminderForm::starting(), None), &Errors::new(), StatusCode::OK).await
 }
 
 pub async fn create(
@@ -122,21 +147,25 @@ pub async fn create(
     state: web::Data<AppState>,
     Posted { viewer, form }: Posted<ReminderForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let input = match form.to_input(viewer.tz) {
+    if form.op == PREVIEW {
+        return form_page(&req, &state, &viewer, (&form, None), &Errors::new(), StatusCode::OK).await;
+    }
+    let now = state.clock.now();
+    let input = match form.to_input(viewer.tz, now) {
         Ok(input) => input,
         Err(errors) => return form_page(&req, &state, &viewer, (&form, None), &errors, StatusCode::BAD_REQUEST).await,
     };
     let mut conn = state.db.get().await?;
     let zone = service::user_zone(&mut conn, viewer.user_id).await?;
-    let err =
-        match service::create(&mut conn, &state.config.tier_limits, viewer.user_id, &zone, input, state.clock.now())
-            .await
-        {
-            Ok(created) => {
-                return Ok(redirect_with(&state.config, &format!("/reminders/{}", created.id), "Reminder created."));
-            }
-            Err(err) => err,
-        };
+    let err = match service::create(&mut conn, &state.config.tier_limits, viewer.user_id, &zone, input, now).await {
+        Ok(created) => {
+            let echo = created.next_trigger_at.and_then(|at| form.interpreted(at, viewer.tz));
+            let message =
+                echo.map_or_else(|| "Reminder created.".to_owned(), |echo| format!("Reminder created. {echo}."));
+            return Ok(redirect_with(&state.config, &format!("/reminders/{}", created.id), &message));
+        }
+        Err(err) => err,
+    };
     drop(conn);
     let (status, errors) = form_errors(&form, err)?;
     form_page(&req, &state, &viewer, (&form, None), &errors, status).await
@@ -162,6 +191,9 @@ pub(super) fn form_errors(form: &ReminderForm, err: ApiError) -> Result<(StatusC
 pub struct SnoozeForm {
     csrf: String,
     phrase: String,
+    /// One of the quick choices' phrases, when one of their buttons was pressed (the phrase field is then
+    /// ignored).
+    quick: String,
 }
 tokened!(SnoozeForm);
 
@@ -202,6 +234,7 @@ async fn detail_page(
         "phrase": phrase,
         "snoozeError": snooze_error,
         "examples": reminder_core::nlp::EXAMPLES,
+        "quick": QUICK_SNOOZES,
     });
     Ok(page(req, &state.config, viewer, "reminders", "reminder.html", status, context))
 }
@@ -219,7 +252,8 @@ pub async fn snooze(
     state: web::Data<AppState>,
     PostedTo { viewer, id, form }: PostedTo<SnoozeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let input = SnoozeInput { until: None, duration: Some(form.phrase.clone()) };
+    let phrase = if form.quick.trim().is_empty() { &form.phrase } else { &form.quick };
+    let input = SnoozeInput { until: None, duration: Some(phrase.clone()) };
     match snooze::snooze(&state, viewer.user_id, id, input).await {
         Ok(done) => {
             let message = format!("Snoozed. Interpreted as {}.", done.interpreted_as);

@@ -23,25 +23,74 @@
   for (var i = 0; i < radios.length; i++) { radios[i].addEventListener("change", sync); }
   if (radios.length) { document.documentElement.classList.add("js"); sync(); }
 
-  // Profile editor: redraw the escalation picture from the form as it is typed (the Preview button does
-  // the same without a script). Only the latest answer is shown.
-  var editor = document.querySelector("form[data-picture]");
-  var picture = document.getElementById("picture");
-  if (editor && picture && window.fetch && window.URLSearchParams && window.FormData) {
-    document.documentElement.classList.add("js");
+  // As `form` is typed, fetch `url` with its fields (less the form token) and put the answer into the element
+  // `target()` names; only the latest answer is shown, and a failed one keeps what is there.
+  function redrawOnInput(form, url, target) {
+    if (!window.fetch || !window.URLSearchParams || !window.FormData) { return false; }
     var timer = null, asked = 0;
     var redraw = function () {
-      var mine = ++asked;
-      var params = new URLSearchParams(new FormData(editor));
+      var mine = ++asked, into = target();
+      if (!into) { return; }
+      var params = new URLSearchParams(new FormData(form));
       params.delete("csrf");
-      fetch(editor.getAttribute("data-picture") + "?" + params.toString(), { credentials: "same-origin" })
+      fetch(url + "?" + params.toString(), { credentials: "same-origin" })
         .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
-        .then(function (html) { if (html !== null && mine === asked) { picture.innerHTML = html; } })
-        .catch(function () { /* keep the last picture */ });
+        .then(function (html) { if (html !== null && mine === asked) { into.innerHTML = html; } })
+        .catch(function () { /* keep what is shown */ });
     };
     var later = function () { clearTimeout(timer); timer = setTimeout(redraw, 250); };
-    editor.addEventListener("input", later);
-    editor.addEventListener("change", later);
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    document.documentElement.classList.add("js");
+    return true;
+  }
+
+  // Profile editor: redraw the escalation picture from the form as it is typed (the Preview button does
+  // the same without a script).
+  var editor = document.querySelector("form[data-picture]");
+  var picture = document.getElementById("picture");
+  if (editor && picture) {
+    redrawOnInput(editor, editor.getAttribute("data-picture"), function () { return picture; });
+  }
+
+  // Reminder form: the next times of the schedule as it is typed, under the chosen kind's fields (the
+  // "Show the next times" button does the same without a script).
+  var reminder = document.querySelector("form[data-occurrences]");
+  if (reminder) {
+    redrawOnInput(reminder, reminder.getAttribute("data-occurrences"), function () {
+      var chosen = reminder.querySelector("input[name=kind]:checked");
+      return chosen && document.getElementById("upcoming-" + chosen.value);
+    });
+  }
+
+  // A reminder's acknowledge, snooze and complete forms (marked data-inplace) post in the background and the
+  // page they lead to replaces this one without a reload; a failed request posts the form the usual way.
+  if (window.fetch && window.DOMParser && window.history && window.history.pushState) {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.hasAttribute || !form.hasAttribute("data-inplace")) { return; }
+      event.preventDefault();
+      var data = new URLSearchParams(new FormData(form));
+      var by = event.submitter;
+      if (by && by.name) { data.append(by.name, by.value); }
+      // Only a request that never arrived is sent again; an answer that is not a page is opened as one.
+      fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (r) { return r.text().then(function (html) { return { url: r.url, html: html }; }); },
+              function () { form.submit(); return null; })
+        .then(function (page) {
+          if (!page) { return; }
+          var next = new DOMParser().parseFromString(page.html, "text/html");
+          if (!next.querySelector("main")) { location.href = page.url; return; }
+          document.title = next.title;
+          document.body.replaceWith(document.adoptNode(next.body));
+          if (page.url !== location.href) { history.pushState(null, "", page.url); }
+          // Say what happened: the message, else the problem, else the page's heading.
+          var said = document.querySelector(".flash") || document.querySelector("main .error") ||
+            document.querySelector("main h1");
+          if (said) { said.setAttribute("tabindex", "-1"); said.focus(); }
+        });
+    });
+    window.addEventListener("popstate", function () { location.reload(); });
   }
 
   // A new API key: select it on focus so it is easy to copy.

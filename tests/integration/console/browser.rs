@@ -149,20 +149,41 @@ async fn text_of(client: &Client) -> String {
     }
 }
 
+/// The text of the element with `id` as the page shows it now ("" when there is none).
+async fn text_of_id(client: &Client, id: &str) -> String {
+    let script = "var e = document.getElementById(arguments[0]); return e ? e.textContent : '';";
+    let text = client.execute(script, vec![Value::from(id)]).await.expect("script runs");
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Waits until the element with `id` shows `wanted` (a script fills it a moment after typing).
+async fn shows(client: &Client, id: &str, wanted: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = text_of_id(client, id).await;
+        if text.contains(wanted) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "#{id} never showed {wanted:?}: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn fill(client: &Client, css: &str, value: &str) {
     let field = client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("field {css}"));
     field.clear().await.expect("clear");
     field.send_keys(value).await.expect("type");
 }
 
-/// Clicks a submit button and waits until the next page has replaced this one and is fully parsed.
+/// Clicks a submit button and waits until the next page has replaced this one (loaded, or drawn in place by
+/// the script) and is fully parsed.
 async fn click(client: &Client, css: &str) {
-    let old = client.find(Locator::Css("html")).await.expect("a page");
+    let old = client.find(Locator::Css("body")).await.expect("a page");
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("button {css}")).click().await.expect("click");
     next_page(client, &old, &format!("clicking {css}")).await;
 }
 
-/// Waits until a new page has replaced the one whose root was `old` (after `what`) and is fully parsed.
+/// Waits until a new page has replaced the one whose body was `old` (after `what`) and is fully parsed.
 async fn next_page(client: &Client, old: &fantoccini::elements::Element, what: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while old.tag_name().await.is_ok() {
@@ -218,8 +239,8 @@ async fn let_it_fire(client: &Client, app: &TestApp, reminder: &str) {
         .await;
 }
 
-/// Sign up → create "take pills" daily at 21:00 → dashboard → detail and timeline → it fires → snooze
-/// "in 30 minutes" (the echo shows) → it fires again → acknowledge → complete.
+/// Sign up → create "take pills" daily at 21:00 (its next times listed) → dashboard → detail and timeline →
+/// it fires → snooze "in 30 minutes" (the echo shows) → it fires again → acknowledge → complete.
 async fn core_flow(client: &Client, app: &TestApp, email: &str, screenshots: bool) {
     let offered = sign_up(client, app, email).await;
     if screenshots {
@@ -236,6 +257,16 @@ async fn core_flow(client: &Client, app: &TestApp, email: &str, screenshots: boo
     fill(client, "#title", "take pills").await;
     choose(client, "#kind-daily").await;
     fill(client, "#daily_at", "21:00").await;
+    // The next five times on the user's clock: as typed with a script, by the preview button without one.
+    if screenshots {
+        shows(client, "upcoming-daily", ", 21:00").await;
+    } else {
+        click(client, "button[value=preview]").await;
+        let title = client.find(Locator::Id("title")).await.expect("title").prop("value").await.expect("value");
+        assert_eq!(title.as_deref(), Some("take pills"), "the preview keeps what was typed");
+    }
+    let listed = text_of_id(client, "upcoming-daily").await;
+    assert!(listed.matches(", 21:00").count() == 5 && listed.contains(&zone), "{listed}");
     click(client, "form[action='/reminders'] button[type=submit]").await;
     let detail = path_of(client).await;
     assert!(detail.starts_with("/reminders/"), "{detail}: {}", text_of(client).await);
@@ -270,8 +301,14 @@ async fn core_flow(client: &Client, app: &TestApp, email: &str, screenshots: boo
     client.goto(&app.url(&detail)).await.expect("detail");
     assert!(text_of(client).await.contains("Escalating: tier 1"));
 
-    fill(client, "#phrase", "in 30 minutes").await;
-    click(client, "form.snooze button").await;
+    // Typed without a script; its quick choice with one (drawn in place).
+    if screenshots {
+        click(client, "form.snooze button[name=quick][value='in 30 minutes']").await;
+        assert_eq!(path_of(client).await, detail);
+    } else {
+        fill(client, "#phrase", "in 30 minutes").await;
+        click(client, "form.snooze button").await;
+    }
     let text = text_of(client).await;
     assert!(text.contains("Snoozed. Interpreted as ") && text.contains(&zone), "{text}");
     assert_eq!(scalar(app, &format!("SELECT status AS value FROM reminders WHERE id = '{reminder}'")).await, "snoozed");
@@ -281,9 +318,18 @@ async fn core_flow(client: &Client, app: &TestApp, email: &str, screenshots: boo
     eventually_counts(app, "the snooze wakes", "SELECT count(*) AS n FROM escalations WHERE status = 'active'", 1)
         .await;
     client.goto(&app.url(&detail)).await.expect("detail");
+    // With a script the actions redraw the page in place: what the window holds survives them.
+    if screenshots {
+        client.execute("window.stillHere = true;", vec![]).await.expect("script runs");
+    }
     click(client, "form[action$='/acknowledge'] button").await;
     let text = text_of(client).await;
     assert!(text.contains("Acknowledged. Escalation is paused until"), "{text}");
+    if screenshots {
+        let kept = client.execute("return window.stillHere === true;", vec![]).await.expect("script runs");
+        assert_eq!(kept, Value::Bool(true), "drawn in place, not loaded");
+        assert_eq!(path_of(client).await, detail);
+    }
     click(client, "form[action$='/complete'] button").await;
     let text = text_of(client).await;
     assert!(text.contains("Completed."), "{text}");

@@ -55,7 +55,9 @@ async fn the_delivery_log_filters_and_pages_by_cursor() {
     // Filters, each alone, and kept in the form.
     let page = ada.get(&format!("/notifications?reminder={plants}")).await;
     assert!(page.text.contains("3 deliveries") && !page.text.contains(">Take pills</a>"), "{}", page.text);
-    assert!(page.text.contains(&format!("<option value=\"{plants}\" selected>")), "{}", page.text);
+    assert!(
+        page.text.contains("id=\"reminder\" name=\"reminder\"") && page.text.contains("value=\"Water &lt;plants&gt;\"")
+    );
     let page = ada.get("/notifications?status=failed").await;
     assert!(page.text.contains("3 deliveries") && page.text.contains("<option value=\"failed\" selected>"));
     let page = ada.get("/notifications?channel=email&status=sent").await;
@@ -81,6 +83,42 @@ async fn the_delivery_log_filters_and_pages_by_cursor() {
     assert_eq!(eve.get(&format!("/notifications?reminder={pills}")).await.status, 404);
     let page = eve.get("/notifications").await;
     assert!(page.text.contains("Nothing has been sent yet.") && !page.text.contains("Take pills"));
+}
+
+/// With more reminders than the page suggests, every delivery still carries its reminder's title (read with
+/// the log's own rows) and the oldest reminder's deliveries are found by words of its title or by its link.
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_of_any_reminder_show_its_title_and_filter_by_it() {
+    let app = TestApp::spawn_with(&[("DEFAULT_TIER", "PRO")]).await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("many-log@example.com", "UTC").await;
+    let oldest = ada.create_daily(&csrf, "The very first reminder", "06:00").await;
+    exec(&app, &format!("UPDATE reminders SET created_at = now() - interval '1 day' WHERE id = '{oldest}'")).await;
+    super::later_reminders(&app, &oldest, 120).await;
+    let later = crate::fixtures::scalar(&app, "SELECT id::text AS value FROM reminders WHERE title = 'later 7'").await;
+    seed_at(&app, &oldest, ("email", "sent"), 3, "now() - interval '1 hour'").await;
+    seed(&app, &later, "sms", "sent", 2).await;
+
+    let all = page_of(&mut ada, "/notifications").await;
+    assert!(titled(&all, "The very first reminder") == 3 && titled(&all, "later 7") == 2, "{all}");
+    assert!(!all.contains("(archived reminder)"));
+
+    let typed = page_of(&mut ada, "/notifications?reminder=VERY+first").await;
+    assert!(typed.contains("3 deliveries") && rows(&typed) == 3 && titled(&typed, "later 7") == 0, "{typed}");
+    assert!(typed.contains("value=\"VERY first\""), "what was typed stays in the field");
+    let linked = page_of(&mut ada, &format!("/notifications?reminder={oldest}")).await;
+    assert!(linked.contains("3 deliveries") && linked.contains("value=\"The very first reminder\""), "{linked}");
+
+    // An archived reminder keeps its name in the log; a wildcard is only itself.
+    exec(&app, &format!("UPDATE reminders SET status = 'archived' WHERE id = '{oldest}'")).await;
+    assert_eq!(titled(&page_of(&mut ada, "/notifications").await, "The very first reminder"), 3);
+    let wild = page_of(&mut ada, "/notifications?reminder=%25").await;
+    assert!(wild.contains("No delivery matches these filters."), "{wild}");
+}
+
+/// How many deliveries on `html` are titled `title`.
+fn titled(html: &str, title: &str) -> usize {
+    html.matches(&format!(">{title}</a>")).count()
 }
 
 async fn page_of(visitor: &mut Visitor<'_>, path: &str) -> String {

@@ -499,21 +499,13 @@ async fn the_home_page_and_the_list_reach_every_reminder_not_one_page_of_them() 
              WHERE id = '{soonest}'"
         ),
         format!(
-            "WITH created AS ( \
-               INSERT INTO reminders (user_id, title, escalation_profile_id, timezone, next_trigger_at) \
-               SELECT r.user_id, 'later ' || g, r.escalation_profile_id, 'UTC', \
-                      now() + interval '1 day' + g * interval '1 minute' \
-               FROM reminders r, generate_series(1, 120) AS g WHERE r.id = '{soonest}' RETURNING id, next_trigger_at) \
-             INSERT INTO reminder_schedules (reminder_id, kind, trigger_at, timezone) \
-             SELECT id, 'once', next_trigger_at, 'UTC' FROM created"
-        ),
-        format!(
             "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
                channel, status, created_at, sent_at) \
              SELECT gen_random_uuid(), id, user_id, 1, 0, 'subscription', gen_random_uuid(), 'email', 'sent', now(), \
                now() FROM reminders WHERE id = '{soonest}'"
         ),
     ];
+    super::later_reminders(&app, &soonest, 120).await;
     for sql in &statements {
         crate::fixtures::exec(&app, sql).await;
     }
@@ -538,4 +530,99 @@ async fn the_home_page_and_the_list_reach_every_reminder_not_one_page_of_them() 
     let searched = ada.get("/reminders?q=later&page=2").await;
     assert!(searched.text.contains("Showing 101–120 of 120"), "{}", searched.text);
     assert_eq!(ada.get("/reminders?page=abc").await.status, 200);
+}
+
+/// The list's filters: status (archived ones only when asked for), importance and the title search together,
+/// kept in the form and in the page links; a status that does not exist is an error by its field.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_list_filters_by_status_and_importance_with_the_search() {
+    let app = TestApp::spawn_with(&[("DEFAULT_TIER", "PRO")]).await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("filters@example.com", "UTC").await;
+    let pills = ada.create_daily(&csrf, "take pills", "21:00").await;
+    let vitamins = ada.create_daily(&csrf, "take vitamins", "08:00").await;
+    ada.create_daily(&csrf, "water the plants", "07:00").await;
+    let sql = format!("UPDATE reminders SET importance = 'critical' WHERE id IN ('{pills}', '{vitamins}')");
+    crate::fixtures::exec(&app, &sql).await;
+    crate::fixtures::exec(&app, &format!("UPDATE reminders SET status = 'archived' WHERE id = '{vitamins}'")).await;
+
+    let critical = ada.get("/reminders?importance=critical").await;
+    assert!(critical.text.contains(">take pills</a>") && !critical.text.contains(">take vitamins</a>"));
+    assert!(
+        !critical.text.contains(">water the plants</a>")
+            && critical.text.contains("<option value=\"critical\" selected>")
+    );
+    let archived = ada.get("/reminders?status=archived&importance=critical&q=take").await;
+    assert!(
+        archived.text.contains(">take vitamins</a>") && !archived.text.contains(">take pills</a>"),
+        "{}",
+        archived.text
+    );
+    assert!(archived.text.contains("<option value=\"archived\" selected>") && archived.text.contains("value=\"take\""));
+    let none = ada.get("/reminders?status=completed").await;
+    assert!(none.text.contains("No reminder matches these filters."), "{}", none.text);
+    let bad = ada.get("/reminders?status=lost").await;
+    assert!(bad.text.contains("id=\"status-error\"") && !bad.text.contains(">take pills</a>"), "{}", bad.text);
+}
+
+/// The home page's 30-day chart counts deliveries by local day and outcome (older ones left out), and each
+/// open escalation says whom it has reached: channels, and trusted contacts by name.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_charts_thirty_days_and_says_whom_an_escalation_reached() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("chart@example.com", "UTC").await;
+    let home = ada.get("/").await;
+    assert!(home.text.contains("No deliveries in the last 30 days.") && !home.text.contains("class=\"chart\""));
+    let id = ada.create_daily(&csrf, "take pills", "21:00").await;
+    let owner = scalar(&app, &format!("SELECT user_id::text AS value FROM reminders WHERE id = '{id}'")).await;
+    let episode = scalar(
+        &app,
+        &format!(
+            "INSERT INTO escalations (reminder_id, user_id, occurrence_at, plan, status, current_tier, fired_at, \
+             loop_started_at, scheduler_epoch) VALUES ('{id}', '{owner}', now(), '{{}}', 'active', 2, now(), now(), 1) \
+             RETURNING id::text AS value"
+        ),
+    )
+    .await;
+    let grace = scalar(
+        &app,
+        &format!(
+            "INSERT INTO trusted_contacts (user_id, name, email, consent_status, accepted_at) \
+             VALUES ('{owner}', 'Grace Hopper', 'grace@example.com', 'accepted', now()) RETURNING id::text AS value"
+        ),
+    )
+    .await;
+    let delivery = |kind: &str, target: &str, channel: &str, status: &str, ago: &str| {
+        format!(
+            "('{episode}', '{id}', '{owner}', 1, 0, '{kind}', {target}, '{channel}', '{status}', now() - interval '{ago}')"
+        )
+    };
+    let rows = [
+        delivery("subscription", "gen_random_uuid()", "email", "sent", "3 minutes"),
+        delivery("subscription", "gen_random_uuid()", "sms", "failed", "2 minutes"),
+        delivery("contact", &format!("'{grace}'"), "email", "delivered", "1 minute"),
+        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "3 days"),
+        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "3 days"),
+        delivery("subscription", "gen_random_uuid()", "email", "sent", "40 days"),
+    ];
+    crate::fixtures::exec(
+        &app,
+        &format!(
+            "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
+             channel, status, created_at) VALUES {}",
+            rows.join(", ")
+        ),
+    )
+    .await;
+
+    let home = ada.get("/").await;
+    assert!(home.text.contains("Reached: email, Grace Hopper"), "{}", home.text);
+    assert_eq!(home.text.matches("<svg class=\"chart\"").count(), 1, "{}", home.text);
+    assert!(home.text.contains("over the last 30 days: 2 reached, 1 failed, 2 cancelled in all"), "{}", home.text);
+    let legend = &home.text[home.text.find("class=\"legend\"").expect("a legend")..];
+    assert!(legend.contains("</span>2 reached</li>") && legend.contains("</span>2 cancelled</li>"), "{legend}");
+    let svg = &home.text[home.text.find("<svg class=\"chart\"").unwrap()..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    assert_eq!(svg.matches("<rect").count(), 3, "reached and failed today, cancelled three days ago: {svg}");
 }

@@ -164,3 +164,67 @@ async fn the_settings_page_downloads_the_accounts_data_and_only_for_the_signed_i
     assert_eq!(reply.status, 303);
     assert!(location(&reply).starts_with("/login"), "{}", location(&reply));
 }
+
+/// Sends the quiet-hours form.
+async fn quiet(ada: &mut Visitor<'_>, csrf: &str, (start, end): (&str, &str), op: &str) -> crate::common::Reply {
+    ada.post("/settings/quiet-hours", &[("csrf", csrf), ("quiet_start", start), ("quiet_end", end), ("op", op)]).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_hours_are_set_refused_by_their_fields_and_cleared_on_the_settings_page() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("quiet@example.com", "Europe/Berlin").await;
+    let stored = "SELECT coalesce(to_char(quiet_hours_start, 'HH24:MI') || '-' || to_char(quiet_hours_end, 'HH24:MI'), \
+                  'none') AS value FROM users WHERE email = 'quiet@example.com'";
+    let page = ada.get("/settings").await;
+    assert!(page.text.contains("id=\"quiet_start\"") && page.text.contains("None now"), "{}", page.text);
+
+    let set = quiet(&mut ada, &csrf, ("22:00", "07:00"), "").await;
+    assert_eq!((set.status, location(&set).as_str()), (303, "/settings"));
+    assert_eq!(scalar(&app, stored).await, "22:00-07:00");
+    let page = ada.get("/settings").await;
+    assert!(page.text.contains("Quiet hours set: 22:00–07:00 on your clock (Europe/Berlin)"), "{}", page.text);
+    assert!(page.text.contains("value=\"22:00\"") && page.text.contains("value=\"07:00\""));
+    assert!(page.text.contains("Now 22:00–07:00 on your clock (Europe/Berlin)"));
+
+    // Refused values sit by their fields, as typed; nothing changes.
+    let refused = quiet(&mut ada, &csrf, ("25:00", "07:30"), "").await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(refused.text.contains("id=\"quiet_start-error\"") && refused.text.contains("value=\"25:00\""));
+    assert!(refused.text.contains("value=\"07:30\"") && !refused.text.contains("id=\"quiet_end-error\""));
+    let half = quiet(&mut ada, &csrf, ("23:00", ""), "").await;
+    assert_eq!(half.status, 400);
+    assert!(half.text.contains("id=\"quiet_end-error\"") && half.text.contains("value=\"23:00\""), "{}", half.text);
+    let same = quiet(&mut ada, &csrf, ("08:00", "08:00"), "").await;
+    assert!(same.status == 400 && same.text.contains("id=\"quiet_end-error\""), "{}", same.text);
+    assert_eq!(quiet(&mut ada, "forged", ("01:00", "02:00"), "").await.status, 403);
+    assert_eq!(scalar(&app, stored).await, "22:00-07:00");
+
+    // The clear button, whatever the fields hold.
+    assert_eq!(quiet(&mut ada, &csrf, ("22:00", "07:00"), "clear").await.status, 303);
+    assert_eq!(scalar(&app, stored).await, "none");
+    let page = ada.get("/settings").await;
+    assert!(page.text.contains("Quiet hours cleared") && page.text.contains("None now"), "{}", page.text);
+    assert!(!page.text.contains("value=\"clear\""), "nothing to clear");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_name_is_changed_on_the_settings_page_and_a_refused_one_is_kept() {
+    let app = TestApp::spawn().await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("name@example.com", "UTC").await;
+    let stored = "SELECT display_name AS value FROM users WHERE email = 'name@example.com'";
+    let changed = ada.post("/settings/name", &[("csrf", &csrf), ("display_name", "Ada Lovelace")]).await;
+    assert_eq!((changed.status, location(&changed).as_str()), (303, "/settings"));
+    assert_eq!(scalar(&app, stored).await, "Ada Lovelace");
+    let page = ada.get("/settings").await;
+    assert!(page.text.contains("Name changed to Ada Lovelace.") && page.text.contains("value=\"Ada Lovelace\""));
+
+    let long = "x".repeat(101);
+    let refused = ada.post("/settings/name", &[("csrf", &csrf), ("display_name", &long)]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.text.contains("id=\"display_name-error\"") && refused.text.contains(&format!("value=\"{long}\"")));
+    assert_eq!(ada.post("/settings/name", &[("csrf", "forged"), ("display_name", "Eve")]).await.status, 403);
+    assert_eq!(scalar(&app, stored).await, "Ada Lovelace");
+}

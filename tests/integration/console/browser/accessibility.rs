@@ -11,7 +11,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
-use super::{Driver, click, contact_id, fill, let_it_fire, next_page, path_of, shoot, sign_up, text_of};
+use super::{Driver, choose, click, contact_id, fill, let_it_fire, next_page, path_of, shoot, shows, sign_up, text_of};
 use crate::common::TestApp;
 use crate::fixtures::scalar;
 
@@ -86,6 +86,7 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
 
     visit(&client, &app, "/login", "login").await;
     visit(&client, &app, "/no/such/page", "not-found-signed-out").await;
+    visit(&client, &app, "/password/forgot", "password-forgot").await;
     visit(&client, &app, "/signup", "signup").await;
     // The sign-up form with its errors next to the fields.
     fill(&client, "#email", "not an address").await;
@@ -112,6 +113,12 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
     check(&client, "reminder-detail").await;
     visit(&client, &app, &format!("{detail}/edit"), "reminder-edit").await;
     visit(&client, &app, "/reminders?q=pills", "reminders").await;
+    // The form's next times replaced as a schedule is typed: an error in the live region.
+    visit(&client, &app, "/reminders/new", "reminder-new-times").await;
+    choose(&client, "#kind-cron").await;
+    fill(&client, "#cron", "at seven").await;
+    shows(&client, "upcoming-cron", "cron").await;
+    check(&client, "reminder-new-live-error").await;
 
     let reminder = detail.trim_start_matches("/reminders/").to_owned();
     let_it_fire(&client, &app, &reminder).await;
@@ -122,6 +129,7 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
     assert!(client.find(Locator::Id("phrase-error")).await.is_ok(), "{}", text_of(&client).await);
     check(&client, "reminder-snooze-error").await;
     visit(&client, &app, "/notifications", "notifications").await;
+    visit(&client, &app, "/notifications?reminder=pills&status=sent", "notifications-filtered").await;
 
     visit(&client, &app, "/channels", "channels").await;
     let url = format!("{}/hook", hook.uri());
@@ -131,6 +139,17 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
     check(&client, "channel-secret").await;
     click(&client, "form[action$='/test'] button").await;
     check(&client, "channel").await;
+    // The home page's chart with a few days of deliveries.
+    let seeded = format!(
+        "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
+         channel, status, created_at) SELECT gen_random_uuid(), r.id, r.user_id, 1, 0, 'subscription', \
+         gen_random_uuid(), 'email', (ARRAY['sent', 'failed', 'cancelled', 'pending'])[1 + n % 4], \
+         now() - n * interval '19 hours' FROM reminders r, generate_series(1, 40) AS n WHERE r.id = '{reminder}'"
+    );
+    crate::fixtures::exec(&app, &seeded).await;
+    client.goto(&app.url("/")).await.expect("home");
+    assert!(client.find(Locator::Css("svg.chart rect")).await.is_ok(), "{}", text_of(&client).await);
+    check(&client, "dashboard-chart").await;
 
     visit(&client, &app, "/contacts", "contacts-empty").await;
     fill(&client, "#name", "Grace Hopper").await;
@@ -145,6 +164,18 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
     fill(&client, "#key_name", "Home Assistant").await;
     click(&client, "form[action='/settings/api-keys'] button").await;
     check(&client, "settings-key").await;
+    fill(&client, "#quiet_start", "25:00").await;
+    fill(&client, "#quiet_end", "07:00").await;
+    click(&client, "form[action='/settings/quiet-hours'] button[type=submit]").await;
+    assert!(client.find(Locator::Id("quiet_start-error")).await.is_ok(), "{}", text_of(&client).await);
+    check(&client, "settings-quiet-error").await;
+    visit(&client, &app, "/profiles", "profiles").await;
+    visit(&client, &app, "/profiles/new", "profile-new").await;
+    visit(&client, &app, &format!("/profiles/{}", crate::fixtures::GENTLE), "profile-preset").await;
+    visit(&client, &app, "/evidence", "evidence").await;
+    click(&client, "form[action='/evidence/hooks'] button").await;
+    assert!(text_of(&client).await.contains("shown only this once"));
+    check(&client, "evidence-hook").await;
     visit(&client, &app, "/billing", "billing").await;
     visit(&client, &app, "/no/such/page", "not-found").await;
 
@@ -201,7 +232,7 @@ async fn tab_to(client: &Client, css: &str, backwards: bool) {
 
 /// Presses Enter on the focused link or button and waits for the next page.
 async fn enter(client: &Client) {
-    let old = client.find(Locator::Css("html")).await.expect("a page");
+    let old = client.find(Locator::Css("body")).await.expect("a page");
     press(client, &Key::Enter.to_string()).await;
     next_page(client, &old, "Enter").await;
 }

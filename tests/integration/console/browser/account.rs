@@ -1,10 +1,11 @@
 //! The pages added for the account and the delivery log, in Chromium: a password change and signing in
-//! with the new password, the notifications filter, and screenshots of settings, the reminder edit form,
-//! notifications and billing at both widths.
+//! with the new password, the notifications filter, a changed time zone moving the times, quiet hours, an
+//! API key made and revoked, the reminder form's next times as a schedule is typed, and screenshots of
+//! settings, the reminder edit form, notifications and billing at both widths.
 
 use fantoccini::{Client, Locator};
 
-use super::{Driver, click, fill, path_of, shoot, sign_up, text_of};
+use super::{Driver, choose, click, fill, path_of, shoot, shows, sign_up, text_of, text_of_id};
 use crate::common::TestApp;
 use crate::fixtures::{exec, scalar};
 
@@ -55,6 +56,9 @@ async fn a_changed_password_signs_in_and_the_log_filters_in_a_browser() {
     let plants = create_daily(&client, &app, "water the plants", "08:00").await;
     seed(&app, &pills, "email", "sent", 4).await;
     seed(&app, &plants, "sms", "failed", 2).await;
+    client.goto(&app.url("/")).await.expect("home");
+    assert!(client.find(Locator::Css("svg.chart rect")).await.is_ok(), "the chart has bars");
+    shoot(&client, "dashboard-chart").await;
     client.find(Locator::LinkText("Notifications")).await.expect("in the nav").click().await.expect("click");
     client.wait().for_element(Locator::Css("form.filters")).await.expect("the notifications page");
     let text = text_of(&client).await;
@@ -91,5 +95,105 @@ async fn a_changed_password_signs_in_and_the_log_filters_in_a_browser() {
     assert_eq!(path_of(&client).await, "/", "signed in with the new password: {}", text_of(&client).await);
     let live = "SELECT count(*)::text AS value FROM console_sessions";
     assert_eq!(scalar(&app, live).await, "1");
+    client.close().await.expect("session closes");
+}
+
+/// The value of the field `css`.
+async fn value_of(client: &Client, css: &str) -> String {
+    let field = client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("field {css}"));
+    field.prop("value").await.expect("value").unwrap_or_default()
+}
+
+/// Whether the API takes `key`: the status of `GET /v1/users/me` with it.
+async fn key_works(app: &TestApp, key: &str) -> u16 {
+    let reply = app.client.get(app.url("/v1/users/me")).header("x-api-key", key).send().await.expect("sent");
+    reply.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_zone_moves_the_times_and_quiet_hours_and_api_keys_are_set_in_a_browser() {
+    let driver = Driver::start().await;
+    let app = TestApp::spawn().await;
+    let client = driver.browser(true).await;
+    assert_eq!(sign_up(&client, &app, "settings-browser@example.com").await, "Europe/Berlin");
+    let pills = create_daily(&client, &app, "take pills", "21:00").await;
+    assert!(text_of(&client).await.contains(", 21:00"));
+
+    // The time zone: the same reminder now reads on Tokyo's clock, here and on the home page.
+    client.goto(&app.url("/settings")).await.expect("settings");
+    fill(&client, "#timezone", "Asia/Tokyo").await;
+    click(&client, "form[action='/settings/timezone'] button").await;
+    assert!(text_of(&client).await.contains("Time zone changed to Asia/Tokyo"));
+    let id = pills.trim_start_matches("/reminders/");
+    let sql = format!(
+        "SELECT to_char(next_trigger_at AT TIME ZONE 'Asia/Tokyo', 'HH24:MI') AS value FROM reminders WHERE id = '{id}'"
+    );
+    let tokyo = format!(", {}", scalar(&app, &sql).await);
+    assert_ne!(tokyo, ", 21:00");
+    for path in [pills.as_str(), "/"] {
+        client.goto(&app.url(path)).await.expect("page");
+        let text = text_of(&client).await;
+        assert!(text.contains(&tokyo) && !text.contains(", 21:00"), "{path} on Tokyo's clock ({tokyo}): {text}");
+    }
+
+    // Quiet hours: a wrong time is refused by its field as typed, then set.
+    client.goto(&app.url("/settings")).await.expect("settings");
+    fill(&client, "#quiet_start", "25:00").await;
+    fill(&client, "#quiet_end", "07:00").await;
+    click(&client, "form[action='/settings/quiet-hours'] button[type=submit]").await;
+    assert!(client.find(Locator::Id("quiet_start-error")).await.is_ok(), "{}", text_of(&client).await);
+    assert_eq!(
+        (value_of(&client, "#quiet_start").await, value_of(&client, "#quiet_end").await),
+        ("25:00".into(), "07:00".into())
+    );
+    fill(&client, "#quiet_start", "22:00").await;
+    click(&client, "form[action='/settings/quiet-hours'] button[type=submit]").await;
+    let text = text_of(&client).await;
+    assert!(text.contains("Quiet hours set: 22:00–07:00 on your clock (Asia/Tokyo)"), "{text}");
+
+    // An API key: shown once, works, revoked from the page, then refused.
+    fill(&client, "#key_name", "Home Assistant").await;
+    click(&client, "form[action='/settings/api-keys'] button").await;
+    let key = value_of(&client, "#new-key").await;
+    assert_eq!(key_works(&app, &key).await, 200);
+    shoot(&client, "settings-quiet-key").await;
+    client.goto(&app.url("/settings")).await.expect("settings");
+    click(&client, "form[action^='/settings/api-keys/'] button").await;
+    assert!(text_of(&client).await.contains("API key revoked."));
+    assert_eq!(key_works(&app, &key).await, 401);
+    client.close().await.expect("session closes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_times_follow_the_schedule_as_it_is_typed() {
+    let driver = Driver::start().await;
+    let app = TestApp::spawn().await;
+    let client = driver.browser(true).await;
+    sign_up(&client, &app, "times-browser@example.com").await;
+    client.goto(&app.url("/reminders/new")).await.expect("new reminder page");
+    assert!(text_of_id(&client, "upcoming-daily").await.contains(", 09:00"), "the default's times at first");
+    assert!(!client.find(Locator::Css("button[value=preview]")).await.expect("button").is_displayed().await.unwrap());
+
+    choose(&client, "#kind-cron").await;
+    fill(&client, "#cron", "15 7 * * 6").await;
+    shows(&client, "upcoming-cron", "Sat").await;
+    let listed = text_of_id(&client, "upcoming-cron").await;
+    assert!(listed.matches("Sat ").count() == 5 && listed.matches(", 07:15").count() == 5, "{listed}");
+    fill(&client, "#cron", "at seven").await;
+    shows(&client, "upcoming-cron", "cron").await;
+    let region = client.find(Locator::Css("#upcoming-cron .error")).await.expect("the error beside the field");
+    assert!(region.is_displayed().await.unwrap() && !text_of_id(&client, "upcoming-cron").await.contains("Sat"));
+    shoot(&client, "reminder-new-cron-error").await;
+
+    choose(&client, "#kind-once").await;
+    fill(&client, "#once_words", "friday at 5pm").await;
+    shows(&client, "upcoming-once", "Interpreted as Fri ").await;
+    assert!(text_of_id(&client, "upcoming-once").await.contains("17:00 Europe/Berlin"));
+
+    choose(&client, "#kind-interval").await;
+    fill(&client, "#interval_minutes", "90").await;
+    shows(&client, "upcoming-interval", "The next 5 times").await;
+    assert_eq!(path_of(&client).await, "/reminders/new", "no page load");
+    assert_eq!(scalar(&app, "SELECT count(*)::text AS value FROM reminders").await, "0", "nothing stored");
     client.close().await.expect("session closes");
 }

@@ -2,31 +2,35 @@
 //! tier's delay and the repeat and watch the picture change without leaving the page (the issue's
 //! acceptance); screenshots of the profile pages and the evidence page at both widths.
 
-use std::time::Duration;
-
 use fantoccini::{Client, Locator};
 
-use super::{Driver, click, fill, path_of, shoot, sign_up, text_of};
+use super::{Driver, click, fill, path_of, shoot, shows, sign_up, text_of, text_of_id};
 use crate::common::TestApp;
 use crate::fixtures::{GENTLE, scalar};
 
+/// Where the picture and the focused field are in the window, and the window's height.
+const PHONE_VIEW: &str = r"
+const picture = document.querySelector('.picture').getBoundingClientRect();
+const field = document.activeElement.getBoundingClientRect();
+return { pictureTop: picture.top, height: innerHeight, fieldTop: field.top, fieldBottom: field.bottom };
+";
+
+/// How much of the text box `arguments[0]` is out of its view (px, either way), and how many lines it shows.
+const OVERFLOW: &str = r"
+const box = document.getElementById(arguments[0]);
+const line = parseFloat(getComputedStyle(box).lineHeight) || 16;
+return { hidden: Math.max(box.scrollHeight - box.clientHeight, box.scrollWidth - box.clientWidth),
+         lines: box.clientHeight / line };
+";
+
 /// The picture's text as the page shows it now.
 async fn picture_text(client: &Client) -> String {
-    let script = "var p = document.getElementById('picture'); return p ? p.textContent : '';";
-    client.execute(script, vec![]).await.expect("script runs").as_str().unwrap_or_default().to_owned()
+    text_of_id(client, "picture").await
 }
 
 /// Waits until the picture shows `wanted` (the script redraws it a moment after typing).
 async fn picture_shows(client: &Client, wanted: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = picture_text(client).await;
-        if text.contains(wanted) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the picture never showed {wanted:?}: {text}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    shows(client, "picture", wanted).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,6 +75,18 @@ async fn editing_a_profile_redraws_its_picture_as_you_type() {
     assert!(text_of(&client).await.contains("Profile “Pills” saved."));
     assert_eq!(scalar(&app, &stored).await, "45");
 
+    // On a phone the picture stays in sight, clear of the field, while a tier far down the long form changes.
+    client.set_window_size(375, 740).await.expect("a phone's window");
+    fill(&client, "#t1-delay", "50").await;
+    picture_shows(&client, "Tier 2 · after 50 min").await;
+    let seen = client.execute(PHONE_VIEW, vec![]).await.expect("script runs");
+    let at = |key: &str| seen[key].as_f64().unwrap_or(f64::NAN);
+    assert!(at("pictureTop") >= 0.0 && at("pictureTop") < at("height") - 100.0, "the picture is in sight: {seen}");
+    assert!(at("fieldTop") >= 0.0 && at("fieldBottom") <= at("pictureTop"), "the field is not under it: {seen}");
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(super::screenshot_dir().join("profile-edit-phone-375.png"), png).expect("write screenshot");
+    client.set_window_size(1280, 900).await.expect("resize back");
+
     client.goto(&app.url(&format!("/profiles/{GENTLE}"))).await.expect("a preset");
     assert!(text_of(&client).await.contains("A preset"));
     shoot(&client, "profile-preset").await;
@@ -86,5 +102,13 @@ async fn editing_a_profile_redraws_its_picture_as_you_type() {
     click(&client, "form[action='/evidence/hooks'] button").await;
     assert!(text_of(&client).await.contains("shown only this once"));
     shoot(&client, "evidence-hook").await;
+    // On a phone the URL and the curl line show whole, wrapped, not in a scrolling sliver.
+    client.set_window_size(375, 900).await.expect("a phone's window");
+    for id in ["new-hook-url", "new-hook-curl"] {
+        let overflow = client.execute(OVERFLOW, vec![id.into()]).await.expect("script runs");
+        assert!(overflow["lines"].as_f64().unwrap_or(0.0) >= 2.0, "{id}: {overflow}");
+        assert!(overflow["hidden"].as_f64().unwrap_or(1.0) <= 1.0, "{id} hides part of itself: {overflow}");
+    }
+    client.set_window_size(1280, 900).await.expect("resize back");
     client.close().await.expect("session closes");
 }
