@@ -1,6 +1,7 @@
 //! Accounts and credentials: register, login, refresh rotation, logout, API keys, the `AuthUser` extractor.
 
 pub mod api_keys;
+pub mod email_verification;
 mod extractor;
 mod login_limits;
 pub mod model;
