@@ -7,12 +7,14 @@ mod contacts;
 mod dashboard;
 mod evidence;
 mod notifications;
+mod onboarding;
 mod password_reset;
 mod profiles;
 mod reminder_edit;
 mod reminders;
 mod security;
 mod settings;
+mod verify_email;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -39,6 +41,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").post(account::logout))
         .service(web::resource("/password/forgot").get(password_reset::forgot_form).post(password_reset::forgot))
         .service(web::resource("/password/reset/{token}").get(password_reset::reset_form).post(password_reset::reset))
+        .service(web::resource("/verify-email/resend").post(verify_email::resend))
+        .service(web::resource("/verify-email/{token}").get(verify_email::confirm_form).post(verify_email::confirm))
+        .service(web::resource("/onboarding").post(onboarding::post))
         .service(web::resource("/reminders").get(reminders::list).post(reminders::create))
         .service(web::resource("/reminders/new").get(reminders::new_form))
         .service(web::resource("/reminders/{id}").get(reminders::detail))
