@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod email_verification;
 mod extractor;
+pub mod links;
 mod login_limits;
 pub mod model;
 pub mod password;

@@ -1,7 +1,7 @@
 //! Proof that an account's address is its owner's: a link mailed at sign-up, when this server sends email.
-//! The link carries 256 random bits; only their SHA-256 is stored (`email_verifications`, the shape of
-//! [`super::reset`]), it works once and for [`LINK_LIFETIME`], and a new one ends the older ones. A random
-//! token we look up, rather than a signature we check, can be used once and ended early.
+//! It is a [`super::links`] link, as a forgotten password's is (`email_verifications`): only its SHA-256 is
+//! stored, it works once and for [`LINK_LIFETIME`], and a new one ends the older ones. A random token we
+//! look up, rather than a signature we check, can be used once and ended early.
 //!
 //! Until the address is confirmed the account may add email channels only to that address
 //! ([`check_may_email`]): otherwise a stranger's sign-up could make us mail any address it types. A server
@@ -11,23 +11,21 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::QueryResult;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::links::{self, Purpose};
 use super::reset::dead_link;
-use super::tokens;
 use crate::accounts::users::model::User;
 use crate::accounts::users::notice::{self, Notice};
 use crate::accounts::users::store as user_store;
-use crate::db::schema::email_verifications;
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// How long a link works.
 pub const LINK_LIFETIME: TimeDelta = TimeDelta::hours(48);
-const TOKEN_PREFIX: &str = "erev_";
 /// Links an account may ask for per hour (before `RATE_LIMIT_MULTIPLIER`).
 const RESENDS_PER_HOUR: f64 = 3.0;
 /// Where the mailed link opens: a console page that confirms with one press.
@@ -60,17 +58,7 @@ pub fn required(state: &AppState) -> bool {
 /// Stores a new link for `user` (ending the older ones) inside the caller's transaction; returns the token
 /// to mail.
 pub async fn issue(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<Utc>) -> QueryResult<String> {
-    let token = tokens::random_token(TOKEN_PREFIX);
-    diesel::delete(email_verifications::table.filter(email_verifications::user_id.eq(user))).execute(conn).await?;
-    diesel::insert_into(email_verifications::table)
-        .values((
-            email_verifications::user_id.eq(user),
-            email_verifications::token_hash.eq(tokens::hash_token(&token)),
-            email_verifications::expires_at.eq(now + LINK_LIFETIME),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(token)
+    links::issue(conn, Purpose::EmailVerification, user, now + LINK_LIFETIME).await
 }
 
 /// Mails the link with `token` to the account's address, after the answer: the mail's time is not the
@@ -110,45 +98,17 @@ pub async fn resend(state: &AppState, user: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn looks_like_token(token: &str) -> bool {
-    token.starts_with(TOKEN_PREFIX) && token.len() <= 100
-}
-
-/// The account of the live link with `token_hash`, locked for this transaction.
-async fn live_link(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-    now: DateTime<Utc>,
-) -> QueryResult<Option<(Uuid, Uuid)>> {
-    email_verifications::table
-        .filter(email_verifications::token_hash.eq(token_hash))
-        .filter(email_verifications::used_at.is_null())
-        .filter(email_verifications::expires_at.gt(now))
-        .select((email_verifications::id, email_verifications::user_id))
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Confirms the address through the link `token` (once). A link that does not work (unknown, used, expired
 /// or superseded alike) is 422.
 pub async fn confirm(state: &AppState, token: &str) -> Result<EmailVerifiedView, ApiError> {
-    if !looks_like_token(token) {
-        return Err(dead_link());
-    }
-    let token_hash = tokens::hash_token(token);
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     let user = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            let (link, user) = live_link(conn, &token_hash, now).await?.ok_or_else(dead_link)?;
-            diesel::update(email_verifications::table.find(link))
-                .set(email_verifications::used_at.eq(now))
-                .execute(conn)
-                .await?;
-            user_store::mark_email_verified(conn, user, now).await?;
-            Ok(user_store::find_live(conn, user).await?.ok_or_else(dead_link)?)
+            let link = links::live(conn, Purpose::EmailVerification, token, now).await?.ok_or_else(dead_link)?;
+            links::use_up(conn, Purpose::EmailVerification, link.id, now).await?;
+            user_store::mark_email_verified(conn, link.user_id, now).await?;
+            user_store::find_live(conn, link.user_id).await?.ok_or_else(dead_link)
         })
         .await?;
     tracing::info!(user.id = %user.id, "email address confirmed through the mailed link");
@@ -158,11 +118,9 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<EmailVerifiedView,
 
 /// Whether the live link `token` still works (the console page asks before showing its button).
 pub async fn check(state: &AppState, token: &str) -> Result<(), ApiError> {
-    if !looks_like_token(token) {
-        return Err(dead_link());
-    }
     let mut conn = state.db.get().await?;
-    live_link(&mut conn, &tokens::hash_token(token), state.clock.now()).await?.map(drop).ok_or_else(dead_link)
+    let live = links::live(&mut conn, Purpose::EmailVerification, token, state.clock.now()).await?;
+    live.map(drop).ok_or_else(dead_link)
 }
 
 /// The rule for email channels: an account whose address is not confirmed may send email only to that
@@ -180,15 +138,4 @@ pub async fn check_may_email(conn: &mut AsyncPgConnection, user: Uuid, address: 
             row.email
         ),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_our_tokens_are_looked_up() {
-        let token = super::tokens::random_token(super::TOKEN_PREFIX);
-        assert!(super::looks_like_token(&token));
-        assert!(!super::looks_like_token("erpw_abc"));
-        assert!(!super::looks_like_token(&format!("erev_{}", "x".repeat(200))));
-    }
 }
