@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/billing").get(billing::show))
         .service(web::resource("/billing/checkout").post(billing::checkout))
         .service(web::resource("/billing/cancel").post(billing::cancel))
+        .service(web::resource("/billing/reactivate").post(billing::reactivate))
         .service(web::resource(billing::RETURN_PATH).get(billing::returned))
         .configure(channels_routes)
         .configure(profiles_routes)
