@@ -38,6 +38,7 @@ fn routes(r: &mut Routes) {
     crate::accounts::users::routes::configure(r);
     crate::privacy::routes::configure(r);
     crate::reminders::routes::configure(r);
+    crate::onboarding::routes::configure(r);
     crate::stopping::routes::configure(r);
     crate::escalation::routes::configure(r);
     crate::profiles::routes::configure(r);
@@ -113,6 +114,7 @@ fn document(config: &Config, groups: &[&Routes]) -> utoipa::openapi::OpenApi {
         (name = "meta", description = "Health, metrics and this document"),
         (name = "auth", description = "Accounts, sessions and API keys"),
         (name = "users", description = "The signed-in user"),
+        (name = "onboarding", description = "A new account's first steps: time zone, a channel, a first reminder"),
         (name = "reminders", description = "Reminders, their schedules, and acting on them"),
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),

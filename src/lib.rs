@@ -20,6 +20,7 @@ pub mod http;
 pub mod mailer;
 pub mod nlp;
 pub mod notifications;
+pub mod onboarding;
 pub mod privacy;
 pub mod profiles;
 pub mod rate_limiter;

@@ -13,5 +13,6 @@ pub mod occurrence;
 pub mod replies;
 pub mod routes;
 pub mod rules;
+pub mod sample;
 pub mod twilio;
 pub mod verdicts;

@@ -1,7 +1,9 @@
 //! Accounts and credentials: register, login, refresh rotation, logout, API keys, the `AuthUser` extractor.
 
 pub mod api_keys;
+pub mod email_verification;
 mod extractor;
+pub mod links;
 mod login_limits;
 pub mod model;
 pub mod password;

@@ -12,7 +12,7 @@ use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
-    routes!(r => subscription, checkout, cancel, invoices);
+    routes!(r => subscription, checkout, cancel, reactivate, invoices);
 }
 
 #[utoipa::path(get, path = "/v1/billing/subscription", tag = "billing",
@@ -47,6 +47,18 @@ pub async fn cancel(
     user: AuthUser,
 ) -> Result<ApiResponse<BillingSubscriptionView>, ApiError> {
     Ok(ApiResponse::ok(service::cancel(&state, user.id).await?))
+}
+
+#[utoipa::path(post, path = "/v1/billing/reactivate", tag = "billing",
+    description = "Undoes a cancellation before the paid period ends: Square's scheduled cancellation is deleted and \
+        the subscription renews as before. 422 when nothing is cancelled or the period has already ended.",
+    responses((status = 200, body = Envelope<BillingSubscriptionView>), (status = 422), (status = 503)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<ApiResponse<BillingSubscriptionView>, ApiError> {
+    Ok(ApiResponse::ok(service::reactivate(&state, user.id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

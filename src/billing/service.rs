@@ -17,7 +17,7 @@ use super::model::{
     BillingSubscriptionView, CheckoutInput, CheckoutView, DeliveryControlsView, DeliveryState, Invoice, Usage,
     UsageView,
 };
-use super::square::Square;
+use super::square::{Square, UndoCancel};
 use super::store;
 use crate::accounts::users::notice::{Notice, email_owner};
 use crate::http::ApiError;
@@ -293,11 +293,10 @@ pub async fn checkout(state: &AppState, user: Uuid, input: CheckoutInput) -> Res
         crate::accounts::users::store::find_live(&mut conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
     drop(conn);
     let price = state.config.tier_limits.get(tier).price_cents;
-    let link =
-        square.payment_link(&Uuid::new_v4().to_string(), tier, plan, price, &owner.email).await.map_err(|err| {
-            tracing::error!(error = format!("{err:#}"), "Square payment link failed");
-            ApiError::new(crate::http::ErrorCode::ServiceUnavailable, "The payment provider is unavailable; try again.")
-        })?;
+    let link = square
+        .payment_link(&Uuid::new_v4().to_string(), tier, plan, price, &owner.email)
+        .await
+        .map_err(|err| provider_failed("payment link", err))?;
     // The order id is what ties Square's payment, and through its buyer the subscription, to this account.
     let Some(order_id) = link.order_id.as_deref() else {
         tracing::error!("Square made a payment link without an order id");
@@ -321,19 +320,48 @@ pub async fn cancel(state: &AppState, user: Uuid) -> Result<BillingSubscriptionV
         return Err(ApiError::unprocessable("There is no paid subscription to cancel."));
     };
     let square = Square::new(&state.config)?;
-    square.cancel(&square_id).await.map_err(|err| {
-        tracing::error!(error = format!("{err:#}"), "Square cancel failed");
-        ApiError::new(crate::http::ErrorCode::ServiceUnavailable, "The payment provider is unavailable; try again.")
-    })?;
+    square.cancel(&square_id).await.map_err(|err| provider_failed("cancel", err))?;
+    set_cancel_at_period_end(state, user, true).await
+}
+
+/// `POST /v1/billing/reactivate`: undoes [`cancel`] while the paid period lasts, so the subscription renews.
+pub async fn reactivate(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
     let mut conn = state.db.get().await?;
-    store::apply_square(
-        &mut conn,
-        user,
-        &store::SquareChanges { cancel_at_period_end: Some(true), ..Default::default() },
-    )
-    .await?;
+    let row = store::find(&mut conn, user).await?;
+    drop(conn);
+    let ended = || ApiError::unprocessable("The paid period has ended; subscribe again with a new checkout.");
+    let (square_id, period_end) = match row {
+        Some(row) if row.cancel_at_period_end => (row.square_subscription_id, row.current_period_end),
+        _ => return Err(ApiError::unprocessable("There is no cancellation to undo.")),
+    };
+    let Some(square_id) = square_id else { return Err(ended()) };
+    if period_end.is_some_and(|end| end <= state.clock.now()) {
+        return Err(ended());
+    }
+    let square = Square::new(&state.config)?;
+    match square.undo_cancel(&square_id).await.map_err(|err| provider_failed("reactivate", err))? {
+        UndoCancel::Ended => Err(ended()),
+        UndoCancel::Undone | UndoCancel::NothingScheduled => set_cancel_at_period_end(state, user, false).await,
+    }
+}
+
+/// Records what Square now has scheduled and answers with the summary.
+async fn set_cancel_at_period_end(
+    state: &AppState,
+    user: Uuid,
+    cancel: bool,
+) -> Result<BillingSubscriptionView, ApiError> {
+    let mut conn = state.db.get().await?;
+    let changes = store::SquareChanges { cancel_at_period_end: Some(cancel), ..Default::default() };
+    store::apply_square(&mut conn, user, &changes).await?;
     drop(conn);
     summary(state, user).await
+}
+
+/// 503 for a Square call that failed; the cause goes to the log.
+fn provider_failed(what: &str, err: anyhow::Error) -> ApiError {
+    tracing::error!(error = format!("{err:#}"), "Square {what} failed");
+    ApiError::new(crate::http::ErrorCode::ServiceUnavailable, "The payment provider is unavailable; try again.")
 }
 
 /// `GET /v1/billing/invoices`.

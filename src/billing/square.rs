@@ -1,4 +1,5 @@
-//! Square's REST API over reqwest: payment links for subscription checkout and cancellation at period end. The base URL comes from
+//! Square's REST API over reqwest: payment links for subscription checkout, cancellation at period end and
+//! undoing it. The base URL comes from
 //! `SQUARE_API_BASE` (tests point it at a local mock).
 
 use std::time::Duration;
@@ -109,4 +110,33 @@ impl<'a> Square<'a> {
             self.call(reqwest::Method::POST, &format!("/v2/subscriptions/{subscription_id}/cancel"), None).await?;
         Ok(reply["subscription"]["canceled_date"].as_str().map(str::to_owned))
     }
+
+    /// Undoes a cancellation scheduled by [`Square::cancel`]. Square keeps a scheduled change as an action on
+    /// the subscription; deleting its pending `CANCEL` action lets it renew as before.
+    pub async fn undo_cancel(&self, subscription_id: &str) -> anyhow::Result<UndoCancel> {
+        let path = format!("/v2/subscriptions/{subscription_id}");
+        let reply = self.call(reqwest::Method::GET, &format!("{path}?include=actions"), None).await?;
+        let subscription = &reply["subscription"];
+        if matches!(subscription["status"].as_str(), Some("CANCELED" | "DEACTIVATED")) {
+            return Ok(UndoCancel::Ended);
+        }
+        let actions = subscription["actions"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let cancels: Vec<&str> =
+            actions.iter().filter(|a| a["type"] == "CANCEL").filter_map(|a| a["id"].as_str()).collect();
+        for action in &cancels {
+            self.call(reqwest::Method::DELETE, &format!("{path}/actions/{action}"), None).await?;
+        }
+        Ok(if cancels.is_empty() { UndoCancel::NothingScheduled } else { UndoCancel::Undone })
+    }
+}
+
+/// What [`Square::undo_cancel`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UndoCancel {
+    /// The pending cancellation was deleted: the subscription renews.
+    Undone,
+    /// Square had no cancellation pending (already undone): the subscription renews.
+    NothingScheduled,
+    /// The subscription has ended; only a new checkout starts another.
+    Ended,
 }

@@ -48,6 +48,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("evidence.html", include_str!("templates/evidence.html")),
         ("password_forgot.html", include_str!("templates/password_forgot.html")),
         ("password_reset.html", include_str!("templates/password_reset.html")),
+        ("verify_email.html", include_str!("templates/verify_email.html")),
+        ("getting_started.html", include_str!("templates/getting_started.html")),
     ] {
         // Compiled into the binary and rendered by the tests: a broken one never ships.
         env.add_template(name, source).expect("built-in console template parses");

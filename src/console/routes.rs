@@ -8,12 +8,14 @@ mod dashboard;
 mod evidence;
 mod notifications;
 mod occurrences;
+mod onboarding;
 mod password_reset;
 mod profiles;
 mod reminder_edit;
 mod reminders;
 mod security;
 mod settings;
+mod verify_email;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -40,6 +42,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").post(account::logout))
         .service(web::resource("/password/forgot").get(password_reset::forgot_form).post(password_reset::forgot))
         .service(web::resource("/password/reset/{token}").get(password_reset::reset_form).post(password_reset::reset))
+        .service(web::resource("/verify-email/resend").post(verify_email::resend))
+        .service(web::resource("/verify-email/{token}").get(verify_email::confirm_form).post(verify_email::confirm))
+        .service(web::resource("/onboarding").post(onboarding::post))
         .service(web::resource("/reminders").get(reminders::list).post(reminders::create))
         .service(web::resource("/reminders/new").get(reminders::new_form))
         .service(web::resource("/reminders/occurrences").get(occurrences::fragment))
@@ -53,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/billing").get(billing::show))
         .service(web::resource("/billing/checkout").post(billing::checkout))
         .service(web::resource("/billing/cancel").post(billing::cancel))
+        .service(web::resource("/billing/reactivate").post(billing::reactivate))
         .service(web::resource(billing::RETURN_PATH).get(billing::returned))
         .configure(channels_routes)
         .configure(profiles_routes)

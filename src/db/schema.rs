@@ -156,6 +156,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_verifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     escalation_profiles (id) {
         id -> Uuid,
         user_id -> Nullable<Uuid>,
@@ -218,6 +229,16 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         locked_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    onboarding_progress (user_id) {
+        user_id -> Uuid,
+        completed_steps -> Array<Text>,
+        dismissed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -571,11 +592,13 @@ diesel::joinable!(delivery_window_usage -> users (user_id));
 diesel::joinable!(escalation_profiles -> users (user_id));
 diesel::joinable!(escalations -> reminders (reminder_id));
 diesel::joinable!(escalations -> users (user_id));
+diesel::joinable!(email_verifications -> users (user_id));
 diesel::joinable!(event_logs -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(payment_history -> users (user_id));
 diesel::joinable!(pending_notifications -> deliveries (delivery_id));
+diesel::joinable!(onboarding_progress -> users (user_id));
 diesel::joinable!(outreach_sends -> users (user_id));
 diesel::joinable!(pending_notifications -> user_agent_subscriptions (subscription_id));
 diesel::joinable!(pending_notifications -> users (user_id));
@@ -615,10 +638,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     console_sessions,
     deliveries,
     delivery_window_usage,
+    email_verifications,
     escalation_profiles,
     escalations,
     event_logs,
     idempotency_keys,
+    onboarding_progress,
     outreach_sends,
     password_resets,
     payment_history,

@@ -14,6 +14,8 @@ pub enum ErrorCode {
     ValidationError,
     Unauthorized,
     Forbidden,
+    /// 403: the account's own address is not confirmed yet, and the request needs it to be.
+    EmailNotVerified,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -30,7 +32,7 @@ impl ErrorCode {
         match self {
             ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::EmailNotVerified => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
@@ -67,6 +69,7 @@ impl ErrorCode {
             ErrorCode::ValidationError => "The request is not valid.",
             ErrorCode::Unauthorized => "Authentication is required.",
             ErrorCode::Forbidden => "You are not allowed to do this.",
+            ErrorCode::EmailNotVerified => "Confirm your email address first.",
             ErrorCode::NotFound => "Not found.",
             ErrorCode::MethodNotAllowed => "This method is not allowed on this resource.",
             ErrorCode::Conflict => "The request conflicts with the current state.",

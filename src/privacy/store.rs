@@ -49,6 +49,8 @@ pub const OWNED: &[Owned] = &[
     Owned { table: "refresh_tokens", tie: Tie::Session },
     by_user("console_sessions"),
     by_user("password_resets"),
+    by_user("email_verifications"),
+    by_user("onboarding_progress"),
     by_user("event_logs"),
     Owned { table: "audit_trails", tie: Tie::Column("actor_user_id") },
     by_user("outreach_sends"),

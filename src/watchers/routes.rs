@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::email_watchers as service;
 use super::inbound::{self, InboundOutcome};
 use super::rules::{WatcherInput, WatcherView};
+use super::sample::{self, SampleMessage, SampleResult};
 use crate::accounts::auth::AuthUser;
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
@@ -15,7 +16,7 @@ use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
     // `rotate_address` before `get`: `/v1/watchers/{id}` would otherwise take `rotate-address` as an id.
-    routes!(r => list, create, rotate_address, get, delete, inbound_without_secret, inbound_email);
+    routes!(r => list, create, rotate_address, get, delete, test, inbound_without_secret, inbound_email);
 }
 
 #[utoipa::path(post, path = "/v1/watchers", tag = "evidence", operation_id = "watchers_create", request_body = WatcherInput,
@@ -72,6 +73,22 @@ pub async fn rotate_address(
 pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     service::delete(&state, user.id, *id).await?;
     Ok(no_content())
+}
+
+#[utoipa::path(post, path = "/v1/watchers/{id}/test", tag = "evidence", operation_id = "watchers_test",
+    params(("id" = Uuid, Path, description = "The watcher id")), request_body = SampleMessage,
+    description = "Runs a sample message against the watcher's conditions and answers which hold and whether the \
+        watcher would act. Nothing is recorded or completed. A real email's sender must also pass SPF or DKIM, which \
+        a sample cannot show.",
+    responses((status = 200, body = Envelope<SampleResult>), (status = 400), (status = 404)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn test(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<SampleMessage>,
+) -> Result<ApiResponse<SampleResult>, ApiError> {
+    Ok(ApiResponse::ok(sample::run(&state, user.id, *id, body.0).await?))
 }
 
 fn forged() -> ApiError {

@@ -164,13 +164,36 @@ pub struct MailFacts {
     pub body: String,
 }
 
+/// One condition of a rule, and whether it holds for an email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check<'a> {
+    /// The rule's field: `senderPattern`, `subjectKeyword` or `bodyKeyword`.
+    pub field: &'static str,
+    pub pattern: &'a str,
+    pub holds: bool,
+}
+
 impl WatcherRow {
+    /// Each condition the rule has, checked against the email.
+    pub fn checks(&self, mail: &MailFacts) -> Vec<Check<'_>> {
+        let contains = |haystack: &str, needle: &str| haystack.to_lowercase().contains(&needle.to_lowercase());
+        let mut checks = Vec::with_capacity(3);
+        if let Some(pattern) = self.sender_pattern.as_deref() {
+            let holds = mail.sender_vouched && glob(&pattern.to_lowercase(), &mail.sender);
+            checks.push(Check { field: "senderPattern", pattern, holds });
+        }
+        if let Some(pattern) = self.subject_keyword.as_deref() {
+            checks.push(Check { field: "subjectKeyword", pattern, holds: contains(&mail.subject, pattern) });
+        }
+        if let Some(pattern) = self.body_keyword.as_deref() {
+            checks.push(Check { field: "bodyKeyword", pattern, holds: contains(&mail.body, pattern) });
+        }
+        checks
+    }
+
     /// True when every condition the rule has holds for the email.
     pub fn matches(&self, mail: &MailFacts) -> bool {
-        let contains = |haystack: &str, needle: &str| haystack.to_lowercase().contains(&needle.to_lowercase());
-        self.sender_pattern.as_deref().is_none_or(|p| mail.sender_vouched && glob(&p.to_lowercase(), &mail.sender))
-            && self.subject_keyword.as_deref().is_none_or(|k| contains(&mail.subject, k))
-            && self.body_keyword.as_deref().is_none_or(|k| contains(&mail.body, k))
+        self.checks(mail).iter().all(|check| check.holds)
     }
 }
 

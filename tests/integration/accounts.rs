@@ -2,6 +2,7 @@
 //! rate limits, idempotency, audit and the OpenAPI document in the submodules.
 
 mod audit;
+mod email_verification;
 mod idempotency;
 mod limits;
 mod openapi;

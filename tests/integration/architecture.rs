@@ -33,6 +33,8 @@ const LAYERS: &[&str] = &[
     "contacts",
     "profiles",
     "reminders",
+    // A new account's first steps: reads accounts, agents and reminders, creates through reminders.
+    "onboarding",
     "escalation",
     // Changes that stop a reminder escalating: reminders + billing + escalation in one transaction.
     "stopping",

@@ -5,6 +5,7 @@ mod billing;
 mod browser;
 mod channels;
 mod evidence;
+mod getting_started;
 mod notifications;
 mod occurrences;
 mod pages;

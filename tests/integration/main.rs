@@ -23,6 +23,7 @@ mod foundation;
 mod hooks;
 mod inbound_senders;
 mod invitations_by_text;
+mod onboarding;
 mod paging;
 mod pgbouncer;
 mod privacy;

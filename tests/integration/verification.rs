@@ -12,7 +12,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::common::smtp::SmtpSink;
 use crate::common::{Reply, TestApp};
 use crate::engine::eventually;
-use crate::fixtures::{exec, patch, scalar, user, user_id};
+use crate::fixtures::{confirm_own_address, exec, patch, scalar, user, user_id};
 
 const SID: &str = "AC0123456789";
 const PHONE: &str = "+15557654321";
@@ -189,6 +189,7 @@ async fn an_email_address_is_confirmed_with_the_code_from_its_inbox_and_codes_ar
     let sink = SmtpSink::start().await;
     let app = TestApp::spawn_with(&[("SMTP_URL", &sink.url())]).await;
     let token = user(&app, "verify-mail@example.com").await;
+    confirm_own_address(&app, "verify-mail@example.com").await;
     patch(&app, &token, "/v1/users/me", json!({"displayName": "Cheap pills at pills.example"})).await.data(200);
     let address = "someone-else@example.net";
     let created = subscribe(&app, &token, "email", json!({ "address": address })).await;

@@ -266,3 +266,57 @@ async fn watcher_rules_are_validated_and_scoped_to_their_owner() {
     assert_eq!(app.call(Method::DELETE, &format!("/v1/watchers/{watcher}"), None, Some(&owner)).await.status, 204);
     app.get(&format!("/v1/watchers/{watcher}"), Some(&owner)).await.assert_error(404, "NOT_FOUND");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sample_message_shows_what_a_watcher_would_match_and_acts_on_nothing() {
+    let app = app().await;
+    let token = user(&app, "sample@example.com").await;
+    let id = once_reminder(&app, &token, "pay rent").await;
+    let rule = json!({"reminderId": id, "senderPattern": "*@bank.example", "subjectKeyword": "payment received"});
+    let (watcher, _) = watch(&app, &token, rule).await;
+    let path = format!("/v1/watchers/{watcher}/test");
+    let before = state_of(&app, &id).await;
+
+    let sample =
+        json!({"from": "Bank Alerts <Alerts@Bank.example>", "subject": "Your Payment Received", "body": "800 EUR"});
+    let reply = app.post(&path, sample, Some(&token)).await;
+    let result = reply.data(200);
+    assert_eq!((result["matched"].as_bool(), result["wouldAct"].as_bool()), (Some(true), Some(true)), "{result}");
+    assert_eq!(result["action"], "complete");
+    assert_eq!(result["reminderId"], id.as_str());
+    assert_eq!(result["sender"], "alerts@bank.example");
+    let conditions: Vec<(&str, bool)> = result["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["field"].as_str().unwrap(), c["matched"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(conditions, [("senderPattern", true), ("subjectKeyword", true)]);
+
+    // One condition missed: which one is said, and the watcher would not act.
+    let other = json!({"from": "alerts@bank.example.evil", "subject": "Your payment received"});
+    let result = app.post(&path, other, Some(&token)).await.data(200).clone();
+    assert_eq!(result["matched"], false, "{result}");
+    assert_eq!(result["conditions"][0]["matched"], false);
+    assert_eq!(result["conditions"][1]["matched"], true);
+
+    // Nothing was completed or recorded.
+    assert_eq!(state_of(&app, &id).await, before);
+    assert_eq!(evidence_rows(&app).await, "0");
+
+    // Bad input is the envelope; another user's watcher (or none) is 404.
+    for bad in [
+        json!({"subject": "no sender"}),
+        json!({"from": "nobody", "subject": "x"}),
+        json!({"from": "a@b.example", "subject": 5}),
+        json!({"from": "a@b.example", "cc": "c@d.example"}),
+    ] {
+        app.post(&path, bad, Some(&token)).await.assert_error(400, "VALIDATION_ERROR");
+    }
+    let eve = user(&app, "eve-sample@example.com").await;
+    let sample = json!({"from": "alerts@bank.example", "subject": "payment received"});
+    app.post(&path, sample.clone(), Some(&eve)).await.assert_error(404, "NOT_FOUND");
+    let missing = format!("/v1/watchers/{}/test", uuid::Uuid::new_v4());
+    app.post(&missing, sample.clone(), Some(&token)).await.assert_error(404, "NOT_FOUND");
+    app.post("/v1/watchers/not-a-uuid/test", sample, Some(&token)).await.assert_error(400, "VALIDATION_ERROR");
+}

@@ -1,6 +1,6 @@
 //! Forgotten passwords, when this server sends email (`SMTP_URL` or `SENDGRID_API_KEY`): a link to set a
-//! new password, mailed to the account's address. The link carries 256 random bits; only their SHA-256 is
-//! stored, it works once and for [`LINK_LIFETIME`], and asking again ends the older links. Setting the new
+//! new password, mailed to the account's address: a [`super::links`] link that works once and for
+//! [`LINK_LIFETIME`], and asking again ends the older links. Setting the new
 //! password revokes every session and refresh token, as a password change does.
 //!
 //! Whether an address has an account is never told: a request is answered the same either way, and the
@@ -9,20 +9,17 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use diesel_async::AsyncConnection;
 
+use super::links::{self, Purpose};
 use super::{password, tokens};
 use crate::accounts::users::notice::{self, Notice};
 use crate::accounts::users::{service as users, store as user_store};
-use crate::db::schema::password_resets;
 use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// How long a link works.
 pub const LINK_LIFETIME: TimeDelta = TimeDelta::hours(1);
-const TOKEN_PREFIX: &str = "erpw_";
 /// Links mailed to one address per hour; further requests are answered alike and send nothing.
 const PER_ADDRESS_PER_HOUR: f64 = 3.0;
 /// Requests from one network per hour (before `RATE_LIMIT_MULTIPLIER`).
@@ -73,22 +70,13 @@ pub async fn request(state: &AppState, email: &str, network: &str) -> Result<(),
     }
     let mut conn = state.db.get().await?;
     let Some(user) = user_store::find_live_by_email(&mut conn, &email).await? else { return Ok(()) };
-    let token = tokens::random_token(TOKEN_PREFIX);
     let now = state.clock.now();
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        // One open link at a time: the newest mail is the one that works.
-        diesel::delete(password_resets::table.filter(password_resets::user_id.eq(user.id))).execute(conn).await?;
-        diesel::insert_into(password_resets::table)
-            .values((
-                password_resets::user_id.eq(user.id),
-                password_resets::token_hash.eq(tokens::hash_token(&token)),
-                password_resets::expires_at.eq(now + LINK_LIFETIME),
-            ))
-            .execute(conn)
-            .await?;
-        Ok(())
-    })
-    .await?;
+    let token = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            // One open link at a time: the newest mail is the one that works.
+            Ok(links::issue(conn, Purpose::PasswordReset, user.id, now + LINK_LIFETIME).await?)
+        })
+        .await?;
     drop(conn);
     let link = format!("{}/password/reset/{token}", state.config.api_url.as_str().trim_end_matches('/'));
     let text = format!(
@@ -109,37 +97,13 @@ pub async fn request(state: &AppState, email: &str, network: &str) -> Result<(),
     Ok(())
 }
 
-/// The live link with `token_hash`, locked for this transaction.
-async fn live_link(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-    now: chrono::DateTime<chrono::Utc>,
-) -> QueryResult<Option<(Uuid, Uuid)>> {
-    password_resets::table
-        .filter(password_resets::token_hash.eq(token_hash))
-        .filter(password_resets::used_at.is_null())
-        .filter(password_resets::expires_at.gt(now))
-        .select((password_resets::id, password_resets::user_id))
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
-fn looks_like_token(token: &str) -> bool {
-    token.starts_with(TOKEN_PREFIX) && token.len() <= 100
-}
-
 /// Whether `token` is a link that still works (the page asks before showing the form).
 pub async fn check(state: &AppState, token: &str) -> Result<(), ApiError> {
     if !available(state) {
         return Err(unavailable());
     }
-    if !looks_like_token(token) {
-        return Err(dead_link());
-    }
     let mut conn = state.db.get().await?;
-    live_link(&mut conn, &tokens::hash_token(token), state.clock.now()).await?.map(drop).ok_or_else(dead_link)
+    links::live(&mut conn, Purpose::PasswordReset, token, state.clock.now()).await?.map(drop).ok_or_else(dead_link)
 }
 
 /// Sets `new_password` through the link `token` (once) and ends every session and refresh token of the
@@ -153,33 +117,19 @@ pub async fn complete(state: &AppState, token: &str, new_password: String) -> Re
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    if !looks_like_token(token) {
-        return Err(dead_link());
-    }
     let hash = password::hash(new_password).await?;
-    let token_hash = tokens::hash_token(token);
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        let (link, user) = live_link(conn, &token_hash, now).await?.ok_or_else(dead_link)?;
+        let link = links::live(conn, Purpose::PasswordReset, token, now).await?.ok_or_else(dead_link)?;
+        let user = link.user_id;
         if user_store::find_live(conn, user).await?.is_none() {
             return Err(dead_link());
         }
-        diesel::update(password_resets::table.find(link)).set(password_resets::used_at.eq(now)).execute(conn).await?;
+        links::use_up(conn, Purpose::PasswordReset, link.id, now).await?;
         let revoked = users::replace_password(conn, user, hash, None, false, "password reset by email", now).await?;
         tracing::info!(user.id = %user, sessions = revoked.sessions, "password reset through an emailed link");
         Ok(())
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_our_tokens_are_looked_up() {
-        let token = super::tokens::random_token(super::TOKEN_PREFIX);
-        assert!(super::looks_like_token(&token));
-        assert!(!super::looks_like_token("erh_abc"));
-        assert!(!super::looks_like_token(&format!("erpw_{}", "x".repeat(200))));
-    }
 }

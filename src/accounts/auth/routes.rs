@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
+use super::email_verification::{self, EmailVerifiedView, VerifyEmailInput};
 use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionView, TokenPair};
 use super::service::{self, ClientInfo};
 use super::{AuthUser, api_keys};
@@ -13,8 +14,8 @@ use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
     // The unauthenticated routes share one per-IP bucket; authenticated ones are limited per user.
-    r.layered(rate_limit::per_ip_layer, |r| routes!(r => register, login, refresh, logout));
-    routes!(r => sessions, revoke_session, api_keys::list, api_keys::create, api_keys::revoke);
+    r.layered(rate_limit::per_ip_layer, |r| routes!(r => register, login, refresh, logout, verify_email));
+    routes!(r => sessions, revoke_session, api_keys::list, api_keys::create, api_keys::revoke, resend_verification);
 }
 
 /// Who is signing in or up, from where (the API and the console).
@@ -76,5 +77,27 @@ pub async fn revoke_session(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     service::revoke_session(&state, user.id, *id).await?;
+    Ok(no_content())
+}
+
+#[utoipa::path(post, path = "/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailInput,
+    description = "Confirms the account's email address with the token of the link mailed at sign-up (no sign-in \
+        needed: the link may be opened on another device). A link works once and for 48 hours; a newer link ends \
+        the older ones. Until the address is confirmed, email channels may only go to it.",
+    responses((status = 200, body = Envelope<EmailVerifiedView>),
+        (status = 422, description = "The link is unknown, used, expired or superseded")))]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    body: Json<VerifyEmailInput>,
+) -> Result<ApiResponse<EmailVerifiedView>, ApiError> {
+    Ok(ApiResponse::ok(email_verification::confirm(&state, &body.0.token).await?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/verify-email/resend", tag = "auth",
+    description = "Mails a new confirmation link to the account's address (older links stop working). Three an hour.",
+    responses((status = 204), (status = 409, description = "The address is already confirmed"), (status = 429)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn resend_verification(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    email_verification::resend(&state, user.id).await?;
     Ok(no_content())
 }

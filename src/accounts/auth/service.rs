@@ -5,7 +5,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionView, TokenPair};
-use super::{login_limits, password, store, tokens};
+use super::{email_verification, login_limits, password, store, tokens};
 use crate::accounts::users::model::{NewUser, UserView};
 use crate::accounts::users::{service as users_service, store as users_store};
 use crate::http::ApiError;
@@ -40,20 +40,27 @@ pub async fn register(state: &AppState, input: RegisterInput, client: ClientInfo
     let now = state.clock.now();
     let refresh = tokens::random_token("ert_");
     let refresh_hash_source = refresh.clone();
+    // Without outgoing mail no link could arrive: the account starts confirmed (see email_verification).
+    let verify = email_verification::required(state);
+    let email_verified_at = (!verify).then_some(now);
     let mut conn = state.db.get().await?;
-    let (user, session) = conn
+    let (user, session, link) = conn
         .transaction::<_, ApiError, _>(async move |conn| {
             if users_store::find_live_by_email(conn, &email).await?.is_some() {
                 return Err(ApiError::conflict("An account with this email already exists."));
             }
-            let user = users_store::insert(
-                conn,
-                NewUser { email: &email, password_hash: &hash, display_name: &display_name, timezone: &timezone },
-            )
-            .await?;
+            let new = NewUser {
+                email: &email,
+                password_hash: &hash,
+                display_name: &display_name,
+                timezone: &timezone,
+                email_verified_at,
+            };
+            let user = users_store::insert(conn, new).await?;
             users_store::insert_subscription(conn, user.id, tier).await?;
             let session = open_session(conn, user.id, &client, &refresh_hash_source, now).await?;
-            Ok((user, session))
+            let link = if verify { Some(email_verification::issue(conn, user.id, now).await?) } else { None };
+            Ok((user, session, link))
         })
         .await
         // Two registrations racing for one address: the unique index decides, the loser gets the same 409.
@@ -62,6 +69,9 @@ pub async fn register(state: &AppState, input: RegisterInput, client: ClientInfo
             _ => err,
         })?;
     tracing::info!(user.id = %user.id, "account registered");
+    if let Some(token) = link {
+        email_verification::mail_link(state, &user, &token);
+    }
     let tokens = pair(state, user.id, session, refresh, now)?;
     Ok(AuthResult { user: UserView::from_row(user, tier), tokens })
 }

@@ -19,6 +19,8 @@ pub struct User {
     pub quiet_hours_start: Option<NaiveTime>,
     pub quiet_hours_end: Option<NaiveTime>,
     pub preferences: serde_json::Value,
+    /// When the owner proved the address is theirs (`accounts::auth::email_verification`); none until then.
+    pub email_verified_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -31,6 +33,8 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub display_name: &'a str,
     pub timezone: &'a str,
+    /// Set at creation when no link is needed (see `accounts::auth::email_verification::required`).
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// Quiet hours as `HH:MM` strings in the user's zone.
@@ -61,6 +65,9 @@ impl QuietHours {
 pub struct UserView {
     pub id: Uuid,
     pub email: String,
+    /// Whether the owner confirmed the address through the link mailed at sign-up. Until then email channels
+    /// may only go to this address.
+    pub email_verified: bool,
     pub display_name: String,
     pub timezone: String,
     pub quiet_hours: Option<QuietHours>,
@@ -77,6 +84,7 @@ impl UserView {
         UserView {
             id: user.id,
             email: user.email,
+            email_verified: user.email_verified_at.is_some(),
             display_name: user.display_name,
             timezone: user.timezone,
             quiet_hours,

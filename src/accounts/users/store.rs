@@ -86,6 +86,14 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &UserChange
         .await
 }
 
+/// Records that the owner confirmed the address; a later confirmation keeps the first time.
+pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(users::table.find(id).filter(users::email_verified_at.is_null()))
+        .set(users::email_verified_at.eq(now))
+        .execute(conn)
+        .await
+}
+
 /// Soft delete: the row stays for 30 days, the address is freed at once.
 pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::update(users::table.find(id).filter(users::deleted_at.is_null()))

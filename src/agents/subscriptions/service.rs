@@ -15,7 +15,7 @@ use super::model::{
 };
 use super::store::{self, NewSubscription, SubscriptionChanges};
 use super::verification;
-use crate::accounts::auth::AuthUser;
+use crate::accounts::auth::{AuthUser, email_verification};
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::billing::direct::{self, Admission};
 use crate::billing::limits::{self, Limit};
@@ -113,6 +113,20 @@ fn clean_config(kind: ChannelKind, config: &Value, allow_private: bool) -> Resul
     if errors.is_empty() { Ok(Value::Object(clean)) } else { Err(ApiError::validation(errors)) }
 }
 
+/// Until the account's own address is confirmed, an email channel may only go to that address (the
+/// accounts' rule, [`email_verification::check_may_email`]).
+async fn check_own_address(
+    conn: &mut AsyncPgConnection,
+    owner: Uuid,
+    kind: ChannelKind,
+    config: &Value,
+) -> Result<(), ApiError> {
+    match (kind, config["address"].as_str()) {
+        (ChannelKind::Email, Some(address)) => email_verification::check_may_email(conn, owner, address).await,
+        _ => Ok(()),
+    }
+}
+
 fn clean_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
     match name.map(str::trim) {
         None | Some("") => Ok(None),
@@ -148,6 +162,7 @@ pub async fn subscribe(
         )));
     }
     let config = clean_config(kind, &input.config, state.config.webhook_allow_private)?;
+    check_own_address(&mut conn, user.id, kind, &config).await?;
     let name = clean_name(input.name.as_deref())?;
     let id = Uuid::new_v4();
     let secret = if kind == ChannelKind::Webhook { Some(new_secret(state, id)?) } else { None };
@@ -193,6 +208,7 @@ pub async fn update(
     }
     if let Some(config) = &patch.config {
         let config = clean_config(kind, config, state.config.webhook_allow_private)?;
+        check_own_address(&mut conn, user.id, kind, &config).await?;
         // A new address has not agreed to anything yet.
         if verification::needed(kind) && config != current.config {
             changes.verified_at = Some(None);

@@ -1,5 +1,5 @@
-//! Billing: the plan in force, usage against its quotas, upgrading through Square's checkout and cancelling
-//! (the services behind `/v1/billing/*`); and the page Square's checkout sends the buyer back to (the payment
+//! Billing: the plan in force, usage against its quotas, upgrading through Square's checkout, cancelling and
+//! taking the cancellation back (the services behind `/v1/billing/*`); and the page Square's checkout sends the buyer back to (the payment
 //! itself reaches us separately, by Square's signed webhook).
 
 use actix_web::http::StatusCode;
@@ -86,6 +86,17 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ConsoleError> {
     match billing::cancel(&state, viewer.user_id).await {
         Ok(_) => Ok(redirect_with(&state.config, "/billing", "Cancelled. Your plan stays until the paid period ends.")),
+        Err(err) => refused(&state, err),
+    }
+}
+
+/// Undoes a cancellation while the paid period lasts.
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    Posted { viewer, .. }: Posted<TokenOnly>,
+) -> Result<HttpResponse, ConsoleError> {
+    match billing::reactivate(&state, viewer.user_id).await {
+        Ok(_) => Ok(redirect_with(&state.config, "/billing", "Your subscription continues and renews as before.")),
         Err(err) => refused(&state, err),
     }
 }

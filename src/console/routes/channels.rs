@@ -252,7 +252,7 @@ pub async fn create(
     let mut errors = Errors::new();
     match (field_errors(&err), &err) {
         (Some(found), _) => place(&mut errors, found, |field| add_field(&form.kind, field)),
-        (None, ApiError::Client { code: ErrorCode::Forbidden, message, .. }) => {
+        (None, ApiError::Client { code: ErrorCode::Forbidden | ErrorCode::EmailNotVerified, message, .. }) => {
             errors.insert(add_field(&form.kind, "").to_owned(), message.clone());
         }
         (None, _) => return Err(err.into()),

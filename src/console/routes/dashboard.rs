@@ -85,7 +85,9 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
         .collect();
     drop(conn);
     let reachable = super::channels::any_ready(&state, &super::channels::caller(&req, &viewer)?).await?;
+    let verified = crate::accounts::users::service::me(&state, viewer.user_id).await?.email_verified;
+    let onboarding = crate::onboarding::service::view(&state, viewer.user_id).await?;
     let context = json!({"due": due, "open": open, "recent": recent, "count": count, "reachable": reachable,
-                         "chart": chart::draw(&by_day, today)});
+                         "chart": chart::draw(&by_day, today), "verified": verified, "onboarding": onboarding});
     Ok(page(&req, &state.config, &viewer, "home", "dashboard.html", StatusCode::OK, context))
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{NOTIFICATION_URL, SIGNATURE_KEY, post_event, send_event, square_signature};
@@ -286,6 +286,80 @@ async fn cancel_asks_square_to_stop_at_period_end() {
     let data = reply.data(200);
     assert_eq!(data["cancelAtPeriodEnd"], true);
     assert_eq!(data["tier"], "PRO", "the paid period is kept");
+}
+
+/// Square's subscription `SUB1` as `GET /v2/subscriptions/SUB1?include=actions` answers, with `actions`.
+fn square_subscription(status: &str, actions: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"subscription": {
+        "id": "SUB1", "status": status, "plan_variation_id": "PLAN_PRO", "charged_through_date": "2026-12-25",
+        "canceled_date": "2026-12-25", "actions": actions
+    }}))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reactivate_undoes_a_scheduled_cancellation_before_the_period_ends() {
+    let b = billing().await;
+    let token = user(&b.app, "reactivate@example.com").await;
+    on_square_pro(&b.app, &token).await;
+    let nothing = b.app.post("/v1/billing/reactivate", json!({}), Some(&token)).await;
+    nothing.assert_error(422, "UNPROCESSABLE_ENTITY");
+    let id = user_id(&b.app, &token).await;
+    let cancelled = format!(
+        "UPDATE subscriptions SET cancel_at_period_end = true, current_period_end = now() + interval '19 days' \
+         WHERE user_id = '{id}'"
+    );
+    exec(&b.app, &cancelled).await;
+
+    // Square keeps the cancellation as a pending action; deleting it is the undo.
+    Mock::given(method("GET"))
+        .and(path("/v2/subscriptions/SUB1"))
+        .and(query_param("include", "actions"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(square_subscription(
+            "ACTIVE",
+            json!([{"id": "ACT-CANCEL", "type": "CANCEL", "effective_date": "2026-12-25"}]),
+        ))
+        .expect(1)
+        .mount(&b.square)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/subscriptions/SUB1/actions/ACT-CANCEL"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"subscription": {"id": "SUB1"}})))
+        .expect(1)
+        .mount(&b.square)
+        .await;
+    let reply = b.app.post("/v1/billing/reactivate", json!({}), Some(&token)).await;
+    let data = reply.data(200);
+    assert_eq!(data["cancelAtPeriodEnd"], false, "{}", reply.text);
+    assert_eq!(data["tier"], "PRO");
+    assert_eq!(b.app.get("/v1/billing/subscription", Some(&token)).await.data(200)["cancelAtPeriodEnd"], false);
+    // Nothing left to undo.
+    b.app.post("/v1/billing/reactivate", json!({}), Some(&token)).await.assert_error(422, "UNPROCESSABLE_ENTITY");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reactivate_is_refused_once_the_period_or_the_subscription_has_ended() {
+    let b = billing().await;
+    let token = user(&b.app, "too-late@example.com").await;
+    on_square_pro(&b.app, &token).await;
+    let id = user_id(&b.app, &token).await;
+    let ends = |when: &str| {
+        format!(
+            "UPDATE subscriptions SET cancel_at_period_end = true, current_period_end = {when} WHERE user_id = '{id}'"
+        )
+    };
+    // The period is over: Square is not asked, nothing changes.
+    exec(&b.app, &ends("now() - interval '1 hour'")).await;
+    Mock::given(method("GET")).respond_with(square_subscription("CANCELED", json!([]))).mount(&b.square).await;
+    let late = b.app.post("/v1/billing/reactivate", json!({}), Some(&token)).await;
+    late.assert_error(422, "UNPROCESSABLE_ENTITY");
+    assert!(b.square.received_requests().await.unwrap_or_default().is_empty(), "Square was not asked");
+
+    // Square says the subscription has ended (its period ran out before ours was updated): refused too.
+    exec(&b.app, &ends("now() + interval '2 days'")).await;
+    let ended = b.app.post("/v1/billing/reactivate", json!({}), Some(&token)).await;
+    ended.assert_error(422, "UNPROCESSABLE_ENTITY");
+    assert_eq!(b.app.get("/v1/billing/subscription", Some(&token)).await.data(200)["cancelAtPeriodEnd"], true);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,6 @@
 //! The billing page against a mock Square: upgrading opens a checkout the page links to (a form may not
-//! redirect off-site under `form-action 'self'`), and cancelling keeps the plan to the period's end.
+//! redirect off-site under `form-action 'self'`), cancelling keeps the plan to the period's end, and the
+//! cancellation can be taken back until then.
 
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -10,7 +11,7 @@ use crate::common::TestApp;
 use crate::fixtures::exec;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn upgrading_links_to_squares_checkout_and_cancelling_keeps_the_plan_to_the_period_end() {
+async fn upgrading_links_to_squares_checkout_and_cancelling_keeps_the_plan_to_the_period_end_unless_taken_back() {
     let square = MockServer::start().await;
     let base = square.uri();
     let app = TestApp::spawn_with(&[
@@ -52,4 +53,25 @@ async fn upgrading_links_to_squares_checkout_and_cancelling_keeps_the_plan_to_th
     let page = ada.get("/billing").await;
     assert!(page.text.contains("Cancelled. Your plan stays until the paid period ends."), "{}", page.text);
     assert!(!page.text.contains("Cancel subscription"), "nothing left to cancel");
+
+    // Changed her mind before the period ends: Square's pending cancellation is deleted.
+    Mock::given(method("GET"))
+        .and(path("/v2/subscriptions/SUB1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"subscription": {
+            "id": "SUB1", "status": "ACTIVE", "actions": [{"id": "ACT1", "type": "CANCEL"}]}})))
+        .expect(1)
+        .mount(&square)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/subscriptions/SUB1/actions/ACT1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&square)
+        .await;
+    assert!(page.text.contains("Keep my subscription"), "{}", page.text);
+    let reply = ada.post("/billing/reactivate", &[("csrf", &csrf)]).await;
+    assert_eq!((reply.status, location(&reply).as_str()), (303, "/billing"));
+    let page = ada.get("/billing").await;
+    assert!(page.text.contains("Your subscription continues"), "{}", page.text);
+    assert!(page.text.contains("Cancel subscription") && !page.text.contains("Keep my subscription"));
 }

@@ -406,6 +406,7 @@ async fn channels_flow(javascript: bool) {
     let client = driver.browser(javascript).await;
     let screenshots = javascript;
     sign_up(&client, &app, "channels-browser@example.com").await;
+    crate::fixtures::confirm_own_address(&app, "channels-browser@example.com").await;
     let home = text_of(&client).await;
     assert!(home.contains("No channel set up"), "{home}");
     client.find(Locator::LinkText("Channels")).await.expect("the nav links to Channels").click().await.expect("click");

@@ -7,7 +7,7 @@ use super::{Visitor, header, location};
 use crate::common::smtp::SmtpSink;
 use crate::common::{TestApp, webhook_signed_by};
 use crate::engine::accepting_sink;
-use crate::fixtures::scalar;
+use crate::fixtures::{confirm_own_address, scalar};
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     scalar(app, &format!("SELECT ({sql})::text AS value")).await.parse().unwrap()
@@ -43,7 +43,13 @@ async fn an_email_channel_is_confirmed_with_the_code_from_its_inbox_tested_and_d
     assert!(bad.text.contains("aria-describedby=\"address-error\""));
     assert_eq!(count(&app, "SELECT count(*) FROM user_agent_subscriptions").await, 0);
 
+    // Until the account's own address is confirmed, email channels go only there; the form says why.
     let address = "inbox@example.net";
+    let refused = ada.post("/channels", &[("csrf", &csrf), ("kind", "email"), ("address", address)]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.text.contains("Confirm your own email address first"), "{}", refused.text);
+    assert!(refused.text.contains("id=\"email_form-error\""), "{}", refused.text);
+    confirm_own_address(&app, "channels@example.com").await;
     let added = ada.post("/channels", &[("csrf", &csrf), ("kind", "email"), ("address", address)]).await;
     assert_eq!(added.status, 303, "{}", added.text);
     let path = location(&added);
