@@ -12,7 +12,7 @@ use base64::Engine;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
-use uuid::Uuid;
+use reminder_core::ids::UserId;
 
 use super::permissions::Role;
 use crate::accounts::auth::password;
@@ -97,7 +97,7 @@ pub async fn create(config: Arc<Config>, request: AdminRequest) -> anyhow::Resul
     Ok(())
 }
 
-async fn insert_user(conn: &mut AsyncPgConnection, email: &str, hash: &str) -> anyhow::Result<Uuid> {
+async fn insert_user(conn: &mut AsyncPgConnection, email: &str, hash: &str) -> anyhow::Result<UserId> {
     let new = NewUser { email, password_hash: hash, display_name: "Administrator", timezone: "UTC" };
     Ok(users_store::insert(conn, new).await?.id)
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::{password, tokens};
@@ -114,7 +115,7 @@ async fn live_link(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
     now: chrono::DateTime<chrono::Utc>,
-) -> QueryResult<Option<(Uuid, Uuid)>> {
+) -> QueryResult<Option<(Uuid, UserId)>> {
     password_resets::table
         .filter(password_resets::token_hash.eq(token_hash))
         .filter(password_resets::used_at.is_null())

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use reminder_core::ChannelKind;
+use reminder_core::ids::ReminderId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -39,7 +40,7 @@ impl LogQuery {
     fn filter(&self) -> Result<(LogFilter<'_>, Option<Cursor>), Errors> {
         let mut errors = Errors::new();
         let reminder = Some(self.reminder.trim()).filter(|r| !r.is_empty()).and_then(|raw| {
-            let id = Uuid::parse_str(raw).ok();
+            let id = Uuid::parse_str(raw).ok().map(ReminderId);
             if id.is_none() {
                 errors.insert("reminder".into(), "Choose a reminder from the list.".into());
             }
@@ -100,7 +101,7 @@ pub async fn list(
         Err(errors) => (Vec::new(), None, 0, errors),
     };
     drop(conn);
-    let titles: HashMap<Uuid, &str> = choices.iter().map(|r| (r.id, r.title.as_str())).collect();
+    let titles: HashMap<ReminderId, &str> = choices.iter().map(|r| (r.id, r.title.as_str())).collect();
     let rows: Vec<_> = rows
         .iter()
         .map(|d| {
