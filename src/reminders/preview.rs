@@ -7,6 +7,7 @@ mod timeline;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use reminder_core::ids::{ProfileId, ReminderId, UserId};
+use reminder_core::status::ReminderStatus;
 use reminder_core::timezone::parse_zone;
 use serde::Serialize;
 use uuid::Uuid;
@@ -116,10 +117,10 @@ pub async fn preview(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder {id} uses a profile its owner cannot see")))?;
     let user = owner_of(conn, owner).await?;
-    let occurrence_at = match reminder.status.as_str() {
-        "snoozed" => reminder.snoozed_until,
-        "active" => reminder.next_trigger_at,
-        _ => None,
+    let occurrence_at = match reminder.status {
+        ReminderStatus::Snoozed => reminder.snoozed_until,
+        ReminderStatus::Active => reminder.next_trigger_at,
+        ReminderStatus::Completed | ReminderStatus::Archived => None,
     };
     let tiers = profile.parsed_tiers().map_err(ApiError::internal)?;
     let inputs = timeline::Inputs {

@@ -54,13 +54,13 @@ fn pick_occurrence(
     latest: Option<(DateTime<Utc>, String, Option<String>)>,
     now: DateTime<Utc>,
 ) -> Occurrence {
-    match reminder.status.as_str() {
+    match reminder.status {
         // A snoozed reminder's occurrence is still the one that was snoozed, until the wake fires anew.
-        "snoozed" => {
+        ReminderStatus::Snoozed => {
             let snoozed = latest.filter(|(_, _, reason)| reason.as_deref() == Some("snoozed")).map(|(at, ..)| at);
             return Occurrence::Due(snoozed.or(reminder.snoozed_until).unwrap_or(now));
         }
-        "completed" | "archived" if latest.is_none() => return Occurrence::Nothing,
+        ReminderStatus::Completed | ReminderStatus::Archived if latest.is_none() => return Occurrence::Nothing,
         _ => {}
     }
     let upcoming = reminder.next_trigger_at.filter(|_| reminder.status == ReminderStatus::Active);
