@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use reminder_core::ChannelKind;
+use reminder_core::ids::{DeliveryId, UserId};
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -44,8 +45,8 @@ pub enum Recipient {
 /// One send to perform.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub delivery_id: Uuid,
-    pub user_id: Uuid,
+    pub delivery_id: DeliveryId,
+    pub user_id: UserId,
     pub attempt: i32,
     pub channel: ChannelKind,
     pub recipient: Recipient,

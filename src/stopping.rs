@@ -12,8 +12,8 @@ use diesel::QueryResult;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::future::BoxFuture;
 use reminder_core::ids::{ReminderId, UserId};
+use reminder_core::machine::EpisodeStatus;
 use reminder_core::tiers::{Tier, TierTable};
-use uuid::Uuid;
 
 use crate::billing::limits::Limit;
 use crate::billing::service::{self as billing, ALL_LIMITS, Paused};
@@ -35,9 +35,9 @@ pub async fn update_reminder(
         .transaction::<_, ApiError, _>(async move |conn| {
             let updated = reminders::update(conn, tiers, edit).await?;
             if updated.archived {
-                actions::cancel_open_episode(conn, id.uuid(), Actor::User(owner.uuid()), now).await?;
+                actions::cancel_open_episode(conn, id, Actor::User(owner), now).await?;
                 // The freed slot lets the oldest reminder paused for the tier limit escalate again.
-                apply_tier_limits(conn, tiers, owner.uuid()).await?;
+                apply_tier_limits(conn, tiers, owner).await?;
             }
             Ok(updated.reminder)
         })
@@ -55,8 +55,8 @@ pub async fn archive_reminder(
 ) -> Result<(), ApiError> {
     conn.transaction::<_, ApiError, _>(async move |conn| {
         if reminders::archive(conn, owner, id, now).await? {
-            actions::cancel_open_episode(conn, id.uuid(), Actor::User(owner.uuid()), now).await?;
-            apply_tier_limits(conn, tiers, owner.uuid()).await?;
+            actions::cancel_open_episode(conn, id, Actor::User(owner), now).await?;
+            apply_tier_limits(conn, tiers, owner).await?;
         }
         Ok(())
     })
@@ -69,13 +69,14 @@ pub async fn archive_reminder(
 pub fn apply_tier_limits<'c>(
     conn: &'c mut AsyncPgConnection,
     tiers: &'c TierTable,
-    user: Uuid,
+    user: UserId,
 ) -> BoxFuture<'c, QueryResult<Vec<Paused>>> {
     Box::pin(async move {
         let paused = billing::apply_limits(conn, tiers, user, &ALL_LIMITS).await?;
-        let reminders: Vec<Uuid> = paused.iter().filter(|p| p.limit == Limit::Reminders).map(|p| p.id).collect();
+        let reminders: Vec<ReminderId> =
+            paused.iter().filter(|p| p.limit == Limit::Reminders).map(|p| ReminderId(p.id)).collect();
         let ending = Ending {
-            status: "cancelled",
+            status: EpisodeStatus::Cancelled,
             end_reason: "cancelled",
             cancel_reason: "the reminder is over the tier limit",
         };
@@ -90,7 +91,7 @@ pub fn apply_tier_limits<'c>(
 pub async fn apply_tier_override(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
-    user: Uuid,
+    user: UserId,
     tier: Option<Tier>,
 ) -> Result<Vec<Paused>, ApiError> {
     billing::set_override(conn, user, tier).await?;
@@ -98,7 +99,7 @@ pub async fn apply_tier_override(
 }
 
 /// [`apply_tier_override`] in its own transaction, then tells the owner what stopped escalating.
-pub async fn set_tier_override(state: &AppState, user: Uuid, tier: Option<Tier>) -> Result<(), ApiError> {
+pub async fn set_tier_override(state: &AppState, user: UserId, tier: Option<Tier>) -> Result<(), ApiError> {
     let tiers = &state.config.tier_limits;
     let mut conn = state.db.get().await?;
     let paused = conn

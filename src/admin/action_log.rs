@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::model::AdminAction;
@@ -17,7 +18,7 @@ use crate::http::pagination::Page;
 pub struct NewAdminAction<'a> {
     pub admin_user_id: Uuid,
     pub action: &'a str,
-    pub target_user_id: Option<Uuid>,
+    pub target_user_id: Option<UserId>,
     pub reason: &'a str,
     pub changes: serde_json::Value,
     pub ip: Option<&'a str>,
@@ -33,7 +34,7 @@ pub async fn record(conn: &mut AsyncPgConnection, action: NewAdminAction<'_>) ->
 #[derive(Debug, Default)]
 pub struct AuditFilter {
     pub admin_id: Option<Uuid>,
-    pub target_user_id: Option<Uuid>,
+    pub target_user_id: Option<UserId>,
     pub action: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,

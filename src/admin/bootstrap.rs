@@ -12,7 +12,7 @@ use base64::Engine;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
-use uuid::Uuid;
+use reminder_core::ids::UserId;
 
 use super::permissions::Role;
 use crate::accounts::auth::password;
@@ -97,7 +97,7 @@ pub async fn create(config: Arc<Config>, request: AdminRequest) -> anyhow::Resul
     Ok(())
 }
 
-async fn insert_user(conn: &mut AsyncPgConnection, email: &str, hash: &str) -> anyhow::Result<Uuid> {
+async fn insert_user(conn: &mut AsyncPgConnection, email: &str, hash: &str) -> anyhow::Result<UserId> {
     // The operator typed the address on the server itself: there is nobody to send a link to.
     let verified = Some(chrono::Utc::now());
     let new = NewUser {

@@ -4,6 +4,7 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::permissions::{self, Permission, Role};
@@ -19,7 +20,7 @@ pub struct AdminUser {
     /// The `admin_users` row.
     pub admin_id: Uuid,
     /// The admin's own user account.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub role: Role,
     /// The client address, for the admin action log.
     pub ip: Option<String>,
@@ -63,7 +64,7 @@ impl FromRequest for AdminUser {
             let ip = client_ip(&req, &state.config.trusted_proxies).map(|ip| ip.to_string());
             let admin = AdminUser { admin_id, user_id: user.id, role, ip };
             // The audit trail records the request as an admin's.
-            req.extensions_mut().insert(Caller { user_id: user.id, kind: CallerKind::Admin });
+            req.extensions_mut().insert(Caller { user_id: user.id.uuid(), kind: CallerKind::Admin });
             Ok(admin)
         })
     }

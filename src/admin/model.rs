@@ -1,6 +1,7 @@
 //! What the admin API reads and answers. Inputs refuse unknown fields; outputs are typed.
 
 use chrono::{DateTime, Utc};
+use reminder_core::ids::UserId;
 use reminder_core::tiers::Tier;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -97,7 +98,8 @@ pub struct UserUsage {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDetail {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub timezone: String,
@@ -114,7 +116,8 @@ pub struct UserDetail {
 #[serde(rename_all = "camelCase")]
 pub struct SupportNote {
     pub id: Uuid,
-    pub user_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub user_id: UserId,
     /// The `admin_users` id of the author.
     pub admin_id: Uuid,
     pub body: String,

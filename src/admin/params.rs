@@ -1,6 +1,7 @@
 //! Query strings of the admin list routes, and their checks. A bad value is a 400 naming the parameter.
 
 use chrono::{DateTime, Utc};
+use reminder_core::ids::UserId;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -119,7 +120,7 @@ impl AuditQuery {
         }
         let filter = AuditFilter {
             admin_id: self.admin_id,
-            target_user_id: self.target_user_id,
+            target_user_id: self.target_user_id.map(UserId),
             action: self.action.clone(),
             from: self.from,
             to: self.to,

@@ -6,8 +6,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use reminder_core::ids::UserId;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use super::extractor::AdminUser;
 use super::model::{
@@ -106,7 +106,7 @@ pub async fn search_users(
 pub async fn user(
     state: web::Data<AppState>,
     admin: AdminUser,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<ApiResponse<UserDetail>, ApiError> {
     admin.require(Permission::ViewUsers)?;
     Ok(ApiResponse::ok(service::user_detail(&state, *id).await?))
@@ -120,7 +120,7 @@ pub async fn user(
 pub async fn set_delivery_state(
     state: web::Data<AppState>,
     admin: AdminUser,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: PendingBody,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
     let change = body.permitted(&admin, Permission::SetDeliveryState).await?;
@@ -133,7 +133,7 @@ pub async fn set_delivery_state(
 pub async fn notes(
     state: web::Data<AppState>,
     admin: AdminUser,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     query: web::Query<PageQuery>,
 ) -> Result<ApiResponse<Vec<SupportNote>>, ApiError> {
     admin.require(Permission::ViewUsers)?;
@@ -151,7 +151,7 @@ pub async fn notes(
 pub async fn add_note(
     state: web::Data<AppState>,
     admin: AdminUser,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: PendingBody,
 ) -> Result<ApiResponse<SupportNote>, ApiError> {
     let note = body.permitted(&admin, Permission::AddSupportNote).await?;
@@ -165,7 +165,7 @@ pub async fn add_note(
 pub async fn override_subscription(
     state: web::Data<AppState>,
     admin: AdminUser,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: PendingBody,
 ) -> Result<ApiResponse<SubscriptionControls>, ApiError> {
     let grant = body.permitted(&admin, Permission::OverrideSubscription).await?;

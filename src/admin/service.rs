@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::ids::UserId;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::action_log::{self, NewAdminAction};
 use super::extractor::AdminUser;
@@ -36,7 +36,7 @@ fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
 }
 
 /// 404 unless the user exists (deleted accounts included: support may still need to look at them).
-async fn ensure_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> Result<(), ApiError> {
+async fn ensure_user(conn: &mut AsyncPgConnection, user_id: UserId) -> Result<(), ApiError> {
     store::account(conn, user_id).await?.map(|_| ()).ok_or_else(|| ApiError::not_found("User"))
 }
 
@@ -45,7 +45,7 @@ async fn log(
     conn: &mut AsyncPgConnection,
     admin: &AdminUser,
     action: &str,
-    target: Uuid,
+    target: UserId,
     reason: &str,
     changes: serde_json::Value,
 ) -> Result<(), ApiError> {
@@ -62,7 +62,7 @@ async fn log(
     Ok(())
 }
 
-pub async fn user_detail(state: &AppState, user_id: Uuid) -> Result<UserDetail, ApiError> {
+pub async fn user_detail(state: &AppState, user_id: UserId) -> Result<UserDetail, ApiError> {
     let mut conn = state.db.get().await?;
     let (email, display_name, timezone, created_at, deleted_at) =
         store::account(&mut conn, user_id).await?.ok_or_else(|| ApiError::not_found("User"))?;
@@ -120,7 +120,7 @@ fn check_until(change: &DeliveryStateChange, now: DateTime<Utc>, errors: &mut Ve
 pub async fn set_delivery_state(
     state: &AppState,
     admin: &AdminUser,
-    user_id: Uuid,
+    user_id: UserId,
     change: DeliveryStateChange,
 ) -> Result<SubscriptionControls, ApiError> {
     let mut errors = Vec::new();
@@ -146,7 +146,7 @@ pub async fn set_delivery_state(
 pub async fn override_subscription(
     state: &AppState,
     admin: &AdminUser,
-    user_id: Uuid,
+    user_id: UserId,
     input: SubscriptionOverride,
 ) -> Result<SubscriptionControls, ApiError> {
     let mut errors = Vec::new();
@@ -179,7 +179,7 @@ pub async fn override_subscription(
 pub async fn add_note(
     state: &AppState,
     admin: &AdminUser,
-    user_id: Uuid,
+    user_id: UserId,
     input: NoteInput,
 ) -> Result<SupportNote, ApiError> {
     let mut errors = Vec::new();

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use reminder_core::status::ReminderStatus;
+use reminder_core::status::{DeliveryStatus, ReminderStatus};
 use reminder_core::tiers::{Tier, TierTable};
 
 use super::model::{DashboardStats, StatusCounts, TierCounts};
@@ -12,7 +12,7 @@ use crate::db::schema::{deliveries, reminders, subscriptions};
 
 /// Deliveries created since `since`, by their status now.
 pub async fn deliveries_by_status(conn: &mut AsyncPgConnection, since: DateTime<Utc>) -> QueryResult<StatusCounts> {
-    let rows: Vec<(String, i64)> = deliveries::table
+    let rows: Vec<(DeliveryStatus, i64)> = deliveries::table
         .filter(deliveries::created_at.ge(since))
         .group_by(deliveries::status)
         .select((deliveries::status, diesel::dsl::count_star()))
@@ -20,14 +20,13 @@ pub async fn deliveries_by_status(conn: &mut AsyncPgConnection, since: DateTime<
         .await?;
     let mut counts = StatusCounts::default();
     for (status, n) in rows {
-        let slot = match status.as_str() {
-            "pending" => &mut counts.pending,
-            "sending" => &mut counts.sending,
-            "sent" => &mut counts.sent,
-            "delivered" => &mut counts.delivered,
-            "failed" => &mut counts.failed,
-            "cancelled" => &mut counts.cancelled,
-            _ => continue,
+        let slot = match status {
+            DeliveryStatus::Pending => &mut counts.pending,
+            DeliveryStatus::Sending => &mut counts.sending,
+            DeliveryStatus::Sent => &mut counts.sent,
+            DeliveryStatus::Delivered => &mut counts.delivered,
+            DeliveryStatus::Failed => &mut counts.failed,
+            DeliveryStatus::Cancelled => &mut counts.cancelled,
         };
         *slot = n;
     }

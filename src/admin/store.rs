@@ -7,6 +7,7 @@ use diesel::helper_types::{IntoBoxed, LeftJoin};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use reminder_core::status::ReminderStatus;
 use reminder_core::tiers::Tier;
 use uuid::Uuid;
@@ -19,7 +20,7 @@ use crate::db::schema::{
 use crate::http::pagination::Page;
 
 /// The caller's admin record and role, if they are an admin.
-pub async fn admin_role(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Option<(Uuid, Role)>> {
+pub async fn admin_role(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<Option<(Uuid, Role)>> {
     let row: Option<(Uuid, String)> = admin_users::table
         .filter(admin_users::user_id.eq(user_id))
         .select((admin_users::id, admin_users::role))
@@ -112,7 +113,7 @@ fn effective_tier(tier: Option<&str>, over: Option<&str>) -> String {
 /// The user's account fields: (email, display name, timezone, created, deleted).
 pub type AccountRow = (String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
 
-pub async fn account(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Option<AccountRow>> {
+pub async fn account(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<Option<AccountRow>> {
     users::table
         .find(user_id)
         .select((users::email, users::display_name, users::timezone, users::created_at, users::deleted_at))
@@ -122,7 +123,7 @@ pub async fn account(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult
 }
 
 /// How much the user uses the service: live reminders, channel subscriptions, deliveries since `since`.
-pub async fn usage(conn: &mut AsyncPgConnection, user_id: Uuid, since: DateTime<Utc>) -> QueryResult<UserUsage> {
+pub async fn usage(conn: &mut AsyncPgConnection, user_id: UserId, since: DateTime<Utc>) -> QueryResult<UserUsage> {
     let live_reminders = reminders::table
         .filter(reminders::user_id.eq(user_id))
         .filter(reminders::status.eq_any(ReminderStatus::LIVE))
@@ -175,7 +176,7 @@ impl From<ControlsRow> for SubscriptionControls {
 /// The user's subscription; a user without a row reads as `default_tier`, active, delivering.
 pub async fn controls(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     default_tier: Tier,
 ) -> QueryResult<SubscriptionControls> {
     let row: Option<ControlsRow> = subscriptions::table
@@ -200,7 +201,7 @@ pub async fn controls(
 /// The user's subscription row, created with `default_tier` when missing, locked until the transaction ends.
 pub async fn lock_controls(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     default_tier: Tier,
 ) -> QueryResult<SubscriptionControls> {
     diesel::insert_into(subscriptions::table)
@@ -218,7 +219,7 @@ pub async fn lock_controls(
     Ok(row.into())
 }
 
-type NoteRow = (Uuid, Uuid, Uuid, String, DateTime<Utc>);
+type NoteRow = (Uuid, UserId, Uuid, String, DateTime<Utc>);
 
 fn note((id, user_id, admin_id, body, created_at): NoteRow) -> SupportNote {
     SupportNote { id, user_id, admin_id, body, created_at }
@@ -240,7 +241,7 @@ const NOTE_COLUMNS: (
 
 pub async fn add_note(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     admin_id: Uuid,
     body: &str,
 ) -> QueryResult<SupportNote> {
@@ -257,7 +258,7 @@ pub async fn add_note(
 }
 
 /// The user's notes, newest first, and how many there are.
-pub async fn notes(conn: &mut AsyncPgConnection, user_id: Uuid, page: Page) -> QueryResult<(Vec<SupportNote>, i64)> {
+pub async fn notes(conn: &mut AsyncPgConnection, user_id: UserId, page: Page) -> QueryResult<(Vec<SupportNote>, i64)> {
     let of_user = support_notes::user_id.eq(user_id);
     let total = support_notes::table.filter(of_user).count().get_result(conn).await?;
     let rows: Vec<NoteRow> = support_notes::table

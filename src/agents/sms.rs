@@ -149,8 +149,8 @@ mod tests {
 
     fn job(title: &str) -> Job {
         Job {
-            delivery_id: Uuid::new_v4(),
-            user_id: Uuid::new_v4(),
+            delivery_id: reminder_core::ids::DeliveryId(Uuid::new_v4()),
+            user_id: reminder_core::ids::UserId(Uuid::new_v4()),
             attempt: 1,
             channel: ChannelKind::Sms,
             recipient: Recipient::Sms { phone: "+15551234567".to_owned() },

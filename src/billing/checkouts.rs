@@ -8,15 +8,15 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use reminder_core::tiers::Tier;
-use uuid::Uuid;
 
 use crate::db::schema::square_checkouts;
 
 /// Records a checkout we just created for `user`.
 pub async fn record(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     order_id: &str,
     payment_link_id: Option<&str>,
     tier: Tier,
@@ -55,7 +55,7 @@ pub async fn paid(
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    user_id: Uuid,
+    user_id: UserId,
 }
 
 /// Gives a new Square subscription to the oldest paid checkout of its customer that has none yet (and was
@@ -65,7 +65,7 @@ pub async fn claim(
     subscription_id: &str,
     customer_id: &str,
     tier: Option<Tier>,
-) -> QueryResult<Option<Uuid>> {
+) -> QueryResult<Option<UserId>> {
     let claimed: Option<Claimed> = diesel::sql_query(
         "UPDATE square_checkouts SET subscription_id = $1
          WHERE order_id = (

@@ -14,6 +14,8 @@ use diesel::sql_types::{Array, Date, Integer, Nullable, Text, Timestamptz, Uuid 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reminder_core::ChannelKind;
 use reminder_core::delivery::NewDelivery;
+use reminder_core::ids::UserId;
+use reminder_core::status::DeliveryStatus;
 use reminder_core::tiers::{Tier, TierTable};
 use uuid::Uuid;
 
@@ -47,7 +49,7 @@ impl<'a> Settings<'a> {
 #[derive(diesel::QueryableByName)]
 struct Control {
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = Text)]
     delivery_state: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -85,11 +87,11 @@ pub async fn apply(
     rows: &mut [NewDelivery],
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    let owners: Vec<Uuid> = distinct(rows.iter().filter(|r| r.status == "pending").map(|r| r.user_id.uuid()));
+    let owners: Vec<UserId> = distinct(rows.iter().filter(|r| r.status == DeliveryStatus::Pending).map(|r| r.user_id));
     if owners.is_empty() {
         return Ok(());
     }
-    let states: HashMap<Uuid, OwnerState> = diesel::sql_query(
+    let states: HashMap<UserId, OwnerState> = diesel::sql_query(
         "SELECT s.user_id, s.delivery_state, s.usage_suspended_until, COALESCE(s.tier_override, s.tier) AS tier,
                 COALESCE(u.used, 0) AS sms_used
          FROM subscriptions s
@@ -104,28 +106,28 @@ pub async fn apply(
     .into_iter()
     .map(|s| (s.control.user_id, s))
     .collect();
-    for row in rows.iter_mut().filter(|r| r.status == "pending") {
-        if states.get(&row.user_id.uuid()).is_some_and(|s| s.control.state(now) == DeliveryState::DeliveryDisabled) {
+    for row in rows.iter_mut().filter(|r| r.status == DeliveryStatus::Pending) {
+        if states.get(&row.user_id).is_some_and(|s| s.control.state(now) == DeliveryState::DeliveryDisabled) {
             cancel(row, DISABLED_REASON.to_owned());
         }
     }
     sms_budget(conn, settings.tiers, &states, rows).await
 }
 
-fn distinct(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+fn distinct(ids: impl Iterator<Item = UserId>) -> Vec<UserId> {
     let mut seen = HashSet::new();
     ids.filter(|id| seen.insert(*id)).collect()
 }
 
 fn cancel(row: &mut NewDelivery, reason: String) {
-    row.status = "cancelled";
+    row.status = DeliveryStatus::Cancelled;
     row.cancel_reason = Some(reason);
 }
 
 #[derive(diesel::QueryableByName)]
 struct Window {
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = Timestamptz)]
     window_start: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
@@ -151,10 +153,10 @@ pub struct Allowed {
 pub async fn allowance(
     conn: &mut AsyncPgConnection,
     settings: Settings<'_>,
-    wanted: &[(Uuid, usize)],
+    wanted: &[(UserId, usize)],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<HashMap<Uuid, Allowed>> {
-    let owners: Vec<Uuid> = distinct(wanted.iter().map(|(user, _)| *user));
+) -> diesel::QueryResult<HashMap<UserId, Allowed>> {
+    let owners: Vec<UserId> = distinct(wanted.iter().map(|(user, _)| *user));
     let controls: Vec<Control> = diesel::sql_query(
         "SELECT user_id, delivery_state, usage_suspended_until FROM subscriptions
          WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
@@ -164,8 +166,8 @@ pub async fn allowance(
     .load(conn)
     .await?;
     let state_of =
-        |user: &Uuid| controls.iter().find(|c| c.user_id == *user).map_or(DeliveryState::Active, |c| c.state(now));
-    let mut allowed: HashMap<Uuid, Allowed> = HashMap::with_capacity(wanted.len());
+        |user: &UserId| controls.iter().find(|c| c.user_id == *user).map_or(DeliveryState::Active, |c| c.state(now));
+    let mut allowed: HashMap<UserId, Allowed> = HashMap::with_capacity(wanted.len());
     let mut suspended = Vec::new();
     for (user, sends) in wanted {
         match state_of(user) {
@@ -181,7 +183,7 @@ pub async fn allowance(
     if suspended.is_empty() {
         return Ok(allowed);
     }
-    let owners: Vec<Uuid> = suspended.iter().map(|(user, _)| *user).collect();
+    let owners: Vec<UserId> = suspended.iter().map(|(user, _)| *user).collect();
     diesel::sql_query(
         "INSERT INTO delivery_window_usage (user_id, window_start, window_end)
          SELECT o, $2, $3 FROM unnest($1::uuid[]) AS o
@@ -205,7 +207,7 @@ pub async fn allowance(
     .load(conn)
     .await?;
     let limit = settings.allowance_per_window;
-    let mut granted: Vec<(Uuid, DateTime<Utc>, i32)> = Vec::with_capacity(windows.len());
+    let mut granted: Vec<(UserId, DateTime<Utc>, i32)> = Vec::with_capacity(windows.len());
     for (user, sends) in suspended {
         let Some(window) = windows.iter().find(|w| w.user_id == user) else {
             // Not reached: the window was created above under the owner's lock. Hold back rather than guess.
@@ -240,7 +242,7 @@ pub async fn allowance(
 #[derive(diesel::QueryableByName)]
 struct EmailFallback {
     #[diesel(sql_type = SqlUuid)]
-    owner: Uuid,
+    owner: UserId,
     #[diesel(sql_type = Text)]
     kind: String,
     #[diesel(sql_type = SqlUuid)]
@@ -254,23 +256,23 @@ struct EmailFallback {
 async fn sms_budget(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
-    states: &HashMap<Uuid, OwnerState>,
+    states: &HashMap<UserId, OwnerState>,
     rows: &mut [NewDelivery],
 ) -> diesel::QueryResult<()> {
     // An owner without a subscription row is on FREE with nothing used.
-    let budget = |user: &Uuid| {
+    let budget = |user: &UserId| {
         let tier = states.get(user).and_then(|s| Tier::parse(&s.tier)).unwrap_or(Tier::Free);
         tiers.get(tier).sms_per_month
     };
-    let mut left: HashMap<Uuid, i64> = HashMap::new();
+    let mut left: HashMap<UserId, i64> = HashMap::new();
     let mut over = Vec::new();
     for (i, row) in rows.iter_mut().enumerate() {
-        if row.status != "pending" || row.target.channel != ChannelKind::Sms {
+        if row.status != DeliveryStatus::Pending || row.target.channel != ChannelKind::Sms {
             continue;
         }
-        let remaining = left.entry(row.user_id.uuid()).or_insert_with(|| {
-            let used = states.get(&row.user_id.uuid()).map_or(0, |s| i64::from(s.sms_used));
-            i64::from(budget(&row.user_id.uuid())) - used
+        let remaining = left.entry(row.user_id).or_insert_with(|| {
+            let used = states.get(&row.user_id).map_or(0, |s| i64::from(s.sms_used));
+            i64::from(budget(&row.user_id)) - used
         });
         if *remaining > 0 {
             *remaining -= 1;
@@ -281,10 +283,10 @@ async fn sms_budget(
     if over.is_empty() {
         return Ok(());
     }
-    let owners: Vec<Uuid> = over.iter().map(|&i| rows[i].user_id.uuid()).collect();
+    let owners: Vec<UserId> = over.iter().map(|&i| rows[i].user_id).collect();
     let kinds: Vec<&str> = over.iter().map(|&i| rows[i].target.kind.as_str()).collect();
     let targets: Vec<Uuid> = over.iter().map(|&i| rows[i].target.id).collect();
-    let fallbacks: HashMap<(Uuid, String, Uuid), Uuid> = diesel::sql_query(
+    let fallbacks: HashMap<(UserId, String, Uuid), Uuid> = diesel::sql_query(
         "SELECT DISTINCT v.owner, v.kind, v.target,
                 CASE WHEN v.kind = 'contact' THEN c.id ELSE e.id END AS email_target
          FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS v(owner, kind, target)
@@ -305,8 +307,8 @@ async fn sms_budget(
     .collect();
     for i in over {
         let row = &mut rows[i];
-        let budget = budget(&row.user_id.uuid());
-        let key = (row.user_id.uuid(), row.target.kind.as_str().to_owned(), row.target.id);
+        let budget = budget(&row.user_id);
+        let key = (row.user_id, row.target.kind.as_str().to_owned(), row.target.id);
         match fallbacks.get(&key) {
             Some(email_target) => {
                 row.target.id = *email_target;

@@ -9,7 +9,9 @@ use diesel::sql_types::{Date, Integer, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reminder_core::ChannelKind;
 use reminder_core::delivery::NewDelivery;
+use reminder_core::ids::{EpisodeId, ReminderId, UserId};
 use reminder_core::machine::{Target, TargetKind};
+use reminder_core::status::DeliveryStatus;
 use uuid::Uuid;
 
 use super::controls::{self, Settings};
@@ -26,7 +28,7 @@ pub enum Admission {
 }
 
 /// Checks and counts one message of `user` on `channel`, now.
-pub async fn admit(state: &AppState, user: Uuid, channel: ChannelKind) -> Result<Admission, ApiError> {
+pub async fn admit(state: &AppState, user: UserId, channel: ChannelKind) -> Result<Admission, ApiError> {
     let now = state.clock.now();
     let settings = Settings::from_config(&state.config);
     let mut conn = state.db.get().await?;
@@ -35,13 +37,13 @@ pub async fn admit(state: &AppState, user: Uuid, channel: ChannelKind) -> Result
         // A contact target with no id: the budget's email fallback has nothing to fall back to, which is
         // right for a message that exists only on this channel.
         let mut row = [NewDelivery {
-            escalation_id: Uuid::nil().into(),
-            reminder_id: Uuid::nil().into(),
-            user_id: user.into(),
+            escalation_id: EpisodeId(Uuid::nil()),
+            reminder_id: ReminderId(Uuid::nil()),
+            user_id: user,
             tier: 0,
             loop_index: 0,
             target: Target { kind: TargetKind::Contact, id: Uuid::nil(), channel },
-            status: "pending",
+            status: DeliveryStatus::Pending,
             next_attempt_at: now,
             deferred_reason: None,
             cancel_reason: None,
@@ -52,7 +54,7 @@ pub async fn admit(state: &AppState, user: Uuid, channel: ChannelKind) -> Result
         let suppressed = |reason: Option<String>| {
             Admission::Suppressed(reason.unwrap_or_else(|| "stopped by the account's delivery controls".to_owned()))
         };
-        if row.status != "pending" || row.target.channel != channel {
+        if row.status != DeliveryStatus::Pending || row.target.channel != channel {
             return Ok(suppressed(row.cancel_reason));
         }
         let allowed = controls::allowance(conn, settings, &[(user, 1)], now).await?.remove(&user);
@@ -68,7 +70,7 @@ pub async fn admit(state: &AppState, user: Uuid, channel: ChannelKind) -> Result
 }
 
 /// Gives back the SMS counted by [`admit`] when the message was not sent after all.
-pub async fn refund(state: &AppState, user: Uuid, channel: ChannelKind) {
+pub async fn refund(state: &AppState, user: UserId, channel: ChannelKind) {
     if channel != ChannelKind::Sms {
         return;
     }
@@ -83,7 +85,12 @@ pub async fn refund(state: &AppState, user: Uuid, channel: ChannelKind) {
     }
 }
 
-async fn count_sms(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<Utc>, n: i32) -> diesel::QueryResult<usize> {
+async fn count_sms(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+    n: i32,
+) -> diesel::QueryResult<usize> {
     diesel::sql_query(
         "INSERT INTO usage_windows (user_id, metric, period_start, used) VALUES ($1, 'sms', $2, GREATEST($3, 0))
          ON CONFLICT (user_id, metric, period_start) DO UPDATE SET used = GREATEST(usage_windows.used + $3, 0)",

@@ -3,8 +3,8 @@
 //! count is exact. A refusal is a 403 naming the limit and the tier that lifts it.
 
 use diesel_async::AsyncPgConnection;
+use reminder_core::ids::UserId;
 use reminder_core::tiers::{Tier, TierLimits, TierTable};
-use uuid::Uuid;
 
 use super::store;
 use crate::http::ApiError;
@@ -38,7 +38,7 @@ impl Limit {
     }
 
     /// What the owner has now that counts against the limit.
-    async fn count(self, conn: &mut AsyncPgConnection, owner: Uuid) -> diesel::QueryResult<i64> {
+    async fn count(self, conn: &mut AsyncPgConnection, owner: UserId) -> diesel::QueryResult<i64> {
         match self {
             Limit::Reminders => store::count_reminders(conn, owner).await,
             Limit::Channels => store::count_channels(conn, owner).await,
@@ -65,7 +65,12 @@ pub fn refusal(table: &TierTable, tier: Tier, limit: Limit, allowed: u64) -> Api
 
 /// Refuses (403) when the owner has no free slot of `limit` on their tier. Must run inside the
 /// transaction that then inserts the new item; the subscription row stays locked until it ends.
-pub async fn check(conn: &mut AsyncPgConnection, table: &TierTable, owner: Uuid, limit: Limit) -> Result<(), ApiError> {
+pub async fn check(
+    conn: &mut AsyncPgConnection,
+    table: &TierTable,
+    owner: UserId,
+    limit: Limit,
+) -> Result<(), ApiError> {
     let tier = store::lock(conn, owner).await?.effective_tier();
     let Some(allowed) = limit.of(table.get(tier)) else { return Ok(()) };
     let used = u64::try_from(limit.count(conn, owner).await?).unwrap_or(0);

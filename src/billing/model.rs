@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use reminder_core::ids::UserId;
 use reminder_core::tiers::{Tier, TierLimits};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -39,7 +40,7 @@ impl DeliveryState {
 #[diesel(table_name = subscriptions)]
 pub struct SubscriptionRow {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub tier: String,
     pub status: String,
     pub tier_override: Option<String>,

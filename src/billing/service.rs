@@ -9,6 +9,7 @@ use diesel::QueryResult;
 use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::BoxFuture;
+use reminder_core::ids::UserId;
 use reminder_core::tiers::{Tier, TierTable};
 use uuid::Uuid;
 
@@ -85,7 +86,7 @@ const LIMITED: [Limited; 3] = [
 /// `crate::stopping`'s to compose).
 pub async fn freeing_a_slot<T: Send>(
     state: &AppState,
-    owner: Uuid,
+    owner: UserId,
     freed: Freed,
     write: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<T, ApiError>> + Send,
 ) -> Result<T, ApiError> {
@@ -114,7 +115,7 @@ pub enum Freed {
 /// which also ends the open episodes of the reminders it pauses. Billing sits below escalation and cannot
 /// name it, so the caller above passes it in.
 pub type ApplyTierLimits =
-    for<'c> fn(&'c mut AsyncPgConnection, &'c TierTable, Uuid) -> BoxFuture<'c, QueryResult<Vec<Paused>>>;
+    for<'c> fn(&'c mut AsyncPgConnection, &'c TierTable, UserId) -> BoxFuture<'c, QueryResult<Vec<Paused>>>;
 
 /// For each of `limits` in the owner's tier, pauses the newest counted rows beyond it and resumes those
 /// paused for the limit that fit again (oldest first). Nothing is deleted. Returns what this call paused.
@@ -123,7 +124,7 @@ pub type ApplyTierLimits =
 pub async fn apply_limits(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
-    user: Uuid,
+    user: UserId,
     limits: &[Limit],
 ) -> QueryResult<Vec<Paused>> {
     let tier = store::lock(conn, user).await?.effective_tier();
@@ -169,7 +170,7 @@ pub async fn apply_limits(
 pub const ALL_LIMITS: [Limit; 3] = [Limit::Reminders, Limit::Channels, Limit::TrustedContacts];
 
 /// Tells the owner what stopped being used, by kind.
-pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[Paused]) {
+pub async fn notify_paused(state: &AppState, user: UserId, paused: &[Paused]) {
     if paused.is_empty() {
         return;
     }
@@ -202,7 +203,7 @@ pub async fn notify_paused(state: &AppState, user: Uuid, paused: &[Paused]) {
 
 /// Sets (or clears, with `None`) the admin tier override inside the caller's transaction; 404 for an unknown
 /// user. The new limits apply through `crate::stopping::apply_tier_override`, which calls this.
-pub async fn set_override(conn: &mut AsyncPgConnection, user: Uuid, tier: Option<Tier>) -> Result<(), ApiError> {
+pub async fn set_override(conn: &mut AsyncPgConnection, user: UserId, tier: Option<Tier>) -> Result<(), ApiError> {
     if !store::user_exists(conn, user).await? {
         return Err(ApiError::not_found("User"));
     }
@@ -215,7 +216,7 @@ pub async fn set_override(conn: &mut AsyncPgConnection, user: Uuid, tier: Option
 /// suspension lifts itself then; `None` = until lifted by hand). 404 for an unknown user.
 pub async fn set_delivery_status(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     delivery: DeliveryState,
     reason: Option<&str>,
     suspended_until: Option<DateTime<Utc>>,
@@ -246,7 +247,7 @@ fn usage(used: i64, limit: Option<u64>) -> Usage {
 }
 
 /// `GET /v1/billing/subscription`.
-pub async fn summary(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
+pub async fn summary(state: &AppState, user: UserId) -> Result<BillingSubscriptionView, ApiError> {
     let mut conn = state.db.get().await?;
     let now = state.clock.now();
     let row = match store::find(&mut conn, user).await? {
@@ -279,7 +280,7 @@ pub async fn summary(state: &AppState, user: Uuid) -> Result<BillingSubscription
 }
 
 /// `POST /v1/billing/checkout`: a Square payment link for the tier's plan.
-pub async fn checkout(state: &AppState, user: Uuid, input: CheckoutInput) -> Result<CheckoutView, ApiError> {
+pub async fn checkout(state: &AppState, user: UserId, input: CheckoutInput) -> Result<CheckoutView, ApiError> {
     let tier = match Tier::parse(&input.tier) {
         Some(tier) if tier != Tier::Free => tier,
         _ => return Err(ApiError::field("tier", "must be PERSONAL, PRO or FAMILY")),
@@ -312,7 +313,7 @@ pub async fn checkout(state: &AppState, user: Uuid, input: CheckoutInput) -> Res
 
 /// `POST /v1/billing/cancel`: Square stops billing at the end of the paid period; the tier stays until
 /// Square reports the cancellation.
-pub async fn cancel(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
+pub async fn cancel(state: &AppState, user: UserId) -> Result<BillingSubscriptionView, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find(&mut conn, user).await?;
     drop(conn);
@@ -325,7 +326,7 @@ pub async fn cancel(state: &AppState, user: Uuid) -> Result<BillingSubscriptionV
 }
 
 /// `POST /v1/billing/reactivate`: undoes [`cancel`] while the paid period lasts, so the subscription renews.
-pub async fn reactivate(state: &AppState, user: Uuid) -> Result<BillingSubscriptionView, ApiError> {
+pub async fn reactivate(state: &AppState, user: UserId) -> Result<BillingSubscriptionView, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find(&mut conn, user).await?;
     drop(conn);
@@ -348,7 +349,7 @@ pub async fn reactivate(state: &AppState, user: Uuid) -> Result<BillingSubscript
 /// Records what Square now has scheduled and answers with the summary.
 async fn set_cancel_at_period_end(
     state: &AppState,
-    user: Uuid,
+    user: UserId,
     cancel: bool,
 ) -> Result<BillingSubscriptionView, ApiError> {
     let mut conn = state.db.get().await?;
@@ -365,7 +366,7 @@ fn provider_failed(what: &str, err: anyhow::Error) -> ApiError {
 }
 
 /// `GET /v1/billing/invoices`.
-pub async fn invoices(state: &AppState, user: Uuid, page: Page) -> Result<(Vec<Invoice>, Pagination), ApiError> {
+pub async fn invoices(state: &AppState, user: UserId, page: Page) -> Result<(Vec<Invoice>, Pagination), ApiError> {
     let mut conn = state.db.get().await?;
     let (rows, total) = store::invoices(&mut conn, user, page).await?;
     Ok((rows, page.pagination(total)))

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use reminder_core::tiers::Tier;
-use uuid::Uuid;
 
 use super::model::{Invoice, SubscriptionRow};
 use crate::db::schema::{
@@ -12,7 +12,7 @@ use crate::db::schema::{
 };
 use crate::http::pagination::Page;
 
-pub async fn find(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Option<SubscriptionRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Option<SubscriptionRow>> {
     subscriptions::table
         .filter(subscriptions::user_id.eq(user))
         .select(SubscriptionRow::as_select())
@@ -24,7 +24,7 @@ pub async fn find(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Optio
 /// Locks the user's subscription row (creating a FREE one for an account that has none) until the
 /// transaction ends. Quota checks hold it from count to insert, so two concurrent creates queue up here
 /// and the second counts the first one's row.
-pub async fn lock(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<SubscriptionRow> {
+pub async fn lock(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<SubscriptionRow> {
     diesel::insert_into(subscriptions::table)
         .values(subscriptions::user_id.eq(user))
         .on_conflict(subscriptions::user_id)
@@ -40,7 +40,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Subsc
 }
 
 /// The subscription row that belongs to a Square subscription id.
-pub async fn find_by_square_id(conn: &mut AsyncPgConnection, square_id: &str) -> QueryResult<Option<Uuid>> {
+pub async fn find_by_square_id(conn: &mut AsyncPgConnection, square_id: &str) -> QueryResult<Option<UserId>> {
     subscriptions::table
         .filter(subscriptions::square_subscription_id.eq(square_id))
         .select(subscriptions::user_id)
@@ -50,7 +50,7 @@ pub async fn find_by_square_id(conn: &mut AsyncPgConnection, square_id: &str) ->
 }
 
 /// Whether a live (not deleted) user has this id.
-pub async fn user_exists(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<bool> {
+pub async fn user_exists(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(users::table.find(user).filter(users::deleted_at.is_null())))
         .get_result(conn)
         .await
@@ -68,11 +68,11 @@ pub struct SquareChanges {
     pub cancel_at_period_end: Option<bool>,
 }
 
-pub async fn apply_square(conn: &mut AsyncPgConnection, user: Uuid, changes: &SquareChanges) -> QueryResult<usize> {
+pub async fn apply_square(conn: &mut AsyncPgConnection, user: UserId, changes: &SquareChanges) -> QueryResult<usize> {
     diesel::update(subscriptions::table.filter(subscriptions::user_id.eq(user))).set(changes).execute(conn).await
 }
 
-pub async fn set_tier_override(conn: &mut AsyncPgConnection, user: Uuid, tier: Option<Tier>) -> QueryResult<usize> {
+pub async fn set_tier_override(conn: &mut AsyncPgConnection, user: UserId, tier: Option<Tier>) -> QueryResult<usize> {
     diesel::update(subscriptions::table.filter(subscriptions::user_id.eq(user)))
         .set(subscriptions::tier_override.eq(tier.map(Tier::as_str)))
         .execute(conn)
@@ -81,7 +81,7 @@ pub async fn set_tier_override(conn: &mut AsyncPgConnection, user: Uuid, tier: O
 
 pub async fn set_delivery_state(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     state: &str,
     reason: Option<&str>,
     until: Option<DateTime<Utc>>,
@@ -96,7 +96,7 @@ pub async fn set_delivery_state(
         .await
 }
 
-pub async fn invoices(conn: &mut AsyncPgConnection, user: Uuid, page: Page) -> QueryResult<(Vec<Invoice>, i64)> {
+pub async fn invoices(conn: &mut AsyncPgConnection, user: UserId, page: Page) -> QueryResult<(Vec<Invoice>, i64)> {
     let total = payment_history::table.filter(payment_history::user_id.eq(user)).count().get_result(conn).await?;
     let rows = payment_history::table
         .filter(payment_history::user_id.eq(user))
@@ -111,7 +111,7 @@ pub async fn invoices(conn: &mut AsyncPgConnection, user: Uuid, page: Page) -> Q
 
 /// One payment as Square reported it; a repeat of the same payment id updates its status.
 pub struct NewPayment<'a> {
-    pub user: Uuid,
+    pub user: UserId,
     pub invoice_id: Option<&'a str>,
     pub payment_id: Option<&'a str>,
     pub amount_cents: i64,
@@ -154,7 +154,7 @@ pub fn month_start(at: DateTime<Utc>) -> NaiveDate {
     at.date_naive().with_day(1).unwrap_or(at.date_naive())
 }
 
-pub async fn count_reminders(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {
+pub async fn count_reminders(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
     reminders::table
         .filter(reminders::user_id.eq(user))
         .filter(reminders::status.eq_any(reminder_core::status::ReminderStatus::LIVE))
@@ -163,12 +163,12 @@ pub async fn count_reminders(conn: &mut AsyncPgConnection, user: Uuid) -> QueryR
         .await
 }
 
-pub async fn count_channels(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {
+pub async fn count_channels(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
     user_agent_subscriptions::table.filter(user_agent_subscriptions::user_id.eq(user)).count().get_result(conn).await
 }
 
 /// Contacts that hold a slot: invited or accepted (declined and opted-out ones free theirs).
-pub async fn count_contacts(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {
+pub async fn count_contacts(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
     trusted_contacts::table
         .filter(trusted_contacts::user_id.eq(user))
         .filter(trusted_contacts::consent_status.eq_any(["pending", "accepted"]))
@@ -177,7 +177,7 @@ pub async fn count_contacts(conn: &mut AsyncPgConnection, user: Uuid) -> QueryRe
         .await
 }
 
-pub async fn sms_used(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<Utc>) -> QueryResult<i64> {
+pub async fn sms_used(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> QueryResult<i64> {
     let used: Option<i32> = usage_windows::table
         .filter(usage_windows::user_id.eq(user))
         .filter(usage_windows::metric.eq("sms"))

@@ -7,12 +7,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use hmac::{Hmac, Mac};
+use reminder_core::ids::UserId;
 use reminder_core::tiers::Tier;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
 use super::checkouts;
 use super::service::{ApplyTierLimits, Paused, notify_paused};
@@ -44,8 +44,8 @@ pub fn notification_url(state: &AppState) -> String {
 enum After {
     Nothing,
     /// Per owner, what a tier change paused.
-    Paused(Vec<(Uuid, Vec<Paused>)>),
-    PaymentFailed(Uuid),
+    Paused(Vec<(UserId, Vec<Paused>)>),
+    PaymentFailed(UserId),
 }
 
 /// Verifies and handles one notification. A change of tier applies the new limits with `apply_limits` in
@@ -195,7 +195,7 @@ async fn apply(
 
 /// The account a subscription belongs to: the one it was already given, or the one whose paid checkout its
 /// customer made (which this call claims for it).
-async fn owner_of(state: &AppState, conn: &mut AsyncPgConnection, sub: &Value) -> QueryResult<Option<Uuid>> {
+async fn owner_of(state: &AppState, conn: &mut AsyncPgConnection, sub: &Value) -> QueryResult<Option<UserId>> {
     let Some(id) = sub["id"].as_str() else { return Ok(None) };
     if let Some(user) = store::find_by_square_id(conn, id).await? {
         return Ok(Some(user));
@@ -228,7 +228,7 @@ async fn checkout_paid(
     Ok(After::Paused(owners))
 }
 
-async fn user_of_subscription(conn: &mut AsyncPgConnection, id: Option<&str>) -> QueryResult<Option<Uuid>> {
+async fn user_of_subscription(conn: &mut AsyncPgConnection, id: Option<&str>) -> QueryResult<Option<UserId>> {
     match id {
         Some(id) => store::find_by_square_id(conn, id).await,
         None => Ok(None),
@@ -240,7 +240,7 @@ async fn user_of_subscription(conn: &mut AsyncPgConnection, id: Option<&str>) ->
 async fn subscription_changed(
     state: &AppState,
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     sub: &Value,
     apply_limits: ApplyTierLimits,
 ) -> Result<After, ApiError> {

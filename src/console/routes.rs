@@ -108,8 +108,8 @@ fn evidence_routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The id in a page's path. A malformed id is the same 404 as another user's, so neither hints at anything.
-fn path_id(raw: &str) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::NotFound)
+fn path_id<Id: From<Uuid>>(raw: &str) -> Result<Id, ConsoleError> {
+    Uuid::parse_str(raw).map(Id::from).map_err(|_| ConsoleError::NotFound)
 }
 
 /// A form that carries the session's token in its `csrf` field.

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::LocalBoxFuture;
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::csrf;
@@ -33,7 +34,7 @@ const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
 /// The signed-in person a page is for.
 #[derive(Debug, Clone)]
 pub struct Viewer {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub session_id: Uuid,
     pub refresh_session_id: Uuid,
     pub display_name: String,
@@ -78,7 +79,7 @@ pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: TimeDelta) 
 }
 
 /// Opens a console session inside the login session `refresh_session` and returns the cookie value.
-pub async fn start(state: &AppState, user: Uuid, refresh_session: Uuid) -> Result<String, ApiError> {
+pub async fn start(state: &AppState, user: UserId, refresh_session: Uuid) -> Result<String, ApiError> {
     let now = state.clock.now();
     let token = tokens::random_token("ercs_");
     let mut conn = state.db.get().await?;
@@ -128,7 +129,7 @@ struct Found {
     #[diesel(sql_type = SqlUuid)]
     refresh_session_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = Timestamptz)]
     last_seen_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
@@ -204,7 +205,7 @@ impl FromRequest for Viewer {
             // The audit trail names the caller; changes count against the same hourly limit as the API.
             user.remember(&req);
             if req.method() == Method::POST {
-                crate::http::rate_limit::check_user(&state, &req, found.user_id, &found.tier).await?;
+                crate::http::rate_limit::check_user(&state, &req, found.user_id.uuid(), &found.tier).await?;
             }
             Ok(Viewer {
                 user_id: found.user_id,

@@ -7,9 +7,9 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
+use reminder_core::ids::ContactId;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::ensure_enabled;
 use super::store::{self, ContactChanges, ContactRow};
@@ -35,12 +35,12 @@ fn base(state: &AppState) -> &str {
 }
 
 pub fn invitation_link(state: &AppState, contact: &ContactRow) -> String {
-    let token = crate::crypto::seal_id(key(state), &invitation_purpose(contact.invited_at), contact.id);
+    let token = crate::crypto::seal_id(key(state), &invitation_purpose(contact.invited_at), contact.id.0);
     format!("{}/contacts/invitation/{token}", base(state))
 }
 
-pub fn opt_out_link(state: &AppState, contact: Uuid) -> String {
-    format!("{}/contacts/opt-out/{}", base(state), crate::crypto::seal_id(key(state), "contact-opt-out", contact))
+pub fn opt_out_link(state: &AppState, contact: ContactId) -> String {
+    format!("{}/contacts/opt-out/{}", base(state), crate::crypto::seal_id(key(state), "contact-opt-out", contact.0))
 }
 
 fn invalid() -> ApiError {
@@ -51,7 +51,7 @@ fn invalid() -> ApiError {
 async fn invited(state: &AppState, token: &str) -> Result<ContactRow, ApiError> {
     let id = crate::crypto::sealed_id(token).ok_or_else(invalid)?;
     let mut conn = state.db.get().await?;
-    let contact = store::find_by_id(&mut conn, id).await?.ok_or_else(invalid)?;
+    let contact = store::find_by_id(&mut conn, ContactId(id)).await?.ok_or_else(invalid)?;
     crate::crypto::open_id(key(state), &invitation_purpose(contact.invited_at), token).ok_or_else(invalid)?;
     let expired = contact.invited_at.is_none_or(|at| at + chrono::Duration::days(INVITATION_DAYS) < state.clock.now());
     if expired {
@@ -65,7 +65,7 @@ async fn invited(state: &AppState, token: &str) -> Result<ContactRow, ApiError> 
 async fn opting_out(state: &AppState, token: &str) -> Result<ContactRow, ApiError> {
     let id = crate::crypto::open_id(key(state), "contact-opt-out", token).ok_or_else(invalid)?;
     let mut conn = state.db.get().await?;
-    store::find_by_id(&mut conn, id).await?.ok_or_else(invalid)
+    store::find_by_id(&mut conn, ContactId(id)).await?.ok_or_else(invalid)
 }
 
 async fn owner_name(state: &AppState, contact: &ContactRow) -> Result<String, ApiError> {

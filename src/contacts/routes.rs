@@ -1,7 +1,7 @@
 //! Thin handlers for `/v1/trusted-contacts` (404 while `FEATURE_SOCIAL_ESCALATION` is off).
 
 use actix_web::{HttpResponse, web};
-use uuid::Uuid;
+use reminder_core::ids::ContactId;
 
 use super::ensure_enabled;
 use super::service::{self, ContactInput, ContactPatch};
@@ -42,7 +42,7 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiRespo
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ContactId>,
 ) -> Result<ApiResponse<ContactView>, ApiError> {
     ensure_enabled(&state)?;
     Ok(ApiResponse::ok(service::get(&state, user.id, *id).await?))
@@ -55,7 +55,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ContactId>,
     body: Json<ContactPatch>,
 ) -> Result<ApiResponse<ContactView>, ApiError> {
     ensure_enabled(&state)?;
@@ -65,7 +65,11 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v1/trusted-contacts/{id}", tag = "contacts", operation_id = "contacts_delete",
     params(("id" = Uuid, Path, description = "The contact id")),
     responses((status = 204), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<ContactId>,
+) -> Result<HttpResponse, ApiError> {
     ensure_enabled(&state)?;
     service::delete(&state, user.id, *id).await?;
     Ok(no_content())

@@ -6,8 +6,8 @@
 use chrono::NaiveTime;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use reminder_core::ChannelKind;
+use reminder_core::ids::{ContactId, UserId};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::consent;
 use super::store::{self, ContactChanges, ContactRow, ContactView, NewContact};
@@ -117,7 +117,7 @@ fn not_found() -> ApiError {
     ApiError::not_found("Trusted contact")
 }
 
-pub async fn create(state: &AppState, owner: Uuid, input: ContactInput) -> Result<ContactView, ApiError> {
+pub async fn create(state: &AppState, owner: UserId, input: ContactInput) -> Result<ContactView, ApiError> {
     let mut errors = Vec::new();
     let name = clean_name(&input.name, &mut errors);
     let email = clean_email(input.email, &mut errors);
@@ -155,17 +155,22 @@ pub async fn create(state: &AppState, owner: Uuid, input: ContactInput) -> Resul
     Ok(row.into())
 }
 
-pub async fn list(state: &AppState, owner: Uuid) -> Result<Vec<ContactView>, ApiError> {
+pub async fn list(state: &AppState, owner: UserId) -> Result<Vec<ContactView>, ApiError> {
     let mut conn = state.db.get().await?;
     Ok(store::list_for(&mut conn, owner).await?.into_iter().map(ContactView::from).collect())
 }
 
-pub async fn get(state: &AppState, owner: Uuid, id: Uuid) -> Result<ContactView, ApiError> {
+pub async fn get(state: &AppState, owner: UserId, id: ContactId) -> Result<ContactView, ApiError> {
     let mut conn = state.db.get().await?;
     Ok(store::find_for(&mut conn, owner, id).await?.ok_or_else(not_found)?.into())
 }
 
-pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch) -> Result<ContactView, ApiError> {
+pub async fn update(
+    state: &AppState,
+    owner: UserId,
+    id: ContactId,
+    patch: ContactPatch,
+) -> Result<ContactView, ApiError> {
     let mut conn = state.db.get().await?;
     let current = store::find_for(&mut conn, owner, id).await?.ok_or_else(not_found)?;
     let mut errors = Vec::new();
@@ -218,7 +223,7 @@ pub async fn update(state: &AppState, owner: Uuid, id: Uuid, patch: ContactPatch
 }
 
 /// Deletes the contact; its freed slot lets the oldest contact paused for the tier limit be asked again.
-pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(state: &AppState, owner: UserId, id: ContactId) -> Result<(), ApiError> {
     crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::TrustedContact, |conn| {
         Box::pin(async move {
             match store::delete_for(conn, owner, id).await? {
@@ -234,7 +239,7 @@ pub async fn delete(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiEr
 /// request is refused (429), so a loop of address changes cannot send more.
 async fn count_invitations(
     state: &AppState,
-    owner: Uuid,
+    owner: UserId,
     email: &Option<String>,
     phone: &Option<String>,
 ) -> Result<(), ApiError> {

@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{ContactId, UserId};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::accounts::users::model::QuietHours;
 use crate::db::schema::trusted_contacts;
@@ -13,8 +13,8 @@ use crate::db::schema::trusted_contacts;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = trusted_contacts)]
 pub struct ContactRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: ContactId,
+    pub user_id: UserId,
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -35,7 +35,8 @@ pub struct ContactRow {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactView {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ContactId,
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -100,7 +101,7 @@ pub struct ContactChanges {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = trusted_contacts)]
 pub struct NewContact<'a> {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub name: &'a str,
     pub email: Option<&'a str>,
     pub phone: Option<&'a str>,
@@ -119,7 +120,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewContact<'_>) -> Query
         .await
 }
 
-pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Vec<ContactRow>> {
+pub async fn list_for(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<Vec<ContactRow>> {
     trusted_contacts::table
         .filter(trusted_contacts::user_id.eq(owner))
         .order(trusted_contacts::created_at.asc())
@@ -128,11 +129,11 @@ pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<
         .await
 }
 
-pub async fn count_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
+pub async fn count_for(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<i64> {
     trusted_contacts::table.filter(trusted_contacts::user_id.eq(owner)).count().get_result(conn).await
 }
 
-pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<ContactRow>> {
+pub async fn find_for(conn: &mut AsyncPgConnection, owner: UserId, id: ContactId) -> QueryResult<Option<ContactRow>> {
     trusted_contacts::table
         .find(id)
         .filter(trusted_contacts::user_id.eq(owner))
@@ -143,11 +144,11 @@ pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Qu
 }
 
 /// The contact a consent token names, whoever owns it (the token itself is checked by the caller).
-pub async fn find_by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ContactRow>> {
+pub async fn find_by_id(conn: &mut AsyncPgConnection, id: ContactId) -> QueryResult<Option<ContactRow>> {
     trusted_contacts::table.find(id).select(ContactRow::as_select()).first(conn).await.optional()
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &ContactChanges) -> QueryResult<ContactRow> {
+pub async fn update(conn: &mut AsyncPgConnection, id: ContactId, changes: &ContactChanges) -> QueryResult<ContactRow> {
     diesel::update(trusted_contacts::table.find(id))
         .set(changes)
         .returning(ContactRow::as_returning())
@@ -155,14 +156,14 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &ContactCha
         .await
 }
 
-pub async fn delete_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<usize> {
+pub async fn delete_for(conn: &mut AsyncPgConnection, owner: UserId, id: ContactId) -> QueryResult<usize> {
     diesel::delete(trusted_contacts::table.find(id).filter(trusted_contacts::user_id.eq(owner))).execute(conn).await
 }
 
 /// A pending invitation as an SMS `YES` lists it: the contact and who invited them.
 #[derive(Debug, Clone, Queryable)]
 pub struct TextedInvitation {
-    pub contact: Uuid,
+    pub contact: ContactId,
     /// The inviting owner's display name.
     pub inviter: String,
 }
@@ -190,7 +191,7 @@ pub async fn invitations_texted_to(
 }
 
 /// Records that the contact's current invitation was texted to their number.
-pub async fn mark_invitation_texted(conn: &mut AsyncPgConnection, id: Uuid, at: DateTime<Utc>) -> QueryResult<()> {
+pub async fn mark_invitation_texted(conn: &mut AsyncPgConnection, id: ContactId, at: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(trusted_contacts::table.find(id))
         .set(trusted_contacts::invitation_texted_at.eq(at))
         .execute(conn)
@@ -199,7 +200,7 @@ pub async fn mark_invitation_texted(conn: &mut AsyncPgConnection, id: Uuid, at: 
 }
 
 /// Accepts the contact's invitation if it is still pending; returns how many rows changed (0 or 1).
-pub async fn accept_pending(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn accept_pending(conn: &mut AsyncPgConnection, id: ContactId, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::update(trusted_contacts::table.find(id).filter(trusted_contacts::consent_status.eq("pending")))
         .set((trusted_contacts::consent_status.eq("accepted"), trusted_contacts::accepted_at.eq(now)))
         .execute(conn)

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
+use reminder_core::ids::{DeliveryId, UserId};
+use reminder_core::status::DeliveryStatus;
 use reminder_core::{ChannelKind, retry};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -101,7 +103,7 @@ pub async fn run_with(state: AppState, channels: Channels, shutdown: Cancellatio
                 match batch {
                     Batch::Claimed(claimed) => deliver(&state, &channels, &sends, claimed).await,
                     Batch::Entries(entries) => {
-                        let ids: Vec<Uuid> = entries.iter().filter_map(|e| e.delivery_id).collect();
+                        let ids: Vec<DeliveryId> = entries.iter().filter_map(|e| e.delivery_id).collect();
                         let claimed = claim_ids(&state, &ids).await;
                         if !claimed.is_empty() {
                             deliver(&state, &channels, &sends, claimed).await;
@@ -161,7 +163,7 @@ fn lease_window(state: &AppState) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc
     Ok((now, now + chrono::Duration::from_std(state.config.delivery_lease)?))
 }
 
-async fn claim_ids(state: &AppState, ids: &[Uuid]) -> Vec<Claimed> {
+async fn claim_ids(state: &AppState, ids: &[DeliveryId]) -> Vec<Claimed> {
     let claimed = async {
         let (now, lease_until) = lease_window(state)?;
         let mut conn = state.db.get().await?;
@@ -214,7 +216,7 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             return;
         }
     };
-    let mut held: Vec<(Uuid, i32)> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
+    let mut held: Vec<(DeliveryId, i32)> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
     let mut tasks = JoinSet::new();
     let mut outcomes = Unwritten::default();
     let now = state.clock.now();
@@ -296,7 +298,7 @@ async fn deliver(state: &AppState, channels: &Channels, sends: &Arc<Semaphore>, 
             let definite = !matches!(outcome, Outcome::Unknown { .. });
             let record = record_of(&row, kind, outcome, now);
             // A lifecycle event (tier 0) failing says nothing about a tier's channels.
-            if definite && record.status == "failed" && row.tier > 0 {
+            if definite && record.status == DeliveryStatus::Failed && row.tier > 0 {
                 outcomes.failed.push(FailedDelivery {
                     escalation_id: row.escalation_id,
                     tier: row.tier,
@@ -327,7 +329,7 @@ fn quiet_until(resolved: &targets::Resolved, row: &Claimed, now: DateTime<Utc>) 
 async fn within_allowance(
     state: &AppState,
     mut rows: Vec<Claimed>,
-    held: &mut Vec<(Uuid, i32)>,
+    held: &mut Vec<(DeliveryId, i32)>,
     now: DateTime<Utc>,
 ) -> Vec<Claimed> {
     let suspended: Vec<&Claimed> = rows.iter().filter(|r| r.usage_suspended).collect();
@@ -353,7 +355,7 @@ fn deferred(row: &Claimed, until: DateTime<Utc>) -> Recorded {
     Recorded {
         id: row.id,
         attempt: row.attempts,
-        status: "pending",
+        status: DeliveryStatus::Pending,
         next_attempt_at: Some(until),
         error: None,
         provider_message_id: None,
@@ -362,7 +364,7 @@ fn deferred(row: &Claimed, until: DateTime<Utc>) -> Recorded {
 }
 
 /// Extends the leases of claims still being sent (only while this attempt still owns them).
-async fn renew_leases(state: &AppState, held: &[(Uuid, i32)]) {
+async fn renew_leases(state: &AppState, held: &[(DeliveryId, i32)]) {
     if held.is_empty() {
         return;
     }
@@ -438,19 +440,22 @@ fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<U
     let base = Recorded {
         id: row.id,
         attempt: row.attempts,
-        status: "failed",
+        status: DeliveryStatus::Failed,
         next_attempt_at: None,
         error: None,
         provider_message_id: None,
         deferred_reason: None,
     };
     match outcome {
-        Outcome::Sent { provider_message_id } => Recorded { status: "sent", provider_message_id, ..base },
+        Outcome::Sent { provider_message_id } => Recorded { status: DeliveryStatus::Sent, provider_message_id, ..base },
         Outcome::Retry { error, retry_after } => {
             match retry::next_delay(kind, u32::try_from(row.attempts).unwrap_or(u32::MAX), retry_after) {
-                Some(delay) => {
-                    Recorded { status: "pending", next_attempt_at: Some(now + delay), error: Some(error), ..base }
-                }
+                Some(delay) => Recorded {
+                    status: DeliveryStatus::Pending,
+                    next_attempt_at: Some(now + delay),
+                    error: Some(error),
+                    ..base
+                },
                 None => Recorded { error: Some(format!("gave up after {} attempts: {error}", row.attempts)), ..base },
             }
         }
@@ -464,7 +469,7 @@ fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<U
 #[derive(diesel::QueryableByName)]
 struct DisabledEndpoint {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     url: Option<String>,
 }

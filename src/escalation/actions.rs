@@ -10,9 +10,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{ContactId, ReminderId, UserId};
 use reminder_core::machine::{self, Effect, Event};
 use reminder_core::schedule::ScheduleKind;
-use uuid::Uuid;
+use reminder_core::status::ReminderStatus;
 
 use super::engine::deliveries;
 use super::episodes::{self, EpisodeWrite, EscalationRow};
@@ -26,7 +27,7 @@ use crate::reminders::store;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Actor {
     /// The owner, through the API.
-    User(Uuid),
+    User(UserId),
     /// A signed action link in a notification.
     Link,
     /// An SMS reply.
@@ -36,7 +37,7 @@ pub enum Actor {
     /// A completion hook (`POST /v1/hooks/{token}`).
     Hook,
     /// A trusted contact, through their limited view.
-    Contact(Uuid),
+    Contact(ContactId),
 }
 
 impl Actor {
@@ -55,7 +56,8 @@ impl Actor {
     /// `kind`, with the person's id when there is one (`user:<id>`, `contact:<id>`).
     pub fn label(self) -> String {
         match self {
-            Actor::User(id) | Actor::Contact(id) => format!("{}:{id}", self.kind()),
+            Actor::User(id) => format!("{}:{id}", self.kind()),
+            Actor::Contact(id) => format!("{}:{id}", self.kind()),
             _ => self.kind().to_owned(),
         }
     }
@@ -111,8 +113,8 @@ impl From<ActionError> for crate::http::ApiError {
 /// Pauses escalation of the open episode for the plan's ack window. The reminder itself is unchanged.
 pub async fn acknowledge(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder_id: Uuid,
+    owner: UserId,
+    reminder_id: ReminderId,
     actor: Actor,
     note: Option<&str>,
     now: DateTime<Utc>,
@@ -130,8 +132,8 @@ pub async fn acknowledge(
 /// occurrence being completed (the open episode's, or the upcoming one when completed ahead of time).
 pub async fn complete(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder_id: Uuid,
+    owner: UserId,
+    reminder_id: ReminderId,
     actor: Actor,
     note: Option<&str>,
     now: DateTime<Utc>,
@@ -140,9 +142,9 @@ pub async fn complete(
         let (reminder, escalation, cancelled) =
             lock_and_step(conn, owner, reminder_id, Event::Completed, actor, now).await?;
         let schedule = schedule_of(&store::schedule_for(conn, reminder_id).await?)?;
-        let completed_occurrence = match (&escalation, reminder.status.as_str()) {
+        let completed_occurrence = match (&escalation, reminder.status) {
             (Some(episode), _) => episode.occurrence_at,
-            (None, "snoozed") => now,
+            (None, ReminderStatus::Snoozed) => now,
             (None, _) => reminder.next_trigger_at.unwrap_or(now),
         };
         let next = match schedule.kind {
@@ -152,11 +154,11 @@ pub async fn complete(
         let mut changes = ReminderChanges {
             next_trigger_at: Some(next),
             snoozed_until: Some(None),
-            status: Some("active".to_owned()),
+            status: Some(ReminderStatus::Active),
             ..Default::default()
         };
         if next.is_none() {
-            changes.status = Some("completed".to_owned());
+            changes.status = Some(ReminderStatus::Completed);
             changes.completed_at = Some(Some(now));
         }
         let reminder = store::update(conn, owner, reminder_id, &changes).await?;
@@ -169,8 +171,8 @@ pub async fn complete(
 /// fires a new one), and a `reminder_snoozes` row recording the phrase and how it was read.
 pub async fn snooze(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder_id: Uuid,
+    owner: UserId,
+    reminder_id: ReminderId,
     actor: Actor,
     target: &SnoozeUntil,
     now: DateTime<Utc>,
@@ -181,7 +183,7 @@ pub async fn snooze(
     conn.transaction::<_, ActionError, _>(async move |conn| {
         let (_, escalation, cancelled) = lock_and_step(conn, owner, reminder_id, Event::Snoozed, actor, now).await?;
         let changes = ReminderChanges {
-            status: Some("snoozed".to_owned()),
+            status: Some(ReminderStatus::Snoozed),
             snoozed_until: Some(Some(target.until)),
             ..Default::default()
         };
@@ -205,7 +207,7 @@ pub async fn snooze(
 /// lock in its own transaction and updates the reminder itself.
 pub async fn cancel_open_episode(
     conn: &mut AsyncPgConnection,
-    reminder_id: Uuid,
+    reminder_id: ReminderId,
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Option<EscalationRow>, ActionError> {
@@ -217,8 +219,8 @@ pub async fn cancel_open_episode(
 /// number of pending deliveries cancelled.
 async fn lock_and_step(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder_id: Uuid,
+    owner: UserId,
+    reminder_id: ReminderId,
     event: Event,
     actor: Actor,
     now: DateTime<Utc>,
@@ -263,14 +265,14 @@ fn past_tense(event: Event) -> &'static str {
 /// Locks the owner's reminder and refuses reminders the action cannot apply to.
 async fn lock_acting_on(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder_id: Uuid,
+    owner: UserId,
+    reminder_id: ReminderId,
     verb: &str,
 ) -> Result<Reminder, ActionError> {
     let reminder = store::lock_for(conn, owner, reminder_id).await?.ok_or(ActionError::NotFound)?;
-    match reminder.status.as_str() {
-        "archived" => Err(ActionError::NotAllowed(format!("An archived reminder cannot be {verb}."))),
-        "completed" => Err(ActionError::NotAllowed(format!("A completed reminder cannot be {verb}."))),
+    match reminder.status {
+        ReminderStatus::Archived => Err(ActionError::NotAllowed(format!("An archived reminder cannot be {verb}."))),
+        ReminderStatus::Completed => Err(ActionError::NotAllowed(format!("A completed reminder cannot be {verb}."))),
         _ => Ok(reminder),
     }
 }
@@ -279,7 +281,7 @@ async fn lock_acting_on(
 /// pending deliveries cancelled.
 async fn step_open_episode(
     conn: &mut AsyncPgConnection,
-    reminder_id: Uuid,
+    reminder_id: ReminderId,
     event: Event,
     actor: Actor,
     now: DateTime<Utc>,

@@ -4,8 +4,9 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use reminder_core::ids::{DeliveryId, EpisodeId, ReminderId, SubscriptionId, UserId};
+use reminder_core::status::DeliveryStatus;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::accounts::auth::AuthUser;
 use crate::db::schema::{deliveries, pending_notifications, reminders};
@@ -39,9 +40,12 @@ pub struct LogQuery {
 #[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryLogEntry {
-    pub id: Uuid,
-    pub reminder_id: Uuid,
-    pub escalation_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: DeliveryId,
+    #[schema(value_type = Uuid)]
+    pub reminder_id: ReminderId,
+    #[schema(value_type = Uuid)]
+    pub escalation_id: EpisodeId,
     pub tier: i16,
     pub loop_index: i16,
     pub channel: String,
@@ -87,7 +91,7 @@ pub async fn log(
 /// cursor the page starts after that row; either way `nextCursor` is set when more rows follow.
 pub async fn delivery_log(
     conn: &mut diesel_async::AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     status: Option<&str>,
     page: Page,
     cursor: Option<Cursor>,
@@ -101,7 +105,7 @@ pub async fn delivery_log(
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogFilter<'a> {
     pub status: Option<&'a str>,
-    pub reminder: Option<Uuid>,
+    pub reminder: Option<ReminderId>,
     /// Text in the reminder's title (any case; `%` and `_` match themselves).
     pub title: Option<&'a str>,
     pub channel: Option<&'a str>,
@@ -117,7 +121,7 @@ pub struct TitledEntry {
 /// [`delivery_log`] with every filter and each row's reminder title: the same order, paging and cursor.
 pub async fn filtered_log(
     conn: &mut diesel_async::AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     filter: LogFilter<'_>,
     page: Page,
     cursor: Option<Cursor>,
@@ -135,9 +139,12 @@ pub async fn filtered_log(
         None => filtered.limit(page.limit() + 1).offset(page.offset()),
     };
     let mut counted = mine();
-    if let Some(status) = filter.status {
-        filtered = filtered.filter(deliveries::status.eq(status.to_owned()));
-        counted = counted.filter(deliveries::status.eq(status.to_owned()));
+    // Both callers check the name against `STATUSES` first, so the error is not reached.
+    let status =
+        filter.status.map(|name| DeliveryStatus::parse(name).ok_or_else(|| ApiError::field("status", "unknown")));
+    if let Some(status) = status.transpose()? {
+        filtered = filtered.filter(deliveries::status.eq(status));
+        counted = counted.filter(deliveries::status.eq(status));
     }
     if let Some(reminder) = filter.reminder {
         filtered = filtered.filter(deliveries::reminder_id.eq(reminder));
@@ -184,7 +191,7 @@ pub async fn filtered_log(
     if rows.len() > page.page_size as usize {
         rows.truncate(page.page_size as usize);
         pagination.next_cursor =
-            rows.last().map(|row| Cursor { created_at: row.entry.created_at, id: row.entry.id }.encode());
+            rows.last().map(|row| Cursor { created_at: row.entry.created_at, id: row.entry.id.0 }.encode());
     }
     Ok((rows, pagination))
 }
@@ -193,8 +200,10 @@ pub async fn filtered_log(
 #[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingNotification {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: DeliveryId,
+    #[schema(value_type = Uuid)]
+    pub subscription_id: SubscriptionId,
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
@@ -230,7 +239,7 @@ pub async fn pending(
 pub async fn delivered(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<DeliveryId>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now) = (*id, state.clock.now());
     let mut conn = state.db.get().await?;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types as sql;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{DeliveryId, EpisodeId, ReminderId, UserId};
 use reminder_core::machine::{EndReason, Episode, EpisodeStatus, Plan};
 use serde::{Deserialize as _, Serialize};
 pub use store::{
@@ -24,12 +25,12 @@ pub const OPEN_STATUSES: [&str; 2] = ["active", "acknowledged"];
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = escalations)]
 pub struct EscalationRow {
-    pub id: Uuid,
-    pub reminder_id: Uuid,
-    pub user_id: Uuid,
+    pub id: EpisodeId,
+    pub reminder_id: ReminderId,
+    pub user_id: UserId,
     pub occurrence_at: DateTime<Utc>,
     pub plan: serde_json::Value,
-    pub status: String,
+    pub status: EpisodeStatus,
     pub end_reason: Option<String>,
     pub current_tier: i16,
     pub loop_index: i16,
@@ -48,7 +49,7 @@ pub struct EscalationRow {
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct EpisodeColumns {
     #[diesel(sql_type = sql::Text)]
-    pub status: String,
+    pub status: EpisodeStatus,
     #[diesel(sql_type = sql::SmallInt)]
     pub current_tier: i16,
     #[diesel(sql_type = sql::SmallInt)]
@@ -74,8 +75,7 @@ impl EpisodeColumns {
             Some(name) => Some(EndReason::parse(name).ok_or_else(|| anyhow::anyhow!("unknown end reason {name:?}"))?),
         };
         Ok(Episode {
-            status: EpisodeStatus::parse(&self.status)
-                .ok_or_else(|| anyhow::anyhow!("unknown status {:?}", self.status))?,
+            status: self.status,
             fired_at: self.fired_at,
             current_tier: u16::try_from(self.current_tier)?,
             loop_index: u8::try_from(self.loop_index)?,
@@ -101,7 +101,7 @@ impl EscalationRow {
     /// The row as the pure machine's state.
     pub fn episode(&self) -> anyhow::Result<Episode> {
         EpisodeColumns {
-            status: self.status.clone(),
+            status: self.status,
             current_tier: self.current_tier,
             loop_index: self.loop_index,
             fired_at: self.fired_at,
@@ -116,10 +116,10 @@ impl EscalationRow {
 }
 
 /// The reminder's open episode (at most one exists), locked until the transaction ends.
-pub async fn lock_open(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryResult<Option<EscalationRow>> {
+pub async fn lock_open(conn: &mut AsyncPgConnection, reminder: ReminderId) -> QueryResult<Option<EscalationRow>> {
     escalations::table
         .filter(escalations::reminder_id.eq(reminder))
-        .filter(escalations::status.eq_any(OPEN_STATUSES))
+        .filter(escalations::status.eq_any(EpisodeStatus::OPEN))
         .select(EscalationRow::as_select())
         .for_update()
         .first(conn)
@@ -132,9 +132,11 @@ pub async fn lock_open(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryRes
 #[diesel(table_name = deliveries)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: DeliveryId,
     #[serde(skip)]
-    pub escalation_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub escalation_id: EpisodeId,
     pub tier: i16,
     pub loop_index: i16,
     pub target_kind: String,
@@ -155,7 +157,8 @@ pub struct DeliveryView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EscalationView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: EpisodeId,
     pub occurrence_at: DateTime<Utc>,
     pub status: String,
     pub end_reason: Option<String>,
@@ -175,7 +178,7 @@ impl EscalationView {
         EscalationView {
             id: row.id,
             occurrence_at: row.occurrence_at,
-            status: row.status,
+            status: row.status.as_str().to_owned(),
             end_reason: row.end_reason,
             current_tier: row.current_tier,
             loop_index: row.loop_index,
@@ -193,8 +196,8 @@ impl EscalationView {
 /// The owner's episodes of one reminder, newest first (at most `limit`), each with its deliveries.
 pub async fn list_for_reminder(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder: Uuid,
+    owner: UserId,
+    reminder: ReminderId,
     limit: i64,
 ) -> QueryResult<Vec<EscalationView>> {
     let rows: Vec<EscalationRow> = escalations::table
@@ -205,7 +208,7 @@ pub async fn list_for_reminder(
         .select(EscalationRow::as_select())
         .load(conn)
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<EpisodeId> = rows.iter().map(|r| r.id).collect();
     let all: Vec<DeliveryView> = deliveries::table
         .filter(deliveries::escalation_id.eq_any(&ids))
         .order((deliveries::loop_index.asc(), deliveries::tier.asc(), deliveries::created_at.asc()))
@@ -223,13 +226,13 @@ pub async fn list_for_reminder(
 
 /// The owner's open episodes across their reminders, oldest first (at most `limit`). Reached through the
 /// owner's reminders and `escalations_one_open`, like the other by-user reads.
-pub async fn open_for_user(conn: &mut AsyncPgConnection, owner: Uuid, limit: i64) -> QueryResult<Vec<EscalationRow>> {
+pub async fn open_for_user(conn: &mut AsyncPgConnection, owner: UserId, limit: i64) -> QueryResult<Vec<EscalationRow>> {
     use crate::db::schema::reminders;
     let owned = reminders::table.filter(reminders::user_id.eq(owner)).select(reminders::id);
     escalations::table
         .filter(escalations::reminder_id.eq_any(owned))
         .filter(escalations::user_id.eq(owner))
-        .filter(escalations::status.eq_any(OPEN_STATUSES))
+        .filter(escalations::status.eq_any(EpisodeStatus::OPEN))
         .order(escalations::fired_at.asc())
         .limit(limit)
         .select(EscalationRow::as_select())

@@ -11,7 +11,8 @@
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::{ContactId, DeliveryId, EpisodeId, ReminderId, UserId};
+use reminder_core::machine::EpisodeStatus;
 
 use super::actions::{self, Actor};
 use super::episodes;
@@ -39,13 +40,13 @@ pub fn configure(r: &mut Routes) {
 #[derive(Debug, Clone, Queryable, diesel::QueryableByName)]
 pub struct ContactDelivery {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub owner: Uuid,
+    pub owner: UserId,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub reminder: Uuid,
+    pub reminder: ReminderId,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub episode: Uuid,
+    pub episode: EpisodeId,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub contact: Uuid,
+    pub contact: ContactId,
     /// The reminder's title.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub title: String,
@@ -79,7 +80,10 @@ pub enum GotIt {
 
 /// The delivery `delivery` as it reached a trusted contact who is still accepted; None for any other
 /// delivery, and once the contact opted out, declined or was readdressed.
-pub async fn load(conn: &mut diesel_async::AsyncPgConnection, delivery: Uuid) -> QueryResult<Option<ContactDelivery>> {
+pub async fn load(
+    conn: &mut diesel_async::AsyncPgConnection,
+    delivery: DeliveryId,
+) -> QueryResult<Option<ContactDelivery>> {
     deliveries::table
         .find(delivery)
         .filter(deliveries::target_kind.eq("contact"))
@@ -165,7 +169,7 @@ pub async fn take_it(state: &AppState, named: &ContactDelivery) -> Result<GotIt,
                 return Ok(false);
             }
             let open = episodes::lock_open(conn, reminder).await?;
-            if !open.is_some_and(|open| open.id == episode && open.status == "active") {
+            if !open.is_some_and(|open| open.id == episode && open.status == EpisodeStatus::Active) {
                 return Ok(false);
             }
             actions::acknowledge(conn, owner, reminder, Actor::Contact(contact), Some("I've got it"), now).await?;

@@ -10,6 +10,8 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{DeliveryId, EpisodeId, ReminderId, UserId};
+use reminder_core::machine::EpisodeStatus;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -113,18 +115,18 @@ fn failed() -> Page {
 /// The delivery a link belongs to.
 #[derive(Queryable)]
 struct LinkedDelivery {
-    user_id: Uuid,
-    reminder_id: Uuid,
-    escalation_id: Uuid,
+    user_id: UserId,
+    reminder_id: ReminderId,
+    escalation_id: EpisodeId,
     target_kind: String,
     target_id: Uuid,
     title: String,
     timezone: String,
     /// The status of the delivery's episode.
-    episode_status: String,
+    episode_status: EpisodeStatus,
 }
 
-async fn linked_delivery(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<LinkedDelivery>> {
+async fn linked_delivery(conn: &mut AsyncPgConnection, id: DeliveryId) -> QueryResult<Option<LinkedDelivery>> {
     deliveries::table
         .inner_join(reminders::table)
         .inner_join(escalations::table)
@@ -176,8 +178,7 @@ pub async fn confirm(state: web::Data<AppState>, token: web::Path<String>) -> Ht
         Ok((true, _)) => already_used(),
         Ok((false, None)) => refused(LinkError::Invalid),
         Ok((false, Some(delivery)))
-            if claim.action != LinkAction::Unsubscribe
-                && !episodes::OPEN_STATUSES.contains(&delivery.episode_status.as_str()) =>
+            if claim.action != LinkAction::Unsubscribe && !EpisodeStatus::OPEN.contains(&delivery.episode_status) =>
         {
             moved_on(&delivery)
         }

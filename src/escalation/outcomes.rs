@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::{EpisodeId, UserId};
 
 use crate::http::ApiError;
 
@@ -26,7 +26,7 @@ pub struct DayOutcome {
 /// The owner's deliveries made since `since`, counted by day on the clock of `zone` and by outcome.
 pub async fn by_day(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     zone: &str,
     since: DateTime<Utc>,
 ) -> Result<Vec<DayOutcome>, ApiError> {
@@ -49,7 +49,7 @@ pub async fn by_day(
 #[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
 pub struct Reached {
     #[diesel(sql_type = SqlUuid)]
-    pub escalation_id: Uuid,
+    pub escalation_id: EpisodeId,
     #[diesel(sql_type = Text)]
     pub channel: String,
     #[diesel(sql_type = Nullable<Text>)]
@@ -57,7 +57,11 @@ pub struct Reached {
 }
 
 /// Whom the owner's episodes `episodes` have reached (sent or delivered), each once, in the order first reached.
-pub async fn reached(conn: &mut AsyncPgConnection, owner: Uuid, episodes: &[Uuid]) -> Result<Vec<Reached>, ApiError> {
+pub async fn reached(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    episodes: &[EpisodeId],
+) -> Result<Vec<Reached>, ApiError> {
     if episodes.is_empty() {
         return Ok(Vec::new());
     }

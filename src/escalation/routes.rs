@@ -2,7 +2,7 @@
 //! path in [`super::actions`]), and the episodes of a reminder with their deliveries.
 
 use actix_web::web;
-use uuid::Uuid;
+use reminder_core::ids::ReminderId;
 
 use super::episodes::{self, EscalationView};
 use super::snooze::{self, ActionInput, ActionView, Simple, SnoozeInput, SnoozeView};
@@ -26,7 +26,7 @@ pub fn configure(r: &mut Routes) {
 pub async fn snooze(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
     body: Json<SnoozeInput>,
 ) -> Result<ApiResponse<SnoozeView>, ApiError> {
     Ok(ApiResponse::ok(snooze::snooze(&state, user.id, *id, body.0).await?))
@@ -41,7 +41,7 @@ fn action_input(body: &web::Bytes) -> Result<ActionInput, ApiError> {
 async fn act(
     state: &AppState,
     user: &AuthUser,
-    id: Uuid,
+    id: ReminderId,
     body: &web::Bytes,
     which: Simple,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
@@ -56,7 +56,7 @@ async fn act(
 pub async fn acknowledge(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
     act(&state, &user, *id, &body, Simple::Acknowledge).await
@@ -69,7 +69,7 @@ pub async fn acknowledge(
 pub async fn complete(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
     body: web::Bytes,
 ) -> Result<ApiResponse<ActionView>, ApiError> {
     act(&state, &user, *id, &body, Simple::Complete).await
@@ -81,7 +81,7 @@ pub async fn complete(
 pub async fn escalations(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
 ) -> Result<ApiResponse<Vec<EscalationView>>, ApiError> {
     let mut conn = state.db.get().await?;
     crate::reminders::store::find_for(&mut conn, user.id, *id)

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
+use reminder_core::ids::{ReminderId, UserId};
 use reminder_core::nlp::{self, PhraseError};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::actions::{self, ActionOutcome, Actor, SnoozeUntil};
 use super::episodes::EscalationView;
@@ -135,7 +135,12 @@ fn phrase_error(err: PhraseError, field: &str) -> ApiError {
 }
 
 /// Snoozes the owner's reminder until an instant or a phrase read in the owner's zone (API and console).
-pub async fn snooze(state: &AppState, owner: Uuid, id: Uuid, input: SnoozeInput) -> Result<SnoozeView, ApiError> {
+pub async fn snooze(
+    state: &AppState,
+    owner: UserId,
+    id: ReminderId,
+    input: SnoozeInput,
+) -> Result<SnoozeView, ApiError> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     let tz = reminder_core::timezone::parse_zone(&crate::reminders::service::user_zone(&mut conn, owner).await?)
@@ -159,8 +164,8 @@ pub enum Simple {
 /// Acknowledges or completes the owner's reminder (API and console).
 pub async fn act(
     state: &AppState,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ReminderId,
     note: Option<&str>,
     which: Simple,
 ) -> Result<ActionView, ApiError> {
@@ -176,13 +181,13 @@ pub async fn act(
 /// The API view of an action's outcome, with the episode's deliveries.
 pub async fn action_view(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     outcome: ActionOutcome,
 ) -> Result<ActionView, ApiError> {
     let reminder = reminder_full_view(conn, outcome.reminder).await?;
     let escalation = match outcome.escalation {
         Some(row) => {
-            let episodes = super::episodes::list_for_reminder(conn, owner, reminder.id, 1).await?;
+            let episodes = super::episodes::list_for_reminder(conn, owner, row.reminder_id, 1).await?;
             episodes.into_iter().find(|e| e.id == row.id)
         }
         None => None,

@@ -8,6 +8,7 @@ use reminder_core::delivery::NewDelivery;
 use reminder_core::ids::{EpisodeId, ReminderId, UserId};
 use reminder_core::machine::{Target, TargetKind};
 use reminder_core::quiet_hours;
+use reminder_core::status::DeliveryStatus;
 use serde_json::json;
 
 /// What the engine knows about the reminder and its owner when it creates deliveries.
@@ -127,7 +128,7 @@ pub fn for_tier(
                 tier: i16::try_from(tier).unwrap_or(i16::MAX),
                 loop_index: i16::from(loop_index),
                 target: *target,
-                status: "pending",
+                status: DeliveryStatus::Pending,
                 next_attempt_at,
                 deferred_reason,
                 cancel_reason: None,

@@ -1,8 +1,8 @@
 //! A trusted contact's "I've got it" link: a sealed delivery id, so the link names the one delivery that reached
 //! the contact. The page that acts on it lives with the contacts (`escalation::got_it`); channels only make links.
 
+use reminder_core::ids::DeliveryId;
 use secrecy::ExposeSecret;
-use uuid::Uuid;
 
 const PURPOSE: &str = "contact-got-it";
 
@@ -20,13 +20,13 @@ impl GotItLinks {
         }
     }
 
-    pub fn link(&self, delivery: Uuid) -> String {
-        let token = crate::crypto::seal_id(self.key.expose_secret(), PURPOSE, delivery);
+    pub fn link(&self, delivery: DeliveryId) -> String {
+        let token = crate::crypto::seal_id(self.key.expose_secret(), PURPOSE, delivery.0);
         format!("{}/contacts/got-it/{token}", self.base)
     }
 
     /// The delivery a token from [`GotItLinks::link`] names, if it is one of ours.
-    pub fn open(&self, token: &str) -> Option<Uuid> {
-        crate::crypto::open_id(self.key.expose_secret(), PURPOSE, token)
+    pub fn open(&self, token: &str) -> Option<DeliveryId> {
+        crate::crypto::open_id(self.key.expose_secret(), PURPOSE, token).map(DeliveryId)
     }
 }

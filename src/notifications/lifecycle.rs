@@ -11,7 +11,7 @@
 //! The rows are written by the deliveries' store (`escalation::engine::deliveries::insert_lifecycle`).
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
+use reminder_core::ids::EpisodeId;
 
 /// The tier of every lifecycle delivery.
 pub const LIFECYCLE_TIER: i16 = 0;
@@ -57,7 +57,7 @@ impl LifecycleEvent {
 /// One episode's event.
 #[derive(Clone, Copy, Debug)]
 pub struct EpisodeEvent {
-    pub escalation_id: Uuid,
+    pub escalation_id: EpisodeId,
     pub event: LifecycleEvent,
     /// For `reminder.snoozed`: until when.
     pub snoozed_until: Option<DateTime<Utc>>,

@@ -10,6 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
+use reminder_core::ids::DeliveryId;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -70,7 +71,7 @@ impl LinkAction {
 /// A verified token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkClaim {
-    pub delivery_id: Uuid,
+    pub delivery_id: DeliveryId,
     pub action: LinkAction,
     pub expires_at: DateTime<Utc>,
 }
@@ -79,7 +80,7 @@ impl LinkClaim {
     /// The `action_link_uses` key: one use per delivery and action.
     pub fn use_id(&self) -> Uuid {
         let mut hash = Sha256::new();
-        hash.update(self.delivery_id.as_bytes());
+        hash.update(self.delivery_id.0.as_bytes());
         hash.update([self.action.code()]);
         let digest = hash.finalize();
         let mut bytes = [0u8; 16];
@@ -120,11 +121,11 @@ impl LinkSigner {
     }
 
     /// The token for `action` on `delivery`, valid until `expires_at`.
-    pub fn token(&self, delivery: Uuid, action: LinkAction, expires_at: DateTime<Utc>) -> String {
+    pub fn token(&self, delivery: DeliveryId, action: LinkAction, expires_at: DateTime<Utc>) -> String {
         let expiry = u32::try_from(expires_at.timestamp().max(0)).unwrap_or(u32::MAX);
         let mut bytes = Vec::with_capacity(BODY_LEN + MAC_LEN);
         bytes.push(VERSION);
-        bytes.extend_from_slice(delivery.as_bytes());
+        bytes.extend_from_slice(delivery.0.as_bytes());
         bytes.push(action.code());
         bytes.extend_from_slice(&expiry.to_be_bytes());
         let mac = crypto::hmac_sha256(&self.key, &bytes);
@@ -139,13 +140,18 @@ impl LinkSigner {
 
     /// The URL for `action` on `delivery`, valid for [`lifetime`] from `now` ([`unsubscribe_lifetime`] for
     /// an unsubscribe link).
-    pub fn link(&self, delivery: Uuid, action: LinkAction, now: DateTime<Utc>) -> String {
+    pub fn link(&self, delivery: DeliveryId, action: LinkAction, now: DateTime<Utc>) -> String {
         let valid = if action == LinkAction::Unsubscribe { unsubscribe_lifetime() } else { lifetime() };
         self.url(&self.token(delivery, action, now + valid))
     }
 
     /// The links of a delivery with `payload`, or None for one that belongs to no episode (a test send).
-    pub fn for_delivery(&self, delivery: Uuid, payload: &serde_json::Value, now: DateTime<Utc>) -> Option<ActionLinks> {
+    pub fn for_delivery(
+        &self,
+        delivery: DeliveryId,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Option<ActionLinks> {
         payload.get("escalationId").filter(|id| id.is_string())?;
         Some(ActionLinks {
             acknowledge: self.link(delivery, LinkAction::Acknowledge, now),
@@ -165,7 +171,7 @@ impl LinkSigner {
         if !crypto::constant_time_eq(&expected[..MAC_LEN], mac) {
             return Err(LinkError::Invalid);
         }
-        let delivery_id = Uuid::from_slice(&body[1..17]).map_err(|_| LinkError::Invalid)?;
+        let delivery_id = DeliveryId(Uuid::from_slice(&body[1..17]).map_err(|_| LinkError::Invalid)?);
         let action = LinkAction::ALL.into_iter().find(|a| a.code() == body[17]).ok_or(LinkError::Invalid)?;
         let expiry = u32::from_be_bytes([body[18], body[19], body[20], body[21]]);
         let expires_at = DateTime::from_timestamp(i64::from(expiry), 0).ok_or(LinkError::Invalid)?;
@@ -187,7 +193,7 @@ mod tests {
     #[test]
     fn a_token_verifies_until_it_expires() {
         let now = Utc::now();
-        let delivery = Uuid::new_v4();
+        let delivery = DeliveryId(Uuid::new_v4());
         let token = signer().token(delivery, LinkAction::Snooze, now + Duration::hours(1));
         assert!(token.len() <= 46, "short enough for SMS: {token}");
         let claim = signer().verify(&token, now).unwrap();
@@ -198,7 +204,7 @@ mod tests {
     #[test]
     fn altered_or_foreign_tokens_are_invalid() {
         let now = Utc::now();
-        let token = signer().token(Uuid::new_v4(), LinkAction::Acknowledge, now + Duration::hours(1));
+        let token = signer().token(DeliveryId(Uuid::new_v4()), LinkAction::Acknowledge, now + Duration::hours(1));
         let mut altered = token.clone().into_bytes();
         altered[5] = if altered[5] == b'A' { b'B' } else { b'A' };
         let altered = String::from_utf8(altered).unwrap();
@@ -211,7 +217,7 @@ mod tests {
 
     #[test]
     fn one_use_per_delivery_and_action() {
-        let delivery = Uuid::new_v4();
+        let delivery = DeliveryId(Uuid::new_v4());
         let claim = |action, hours| LinkClaim {
             delivery_id: delivery,
             action,

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::UserId;
 
 use crate::db::schema::outreach_sends;
 use crate::http::ApiError;
@@ -34,7 +34,7 @@ pub const INVITATION: Limits =
     Limits { kind: "invitation", per_address_daily: 3, per_account_daily: 20, min_gap: Duration::zero() };
 
 /// Records one message to `address` if the limits allow it; otherwise 429 with the seconds until they do.
-pub async fn take(state: &AppState, user: Uuid, address: &str, limits: Limits) -> Result<(), ApiError> {
+pub async fn take(state: &AppState, user: UserId, address: &str, limits: Limits) -> Result<(), ApiError> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
@@ -60,7 +60,7 @@ pub async fn take(state: &AppState, user: Uuid, address: &str, limits: Limits) -
 /// How long until one more message is allowed; `None` when it is now.
 async fn wait(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     address: &str,
     limits: Limits,
     now: DateTime<Utc>,

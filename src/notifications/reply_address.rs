@@ -5,6 +5,7 @@
 
 use data_encoding::BASE32_NOPAD;
 use lettre::message::Mailbox;
+use reminder_core::ids::DeliveryId;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
@@ -37,8 +38,8 @@ impl ReplyAddresses {
     }
 
     /// The address a reply to the notification of `delivery` goes to.
-    pub fn address(&self, delivery: Uuid) -> String {
-        let mut bytes = delivery.as_bytes().to_vec();
+    pub fn address(&self, delivery: DeliveryId) -> String {
+        let mut bytes = delivery.0.as_bytes().to_vec();
         let mac = crypto::hmac_sha256(&self.key, &bytes);
         bytes.extend_from_slice(&mac[..MAC_LEN]);
         format!("{}+{}@{}", self.user, BASE32_NOPAD.encode(&bytes).to_ascii_lowercase(), self.domain)
@@ -47,7 +48,7 @@ impl ReplyAddresses {
     /// The delivery a reply address names, when its tag is ours and intact. Any case, any display name
     /// around it (`"Reminders" <reminders+tag@…>`) is accepted; the domain is not checked, since relays
     /// may rewrite it.
-    pub fn verify(&self, address: &str) -> Option<Uuid> {
+    pub fn verify(&self, address: &str) -> Option<DeliveryId> {
         let address = address.trim();
         let address = match (address.rfind('<'), address.rfind('>')) {
             (Some(open), Some(close)) if open < close => &address[open + 1..close],
@@ -61,7 +62,7 @@ impl ReplyAddresses {
         }
         let (id, mac) = bytes.split_at(16);
         let expected = crypto::hmac_sha256(&self.key, id);
-        crypto::constant_time_eq(&expected[..MAC_LEN], mac).then(|| Uuid::from_slice(id).ok()).flatten()
+        crypto::constant_time_eq(&expected[..MAC_LEN], mac).then(|| Uuid::from_slice(id).ok().map(DeliveryId)).flatten()
     }
 }
 
@@ -75,7 +76,7 @@ mod tests {
 
     #[test]
     fn a_reply_address_names_its_delivery() {
-        let delivery = Uuid::new_v4();
+        let delivery = DeliveryId(Uuid::new_v4());
         let address = addresses().address(delivery);
         let local = address.split('@').next().unwrap();
         assert!(local.len() <= 64 && local.starts_with("reminders+"), "{address}");
@@ -85,7 +86,7 @@ mod tests {
 
     #[test]
     fn altered_or_foreign_tags_name_nothing() {
-        let address = addresses().address(Uuid::new_v4());
+        let address = addresses().address(DeliveryId(Uuid::new_v4()));
         let (local, domain) = address.split_once('@').unwrap();
         let mut tag = local.split_once('+').unwrap().1.as_bytes().to_vec();
         tag[3] = if tag[3] == b'a' { b'b' } else { b'a' };

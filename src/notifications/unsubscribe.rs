@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use crate::db::schema::{trusted_contacts, user_agent_subscriptions};
@@ -23,7 +24,7 @@ pub enum Stopped {
 /// is kept as the subscription's disabled reason, so the owner sees why it went quiet.
 pub async fn stop(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     target_kind: &str,
     target_id: Uuid,
     how: &str,

@@ -2,7 +2,7 @@
 //! a template is made by the reminders service (same checks, same quota) in the transaction that records it.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
+use reminder_core::ids::UserId;
 
 use super::model::{OnboardingAction, OnboardingUpdate, OnboardingView, Step, StepStatus, StepView};
 use super::{store, templates};
@@ -16,12 +16,12 @@ use crate::state::AppState;
 const DEFAULT_ZONE: &str = "UTC";
 
 /// `GET /v1/onboarding`.
-pub async fn view(state: &AppState, owner: Uuid) -> Result<OnboardingView, ApiError> {
+pub async fn view(state: &AppState, owner: UserId) -> Result<OnboardingView, ApiError> {
     let mut conn = state.db.get().await?;
     read(&mut conn, owner).await
 }
 
-async fn read(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<OnboardingView, ApiError> {
+async fn read(conn: &mut AsyncPgConnection, owner: UserId) -> Result<OnboardingView, ApiError> {
     let user = users::find_live(conn, owner).await?.ok_or_else(|| ApiError::not_found("User"))?;
     let progress = store::find(conn, owner).await?;
     let has_channel = !channels::list_for(conn, owner).await?.is_empty();
@@ -47,7 +47,7 @@ async fn read(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<OnboardingVie
 }
 
 /// `POST /v1/onboarding`.
-pub async fn act(state: &AppState, owner: Uuid, action: OnboardingAction) -> Result<OnboardingUpdate, ApiError> {
+pub async fn act(state: &AppState, owner: UserId, action: OnboardingAction) -> Result<OnboardingUpdate, ApiError> {
     let mut conn = state.db.get().await?;
     let now = state.clock.now();
     let reminder = match action {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::UserId;
 
 use crate::db::schema::onboarding_progress;
 
@@ -17,13 +17,13 @@ pub struct Progress {
 }
 
 /// The owner's progress; an account without a row has said nothing yet.
-pub async fn find(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Progress> {
+pub async fn find(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<Progress> {
     let row = onboarding_progress::table.find(owner).select(Progress::as_select()).first(conn).await.optional()?;
     Ok(row.unwrap_or_default())
 }
 
 /// Takes the owner's row (making it when missing) until the transaction ends.
-pub async fn lock(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Progress> {
+pub async fn lock(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<Progress> {
     diesel::insert_into(onboarding_progress::table)
         .values(onboarding_progress::user_id.eq(owner))
         .on_conflict_do_nothing()
@@ -33,7 +33,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Prog
 }
 
 /// Adds `step` to the owner's completed steps (once).
-pub async fn complete(conn: &mut AsyncPgConnection, owner: Uuid, step: &str) -> QueryResult<usize> {
+pub async fn complete(conn: &mut AsyncPgConnection, owner: UserId, step: &str) -> QueryResult<usize> {
     diesel::sql_query(
         "INSERT INTO onboarding_progress (user_id, completed_steps) VALUES ($1, ARRAY[$2])
          ON CONFLICT (user_id) DO UPDATE SET completed_steps = onboarding_progress.completed_steps || $2
@@ -46,7 +46,7 @@ pub async fn complete(conn: &mut AsyncPgConnection, owner: Uuid, step: &str) -> 
 }
 
 /// Hides onboarding for the owner; a second dismissal keeps the first time.
-pub async fn dismiss(conn: &mut AsyncPgConnection, owner: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn dismiss(conn: &mut AsyncPgConnection, owner: UserId, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::sql_query(
         "INSERT INTO onboarding_progress (user_id, dismissed_at) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET dismissed_at = $2 WHERE onboarding_progress.dismissed_at IS NULL",

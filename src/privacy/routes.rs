@@ -24,7 +24,7 @@ pub async fn export(
     user: AuthUser,
 ) -> Result<CustomizeResponder<ApiResponse<Export>>, ApiError> {
     let mut conn = state.db.get().await?;
-    let export = service::export(&mut conn, user.id.into(), state.clock.now()).await?;
+    let export = service::export(&mut conn, user.id, state.clock.now()).await?;
     let disposition = format!("attachment; filename=\"{}\"", service::file_name(&export));
     let disposition = HeaderValue::from_str(&disposition).map_err(ApiError::internal)?;
     Ok(ApiResponse::ok(export).customize().insert_header((CONTENT_DISPOSITION, disposition)))

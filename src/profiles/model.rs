@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use reminder_core::ChannelKind;
+use reminder_core::ids::{ProfileId, UserId};
 use reminder_core::plan::{ProfileSettings, TierSpec};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -13,8 +14,8 @@ use crate::db::schema::escalation_profiles;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = escalation_profiles)]
 pub struct ProfileRow {
-    pub id: Uuid,
-    pub user_id: Option<Uuid>,
+    pub id: ProfileId,
+    pub user_id: Option<UserId>,
     pub name: String,
     pub description: Option<String>,
     pub tiers: serde_json::Value,
@@ -167,7 +168,8 @@ pub struct ProfilePatch {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ProfileId,
     pub name: String,
     pub description: Option<String>,
     /// Each tier's `delayMinutes` counts from the moment the reminder fired.

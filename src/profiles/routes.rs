@@ -1,8 +1,8 @@
 //! Thin handlers for `/v1/escalation-profiles`.
 
 use actix_web::{HttpResponse, web};
+use reminder_core::ids::ProfileId;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::model::{ProfileInput, ProfilePatch, ProfileView};
 use super::service;
@@ -63,7 +63,7 @@ pub async fn create(
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ProfileId>,
 ) -> Result<ApiResponse<ProfileView>, ApiError> {
     let mut conn = state.db.get().await?;
     Ok(ApiResponse::ok(service::get(&mut conn, user.id, *id).await?))
@@ -77,7 +77,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ProfileId>,
     body: Json<ProfilePatch>,
 ) -> Result<ApiResponse<ProfileView>, ApiError> {
     let mut conn = state.db.get().await?;
@@ -87,7 +87,11 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v1/escalation-profiles/{id}", tag = "escalation-profiles", operation_id = "profiles_delete", params(("id" = Uuid, Path, description = "The resource id")),
     description = "Deletes a profile. Presets → 403; a profile any reminder uses → 409.",
     responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<ProfileId>,
+) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
     service::delete(&mut conn, user.id, *id).await?;
     Ok(no_content())

@@ -2,6 +2,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use reminder_core::ChannelKind;
+use reminder_core::ids::{ProfileId, UserId};
 use uuid::Uuid;
 
 use super::model::{ProfileInput, ProfilePatch, ProfileRow, ProfileView, Tier, TierInput};
@@ -112,7 +113,7 @@ fn check_draft(draft: &Draft, errors: &mut Vec<FieldError>) {
 /// answer does not reveal that it exists.
 async fn check_targets(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     tiers: &[Tier],
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
@@ -135,7 +136,11 @@ async fn check_targets(
     Ok(())
 }
 
-async fn validated_values(conn: &mut AsyncPgConnection, owner: Uuid, draft: Draft) -> Result<ProfileValues, ApiError> {
+async fn validated_values(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    draft: Draft,
+) -> Result<ProfileValues, ApiError> {
     let mut errors = Vec::new();
     check_draft(&draft, &mut errors);
     check_targets(conn, owner, &draft.tiers, &mut errors).await?;
@@ -160,7 +165,7 @@ fn clean_description(raw: Option<String>) -> Option<String> {
     raw.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())
 }
 
-pub async fn create(conn: &mut AsyncPgConnection, owner: Uuid, input: ProfileInput) -> Result<ProfileView, ApiError> {
+pub async fn create(conn: &mut AsyncPgConnection, owner: UserId, input: ProfileInput) -> Result<ProfileView, ApiError> {
     let draft = Draft {
         name: input.name.trim().to_owned(),
         description: clean_description(input.description),
@@ -173,13 +178,13 @@ pub async fn create(conn: &mut AsyncPgConnection, owner: Uuid, input: ProfileInp
     view(store::insert(conn, owner, &values).await?)
 }
 
-pub async fn get(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Result<ProfileView, ApiError> {
+pub async fn get(conn: &mut AsyncPgConnection, owner: UserId, id: ProfileId) -> Result<ProfileView, ApiError> {
     view(store::find_visible(conn, owner, id).await?.ok_or_else(not_found)?)
 }
 
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     page: Page,
 ) -> Result<(Vec<ProfileView>, Pagination), ApiError> {
     let (rows, total) = store::list_visible(conn, owner, page).await?;
@@ -190,8 +195,8 @@ pub async fn list(
 /// Presets answer 403 (everyone can see them, so there is nothing to hide); another user's profile 404.
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ProfileId,
     patch: ProfilePatch,
 ) -> Result<ProfileView, ApiError> {
     conn.transaction::<_, ApiError, _>(async move |conn| {
@@ -224,7 +229,7 @@ pub async fn update(
     .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(conn: &mut AsyncPgConnection, owner: UserId, id: ProfileId) -> Result<(), ApiError> {
     conn.transaction::<_, ApiError, _>(async move |conn| {
         if store::lock_own(conn, owner, id).await?.is_none() {
             return Err(refuse_preset_or_missing(conn, owner, id).await);
@@ -241,7 +246,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Resu
     .await
 }
 
-async fn refuse_preset_or_missing(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> ApiError {
+async fn refuse_preset_or_missing(conn: &mut AsyncPgConnection, owner: UserId, id: ProfileId) -> ApiError {
     match store::find_visible(conn, owner, id).await {
         Ok(Some(row)) if row.is_preset => {
             ApiError::forbidden("Presets cannot be changed or deleted; create your own profile.")

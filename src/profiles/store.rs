@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{ProfileId, UserId};
 use uuid::Uuid;
 
 use super::model::ProfileRow;
@@ -25,7 +26,11 @@ pub struct ProfileValues {
 }
 
 /// The caller's own profile or a preset with `id`.
-pub async fn find_visible(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<ProfileRow>> {
+pub async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    id: ProfileId,
+) -> QueryResult<Option<ProfileRow>> {
     profiles::table
         .find(id)
         .filter(profiles::user_id.eq(owner).or(profiles::is_preset.eq(true)))
@@ -36,7 +41,7 @@ pub async fn find_visible(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -
 }
 
 /// The caller's own profile with `id`, locked for an update in this transaction. Presets are not returned.
-pub async fn lock_own(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<ProfileRow>> {
+pub async fn lock_own(conn: &mut AsyncPgConnection, owner: UserId, id: ProfileId) -> QueryResult<Option<ProfileRow>> {
     profiles::table
         .find(id)
         .filter(profiles::user_id.eq(owner))
@@ -50,7 +55,7 @@ pub async fn lock_own(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Qu
 /// Presets first (in id order), then the caller's profiles by creation; one page and the total.
 pub async fn list_visible(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     page: Page,
 ) -> QueryResult<(Vec<ProfileRow>, i64)> {
     let visible = || profiles::table.filter(profiles::user_id.eq(owner).or(profiles::is_preset.eq(true)));
@@ -65,7 +70,7 @@ pub async fn list_visible(
     Ok((rows, total))
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, owner: Uuid, values: &ProfileValues) -> QueryResult<ProfileRow> {
+pub async fn insert(conn: &mut AsyncPgConnection, owner: UserId, values: &ProfileValues) -> QueryResult<ProfileRow> {
     diesel::insert_into(profiles::table)
         .values((profiles::user_id.eq(owner), values))
         .returning(ProfileRow::as_returning())
@@ -76,8 +81,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, owner: Uuid, values: &ProfileV
 /// Replaces the caller's profile and bumps its version.
 pub async fn replace(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ProfileId,
     values: &ProfileValues,
 ) -> QueryResult<ProfileRow> {
     diesel::update(profiles::table.find(id).filter(profiles::user_id.eq(owner)))
@@ -87,17 +92,17 @@ pub async fn replace(
         .await
 }
 
-pub async fn delete_own(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<usize> {
+pub async fn delete_own(conn: &mut AsyncPgConnection, owner: UserId, id: ProfileId) -> QueryResult<usize> {
     diesel::delete(profiles::table.find(id).filter(profiles::user_id.eq(owner))).execute(conn).await
 }
 
 /// Reminders (archived included: the foreign key keeps them pointing here) that use the profile.
-pub async fn reminders_using(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i64> {
+pub async fn reminders_using(conn: &mut AsyncPgConnection, id: ProfileId) -> QueryResult<i64> {
     reminders::table.filter(reminders::escalation_profile_id.eq(id)).count().get_result(conn).await
 }
 
 /// Which of `ids` are the caller's own channel subscriptions.
-pub async fn own_subscription_ids(conn: &mut AsyncPgConnection, owner: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+pub async fn own_subscription_ids(conn: &mut AsyncPgConnection, owner: UserId, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -110,7 +115,7 @@ pub async fn own_subscription_ids(conn: &mut AsyncPgConnection, owner: Uuid, ids
 }
 
 /// Which of `ids` are the caller's own trusted contacts.
-pub async fn own_contact_ids(conn: &mut AsyncPgConnection, owner: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+pub async fn own_contact_ids(conn: &mut AsyncPgConnection, owner: UserId, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -143,7 +148,7 @@ pub struct ContactBrief {
     pub consent_status: String,
 }
 
-pub async fn subscriptions_of(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Vec<SubscriptionBrief>> {
+pub async fn subscriptions_of(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<Vec<SubscriptionBrief>> {
     user_agent_subscriptions::table
         .filter(user_agent_subscriptions::user_id.eq(owner))
         .order(user_agent_subscriptions::created_at.asc())
@@ -157,7 +162,7 @@ pub async fn subscriptions_of(conn: &mut AsyncPgConnection, owner: Uuid) -> Quer
         .await
 }
 
-pub async fn contacts_of(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Vec<ContactBrief>> {
+pub async fn contacts_of(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<Vec<ContactBrief>> {
     trusted_contacts::table
         .filter(trusted_contacts::user_id.eq(owner))
         .order(trusted_contacts::created_at.asc())

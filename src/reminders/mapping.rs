@@ -1,9 +1,9 @@
 //! Between the API's schedule shape, the pure [`Schedule`], the `reminder_schedules` row and the views.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use reminder_core::ids::ReminderId;
 use reminder_core::schedule::{Schedule, ScheduleError, ScheduleKind};
 use reminder_core::timezone::parse_zone;
-use uuid::Uuid;
 
 use super::model::{ReminderFull, ScheduleRow};
 use super::views::{CompletionView, ReminderView, ScheduleInput, ScheduleView};
@@ -129,7 +129,7 @@ fn parse_local(raw: &str, tz: Option<chrono_tz::Tz>) -> Option<NaiveDateTime> {
 }
 
 /// The row that stores `schedule` for `reminder_id`.
-pub fn schedule_row(reminder_id: Uuid, schedule: &Schedule) -> Result<ScheduleRow, anyhow::Error> {
+pub fn schedule_row(reminder_id: ReminderId, schedule: &Schedule) -> Result<ScheduleRow, anyhow::Error> {
     let mut row = ScheduleRow {
         reminder_id,
         kind: String::new(),
@@ -208,7 +208,7 @@ pub fn reminder_view(full: ReminderFull) -> Result<ReminderView, anyhow::Error> 
         title: reminder.title,
         description: reminder.description,
         importance: reminder.importance,
-        status: reminder.status,
+        status: reminder.status.as_str().to_owned(),
         escalation_profile_id: reminder.escalation_profile_id,
         timezone: reminder.timezone,
         schedule: schedule_view(&schedule)?,

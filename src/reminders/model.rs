@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
+use reminder_core::ids::{ProfileId, ReminderId, UserId};
+use reminder_core::status::ReminderStatus;
 
 use crate::db::schema::{completion_criteria, reminder_schedules, reminders};
 
@@ -17,13 +18,13 @@ pub const COMPLETION_KINDS: [&str; 3] = ["manual", "webhook", "email_watcher"];
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reminders)]
 pub struct Reminder {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: ReminderId,
+    pub user_id: UserId,
     pub title: String,
     pub description: Option<String>,
     pub importance: String,
-    pub status: String,
-    pub escalation_profile_id: Uuid,
+    pub status: ReminderStatus,
+    pub escalation_profile_id: ProfileId,
     pub timezone: String,
     pub next_trigger_at: Option<DateTime<Utc>>,
     pub snoozed_until: Option<DateTime<Utc>>,
@@ -38,11 +39,11 @@ pub struct Reminder {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = reminders)]
 pub struct NewReminder {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub title: String,
     pub description: Option<String>,
     pub importance: String,
-    pub escalation_profile_id: Uuid,
+    pub escalation_profile_id: ProfileId,
     pub timezone: String,
     pub next_trigger_at: Option<DateTime<Utc>>,
 }
@@ -54,8 +55,8 @@ pub struct ReminderChanges {
     pub title: Option<String>,
     pub description: Option<Option<String>>,
     pub importance: Option<String>,
-    pub status: Option<String>,
-    pub escalation_profile_id: Option<Uuid>,
+    pub status: Option<ReminderStatus>,
+    pub escalation_profile_id: Option<ProfileId>,
     pub timezone: Option<String>,
     pub next_trigger_at: Option<Option<DateTime<Utc>>>,
     pub snoozed_until: Option<Option<DateTime<Utc>>>,
@@ -68,7 +69,7 @@ pub struct ReminderChanges {
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = reminder_schedules, treat_none_as_null = true)]
 pub struct ScheduleRow {
-    pub reminder_id: Uuid,
+    pub reminder_id: ReminderId,
     pub kind: String,
     pub trigger_at: Option<DateTime<Utc>>,
     pub expression: Option<String>,
@@ -84,7 +85,7 @@ pub struct ScheduleRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = completion_criteria)]
 pub struct CompletionRow {
-    pub reminder_id: Uuid,
+    pub reminder_id: ReminderId,
     pub kind: String,
     pub config: serde_json::Value,
 }

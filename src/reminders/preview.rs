@@ -6,6 +6,8 @@ mod timeline;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use reminder_core::ids::{ProfileId, ReminderId, UserId};
+use reminder_core::status::ReminderStatus;
 use reminder_core::timezone::parse_zone;
 use serde::Serialize;
 use uuid::Uuid;
@@ -19,10 +21,12 @@ use crate::profiles::{Tier, store as profiles};
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewView {
-    pub reminder_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub reminder_id: ReminderId,
     /// The occurrence previewed (the snooze end for a snoozed reminder); null when it will not fire again.
     pub occurrence_at: Option<DateTime<Utc>>,
-    pub escalation_profile_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub escalation_profile_id: ProfileId,
     pub escalation_profile_name: String,
     pub importance: String,
     /// The user's zone, in which quiet hours are read.
@@ -96,7 +100,7 @@ struct Owner {
     contacts: Vec<profiles::ContactBrief>,
 }
 
-async fn owner_of(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<Owner, ApiError> {
+async fn owner_of(conn: &mut AsyncPgConnection, owner: UserId) -> Result<Owner, ApiError> {
     let user = crate::accounts::users::store::find_live(conn, owner).await?.ok_or_else(not_found)?;
     Ok(Owner {
         tz: parse_zone(&user.timezone).unwrap_or(chrono_tz::UTC),
@@ -107,16 +111,16 @@ async fn owner_of(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<Owner, Ap
 }
 
 /// Builds the preview of the owner's reminder.
-pub async fn preview(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Result<PreviewView, ApiError> {
+pub async fn preview(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId) -> Result<PreviewView, ApiError> {
     let reminder = store::find_for(conn, owner, id).await?.ok_or_else(not_found)?;
     let profile = profiles::find_visible(conn, owner, reminder.escalation_profile_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder {id} uses a profile its owner cannot see")))?;
     let user = owner_of(conn, owner).await?;
-    let occurrence_at = match reminder.status.as_str() {
-        "snoozed" => reminder.snoozed_until,
-        "active" => reminder.next_trigger_at,
-        _ => None,
+    let occurrence_at = match reminder.status {
+        ReminderStatus::Snoozed => reminder.snoozed_until,
+        ReminderStatus::Active => reminder.next_trigger_at,
+        ReminderStatus::Completed | ReminderStatus::Archived => None,
     };
     let tiers = profile.parsed_tiers().map_err(ApiError::internal)?;
     let inputs = timeline::Inputs {
@@ -158,7 +162,7 @@ pub struct Ladder<'a> {
 /// profile is saved. Nothing is stored or sent.
 pub async fn sketch(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     ladder: &Ladder<'_>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<PreviewStep>, Vec<SkippedTarget>), ApiError> {

@@ -2,7 +2,7 @@
 //! `crate::stopping::routes`: they can end the reminder's open episode, which is escalation's.
 
 use actix_web::web;
-use uuid::Uuid;
+use reminder_core::ids::ReminderId;
 
 use super::preview::{self, PreviewView};
 use super::service;
@@ -49,7 +49,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
 ) -> Result<ApiResponse<ReminderView>, ApiError> {
     let mut conn = state.db.get().await?;
     Ok(ApiResponse::ok(service::get(&mut conn, user.id, *id).await?))
@@ -61,7 +61,7 @@ pub async fn get(
 pub async fn preview(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
 ) -> Result<ApiResponse<PreviewView>, ApiError> {
     let mut conn = state.db.get().await?;
     Ok(ApiResponse::ok(preview::preview(&mut conn, user.id, *id).await?))

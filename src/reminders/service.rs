@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use reminder_core::ids::{ReminderId, UserId};
+use reminder_core::ids::{ProfileId, ReminderId, UserId};
+use reminder_core::status::ReminderStatus;
+use reminder_core::status::ReminderStatus::{Active, Archived, Completed, Snoozed};
 use reminder_core::tiers::TierTable;
 use uuid::Uuid;
 
@@ -26,7 +28,7 @@ const COMPLETION_CONFIG_MAX_BYTES: usize = 4096;
 const Q_MAX: usize = 200;
 
 /// Takes the quota lock and refuses when the owner has no free slot. Must run inside the write transaction.
-async fn ensure_slot(conn: &mut AsyncPgConnection, tiers: &TierTable, owner: Uuid) -> Result<(), ApiError> {
+async fn ensure_slot(conn: &mut AsyncPgConnection, tiers: &TierTable, owner: UserId) -> Result<(), ApiError> {
     limits::check(conn, tiers, owner, Limit::Reminders).await
 }
 
@@ -52,7 +54,7 @@ fn check_one_of(field: &str, value: &str, allowed: &[&str], errors: &mut Vec<Fie
     }
 }
 
-fn completion_row(reminder_id: Uuid, input: CompletionInput, errors: &mut Vec<FieldError>) -> CompletionRow {
+fn completion_row(reminder_id: ReminderId, input: CompletionInput, errors: &mut Vec<FieldError>) -> CompletionRow {
     check_one_of("completionCriteria.type", &input.kind, &COMPLETION_KINDS, errors);
     let config = input.config.unwrap_or_else(|| serde_json::json!({}));
     if !config.is_object() || config.to_string().len() > COMPLETION_CONFIG_MAX_BYTES {
@@ -64,8 +66,8 @@ fn completion_row(reminder_id: Uuid, input: CompletionInput, errors: &mut Vec<Fi
 /// Another user's profile reads as "not found", exactly like an id that does not exist.
 async fn check_profile(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ProfileId,
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
     if profiles::find_visible(conn, owner, id).await?.is_none() {
@@ -84,7 +86,7 @@ pub async fn full_view(conn: &mut AsyncPgConnection, reminder: Reminder) -> Resu
 pub async fn create(
     conn: &mut AsyncPgConnection,
     tiers: &TierTable,
-    owner: Uuid,
+    owner: UserId,
     user_zone: &str,
     input: ReminderInput,
     now: DateTime<Utc>,
@@ -94,12 +96,12 @@ pub async fn create(
     let description = clean_description(input.description, &mut errors);
     let importance = input.importance.unwrap_or_else(|| "medium".to_owned());
     check_one_of("importance", &importance, &IMPORTANCES, &mut errors);
-    check_profile(conn, owner, input.escalation_profile_id, &mut errors).await?;
+    check_profile(conn, owner, input.escalation_profile_id.into(), &mut errors).await?;
     let excludes = input.exclude_dates.unwrap_or_default();
     let skip = input.skip_weekends.unwrap_or(false);
     let schedule = schedule_from_input(&input.schedule, user_zone, excludes, skip, now, &mut errors);
     // The id is not known yet; the row gets it below.
-    let completion = input.completion_criteria.map(|c| completion_row(Uuid::nil(), c, &mut errors));
+    let completion = input.completion_criteria.map(|c| completion_row(ReminderId(Uuid::nil()), c, &mut errors));
     let Some(schedule) = schedule.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
@@ -109,7 +111,7 @@ pub async fn create(
         title,
         description,
         importance,
-        escalation_profile_id: input.escalation_profile_id,
+        escalation_profile_id: input.escalation_profile_id.into(),
         timezone: schedule.tz.name().to_owned(),
         next_trigger_at: next,
     };
@@ -130,14 +132,14 @@ pub async fn create(
     full_view(conn, reminder).await
 }
 
-pub async fn get(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Result<ReminderView, ApiError> {
+pub async fn get(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId) -> Result<ReminderView, ApiError> {
     let reminder = store::find_for(conn, owner, id).await?.ok_or_else(not_found)?;
     full_view(conn, reminder).await
 }
 
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     query: ListQuery,
 ) -> Result<(Vec<ReminderView>, Pagination), ApiError> {
     let mut errors = Vec::new();
@@ -155,7 +157,8 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let filter = ListFilter { status: query.status, importance: query.importance, q };
+    let status = query.status.as_deref().and_then(ReminderStatus::parse);
+    let filter = ListFilter { status, importance: query.importance, q };
     let (rows, total) = store::list_for(conn, owner, &filter, page).await?;
     Ok((views(conn, rows).await?, page.pagination(total)))
 }
@@ -172,7 +175,7 @@ async fn views(conn: &mut AsyncPgConnection, rows: Vec<Reminder>) -> Result<Vec<
 /// they have in all.
 pub async fn due_next(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     limit: i64,
 ) -> Result<(Vec<ReminderView>, i64), ApiError> {
     let rows = store::due_next(conn, owner, limit).await?;
@@ -183,9 +186,9 @@ pub async fn due_next(
 /// Titles of the owner's live reminders among `ids`, for naming them in lists of episodes and deliveries.
 pub async fn titles(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, String>, ApiError> {
+    owner: UserId,
+    ids: &[ReminderId],
+) -> Result<std::collections::HashMap<ReminderId, String>, ApiError> {
     Ok(store::titles(conn, owner, ids).await?.into_iter().collect())
 }
 
@@ -207,8 +210,6 @@ pub struct ReminderEdit {
 /// Applies the edit inside the caller's transaction (`crate::stopping::update_reminder`).
 pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: ReminderEdit) -> Result<Updated, ApiError> {
     let ReminderEdit { owner, id, patch, now } = edit;
-    // The stores below still take plain UUIDs.
-    let (owner, id) = (owner.uuid(), id.uuid());
     let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
     if patch.version.is_some_and(|v| v != current.version) {
         return Err(ApiError::conflict(format!(
@@ -227,8 +228,8 @@ pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: Remin
         changes.importance = Some(importance);
     }
     if let Some(profile) = patch.escalation_profile_id {
-        check_profile(conn, owner, profile, &mut errors).await?;
-        changes.escalation_profile_id = Some(profile);
+        check_profile(conn, owner, profile.into(), &mut errors).await?;
+        changes.escalation_profile_id = Some(profile.into());
     }
     let stored = schedule_of(&store::schedule_for(conn, id).await?).map_err(ApiError::internal)?;
     let excludes = patch.exclude_dates.clone().unwrap_or_else(|| stored.exclude_dates.clone());
@@ -248,10 +249,13 @@ pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: Remin
         }
         None => None,
     };
-    let status = patch.status.clone().unwrap_or_else(|| current.status.clone());
-    if patch.status.is_some() {
-        check_one_of("status", &status, &["active", "archived"], &mut errors);
-    }
+    let status = match &patch.status {
+        Some(name) => {
+            check_one_of("status", name, &["active", "archived"], &mut errors);
+            ReminderStatus::parse(name).unwrap_or(current.status)
+        }
+        None => current.status,
+    };
     let completion = patch.completion_criteria.map(|c| completion_row(id, c, &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -264,37 +268,37 @@ pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: Remin
     if let Some(completion) = &completion {
         store::put_completion(conn, completion).await?;
     }
-    match (current.status.as_str(), status.as_str()) {
-        ("archived", "archived") => {}
-        (_, "archived") => archive_changes(&mut changes, now),
-        ("archived" | "completed", "active") => {
+    match (current.status, status) {
+        (Archived, Archived) => {}
+        (_, Archived) => archive_changes(&mut changes, now),
+        (Archived | Completed, Active) => {
             ensure_slot(conn, tiers, owner).await?;
             let next = effective.next_after(now).map_err(ApiError::internal)?;
             if next.is_none() {
                 return Err(ApiError::field("schedule", "has no upcoming occurrence; give a new schedule"));
             }
-            changes.status = Some("active".to_owned());
+            changes.status = Some(Active);
             changes.next_trigger_at = Some(next);
             changes.completed_at = Some(None);
             changes.archived_at = Some(None);
         }
-        ("snoozed", "active") if patch.status.is_some() => {
-            changes.status = Some("active".to_owned());
+        (Snoozed, Active) if patch.status.is_some() => {
+            changes.status = Some(Active);
             changes.snoozed_until = Some(None);
             changes.next_trigger_at = Some(effective.next_after(now).map_err(ApiError::internal)?);
         }
-        ("active" | "snoozed", _) if schedule.is_some() => {
+        (Active | Snoozed, _) if schedule.is_some() => {
             changes.next_trigger_at = Some(effective.next_after(now).map_err(ApiError::internal)?);
         }
         _ => {}
     }
-    let archived = changes.status.as_deref() == Some("archived");
+    let archived = changes.status == Some(Archived);
     let reminder = store::update(conn, owner, id, &changes).await?;
     Ok(Updated { reminder, archived })
 }
 
 fn archive_changes(changes: &mut ReminderChanges, now: DateTime<Utc>) {
-    changes.status = Some("archived".to_owned());
+    changes.status = Some(ReminderStatus::Archived);
     changes.archived_at = Some(Some(now));
     changes.next_trigger_at = Some(None);
     changes.snoozed_until = Some(None);
@@ -308,9 +312,8 @@ pub async fn archive(
     id: ReminderId,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let (owner, id) = (owner.uuid(), id.uuid());
     let current = store::lock_for(conn, owner, id).await?.ok_or_else(not_found)?;
-    if current.status == "archived" {
+    if current.status == ReminderStatus::Archived {
         return Ok(false);
     }
     let mut changes = ReminderChanges::default();
@@ -320,7 +323,7 @@ pub async fn archive(
 }
 
 /// The owner's zone: the default for schedules and the clock snooze phrases are read on.
-pub async fn user_zone(conn: &mut AsyncPgConnection, owner: Uuid) -> Result<String, ApiError> {
+pub async fn user_zone(conn: &mut AsyncPgConnection, owner: UserId) -> Result<String, ApiError> {
     let row = crate::accounts::users::store::find_live(conn, owner).await?;
     Ok(row.ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?.timezone)
 }

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::{ReminderId, UserId};
+use reminder_core::status::ReminderStatus;
 
 use super::model::{CompletionRow, NewReminder, Reminder, ReminderChanges, ReminderFull, ScheduleRow};
 use crate::db::schema::{completion_criteria, reminder_schedules, reminders};
@@ -14,12 +15,12 @@ use crate::http::pagination::Page;
 /// Filters of the list route, already validated.
 #[derive(Debug, Default)]
 pub struct ListFilter {
-    pub status: Option<String>,
+    pub status: Option<ReminderStatus>,
     pub importance: Option<String>,
     pub q: Option<String>,
 }
 
-pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<Reminder>> {
+pub async fn find_for(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId) -> QueryResult<Option<Reminder>> {
     reminders::table
         .find(id)
         .filter(reminders::user_id.eq(owner))
@@ -30,7 +31,7 @@ pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Qu
 }
 
 /// The owner's reminder, row-locked until the transaction ends.
-pub async fn lock_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<Reminder>> {
+pub async fn lock_for(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId) -> QueryResult<Option<Reminder>> {
     reminders::table
         .find(id)
         .filter(reminders::user_id.eq(owner))
@@ -48,8 +49,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewReminder) -> QueryRes
 /// Applies `changes` and bumps the version. The caller holds the row lock (or is the one creating it).
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ReminderId,
     changes: &ReminderChanges,
 ) -> QueryResult<Reminder> {
     diesel::update(reminders::table.find(id).filter(reminders::user_id.eq(owner)))
@@ -81,13 +82,13 @@ pub async fn put_completion(conn: &mut AsyncPgConnection, row: &CompletionRow) -
         .await
 }
 
-pub async fn schedule_for(conn: &mut AsyncPgConnection, reminder: Uuid) -> QueryResult<ScheduleRow> {
+pub async fn schedule_for(conn: &mut AsyncPgConnection, reminder: ReminderId) -> QueryResult<ScheduleRow> {
     reminder_schedules::table.find(reminder).select(ScheduleRow::as_select()).first(conn).await
 }
 
 /// Attaches schedule and completion rows to reminders in two queries, whatever the number of reminders.
 pub async fn with_details(conn: &mut AsyncPgConnection, rows: Vec<Reminder>) -> QueryResult<Vec<ReminderFull>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<ReminderId> = rows.iter().map(|r| r.id).collect();
     let schedules: Vec<ScheduleRow> = reminder_schedules::table
         .filter(reminder_schedules::reminder_id.eq_any(&ids))
         .select(ScheduleRow::as_select())
@@ -111,15 +112,15 @@ pub async fn with_details(conn: &mut AsyncPgConnection, rows: Vec<Reminder>) -> 
 /// One page of the owner's reminders, newest first, and the number matching the filter.
 pub async fn list_for(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     filter: &ListFilter,
     page: Page,
 ) -> QueryResult<(Vec<Reminder>, i64)> {
     let query = || {
         let mut query = reminders::table.filter(reminders::user_id.eq(owner)).into_boxed();
         query = match &filter.status {
-            Some(status) => query.filter(reminders::status.eq(status.clone())),
-            None => query.filter(reminders::status.ne("archived")),
+            Some(status) => query.filter(reminders::status.eq(*status)),
+            None => query.filter(reminders::status.ne(ReminderStatus::Archived)),
         };
         if let Some(importance) = &filter.importance {
             query = query.filter(reminders::importance.eq(importance.clone()));
@@ -149,10 +150,10 @@ fn next_attention() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullabl
 
 /// The owner's `limit` live reminders that next want attention, soonest first: the home page's "due next",
 /// found by the database among all of them rather than among one page of the list.
-pub async fn due_next(conn: &mut AsyncPgConnection, owner: Uuid, limit: i64) -> QueryResult<Vec<Reminder>> {
+pub async fn due_next(conn: &mut AsyncPgConnection, owner: UserId, limit: i64) -> QueryResult<Vec<Reminder>> {
     reminders::table
         .filter(reminders::user_id.eq(owner))
-        .filter(reminders::status.ne("archived"))
+        .filter(reminders::status.ne(ReminderStatus::Archived))
         .filter(next_attention().is_not_null())
         .order((next_attention().asc(), reminders::id))
         .limit(limit)
@@ -162,21 +163,25 @@ pub async fn due_next(conn: &mut AsyncPgConnection, owner: Uuid, limit: i64) -> 
 }
 
 /// How many reminders the owner has that are not archived.
-pub async fn count_live(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
+pub async fn count_live(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<i64> {
     reminders::table
         .filter(reminders::user_id.eq(owner))
-        .filter(reminders::status.ne("archived"))
+        .filter(reminders::status.ne(ReminderStatus::Archived))
         .count()
         .get_result(conn)
         .await
 }
 
 /// The titles of those of `ids` that are the owner's live reminders (archived ones are left out).
-pub async fn titles(conn: &mut AsyncPgConnection, owner: Uuid, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, String)>> {
+pub async fn titles(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    ids: &[ReminderId],
+) -> QueryResult<Vec<(ReminderId, String)>> {
     reminders::table
         .filter(reminders::user_id.eq(owner))
         .filter(reminders::id.eq_any(ids))
-        .filter(reminders::status.ne("archived"))
+        .filter(reminders::status.ne(ReminderStatus::Archived))
         .select((reminders::id, reminders::title))
         .load(conn)
         .await
@@ -192,7 +197,7 @@ pub(crate) fn escape_like(text: &str) -> String {
 /// reminder from firing. A repaired row fires at the next try.
 pub async fn postpone_unreadable(
     mut conn: &AsyncPgConnection,
-    ids: &[Uuid],
+    ids: &[ReminderId],
     retry_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
     use diesel::sql_types::{Array, Timestamptz, Uuid as SqlUuid};
@@ -213,7 +218,7 @@ pub async fn postpone_unreadable(
 /// the other statements of its transaction.
 pub async fn mark_fired(
     mut conn: &AsyncPgConnection,
-    ids: &[Uuid],
+    ids: &[ReminderId],
     next: &[Option<DateTime<Utc>>],
 ) -> QueryResult<usize> {
     use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};

@@ -1,6 +1,7 @@
 //! The API's input, patch and output types for reminders (separate from the diesel rows).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use reminder_core::ids::{ProfileId, ReminderId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -110,12 +111,14 @@ pub struct CompletionView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReminderView {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ReminderId,
     pub title: String,
     pub description: Option<String>,
     pub importance: String,
     pub status: String,
-    pub escalation_profile_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub escalation_profile_id: ProfileId,
     pub timezone: String,
     pub schedule: ScheduleView,
     pub exclude_dates: Vec<NaiveDate>,

@@ -27,7 +27,7 @@ pub async fn update(
     body: Json<ReminderPatch>,
 ) -> Result<ApiResponse<ReminderView>, ApiError> {
     let mut conn = state.db.get().await?;
-    let edit = ReminderEdit { owner: user.id.into(), id: *id, patch: body.0, now: state.clock.now() };
+    let edit = ReminderEdit { owner: user.id, id: *id, patch: body.0, now: state.clock.now() };
     Ok(ApiResponse::ok(super::update_reminder(&mut conn, &state.config.tier_limits, edit).await?))
 }
 
@@ -39,7 +39,7 @@ pub async fn archive(
     id: web::Path<ReminderId>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
-    super::archive_reminder(&mut conn, &state.config.tier_limits, user.id.into(), *id, state.clock.now()).await?;
+    super::archive_reminder(&mut conn, &state.config.tier_limits, user.id, *id, state.clock.now()).await?;
     Ok(no_content())
 }
 

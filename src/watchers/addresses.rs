@@ -12,8 +12,8 @@
 
 pub mod generations;
 
+use reminder_core::ids::{DeliveryId, UserId};
 use secrecy::ExposeSecret;
-use uuid::Uuid;
 
 use crate::config::Config;
 use crate::notifications::reply_address::ReplyAddresses;
@@ -22,17 +22,17 @@ use crate::notifications::reply_address::ReplyAddresses;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Recipient {
     /// A user's watcher address.
-    Watch(Uuid),
+    Watch(UserId),
     /// A reply to the delivery with this id.
-    Reply(Uuid),
+    Reply(DeliveryId),
 }
 
-fn seal(config: &Config, purpose: &str, id: Uuid) -> String {
-    crate::crypto::seal_id(config.encryption_key.expose_secret(), purpose, id)
+fn seal(config: &Config, purpose: &str, user: UserId) -> String {
+    crate::crypto::seal_id(config.encryption_key.expose_secret(), purpose, user.0)
 }
 
-fn open(config: &Config, purpose: &str, token: &str) -> Option<Uuid> {
-    crate::crypto::open_id(config.encryption_key.expose_secret(), purpose, token)
+fn open(config: &Config, purpose: &str, token: &str) -> Option<UserId> {
+    crate::crypto::open_id(config.encryption_key.expose_secret(), purpose, token).map(UserId)
 }
 
 /// The domain inbound mail arrives on: the domain of `EMAIL_FROM`.
@@ -52,15 +52,15 @@ fn watch_purpose(generation: i32) -> String {
 }
 
 /// The address a user forwards mail to for their email watchers, at the user's current `generation`.
-pub fn watch_address(config: &Config, user: Uuid, generation: i32) -> String {
+pub fn watch_address(config: &Config, user: UserId, generation: i32) -> String {
     format!("watch+{}@{}", seal(config, &watch_purpose(generation), user), domain(config))
 }
 
 /// The user a watcher address claims to be for, unchecked: whose generation to look up before
 /// [`classify`].
-pub fn claimed_watch_user(address: &str) -> Option<Uuid> {
+pub fn claimed_watch_user(address: &str) -> Option<UserId> {
     let address = bare_address(address)?;
-    crate::crypto::sealed_id(address.split_once('@')?.0.strip_prefix("watch+")?)
+    crate::crypto::sealed_id(address.split_once('@')?.0.strip_prefix("watch+")?).map(UserId)
 }
 
 /// Reads one recipient (`Name <local@domain>` or a bare address): a watcher address of ours signed for its
@@ -69,13 +69,13 @@ pub fn claimed_watch_user(address: &str) -> Option<Uuid> {
 pub fn classify(
     config: &Config,
     replies: &ReplyAddresses,
-    generation: impl Fn(Uuid) -> i32,
+    generation: impl Fn(UserId) -> i32,
     address: &str,
 ) -> Option<Recipient> {
     let address = bare_address(address)?;
     let (local, at) = address.rsplit_once('@')?;
     if let Some(token) = local.strip_prefix("watch+") {
-        let user = crate::crypto::sealed_id(token)?;
+        let user = UserId(crate::crypto::sealed_id(token)?);
         return open(config, &watch_purpose(generation(user)), token)
             .filter(|_| at.eq_ignore_ascii_case(&domain(config)))
             .map(Recipient::Watch);
@@ -118,6 +118,8 @@ pub fn split_addresses(value: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     fn config() -> Config {
@@ -133,12 +135,12 @@ mod tests {
         let config = config();
         let replies = ReplyAddresses::new(&config, &config.email_from.parse().unwrap());
         let classify = |address: &str| classify(&config, &replies, |_| 0, address);
-        let user = Uuid::new_v4();
+        let user = UserId(Uuid::new_v4());
         let address = watch_address(&config, user, 0);
         assert!(address.starts_with("watch+") && address.ends_with("@example.org"), "{address}");
         assert_eq!(classify(&address), Some(Recipient::Watch(user)));
         assert_eq!(classify(&format!("Me <{}>", address.to_uppercase())), Some(Recipient::Watch(user)));
-        let delivery = Uuid::new_v4();
+        let delivery = DeliveryId(Uuid::new_v4());
         assert_eq!(classify(&replies.address(delivery)), Some(Recipient::Reply(delivery)));
         // A watcher token as a reply tag, another id with this tag, another domain: refused.
         assert_eq!(classify(&address.replace("watch+", "reminders+")), None);

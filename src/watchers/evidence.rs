@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{ReminderId, UserId};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -56,7 +57,7 @@ impl Evidence {
 pub async fn snooze_target(
     config: &Config,
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     phrase: &str,
     now: DateTime<Utc>,
 ) -> Result<SnoozeUntil, ApiError> {
@@ -69,8 +70,8 @@ pub async fn snooze_target(
 /// Carries out `evidence` on the owner's reminder through the one action path.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder: Uuid,
+    owner: UserId,
+    reminder: ReminderId,
     evidence: &Evidence,
     actor: Actor,
     note: Option<&str>,
@@ -87,8 +88,8 @@ pub async fn apply(
 #[derive(Debug, Insertable)]
 #[diesel(table_name = watcher_events)]
 pub struct EventRow {
-    pub user_id: Uuid,
-    pub reminder_id: Option<Uuid>,
+    pub user_id: UserId,
+    pub reminder_id: Option<ReminderId>,
     pub watcher_id: Option<Uuid>,
     pub hook_id: Option<Uuid>,
     /// `email_watcher`, `email_reply` or `hook`.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use reminder_core::ids::ReminderId;
 use uuid::Uuid;
 
 use super::hooks::{self, HookCall, HookResult, HookView, HookWithUrl, NewHook};
@@ -31,7 +32,7 @@ pub fn configure(r: &mut Routes) {
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
     body: web::Bytes,
 ) -> Result<ApiResponse<HookWithUrl>, ApiError> {
     let input = if body.iter().all(u8::is_ascii_whitespace) { NewHook::default() } else { parse_body(&body)? };
@@ -44,7 +45,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<ReminderId>,
 ) -> Result<ApiResponse<Vec<HookView>>, ApiError> {
     Ok(ApiResponse::ok(hooks::list(&state, user.id, Some(*id)).await?))
 }
@@ -56,7 +57,7 @@ pub async fn list(
 pub async fn rotate(
     state: web::Data<AppState>,
     user: AuthUser,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(ReminderId, Uuid)>,
 ) -> Result<ApiResponse<HookWithUrl>, ApiError> {
     let (reminder, hook) = path.into_inner();
     Ok(ApiResponse::ok(hooks::rotate(&state, user.id, reminder, hook).await?))
@@ -68,7 +69,7 @@ pub async fn rotate(
 pub async fn revoke(
     state: web::Data<AppState>,
     user: AuthUser,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(ReminderId, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (reminder, hook) = path.into_inner();
     hooks::revoke(&state, user.id, reminder, hook).await?;

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{ReminderId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -33,8 +34,8 @@ pub const ACTIONS: [&str; 3] = ["acknowledge", "complete", "snooze"];
 #[diesel(table_name = completion_hooks)]
 pub struct HookRow {
     pub id: Uuid,
-    pub user_id: Uuid,
-    pub reminder_id: Uuid,
+    pub user_id: UserId,
+    pub reminder_id: ReminderId,
     pub default_action: String,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -54,7 +55,8 @@ pub struct NewHook {
 #[serde(rename_all = "camelCase")]
 pub struct HookView {
     pub id: Uuid,
-    pub reminder_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub reminder_id: ReminderId,
     pub action: String,
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -99,7 +101,8 @@ pub struct HookCall {
 pub struct HookResult {
     pub acted: bool,
     pub action: String,
-    pub reminder_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub reminder_id: ReminderId,
     /// The occurrence acted on (or found already dealt with).
     pub occurrence_at: Option<DateTime<Utc>>,
     /// For a snooze: the time understood, in the owner's zone.
@@ -129,7 +132,7 @@ fn check_action(field: &str, action: &str) -> Result<(), ApiError> {
 }
 
 /// The owner's live hooks: of one reminder, or of all of them.
-fn live_hooks_of(owner: Uuid, reminder: Option<Uuid>) -> completion_hooks::BoxedQuery<'static, diesel::pg::Pg> {
+fn live_hooks_of(owner: UserId, reminder: Option<ReminderId>) -> completion_hooks::BoxedQuery<'static, diesel::pg::Pg> {
     let mut query = completion_hooks::table
         .filter(completion_hooks::user_id.eq(owner))
         .filter(completion_hooks::revoked_at.is_null())
@@ -145,14 +148,14 @@ type LiveHook = diesel::dsl::Filter<
     diesel::dsl::Filter<
         diesel::dsl::Filter<
             diesel::dsl::Find<completion_hooks::table, Uuid>,
-            diesel::dsl::Eq<completion_hooks::user_id, Uuid>,
+            diesel::dsl::Eq<completion_hooks::user_id, UserId>,
         >,
-        diesel::dsl::Eq<completion_hooks::reminder_id, Uuid>,
+        diesel::dsl::Eq<completion_hooks::reminder_id, ReminderId>,
     >,
     diesel::dsl::IsNull<completion_hooks::revoked_at>,
 >;
 
-fn live_hook(owner: Uuid, reminder: Uuid, hook: Uuid) -> LiveHook {
+fn live_hook(owner: UserId, reminder: ReminderId, hook: Uuid) -> LiveHook {
     completion_hooks::table
         .find(hook)
         .filter(completion_hooks::user_id.eq(owner))
@@ -160,12 +163,21 @@ fn live_hook(owner: Uuid, reminder: Uuid, hook: Uuid) -> LiveHook {
         .filter(completion_hooks::revoked_at.is_null())
 }
 
-async fn owned_reminder(conn: &mut AsyncPgConnection, owner: Uuid, reminder: Uuid) -> Result<Reminder, ApiError> {
+async fn owned_reminder(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    reminder: ReminderId,
+) -> Result<Reminder, ApiError> {
     crate::reminders::store::find_for(conn, owner, reminder).await?.ok_or_else(crate::reminders::service::not_found)
 }
 
 /// Creates a hook on the owner's reminder; the answer carries the URL once.
-pub async fn create(state: &AppState, owner: Uuid, reminder: Uuid, input: NewHook) -> Result<HookWithUrl, ApiError> {
+pub async fn create(
+    state: &AppState,
+    owner: UserId,
+    reminder: ReminderId,
+    input: NewHook,
+) -> Result<HookWithUrl, ApiError> {
     let action = input.action.unwrap_or_else(|| "complete".to_owned());
     check_action("action", &action)?;
     let mut conn = state.db.get().await?;
@@ -191,7 +203,7 @@ pub async fn create(state: &AppState, owner: Uuid, reminder: Uuid, input: NewHoo
 }
 
 /// The reminder's live hooks (every reminder's when `None`), newest first.
-pub async fn list(state: &AppState, owner: Uuid, reminder: Option<Uuid>) -> Result<Vec<HookView>, ApiError> {
+pub async fn list(state: &AppState, owner: UserId, reminder: Option<ReminderId>) -> Result<Vec<HookView>, ApiError> {
     let mut conn = state.db.get().await?;
     if let Some(reminder) = reminder {
         owned_reminder(&mut conn, owner, reminder).await?;
@@ -205,7 +217,12 @@ pub async fn list(state: &AppState, owner: Uuid, reminder: Option<Uuid>) -> Resu
 }
 
 /// Gives the hook a new token; the old URL answers 404 from now on.
-pub async fn rotate(state: &AppState, owner: Uuid, reminder: Uuid, hook: Uuid) -> Result<HookWithUrl, ApiError> {
+pub async fn rotate(
+    state: &AppState,
+    owner: UserId,
+    reminder: ReminderId,
+    hook: Uuid,
+) -> Result<HookWithUrl, ApiError> {
     let token = tokens::random_token(TOKEN_PREFIX);
     let mut conn = state.db.get().await?;
     let row: HookRow = diesel::update(live_hook(owner, reminder, hook))
@@ -219,7 +236,7 @@ pub async fn rotate(state: &AppState, owner: Uuid, reminder: Uuid, hook: Uuid) -
 }
 
 /// Ends the hook; its URL answers 404 from now on.
-pub async fn revoke(state: &AppState, owner: Uuid, reminder: Uuid, hook: Uuid) -> Result<(), ApiError> {
+pub async fn revoke(state: &AppState, owner: UserId, reminder: ReminderId, hook: Uuid) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
     let revoked = diesel::update(live_hook(owner, reminder, hook))
         .set(completion_hooks::revoked_at.eq(state.clock.now()))
@@ -292,11 +309,11 @@ pub async fn invoke(state: &AppState, hook: HookRow, call: HookCall) -> Result<H
             Occurrence::Ended { at, status } => {
                 let over = format!("This occurrence is already over ({status}); nothing was changed.");
                 let message = already_done(conn, reminder.id, at).await?.unwrap_or(over);
-                return Ok(result(false, Some(at), &reminder.status, message));
+                return Ok(result(false, Some(at), reminder.status.as_str(), message));
             }
             Occurrence::Nothing => {
-                let message = format!("The reminder is {}; nothing was changed.", reminder.status);
-                return Ok(result(false, None, &reminder.status, message));
+                let message = format!("The reminder is {}; nothing was changed.", reminder.status.as_str());
+                return Ok(result(false, None, reminder.status.as_str(), message));
             }
         };
         let row = EventRow {
@@ -314,7 +331,7 @@ pub async fn invoke(state: &AppState, hook: HookRow, call: HookCall) -> Result<H
             // The unique key only refuses a row that exists, so the earlier call is there to quote.
             let message = already_done(conn, reminder.id, at).await?;
             let message = message.unwrap_or_else(|| "Already done for this occurrence.".to_owned());
-            return Ok(result(false, Some(at), &reminder.status, message));
+            return Ok(result(false, Some(at), reminder.status.as_str(), message));
         }
         let outcome =
             evidence::apply(conn, reminder.user_id, reminder.id, &evidence, Actor::Hook, Some("completion hook"), now)
@@ -324,7 +341,7 @@ pub async fn invoke(state: &AppState, hook: HookRow, call: HookCall) -> Result<H
             .execute(conn)
             .await?;
         let message = format!("Done: {}.", evidence.summary("by this hook"));
-        Ok(result(true, Some(at), &outcome.reminder.status, message))
+        Ok(result(true, Some(at), outcome.reminder.status.as_str(), message))
     })
     .await
 }
@@ -332,7 +349,7 @@ pub async fn invoke(state: &AppState, hook: HookRow, call: HookCall) -> Result<H
 /// "Already done" with the action and time of the hook call that dealt with this occurrence, if one did.
 async fn already_done(
     conn: &mut AsyncPgConnection,
-    reminder: Uuid,
+    reminder: ReminderId,
     occurrence: DateTime<Utc>,
 ) -> QueryResult<Option<String>> {
     let found: Option<(String, DateTime<Utc>)> = watcher_events::table

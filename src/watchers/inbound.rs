@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use actix_multipart::Multipart;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::StreamExt;
+use reminder_core::ids::{ReminderId, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -153,7 +154,8 @@ pub async fn read(mut form: Multipart) -> Result<InboundEmail, ApiError> {
 pub struct InboundResult {
     /// `email_watcher` or `email_reply`.
     pub source: String,
-    pub reminder_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub reminder_id: Option<ReminderId>,
     pub watcher_id: Option<Uuid>,
     pub action: Option<String>,
     pub acted: bool,
@@ -174,9 +176,9 @@ pub async fn process(state: &AppState, email: &InboundEmail) -> Result<InboundOu
     let mut results = Vec::new();
     let replies = crate::notifications::reply_address::ReplyAddresses::for_state(state);
     let all = email.recipients();
-    let claimed: Vec<Uuid> = all.iter().filter_map(|address| addresses::claimed_watch_user(address)).collect();
+    let claimed: Vec<UserId> = all.iter().filter_map(|address| addresses::claimed_watch_user(address)).collect();
     let generations = addresses::generations::of_all(&mut *state.db.get().await?, &claimed).await?;
-    let generation = |user: Uuid| generations.get(&user).copied().unwrap_or(0);
+    let generation = |user: UserId| generations.get(&user).copied().unwrap_or(0);
     let recipients: BTreeSet<Recipient> =
         all.iter().filter_map(|address| addresses::classify(&state.config, &replies, generation, address)).collect();
     let facts = email.facts();

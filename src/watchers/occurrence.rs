@@ -7,7 +7,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::ReminderId;
+use reminder_core::status::ReminderStatus;
 
 use crate::db::schema::escalations;
 use crate::escalation::episodes;
@@ -27,7 +28,7 @@ pub enum Occurrence {
 /// The latest episode of the reminder, open or not.
 async fn latest_episode(
     conn: &mut AsyncPgConnection,
-    reminder: Uuid,
+    reminder: ReminderId,
 ) -> QueryResult<Option<(DateTime<Utc>, String, Option<String>)>> {
     escalations::table
         .filter(escalations::reminder_id.eq(reminder))
@@ -53,16 +54,16 @@ fn pick_occurrence(
     latest: Option<(DateTime<Utc>, String, Option<String>)>,
     now: DateTime<Utc>,
 ) -> Occurrence {
-    match reminder.status.as_str() {
+    match reminder.status {
         // A snoozed reminder's occurrence is still the one that was snoozed, until the wake fires anew.
-        "snoozed" => {
+        ReminderStatus::Snoozed => {
             let snoozed = latest.filter(|(_, _, reason)| reason.as_deref() == Some("snoozed")).map(|(at, ..)| at);
             return Occurrence::Due(snoozed.or(reminder.snoozed_until).unwrap_or(now));
         }
-        "completed" | "archived" if latest.is_none() => return Occurrence::Nothing,
+        ReminderStatus::Completed | ReminderStatus::Archived if latest.is_none() => return Occurrence::Nothing,
         _ => {}
     }
-    let upcoming = reminder.next_trigger_at.filter(|_| reminder.status == "active");
+    let upcoming = reminder.next_trigger_at.filter(|_| reminder.status == ReminderStatus::Active);
     match (latest, upcoming) {
         (Some((at, status, _)), Some(next)) if now - at < next - now => Occurrence::Ended { at, status },
         (_, Some(next)) => Occurrence::Due(next),
@@ -74,19 +75,21 @@ fn pick_occurrence(
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone};
+    use reminder_core::ids::{ProfileId, UserId};
+    use uuid::Uuid;
 
     use super::*;
 
     fn reminder(status: &str, next: Option<DateTime<Utc>>) -> Reminder {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
         Reminder {
-            id: Uuid::nil(),
-            user_id: Uuid::nil(),
+            id: ReminderId(Uuid::nil()),
+            user_id: UserId(Uuid::nil()),
             title: "t".into(),
             description: None,
             importance: "medium".into(),
-            status: status.into(),
-            escalation_profile_id: Uuid::nil(),
+            status: ReminderStatus::parse(status).unwrap(),
+            escalation_profile_id: ProfileId(Uuid::nil()),
             timezone: "UTC".into(),
             next_trigger_at: next,
             snoozed_until: None,

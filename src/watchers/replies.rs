@@ -12,6 +12,7 @@ mod unsubscribe;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use reminder_core::ids::{DeliveryId, EpisodeId, ReminderId, UserId};
 use uuid::Uuid;
 
 use super::evidence::{self, EventRow, Evidence};
@@ -75,15 +76,15 @@ pub fn read(email: &InboundEmail) -> Option<ReplyCommand> {
 /// The delivery a reply names: whose reminder, which episode, and whom it was sent to.
 #[derive(Debug, Queryable)]
 struct Replied {
-    owner: Uuid,
-    reminder: Uuid,
-    episode: Uuid,
+    owner: UserId,
+    reminder: ReminderId,
+    episode: EpisodeId,
     /// `subscription` (one of the owner's channels) or `contact` (a trusted contact).
     target_kind: String,
     target_id: Uuid,
 }
 
-fn result(reminder: Option<Uuid>, action: Option<&str>, acted: bool, message: String) -> InboundResult {
+fn result(reminder: Option<ReminderId>, action: Option<&str>, acted: bool, message: String) -> InboundResult {
     InboundResult {
         source: "email_reply".to_owned(),
         reminder_id: reminder,
@@ -99,7 +100,7 @@ fn result(reminder: Option<Uuid>, action: Option<&str>, acted: bool, message: St
 /// and answers by email what happened.
 pub async fn handle(
     state: &AppState,
-    delivery: Uuid,
+    delivery: DeliveryId,
     email: &InboundEmail,
     message_id: Option<&str>,
 ) -> Result<InboundResult, ApiError> {
@@ -204,7 +205,7 @@ fn notice_of(answer: &InboundResult) -> Notice {
 
 /// Emails the owner what the reply did (or why it did nothing). A failed notice is logged, not fatal: the
 /// action itself has committed.
-async fn tell(state: &AppState, owner: Uuid, answer: InboundResult) -> InboundResult {
+async fn tell(state: &AppState, owner: UserId, answer: InboundResult) -> InboundResult {
     if let Err(err) = notice::email_owner(state, owner, notice_of(&answer)).await {
         tracing::warn!(user.id = %owner, error = %err, "the answer to an email reply could not be sent");
     }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{ReminderId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -20,8 +21,8 @@ pub const ACTIONS: [&str; 2] = ["complete", "acknowledge"];
 #[diesel(table_name = watchers)]
 pub struct WatcherRow {
     pub id: Uuid,
-    pub user_id: Uuid,
-    pub reminder_id: Uuid,
+    pub user_id: UserId,
+    pub reminder_id: ReminderId,
     pub sender_pattern: Option<String>,
     pub subject_keyword: Option<String>,
     pub body_keyword: Option<String>,
@@ -49,7 +50,8 @@ pub struct WatcherInput {
 #[serde(rename_all = "camelCase")]
 pub struct WatcherView {
     pub id: Uuid,
-    pub reminder_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub reminder_id: ReminderId,
     pub sender_pattern: Option<String>,
     pub subject_keyword: Option<String>,
     pub body_keyword: Option<String>,
@@ -85,7 +87,7 @@ fn clean(field: &str, raw: Option<String>, errors: &mut Vec<FieldError>) -> Opti
 }
 
 /// The values to insert for a valid input, or every bad field.
-pub fn validate(input: WatcherInput) -> Result<(Uuid, [Option<String>; 3], String), ApiError> {
+pub fn validate(input: WatcherInput) -> Result<(ReminderId, [Option<String>; 3], String), ApiError> {
     let mut errors = Vec::new();
     let sender = clean("senderPattern", input.sender_pattern, &mut errors);
     let subject = clean("subjectKeyword", input.subject_keyword, &mut errors);
@@ -98,7 +100,7 @@ pub fn validate(input: WatcherInput) -> Result<(Uuid, [Option<String>; 3], Strin
         errors.push(FieldError::new("action", format!("must be one of {}", ACTIONS.join(", "))));
     }
     if errors.is_empty() {
-        Ok((input.reminder_id, [sender, subject, body], action))
+        Ok((ReminderId(input.reminder_id), [sender, subject, body], action))
     } else {
         Err(ApiError::validation(errors))
     }
@@ -106,8 +108,8 @@ pub fn validate(input: WatcherInput) -> Result<(Uuid, [Option<String>; 3], Strin
 
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    reminder: Uuid,
+    owner: UserId,
+    reminder: ReminderId,
     [sender, subject, body]: [Option<String>; 3],
     action: &str,
 ) -> QueryResult<WatcherRow> {
@@ -125,12 +127,12 @@ pub async fn insert(
         .await
 }
 
-pub async fn count_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<i64> {
+pub async fn count_for(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<i64> {
     watchers::table.filter(watchers::user_id.eq(owner)).count().get_result(conn).await
 }
 
 /// The owner's rules, newest first; only enabled ones when `enabled_only`.
-pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid, enabled_only: bool) -> QueryResult<Vec<WatcherRow>> {
+pub async fn list_for(conn: &mut AsyncPgConnection, owner: UserId, enabled_only: bool) -> QueryResult<Vec<WatcherRow>> {
     let mut query = watchers::table.filter(watchers::user_id.eq(owner)).into_boxed();
     if enabled_only {
         query = query.filter(watchers::enabled.eq(true));
@@ -138,7 +140,7 @@ pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid, enabled_only: b
     query.order(watchers::created_at.desc()).select(WatcherRow::as_select()).load(conn).await
 }
 
-pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<WatcherRow>> {
+pub async fn find_for(conn: &mut AsyncPgConnection, owner: UserId, id: Uuid) -> QueryResult<Option<WatcherRow>> {
     watchers::table
         .find(id)
         .filter(watchers::user_id.eq(owner))
@@ -148,7 +150,7 @@ pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Qu
         .optional()
 }
 
-pub async fn delete_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<usize> {
+pub async fn delete_for(conn: &mut AsyncPgConnection, owner: UserId, id: Uuid) -> QueryResult<usize> {
     diesel::delete(watchers::table.find(id).filter(watchers::user_id.eq(owner))).execute(conn).await
 }
 
@@ -221,8 +223,8 @@ mod tests {
     fn rule(sender: Option<&str>, subject: Option<&str>, body: Option<&str>) -> WatcherRow {
         WatcherRow {
             id: Uuid::nil(),
-            user_id: Uuid::nil(),
-            reminder_id: Uuid::nil(),
+            user_id: UserId(Uuid::nil()),
+            reminder_id: ReminderId(Uuid::nil()),
             sender_pattern: sender.map(str::to_owned),
             subject_keyword: subject.map(str::to_owned),
             body_keyword: body.map(str::to_owned),

@@ -1,6 +1,7 @@
 //! A sample message run against one watcher's rules (`POST /v1/watchers/{id}/test`): which conditions it
 //! meets, and whether the watcher would act. Nothing is recorded and nothing is completed.
 
+use reminder_core::ids::UserId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -72,7 +73,7 @@ fn facts(sample: SampleMessage) -> Result<MailFacts, ApiError> {
 }
 
 /// Runs `sample` against the owner's watcher `id`; 404 for another user's watcher.
-pub async fn run(state: &AppState, owner: Uuid, id: Uuid, sample: SampleMessage) -> Result<SampleResult, ApiError> {
+pub async fn run(state: &AppState, owner: UserId, id: Uuid, sample: SampleMessage) -> Result<SampleResult, ApiError> {
     let mail = facts(sample)?;
     let mut conn = state.db.get().await?;
     let rule = rules::find_for(&mut conn, owner, id).await?.ok_or_else(|| ApiError::not_found("Watcher"))?;
@@ -91,7 +92,7 @@ pub async fn run(state: &AppState, owner: Uuid, id: Uuid, sample: SampleMessage)
         matched,
         would_act: matched && rule.enabled,
         action: rule.action,
-        reminder_id: rule.reminder_id,
+        reminder_id: rule.reminder_id.0,
         sender: mail.sender,
         conditions,
     })

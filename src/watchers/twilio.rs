@@ -6,6 +6,7 @@ mod replies;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use receipts::Receipt;
+use reminder_core::ids::DeliveryId;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
@@ -102,7 +103,7 @@ pub async fn status(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let signed = verified(&state, &req, &body)?;
-    let delivery = query.delivery.as_deref().and_then(|id| Uuid::parse_str(id).ok());
+    let delivery = query.delivery.as_deref().and_then(|id| Uuid::parse_str(id).ok()).map(DeliveryId);
     let receipt = Receipt::from_status(signed.get("MessageStatus").unwrap_or_default(), signed.get("ErrorCode"));
     if let (Some(delivery), Some(receipt)) = (delivery, receipt) {
         let mut conn = state.db.get().await?;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use escalating_reminders::notifications::links::{LinkAction, LinkSigner};
+use reminder_core::ids::DeliveryId;
 use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
@@ -141,7 +142,7 @@ async fn expired_tampered_and_unknown_links_show_a_page_and_change_nothing() {
     let app = TestApp::spawn_roles("all", &[]).await;
     let seed = Seed::new(&app).await;
     let fired = fire(&seed, &sink, "home", &[]).await;
-    let delivery: Uuid = scalar(&app, "SELECT id::text AS value FROM deliveries").await.parse().unwrap();
+    let delivery: DeliveryId = scalar(&app, "SELECT id::text AS value FROM deliveries").await.parse().unwrap();
     let signer = LinkSigner::new(&app.state.config);
     let now = app.state.clock.now();
 
@@ -157,7 +158,7 @@ async fn expired_tampered_and_unknown_links_show_a_page_and_change_nothing() {
     assert_page(&open(&app, Method::POST, &tampered).await, 400, "not valid");
     assert_page(&open(&app, Method::POST, "/a/not-a-token").await, 400, "not valid");
     // Well signed, but for a delivery that does not exist.
-    let unknown = signer.link(Uuid::new_v4(), LinkAction::Complete, now);
+    let unknown = signer.link(DeliveryId(Uuid::new_v4()), LinkAction::Complete, now);
     assert_page(&open(&app, Method::POST, &path_of(&Value::String(unknown))).await, 400, "not valid");
 
     assert_eq!(episode_of(&app, fired.reminder).await, "active:");

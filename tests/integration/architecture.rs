@@ -211,3 +211,93 @@ fn the_import_graph_has_no_cycle_between_modules() {
         visit(module, &graph, &mut Vec::new(), &mut done);
     }
 }
+
+/// `pub fn`s of a domain's service or store that may take two or more bare `Uuid`s, each with why. Empty: an
+/// id of a kind the core names is passed as its typed id (`UserId`, `ReminderId`, …), so two ids cannot be
+/// swapped at a call site without the compiler noticing.
+const SEVERAL_BARE_UUIDS_ALLOWED: &[&str] = &[];
+
+/// The parameter list of every `pub` fn in `code`, by name (signatures are read simply: from the `(` after
+/// the name to its matching `)`).
+fn pub_fn_parameters(code: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (at, _) in code.match_indices("pub") {
+        if code[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &code[at + "pub".len()..];
+        // `pub(crate) fn`, `pub async fn`, `pub const fn`…
+        let rest = rest.strip_prefix("(crate)").or_else(|| rest.strip_prefix("(super)")).unwrap_or(rest).trim_start();
+        let rest = ["async ", "const ", "unsafe "].iter().fold(rest, |r, prefix| r.strip_prefix(prefix).unwrap_or(r));
+        let Some(rest) = rest.strip_prefix("fn ") else { continue };
+        let name = identifier(rest);
+        let Some(open) = rest.find('(') else { continue };
+        let parameters = &rest[open + 1..];
+        let end = top_level(parameters).find(|(_, ch)| *ch == ')').map_or(parameters.len(), |(i, _)| i);
+        found.push((name, parameters[..end].to_owned()));
+    }
+    found
+}
+
+/// The characters of `text` outside any brackets, with their positions (`->` is not a bracket).
+fn top_level(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut depth = 0i32;
+    let mut previous = ' ';
+    text.char_indices().filter(move |&(_, ch)| {
+        let outside = depth == 0;
+        match ch {
+            '(' | '[' | '<' | '{' => depth += 1,
+            '>' if previous == '-' => {}
+            ')' | ']' | '>' | '}' => depth -= 1,
+            _ => {}
+        }
+        previous = ch;
+        outside
+    })
+}
+
+/// How many of `parameters` are a bare `Uuid` (by value or by reference).
+fn bare_uuids(parameters: &str) -> usize {
+    let mut cuts: Vec<usize> = top_level(parameters).filter(|(_, ch)| *ch == ',').map(|(i, _)| i + 1).collect();
+    cuts.insert(0, 0);
+    cuts.push(parameters.len() + 1);
+    cuts.windows(2)
+        .filter_map(|cut| parameters.get(cut[0]..cut[1] - 1))
+        .filter_map(|parameter| parameter.split_once(':'))
+        .filter(|(_, ty)| matches!(ty.trim(), "Uuid" | "uuid::Uuid" | "&Uuid"))
+        .count()
+}
+
+#[test]
+fn no_service_or_store_function_takes_several_bare_uuids() {
+    let src = app_src();
+    let mut offenders = Vec::new();
+    for file in rust_files(&src) {
+        let name = file.file_name().unwrap().to_string_lossy();
+        if name != "service.rs" && name != "store.rs" {
+            continue;
+        }
+        let relative = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        for (function, parameters) in pub_fn_parameters(&code_of(&std::fs::read_to_string(&file).unwrap())) {
+            let qualified = format!("{relative}::{function}");
+            if bare_uuids(&parameters) >= 2 && !SEVERAL_BARE_UUIDS_ALLOWED.contains(&qualified.as_str()) {
+                offenders.push(qualified);
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "take typed ids (reminder_core::ids) instead of several bare `Uuid`s: {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_bare_uuid_reader_counts_what_a_signature_takes() {
+    let code = "pub async fn f(conn: &mut C, owner: Uuid, id: uuid::Uuid, ids: &[Uuid], map: HashMap<Uuid, Uuid>) {}
+                fn private(a: Uuid, b: Uuid) {}
+                pub(crate) fn g(a: &Uuid, gen: impl Fn(Uuid) -> i32, b: UserId) -> Uuid {}
+                pub fn h(a: ReminderId, b: Uuid)";
+    let found = pub_fn_parameters(code);
+    let counted: Vec<(&str, usize)> = found.iter().map(|(name, p)| (name.as_str(), bare_uuids(p))).collect();
+    assert_eq!(counted, [("f", 2), ("g", 1), ("h", 1)]);
+}

@@ -210,7 +210,7 @@ async fn without_smtp_emails_and_notices_go_to_the_outbox_folder() {
         subject: "Your payment failed".to_owned(),
         text: "Please update your card.".to_owned(),
     };
-    escalating_reminders::accounts::users::notice::email_owner(&app.state, seed.user, notice).await.unwrap();
+    escalating_reminders::accounts::users::notice::email_owner(&app.state, seed.user.into(), notice).await.unwrap();
     let notices: Vec<String> = std::fs::read_dir(&outbox)
         .unwrap()
         .filter_map(|entry| entry.ok())

@@ -102,5 +102,7 @@ pub async fn subscribe(app: &TestApp, user: &str, kind: &str) -> String {
 
 /// Sets the admin tier override of `user` (as the admin route does), applying the new limits at once.
 pub async fn override_tier(app: &TestApp, user: uuid::Uuid, tier: reminder_core::tiers::Tier) {
-    escalating_reminders::stopping::set_tier_override(&app.state, user, Some(tier)).await.expect("tier override");
+    escalating_reminders::stopping::set_tier_override(&app.state, user.into(), Some(tier))
+        .await
+        .expect("tier override");
 }

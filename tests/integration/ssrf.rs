@@ -181,8 +181,8 @@ async fn a_redirect_to_loopback_is_not_followed() {
     // The sink is on loopback, so only the allowance lets the first request out at all.
     let channel = WebhookChannel::new(true, LinkSigner::new(&Config::from_lookup(|_| None).unwrap())).unwrap();
     let job = Job {
-        delivery_id: uuid::Uuid::new_v4(),
-        user_id: uuid::Uuid::new_v4(),
+        delivery_id: reminder_core::ids::DeliveryId(uuid::Uuid::new_v4()),
+        user_id: reminder_core::ids::UserId(uuid::Uuid::new_v4()),
         attempt: 1,
         channel: ChannelKind::Webhook,
         recipient: Recipient::Webhook {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{DeliveryId, EpisodeId, ReminderId, UserId};
 use crate::machine::Target;
+use crate::status::DeliveryStatus;
 
 /// One delivery to insert.
 #[derive(Debug, Clone)]
@@ -15,7 +16,7 @@ pub struct NewDelivery {
     pub tier: i16,
     pub loop_index: i16,
     pub target: Target,
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     pub next_attempt_at: DateTime<Utc>,
     pub deferred_reason: Option<String>,
     pub cancel_reason: Option<String>,

@@ -128,8 +128,10 @@ pub struct Plan {
     pub loop_gap_minutes: u32,
 }
 
-/// Where an episode stands.
+/// Where an episode stands (`escalations.status`; its SQL mapping is in `status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "diesel", derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow))]
+#[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
 #[serde(rename_all = "snake_case")]
 pub enum EpisodeStatus {
     /// Escalating.
@@ -145,6 +147,9 @@ pub enum EpisodeStatus {
 }
 
 impl EpisodeStatus {
+    /// The statuses of an episode that can still change (at most one per reminder: `escalations_one_open`).
+    pub const OPEN: [Self; 2] = [Self::Active, Self::Acknowledged];
+
     const ALL: [Self; 5] = [Self::Active, Self::Acknowledged, Self::Completed, Self::Expired, Self::Cancelled];
 
     /// The snake_case name used in the API and in the database.

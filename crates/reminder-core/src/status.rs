@@ -22,9 +22,20 @@ macro_rules! text_enum {
             }
         }
 
+        text_sql!($name);
+    };
+}
+
+/// The SQL mapping of a status stored as text: written as its `as_str`, read with its `parse` (a name the
+/// enum does not know is an error, never a default).
+macro_rules! text_sql {
+    ($name:ident) => {
         #[cfg(feature = "diesel")]
         impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
-            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
                 <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(self.as_str(), out)
             }
         }
@@ -32,12 +43,16 @@ macro_rules! text_enum {
         #[cfg(feature = "diesel")]
         impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
             fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                let text = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
+                let text =
+                    <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
                 Self::parse(&text).ok_or_else(|| format!("unknown {} {text:?}", stringify!($name)).into())
             }
         }
     };
 }
+
+// The machine's own status keeps its definition there (the machine is the spec); only its SQL mapping is here.
+text_sql!(EpisodeStatus);
 
 /// Where a reminder stands (`reminders.status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,5 +117,8 @@ mod tests {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
         assert_eq!(DeliveryStatus::parse("sending "), None);
+        for name in ["active", "acknowledged", "completed", "expired", "cancelled"] {
+            assert_eq!(EpisodeStatus::parse(name).map(EpisodeStatus::as_str), Some(name));
+        }
     }
 }

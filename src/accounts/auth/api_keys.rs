@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::Rng;
+use reminder_core::ids::UserId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -60,7 +61,7 @@ pub struct CreatedApiKey {
     pub secret: String,
 }
 
-pub async fn revoke_all(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn revoke_all(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::update(api_keys::table.filter(api_keys::user_id.eq(user)).filter(api_keys::revoked_at.is_null()))
         .set(api_keys::revoked_at.eq(now))
         .execute(conn)
@@ -78,7 +79,7 @@ pub async fn create(
 }
 
 /// Mints a key for `owner` (API and console); the secret is in the answer only.
-pub async fn create_key(state: &AppState, owner: Uuid, name: &str) -> Result<CreatedApiKey, ApiError> {
+pub async fn create_key(state: &AppState, owner: UserId, name: &str) -> Result<CreatedApiKey, ApiError> {
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::validation(vec![FieldError::new("name", "must be 1 to 100 characters")]));
@@ -114,7 +115,7 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiRespo
 }
 
 /// The owner's live keys, newest first (API and console).
-pub async fn list_keys(state: &AppState, owner: Uuid) -> Result<Vec<ApiKeyView>, ApiError> {
+pub async fn list_keys(state: &AppState, owner: UserId) -> Result<Vec<ApiKeyView>, ApiError> {
     let mut conn = state.db.get().await?;
     let keys = api_keys::table
         .filter(api_keys::user_id.eq(owner))
@@ -134,7 +135,7 @@ pub async fn revoke(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uu
 }
 
 /// Revokes one of the owner's keys; 404 when it is not theirs or already revoked (API and console).
-pub async fn revoke_key(state: &AppState, owner: Uuid, id: Uuid) -> Result<(), ApiError> {
+pub async fn revoke_key(state: &AppState, owner: UserId, id: Uuid) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
     let revoked = diesel::update(
         api_keys::table.find(id).filter(api_keys::user_id.eq(owner)).filter(api_keys::revoked_at.is_null()),

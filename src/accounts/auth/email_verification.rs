@@ -13,8 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::QueryResult;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::ids::UserId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::links::{self, Purpose};
 use super::reset::dead_link;
@@ -57,7 +57,7 @@ pub fn required(state: &AppState) -> bool {
 
 /// Stores a new link for `user` (ending the older ones) inside the caller's transaction; returns the token
 /// to mail.
-pub async fn issue(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<Utc>) -> QueryResult<String> {
+pub async fn issue(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> QueryResult<String> {
     links::issue(conn, Purpose::EmailVerification, user, now + LINK_LIFETIME).await
 }
 
@@ -83,14 +83,14 @@ pub fn mail_link(state: &AppState, user: &User, token: &str) {
 
 /// `POST /v1/auth/verify-email/resend`: a new link for an unconfirmed account; 409 once confirmed, 429
 /// beyond [`RESENDS_PER_HOUR`].
-pub async fn resend(state: &AppState, user: Uuid) -> Result<(), ApiError> {
+pub async fn resend(state: &AppState, user: UserId) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
     let row = user_store::find_live(&mut conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
     if row.email_verified_at.is_some() {
         return Err(ApiError::conflict("Your email address is already confirmed."));
     }
     let limit = (RESENDS_PER_HOUR * state.config.rate_limit_multiplier).round().max(1.0) as u64;
-    let key = format!("rl:verify-email:{}", user.simple());
+    let key = format!("rl:verify-email:{}", user.0.simple());
     state.limiter.hit(&state.redis, &key, limit, Duration::from_secs(3600)).await.into_result()?;
     let token = issue(&mut conn, user, state.clock.now()).await?;
     drop(conn);
@@ -125,7 +125,7 @@ pub async fn check(state: &AppState, token: &str) -> Result<(), ApiError> {
 
 /// The rule for email channels: an account whose address is not confirmed may send email only to that
 /// address (`address` already normalised). 403 `EMAIL_NOT_VERIFIED` otherwise.
-pub async fn check_may_email(conn: &mut AsyncPgConnection, user: Uuid, address: &str) -> Result<(), ApiError> {
+pub async fn check_may_email(conn: &mut AsyncPgConnection, user: UserId, address: &str) -> Result<(), ApiError> {
     let row = user_store::find_live(conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
     if row.email_verified_at.is_some() || row.email.eq_ignore_ascii_case(address) {
         return Ok(());

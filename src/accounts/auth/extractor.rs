@@ -4,6 +4,7 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::{api_keys, store, tokens};
@@ -13,7 +14,7 @@ use crate::state::AppState;
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub id: Uuid,
+    pub id: UserId,
     /// Effective billing tier (FREE, PERSONAL, PRO, FAMILY).
     pub tier: String,
     /// The login session, when authenticated with an access token.
@@ -26,7 +27,7 @@ impl AuthUser {
     /// The caller as the shared layers (idempotency, the audit trail) see them.
     pub fn caller(&self) -> Caller {
         let kind = if self.api_key_id.is_some() { CallerKind::ApiKey } else { CallerKind::User };
-        Caller { user_id: self.id, kind }
+        Caller { user_id: self.id.uuid(), kind }
     }
 
     /// Caches the caller in the request: a later extraction reuses it, and the audit trail names them.
@@ -94,7 +95,7 @@ impl FromRequest for AuthUser {
             let user = AuthUser { id: context.user_id, tier: context.tier, session_id, api_key_id: context.api_key_id };
             // Stored before the limit check so the audit trail names the caller of a 429 too.
             user.remember(&req);
-            crate::http::rate_limit::check_user(&state, &req, user.id, &user.tier).await?;
+            crate::http::rate_limit::check_user(&state, &req, user.id.uuid(), &user.tier).await?;
             Ok(user)
         })
     }

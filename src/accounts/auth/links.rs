@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
 use diesel::sql_types::{Bytea, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::tokens;
@@ -46,7 +47,7 @@ pub struct Link {
     #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
     #[diesel(sql_type = SqlUuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
 }
 
 /// Stores a new link for `user` working until `expires_at`, ending the older ones; returns its token.
@@ -54,7 +55,7 @@ pub struct Link {
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     purpose: Purpose,
-    user: Uuid,
+    user: UserId,
     expires_at: DateTime<Utc>,
 ) -> diesel::QueryResult<String> {
     let token = tokens::random_token(purpose.prefix());

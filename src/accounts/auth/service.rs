@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::model::{AuthResult, LoginInput, RefreshInput, RegisterInput, SessionView, TokenPair};
@@ -143,7 +144,7 @@ pub async fn logout(state: &AppState, input: RefreshInput) -> Result<(), ApiErro
     Ok(())
 }
 
-pub async fn sessions(state: &AppState, user: Uuid, current: Option<Uuid>) -> Result<Vec<SessionView>, ApiError> {
+pub async fn sessions(state: &AppState, user: UserId, current: Option<Uuid>) -> Result<Vec<SessionView>, ApiError> {
     let mut conn = state.db.get().await?;
     let rows = store::live_sessions(&mut conn, user, state.clock.now()).await?;
     Ok(rows
@@ -160,7 +161,7 @@ pub async fn sessions(state: &AppState, user: Uuid, current: Option<Uuid>) -> Re
         .collect())
 }
 
-pub async fn revoke_session(state: &AppState, user: Uuid, session: Uuid) -> Result<(), ApiError> {
+pub async fn revoke_session(state: &AppState, user: UserId, session: Uuid) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
     if store::revoke_session(&mut conn, user, session, "revoked by user", state.clock.now()).await? {
         Ok(())
@@ -171,7 +172,7 @@ pub async fn revoke_session(state: &AppState, user: Uuid, session: Uuid) -> Resu
 
 async fn open_session(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     client: &ClientInfo,
     refresh: &str,
     now: DateTime<Utc>,
@@ -191,7 +192,7 @@ async fn open_session(
 
 fn pair(
     state: &AppState,
-    user: Uuid,
+    user: UserId,
     session: Uuid,
     refresh: String,
     now: DateTime<Utc>,
@@ -210,7 +211,7 @@ fn truncate(text: &str, max: usize) -> String {
 /// Revokes every session of `user` but `keep` (inside the caller's transaction).
 pub async fn revoke_other_sessions(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     keep: Option<Uuid>,
     reason: &str,
     now: DateTime<Utc>,

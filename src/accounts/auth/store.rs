@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use crate::db::schema::{refresh_sessions, refresh_tokens};
@@ -11,7 +12,7 @@ use crate::db::schema::{refresh_sessions, refresh_tokens};
 /// Starts a session (a refresh family) and stores its first refresh token's hash.
 pub async fn create_session(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     user_agent: Option<&str>,
     ip: Option<&str>,
     token_hash: &[u8],
@@ -55,7 +56,7 @@ pub struct PresentedToken {
     #[diesel(sql_type = SqlUuid)]
     pub session_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub rotated_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Timestamptz)]
@@ -105,7 +106,7 @@ pub async fn touch_session(
 /// Revokes one session of `user`; false when it is not theirs or already revoked.
 pub async fn revoke_session(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     session: Uuid,
     reason: &str,
     now: DateTime<Utc>,
@@ -125,7 +126,7 @@ pub async fn revoke_session(
 /// Revokes every live session of `user` except `keep`.
 pub async fn revoke_all_sessions(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     keep: Option<Uuid>,
     reason: &str,
     now: DateTime<Utc>,
@@ -154,7 +155,7 @@ pub struct SessionRow {
 
 pub async fn live_sessions(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<SessionRow>> {
     refresh_sessions::table
@@ -178,7 +179,7 @@ pub async fn live_sessions(
 #[derive(Debug, QueryableByName)]
 pub struct AccessContext {
     #[diesel(sql_type = SqlUuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
     #[diesel(sql_type = Text)]
     pub tier: String,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -189,7 +190,7 @@ pub struct AccessContext {
 /// change cut access at once, not after 15 minutes).
 pub async fn context_for_session(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     session: Uuid,
 ) -> QueryResult<Option<AccessContext>> {
     diesel::sql_query(

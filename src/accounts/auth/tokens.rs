@@ -4,6 +4,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
+use reminder_core::ids::UserId;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,7 +22,7 @@ pub const REFRESH_TTL_SECS: i64 = 7 * 24 * 3600;
 /// Claims of an access token. `typ` keeps a token of another kind from being used as an access token.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
-    pub sub: Uuid,
+    pub sub: UserId,
     pub sid: Uuid,
     pub iss: String,
     pub aud: String,
@@ -31,7 +32,7 @@ pub struct AccessClaims {
 }
 
 /// Issues an access token for `user` in session `session`.
-pub fn issue_access(config: &Config, user: Uuid, session: Uuid, now: DateTime<Utc>) -> anyhow::Result<String> {
+pub fn issue_access(config: &Config, user: UserId, session: Uuid, now: DateTime<Utc>) -> anyhow::Result<String> {
     let claims = AccessClaims {
         sub: user,
         sid: session,

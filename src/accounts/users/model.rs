@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel::prelude::*;
+use reminder_core::ids::UserId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::db::schema::users;
 
@@ -11,7 +11,7 @@ use crate::db::schema::users;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
     pub display_name: String,
@@ -63,7 +63,8 @@ impl QuietHours {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: UserId,
     pub email: String,
     /// Whether the owner confirmed the address through the link mailed at sign-up. Until then email channels
     /// may only go to this address.

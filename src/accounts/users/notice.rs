@@ -5,6 +5,7 @@
 use anyhow::Context;
 use lettre::Message;
 use lettre::message::header::ContentType;
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::store as users;
@@ -18,7 +19,7 @@ pub struct Notice {
 }
 
 /// Sends `notice` to the email address of `user`. A deleted user gets nothing.
-pub async fn email_owner(state: &AppState, user: Uuid, notice: Notice) -> anyhow::Result<()> {
+pub async fn email_owner(state: &AppState, user: UserId, notice: Notice) -> anyhow::Result<()> {
     let mut conn = state.db.get().await.context("database pool")?;
     let Some(owner) = users::find_live(&mut conn, user).await? else {
         return Ok(());

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reminder_core::ids::UserId;
 use uuid::Uuid;
 
 use super::model::{PasswordChange, QuietHours, UserPatch, UserView};
@@ -84,14 +85,14 @@ pub fn check_quiet_hours(
     (start, end)
 }
 
-pub async fn me(state: &AppState, user: Uuid) -> Result<UserView, ApiError> {
+pub async fn me(state: &AppState, user: UserId) -> Result<UserView, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find_live(&mut conn, user).await?.ok_or_else(|| ApiError::not_found("User"))?;
     let tier = store::tier_of(&mut conn, user).await?;
     Ok(UserView::from_row(row, &tier))
 }
 
-pub async fn update_me(state: &AppState, user: Uuid, patch: UserPatch) -> Result<UserView, ApiError> {
+pub async fn update_me(state: &AppState, user: UserId, patch: UserPatch) -> Result<UserView, ApiError> {
     let mut errors = Vec::new();
     let mut changes = UserChanges::default();
     if let Some(name) = &patch.display_name {
@@ -131,7 +132,7 @@ pub async fn update_me(state: &AppState, user: Uuid, patch: UserPatch) -> Result
 /// (`revokeApiKeys`: a key made by whoever knew the old password outlives a session otherwise).
 pub async fn change_password(
     state: &AppState,
-    user: Uuid,
+    user: UserId,
     current_session: Option<Uuid>,
     input: PasswordChange,
 ) -> Result<(), ApiError> {
@@ -165,7 +166,7 @@ pub struct Revoked {
 /// (inside the caller's transaction).
 pub async fn replace_password(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     hash: String,
     keep: Option<Uuid>,
     revoke_api_keys: bool,
@@ -183,7 +184,7 @@ pub async fn replace_password(
 /// password may be in someone else's hands, so every session and every API key goes with it.
 pub async fn reset_password(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     hash: String,
     reason: &str,
     now: DateTime<Utc>,
@@ -192,7 +193,7 @@ pub async fn reset_password(
 }
 
 /// Soft-deletes the account and revokes its sessions and API keys in the same transaction.
-pub async fn delete_me(state: &AppState, user: Uuid) -> Result<(), ApiError> {
+pub async fn delete_me(state: &AppState, user: UserId) -> Result<(), ApiError> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {

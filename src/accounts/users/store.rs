@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::UserId;
 
 use super::model::{NewUser, User};
 use crate::db::schema::{subscriptions, users};
@@ -26,12 +26,12 @@ pub async fn find_live_by_email(conn: &mut AsyncPgConnection, email: &str) -> Qu
 }
 
 /// The live user with `id`.
-pub async fn find_live(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+pub async fn find_live(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<User>> {
     users::table.find(id).filter(users::deleted_at.is_null()).select(User::as_select()).first(conn).await.optional()
 }
 
 /// The user's effective tier (an admin override wins), FREE when there is no subscription row.
-pub async fn tier_of(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<String> {
+pub async fn tier_of(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<String> {
     let row: Option<(String, Option<String>)> = subscriptions::table
         .filter(subscriptions::user_id.eq(user))
         .select((subscriptions::tier, subscriptions::tier_override))
@@ -41,7 +41,7 @@ pub async fn tier_of(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<St
     Ok(row.map(|(tier, over)| over.unwrap_or(tier)).unwrap_or_else(|| "FREE".to_owned()))
 }
 
-pub async fn insert_subscription(conn: &mut AsyncPgConnection, user: Uuid, tier: &str) -> QueryResult<usize> {
+pub async fn insert_subscription(conn: &mut AsyncPgConnection, user: UserId, tier: &str) -> QueryResult<usize> {
     diesel::insert_into(subscriptions::table)
         .values((subscriptions::user_id.eq(user), subscriptions::tier.eq(tier)))
         .on_conflict(subscriptions::user_id)
@@ -75,7 +75,7 @@ impl UserChanges {
 }
 
 /// Applies `changes`; an empty change set reads the row instead (a PATCH of `{}` is a valid no-op).
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &UserChanges) -> QueryResult<User> {
+pub async fn update(conn: &mut AsyncPgConnection, id: UserId, changes: &UserChanges) -> QueryResult<User> {
     if changes.is_empty() {
         return find_live(conn, id).await?.ok_or(diesel::result::Error::NotFound);
     }
@@ -87,7 +87,7 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &UserChange
 }
 
 /// Records that the owner confirmed the address; a later confirmation keeps the first time.
-pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: UserId, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::update(users::table.find(id).filter(users::email_verified_at.is_null()))
         .set(users::email_verified_at.eq(now))
         .execute(conn)
@@ -95,7 +95,7 @@ pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: Uuid, now: Da
 }
 
 /// Soft delete: the row stays for 30 days, the address is freed at once.
-pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: UserId, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::update(users::table.find(id).filter(users::deleted_at.is_null()))
         .set((users::deleted_at.eq(now), users::purge_after.eq(now + chrono::Duration::days(30))))
         .execute(conn)

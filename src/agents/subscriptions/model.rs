@@ -2,16 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use reminder_core::ids::{DeliveryId, SubscriptionId, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::db::schema::user_agent_subscriptions;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = user_agent_subscriptions)]
 pub struct SubscriptionRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: SubscriptionId,
+    pub user_id: UserId,
     pub agent_type: String,
     pub name: Option<String>,
     pub config: serde_json::Value,
@@ -48,7 +48,8 @@ pub struct SubscriptionPatch {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionView {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: SubscriptionId,
     pub agent_type: String,
     pub name: Option<String>,
     #[schema(value_type = Object)]
@@ -119,7 +120,8 @@ pub struct AgentTypeView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestResult {
-    pub delivery_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub delivery_id: DeliveryId,
     /// `sent`, `suppressed` (a delivery control or the SMS budget; nothing was sent), `retry`, `failed`,
     /// `gone` or `unknown`.
     pub outcome: String,

@@ -1,7 +1,7 @@
 //! Thin handlers for `/v1/agents/*`.
 
 use actix_web::{HttpResponse, web};
-use uuid::Uuid;
+use reminder_core::ids::SubscriptionId;
 
 use super::model::{
     AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
@@ -51,7 +51,7 @@ pub async fn subscribe(
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<SubscriptionId>,
     body: Json<SubscriptionPatch>,
 ) -> Result<ApiResponse<SubscriptionWithSecret>, ApiError> {
     Ok(ApiResponse::ok(service::update(&state, &user, *id, body.0).await?))
@@ -59,7 +59,11 @@ pub async fn update(
 
 #[utoipa::path(delete, path = "/v1/agents/subscriptions/{id}", tag = "agents", operation_id = "agents_delete", params(("id" = Uuid, Path, description = "The resource id")), responses((status = 204), (status = 404)),
     security(("bearer" = []), ("apiKey" = [])))]
-pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<SubscriptionId>,
+) -> Result<HttpResponse, ApiError> {
     service::delete(&state, &user, *id).await?;
     Ok(no_content())
 }
@@ -70,7 +74,7 @@ pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uu
 pub async fn test(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<SubscriptionId>,
 ) -> Result<ApiResponse<TestResult>, ApiError> {
     Ok(ApiResponse::ok(service::test(&state, &user, *id).await?))
 }
@@ -81,7 +85,7 @@ pub async fn test(
 pub async fn verify(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<SubscriptionId>,
     body: Json<VerifyInput>,
 ) -> Result<ApiResponse<SubscriptionView>, ApiError> {
     Ok(ApiResponse::ok(verification::verify(&state, user.id, *id, body.0).await?))
@@ -93,7 +97,7 @@ pub async fn verify(
 pub async fn resend(
     state: web::Data<AppState>,
     user: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<SubscriptionId>,
 ) -> Result<ApiResponse<VerificationView>, ApiError> {
     Ok(ApiResponse::ok(verification::resend(&state, user.id, *id).await?))
 }

@@ -6,6 +6,7 @@ use base64::Engine;
 use chrono::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::RngCore;
+use reminder_core::ids::{DeliveryId, SubscriptionId, UserId};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -117,7 +118,7 @@ fn clean_config(kind: ChannelKind, config: &Value, allow_private: bool) -> Resul
 /// accounts' rule, [`email_verification::check_may_email`]).
 async fn check_own_address(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     kind: ChannelKind,
     config: &Value,
 ) -> Result<(), ApiError> {
@@ -136,11 +137,11 @@ fn clean_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 /// A new `whsec_` secret and its ciphertext bound to the subscription row.
-fn new_secret(state: &AppState, row: Uuid) -> Result<(String, Vec<u8>), ApiError> {
+fn new_secret(state: &AppState, row: SubscriptionId) -> Result<(String, Vec<u8>), ApiError> {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes));
-    let sealed = crate::crypto::encrypt(state.config.encryption_key.expose_secret(), row, secret.as_bytes())?;
+    let sealed = crate::crypto::encrypt(state.config.encryption_key.expose_secret(), row.0, secret.as_bytes())?;
     Ok((secret, sealed))
 }
 
@@ -164,7 +165,7 @@ pub async fn subscribe(
     let config = clean_config(kind, &input.config, state.config.webhook_allow_private)?;
     check_own_address(&mut conn, user.id, kind, &config).await?;
     let name = clean_name(input.name.as_deref())?;
-    let id = Uuid::new_v4();
+    let id = SubscriptionId(Uuid::new_v4());
     let secret = if kind == ChannelKind::Webhook { Some(new_secret(state, id)?) } else { None };
     let new = NewSubscription {
         id,
@@ -196,7 +197,7 @@ pub async fn subscribe(
 pub async fn update(
     state: &AppState,
     user: &AuthUser,
-    id: Uuid,
+    id: SubscriptionId,
     patch: SubscriptionPatch,
 ) -> Result<SubscriptionWithSecret, ApiError> {
     let mut conn = state.db.get().await?;
@@ -249,7 +250,7 @@ pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SubscriptionV
 }
 
 /// Deletes the subscription; its freed slot lets the oldest channel paused for the tier limit work again.
-pub async fn delete(state: &AppState, user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(state: &AppState, user: &AuthUser, id: SubscriptionId) -> Result<(), ApiError> {
     let owner = user.id;
     crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::Channel, |conn| {
         Box::pin(async move {
@@ -264,7 +265,7 @@ pub async fn delete(state: &AppState, user: &AuthUser, id: Uuid) -> Result<(), A
 
 /// Sends a test notification now, through the same recipient resolution, delivery controls and channel a
 /// real one uses. An unverified channel gets nothing but its code (409).
-pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestResult, ApiError> {
+pub async fn test(state: &AppState, user: &AuthUser, id: SubscriptionId) -> Result<TestResult, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
     let kind = ChannelKind::parse(&row.agent_type).ok_or_else(|| ApiError::not_found("Subscription"))?;
@@ -279,13 +280,13 @@ pub async fn test(state: &AppState, user: &AuthUser, id: Uuid) -> Result<TestRes
              or ask for a new one (POST /v1/agents/subscriptions/{id}/verify/resend)."
         )));
     }
-    let key = ("subscription".to_owned(), id, kind);
+    let key = ("subscription".to_owned(), id.uuid(), kind);
     let resolved = targets::resolve(&mut conn, &state.config.encryption_key, std::slice::from_ref(&key)).await?;
     drop(conn);
     let recipient = resolved.recipients.get(&key).cloned().unwrap_or(Recipient::Gone { reason: "unknown".to_owned() });
     // Random on purpose, unlike an engine delivery's derived id: each test send is a new message (a receiver
     // deduplicating by `webhook-id` must not drop the second test), and none is stored or re-sent.
-    let delivery_id = Uuid::new_v4();
+    let delivery_id = DeliveryId(Uuid::new_v4());
     let job = Job {
         delivery_id,
         user_id: user.id,

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::{SubscriptionId, UserId};
 
 use super::model::SubscriptionRow;
 use crate::db::schema::{agent_definitions, user_agent_subscriptions as subs};
 
-pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<Vec<SubscriptionRow>> {
+pub async fn list_for(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<Vec<SubscriptionRow>> {
     subs::table
         .filter(subs::user_id.eq(owner))
         .order(subs::created_at.asc())
@@ -17,7 +17,11 @@ pub async fn list_for(conn: &mut AsyncPgConnection, owner: Uuid) -> QueryResult<
         .await
 }
 
-pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<SubscriptionRow>> {
+pub async fn find_for(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    id: SubscriptionId,
+) -> QueryResult<Option<SubscriptionRow>> {
     subs::table
         .find(id)
         .filter(subs::user_id.eq(owner))
@@ -28,8 +32,8 @@ pub async fn find_for(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Qu
 }
 
 pub struct NewSubscription<'a> {
-    pub id: Uuid,
-    pub owner: Uuid,
+    pub id: SubscriptionId,
+    pub owner: UserId,
     pub agent_type: &'a str,
     pub name: Option<&'a str>,
     pub config: &'a serde_json::Value,
@@ -69,8 +73,8 @@ pub struct SubscriptionChanges {
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: SubscriptionId,
     changes: &SubscriptionChanges,
 ) -> QueryResult<Option<SubscriptionRow>> {
     diesel::update(subs::table.find(id).filter(subs::user_id.eq(owner)))
@@ -82,7 +86,11 @@ pub async fn update(
 }
 
 /// The current secret, for rotation (moved to `previous`).
-pub async fn secret_of(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<Option<Vec<u8>>> {
+pub async fn secret_of(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    id: SubscriptionId,
+) -> QueryResult<Option<Vec<u8>>> {
     subs::table
         .find(id)
         .filter(subs::user_id.eq(owner))
@@ -96,8 +104,8 @@ pub async fn secret_of(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Q
 /// Stores a new verification code (its hash) for an unverified channel; false when there is none such.
 pub async fn set_code(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: SubscriptionId,
     hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> QueryResult<bool> {
@@ -120,8 +128,8 @@ type CodeColumns = (Option<Vec<u8>>, Option<DateTime<Utc>>);
 /// waiting or its guesses are used up.
 pub async fn count_attempt(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: SubscriptionId,
     max_attempts: i32,
 ) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
     let found: Option<CodeColumns> = diesel::update(
@@ -143,8 +151,8 @@ pub async fn count_attempt(
 /// Marks the channel verified if its code is still the one that was checked.
 pub async fn mark_verified(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: SubscriptionId,
     hash: &[u8],
     now: DateTime<Utc>,
 ) -> QueryResult<Option<SubscriptionRow>> {
@@ -161,7 +169,7 @@ pub async fn mark_verified(
         .optional()
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> QueryResult<bool> {
+pub async fn delete(conn: &mut AsyncPgConnection, owner: UserId, id: SubscriptionId) -> QueryResult<bool> {
     let deleted = diesel::delete(subs::table.find(id).filter(subs::user_id.eq(owner))).execute(conn).await?;
     Ok(deleted == 1)
 }

@@ -8,9 +8,9 @@
 use chrono::Duration;
 use rand::Rng;
 use reminder_core::ChannelKind;
+use reminder_core::ids::{SubscriptionId, UserId};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::model::{SubscriptionRow, SubscriptionView};
 use super::store;
@@ -59,7 +59,7 @@ fn address_of(kind: ChannelKind, config: &serde_json::Value) -> Option<String> {
     config[field].as_str().map(str::to_owned)
 }
 
-fn hash(state: &AppState, id: Uuid, code: &str) -> Vec<u8> {
+fn hash(state: &AppState, id: SubscriptionId, code: &str) -> Vec<u8> {
     let key = crate::crypto::derive_key(state.config.encryption_key.expose_secret(), "channel-verification");
     crate::crypto::hmac_sha256(&key, format!("{id}:{code}").as_bytes())
 }
@@ -142,7 +142,12 @@ async fn deliver(state: &AppState, kind: ChannelKind, address: &str, code: &str)
 
 /// Checks a code; the right one verifies the channel. Every guess counts before it is compared, so
 /// parallel guesses cannot exceed the limit.
-pub async fn verify(state: &AppState, user: Uuid, id: Uuid, input: VerifyInput) -> Result<SubscriptionView, ApiError> {
+pub async fn verify(
+    state: &AppState,
+    user: UserId,
+    id: SubscriptionId,
+    input: VerifyInput,
+) -> Result<SubscriptionView, ApiError> {
     let code = input.code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::field("code", "must be the six digits we sent"));
@@ -172,7 +177,7 @@ pub async fn verify(state: &AppState, user: Uuid, id: Uuid, input: VerifyInput) 
 }
 
 /// `POST /v1/agents/subscriptions/{id}/verify/resend`.
-pub async fn resend(state: &AppState, user: Uuid, id: Uuid) -> Result<VerificationView, ApiError> {
+pub async fn resend(state: &AppState, user: UserId, id: SubscriptionId) -> Result<VerificationView, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find_for(&mut conn, user, id).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
     drop(conn);

@@ -97,7 +97,7 @@ pub(super) fn shown(view: &SubscriptionView) -> Value {
 
 /// One channel of the viewer's, or 404 (another user's id included).
 async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<SubscriptionView, ConsoleError> {
-    service::list(state, user).await?.into_iter().find(|c| c.id == id).ok_or(ConsoleError::NotFound)
+    service::list(state, user).await?.into_iter().find(|c| c.id.uuid() == id).ok_or(ConsoleError::NotFound)
 }
 
 /// The add forms, as typed (kept to fill them again after an error). `kind` says which form was sent.
@@ -238,7 +238,7 @@ pub async fn create(
                 // Shown on this response only: only its ciphertext is kept.
                 (Some(secret), _) => {
                     let extra = Extra { secret: Some(secret), ..Extra::default() };
-                    detail_page(&req, &state, &viewer, id, extra, StatusCode::OK).await
+                    detail_page(&req, &state, &viewer, id.into(), extra, StatusCode::OK).await
                 }
                 (None, Some(sent)) => {
                     let message = format!("{added} {}", code_message(&sent, &target_of(&created.subscription)));
@@ -274,7 +274,7 @@ pub async fn verify(
     PostedTo { viewer, id, form }: PostedTo<CodeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let input = VerifyInput { code: form.code.clone() };
-    let err = match verification::verify(&state, viewer.user_id, id, input).await {
+    let err = match verification::verify(&state, viewer.user_id, id.into(), input).await {
         Ok(channel) => {
             let message = format!("Confirmed. {} now receives your reminders.", target_of(&channel));
             return Ok(redirect_with(&state.config, &format!("/channels/{id}"), &message));
@@ -300,7 +300,7 @@ pub async fn resend(
     PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     let location = format!("/channels/{id}");
-    match verification::resend(&state, viewer.user_id, id).await {
+    match verification::resend(&state, viewer.user_id, id.into()).await {
         Ok(sent) => {
             let user = caller(&req, &viewer)?;
             let target = target_of(&find(&state, &user, id).await?);
@@ -349,7 +349,7 @@ pub async fn test(
     PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     let user = caller(&req, &viewer)?;
-    let message = match service::test(&state, &user, id).await {
+    let message = match service::test(&state, &user, id.into()).await {
         Ok(result) => test_message(&result),
         Err(ApiError::Client { code: ErrorCode::Conflict, .. }) => {
             "This channel is not confirmed yet: enter the code we sent to it first.".to_owned()
@@ -376,7 +376,7 @@ pub async fn enabled(
     let user = caller(&req, &viewer)?;
     let on = form.enabled == "true";
     let patch = SubscriptionPatch { name: None, config: None, enabled: Some(on), rotate_secret: None };
-    service::update(&state, &user, id, patch).await?;
+    service::update(&state, &user, id.into(), patch).await?;
     let message = match on {
         true => "Turned on. It receives your reminders again.",
         false => "Turned off. It receives nothing until you turn it on again.",
@@ -403,7 +403,7 @@ pub async fn delete(
         return detail_page(&req, &state, &viewer, id, extra, StatusCode::BAD_REQUEST).await;
     }
     let user = caller(&req, &viewer)?;
-    service::delete(&state, &user, id).await?;
+    service::delete(&state, &user, id.into()).await?;
     Ok(redirect_with(&state.config, "/channels", "Channel deleted. Reminders no longer use it."))
 }
 

@@ -181,7 +181,7 @@ pub async fn edit_form(
     ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let contact = service::get(&state, viewer.user_id, id).await?;
+    let contact = service::get(&state, viewer.user_id, id.into()).await?;
     let (start, end) = contact.quiet_hours.clone().map(|q| (q.start, q.end)).unwrap_or_default();
     let form = HoursForm {
         csrf: String::new(),
@@ -209,19 +209,19 @@ pub async fn edit(
             timezone: Some(blank_is_none(&form.timezone)),
             quiet_hours: Some(hours),
         };
-        match service::update(&state, viewer.user_id, id, patch).await {
+        match service::update(&state, viewer.user_id, id.into(), patch).await {
             Ok(updated) => {
                 let message = format!("Saved {}'s time zone and quiet hours.", updated.name);
                 return Ok(redirect_with(&state.config, "/contacts", &message));
             }
             Err(err) => {
                 let status = placed(err, &mut errors)?;
-                let contact = service::get(&state, viewer.user_id, id).await?;
+                let contact = service::get(&state, viewer.user_id, id.into()).await?;
                 return edit_page(&req, &state, &viewer, &contact, &form, &errors, status).await;
             }
         }
     }
-    let contact = service::get(&state, viewer.user_id, id).await?;
+    let contact = service::get(&state, viewer.user_id, id.into()).await?;
     edit_page(&req, &state, &viewer, &contact, &form, &errors, StatusCode::BAD_REQUEST).await
 }
 
@@ -232,7 +232,7 @@ pub async fn remove_form(
     ItemPage { viewer, id }: ItemPage,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    let contact = service::get(&state, viewer.user_id, id).await?;
+    let contact = service::get(&state, viewer.user_id, id.into()).await?;
     let context = json!({"contact": row(&contact)});
     Ok(page(&req, &state.config, &viewer, "contacts", "contact_remove.html", StatusCode::OK, context))
 }
@@ -242,6 +242,6 @@ pub async fn remove(
     PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     ensure_enabled(&state)?;
-    service::delete(&state, viewer.user_id, id).await?;
+    service::delete(&state, viewer.user_id, id.into()).await?;
     Ok(redirect_with(&state.config, "/contacts", "Contact removed. They will not be reached again."))
 }

@@ -2,8 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use reminder_core::ids::{ReminderId, UserId};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::page;
 use crate::console::chart;
@@ -23,7 +23,7 @@ const DELIVERIES_SHOWN: u32 = 10;
 /// Every reminder but archived ones (the first 100, as the list page shows them).
 pub async fn all_reminders(
     conn: &mut diesel_async::AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     q: Option<String>,
 ) -> Result<Vec<ReminderView>, crate::http::ApiError> {
     let query = ListQuery { status: None, importance: None, q, page: Some(1), page_size: Some(100) };
@@ -46,7 +46,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
         .map(|r| json!({"id": r.id, "title": r.title, "next": next_time(r), "status": r.status, "importance": r.importance}))
         .collect();
     let open = episodes::open_for_user(&mut conn, viewer.user_id, OPEN_SHOWN).await?;
-    let open_ids: Vec<Uuid> = open.iter().map(|e| e.id).collect();
+    let open_ids: Vec<reminder_core::ids::EpisodeId> = open.iter().map(|e| e.id).collect();
     let reached = outcomes::reached(&mut conn, viewer.user_id, &open_ids).await?;
     let today = state.clock.now().with_timezone(&viewer.tz).date_naive();
     let first = today.checked_sub_days(chrono::Days::new(chart::DAYS - 1)).unwrap_or(today);
@@ -55,9 +55,9 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     let page_of = Page { page: 1, page_size: DELIVERIES_SHOWN };
     let (recent, _) = delivery_log(&mut conn, viewer.user_id, None, page_of, None).await?;
     // One query names every reminder on the page, whichever of the user's reminders they are.
-    let ids: Vec<Uuid> = open.iter().map(|e| e.reminder_id).chain(recent.iter().map(|d| d.reminder_id)).collect();
+    let ids: Vec<ReminderId> = open.iter().map(|e| e.reminder_id).chain(recent.iter().map(|d| d.reminder_id)).collect();
     let titles = reminders::titles(&mut conn, viewer.user_id, &ids).await?;
-    let title_of = |id: &Uuid| titles.get(id).map_or("(archived reminder)", String::as_str);
+    let title_of = |id: &ReminderId| titles.get(id).map_or("(archived reminder)", String::as_str);
 
     let open: Vec<_> = open
         .into_iter()

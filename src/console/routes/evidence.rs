@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use reminder_core::ids::ReminderId;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -118,8 +119,8 @@ async fn evidence_page(
     let mut conn = state.db.get().await?;
     let reminders = all_reminders(&mut conn, viewer.user_id, None).await?;
     drop(conn);
-    let titles: HashMap<Uuid, &str> = reminders.iter().map(|r| (r.id, r.title.as_str())).collect();
-    let title_of = |id: &Uuid| titles.get(id).copied().unwrap_or("(archived reminder)");
+    let titles: HashMap<ReminderId, &str> = reminders.iter().map(|r| (r.id, r.title.as_str())).collect();
+    let title_of = |id: &ReminderId| titles.get(id).copied().unwrap_or("(archived reminder)");
     let hooks: Vec<Value> = hooks::list(state, viewer.user_id, None)
         .await?
         .iter()
@@ -191,7 +192,7 @@ pub async fn create_hook(
         return evidence_page(&req, &state, &viewer, shown, StatusCode::BAD_REQUEST).await;
     };
     let input = NewHook { action: blank_is_none(&form.action) };
-    let (status, shown) = match hooks::create(&state, viewer.user_id, reminder, input).await {
+    let (status, shown) = match hooks::create(&state, viewer.user_id, ReminderId(reminder), input).await {
         // The URL is shown on this answer only: it is not stored, so it cannot be shown again.
         Ok(created) => (StatusCode::CREATED, Shown { created: Some(created), ..Shown::fresh(&form.reminder) }),
         // The reminder is gone or another user's: the same as a choice that is not on the list.

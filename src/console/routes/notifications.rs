@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use reminder_core::ChannelKind;
+use reminder_core::ids::ReminderId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -40,7 +41,7 @@ impl LogQuery {
     fn filter(&self) -> Result<(LogFilter<'_>, Option<Cursor>), Errors> {
         let mut errors = Errors::new();
         let typed = Some(self.reminder.trim()).filter(|r| !r.is_empty());
-        let reminder = typed.and_then(|raw| Uuid::parse_str(raw).ok());
+        let reminder = typed.and_then(|raw| Uuid::parse_str(raw).ok().map(ReminderId));
         let title = typed.filter(|_| reminder.is_none());
         if title.is_some_and(|t| t.chars().count() > TITLE_MAX) {
             errors.insert("reminder".into(), format!("Type at most {TITLE_MAX} characters of a title."));

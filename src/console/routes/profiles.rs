@@ -160,7 +160,7 @@ pub async fn new_form(
 /// The viewer's profile or a preset with `id` (another user's is the 404 page), and how the editor shows it.
 async fn stored(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<(ProfileView, Editing), ConsoleError> {
     let mut conn = state.db.get().await?;
-    let view = service::get(&mut conn, viewer.user_id, id).await?;
+    let view = service::get(&mut conn, viewer.user_id, id.into()).await?;
     let editing = if view.is_preset { Editing::Preset(id) } else { Editing::Own(id) };
     Ok((view, editing))
 }
@@ -238,7 +238,7 @@ async fn edited(
             Err(errors) => Err(errors),
         },
         Editing::Own(id) | Editing::Preset(id) => match form.to_patch() {
-            Ok(patch) => Ok(service::update(&mut conn, viewer.user_id, id, patch)
+            Ok(patch) => Ok(service::update(&mut conn, viewer.user_id, id.into(), patch)
                 .await
                 .map(|v| (v, "saved. Reminders that use it follow the new tiers"))),
             Err(errors) => Err(errors),
@@ -285,7 +285,7 @@ pub async fn delete(
     PostedTo { viewer, id, .. }: PostedTo<TokenOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     let mut conn = state.db.get().await?;
-    match service::delete(&mut conn, viewer.user_id, id).await {
+    match service::delete(&mut conn, viewer.user_id, id.into()).await {
         Ok(()) => Ok(redirect_with(&state.config, "/profiles", "Profile deleted.")),
         // In use: back to the profile, saying which reminders hold it.
         Err(ApiError::Client { code: ErrorCode::Conflict, message, .. }) => {

@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// The form as the stored reminder fills it (404 for another user's).
 async fn stored_form(state: &AppState, viewer: &Viewer, id: uuid::Uuid) -> Result<ReminderForm, ConsoleError> {
     let mut conn = state.db.get().await?;
-    let reminder = service::get(&mut conn, viewer.user_id, id).await?;
+    let reminder = service::get(&mut conn, viewer.user_id, id.into()).await?;
     Ok(ReminderForm::from_view(&reminder, viewer.tz))
 }
 
@@ -45,7 +45,7 @@ pub async fn edit(
         }
     };
     let mut conn = state.db.get().await?;
-    let edit = service::ReminderEdit { owner: viewer.user_id.into(), id: id.into(), patch, now: state.clock.now() };
+    let edit = service::ReminderEdit { owner: viewer.user_id, id: id.into(), patch, now: state.clock.now() };
     let err = match crate::stopping::update_reminder(&mut conn, &state.config.tier_limits, edit).await {
         Ok(_) => return Ok(redirect_with(&state.config, &format!("/reminders/{id}"), "Reminder saved.")),
         Err(err) => err,
@@ -63,7 +63,7 @@ pub async fn archive(
     crate::stopping::archive_reminder(
         &mut conn,
         &state.config.tier_limits,
-        viewer.user_id.into(),
+        viewer.user_id,
         id.into(),
         state.clock.now(),
     )

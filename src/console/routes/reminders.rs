@@ -206,16 +206,17 @@ async fn detail_page(
 ) -> Result<HttpResponse, ConsoleError> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
-    let reminder = service::get(&mut conn, viewer.user_id, id).await?;
+    let reminder = service::get(&mut conn, viewer.user_id, id.into()).await?;
     let upcoming = if reminder.status == "active" {
-        let schedule = mapping::schedule_of(&store::schedule_for(&mut conn, id).await?).map_err(ApiError::internal)?;
+        let schedule =
+            mapping::schedule_of(&store::schedule_for(&mut conn, id.into()).await?).map_err(ApiError::internal)?;
         schedule.upcoming(now, UPCOMING_SHOWN).map_err(ApiError::internal)?
     } else {
         Vec::new()
     };
     let profile = profiles::get(&mut conn, viewer.user_id, reminder.escalation_profile_id).await?;
-    let preview = preview::preview(&mut conn, viewer.user_id, id).await?;
-    let history = episodes::list_for_reminder(&mut conn, viewer.user_id, id, EPISODES_SHOWN).await?;
+    let preview = preview::preview(&mut conn, viewer.user_id, id.into()).await?;
+    let history = episodes::list_for_reminder(&mut conn, viewer.user_id, id.into(), EPISODES_SHOWN).await?;
     drop(conn);
     let open = history.iter().find(|e| episodes::OPEN_STATUSES.contains(&e.status.as_str()));
     let (phrase, snooze_error) = match snooze_form {
@@ -254,7 +255,7 @@ pub async fn snooze(
 ) -> Result<HttpResponse, ConsoleError> {
     let phrase = if form.quick.trim().is_empty() { &form.phrase } else { &form.quick };
     let input = SnoozeInput { until: None, duration: Some(phrase.clone()) };
-    match snooze::snooze(&state, viewer.user_id, id, input).await {
+    match snooze::snooze(&state, viewer.user_id, id.into(), input).await {
         Ok(done) => {
             let message = format!("Snoozed. Interpreted as {}.", done.interpreted_as);
             Ok(redirect_with(&state.config, &format!("/reminders/{id}"), &message))
@@ -274,7 +275,7 @@ pub async fn snooze(
 
 async fn act(state: &AppState, viewer: &Viewer, id: Uuid, which: Simple) -> Result<HttpResponse, ConsoleError> {
     let location = format!("/reminders/{id}");
-    let message = match snooze::act(state, viewer.user_id, id, None, which).await {
+    let message = match snooze::act(state, viewer.user_id, id.into(), None, which).await {
         Ok(done) => match which {
             Simple::Acknowledge => match done.escalation.and_then(|e| e.ack_until) {
                 Some(until) => format!(

@@ -259,7 +259,7 @@ pub async fn revoke_key(
 /// Everything the account holds, as a JSON file to save: the same document as `GET /v1/users/me/export`.
 pub async fn export(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ConsoleError> {
     let mut conn = state.db.get().await?;
-    let export = crate::privacy::service::export(&mut conn, viewer.user_id.into(), state.clock.now()).await?;
+    let export = crate::privacy::service::export(&mut conn, viewer.user_id, state.clock.now()).await?;
     let body = serde_json::to_vec_pretty(&export).map_err(crate::http::ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Jsonb, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{EpisodeId, ReminderId, UserId};
 use reminder_core::machine::{EndReason, EpisodeStatus};
-use uuid::Uuid;
 
 use super::{BATCH, Lead, deliveries, episodes, fence, offer};
 use crate::billing::controls;
@@ -19,11 +19,11 @@ use crate::state::AppState;
 #[derive(diesel::QueryableByName)]
 struct DueEpisode {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: EpisodeId,
     #[diesel(sql_type = SqlUuid)]
-    reminder_id: Uuid,
+    reminder_id: ReminderId,
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = Jsonb)]
     plan: serde_json::Value,
     #[diesel(embed)]
@@ -70,8 +70,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
             let mut expired = Vec::new();
             for row in &due {
                 let Some((episode, plan)) = episodes::read(row.id, &row.columns, &row.plan) else { continue };
-                let ctx =
-                    row.owner.context(row.id.into(), row.reminder_id.into(), row.user_id.into(), row.occurrence_at);
+                let ctx = row.owner.context(row.id, row.reminder_id, row.user_id, row.occurrence_at);
                 let (next, created) = episodes::drive(&plan, episode, &ctx, now);
                 new_deliveries.extend(created);
                 if next.end_reason == Some(EndReason::Exhausted) && next.status == EpisodeStatus::Expired {

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, Jsonb, SmallInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::EpisodeId;
 use reminder_core::machine::{self, Event};
-use uuid::Uuid;
 
 use super::episodes;
 use crate::db::Prepare;
@@ -45,7 +45,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, failed: &[FailedDelivery]) -> di
 #[derive(diesel::QueryableByName)]
 struct Candidate {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: EpisodeId,
     #[diesel(sql_type = Jsonb)]
     plan: serde_json::Value,
     #[diesel(embed)]

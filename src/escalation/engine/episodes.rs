@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use reminder_core::delivery::NewDelivery;
+use reminder_core::ids::EpisodeId;
 use reminder_core::machine::{self, Effect, Episode, Event, Plan};
-use uuid::Uuid;
 
 use crate::escalation::episodes::{EpisodeColumns, decode_plan};
 use crate::notifications::delivery::{self, DeliveryContext};
@@ -39,7 +39,7 @@ pub fn drive(
 
 /// Reads episode `id`'s state and plan with their decoders; None, logged and counted, when either does
 /// not read (the step then leaves the row as it is).
-pub fn read(id: Uuid, columns: &EpisodeColumns, plan: &serde_json::Value) -> Option<(Episode, Plan)> {
+pub fn read(id: EpisodeId, columns: &EpisodeColumns, plan: &serde_json::Value) -> Option<(Episode, Plan)> {
     let read = columns
         .decode()
         .map_err(|err| ("episode", err))

@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use reminder_core::ids::EpisodeId;
+use reminder_core::ids::{EpisodeId, ReminderId, UserId};
 use reminder_core::machine;
+use reminder_core::machine::EpisodeStatus;
 use reminder_core::plan::{self, ProfileSettings, TierSpec};
 use reminder_core::schedule::{Schedule, ScheduleError};
-use uuid::Uuid;
+use reminder_core::status::ReminderStatus;
 
 use super::{BATCH, Lead, bad_rows, deliveries, episodes, fence, offer, recipients};
 use crate::billing::controls;
@@ -27,11 +28,11 @@ use crate::state::AppState;
 #[derive(diesel::QueryableByName)]
 struct DueReminder {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: ReminderId,
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: ReminderStatus,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     next_trigger_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -70,7 +71,7 @@ impl DueReminder {
         schedule: &Schedule,
         now: DateTime<Utc>,
     ) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>), ScheduleError> {
-        if self.status == "snoozed" {
+        if self.status == ReminderStatus::Snoozed {
             // Waking keeps the regular schedule, skipping occurrences that passed during the snooze.
             let occurrence = self.snoozed_until.unwrap_or(now);
             let next = match self.next_trigger_at {
@@ -159,13 +160,13 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
             if firing.is_empty() {
                 return Ok((due.len(), Vec::new()));
             }
-            let users: Vec<Uuid> = firing.iter().map(|(r, _)| r.user_id).collect();
-            let reminder_ids: Vec<Uuid> = firing.iter().map(|(r, _)| r.id).collect();
+            let users: Vec<UserId> = firing.iter().map(|(r, _)| r.user_id).collect();
+            let reminder_ids: Vec<ReminderId> = firing.iter().map(|(r, _)| r.id).collect();
             let (recipients, _) = tokio::try_join!(recipients::load(shared, &users), async {
                 // The next occurrence of a recurring reminder ends the previous open episode and cancels what it
                 // still owed: yesterday's nag is stale once today's starts.
                 let ending = store::Ending {
-                    status: "expired",
+                    status: EpisodeStatus::Expired,
                     end_reason: "superseded",
                     cancel_reason: "superseded by the next occurrence",
                 };
@@ -188,8 +189,8 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
                 // Derived from the occurrence (time first, so new episodes and their deliveries land at the
                 // right edge of their indexes): an occurrence fired again after a restore is the same episode,
                 // and its deliveries carry the `webhook-id`s the receiver already saw.
-                let id = EpisodeId::of_occurrence(reminder.id.into(), occurrence_at).uuid();
-                let ctx = reminder.owner.context(id.into(), reminder.id.into(), reminder.user_id.into(), occurrence_at);
+                let id = EpisodeId::of_occurrence(reminder.id, occurrence_at);
+                let ctx = reminder.owner.context(id, reminder.id, reminder.user_id, occurrence_at);
                 let (episode, created) = episodes::drive(&plan, machine::start(&plan, now), &ctx, now);
                 new_deliveries.extend(created);
                 new_episodes.push(store::NewEpisode {
@@ -204,7 +205,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
             let (inserted, _) =
                 tokio::try_join!(store::insert_batch(shared, &new_episodes, lead.epoch), advance_reminders)?;
             // An occurrence that already had an episode (a repeat firing) gets no second set of deliveries.
-            new_deliveries.retain(|d| inserted.contains(&d.escalation_id.uuid()));
+            new_deliveries.retain(|d| inserted.contains(&d.escalation_id));
             controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;
             let offered = deliveries::insert_batch(conn, &new_deliveries, offer_at).await?;
             metrics::counter!("reminders_fired_total").increment(inserted.len() as u64);

@@ -4,7 +4,7 @@
 //! claim from Postgres directly.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
+use reminder_core::ids::DeliveryId;
 
 use super::{Lead, deliveries, fence, stream};
 use crate::state::AppState;
@@ -52,7 +52,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
 /// Pushes deliveries that an engine step stamped as offered in its own insert (see
 /// `deliveries::insert_batch`), once that step's transaction has committed. A lost push is re-offered by
 /// [`run`] after `OFFER_TIMEOUT_SECS`.
-pub async fn push_committed(state: &AppState, redis: Option<&mut deadpool_redis::Connection>, ids: &[Uuid]) {
+pub async fn push_committed(state: &AppState, redis: Option<&mut deadpool_redis::Connection>, ids: &[DeliveryId]) {
     let Some(redis) = redis else { return };
     if ids.is_empty() {
         return;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use diesel::sql_types::{Array, Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reminder_core::ChannelKind;
+use reminder_core::ids::UserId;
 use reminder_core::plan::{Contact, Subscription};
 use uuid::Uuid;
 
@@ -16,7 +17,7 @@ struct SubscriptionRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = Text)]
     agent_type: String,
 }
@@ -26,7 +27,7 @@ struct ContactRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = Bool)]
     email_ok: bool,
     #[diesel(sql_type = Bool)]
@@ -36,12 +37,12 @@ struct ContactRow {
 /// Everyone the users in a batch can be escalated to.
 #[derive(Default)]
 pub struct Recipients {
-    pub subscriptions: HashMap<Uuid, Vec<Subscription>>,
-    pub contacts: HashMap<Uuid, Vec<Contact>>,
+    pub subscriptions: HashMap<UserId, Vec<Subscription>>,
+    pub contacts: HashMap<UserId, Vec<Contact>>,
 }
 
 /// Both queries are pipelined on `conn` (and behind whatever else the caller has in flight on it).
-pub async fn load(mut conn: &AsyncPgConnection, users: &[Uuid]) -> anyhow::Result<Recipients> {
+pub async fn load(mut conn: &AsyncPgConnection, users: &[UserId]) -> anyhow::Result<Recipients> {
     let mut out = Recipients::default();
     if users.is_empty() {
         return Ok(out);

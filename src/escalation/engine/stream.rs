@@ -1,6 +1,7 @@
 //! Redis Streams operations on the dispatch stream.
 
 use deadpool_redis::redis::{self, AsyncCommands, RedisResult, Value};
+use reminder_core::ids::DeliveryId;
 use uuid::Uuid;
 
 /// Stream key suffix (namespaced by the configured prefix).
@@ -16,11 +17,11 @@ const MAX_LEN: usize = 1_000_000;
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub entry_id: String,
-    pub delivery_id: Option<Uuid>,
+    pub delivery_id: Option<DeliveryId>,
 }
 
 /// Appends delivery ids in one pipelined round trip.
-pub async fn add(conn: &mut deadpool_redis::Connection, key: &str, ids: &[Uuid]) -> RedisResult<()> {
+pub async fn add(conn: &mut deadpool_redis::Connection, key: &str, ids: &[DeliveryId]) -> RedisResult<()> {
     let mut pipe = redis::pipe();
     for id in ids {
         pipe.cmd("XADD").arg(key).arg("MAXLEN").arg("~").arg(MAX_LEN).arg("*").arg("d").arg(id.to_string()).ignore();
@@ -118,7 +119,9 @@ fn entries_of_list(list: &Value) -> Vec<Entry> {
             let Value::Array(parts) = item else { return None };
             let entry_id = text(parts.first()?)?;
             let delivery_id = match parts.get(1) {
-                Some(Value::Array(fields)) => fields.get(1).and_then(text).and_then(|t| Uuid::parse_str(&t).ok()),
+                Some(Value::Array(fields)) => {
+                    fields.get(1).and_then(text).and_then(|t| Uuid::parse_str(&t).ok()).map(DeliveryId)
+                }
                 _ => None,
             };
             Some(Entry { entry_id, delivery_id })

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use reminder_core::machine::Episode;
-use uuid::Uuid;
+use reminder_core::ids::{EpisodeId, ReminderId, UserId};
+use reminder_core::machine::{Episode, EpisodeStatus};
 
 use super::EscalationRow;
 use crate::db::Prepare;
@@ -17,7 +17,7 @@ use crate::escalation::engine::deliveries::cancel_pending_of;
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = escalations, treat_none_as_null = true)]
 pub struct EpisodeWrite {
-    pub status: String,
+    pub status: EpisodeStatus,
     pub end_reason: Option<String>,
     pub current_tier: i16,
     pub loop_index: i16,
@@ -33,7 +33,7 @@ impl EpisodeWrite {
     /// `acknowledged_at`/`completed_at` keep what the row had unless this step sets them.
     pub fn new(row: &EscalationRow, episode: &Episode, acted_by: String) -> EpisodeWrite {
         EpisodeWrite {
-            status: episode.status.as_str().to_owned(),
+            status: episode.status,
             end_reason: episode.end_reason.map(|r| r.as_str().to_owned()),
             current_tier: i16::try_from(episode.current_tier).unwrap_or(i16::MAX),
             loop_index: i16::from(episode.loop_index),
@@ -48,7 +48,7 @@ impl EpisodeWrite {
 }
 
 /// Writes one episode's new state (an action on it); returns the row as written.
-pub async fn write(conn: &mut AsyncPgConnection, id: Uuid, values: &EpisodeWrite) -> QueryResult<EscalationRow> {
+pub async fn write(conn: &mut AsyncPgConnection, id: EpisodeId, values: &EpisodeWrite) -> QueryResult<EscalationRow> {
     diesel::update(escalations::table.find(id))
         .set(values)
         .returning(EscalationRow::as_returning())
@@ -58,15 +58,15 @@ pub async fn write(conn: &mut AsyncPgConnection, id: Uuid, values: &EpisodeWrite
 
 /// An episode's columns, as stored.
 pub struct EpisodeRow {
-    pub id: Uuid,
+    pub id: EpisodeId,
     pub episode: Episode,
 }
 
 /// An episode a fire step starts.
 pub struct NewEpisode {
     pub row: EpisodeRow,
-    pub reminder_id: Uuid,
-    pub user_id: Uuid,
+    pub reminder_id: ReminderId,
+    pub user_id: UserId,
     pub occurrence_at: DateTime<Utc>,
     pub plan: serde_json::Value,
 }
@@ -76,11 +76,11 @@ pub async fn insert_batch(
     mut conn: &AsyncPgConnection,
     rows: &[NewEpisode],
     epoch: i64,
-) -> diesel::QueryResult<Vec<Uuid>> {
+) -> diesel::QueryResult<Vec<EpisodeId>> {
     #[derive(diesel::QueryableByName)]
     struct Inserted {
         #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
+        id: EpisodeId,
     }
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -99,7 +99,7 @@ pub async fn insert_batch(
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.occurrence_at).collect::<Vec<_>>())
     .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.plan).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|r| r.row.episode.status.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.row.episode.status).collect::<Vec<_>>())
     .bind::<Array<SmallInt>, _>(rows.iter().map(|r| tier_column(&r.row.episode)).collect::<Vec<_>>())
     .bind::<Array<SmallInt>, _>(rows.iter().map(|r| i16::from(r.row.episode.loop_index)).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.row.episode.fired_at).collect::<Vec<_>>())
@@ -131,7 +131,7 @@ pub async fn update_batch(conn: &mut AsyncPgConnection, rows: &[EpisodeRow]) -> 
          WHERE e.id = v.id",
     )
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|r| r.episode.status.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.episode.status).collect::<Vec<_>>())
     .bind::<Array<SmallInt>, _>(rows.iter().map(|r| tier_column(&r.episode)).collect::<Vec<_>>())
     .bind::<Array<SmallInt>, _>(rows.iter().map(|r| i16::from(r.episode.loop_index)).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.episode.loop_started_at).collect::<Vec<_>>())
@@ -149,8 +149,8 @@ fn tier_column(episode: &Episode) -> i16 {
 
 /// How [`end_open`] ends the open episodes it finds.
 pub struct Ending<'a> {
-    /// `expired` or `cancelled`.
-    pub status: &'a str,
+    /// `Expired` or `Cancelled`.
+    pub status: EpisodeStatus,
     /// `superseded` or `cancelled`.
     pub end_reason: &'a str,
     /// Recorded on each pending delivery the episodes still owed.
@@ -160,11 +160,15 @@ pub struct Ending<'a> {
 /// Ends the open episodes of `reminders` and cancels what they still owed (the episodes first, then their
 /// deliveries: the lock order of every other path). Takes a shared connection so the engine can pipeline it
 /// with other statements of its transaction. Returns how many deliveries were cancelled.
-pub async fn end_open(mut conn: &AsyncPgConnection, reminders: &[Uuid], ending: Ending<'_>) -> QueryResult<usize> {
+pub async fn end_open(
+    mut conn: &AsyncPgConnection,
+    reminders: &[ReminderId],
+    ending: Ending<'_>,
+) -> QueryResult<usize> {
     #[derive(diesel::QueryableByName)]
     struct Ended {
         #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
+        id: EpisodeId,
     }
     let ended: Vec<Ended> = diesel::sql_query(
         "UPDATE escalations SET status = $2, end_reason = $3, next_step_at = NULL
@@ -177,7 +181,7 @@ pub async fn end_open(mut conn: &AsyncPgConnection, reminders: &[Uuid], ending: 
     .prepared()
     .load(&mut conn)
     .await?;
-    let ended: Vec<Uuid> = ended.into_iter().map(|row| row.id).collect();
+    let ended: Vec<EpisodeId> = ended.into_iter().map(|row| row.id).collect();
     cancel_pending_of(conn, &ended, ending.cancel_reason).await
 }
 

@@ -7,22 +7,22 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::UserId;
 
 use crate::db::schema::watch_addresses;
 
 /// The current generation of `user`'s address.
-pub async fn of(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i32> {
+pub async fn of(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i32> {
     let found = watch_addresses::table.find(user).select(watch_addresses::generation).first(conn).await.optional()?;
     Ok(found.unwrap_or(0))
 }
 
 /// The current generations of `users` (those on generation 0 are absent).
-pub async fn of_all(conn: &mut AsyncPgConnection, users: &[Uuid]) -> QueryResult<HashMap<Uuid, i32>> {
+pub async fn of_all(conn: &mut AsyncPgConnection, users: &[UserId]) -> QueryResult<HashMap<UserId, i32>> {
     if users.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, i32)> = watch_addresses::table
+    let rows: Vec<(UserId, i32)> = watch_addresses::table
         .filter(watch_addresses::user_id.eq_any(users))
         .select((watch_addresses::user_id, watch_addresses::generation))
         .load(conn)
@@ -31,7 +31,7 @@ pub async fn of_all(conn: &mut AsyncPgConnection, users: &[Uuid]) -> QueryResult
 }
 
 /// Moves `user` to the next generation and returns it.
-pub async fn rotate(conn: &mut AsyncPgConnection, user: Uuid, now: DateTime<Utc>) -> QueryResult<i32> {
+pub async fn rotate(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> QueryResult<i32> {
     diesel::insert_into(watch_addresses::table)
         .values((
             watch_addresses::user_id.eq(user),

@@ -3,7 +3,7 @@
 //! got it, as their link and an SMS `OK` do ([`got_it::reply`] is that one rule), and anything else is
 //! refused with an email telling the contact what they can do.
 
-use uuid::Uuid;
+use reminder_core::ids::{DeliveryId, ReminderId};
 
 use super::{ReplyCommand, notice_of, result};
 use crate::escalation::got_it::{self, GotIt};
@@ -14,8 +14,8 @@ use crate::watchers::inbound::InboundResult;
 /// Answers the contact's reply to `delivery` (a notification about `reminder`).
 pub(super) async fn handle(
     state: &AppState,
-    delivery: Uuid,
-    reminder: Uuid,
+    delivery: DeliveryId,
+    reminder: ReminderId,
     command: Option<ReplyCommand>,
 ) -> Result<InboundResult, ApiError> {
     let mut conn = state.db.get().await?;

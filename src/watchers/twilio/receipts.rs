@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
+use reminder_core::ids::DeliveryId;
+use reminder_core::status::DeliveryStatus;
 
 use crate::escalation::engine::channel_health::{self, FailedDelivery};
 use crate::escalation::engine::deliveries;
@@ -36,14 +37,14 @@ impl Receipt {
 /// message. Returns whether the row changed.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
-    delivery: Uuid,
+    delivery: DeliveryId,
     message_sid: Option<&str>,
     receipt: &Receipt,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let (status, error) = match receipt {
-        Receipt::Delivered => ("delivered", None),
-        Receipt::Failed { error } => ("failed", Some(error.clone())),
+        Receipt::Delivered => (DeliveryStatus::Delivered, None),
+        Receipt::Failed { error } => (DeliveryStatus::Failed, Some(error.clone())),
     };
     let message_sid = message_sid.map(str::to_owned);
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
@@ -53,7 +54,7 @@ pub async fn apply(
         if !deliveries::apply_sms_receipt(conn, delivery, status, error, message_sid, now).await? {
             return Ok(false);
         }
-        if status == "failed" {
+        if status == DeliveryStatus::Failed {
             channel_health::skip_failed_tiers(conn, &failed, now).await?;
         }
         Ok(true)

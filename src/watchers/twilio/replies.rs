@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{ReminderId, UserId};
 use reminder_core::nlp::PhraseError;
-use uuid::Uuid;
 
 use crate::contacts::consent::{self, TextedYes};
 use crate::escalation::actions::{self, ActionError, Actor, SnoozeUntil};
@@ -75,9 +75,9 @@ const COMMANDS: &str = "Reply ACK to pause, DONE when done, SNOOZE 2h (or SNOOZE
 #[derive(diesel::QueryableByName)]
 struct Addressed {
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = SqlUuid)]
-    reminder_id: Uuid,
+    reminder_id: ReminderId,
     #[diesel(sql_type = Text)]
     title: String,
     #[diesel(sql_type = Text)]

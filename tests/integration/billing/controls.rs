@@ -291,12 +291,12 @@ async fn the_window_count_is_exact_when_workers_claim_at_once() {
     })
     .await;
     let mut conn = app.db.connect().await;
-    let ids: Vec<Uuid> =
+    let ids: Vec<reminder_core::ids::DeliveryId> =
         diesel_async::RunQueryDsl::load::<Id>(diesel::sql_query("SELECT id FROM deliveries"), &mut conn)
             .await
             .unwrap()
             .into_iter()
-            .map(|row| row.id)
+            .map(|row| row.id.into())
             .collect();
     let now = app.state.clock.now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -369,15 +369,16 @@ async fn sms_past_the_monthly_budget_fall_back_to_email_with_a_note() {
     assert_eq!(fresh_row, format!("sms/{fresh_sms}/-"));
 
     // Each SMS sent counts once against the budget, however often its outcome is written.
-    let id: Uuid = scalar(&app, &format!("SELECT id::text AS value FROM deliveries WHERE user_id = '{}'", fresh.user))
-        .await
-        .parse()
-        .unwrap();
+    let id: reminder_core::ids::DeliveryId =
+        scalar(&app, &format!("SELECT id::text AS value FROM deliveries WHERE user_id = '{}'", fresh.user))
+            .await
+            .parse()
+            .unwrap();
     exec(&app, &format!("UPDATE deliveries SET status = 'sending', attempts = 1 WHERE id = '{id}'")).await;
     let sent = deliveries::Recorded {
         id,
         attempt: 1,
-        status: "sent",
+        status: reminder_core::status::DeliveryStatus::Sent,
         next_attempt_at: None,
         error: None,
         provider_message_id: Some("SM1".to_owned()),

@@ -98,7 +98,7 @@ async fn trusted_contacts_stop_at_each_tiers_limit() {
         .await;
         for n in 0..=allowed {
             let mut conn = app.db.connect().await;
-            let checked = limits::check(&mut conn, &tiers, owner, Limit::TrustedContacts).await;
+            let checked = limits::check(&mut conn, &tiers, owner.into(), Limit::TrustedContacts).await;
             if n < allowed {
                 assert!(checked.is_ok(), "{tier}: contact {} of {allowed} refused", n + 1);
                 exec(&app, &format!("INSERT INTO trusted_contacts (user_id, name, email) VALUES ('{id}', 'C{n}', 'c{n}@example.com')")).await;
@@ -127,7 +127,7 @@ async fn the_subscription_view_shows_the_delivery_controls_and_an_expired_suspen
     use escalating_reminders::billing::service::set_delivery_status;
     let app = TestApp::spawn().await;
     let token = user(&app, "controls-view@example.com").await;
-    let id: uuid::Uuid = user_id(&app, &token).await.parse().unwrap();
+    let id: reminder_core::ids::UserId = user_id(&app, &token).await.parse().unwrap();
     let view = || async { app.get("/v1/billing/subscription", Some(&token)).await.data(200)["delivery"].clone() };
     assert_eq!(view().await["state"], "ACTIVE");
 
@@ -148,6 +148,13 @@ async fn the_subscription_view_shows_the_delivery_controls_and_an_expired_suspen
     set_delivery_status(&mut conn, id, DeliveryState::UsageSuspended, Some("over"), Some(past)).await.unwrap();
     assert_eq!(view().await["state"], "ACTIVE", "a suspension past its end has lifted itself");
 
-    let unknown = set_delivery_status(&mut conn, uuid::Uuid::new_v4(), DeliveryState::Active, None, None).await;
+    let unknown = set_delivery_status(
+        &mut conn,
+        reminder_core::ids::UserId(uuid::Uuid::new_v4()),
+        DeliveryState::Active,
+        None,
+        None,
+    )
+    .await;
     assert!(unknown.is_err(), "an unknown user is not found");
 }

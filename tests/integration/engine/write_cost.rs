@@ -61,9 +61,10 @@ async fn an_expired_claim_behind_a_long_backlog_comes_back_with_the_sweep() {
     );
     let late_delivery: Vec<IdRow> = diesel_async::RunQueryDsl::load(diesel::sql_query(sql), &mut conn).await.unwrap();
     let now = app.state.clock.now();
-    let claimed = deliveries::claim_by_ids(&mut conn, &[late_delivery[0].id], now, now + chrono::Duration::seconds(15))
-        .await
-        .unwrap();
+    let claimed =
+        deliveries::claim_by_ids(&mut conn, &[late_delivery[0].id.into()], now, now + chrono::Duration::seconds(15))
+            .await
+            .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM deliveries WHERE status = 'pending'").await, 2_100);
 

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::{DeliveryId, EpisodeId, ReminderId, UserId};
 use uuid::Uuid;
 
 use crate::billing::controls;
@@ -16,13 +17,13 @@ use crate::db::Prepare;
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct Claimed {
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub id: DeliveryId,
     #[diesel(sql_type = SqlUuid)]
-    pub escalation_id: Uuid,
+    pub escalation_id: EpisodeId,
     #[diesel(sql_type = SqlUuid)]
-    pub reminder_id: Uuid,
+    pub reminder_id: ReminderId,
     #[diesel(sql_type = SqlUuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
     #[diesel(sql_type = SmallInt)]
     pub tier: i16,
     #[diesel(sql_type = SmallInt)]
@@ -85,7 +86,7 @@ fn claim(source: &str) -> String {
 /// Claims the deliveries named by stream entries (those still pending and due).
 pub async fn claim_by_ids(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
+    ids: &[DeliveryId],
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Claimed>> {
@@ -131,8 +132,8 @@ pub async fn within_allowance(
     settings: controls::Settings<'_>,
     rows: &[&Claimed],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<HashSet<Uuid>> {
-    let mut wanted: Vec<(Uuid, usize)> = Vec::new();
+) -> diesel::QueryResult<HashSet<DeliveryId>> {
+    let mut wanted: Vec<(UserId, usize)> = Vec::new();
     for row in rows {
         match wanted.iter_mut().find(|(user, _)| *user == row.user_id) {
             Some((_, n)) => *n += 1,
@@ -142,7 +143,7 @@ pub async fn within_allowance(
     conn.transaction(async move |conn| {
         let mut allowed = controls::allowance(conn, settings, &wanted, now).await?;
         let mut through = HashSet::with_capacity(rows.len());
-        let mut held: Vec<(Uuid, i32, String)> = Vec::new();
+        let mut held: Vec<(DeliveryId, i32, String)> = Vec::new();
         for row in rows {
             match allowed.get_mut(&row.user_id) {
                 Some(left) if left.sends > 0 => {

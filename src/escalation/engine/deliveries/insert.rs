@@ -28,11 +28,11 @@ pub async fn insert_batch(
     conn: &mut AsyncPgConnection,
     rows: &[NewDelivery],
     offer_at: Option<DateTime<Utc>>,
-) -> diesel::QueryResult<Vec<Uuid>> {
+) -> diesel::QueryResult<Vec<DeliveryId>> {
     #[derive(diesel::QueryableByName)]
     struct Inserted {
         #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
+        id: DeliveryId,
         #[diesel(sql_type = diesel::sql_types::Bool)]
         offered: bool,
     }
@@ -64,7 +64,7 @@ pub async fn insert_batch(
     .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.cancel_reason.as_deref()).collect::<Vec<_>>())
     .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.payload).collect::<Vec<_>>())
     .bind::<Nullable<Timestamptz>, _>(offer_at)
-    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id().uuid()).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(NewDelivery::id).collect::<Vec<_>>())
     .prepared()
     .load::<Inserted>(conn)
     .await
@@ -107,7 +107,7 @@ pub async fn insert_lifecycle(
     conn: &mut AsyncPgConnection,
     events: &[EpisodeEvent],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<Vec<Uuid>> {
+) -> diesel::QueryResult<Vec<DeliveryId>> {
     #[derive(diesel::QueryableByName)]
     struct Told {
         #[diesel(sql_type = BigInt)]
@@ -118,7 +118,7 @@ pub async fn insert_lifecycle(
     #[derive(diesel::QueryableByName)]
     struct Inserted {
         #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
+        id: DeliveryId,
     }
     if events.is_empty() {
         return Ok(Vec::new());
@@ -135,7 +135,7 @@ pub async fn insert_lifecycle(
         return Ok(Vec::new());
     }
     let id = |(event, target): &(&EpisodeEvent, Uuid)| {
-        DeliveryId::of(event.escalation_id.into(), 0, event.event.code(), "subscription", *target, "webhook").uuid()
+        DeliveryId::of(event.escalation_id, 0, event.event.code(), "subscription", *target, "webhook")
     };
     let inserted: Vec<Inserted> = diesel::sql_query(INSERT_LIFECYCLE)
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|(e, _)| e.escalation_id).collect::<Vec<_>>())

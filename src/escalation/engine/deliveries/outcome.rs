@@ -4,17 +4,18 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::{DeliveryId, EpisodeId};
+use reminder_core::status::DeliveryStatus;
 
 use crate::db::Prepare;
 
 /// What happened to one claimed delivery.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    pub id: Uuid,
+    pub id: DeliveryId,
     pub attempt: i32,
-    /// `sent`, `pending` (retry later), or `failed`.
-    pub status: &'static str,
+    /// `Sent`, `Pending` (retry later), or `Failed`.
+    pub status: DeliveryStatus,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
     pub provider_message_id: Option<String>,
@@ -77,7 +78,7 @@ pub async fn record_outcomes(
 /// Extends leases of claims this attempt still owns.
 pub async fn renew_leases(
     conn: &mut AsyncPgConnection,
-    claims: &[(Uuid, i32)],
+    claims: &[(DeliveryId, i32)],
     until: DateTime<Utc>,
 ) -> diesel::QueryResult<usize> {
     diesel::sql_query(
@@ -97,7 +98,7 @@ pub async fn renew_leases(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::QueryableByName)]
 pub struct Step {
     #[diesel(sql_type = SqlUuid)]
-    pub escalation_id: Uuid,
+    pub escalation_id: EpisodeId,
     #[diesel(sql_type = diesel::sql_types::SmallInt)]
     pub tier: i16,
     #[diesel(sql_type = diesel::sql_types::SmallInt)]
@@ -106,7 +107,7 @@ pub struct Step {
 
 /// The episode step of SMS delivery `id`, if there is one (read before locking the episode: a receipt locks
 /// the episode before its deliveries, as everywhere else).
-pub async fn sms_step(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Option<Step>> {
+pub async fn sms_step(conn: &mut AsyncPgConnection, id: DeliveryId) -> diesel::QueryResult<Option<Step>> {
     let steps: Vec<Step> =
         diesel::sql_query("SELECT escalation_id, tier, loop_index FROM deliveries WHERE id = $1 AND channel = 'sms'")
             .bind::<SqlUuid, _>(id)
@@ -120,8 +121,8 @@ pub async fn sms_step(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryRe
 /// the message id is known, only for that message. Returns whether the row changed.
 pub async fn apply_sms_receipt(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    status: &'static str,
+    id: DeliveryId,
+    status: DeliveryStatus,
     error: Option<String>,
     message_sid: Option<String>,
     now: DateTime<Utc>,
@@ -144,12 +145,18 @@ pub async fn apply_sms_receipt(
 }
 
 /// A pull agent confirmed delivery `id`: a sent row becomes delivered (again harmlessly).
-pub async fn mark_pulled(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> diesel::QueryResult<usize> {
+pub async fn mark_pulled(
+    conn: &mut AsyncPgConnection,
+    id: DeliveryId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
     use diesel::{ExpressionMethods, QueryDsl};
 
     use crate::db::schema::deliveries;
-    diesel::update(deliveries::table.find(id).filter(deliveries::status.eq_any(["sent", "delivered"])))
-        .set((deliveries::status.eq("delivered"), deliveries::delivered_at.eq(now)))
-        .execute(conn)
-        .await
+    diesel::update(
+        deliveries::table.find(id).filter(deliveries::status.eq_any([DeliveryStatus::Sent, DeliveryStatus::Delivered])),
+    )
+    .set((deliveries::status.eq(DeliveryStatus::Delivered), deliveries::delivered_at.eq(now)))
+    .execute(conn)
+    .await
 }

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use reminder_core::ids::{DeliveryId, EpisodeId};
+use reminder_core::status::DeliveryStatus;
 
 use crate::db::Prepare;
 use crate::escalation::engine::Shard;
@@ -30,11 +31,11 @@ pub async fn lock_unoffered(
     offered_before: DateTime<Utc>,
     limit: i64,
     shard: Shard,
-) -> diesel::QueryResult<Vec<Uuid>> {
+) -> diesel::QueryResult<Vec<DeliveryId>> {
     #[derive(diesel::QueryableByName)]
     struct Id {
         #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
+        id: DeliveryId,
     }
     let due: Vec<Id> = diesel::sql_query(format!(
         "SELECT id FROM deliveries
@@ -54,7 +55,7 @@ pub async fn lock_unoffered(
 /// Stamps deliveries as offered at `now`.
 pub async fn mark_offered(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
+    ids: &[DeliveryId],
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<usize> {
     diesel::sql_query("UPDATE deliveries SET offered_at = $2 WHERE id = ANY($1)")
@@ -121,7 +122,7 @@ pub async fn release_expired_leases(
 /// episode's lifecycle events (tier 0) are owed whatever happens next, so they stay.
 pub async fn cancel_pending_tiers(
     conn: &mut AsyncPgConnection,
-    escalation: Uuid,
+    escalation: EpisodeId,
     reason: &str,
 ) -> diesel::QueryResult<usize> {
     use diesel::{ExpressionMethods, QueryDsl};
@@ -130,10 +131,10 @@ pub async fn cancel_pending_tiers(
     diesel::update(
         deliveries::table
             .filter(deliveries::escalation_id.eq(escalation))
-            .filter(deliveries::status.eq("pending"))
+            .filter(deliveries::status.eq(DeliveryStatus::Pending))
             .filter(deliveries::tier.gt(LIFECYCLE_TIER)),
     )
-    .set((deliveries::status.eq("cancelled"), deliveries::cancel_reason.eq(reason)))
+    .set((deliveries::status.eq(DeliveryStatus::Cancelled), deliveries::cancel_reason.eq(reason)))
     .execute(conn)
     .await
 }
@@ -143,7 +144,7 @@ pub async fn cancel_pending_tiers(
 /// engine can pipeline it with other statements of its transaction.
 pub async fn cancel_pending_of(
     mut conn: &AsyncPgConnection,
-    escalations: &[Uuid],
+    escalations: &[EpisodeId],
     reason: &str,
 ) -> diesel::QueryResult<usize> {
     if escalations.is_empty() {
