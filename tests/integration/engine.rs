@@ -4,6 +4,7 @@ mod bad_rows;
 mod faults;
 mod fencing;
 mod lifecycle;
+mod pull_confirmation;
 pub mod quiet_hours;
 pub mod seed;
 mod shards;

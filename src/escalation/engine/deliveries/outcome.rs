@@ -144,19 +144,22 @@ pub async fn apply_sms_receipt(
     Ok(updated > 0)
 }
 
-/// A pull agent confirmed delivery `id`: a sent row becomes delivered (again harmlessly).
+/// A pull agent confirmed delivery `id`: the row becomes delivered (again harmlessly). The agent may read its
+/// inbox before the worker that put the row there has recorded the send (the inbox row commits first), so a
+/// row still `sending` is confirmed too, and the worker's later outcome, written only while the row is
+/// `sending`, then changes nothing: the confirmation is never overwritten by `sent`.
 pub async fn mark_pulled(
     conn: &mut AsyncPgConnection,
     id: DeliveryId,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<usize> {
-    use diesel::{ExpressionMethods, QueryDsl};
-
-    use crate::db::schema::deliveries;
-    diesel::update(
-        deliveries::table.find(id).filter(deliveries::status.eq_any([DeliveryStatus::Sent, DeliveryStatus::Delivered])),
+    diesel::sql_query(
+        "UPDATE deliveries SET status = 'delivered', delivered_at = $2, sent_at = COALESCE(sent_at, $2),
+                               lease_until = NULL
+         WHERE id = $1 AND status IN ('sending', 'sent', 'delivered')",
     )
-    .set((deliveries::status.eq(DeliveryStatus::Delivered), deliveries::delivered_at.eq(now)))
+    .bind::<SqlUuid, _>(id)
+    .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await
 }
