@@ -184,11 +184,14 @@ pub async fn allowance(
         return Ok(allowed);
     }
     let owners: Vec<UserId> = suspended.iter().map(|(user, _)| *user).collect();
+    // The window in force is the owner's one not yet ended, even one that starts a moment after `now`: two
+    // workers read their clocks before queueing for the lock, so the one that waited may hold the earlier
+    // time. Asking "does a window cover my now?" then opened a second window beside the first (found by the
+    // suspension test: four sends in a window of three).
     diesel::sql_query(
         "INSERT INTO delivery_window_usage (user_id, window_start, window_end)
          SELECT o, $2, $3 FROM unnest($1::uuid[]) AS o
-         WHERE NOT EXISTS (SELECT 1 FROM delivery_window_usage w
-                           WHERE w.user_id = o AND w.window_start <= $2 AND w.window_end > $2)
+         WHERE NOT EXISTS (SELECT 1 FROM delivery_window_usage w WHERE w.user_id = o AND w.window_end > $2)
          ON CONFLICT DO NOTHING",
     )
     .bind::<Array<SqlUuid>, _>(&owners)
@@ -198,8 +201,8 @@ pub async fn allowance(
     .execute(conn)
     .await?;
     let windows: Vec<Window> = diesel::sql_query(
-        "SELECT user_id, window_start, window_end, deliveries FROM delivery_window_usage
-         WHERE user_id = ANY($1) AND window_start <= $2 AND window_end > $2",
+        "SELECT DISTINCT ON (user_id) user_id, window_start, window_end, deliveries FROM delivery_window_usage
+         WHERE user_id = ANY($1) AND window_end > $2 ORDER BY user_id, window_start",
     )
     .bind::<Array<SqlUuid>, _>(&owners)
     .bind::<Timestamptz, _>(now)

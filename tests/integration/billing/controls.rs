@@ -147,6 +147,14 @@ async fn a_usage_suspended_account_gets_its_allowance_per_window_until_the_suspe
     seed.many_due_at(20, clock.now(), hook.id).await;
     eventually(Duration::from_secs(30), "forty deliveries recorded", || total(40)).await;
     eventually(Duration::from_secs(30), "six sent", || async { received(&sink).await == 6 }).await;
+    // Every one of window 2's rows is settled before the clock passes the suspension's end: one still waiting
+    // for a worker then would rightly go out as the suspension lifts.
+    let all_held =
+        "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' AND cancel_reason LIKE 'usage suspended:%'";
+    eventually(Duration::from_secs(30), "the rest of window 2 held back", || async {
+        count(&mut app.db.connect().await, all_held).await == 34
+    })
+    .await;
 
     // Past `usage_suspended_until` the suspension has lifted itself: everything goes out.
     crate::engine::advance_settled(&app, chrono::Duration::days(2)).await;
@@ -320,6 +328,33 @@ async fn the_window_count_is_exact_when_workers_claim_at_once() {
     let held = "SELECT count(*) AS n FROM deliveries WHERE status = 'cancelled' AND attempts = 0 \
                 AND cancel_reason LIKE 'usage suspended:%'";
     assert_eq!(count(&mut conn, held).await, 17);
+}
+
+/// Two workers read their clocks before queueing for the owner's lock, so the second to get it may carry the
+/// earlier time. It must count against the window the first opened (which starts a moment after its own
+/// clock), not open a second one beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_whose_clock_is_behind_the_windows_start_counts_against_that_window() {
+    let app = TestApp::spawn_roles("api", &[]).await;
+    let seed = Seed::new(&app).await;
+    exec(&app, &format!("UPDATE subscriptions SET delivery_state = 'USAGE_SUSPENDED' WHERE user_id = '{}'", seed.user))
+        .await;
+    let tiers = TierTable::default();
+    let settings = Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3) };
+    let owner: reminder_core::ids::UserId = seed.user.into();
+    let mut conn = app.db.connect().await;
+    let later = app.state.clock.now();
+    let earlier = later - chrono::Duration::milliseconds(1);
+    let mut ask = async |now| {
+        let allowed = escalating_reminders::billing::controls::allowance(&mut conn, settings, &[(owner, 2)], now)
+            .await
+            .expect("allowance");
+        allowed[&owner].sends
+    };
+    assert_eq!(ask(later).await, 2, "the first caller opens the window and sends two");
+    assert_eq!(ask(earlier).await, 1, "the second, with the earlier clock, gets what is left of that window");
+    assert_eq!(scalar(&app, "SELECT count(*)::text AS value FROM delivery_window_usage").await, "1");
+    assert_eq!(scalar(&app, WINDOW_USED).await, "3");
 }
 
 #[derive(diesel::QueryableByName)]

@@ -593,18 +593,20 @@ async fn the_home_page_charts_thirty_days_and_says_whom_an_escalation_reached() 
         ),
     )
     .await;
-    let delivery = |kind: &str, target: &str, channel: &str, status: &str, ago: &str| {
-        format!(
-            "('{episode}', '{id}', '{owner}', 1, 0, '{kind}', {target}, '{channel}', '{status}', now() - interval '{ago}')"
-        )
+    let delivery = |kind: &str, target: &str, channel: &str, status: &str, at: &str| {
+        format!("('{episode}', '{id}', '{owner}', 1, 0, '{kind}', {target}, '{channel}', '{status}', {at})")
+    };
+    // Today's rows are placed just after the user's (UTC) midnight, so a run near midnight keeps them on one day.
+    let today = |seconds: u32| {
+        format!("date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '{seconds} seconds'")
     };
     let rows = [
-        delivery("subscription", "gen_random_uuid()", "email", "sent", "3 minutes"),
-        delivery("subscription", "gen_random_uuid()", "sms", "failed", "2 minutes"),
-        delivery("contact", &format!("'{grace}'"), "email", "delivered", "1 minute"),
-        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "3 days"),
-        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "3 days"),
-        delivery("subscription", "gen_random_uuid()", "email", "sent", "40 days"),
+        delivery("subscription", "gen_random_uuid()", "email", "sent", &today(1)),
+        delivery("subscription", "gen_random_uuid()", "sms", "failed", &today(2)),
+        delivery("contact", &format!("'{grace}'"), "email", "delivered", &today(3)),
+        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "now() - interval '3 days'"),
+        delivery("subscription", "gen_random_uuid()", "email", "cancelled", "now() - interval '3 days'"),
+        delivery("subscription", "gen_random_uuid()", "email", "sent", "now() - interval '40 days'"),
     ];
     crate::fixtures::exec(
         &app,
