@@ -40,6 +40,8 @@ pub struct Viewer {
     pub display_name: String,
     pub email: String,
     pub tz: Tz,
+    /// Whether the user has confirmed their address (read with the session: the home page's card needs it).
+    pub email_verified: bool,
     /// The token every form of this session carries.
     pub csrf: String,
 }
@@ -140,6 +142,8 @@ struct Found {
     email: String,
     #[diesel(sql_type = Text)]
     timezone: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    email_verified: bool,
 }
 
 /// The live session of a cookie: not expired (idle or absolute), its login session not revoked, its user
@@ -147,7 +151,8 @@ struct Found {
 async fn find(conn: &mut AsyncPgConnection, token: &str, now: DateTime<Utc>) -> QueryResult<Option<Found>> {
     diesel::sql_query(
         "SELECT cs.id, cs.refresh_session_id, cs.user_id, cs.last_seen_at,
-                COALESCE(sub.tier_override, sub.tier, 'FREE') AS tier, u.display_name, u.email, u.timezone
+                COALESCE(sub.tier_override, sub.tier, 'FREE') AS tier, u.display_name, u.email, u.timezone,
+                u.email_verified_at IS NOT NULL AS email_verified
          FROM console_sessions cs
          JOIN refresh_sessions rs ON rs.id = cs.refresh_session_id AND rs.revoked_at IS NULL
          JOIN users u ON u.id = cs.user_id AND u.deleted_at IS NULL
@@ -214,6 +219,7 @@ impl FromRequest for Viewer {
                 display_name: found.display_name,
                 email: found.email,
                 tz: reminder_core::timezone::parse_zone(&found.timezone).unwrap_or(chrono_tz::UTC),
+                email_verified: found.email_verified,
                 csrf: csrf::token(&state.config, &binding(found.id)),
             })
         })

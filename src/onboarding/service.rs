@@ -23,16 +23,33 @@ pub async fn view(state: &AppState, owner: UserId) -> Result<OnboardingView, Api
 
 async fn read(conn: &mut AsyncPgConnection, owner: UserId) -> Result<OnboardingView, ApiError> {
     let user = users::find_live(conn, owner).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let known = Known {
+        timezone: user.timezone,
+        has_channel: !channels::list_for(conn, owner).await?.is_empty(),
+        has_reminder: reminder_rows::count_live(conn, owner).await? > 0,
+    };
+    view_with(conn, owner, known).await
+}
+
+/// What the data says about the owner's first steps, when the caller has read it already (the home page
+/// has, for its own cards).
+pub struct Known {
+    /// The owner's time zone as stored.
+    pub timezone: String,
+    pub has_channel: bool,
+    pub has_reminder: bool,
+}
+
+/// The onboarding view from facts the caller read, plus the owner's own progress row (one query).
+pub async fn view_with(conn: &mut AsyncPgConnection, owner: UserId, known: Known) -> Result<OnboardingView, ApiError> {
     let progress = store::find(conn, owner).await?;
-    let has_channel = !channels::list_for(conn, owner).await?.is_empty();
-    let has_reminder = reminder_rows::count_live(conn, owner).await? > 0;
     let steps: Vec<StepView> = Step::ALL
         .into_iter()
         .map(|step| {
             let shown_by_data = match step {
-                Step::Timezone => user.timezone != DEFAULT_ZONE,
-                Step::Channel => has_channel,
-                Step::Reminder => has_reminder,
+                Step::Timezone => known.timezone != DEFAULT_ZONE,
+                Step::Channel => known.has_channel,
+                Step::Reminder => known.has_reminder,
             };
             StepView::new(step, shown_by_data || progress.completed_steps.iter().any(|s| s == step.as_str()))
         })
@@ -41,7 +58,7 @@ async fn read(conn: &mut AsyncPgConnection, owner: UserId) -> Result<OnboardingV
         finished: steps.iter().all(|s| s.status == StepStatus::Done),
         steps,
         templates: templates::all(),
-        timezone: user.timezone,
+        timezone: known.timezone,
         dismissed: progress.dismissed_at.is_some(),
     })
 }

@@ -246,7 +246,12 @@ pub async fn update(
 
 pub async fn list(state: &AppState, user: &AuthUser) -> Result<Vec<SubscriptionView>, ApiError> {
     let mut conn = state.db.get().await?;
-    Ok(store::list_for(&mut conn, user.id).await?.into_iter().map(Into::into).collect())
+    list_on(&mut conn, user.id).await
+}
+
+/// The owner's channels, on a connection the caller holds (a page that reads several things uses one).
+pub async fn list_on(conn: &mut AsyncPgConnection, owner: UserId) -> Result<Vec<SubscriptionView>, ApiError> {
+    Ok(store::list_for(conn, owner).await?.into_iter().map(Into::into).collect())
 }
 
 /// Deletes the subscription; its freed slot lets the oldest channel paused for the tier limit work again.

@@ -33,8 +33,8 @@ pub(super) fn caller(req: &HttpRequest, viewer: &Viewer) -> Result<AuthUser, Con
 }
 
 /// Whether any of the user's channels can receive a reminder now (confirmed, on, not paused).
-pub(super) async fn any_ready(state: &AppState, user: &AuthUser) -> Result<bool, ApiError> {
-    Ok(service::list(state, user).await?.iter().any(|c| c.verified && c.enabled && c.paused_reason.is_none()))
+pub(super) fn any_ready(channels: &[SubscriptionView]) -> bool {
+    channels.iter().any(|c| c.verified && c.enabled && c.paused_reason.is_none())
 }
 
 fn kind_name(kind: &str) -> &'static str {

@@ -12,6 +12,7 @@ use crate::console::session::Viewer;
 use crate::escalation::delivery_log::delivery_log;
 use crate::escalation::{episodes, outcomes};
 use crate::http::pagination::Page;
+use crate::onboarding::service as onboarding;
 use crate::reminders::service as reminders;
 use crate::reminders::views::{ListQuery, ReminderView};
 use crate::state::AppState;
@@ -83,11 +84,17 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
                    "channel": d.channel, "status": d.status, "at": d.sent_at.unwrap_or(d.created_at)})
         })
         .collect();
+    let channels = crate::agents::subscriptions::service::list_on(&mut conn, viewer.user_id).await?;
+    // The first-steps card from what this page has read already, plus the owner's progress row.
+    let known = onboarding::Known {
+        timezone: viewer.zone().to_owned(),
+        has_channel: !channels.is_empty(),
+        has_reminder: count > 0,
+    };
+    let onboarding = onboarding::view_with(&mut conn, viewer.user_id, known).await?;
     drop(conn);
-    let reachable = super::channels::any_ready(&state, &super::channels::caller(&req, &viewer)?).await?;
-    let verified = crate::accounts::users::service::me(&state, viewer.user_id).await?.email_verified;
-    let onboarding = crate::onboarding::service::view(&state, viewer.user_id).await?;
-    let context = json!({"due": due, "open": open, "recent": recent, "count": count, "reachable": reachable,
-                         "chart": chart::draw(&by_day, today), "verified": verified, "onboarding": onboarding});
+    let context = json!({"due": due, "open": open, "recent": recent, "count": count,
+                         "reachable": super::channels::any_ready(&channels), "chart": chart::draw(&by_day, today),
+                         "verified": viewer.email_verified, "onboarding": onboarding});
     Ok(page(&req, &state.config, &viewer, "home", "dashboard.html", StatusCode::OK, context))
 }
