@@ -1,4 +1,4 @@
-//! Administration: admin users and their roles, dashboard stats, user support actions (delivery controls,
+//! Administration: admin users and their roles (granted, changed and revoked by a SUPER_ADMIN), dashboard stats, user support actions (delivery controls,
 //! tier overrides, notes), the admin action log, and system health snapshots.
 
 pub mod action_log;
@@ -8,6 +8,7 @@ pub mod health;
 pub mod model;
 mod params;
 pub mod permissions;
+pub mod roles;
 pub mod routes;
 pub mod service;
 pub mod stats;

@@ -9,8 +9,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::RngCore;
 use reminder_core::ids::UserId;
 
@@ -21,7 +20,6 @@ use crate::accounts::users::service::Revoked;
 use crate::accounts::users::{service as users_service, store as users_store};
 use crate::config::Config;
 use crate::db;
-use crate::db::schema::admin_users;
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -37,8 +35,7 @@ pub struct AdminRequest {
 /// Creates (or, when asked, takes over) the admin. Prints a generated password once when none was given.
 pub async fn create(config: Arc<Config>, request: AdminRequest) -> anyhow::Result<()> {
     let names = || Role::ALL.map(Role::as_str).join(", ");
-    let role =
-        Role::parse(&request.role).ok_or_else(|| anyhow::anyhow!("--admin-role must be one of {}", names()))?.as_str();
+    let role = Role::parse(&request.role).ok_or_else(|| anyhow::anyhow!("--admin-role must be one of {}", names()))?;
     let email = request.email.trim().to_ascii_lowercase();
     anyhow::ensure!(email.contains('@') && email.len() <= 254, "--email must be an email address");
     let (password, generated) = match request.password {
@@ -75,13 +72,7 @@ pub async fn create(config: Arc<Config>, request: AdminRequest) -> anyhow::Resul
                 None => (insert_user(conn, &address, &hash).await?, None),
             };
             users_store::insert_subscription(conn, user, tier).await?;
-            diesel::insert_into(admin_users::table)
-                .values((admin_users::user_id.eq(user), admin_users::role.eq(role)))
-                .on_conflict(admin_users::user_id)
-                .do_update()
-                .set(admin_users::role.eq(role))
-                .execute(conn)
-                .await?;
+            super::store::grant_role(conn, user, role).await?;
             Ok(revoked)
         })
         .await?;
@@ -90,7 +81,7 @@ pub async fn create(config: Arc<Config>, request: AdminRequest) -> anyhow::Resul
             "existing account {email} taken over: password replaced, {sessions} session(s) and {api_keys} API key(s) revoked"
         );
     }
-    println!("admin {email} has role {role}");
+    println!("admin {email} has role {}", role.as_str());
     if generated {
         println!("generated password (shown once): {password}");
     }

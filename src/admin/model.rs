@@ -47,6 +47,54 @@ pub struct NoteInput {
     pub reason: String,
 }
 
+/// `PATCH /v1/admin/users/{id}/notes/{noteId}`: a new text, a pin, or both.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NoteEdit {
+    /// The new text (1 to 5000 characters); absent keeps it.
+    #[schema(min_length = 1, max_length = 5000)]
+    pub body: Option<String>,
+    /// Pinned notes are listed first; absent keeps the pin as it is.
+    pub pinned: Option<bool>,
+    /// Why; kept in the admin action log (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// The body of an admin write that needs only its reason: deleting a note or a user, revoking an admin.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reasoned {
+    /// Why; kept in the admin action log (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// `PUT /v1/admin/admins/{userId}`: make a user an admin with `role`, or give an admin another role.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: Role,
+    /// Why; kept in the admin action log (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// An admin and their role.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminEntry {
+    #[schema(value_type = uuid::Uuid)]
+    pub user_id: UserId,
+    /// The `admin_users` id (what the action log calls `adminId`).
+    pub admin_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// When the row was made or last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A field that must be present but may be null (an absent `tier` must not silently end an override).
 fn required_nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     Option::<T>::deserialize(d)
@@ -121,7 +169,11 @@ pub struct SupportNote {
     /// The `admin_users` id of the author.
     pub admin_id: Uuid,
     pub body: String,
+    /// Pinned notes come first in the list.
+    pub pinned: bool,
     pub created_at: DateTime<Utc>,
+    /// When the text or the pin last changed.
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the admin action log.

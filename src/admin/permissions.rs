@@ -1,10 +1,10 @@
 //! Admin roles and the one table that says which role may do what. Every admin handler asks
 //! `AdminUser::require(Permission)`; nothing else decides.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The role of an `admin_users` row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     SuperAdmin,
@@ -39,20 +39,37 @@ pub enum Permission {
     ViewUsers,
     /// The log of admin actions.
     ViewAudit,
-    AddSupportNote,
+    /// Add, edit, pin and delete support notes.
+    WriteSupportNotes,
     /// Suspend, unsuspend, disable or enable a user's deliveries.
     SetDeliveryState,
     /// Grant a tier regardless of what the user pays for.
     OverrideSubscription,
+    /// Promote a user to admin, change an admin's role, revoke it.
+    ManageAdmins,
+    /// Delete a user's account (as the user can themselves).
+    DeleteUsers,
 }
 
 use Permission::*;
 
 /// Role × permission. Reading is open to every admin; each write belongs to the roles whose job it is.
 const TABLE: &[(Role, &[Permission])] = &[
-    (Role::SuperAdmin, &[ViewSystem, ViewUsers, ViewAudit, AddSupportNote, SetDeliveryState, OverrideSubscription]),
-    (Role::Support, &[ViewSystem, ViewUsers, ViewAudit, AddSupportNote, SetDeliveryState]),
-    (Role::Billing, &[ViewSystem, ViewUsers, ViewAudit, AddSupportNote, OverrideSubscription]),
+    (
+        Role::SuperAdmin,
+        &[
+            ViewSystem,
+            ViewUsers,
+            ViewAudit,
+            WriteSupportNotes,
+            SetDeliveryState,
+            OverrideSubscription,
+            ManageAdmins,
+            DeleteUsers,
+        ],
+    ),
+    (Role::Support, &[ViewSystem, ViewUsers, ViewAudit, WriteSupportNotes, SetDeliveryState]),
+    (Role::Billing, &[ViewSystem, ViewUsers, ViewAudit, WriteSupportNotes, OverrideSubscription]),
     (Role::Readonly, &[ViewSystem, ViewUsers, ViewAudit]),
 ];
 
@@ -65,7 +82,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
 mod tests {
     use super::*;
 
-    const WRITES: [Permission; 3] = [AddSupportNote, SetDeliveryState, OverrideSubscription];
+    const WRITES: [Permission; 5] =
+        [WriteSupportNotes, SetDeliveryState, OverrideSubscription, ManageAdmins, DeleteUsers];
 
     #[test]
     fn readonly_may_read_everything_and_write_nothing() {
@@ -83,6 +101,10 @@ mod tests {
         assert_eq!(allowed, [Role::SuperAdmin, Role::Billing]);
         let delivery: Vec<Role> = Role::ALL.into_iter().filter(|r| allows(*r, SetDeliveryState)).collect();
         assert_eq!(delivery, [Role::SuperAdmin, Role::Support]);
+        for power in [ManageAdmins, DeleteUsers] {
+            let allowed: Vec<Role> = Role::ALL.into_iter().filter(|r| allows(*r, power)).collect();
+            assert_eq!(allowed, [Role::SuperAdmin], "{power:?}");
+        }
     }
 
     #[test]

@@ -5,19 +5,20 @@ use std::future::{Ready, ready};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use reminder_core::ids::UserId;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use super::extractor::AdminUser;
 use super::model::{
-    AdminAction, DashboardStats, DeliveryStateChange, HealthNow, HealthSnapshot, NoteInput, SubscriptionControls,
-    SubscriptionOverride, SupportNote, UserDetail, UserSummary,
+    AdminAction, AdminEntry, DashboardStats, DeliveryStateChange, HealthNow, HealthSnapshot, NoteEdit, NoteInput,
+    Reasoned, RoleChange, SubscriptionControls, SubscriptionOverride, SupportNote, UserDetail, UserSummary,
 };
 use super::params::{AuditQuery, HistoryQuery, PageQuery, UserSearchQuery};
 use super::permissions::Permission;
-use super::{action_log, health, service, stats, store};
-use crate::http::envelope::Envelope;
+use super::{action_log, health, roles, service, stats, store};
+use crate::http::envelope::{Envelope, no_content};
 use crate::http::rate_limit::OwnBucket;
 use crate::http::{ApiError, ApiResponse, Json, Routes, SessionOnly, routes};
 use crate::state::AppState;
@@ -44,7 +45,7 @@ pub async fn layer(
 pub fn configure(r: &mut Routes) {
     routes!(r =>
         dashboard, search_users, user, set_delivery_state, notes, add_note, override_subscription, audit,
-        health_now, health_history,
+        health_now, health_history, edit_note, delete_note, delete_user, admins, set_role, revoke_role,
     );
 }
 
@@ -154,7 +155,7 @@ pub async fn add_note(
     id: web::Path<UserId>,
     body: PendingBody,
 ) -> Result<ApiResponse<SupportNote>, ApiError> {
-    let note = body.permitted(&admin, Permission::AddSupportNote).await?;
+    let note = body.permitted(&admin, Permission::WriteSupportNotes).await?;
     Ok(ApiResponse::created(service::add_note(&state, &admin, *id, note).await?))
 }
 
@@ -212,4 +213,92 @@ pub async fn health_history(
     let mut conn = state.db.get().await?;
     let (snapshots, total) = health::history(&mut conn, query.from, query.to, page).await?;
     Ok(ApiResponse::page(snapshots, page.pagination(total)))
+}
+
+#[utoipa::path(patch, path = "/v1/admin/users/{id}/notes/{noteId}", tag = "admin", operation_id = "admin_users_edit_note",
+    params(("id" = Uuid, Path, description = "The user id"), ("noteId" = Uuid, Path, description = "The note id")),
+    request_body = NoteEdit, description = "Edits a support note's text or pins it (pinned notes are listed first). \
+        Every role but READONLY.",
+    responses((status = 200, body = Envelope<SupportNote>), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn edit_note(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<(UserId, Uuid)>,
+    body: PendingBody,
+) -> Result<ApiResponse<SupportNote>, ApiError> {
+    let edit = body.permitted(&admin, Permission::WriteSupportNotes).await?;
+    let (user, note) = path.into_inner();
+    Ok(ApiResponse::ok(service::edit_note(&state, &admin, user, note, edit).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/admin/users/{id}/notes/{noteId}", tag = "admin", operation_id = "admin_users_delete_note",
+    params(("id" = Uuid, Path, description = "The user id"), ("noteId" = Uuid, Path, description = "The note id")),
+    request_body = Reasoned, description = "Deletes a support note. Every role but READONLY.",
+    responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn delete_note(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<(UserId, Uuid)>,
+    body: PendingBody,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.permitted(&admin, Permission::WriteSupportNotes).await?;
+    let (user, note) = path.into_inner();
+    service::delete_note(&state, &admin, user, note, reason).await?;
+    Ok(no_content())
+}
+
+#[utoipa::path(delete, path = "/v1/admin/users/{id}", tag = "admin", operation_id = "admin_users_delete",
+    params(("id" = Uuid, Path, description = "The user id")), request_body = Reasoned,
+    description = "Deletes the account as its owner could (sessions and API keys revoked). An admin's account is \
+        refused (409) until their role is revoked. SUPER_ADMIN only.",
+    responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<UserId>,
+    body: PendingBody,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.permitted(&admin, Permission::DeleteUsers).await?;
+    roles::delete_user(&state, &admin, *id, reason).await?;
+    Ok(no_content())
+}
+
+#[utoipa::path(get, path = "/v1/admin/admins", tag = "admin", operation_id = "admin_admins_list",
+    description = "Every admin and their role, SUPER_ADMIN first. Any admin role.",
+    responses((status = 200, body = Envelope<Vec<AdminEntry>>), (status = 403)), security(("bearer" = [])))]
+pub async fn admins(state: web::Data<AppState>, admin: AdminUser) -> Result<ApiResponse<Vec<AdminEntry>>, ApiError> {
+    admin.require(Permission::ViewUsers)?;
+    Ok(ApiResponse::ok(roles::list(&state).await?))
+}
+
+#[utoipa::path(put, path = "/v1/admin/admins/{id}", tag = "admin", operation_id = "admin_admins_set_role",
+    params(("id" = Uuid, Path, description = "The user id")), request_body = RoleChange,
+    description = "Makes the user an admin with `role`, or gives an admin another role. The last SUPER_ADMIN \
+        cannot be demoted (409). SUPER_ADMIN only.",
+    responses((status = 200, body = Envelope<AdminEntry>), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = [])))]
+pub async fn set_role(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<UserId>,
+    body: PendingBody,
+) -> Result<ApiResponse<AdminEntry>, ApiError> {
+    let change = body.permitted(&admin, Permission::ManageAdmins).await?;
+    Ok(ApiResponse::ok(roles::set(&state, &admin, *id, change).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/admin/admins/{id}", tag = "admin", operation_id = "admin_admins_revoke",
+    params(("id" = Uuid, Path, description = "The user id")), request_body = Reasoned,
+    description = "Ends the user's admin role; the action log still names them. The last SUPER_ADMIN cannot be \
+        revoked (409). SUPER_ADMIN only.",
+    responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn revoke_role(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<UserId>,
+    body: PendingBody,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.permitted(&admin, Permission::ManageAdmins).await?;
+    roles::revoke(&state, &admin, *id, reason).await?;
+    Ok(no_content())
 }

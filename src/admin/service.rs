@@ -5,11 +5,13 @@ use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use reminder_core::ids::UserId;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::action_log::{self, NewAdminAction};
 use super::extractor::AdminUser;
 use super::model::{
-    DeliveryState, DeliveryStateChange, NoteInput, SubscriptionControls, SubscriptionOverride, SupportNote, UserDetail,
+    DeliveryState, DeliveryStateChange, NoteEdit, NoteInput, Reasoned, SubscriptionControls, SubscriptionOverride,
+    SupportNote, UserDetail,
 };
 use super::store;
 use crate::http::{ApiError, FieldError};
@@ -35,13 +37,21 @@ fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
+/// The trimmed reason of a write whose body is only its reason, or 400.
+pub(super) fn checked_reason(reason: &str) -> Result<String, ApiError> {
+    let mut errors = Vec::new();
+    let reason = required_text("reason", reason, MAX_REASON_CHARS, &mut errors);
+    finish(errors)?;
+    Ok(reason)
+}
+
 /// 404 unless the user exists (deleted accounts included: support may still need to look at them).
 async fn ensure_user(conn: &mut AsyncPgConnection, user_id: UserId) -> Result<(), ApiError> {
     store::account(conn, user_id).await?.map(|_| ()).ok_or_else(|| ApiError::not_found("User"))
 }
 
 /// Writes the log row for a change made in the same transaction.
-async fn log(
+pub(super) async fn log(
     conn: &mut AsyncPgConnection,
     admin: &AdminUser,
     action: &str,
@@ -194,6 +204,58 @@ pub async fn add_note(
         let changes = json!({"before": null, "after": {"noteId": note.id}});
         log(conn, admin, "note.add", user_id, &reason, changes).await?;
         Ok(note)
+    })
+    .await
+}
+
+/// Edits a note's text, its pin, or both.
+pub async fn edit_note(
+    state: &AppState,
+    admin: &AdminUser,
+    user_id: UserId,
+    note_id: Uuid,
+    edit: NoteEdit,
+) -> Result<SupportNote, ApiError> {
+    let mut errors = Vec::new();
+    let body = edit.body.as_deref().map(|body| required_text("body", body, MAX_NOTE_CHARS, &mut errors));
+    let reason = required_text("reason", &edit.reason, MAX_REASON_CHARS, &mut errors);
+    if body.is_none() && edit.pinned.is_none() {
+        errors.push(FieldError::new("body", "give a new body, pinned, or both"));
+    }
+    finish(errors)?;
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        let mut note = store::lock_note(conn, user_id, note_id).await?.ok_or_else(|| ApiError::not_found("Note"))?;
+        let before = json!({"noteId": note.id, "pinned": note.pinned});
+        let edited = body.as_ref().is_some_and(|body| *body != note.body);
+        note.body = body.unwrap_or(note.body);
+        note.pinned = edit.pinned.unwrap_or(note.pinned);
+        let note = store::update_note(conn, &note, now).await?;
+        // As for a new note, the log says which note and what changed, not what it says.
+        let changes =
+            json!({"before": before, "after": {"noteId": note.id, "pinned": note.pinned, "bodyEdited": edited}});
+        log(conn, admin, "note.edit", user_id, &reason, changes).await?;
+        Ok(note)
+    })
+    .await
+}
+
+/// Deletes a note.
+pub async fn delete_note(
+    state: &AppState,
+    admin: &AdminUser,
+    user_id: UserId,
+    note_id: Uuid,
+    body: Reasoned,
+) -> Result<(), ApiError> {
+    let reason = checked_reason(&body.reason)?;
+    let mut conn = state.db.get().await?;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        let note = store::lock_note(conn, user_id, note_id).await?.ok_or_else(|| ApiError::not_found("Note"))?;
+        store::delete_note(conn, note.id).await?;
+        let changes = json!({"before": {"noteId": note.id, "pinned": note.pinned}, "after": null});
+        log(conn, admin, "note.delete", user_id, &reason, changes).await
     })
     .await
 }

@@ -12,7 +12,7 @@ use reminder_core::status::ReminderStatus;
 use reminder_core::tiers::Tier;
 use uuid::Uuid;
 
-use super::model::{DeliveryState, SubscriptionControls, SupportNote, UserSummary, UserUsage};
+use super::model::{AdminEntry, DeliveryState, SubscriptionControls, SupportNote, UserSummary, UserUsage};
 use super::permissions::Role;
 use crate::db::schema::{
     admin_users, deliveries, reminders, subscriptions, support_notes, user_agent_subscriptions, users,
@@ -22,7 +22,7 @@ use crate::http::pagination::Page;
 /// The caller's admin record and role, if they are an admin.
 pub async fn admin_role(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<Option<(Uuid, Role)>> {
     let row: Option<(Uuid, String)> = admin_users::table
-        .filter(admin_users::user_id.eq(user_id))
+        .filter(admin_users::user_id.eq(user_id).and(admin_users::revoked_at.is_null()))
         .select((admin_users::id, admin_users::role))
         .first(conn)
         .await
@@ -219,25 +219,31 @@ pub async fn lock_controls(
     Ok(row.into())
 }
 
-type NoteRow = (Uuid, UserId, Uuid, String, DateTime<Utc>);
-
-fn note((id, user_id, admin_id, body, created_at): NoteRow) -> SupportNote {
-    SupportNote { id, user_id, admin_id, body, created_at }
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = support_notes)]
+struct NoteRow {
+    id: Uuid,
+    user_id: UserId,
+    admin_user_id: Uuid,
+    body: String,
+    pinned: bool,
+    created_at: DateTime<Utc>,
+    updated_at: Option<DateTime<Utc>>,
 }
 
-const NOTE_COLUMNS: (
-    support_notes::id,
-    support_notes::user_id,
-    support_notes::admin_user_id,
-    support_notes::body,
-    support_notes::created_at,
-) = (
-    support_notes::id,
-    support_notes::user_id,
-    support_notes::admin_user_id,
-    support_notes::body,
-    support_notes::created_at,
-);
+impl From<NoteRow> for SupportNote {
+    fn from(row: NoteRow) -> Self {
+        SupportNote {
+            id: row.id,
+            user_id: row.user_id,
+            admin_id: row.admin_user_id,
+            body: row.body,
+            pinned: row.pinned,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 pub async fn add_note(
     conn: &mut AsyncPgConnection,
@@ -251,25 +257,120 @@ pub async fn add_note(
             support_notes::admin_user_id.eq(admin_id),
             support_notes::body.eq(body),
         ))
-        .returning(NOTE_COLUMNS)
+        .returning(NoteRow::as_returning())
         .get_result(conn)
         .await
-        .map(note)
+        .map(Into::into)
 }
 
-/// The user's notes, newest first, and how many there are.
+/// The user's note `id`, locked until the transaction ends.
+pub async fn lock_note(conn: &mut AsyncPgConnection, user_id: UserId, id: Uuid) -> QueryResult<Option<SupportNote>> {
+    support_notes::table
+        .filter(support_notes::id.eq(id).and(support_notes::user_id.eq(user_id)))
+        .select(NoteRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+        .map(|row| row.map(Into::into))
+}
+
+/// Writes a note's new text and pin (the caller has locked and checked it).
+pub async fn update_note(
+    conn: &mut AsyncPgConnection,
+    note: &SupportNote,
+    now: DateTime<Utc>,
+) -> QueryResult<SupportNote> {
+    diesel::update(support_notes::table.find(note.id))
+        .set((
+            support_notes::body.eq(&note.body),
+            support_notes::pinned.eq(note.pinned),
+            support_notes::updated_at.eq(now),
+        ))
+        .returning(NoteRow::as_returning())
+        .get_result(conn)
+        .await
+        .map(Into::into)
+}
+
+pub async fn delete_note(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(support_notes::table.find(id)).execute(conn).await
+}
+
+/// The user's notes, pinned first, then newest first, and how many there are.
 pub async fn notes(conn: &mut AsyncPgConnection, user_id: UserId, page: Page) -> QueryResult<(Vec<SupportNote>, i64)> {
     let of_user = support_notes::user_id.eq(user_id);
     let total = support_notes::table.filter(of_user).count().get_result(conn).await?;
     let rows: Vec<NoteRow> = support_notes::table
         .filter(of_user)
-        .order((support_notes::created_at.desc(), support_notes::id))
+        .order((support_notes::pinned.desc(), support_notes::created_at.desc(), support_notes::id))
         .limit(page.limit())
         .offset(page.offset())
-        .select(NOTE_COLUMNS)
+        .select(NoteRow::as_select())
         .load(conn)
         .await?;
-    Ok((rows.into_iter().map(note).collect(), total))
+    Ok((rows.into_iter().map(Into::into).collect(), total))
+}
+
+/// Every admin whose role is not revoked, SUPER_ADMIN first, then by email.
+pub async fn admins(conn: &mut AsyncPgConnection) -> QueryResult<Vec<AdminEntry>> {
+    let rows: Vec<(UserId, Uuid, String, String, String, DateTime<Utc>)> = admin_users::table
+        .inner_join(users::table)
+        .filter(admin_users::revoked_at.is_null())
+        .order((admin_users::role.ne("SUPER_ADMIN"), users::email))
+        .select((
+            admin_users::user_id,
+            admin_users::id,
+            users::email,
+            users::display_name,
+            admin_users::role,
+            admin_users::updated_at,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(user_id, admin_id, email, display_name, role, updated_at)| {
+            Some(AdminEntry { user_id, admin_id, email, display_name, role: Role::parse(&role)?, updated_at })
+        })
+        .collect())
+}
+
+/// Locks every admin row (in id order) and answers the users who are SUPER_ADMIN now. Every role change
+/// takes this lock first, so two admins demoting each other at once cannot leave none: the second waits,
+/// then sees the first's change.
+pub async fn lock_super_admins(conn: &mut AsyncPgConnection) -> QueryResult<Vec<UserId>> {
+    let rows: Vec<(UserId, String, Option<DateTime<Utc>>)> = admin_users::table
+        .order(admin_users::id)
+        .select((admin_users::user_id, admin_users::role, admin_users::revoked_at))
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, role, revoked)| role == Role::SuperAdmin.as_str() && revoked.is_none())
+        .map(|(user, _, _)| user)
+        .collect())
+}
+
+/// Gives `user` the admin role `role` (making the row, or bringing a revoked one back).
+pub async fn grant_role(conn: &mut AsyncPgConnection, user: UserId, role: Role) -> QueryResult<usize> {
+    diesel::insert_into(admin_users::table)
+        .values((admin_users::user_id.eq(user), admin_users::role.eq(role.as_str())))
+        .on_conflict(admin_users::user_id)
+        .do_update()
+        .set((admin_users::role.eq(role.as_str()), admin_users::revoked_at.eq(None::<DateTime<Utc>>)))
+        .execute(conn)
+        .await
+}
+
+/// Ends `user`'s admin role; the row stays so the log and notes still name who acted. False when they had none.
+pub async fn revoke_role(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> QueryResult<bool> {
+    diesel::update(admin_users::table.filter(admin_users::user_id.eq(user).and(admin_users::revoked_at.is_null())))
+        .set(admin_users::revoked_at.eq(now))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -438,6 +439,8 @@ diesel::table! {
         admin_user_id -> Uuid,
         body -> Text,
         created_at -> Timestamptz,
+        pinned -> Bool,
+        updated_at -> Nullable<Timestamptz>,
     }
 }
 

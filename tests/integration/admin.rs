@@ -6,6 +6,7 @@ mod bootstrap;
 mod dashboard;
 mod health;
 mod permissions;
+mod roles;
 
 use crate::common::TestApp;
 use crate::fixtures::{scalar, user, user_id};

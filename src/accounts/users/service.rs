@@ -196,11 +196,14 @@ pub async fn reset_password(
 pub async fn delete_me(state: &AppState, user: UserId) -> Result<(), ApiError> {
     let now = state.clock.now();
     let mut conn = state.db.get().await?;
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        store::soft_delete(conn, user, now).await?;
-        crate::accounts::auth::service::revoke_other_sessions(conn, user, None, "account deleted", now).await?;
-        crate::accounts::auth::api_keys::revoke_all(conn, user, now).await?;
-        Ok(())
-    })
-    .await
+    conn.transaction::<_, ApiError, _>(async move |conn| delete_account(conn, user, now).await).await
+}
+
+/// What deleting an account does, inside the caller's transaction (the user's own deletion, or an admin's
+/// with its log row): the soft delete, and every session and API key revoked.
+pub async fn delete_account(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> Result<(), ApiError> {
+    store::soft_delete(conn, user, now).await?;
+    crate::accounts::auth::service::revoke_other_sessions(conn, user, None, "account deleted", now).await?;
+    crate::accounts::auth::api_keys::revoke_all(conn, user, now).await?;
+    Ok(())
 }

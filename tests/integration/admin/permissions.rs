@@ -17,6 +17,8 @@ enum Need {
     Note,
     DeliveryState,
     Override,
+    /// Grant, change or revoke admin roles; delete accounts.
+    Manage,
 }
 
 struct Route {
@@ -39,6 +41,13 @@ const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/admin/audit", need: Need::Read, ok: 200 },
     Route { method: "GET", path: "/v1/admin/health", need: Need::Read, ok: 200 },
     Route { method: "GET", path: "/v1/admin/health/history", need: Need::Read, ok: 200 },
+    Route { method: "PATCH", path: "/v1/admin/users/{id}/notes/{noteId}", need: Need::Note, ok: 200 },
+    Route { method: "DELETE", path: "/v1/admin/users/{id}/notes/{noteId}", need: Need::Note, ok: 204 },
+    Route { method: "GET", path: "/v1/admin/admins", need: Need::Read, ok: 200 },
+    // The target is made an admin, then revoked, then (no longer an admin) deleted: the order matters.
+    Route { method: "PUT", path: "/v1/admin/admins/{id}", need: Need::Manage, ok: 200 },
+    Route { method: "DELETE", path: "/v1/admin/admins/{id}", need: Need::Manage, ok: 204 },
+    Route { method: "DELETE", path: "/v1/admin/users/{id}", need: Need::Manage, ok: 204 },
 ];
 
 /// Who may do what, written from the issue rather than read from the code: every admin reads; writes go
@@ -54,8 +63,15 @@ fn allowed(role: Option<&str>, need: Need) -> bool {
 }
 
 /// A valid body for each write, so an allowed caller succeeds.
-fn body_for(path: &str) -> Option<Value> {
-    if path.ends_with("/delivery-state") {
+fn body_for(route: &Route) -> Option<Value> {
+    let path = route.path;
+    if route.method == "DELETE" {
+        Some(json!({"reason": "matrix"}))
+    } else if route.method == "PUT" {
+        Some(json!({"role": "READONLY", "reason": "matrix"}))
+    } else if path.ends_with("{noteId}") {
+        Some(json!({"pinned": true, "reason": "matrix"}))
+    } else if path.ends_with("/delivery-state") {
         Some(json!({"state": "USAGE_SUSPENDED", "reason": "matrix", "until": in_days(3)}))
     } else if path.ends_with("/notes") {
         Some(json!({"body": "Called about a missed SMS.", "reason": "matrix"}))
@@ -76,21 +92,33 @@ async fn permission_matrix_every_route_every_role_and_a_normal_user() {
         let admin = admin(&app, &format!("{}@example.com", role.to_lowercase()), role).await;
         callers.push((Some(role), admin.token));
     }
+    let author = admin(&app, "author@example.com", "SUPPORT").await.admin_id;
+    // A fresh note of the target's for each call that names one (a deleted note would be 404 to the next role).
+    let note = async || {
+        let sql = format!(
+            "INSERT INTO support_notes (user_id, admin_user_id, body) VALUES ('{target}', '{author}', 'n') \
+             RETURNING id::text AS value"
+        );
+        scalar(&app, &sql).await
+    };
     let mut allowed_writes = 0;
     for route in ROUTES {
-        let path = route.path.replace("{id}", &target);
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        let write = route.method != "GET";
         for (role, token) in &callers {
-            let reply = app.call(method.clone(), &path, body_for(route.path), Some(token)).await;
+            let path = route.path.replace("{id}", &target).replace("{noteId}", &note().await);
+            let reply = app.call(method.clone(), &path, body_for(route), Some(token)).await;
             let who = role.unwrap_or("normal user");
             if allowed(*role, route.need) {
                 assert_eq!(reply.status, route.ok, "{who} {} {path}: {}", route.method, reply.text);
-                assert_eq!(reply.body["success"], true);
-                allowed_writes += usize::from(route.method == "POST");
+                if route.ok != 204 {
+                    assert_eq!(reply.body["success"], true);
+                }
+                allowed_writes += usize::from(write);
             } else {
                 assert_eq!(reply.status, 403, "{who} {} {path}: {}", route.method, reply.text);
                 reply.assert_error(403, "FORBIDDEN");
-                if route.method == "POST" {
+                if write {
                     // Refused before the body is judged: a bad body is 403 too, not 400.
                     let junk = app.call(method.clone(), &path, Some(json!({"junk": true})), Some(token)).await;
                     junk.assert_error(403, "FORBIDDEN");
@@ -98,13 +126,15 @@ async fn permission_matrix_every_route_every_role_and_a_normal_user() {
             }
         }
         // Without credentials: 401, never a hint of what is behind.
-        app.call(method, &path, body_for(route.path), None).await.assert_error(401, "UNAUTHORIZED");
+        let path = route.path.replace("{id}", &target).replace("{noteId}", &note().await);
+        app.call(method, &path, body_for(route), None).await.assert_error(401, "UNAUTHORIZED");
     }
     // Each allowed write left one log row; refused ones left none.
     let logged = scalar(&app, "SELECT count(*)::text AS value FROM admin_actions").await;
     assert_eq!(logged, allowed_writes.to_string());
-    // Delivery state: SUPER_ADMIN, SUPPORT; notes: every role but READONLY; override: SUPER_ADMIN, BILLING.
-    assert_eq!(allowed_writes, 2 + 3 + 2);
+    // Delivery state: SUPER_ADMIN, SUPPORT; adding, editing and deleting notes: every role but READONLY;
+    // override: SUPER_ADMIN, BILLING; granting and revoking a role and deleting an account: SUPER_ADMIN.
+    assert_eq!(allowed_writes, 2 + 3 * 3 + 2 + 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
