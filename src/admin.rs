@@ -1,5 +1,5 @@
 //! Administration: admin users and their roles (granted, changed and revoked by a SUPER_ADMIN), dashboard stats, user support actions (delivery controls,
-//! tier overrides, notes), the admin action log, and system health snapshots.
+//! tier overrides, notes), the admin action log, system health snapshots, and the operator knobs kept in the database.
 
 pub mod action_log;
 pub mod bootstrap;
@@ -11,6 +11,7 @@ pub mod permissions;
 pub mod roles;
 pub mod routes;
 pub mod service;
+pub mod settings;
 pub mod stats;
 pub mod store;
 

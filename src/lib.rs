@@ -27,6 +27,7 @@ pub mod rate_limiter;
 pub mod redis_client;
 pub mod reminders;
 pub mod roles;
+pub mod settings;
 pub mod state;
 pub mod stopping;
 pub mod telemetry;

@@ -95,6 +95,65 @@ pub struct AdminEntry {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An operator knob: its value in force, the environment's default, and its bounds.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingView {
+    /// The name `PATCH /v1/admin/settings` takes.
+    pub key: &'static str,
+    pub value: i64,
+    /// The value from the environment variable (or its default), in force when no admin set one.
+    pub environment_default: i64,
+    pub environment_variable: &'static str,
+    /// Whether an admin's value is in force.
+    pub overridden: bool,
+    pub min: i64,
+    pub max: i64,
+    pub description: &'static str,
+}
+
+/// `PATCH /v1/admin/settings`: each knob given is set; `null` goes back to the environment's value.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1000000)]
+    pub usage_suspension_allowance_per_window: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    pub usage_suspension_window_days: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 36500)]
+    pub retention_delivery_days: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 36500)]
+    pub retention_audit_days: Option<Option<i64>>,
+    /// Why; kept in the admin action log (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+impl SettingsPatch {
+    /// The knobs given, each with its new value (`None`: back to the environment's).
+    pub fn changes(&self) -> Vec<(crate::settings::Knob, Option<i64>)> {
+        use crate::settings::Knob;
+        [
+            (Knob::UsageSuspensionAllowancePerWindow, self.usage_suspension_allowance_per_window),
+            (Knob::UsageSuspensionWindowDays, self.usage_suspension_window_days),
+            (Knob::RetentionDeliveryDays, self.retention_delivery_days),
+            (Knob::RetentionAuditDays, self.retention_audit_days),
+        ]
+        .into_iter()
+        .filter_map(|(knob, given)| given.map(|value| (knob, value)))
+        .collect()
+    }
+}
+
+/// A field given (`Some`), possibly as null (`Some(None)`); an absent one stays `None` by `#[serde(default)]`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// A field that must be present but may be null (an absent `tier` must not silently end an override).
 fn required_nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     Option::<T>::deserialize(d)

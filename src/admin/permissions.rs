@@ -49,6 +49,8 @@ pub enum Permission {
     ManageAdmins,
     /// Delete a user's account (as the user can themselves).
     DeleteUsers,
+    /// Change the operator knobs kept in the database (`/v1/admin/settings`).
+    ChangeSettings,
 }
 
 use Permission::*;
@@ -66,6 +68,7 @@ const TABLE: &[(Role, &[Permission])] = &[
             OverrideSubscription,
             ManageAdmins,
             DeleteUsers,
+            ChangeSettings,
         ],
     ),
     (Role::Support, &[ViewSystem, ViewUsers, ViewAudit, WriteSupportNotes, SetDeliveryState]),
@@ -82,8 +85,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
 mod tests {
     use super::*;
 
-    const WRITES: [Permission; 5] =
-        [WriteSupportNotes, SetDeliveryState, OverrideSubscription, ManageAdmins, DeleteUsers];
+    const WRITES: [Permission; 6] =
+        [WriteSupportNotes, SetDeliveryState, OverrideSubscription, ManageAdmins, DeleteUsers, ChangeSettings];
 
     #[test]
     fn readonly_may_read_everything_and_write_nothing() {
@@ -101,7 +104,7 @@ mod tests {
         assert_eq!(allowed, [Role::SuperAdmin, Role::Billing]);
         let delivery: Vec<Role> = Role::ALL.into_iter().filter(|r| allows(*r, SetDeliveryState)).collect();
         assert_eq!(delivery, [Role::SuperAdmin, Role::Support]);
-        for power in [ManageAdmins, DeleteUsers] {
+        for power in [ManageAdmins, DeleteUsers, ChangeSettings] {
             let allowed: Vec<Role> = Role::ALL.into_iter().filter(|r| allows(*r, power)).collect();
             assert_eq!(allowed, [Role::SuperAdmin], "{power:?}");
         }

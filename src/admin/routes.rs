@@ -13,11 +13,12 @@ use uuid::Uuid;
 use super::extractor::AdminUser;
 use super::model::{
     AdminAction, AdminEntry, DashboardStats, DeliveryStateChange, HealthNow, HealthSnapshot, NoteEdit, NoteInput,
-    Reasoned, RoleChange, SubscriptionControls, SubscriptionOverride, SupportNote, UserDetail, UserSummary,
+    Reasoned, RoleChange, SettingView, SettingsPatch, SubscriptionControls, SubscriptionOverride, SupportNote,
+    UserDetail, UserSummary,
 };
 use super::params::{AuditQuery, HistoryQuery, PageQuery, UserSearchQuery};
 use super::permissions::Permission;
-use super::{action_log, health, roles, service, stats, store};
+use super::{action_log, health, roles, service, settings as knobs, stats, store};
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::rate_limit::OwnBucket;
 use crate::http::{ApiError, ApiResponse, Json, Routes, SessionOnly, routes};
@@ -45,7 +46,8 @@ pub async fn layer(
 pub fn configure(r: &mut Routes) {
     routes!(r =>
         dashboard, search_users, user, set_delivery_state, notes, add_note, override_subscription, audit,
-        health_now, health_history, edit_note, delete_note, delete_user, admins, set_role, revoke_role,
+        health_now, health_history, edit_note, delete_note, delete_user, admins, set_role, revoke_role, settings,
+        change_settings,
     );
 }
 
@@ -301,4 +303,27 @@ pub async fn revoke_role(
     let reason = body.permitted(&admin, Permission::ManageAdmins).await?;
     roles::revoke(&state, &admin, *id, reason).await?;
     Ok(no_content())
+}
+
+#[utoipa::path(get, path = "/v1/admin/settings", tag = "admin", operation_id = "admin_settings",
+    description = "The operator knobs kept in the database: each one's value in force, the environment's default \
+        and its bounds. Any admin role.",
+    responses((status = 200, body = Envelope<Vec<SettingView>>), (status = 403)), security(("bearer" = [])))]
+pub async fn settings(state: web::Data<AppState>, admin: AdminUser) -> Result<ApiResponse<Vec<SettingView>>, ApiError> {
+    admin.require(Permission::ViewSystem)?;
+    Ok(ApiResponse::ok(knobs::list(&state).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/admin/settings", tag = "admin", operation_id = "admin_settings_change",
+    request_body = SettingsPatch,
+    description = "Sets the knobs given; `null` goes back to the environment's value. Every role reads the new \
+        value where it applies it (the allowance when it counts, retention at its next run). SUPER_ADMIN only.",
+    responses((status = 200, body = Envelope<Vec<SettingView>>), (status = 400), (status = 403)), security(("bearer" = [])))]
+pub async fn change_settings(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: PendingBody,
+) -> Result<ApiResponse<Vec<SettingView>>, ApiError> {
+    let patch = body.permitted(&admin, Permission::ChangeSettings).await?;
+    Ok(ApiResponse::ok(knobs::change(&state, &admin, patch).await?))
 }

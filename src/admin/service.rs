@@ -55,14 +55,14 @@ pub(super) async fn log(
     conn: &mut AsyncPgConnection,
     admin: &AdminUser,
     action: &str,
-    target: UserId,
+    target: impl Into<Option<UserId>>,
     reason: &str,
     changes: serde_json::Value,
 ) -> Result<(), ApiError> {
     let row = NewAdminAction {
         admin_user_id: admin.admin_id,
         action,
-        target_user_id: Some(target),
+        target_user_id: target.into(),
         reason,
         changes,
         ip: admin.ip.as_deref(),

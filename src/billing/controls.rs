@@ -33,15 +33,31 @@ pub struct Settings<'a> {
     pub tiers: &'a TierTable,
     pub allowance_per_window: u32,
     pub window: Duration,
+    /// Where the values came from, to read an admin's change over them; `None` for values given by hand.
+    pub config: Option<&'a crate::config::Config>,
 }
 
 impl<'a> Settings<'a> {
+    /// The environment's values, and the config to read the database's over them by ([`Settings::in_force`]).
     pub fn from_config(config: &'a crate::config::Config) -> Self {
         Settings {
             tiers: &config.tier_limits,
             allowance_per_window: config.usage_suspension_allowance_per_window,
             window: Duration::days(i64::from(config.usage_suspension_window_days)),
+            config: Some(config),
         }
+    }
+
+    /// With the admin's values (`/v1/admin/settings`) over the environment's. Settings built by hand (tests)
+    /// carry no config and stay as they are.
+    async fn in_force(self, conn: &mut AsyncPgConnection) -> diesel::QueryResult<Settings<'a>> {
+        let Some(config) = self.config else { return Ok(self) };
+        let knobs = crate::settings::current(conn, config).await?;
+        Ok(Settings {
+            allowance_per_window: knobs.allowance_per_window(),
+            window: knobs.days(crate::settings::Knob::UsageSuspensionWindowDays),
+            ..self
+        })
     }
 }
 
@@ -183,6 +199,8 @@ pub async fn allowance(
     if suspended.is_empty() {
         return Ok(allowed);
     }
+    // An admin may have changed the allowance or the window since the caller read its configuration.
+    let settings = settings.in_force(conn).await?;
     let owners: Vec<UserId> = suspended.iter().map(|(user, _)| *user).collect();
     // The window in force is the owner's one not yet ended, even one that starts a moment after `now`: two
     // workers read their clocks before queueing for the lock, so the one that waited may hold the earlier

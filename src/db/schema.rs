@@ -445,6 +445,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    system_settings (key) {
+        key -> Text,
+        value -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     system_health_snapshots (id) {
         id -> Uuid,
         taken_at -> Timestamptz,
@@ -664,6 +672,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     support_notes,
     system_health_snapshots,
+    system_settings,
     trusted_contacts,
     usage_windows,
     user_agent_subscriptions,

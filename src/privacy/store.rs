@@ -84,6 +84,7 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
     ("scheduler_leases", "the scheduler's leadership lease"),
     ("scheduler_candidates", "the running scheduler processes, for sharing out the shards"),
     ("system_health_snapshots", "service-wide health figures"),
+    ("system_settings", "the operators' knobs, with no owner"),
     ("__diesel_schema_migrations", "which migrations ran"),
 ];
 

@@ -7,6 +7,7 @@ mod dashboard;
 mod health;
 mod permissions;
 mod roles;
+mod settings;
 
 use crate::common::TestApp;
 use crate::fixtures::{scalar, user, user_id};

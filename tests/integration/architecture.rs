@@ -26,6 +26,8 @@ const LAYERS: &[&str] = &[
     "http",
     // Domains, each importing only those above it in this list.
     "nlp",
+    // Operator knobs with the environment as the default; read by billing and escalation, written by admin.
+    "settings",
     "accounts",
     "billing",
     "notifications",

@@ -13,6 +13,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::config::Config;
 use crate::db::Prepare;
+use crate::settings::{Knob, SystemSettings};
 
 /// Rows per delete statement.
 const BATCH: i64 = 1000;
@@ -81,9 +82,9 @@ impl Delete {
     }
 }
 
-fn rules(config: &Config) -> [Rule; 9] {
-    let deliveries = Duration::days(i64::from(config.retention_delivery_days));
-    let audit = Duration::days(i64::from(config.retention_audit_days));
+fn rules(settings: &SystemSettings) -> [Rule; 9] {
+    let deliveries = settings.days(Knob::RetentionDeliveryDays);
+    let audit = settings.days(Knob::RetentionAuditDays);
     [
         Rule { table: "deliveries", delete: Delete::Deliveries, age: deliveries },
         // Runs after the deliveries: an episode whose last deliveries just went goes in the same run.
@@ -102,7 +103,9 @@ fn rules(config: &Config) -> [Rule; 9] {
 /// Deletes what is past its age as of `now`; how many rows went.
 pub async fn run(config: &Config, conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut total = 0;
-    for rule in rules(config) {
+    // Read at each run: an admin's change to a period applies at the next.
+    let settings = crate::settings::current(conn, config).await?;
+    for rule in rules(&settings) {
         let cutoff = now - rule.age;
         let mut pruned = 0;
         for _ in 0..MAX_BATCHES {

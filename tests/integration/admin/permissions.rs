@@ -17,7 +17,7 @@ enum Need {
     Note,
     DeliveryState,
     Override,
-    /// Grant, change or revoke admin roles; delete accounts.
+    /// Grant, change or revoke admin roles; delete accounts; change the settings.
     Manage,
 }
 
@@ -48,6 +48,8 @@ const ROUTES: &[Route] = &[
     Route { method: "PUT", path: "/v1/admin/admins/{id}", need: Need::Manage, ok: 200 },
     Route { method: "DELETE", path: "/v1/admin/admins/{id}", need: Need::Manage, ok: 204 },
     Route { method: "DELETE", path: "/v1/admin/users/{id}", need: Need::Manage, ok: 204 },
+    Route { method: "GET", path: "/v1/admin/settings", need: Need::Read, ok: 200 },
+    Route { method: "PATCH", path: "/v1/admin/settings", need: Need::Manage, ok: 200 },
 ];
 
 /// Who may do what, written from the issue rather than read from the code: every admin reads; writes go
@@ -69,6 +71,8 @@ fn body_for(route: &Route) -> Option<Value> {
         Some(json!({"reason": "matrix"}))
     } else if route.method == "PUT" {
         Some(json!({"role": "READONLY", "reason": "matrix"}))
+    } else if path.ends_with("/settings") {
+        Some(json!({"retentionAuditDays": 400, "reason": "matrix"}))
     } else if path.ends_with("{noteId}") {
         Some(json!({"pinned": true, "reason": "matrix"}))
     } else if path.ends_with("/delivery-state") {
@@ -133,8 +137,9 @@ async fn permission_matrix_every_route_every_role_and_a_normal_user() {
     let logged = scalar(&app, "SELECT count(*)::text AS value FROM admin_actions").await;
     assert_eq!(logged, allowed_writes.to_string());
     // Delivery state: SUPER_ADMIN, SUPPORT; adding, editing and deleting notes: every role but READONLY;
-    // override: SUPER_ADMIN, BILLING; granting and revoking a role and deleting an account: SUPER_ADMIN.
-    assert_eq!(allowed_writes, 2 + 3 * 3 + 2 + 3);
+    // override: SUPER_ADMIN, BILLING; granting and revoking a role, deleting an account and changing the
+    // settings: SUPER_ADMIN.
+    assert_eq!(allowed_writes, 2 + 3 * 3 + 2 + 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]

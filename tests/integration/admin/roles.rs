@@ -1,5 +1,5 @@
 //! Role management, note edits and an admin's deletion of an account, through the API: a SUPER_ADMIN grants,
-//! changes and revokes roles and the last one cannot go; two demoting each other at once leave one; notes
+//! changes and revokes roles and the last one cannot go; two revoking each other at once leave one; notes
 //! are edited, pinned first and deleted; a deleted account's credentials stop working. Each write is logged.
 
 use reqwest::Method;
@@ -104,7 +104,14 @@ async fn two_super_admins_demoting_each_other_at_once_leave_one() {
         let (first, second) = tokio::join!(revoke(&app, &a, &b_user), revoke(&app, &b, &a_user));
         let mut statuses = [first.status, second.status];
         statuses.sort_unstable();
-        assert_eq!(statuses, [204, 409], "round {round}: {} / {}", first.text, second.text);
+        // The loser is refused as the last SUPER_ADMIN (409), or, when the winner's change landed before the
+        // loser's request was let in at all, as no admin any more (403).
+        assert!(
+            statuses == [204, 409] || statuses == [204, 403],
+            "round {round}: {statuses:?} {} / {}",
+            first.text,
+            second.text
+        );
         let left = "SELECT count(*)::text AS value FROM admin_users WHERE role = 'SUPER_ADMIN' AND revoked_at IS NULL";
         assert_eq!(scalar(&app, left).await, "1", "round {round}");
     }

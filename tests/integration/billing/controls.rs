@@ -313,7 +313,8 @@ async fn the_window_count_is_exact_when_workers_claim_at_once() {
         let pair = pair.to_vec();
         tasks.spawn(async move {
             let tiers = TierTable::default();
-            let settings = Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3) };
+            let settings =
+                Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3), config: None };
             let claimed = deliveries::claim_by_ids(&mut conn, &pair, now, now + chrono::Duration::minutes(1))
                 .await
                 .expect("claim");
@@ -340,7 +341,7 @@ async fn a_caller_whose_clock_is_behind_the_windows_start_counts_against_that_wi
     exec(&app, &format!("UPDATE subscriptions SET delivery_state = 'USAGE_SUSPENDED' WHERE user_id = '{}'", seed.user))
         .await;
     let tiers = TierTable::default();
-    let settings = Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3) };
+    let settings = Settings { tiers: &tiers, allowance_per_window: 3, window: chrono::Duration::days(3), config: None };
     let owner: reminder_core::ids::UserId = seed.user.into();
     let mut conn = app.db.connect().await;
     let later = app.state.clock.now();
