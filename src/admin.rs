@@ -1,4 +1,5 @@
-//! Administration: admin users and their roles (granted, changed and revoked by a SUPER_ADMIN), dashboard stats, user support actions (delivery controls,
+//! Administration: admin users and their roles (granted, changed and revoked by a SUPER_ADMIN), dashboard stats,
+//! revenue and activity reports, user support actions (delivery controls,
 //! tier overrides, notes), the admin action log, system health snapshots, and the operator knobs kept in the database.
 
 pub mod action_log;
@@ -8,6 +9,7 @@ pub mod health;
 pub mod model;
 mod params;
 pub mod permissions;
+pub mod reports;
 pub mod roles;
 pub mod routes;
 pub mod service;

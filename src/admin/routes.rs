@@ -18,7 +18,8 @@ use super::model::{
 };
 use super::params::{AuditQuery, HistoryQuery, PageQuery, UserSearchQuery};
 use super::permissions::Permission;
-use super::{action_log, health, roles, service, settings as knobs, stats, store};
+use super::reports::{ActivityQuery, ActivityStats, RevenueQuery, RevenueStats};
+use super::{action_log, health, reports, roles, service, settings as knobs, stats, store};
 use crate::http::envelope::{Envelope, no_content};
 use crate::http::rate_limit::OwnBucket;
 use crate::http::{ApiError, ApiResponse, Json, Routes, SessionOnly, routes};
@@ -47,7 +48,7 @@ pub fn configure(r: &mut Routes) {
     routes!(r =>
         dashboard, search_users, user, set_delivery_state, notes, add_note, override_subscription, audit,
         health_now, health_history, edit_note, delete_note, delete_user, admins, set_role, revoke_role, settings,
-        change_settings,
+        change_settings, revenue, activity,
     );
 }
 
@@ -326,4 +327,34 @@ pub async fn change_settings(
 ) -> Result<ApiResponse<Vec<SettingView>>, ApiError> {
     let patch = body.permitted(&admin, Permission::ChangeSettings).await?;
     Ok(ApiResponse::ok(knobs::change(&state, &admin, patch).await?))
+}
+
+#[utoipa::path(get, path = "/v1/admin/stats/revenue", tag = "admin", operation_id = "admin_stats_revenue", params(RevenueQuery),
+    description = "Revenue by month (UTC): paying subscriptions, MRR and ARR at list price, new, changed and cancelled \
+        subscriptions, churn, and payments collected. Any admin role.",
+    responses((status = 200, body = Envelope<RevenueStats>), (status = 400), (status = 403)), security(("bearer" = [])))]
+pub async fn revenue(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    query: web::Query<RevenueQuery>,
+) -> Result<ApiResponse<RevenueStats>, ApiError> {
+    admin.require(Permission::ViewSystem)?;
+    let months = query.checked(state.clock.now())?;
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(reports::revenue(&mut conn, &state.config.tier_limits, months).await?))
+}
+
+#[utoipa::path(get, path = "/v1/admin/stats/activity", tag = "admin", operation_id = "admin_stats_activity", params(ActivityQuery),
+    description = "What happened between `from` and `to` (the last 30 days by default, at most 366): reminders \
+        created, escalations fired, deliveries by channel and outcome, channels added. Any admin role.",
+    responses((status = 200, body = Envelope<ActivityStats>), (status = 400), (status = 403)), security(("bearer" = [])))]
+pub async fn activity(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    query: web::Query<ActivityQuery>,
+) -> Result<ApiResponse<ActivityStats>, ApiError> {
+    admin.require(Permission::ViewSystem)?;
+    let range = query.checked(state.clock.now())?;
+    let mut conn = state.db.get().await?;
+    Ok(ApiResponse::ok(reports::activity(&mut conn, range).await?))
 }

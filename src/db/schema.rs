@@ -413,6 +413,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    subscription_events (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        tier -> Text,
+        previous_tier -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     subscriptions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -669,6 +680,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     scheduler_leases,
     sms_opt_outs,
     square_checkouts,
+    subscription_events,
     subscriptions,
     support_notes,
     system_health_snapshots,

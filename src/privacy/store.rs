@@ -43,6 +43,7 @@ pub const OWNED: &[Owned] = &[
     by_user("usage_windows"),
     by_user("delivery_window_usage"),
     by_user("payment_history"),
+    by_user("subscription_events"),
     by_user("square_checkouts"),
     by_user("api_keys"),
     by_user("refresh_sessions"),

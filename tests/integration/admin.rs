@@ -6,6 +6,7 @@ mod bootstrap;
 mod dashboard;
 mod health;
 mod permissions;
+mod reports;
 mod roles;
 mod settings;
 

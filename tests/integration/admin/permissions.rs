@@ -49,6 +49,8 @@ const ROUTES: &[Route] = &[
     Route { method: "DELETE", path: "/v1/admin/admins/{id}", need: Need::Manage, ok: 204 },
     Route { method: "DELETE", path: "/v1/admin/users/{id}", need: Need::Manage, ok: 204 },
     Route { method: "GET", path: "/v1/admin/settings", need: Need::Read, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/stats/revenue", need: Need::Read, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/stats/activity", need: Need::Read, ok: 200 },
     Route { method: "PATCH", path: "/v1/admin/settings", need: Need::Manage, ok: 200 },
 ];
 
