@@ -106,3 +106,17 @@ pub async fn override_tier(app: &TestApp, user: uuid::Uuid, tier: reminder_core:
         .await
         .expect("tier override");
 }
+
+/// Inserts deliveries, each row an SQL tuple of `(escalation_id, reminder_id, user_id, tier, loop_index,
+/// target_kind, target_id, channel, status, created_at)`: for pages and reports that read the log.
+pub async fn insert_deliveries(app: &TestApp, rows: &[String]) {
+    exec(
+        app,
+        &format!(
+            "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
+             channel, status, created_at) VALUES {}",
+            rows.join(", ")
+        ),
+    )
+    .await;
+}

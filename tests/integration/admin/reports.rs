@@ -119,15 +119,7 @@ async fn activity_counts_what_happened_in_the_range() {
         delivery("sms", "failed", "now()"),
         delivery("email", "sent", "now() - interval '40 days'"),
     ];
-    exec(
-        &app,
-        &format!(
-            "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
-             channel, status, created_at) VALUES {}",
-            rows.join(", ")
-        ),
-    )
-    .await;
+    crate::fixtures::insert_deliveries(&app, &rows).await;
 
     let stats = app.get("/v1/admin/stats/activity", Some(&root.token)).await.data(200).clone();
     assert_eq!(stats["remindersCreated"], 3);

@@ -608,15 +608,7 @@ async fn the_home_page_charts_thirty_days_and_says_whom_an_escalation_reached() 
         delivery("subscription", "gen_random_uuid()", "email", "cancelled", "now() - interval '3 days'"),
         delivery("subscription", "gen_random_uuid()", "email", "sent", "now() - interval '40 days'"),
     ];
-    crate::fixtures::exec(
-        &app,
-        &format!(
-            "INSERT INTO deliveries (escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, \
-             channel, status, created_at) VALUES {}",
-            rows.join(", ")
-        ),
-    )
-    .await;
+    crate::fixtures::insert_deliveries(&app, &rows).await;
 
     let home = ada.get("/").await;
     assert!(home.text.contains("Reached: email, Grace Hopper"), "{}", home.text);
