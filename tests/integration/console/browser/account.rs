@@ -181,8 +181,21 @@ async fn the_next_times_follow_the_schedule_as_it_is_typed() {
     assert!(listed.matches("Sat ").count() == 5 && listed.matches(", 07:15").count() == 5, "{listed}");
     fill(&client, "#cron", "at seven").await;
     shows(&client, "upcoming-cron", "cron").await;
-    let region = client.find(Locator::Css("#upcoming-cron .error")).await.expect("the error beside the field");
-    assert!(region.is_displayed().await.unwrap() && !text_of_id(&client, "upcoming-cron").await.contains("Sat"));
+    // Each keystroke that waited past the pause redraws the region (typing is slow on a loaded machine), so an
+    // element found may be replaced before it is asked about: look again until the error is shown.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let shown = match client.find(Locator::Css("#upcoming-cron .error")).await {
+            Ok(error) => error.is_displayed().await.unwrap_or(false),
+            Err(_) => false,
+        };
+        if shown {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no error shown beside the cron field");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!text_of_id(&client, "upcoming-cron").await.contains("Sat"));
     shoot(&client, "reminder-new-cron-error").await;
 
     choose(&client, "#kind-once").await;
