@@ -9,9 +9,8 @@ use super::page;
 use crate::console::chart;
 use crate::console::error::ConsoleError;
 use crate::console::session::Viewer;
-use crate::escalation::delivery_log::delivery_log;
+use crate::escalation::delivery_log::newest;
 use crate::escalation::{episodes, outcomes};
-use crate::http::pagination::Page;
 use crate::onboarding::service as onboarding;
 use crate::reminders::service as reminders;
 use crate::reminders::views::{ListQuery, ReminderView};
@@ -19,7 +18,7 @@ use crate::state::AppState;
 
 const DUE_SHOWN: i64 = 6;
 const OPEN_SHOWN: i64 = 20;
-const DELIVERIES_SHOWN: u32 = 10;
+const DELIVERIES_SHOWN: i64 = 10;
 
 /// Every reminder but archived ones (the first 100, as the list page shows them).
 pub async fn all_reminders(
@@ -51,10 +50,14 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     let reached = outcomes::reached(&mut conn, viewer.user_id, &open_ids).await?;
     let today = state.clock.now().with_timezone(&viewer.tz).date_naive();
     let first = today.checked_sub_days(chrono::Days::new(chart::DAYS - 1)).unwrap_or(today);
-    let since = reminder_core::timezone::resolve_local(viewer.tz, first.and_time(chrono::NaiveTime::MIN));
-    let by_day = outcomes::by_day(&mut conn, viewer.user_id, viewer.zone(), since).await?;
-    let page_of = Page { page: 1, page_size: DELIVERIES_SHOWN };
-    let (recent, _) = delivery_log(&mut conn, viewer.user_id, None, page_of, None).await?;
+    // Where each day of the chart starts on the viewer's clock, and where today ends.
+    let midnights: Vec<_> = first
+        .iter_days()
+        .take_while(|day| *day <= today.succ_opt().unwrap_or(today))
+        .map(|day| reminder_core::timezone::resolve_local(viewer.tz, day.and_time(chrono::NaiveTime::MIN)))
+        .collect();
+    let by_day = outcomes::by_day(&mut conn, viewer.user_id, first, &midnights).await?;
+    let recent = newest(&mut conn, viewer.user_id, DELIVERIES_SHOWN).await?;
     // One query names every reminder on the page, whichever of the user's reminders they are.
     let ids: Vec<ReminderId> = open.iter().map(|e| e.reminder_id).chain(recent.iter().map(|d| d.reminder_id)).collect();
     let titles = reminders::titles(&mut conn, viewer.user_id, &ids).await?;
