@@ -37,7 +37,8 @@ pub struct LogQuery {
 }
 
 /// One delivery as the log shows it.
-#[derive(Debug, Serialize, Queryable, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Queryable, Selectable, utoipa::ToSchema)]
+#[diesel(table_name = deliveries)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryLogEntry {
     #[schema(value_type = Uuid)]
@@ -163,7 +164,7 @@ pub async fn filtered_log(
     // A unique order (id breaks ties) so that no row moves between pages; one row more tells if there is a next.
     let rows: Vec<(DeliveryLogEntry, String)> = filtered
         .order((deliveries::created_at.desc(), deliveries::id.desc()))
-        .select((ENTRY_COLUMNS, reminders::title))
+        .select((DeliveryLogEntry::as_select(), reminders::title))
         .load(conn)
         .await?;
     let mut rows: Vec<TitledEntry> = rows.into_iter().map(|(entry, title)| TitledEntry { entry, title }).collect();
@@ -176,43 +177,6 @@ pub async fn filtered_log(
     Ok((rows, pagination))
 }
 
-/// The columns of a [`DeliveryLogEntry`], in its order.
-const ENTRY_COLUMNS: (
-    deliveries::id,
-    deliveries::reminder_id,
-    deliveries::escalation_id,
-    deliveries::tier,
-    deliveries::loop_index,
-    deliveries::channel,
-    deliveries::target_kind,
-    deliveries::status,
-    deliveries::attempts,
-    deliveries::next_attempt_at,
-    deliveries::sent_at,
-    deliveries::delivered_at,
-    deliveries::last_error,
-    deliveries::cancel_reason,
-    deliveries::deferred_reason,
-    deliveries::created_at,
-) = (
-    deliveries::id,
-    deliveries::reminder_id,
-    deliveries::escalation_id,
-    deliveries::tier,
-    deliveries::loop_index,
-    deliveries::channel,
-    deliveries::target_kind,
-    deliveries::status,
-    deliveries::attempts,
-    deliveries::next_attempt_at,
-    deliveries::sent_at,
-    deliveries::delivered_at,
-    deliveries::last_error,
-    deliveries::cancel_reason,
-    deliveries::deferred_reason,
-    deliveries::created_at,
-);
-
 /// The owner's `limit` newest deliveries, without counting the rest (the home page lists a few and pages
 /// nothing; the count was a fifth of its time).
 pub async fn newest(
@@ -224,7 +188,7 @@ pub async fn newest(
         .filter(deliveries::user_id.eq(owner))
         .order((deliveries::created_at.desc(), deliveries::id.desc()))
         .limit(limit)
-        .select(ENTRY_COLUMNS)
+        .select(DeliveryLogEntry::as_select())
         .load(conn)
         .await?)
 }
