@@ -14,12 +14,5 @@ use crate::config::Config;
 
 /// The knobs in force: the environment's values, with the database's over them.
 pub async fn current(conn: &mut AsyncPgConnection, config: &Config) -> diesel::QueryResult<SystemSettings> {
-    let mut settings = SystemSettings::from_config(config);
-    for (key, value) in store::overrides(conn).await? {
-        // A key this build does not know (written by a newer one) is left alone.
-        if let Some(knob) = Knob::parse(&key) {
-            settings.set(knob, value);
-        }
-    }
-    Ok(settings)
+    Ok(SystemSettings::from_config(config).with(&store::overrides(conn).await?))
 }

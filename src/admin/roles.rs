@@ -89,6 +89,7 @@ pub async fn delete_user(state: &AppState, admin: &AdminUser, user: UserId, body
     let mut conn = state.db.get().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
         live_account(conn, user).await?;
+        // Taken only to wait for a role change in flight: one granting this user a role must not pass unseen.
         store::lock_super_admins(conn).await?;
         if let Some((_, role)) = store::admin_role(conn, user).await? {
             return Err(ApiError::conflict(format!(

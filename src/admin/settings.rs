@@ -13,8 +13,8 @@ use crate::state::AppState;
 
 async fn views(conn: &mut AsyncPgConnection, config: &crate::config::Config) -> Result<Vec<SettingView>, ApiError> {
     let environment = settings::SystemSettings::from_config(config);
-    let in_force = settings::current(conn, config).await?;
-    let stored: Vec<String> = store::overrides(conn).await?.into_iter().map(|(key, _)| key).collect();
+    let stored = store::overrides(conn).await?;
+    let in_force = environment.with(&stored);
     Ok(Knob::ALL
         .into_iter()
         .map(|knob| {
@@ -24,7 +24,7 @@ async fn views(conn: &mut AsyncPgConnection, config: &crate::config::Config) -> 
                 value: in_force.get(knob),
                 environment_default: environment.get(knob),
                 environment_variable: knob.environment_variable(),
-                overridden: stored.iter().any(|key| key == knob.key()),
+                overridden: stored.iter().any(|(key, _)| key == knob.key()),
                 min,
                 max,
                 description: knob.description(),

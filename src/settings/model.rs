@@ -94,6 +94,17 @@ impl SystemSettings {
         SystemSettings { values }
     }
 
+    /// These values with `stored` (key, value) over them; a key this build does not know (written by a newer
+    /// one) is left alone.
+    pub fn with(mut self, stored: &[(String, i64)]) -> Self {
+        for (key, value) in stored {
+            if let Some(knob) = Knob::parse(key) {
+                self.set(knob, *value);
+            }
+        }
+        self
+    }
+
     pub fn get(&self, knob: Knob) -> i64 {
         self.values[knob.index()]
     }
