@@ -35,6 +35,7 @@ fn routes(r: &mut Routes) {
     http::meta_routes(r);
     http::openapi::routes(r);
     crate::accounts::auth::routes::configure(r);
+    crate::console::routes::api_routes(r);
     crate::accounts::users::routes::configure(r);
     crate::privacy::routes::configure(r);
     crate::reminders::routes::configure(r);

@@ -77,6 +77,15 @@ pub struct TwilioConfig {
     pub phone_number: String,
 }
 
+/// Sign in with Google (OpenID Connect); both credentials or neither.
+#[derive(Clone, Debug)]
+pub struct GoogleConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The provider's issuer: Google's, or a test's fake provider.
+    pub issuer: Url,
+}
+
 /// The typed configuration, shared as `Arc<Config>`.
 #[derive(Debug)]
 pub struct Config {
@@ -104,6 +113,7 @@ pub struct Config {
     pub square_plans: [(Tier, Option<String>); 3],
     pub twilio: Option<TwilioConfig>,
     pub twilio_api_base: Url,
+    pub google: Option<GoogleConfig>,
     pub sendgrid_api_key: Option<SecretString>,
     pub smtp_url: Option<SecretString>,
     pub email_from: String,
@@ -181,6 +191,9 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("TWILIO_AUTH_TOKEN", "", "Twilio auth token; also verifies inbound webhooks"),
     ("TWILIO_PHONE_NUMBER", "", "sender number in E.164"),
     ("TWILIO_API_BASE", "https://api.twilio.com", "override of the Twilio API base URL (tests)"),
+    ("GOOGLE_CLIENT_ID", "", "OAuth client id: turns on Sign in with Google (needs GOOGLE_CLIENT_SECRET)"),
+    ("GOOGLE_CLIENT_SECRET", "", "OAuth client secret of GOOGLE_CLIENT_ID"),
+    ("GOOGLE_ISSUER_URL", "https://accounts.google.com", "OpenID issuer of Sign in with Google (tests)"),
     ("SENDGRID_API_KEY", "", "used as SendGrid SMTP relay when SMTP_URL is not set"),
     ("SMTP_URL", "", "smtp://, smtps:// or smtp://...?tls=required URL with credentials"),
     ("EMAIL_FROM", "Escalating Reminders <reminders@localhost>", "sender address"),
@@ -325,6 +338,20 @@ impl Config {
                     return Err(ConfigError::new(missing, "is required when any TWILIO_* variable is set"));
                 }
             };
+        let google = match (src.text("GOOGLE_CLIENT_ID"), src.secret("GOOGLE_CLIENT_SECRET")) {
+            (Some(client_id), Some(client_secret)) => Some(GoogleConfig {
+                client_id,
+                client_secret,
+                issuer: src.url("GOOGLE_ISSUER_URL", "https://accounts.google.com")?,
+            }),
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(ConfigError::new("GOOGLE_CLIENT_ID", "is required when GOOGLE_CLIENT_SECRET is set"));
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::new("GOOGLE_CLIENT_SECRET", "is required when GOOGLE_CLIENT_ID is set"));
+            }
+        };
         let square_environment = match src.text("SQUARE_ENVIRONMENT").as_deref() {
             None | Some("sandbox") => SquareEnvironment::Sandbox,
             Some("production") => SquareEnvironment::Production,
@@ -395,6 +422,7 @@ impl Config {
             ],
             twilio,
             twilio_api_base: src.url("TWILIO_API_BASE", "https://api.twilio.com")?,
+            google,
             sendgrid_api_key: src.secret("SENDGRID_API_KEY"),
             smtp_url: src.smtp_url("SMTP_URL")?,
             email_from: src.mailbox("EMAIL_FROM", "Escalating Reminders <reminders@localhost>")?,

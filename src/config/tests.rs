@@ -58,6 +58,10 @@ fn each_bad_value_names_its_variable() {
     assert_eq!(variable_of(&[("METRICS_ALLOW", "10.0.0.0/8, everyone")]), "METRICS_ALLOW");
     assert_eq!(variable_of(&[("TWILIO_ACCOUNT_SID", "AC1")]), "TWILIO_PHONE_NUMBER");
     assert_eq!(variable_of(&[("SMTP_URL", "http://mail")]), "SMTP_URL");
+    assert_eq!(variable_of(&[("GOOGLE_CLIENT_ID", "id.apps")]), "GOOGLE_CLIENT_SECRET");
+    assert_eq!(variable_of(&[("GOOGLE_CLIENT_SECRET", "s")]), "GOOGLE_CLIENT_ID");
+    let google = [("GOOGLE_CLIENT_ID", "id.apps"), ("GOOGLE_CLIENT_SECRET", "s"), ("GOOGLE_ISSUER_URL", "accounts")];
+    assert_eq!(variable_of(&google), "GOOGLE_ISSUER_URL");
     assert_eq!(variable_of(&[("SMTP_URL", "smtp://mail?tls=always")]), "SMTP_URL");
     assert!(load(&[("SMTP_URL", "smtp://u:p@mail:587?tls=required")]).is_ok());
     assert_eq!(variable_of(&[("EMAIL_FROM", "Reminders <not an address>")]), "EMAIL_FROM");

@@ -6,6 +6,7 @@ mod channels;
 mod contacts;
 mod dashboard;
 mod evidence;
+mod google;
 mod notifications;
 mod occurrences;
 mod onboarding;
@@ -34,6 +35,12 @@ use super::session::{self, Viewer};
 use crate::config::Config;
 use crate::http::ApiError;
 use crate::state::AppState;
+
+/// The console's routes under `/v1`, in the API's registry and document: Google sign-in, whose callback
+/// opens a console session for a page's sign-in.
+pub fn api_routes(r: &mut crate::http::Routes) {
+    google::configure(r);
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").get(dashboard::show))

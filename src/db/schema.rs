@@ -234,6 +234,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    oidc_flows (state_hash) {
+        state_hash -> Bytea,
+        browser_hash -> Bytea,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        next -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     onboarding_progress (user_id) {
         user_id -> Uuid,
         completed_steps -> Array<Text>,
@@ -527,6 +539,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_identities (provider, subject) {
+        provider -> Text,
+        subject -> Text,
+        user_id -> Uuid,
+        email -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     user_profiles (user_id) {
         user_id -> Uuid,
         phone -> Nullable<Text>,
@@ -639,6 +662,7 @@ diesel::joinable!(usage_windows -> users (user_id));
 diesel::joinable!(user_agent_subscriptions -> agent_definitions (agent_type));
 diesel::joinable!(user_agent_subscriptions -> users (user_id));
 diesel::joinable!(user_profiles -> users (user_id));
+diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(watch_addresses -> users (user_id));
 diesel::joinable!(watcher_events -> completion_hooks (hook_id));
 diesel::joinable!(watcher_events -> reminders (reminder_id));
@@ -665,6 +689,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     escalations,
     event_logs,
     idempotency_keys,
+    oidc_flows,
     onboarding_progress,
     outreach_sends,
     password_resets,
@@ -688,6 +713,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     trusted_contacts,
     usage_windows,
     user_agent_subscriptions,
+    user_identities,
     user_profiles,
     users,
     watch_addresses,

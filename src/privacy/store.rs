@@ -46,6 +46,7 @@ pub const OWNED: &[Owned] = &[
     by_user("subscription_events"),
     by_user("square_checkouts"),
     by_user("api_keys"),
+    by_user("user_identities"),
     by_user("refresh_sessions"),
     Owned { table: "refresh_tokens", tie: Tie::Session },
     by_user("console_sessions"),
@@ -85,6 +86,7 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
     ("scheduler_leases", "the scheduler's leadership lease"),
     ("scheduler_candidates", "the running scheduler processes, for sharing out the shards"),
     ("system_health_snapshots", "service-wide health figures"),
+    ("oidc_flows", "sign-ins under way for ten minutes, before any account is known"),
     ("system_settings", "the operators' knobs, with no owner"),
     ("__diesel_schema_migrations", "which migrations ran"),
 ];

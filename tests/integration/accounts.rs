@@ -3,6 +3,7 @@
 
 mod audit;
 mod email_verification;
+mod google;
 mod idempotency;
 mod limits;
 mod openapi;

@@ -170,7 +170,7 @@ pub async fn revoke_session(state: &AppState, user: UserId, session: Uuid) -> Re
     }
 }
 
-async fn open_session(
+pub(super) async fn open_session(
     conn: &mut AsyncPgConnection,
     user: UserId,
     client: &ClientInfo,
@@ -190,7 +190,7 @@ async fn open_session(
     .await?)
 }
 
-fn pair(
+pub(super) fn pair(
     state: &AppState,
     user: UserId,
     session: Uuid,

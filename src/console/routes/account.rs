@@ -68,6 +68,7 @@ pub(super) fn anon_page(
     let (binding, fresh) = anon_binding(req);
     let flash = super::take_flash(req);
     let next = context["form"]["next"].as_str().filter(|next| *next != "/").map(str::to_owned);
+    let google_href = super::google::button_href(state, next.as_deref().unwrap_or("/"));
     let signup_href = match next {
         Some(next) => format!(
             "/signup?{}",
@@ -80,6 +81,7 @@ pub(super) fn anon_page(
         map.insert("csrf".into(), json!(csrf::token(&state.config, &format!("anon:{binding}"))));
         map.insert("flash".into(), json!(flash));
         map.insert("forgot".into(), json!(crate::accounts::auth::reset::available(state)));
+        map.insert("google_href".into(), json!(google_href));
     }
     let mut response = render::page(status, name, context);
     if flash.is_some() {
@@ -105,7 +107,7 @@ pub async fn signup_form(req: HttpRequest, state: web::Data<AppState>, query: we
 }
 
 /// After sign-in or sign-up: a new console session in the login session just opened, then back to `next`.
-async fn signed_in(state: &AppState, result: AuthResult, next: &str) -> Result<HttpResponse, ConsoleError> {
+pub(super) async fn signed_in(state: &AppState, result: AuthResult, next: &str) -> Result<HttpResponse, ConsoleError> {
     let claims = tokens::verify_access(&state.config, &result.tokens.access_token)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a fresh access token did not verify")))?;
     let token = session::start(state, result.user.id, claims.sid).await?;
