@@ -48,6 +48,8 @@ fn routes(r: &mut Routes) {
     crate::watchers::hook_routes::configure(r);
     crate::watchers::routes::configure(r);
     crate::contacts::routes::configure(r);
+    crate::family::routes::configure(r);
+    crate::escalation::shared::configure(r);
     crate::escalation::link_routes::configure(r);
     crate::escalation::got_it::configure(r);
     crate::watchers::twilio::configure(r);

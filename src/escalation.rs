@@ -9,4 +9,5 @@ pub mod got_it;
 pub mod link_routes;
 pub mod outcomes;
 pub mod routes;
+pub mod shared;
 pub mod snooze;

@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod db;
 pub mod dispatch;
 pub mod escalation;
+pub mod family;
 pub mod http;
 pub mod mailer;
 pub mod nlp;

@@ -43,6 +43,9 @@ impl EmailChannel {
             _ => (format!("Reminder: {title}"), "Reminder".to_owned()),
         };
         let contact = p["audience"] == "contact";
+        // A family member acts on the owner's reminder with the owner's links (recorded as the member), but
+        // does not snooze it for the owner.
+        let member = p["audience"] == "member";
         let links = self.links.for_delivery(job.delivery_id, &job.payload, now);
         // Only a real delivery can be unsubscribed from; a test send has no row to act on.
         let unsubscribe = links.as_ref().map(|_| self.links.link(job.delivery_id, LinkAction::Unsubscribe, now));
@@ -61,6 +64,7 @@ impl EmailChannel {
             "heading": heading,
             "due_at": due_at,
             "contact": contact,
+            "member": member,
             "owner_name": p["ownerName"].as_str(),
             "got_it": got_it,
             "links": links,

@@ -75,6 +75,19 @@ struct ContactRow {
     quiet: QuietColumns,
 }
 
+/// A family member: reached at their account's address, in their own zone and quiet hours.
+#[derive(QueryableByName)]
+struct MemberRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Bool)]
+    in_family: bool,
+    #[diesel(embed)]
+    quiet: QuietColumns,
+}
+
 /// Recipients keyed by (target kind, target id, channel), and the quiet hours of those that have them,
 /// keyed by target id.
 #[derive(Default)]
@@ -130,17 +143,37 @@ pub async fn resolve(
         .map(|row| (row.id, row))
         .collect()
     };
+    let member_ids: Vec<Uuid> = targets.iter().filter(|t| t.0 == "member").map(|t| t.1).collect();
+    let members: HashMap<Uuid, MemberRow> = if member_ids.is_empty() {
+        HashMap::new()
+    } else {
+        // Still in a family (leaving ends the shares, so this is the send-time check), at their own clock.
+        diesel::sql_query(
+            "SELECT u.id, u.email, u.timezone AS quiet_zone, u.quiet_hours_start AS quiet_start,
+                    u.quiet_hours_end AS quiet_end,
+                    EXISTS (SELECT 1 FROM family_members f WHERE f.member_id = u.id AND f.status = 'active')
+                        AS in_family
+             FROM users u WHERE u.id = ANY($1) AND u.deleted_at IS NULL",
+        )
+        .bind::<Array<SqlUuid>, _>(&member_ids)
+        .load::<MemberRow>(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect()
+    };
     let mut out = Resolved::default();
     for (kind, id, channel) in targets {
-        let recipient = if kind == "subscription" {
-            subscription_recipient(subscriptions.get(id), *channel, key)
-        } else {
-            contact_recipient(contacts.get(id), *channel)
+        let recipient = match kind.as_str() {
+            "subscription" => subscription_recipient(subscriptions.get(id), *channel, key),
+            "member" => member_recipient(members.get(id), *channel),
+            _ => contact_recipient(contacts.get(id), *channel),
         };
         out.recipients.insert((kind.clone(), *id, *channel), recipient);
     }
     let windows = subscriptions.values().map(|row| (row.id, row.quiet.window()));
     let windows = windows.chain(contacts.values().map(|row| (row.id, row.quiet.window())));
+    let windows = windows.chain(members.values().map(|row| (row.id, row.quiet.window())));
     out.quiet.extend(windows.filter_map(|(id, window)| Some((id, window?))));
     Ok(out)
 }
@@ -204,5 +237,16 @@ fn contact_recipient(row: Option<&ContactRow>, channel: ChannelKind) -> Recipien
         (ChannelKind::Email, Some(address), _) => Recipient::Email { address: address.clone() },
         (ChannelKind::Sms, _, Some(phone)) => Recipient::Sms { phone: phone.clone() },
         _ => gone("the trusted contact has no address for this channel"),
+    }
+}
+
+fn member_recipient(row: Option<&MemberRow>, channel: ChannelKind) -> Recipient {
+    let Some(row) = row else { return gone("the family member's account was deleted") };
+    if !row.in_family {
+        return gone("the family member left the family");
+    }
+    match channel {
+        ChannelKind::Email => Recipient::Email { address: row.email.clone() },
+        _ => gone("a family member is reached by email only"),
     }
 }

@@ -220,6 +220,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    family_members (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        email -> Text,
+        member_id -> Nullable<Uuid>,
+        status -> Text,
+        token_hash -> Nullable<Bytea>,
+        invited_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        joined_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, key) {
         user_id -> Uuid,
         key -> Text,
@@ -351,6 +365,15 @@ diesel::table! {
         skip_weekends -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reminder_shares (reminder_id, member_id) {
+        reminder_id -> Uuid,
+        member_id -> Uuid,
+        owner_id -> Uuid,
+        created_at -> Timestamptz,
     }
 }
 
@@ -652,6 +675,7 @@ diesel::joinable!(refresh_tokens -> refresh_sessions (session_id));
 diesel::joinable!(reminder_schedules -> reminders (reminder_id));
 diesel::joinable!(reminder_snoozes -> reminders (reminder_id));
 diesel::joinable!(reminders -> escalation_profiles (escalation_profile_id));
+diesel::joinable!(reminder_shares -> reminders (reminder_id));
 diesel::joinable!(reminders -> users (user_id));
 diesel::joinable!(square_checkouts -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
@@ -688,6 +712,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     escalation_profiles,
     escalations,
     event_logs,
+    family_members,
     idempotency_keys,
     oidc_flows,
     onboarding_progress,
@@ -699,6 +724,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_sessions,
     refresh_tokens,
     reminder_schedules,
+    reminder_shares,
     reminder_snoozes,
     reminders,
     scheduler_candidates,

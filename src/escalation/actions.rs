@@ -38,6 +38,8 @@ pub enum Actor {
     Hook,
     /// A trusted contact, through their limited view.
     Contact(ContactId),
+    /// A member of the owner's family, on a reminder shared with them (the API, or a link mailed to them).
+    Member(UserId),
 }
 
 impl Actor {
@@ -50,14 +52,16 @@ impl Actor {
             Actor::Email => "email",
             Actor::Hook => "hook",
             Actor::Contact(_) => "contact",
+            Actor::Member(_) => "member",
         }
     }
 
-    /// `kind`, with the person's id when there is one (`user:<id>`, `contact:<id>`).
+    /// `kind`, with the person's id when there is one (`user:<id>`, `contact:<id>`, `member:<id>`).
     pub fn label(self) -> String {
         match self {
             Actor::User(id) => format!("{}:{id}", self.kind()),
             Actor::Contact(id) => format!("{}:{id}", self.kind()),
+            Actor::Member(id) => format!("{}:{id}", self.kind()),
             _ => self.kind().to_owned(),
         }
     }

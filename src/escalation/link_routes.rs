@@ -264,12 +264,14 @@ async fn act_once(conn: &mut AsyncPgConnection, claim: &LinkClaim, now: DateTime
     }
     let (owner, reminder) = (delivery.user_id, delivery.reminder_id);
     let title = &delivery.title;
+    // A link mailed to a family member acts as that member (the owner's own links act as "link").
+    let actor = if delivery.target_kind == "member" { Actor::Member(delivery.target_id.into()) } else { Actor::Link };
     let result = match claim.action {
         LinkAction::Unsubscribe => return unsubscribe(conn, &delivery, now).await,
-        LinkAction::Acknowledge => actions::acknowledge(conn, owner, reminder, Actor::Link, None, now)
+        LinkAction::Acknowledge => actions::acknowledge(conn, owner, reminder, actor, None, now)
             .await
             .map(|_| ("Acknowledged", format!("\u{201c}{title}\u{201d} is acknowledged; escalation is paused."))),
-        LinkAction::Complete => actions::complete(conn, owner, reminder, Actor::Link, None, now)
+        LinkAction::Complete => actions::complete(conn, owner, reminder, actor, None, now)
             .await
             .map(|_| ("Done", format!("\u{201c}{title}\u{201d} is marked as done."))),
         LinkAction::Snooze => {
@@ -326,6 +328,10 @@ async fn unsubscribe(
 ) -> Result<Page, Refusal> {
     let how = "unsubscribed through a link in an email";
     let message = match stop(conn, delivery.user_id, &delivery.target_kind, delivery.target_id, how, now).await? {
+        Stopped::Member => {
+            crate::family::store::unshare_all(conn, delivery.user_id, delivery.target_id.into()).await?;
+            "You will receive no more of this family's shared reminders. The owner can share them again."
+        }
         Stopped::Contact => "You will not be asked about this person's reminders any more.",
         Stopped::Subscription => {
             "This address will receive no more notifications. You can turn it back on in your notification channels."

@@ -33,7 +33,7 @@ pub async fn snooze(
 }
 
 /// The body of acknowledge and complete is optional: an empty body means no note.
-fn action_input(body: &web::Bytes) -> Result<ActionInput, ApiError> {
+pub(super) fn action_input(body: &web::Bytes) -> Result<ActionInput, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) { Ok(ActionInput::default()) } else { parse_body(body) }
 }
 

@@ -118,7 +118,7 @@ pub fn for_tier(
             });
             // A trusted contact's limited view: whose reminder it is, its title and when it was due (how long it
             // has waited is computed when sending); never its description.
-            if target.kind == TargetKind::Contact {
+            if matches!(target.kind, TargetKind::Contact | TargetKind::Member) {
                 payload["ownerName"] = json!(ctx.owner_name);
             }
             NewDelivery {

@@ -18,6 +18,9 @@ pub enum Stopped {
     Subscription,
     /// The trusted contact is opted out of every message about the owner's reminders.
     Contact,
+    /// A family member: nothing is written here; the caller ends the member's shares with the owner
+    /// (`family::store::unshare_all`, the family's table), so no shared reminder reaches them again.
+    Member,
 }
 
 /// Stops the target of a delivery of `owner`'s (`target_kind` and `target_id` as on the delivery row). `how`
@@ -30,6 +33,9 @@ pub async fn stop(
     how: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<Stopped> {
+    if target_kind == "member" {
+        return Ok(Stopped::Member);
+    }
     if target_kind == "contact" {
         diesel::update(
             trusted_contacts::table

@@ -65,6 +65,8 @@ pub const OWNED: &[Owned] = &[
     by_user("deliveries"),
     by_user("pending_notifications"),
     by_user("trusted_contacts"),
+    Owned { table: "family_members", tie: Tie::Column("owner_id") },
+    Owned { table: "reminder_shares", tie: Tie::Column("owner_id") },
     by_user("user_agent_subscriptions"),
     by_user("completion_hooks"),
     by_user("watchers"),

@@ -85,6 +85,10 @@ pub struct Tier {
     /// Notify every accepted trusted contact.
     #[serde(default)]
     pub include_trusted_contacts: bool,
+    /// Members of the owner's family group (user ids) to notify at their account's address, for the reminders
+    /// shared with them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub family_member_ids: Vec<Uuid>,
     /// Optional text added to this tier's notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -105,6 +109,7 @@ impl Tier {
             channel_types,
             trusted_contact_ids: self.trusted_contact_ids.clone(),
             include_trusted_contacts: self.include_trusted_contacts,
+            family_member_ids: self.family_member_ids.clone(),
         })
     }
 }
@@ -125,6 +130,9 @@ pub struct TierInput {
     pub trusted_contact_ids: Vec<Uuid>,
     #[serde(default)]
     pub include_trusted_contacts: bool,
+    /// Members of the caller's family group (their user ids).
+    #[serde(default)]
+    pub family_member_ids: Vec<Uuid>,
     pub message: Option<String>,
 }
 

@@ -40,6 +40,7 @@ fn tier_from_input(input: TierInput) -> Tier {
         channel_types: input.channel_types,
         trusted_contact_ids: input.trusted_contact_ids,
         include_trusted_contacts: input.include_trusted_contacts,
+        family_member_ids: input.family_member_ids,
         message: input.message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()),
     }
 }
@@ -84,14 +85,18 @@ fn check_draft(draft: &Draft, errors: &mut Vec<FieldError>) {
         let no_target = tier.agent_subscription_ids.is_empty()
             && tier.channel_types.is_empty()
             && tier.trusted_contact_ids.is_empty()
-            && !tier.include_trusted_contacts;
+            && !tier.include_trusted_contacts
+            && tier.family_member_ids.is_empty();
         if no_target {
             errors.push(FieldError::new(
                 format!("tiers[{index}]"),
-                "needs at least one target: agentSubscriptionIds, channelTypes, trustedContactIds or includeTrustedContacts",
+                "needs at least one target: agentSubscriptionIds, channelTypes, trustedContactIds, includeTrustedContacts or familyMemberIds",
             ));
         }
-        if tier.agent_subscription_ids.len() > MAX_TARGET_IDS || tier.trusted_contact_ids.len() > MAX_TARGET_IDS {
+        if tier.agent_subscription_ids.len() > MAX_TARGET_IDS
+            || tier.trusted_contact_ids.len() > MAX_TARGET_IDS
+            || tier.family_member_ids.len() > MAX_TARGET_IDS
+        {
             errors.push(FieldError::new(format!("tiers[{index}]"), format!("at most {MAX_TARGET_IDS} ids per list")));
         }
         if tier.message.as_ref().is_some_and(|m| m.chars().count() > MESSAGE_MAX) {
@@ -121,6 +126,9 @@ async fn check_targets(
     let contact_ids: Vec<Uuid> = tiers.iter().flat_map(|t| t.trusted_contact_ids.iter().copied()).collect();
     let own_subscriptions = store::own_subscription_ids(conn, owner, &subscription_ids).await?;
     let own_contacts = store::own_contact_ids(conn, owner, &contact_ids).await?;
+    let member_ids: Vec<Uuid> = tiers.iter().flat_map(|t| t.family_member_ids.iter().copied()).collect();
+    let members =
+        if member_ids.is_empty() { Vec::new() } else { crate::family::store::active_member_ids(conn, owner).await? };
     for (index, tier) in tiers.iter().enumerate() {
         for (position, id) in tier.agent_subscription_ids.iter().enumerate() {
             if !own_subscriptions.contains(id) {
@@ -130,6 +138,14 @@ async fn check_targets(
         for (position, id) in tier.trusted_contact_ids.iter().enumerate() {
             if !own_contacts.contains(id) {
                 errors.push(FieldError::new(format!("tiers[{index}].trustedContactIds[{position}]"), "not found"));
+            }
+        }
+        for (position, id) in tier.family_member_ids.iter().enumerate() {
+            if !members.iter().any(|member| member.uuid() == *id) {
+                errors.push(FieldError::new(
+                    format!("tiers[{index}].familyMemberIds[{position}]"),
+                    "not a member of your family group",
+                ));
             }
         }
     }

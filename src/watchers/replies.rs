@@ -79,7 +79,8 @@ struct Replied {
     owner: UserId,
     reminder: ReminderId,
     episode: EpisodeId,
-    /// `subscription` (one of the owner's channels) or `contact` (a trusted contact).
+    /// `subscription` (one of the owner's channels), `contact` (a trusted contact) or `member` (of the
+    /// owner's family, on a shared reminder).
     target_kind: String,
     target_id: Uuid,
 }
@@ -128,7 +129,9 @@ pub async fn handle(
         drop(conn);
         return contact::handle(state, delivery, replied.reminder, command).await;
     }
-    let Replied { owner, reminder, episode, .. } = replied;
+    let Replied { owner, reminder, episode, target_kind, target_id } = replied;
+    // A family member's reply acts as that member, and may not snooze the owner's reminder.
+    let member = (target_kind == "member").then(|| UserId::from(target_id));
     let now = state.clock.now();
     let evidence = match command {
         // An unsubscribe was answered above.
@@ -138,6 +141,10 @@ pub async fn handle(
         }
         Some(ReplyCommand::Done) => Evidence::Complete,
         Some(ReplyCommand::Ack) => Evidence::Acknowledge,
+        Some(ReplyCommand::Snooze(_)) if member.is_some() => {
+            let message = "Only the reminder's owner can snooze it; reply with done or ack.".to_owned();
+            return Ok(tell(state, owner, result(Some(reminder), Some("snooze"), false, message)).await);
+        }
         Some(ReplyCommand::Snooze(phrase)) => {
             match evidence::snooze_target(&state.config, &mut conn, owner, &phrase, now).await {
                 Ok(target) => Evidence::Snooze(target),
@@ -174,7 +181,17 @@ pub async fn handle(
             if evidence::record(conn, &row).await?.is_none() {
                 return Ok((false, "This reply was already handled.".to_owned()));
             }
-            match evidence::apply(conn, owner, reminder, &evidence, Actor::Email, Some("email reply"), now).await {
+            match evidence::apply(
+                conn,
+                owner,
+                reminder,
+                &evidence,
+                member.map_or(Actor::Email, Actor::Member),
+                Some("email reply"),
+                now,
+            )
+            .await
+            {
                 Ok(_) => Ok((true, format!("Done: {}.", evidence.summary(via)))),
                 Err(ActionError::NotAllowed(reason)) => Err(ApiError::unprocessable(reason)),
                 Err(err) => Err(err.into()),

@@ -33,6 +33,7 @@ const LAYERS: &[&str] = &[
     "notifications",
     "agents",
     "contacts",
+    "family",
     "profiles",
     "reminders",
     // A new account's first steps: reads accounts, agents and reminders, creates through reminders.

@@ -23,13 +23,18 @@ pub async fn spawn(tier: &str, social: &str) -> (TestApp, std::path::PathBuf) {
 
 /// The single email sent to `address`, from the outbox.
 pub fn email_to(outbox: &std::path::Path, address: &str) -> String {
+    let mut to = mails_to(outbox, address);
+    assert_eq!(to.len(), 1, "one email to {address}");
+    to.remove(0)
+}
+
+/// Every email sent to `address`, from the outbox (soft line breaks undone).
+pub fn mails_to(outbox: &std::path::Path, address: &str) -> Vec<String> {
     let mails: Vec<String> = std::fs::read_dir(outbox)
         .map(|dir| dir.flatten().filter_map(|entry| std::fs::read_to_string(entry.path()).ok()).collect())
         .map(|mails: Vec<String>| mails.into_iter().map(|m| m.replace("=\r\n", "")).collect())
         .unwrap_or_default();
-    let mut to: Vec<String> = mails.into_iter().filter(|m| m.contains(&format!("To: {address}\r\n"))).collect();
-    assert_eq!(to.len(), 1, "one email to {address}");
-    to.remove(0)
+    mails.into_iter().filter(|m| m.contains(&format!("To: {address}\r\n"))).collect()
 }
 
 /// The path of the link in `mail` that starts with `prefix` (`/contacts/invitation/`).
@@ -309,14 +314,7 @@ async fn a_contact_who_declines_frees_the_slot_of_one_paused_by_a_downgrade() {
 
 /// How many emails went to `address`, from the outbox.
 pub fn emails_to(outbox: &std::path::Path, address: &str) -> usize {
-    std::fs::read_dir(outbox)
-        .map(|dir| {
-            dir.flatten()
-                .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-                .filter(|m| m.contains(&format!("To: {address}\r\n")))
-                .count()
-        })
-        .unwrap_or(0)
+    mails_to(outbox, address).len()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,6 +18,7 @@ mod contact_replies;
 mod contacts;
 mod email;
 mod engine;
+mod family;
 mod fixtures;
 mod foundation;
 mod hooks;

@@ -68,7 +68,8 @@ mod tests;
 /// The largest `repeat` a plan may carry: more loops than this is nagging, not escalation.
 pub const MAX_REPEAT: u8 = 10;
 
-/// What a target is: one of the user's own channel subscriptions, or a trusted contact.
+/// What a target is: one of the user's own channel subscriptions, a trusted contact, or a member of the
+/// user's family group the reminder is shared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
@@ -76,6 +77,8 @@ pub enum TargetKind {
     Subscription,
     /// A trusted contact, reached on one channel.
     Contact,
+    /// A family member the reminder is shared with, reached at their account's address.
+    Member,
 }
 
 impl TargetKind {
@@ -84,12 +87,13 @@ impl TargetKind {
         match self {
             Self::Subscription => "subscription",
             Self::Contact => "contact",
+            Self::Member => "member",
         }
     }
 
     /// Parses the lowercase name.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Subscription, Self::Contact].into_iter().find(|kind| kind.as_str() == name)
+        [Self::Subscription, Self::Contact, Self::Member].into_iter().find(|kind| kind.as_str() == name)
     }
 }
 

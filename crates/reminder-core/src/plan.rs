@@ -1,7 +1,8 @@
 //! Turns an escalation profile into a concrete [`Plan`] at fire time: channel types become the user's
 //! subscriptions of those types, "trusted contacts" become the contacts who accepted, one target per
-//! contact and channel. A type the user has no subscription for is simply absent from the plan (the
-//! preview shows it as skipped).
+//! contact and channel; family members named in a tier become one email target each, when the reminder is
+//! shared with them. A type the user has no subscription for is simply absent from the plan (the preview
+//! shows it as skipped).
 
 use std::collections::BTreeSet;
 
@@ -25,6 +26,9 @@ pub struct TierSpec {
     pub trusted_contact_ids: Vec<Uuid>,
     #[serde(default)]
     pub include_trusted_contacts: bool,
+    /// Members of the owner's family group (their user ids), reached when the reminder is shared with them.
+    #[serde(default)]
+    pub family_member_ids: Vec<Uuid>,
 }
 
 /// An enabled channel subscription of the user.
@@ -49,27 +53,32 @@ pub struct ProfileSettings {
     pub loop_gap_minutes: Option<u32>,
 }
 
-/// Resolves `tiers` for one user. `social` is false when social escalation is switched off.
-pub fn resolve(
-    tiers: &[TierSpec],
-    settings: ProfileSettings,
-    subscriptions: &[Subscription],
-    contacts: &[Contact],
-    social: bool,
-) -> Plan {
+/// Who a reminder can reach besides the owner's own channels.
+#[derive(Debug, Clone, Copy)]
+pub struct Others<'a> {
+    /// Trusted contacts who accepted; ignored when `social` is false.
+    pub contacts: &'a [Contact],
+    /// Whether social escalation is switched on.
+    pub social: bool,
+    /// Family members the reminder is shared with (user ids).
+    pub members: &'a [Uuid],
+}
+
+/// Resolves `tiers` for one user.
+pub fn resolve(tiers: &[TierSpec], settings: ProfileSettings, subscriptions: &[Subscription], others: Others) -> Plan {
     let planned: Vec<PlannedTier> = tiers
         .iter()
         .map(|spec| PlannedTier {
             tier: spec.tier_number,
             delay_minutes: spec.delay_minutes,
-            targets: targets_of(spec, subscriptions, contacts, social),
+            targets: targets_of(spec, subscriptions, others),
         })
         .collect();
     let loop_gap_minutes = settings.loop_gap_minutes.unwrap_or_else(|| Plan::default_loop_gap_minutes(&planned));
     Plan { tiers: planned, repeat: settings.repeat, ack_window_minutes: settings.ack_window_minutes, loop_gap_minutes }
 }
 
-fn targets_of(spec: &TierSpec, subscriptions: &[Subscription], contacts: &[Contact], social: bool) -> Vec<Target> {
+fn targets_of(spec: &TierSpec, subscriptions: &[Subscription], others: Others) -> Vec<Target> {
     // A set keeps targets unique and in a stable order (a subscription named by id and by type counts once).
     let mut chosen = BTreeSet::new();
     for sub in subscriptions {
@@ -77,14 +86,17 @@ fn targets_of(spec: &TierSpec, subscriptions: &[Subscription], contacts: &[Conta
             chosen.insert(Target { kind: TargetKind::Subscription, id: sub.id, channel: sub.kind });
         }
     }
-    if social {
-        for contact in contacts {
+    if others.social {
+        for contact in others.contacts {
             if spec.include_trusted_contacts || spec.trusted_contact_ids.contains(&contact.id) {
                 for channel in &contact.channels {
                     chosen.insert(Target { kind: TargetKind::Contact, id: contact.id, channel: *channel });
                 }
             }
         }
+    }
+    for member in others.members.iter().filter(|member| spec.family_member_ids.contains(member)) {
+        chosen.insert(Target { kind: TargetKind::Member, id: *member, channel: ChannelKind::Email });
     }
     chosen.into_iter().collect()
 }
@@ -107,13 +119,34 @@ mod tests {
         );
         let contact = Contact { id: Uuid::from_u128(9), channels: vec![ChannelKind::Email, ChannelKind::Sms] };
         let settings = ProfileSettings { repeat: 1, ack_window_minutes: 30, loop_gap_minutes: None };
-        let plan = resolve(&tiers, settings, &[email.clone(), hook.clone()], std::slice::from_ref(&contact), true);
+        let others = Others { contacts: std::slice::from_ref(&contact), social: true, members: &[] };
+        let plan = resolve(&tiers, settings, &[email.clone(), hook.clone()], others);
         assert_eq!(plan.tiers[0].targets.len(), 1, "sms has no subscription: skipped");
         assert_eq!(plan.tiers[0].targets[0].id, email.id);
         assert_eq!(plan.tiers[1].targets.len(), 3, "webhook once (named twice) + contact on two channels");
         assert_eq!(plan.loop_gap_minutes, Plan::default_loop_gap_minutes(&plan.tiers));
 
-        let without_social = resolve(&tiers, settings, &[email, hook], &[contact], false);
+        let without_social =
+            resolve(&tiers, settings, &[email, hook], Others { contacts: &[contact], social: false, members: &[] });
         assert_eq!(without_social.tiers[1].targets.len(), 1);
+    }
+
+    #[test]
+    fn family_members_are_reached_only_when_the_reminder_is_shared_with_them() {
+        let (shared, not_shared) = (Uuid::from_u128(7), Uuid::from_u128(8));
+        let tiers = spec(
+            r#"[{"tierNumber":1,"delayMinutes":0,"channelTypes":[]},
+                {"tierNumber":2,"delayMinutes":5,"familyMemberIds":["00000000-0000-0000-0000-000000000007",
+                 "00000000-0000-0000-0000-000000000008"]}]"#,
+        );
+        let settings = ProfileSettings { repeat: 1, ack_window_minutes: 30, loop_gap_minutes: None };
+        let others = Others { contacts: &[], social: false, members: &[shared, Uuid::from_u128(9)] };
+        let plan = resolve(&tiers, settings, &[], others);
+        assert!(plan.tiers[0].targets.is_empty(), "tier 1 names nobody");
+        assert_eq!(
+            plan.tiers[1].targets,
+            vec![Target { kind: TargetKind::Member, id: shared, channel: ChannelKind::Email }],
+            "the member not shared with ({not_shared}) and the one not named are not reached"
+        );
     }
 }

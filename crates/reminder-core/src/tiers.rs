@@ -54,6 +54,8 @@ pub struct TierLimits {
     pub api_requests_per_hour: u64,
     /// SMS sent per calendar month (UTC); past it SMS tiers fall back to email.
     pub sms_per_month: u32,
+    /// People in the owner's family group, who may be shared reminders (the FAMILY tier's `sharedReminders`).
+    pub family_members: u32,
 }
 
 /// A partial [`TierLimits`] as `TIER_LIMITS` spells it; a missing field keeps the default.
@@ -68,6 +70,7 @@ struct LimitsOverride {
     trusted_contacts: Option<u32>,
     api_requests_per_hour: Option<u64>,
     sms_per_month: Option<u32>,
+    family_members: Option<u32>,
 }
 
 /// `null` in the override means "unlimited", an absent field "keep the default".
@@ -87,15 +90,23 @@ fn index(tier: Tier) -> usize {
 
 impl Default for TierTable {
     fn default() -> Self {
-        let tier = |price_cents, reminders, channels, trusted_contacts, api_requests_per_hour, sms_per_month| {
-            TierLimits { price_cents, reminders, channels, trusted_contacts, api_requests_per_hour, sms_per_month }
-        };
+        let tier =
+            |price_cents, reminders, channels, trusted_contacts, api_requests_per_hour, sms_per_month| TierLimits {
+                price_cents,
+                reminders,
+                channels,
+                trusted_contacts,
+                api_requests_per_hour,
+                sms_per_month,
+                family_members: 0,
+            };
+        let family = TierLimits { family_members: 5, ..tier(2_500, None, None, 20, 10_000, 400) };
         TierTable {
             limits: [
                 tier(0, Some(3), Some(1), 0, 100, 5),
                 tier(500, Some(20), Some(5), 2, 1_000, 50),
                 tier(1_500, None, None, 10, 10_000, 200),
-                tier(2_500, None, None, 20, 10_000, 400),
+                family,
             ],
         }
     }
@@ -115,6 +126,7 @@ impl TierTable {
             limits.trusted_contacts = o.trusted_contacts.unwrap_or(limits.trusted_contacts);
             limits.api_requests_per_hour = o.api_requests_per_hour.unwrap_or(limits.api_requests_per_hour);
             limits.sms_per_month = o.sms_per_month.unwrap_or(limits.sms_per_month);
+            limits.family_members = o.family_members.unwrap_or(limits.family_members);
         }
         Ok(table)
     }

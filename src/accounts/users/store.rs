@@ -101,3 +101,15 @@ pub async fn soft_delete(conn: &mut AsyncPgConnection, id: UserId, now: DateTime
         .execute(conn)
         .await
 }
+
+/// Locks the live user row: decisions that count the user's things (a family's places) take it first.
+pub async fn lock(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserId>> {
+    users::table
+        .find(id)
+        .filter(users::deleted_at.is_null())
+        .select(users::id)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}

@@ -44,6 +44,8 @@ pub struct TierForm {
     pub contacts: Vec<String>,
     /// Every contact who accepted.
     pub all_contacts: bool,
+    /// Family members (user ids).
+    pub members: Vec<String>,
     pub message: String,
 }
 
@@ -103,6 +105,7 @@ impl ProfileForm {
                     subscriptions: ids(&tier.agent_subscription_ids),
                     contacts: ids(&tier.trusted_contact_ids),
                     all_contacts: tier.include_trusted_contacts,
+                    members: ids(&tier.family_member_ids),
                     message: tier.message.clone().unwrap_or_default(),
                 })
                 .collect(),
@@ -133,6 +136,7 @@ impl ProfileForm {
                         "subscription" => tier.subscriptions.push(value.clone()),
                         "contact" => tier.contacts.push(value.clone()),
                         "all_contacts" => tier.all_contacts = true,
+                        "member" => tier.members.push(value.clone()),
                         "message" => tier.message.clone_from(value),
                         _ => {}
                     }
@@ -183,6 +187,7 @@ impl ProfileForm {
             };
             let agent_subscription_ids = ids(&tier.subscriptions);
             let trusted_contact_ids = ids(&tier.contacts);
+            let family_member_ids = ids(&tier.members);
             inputs.push(TierInput {
                 tier_number: u16::try_from(index + 1).unwrap_or(u16::MAX),
                 delay_minutes: delay,
@@ -190,6 +195,7 @@ impl ProfileForm {
                 channel_types: tier.channels.clone(),
                 trusted_contact_ids,
                 include_trusted_contacts: tier.all_contacts,
+                family_member_ids,
                 message: Some(tier.message.clone()).filter(|m| !m.trim().is_empty()),
             });
         }
@@ -270,6 +276,7 @@ impl ProfileForm {
                 channel_types: tier.channels.iter().filter(|c| ChannelKind::parse(c).is_some()).cloned().collect(),
                 trusted_contact_ids: ids(&tier.contacts),
                 include_trusted_contacts: tier.all_contacts,
+                family_member_ids: ids(&tier.members),
                 message: None,
             })
             .collect();

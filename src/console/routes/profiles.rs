@@ -108,6 +108,11 @@ async fn editor_page(
     } else {
         Vec::new()
     };
+    let family: Vec<Value> = crate::family::service::active_members(state, viewer.user_id)
+        .await?
+        .iter()
+        .map(|m| json!({"id": m.member_id.to_string(), "name": format!("{} ({})", m.display_name, m.email)}))
+        .collect();
     let (action, id, preset) = match editing {
         Editing::New => ("/profiles".to_owned(), None, false),
         Editing::Own(id) => (format!("/profiles/{id}"), Some(id), false),
@@ -125,6 +130,7 @@ async fn editor_page(
         "channels": channels,
         "contacts": contacts,
         "contactsEnabled": state.config.feature_social_escalation,
+        "family": family,
         "canAdd": form.tiers.len() < MAX_TIERS,
         "repeats": (0..=reminder_core::machine::MAX_REPEAT).collect::<Vec<_>>(),
     });

@@ -173,19 +173,25 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
                 Ok(store::end_open(shared, &reminder_ids, ending).await?)
             })?;
 
+            let naming_members: Vec<ReminderId> = firing
+                .iter()
+                .filter(|(_, firing)| firing.tiers.iter().any(|tier| !tier.family_member_ids.is_empty()))
+                .map(|(reminder, _)| reminder.id)
+                .collect();
+            let members = recipients::shared_members(shared, &naming_members).await?;
+
             let mut new_episodes = Vec::with_capacity(firing.len());
             let mut new_deliveries = Vec::new();
             let mut next_triggers = Vec::with_capacity(firing.len());
             for (reminder, Firing { occurrence_at, next, tiers, settings }) in firing {
                 next_triggers.push(next);
-                let no_one = Vec::new();
-                let plan = plan::resolve(
-                    &tiers,
-                    settings,
-                    recipients.subscriptions.get(&reminder.user_id).unwrap_or(&Vec::new()),
-                    recipients.contacts.get(&reminder.user_id).unwrap_or(&no_one),
+                let others = plan::Others {
+                    contacts: recipients.contacts.get(&reminder.user_id).map_or(&[], Vec::as_slice),
                     social,
-                );
+                    members: members.get(&reminder.id).map_or(&[], Vec::as_slice),
+                };
+                let subscriptions = recipients.subscriptions.get(&reminder.user_id).map_or(&[][..], Vec::as_slice);
+                let plan = plan::resolve(&tiers, settings, subscriptions, others);
                 // Derived from the occurrence (time first, so new episodes and their deliveries land at the
                 // right edge of their indexes): an occurrence fired again after a restore is the same episode,
                 // and its deliveries carry the `webhook-id`s the receiver already saw.

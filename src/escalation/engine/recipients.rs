@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use diesel::sql_types::{Array, Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reminder_core::ChannelKind;
-use reminder_core::ids::UserId;
+use reminder_core::ids::{ReminderId, UserId};
 use reminder_core::plan::{Contact, Subscription};
 use uuid::Uuid;
 
@@ -79,6 +79,39 @@ pub async fn load(mut conn: &AsyncPgConnection, users: &[UserId]) -> anyhow::Res
         if !channels.is_empty() {
             out.contacts.entry(row.user_id).or_default().push(Contact { id: row.id, channels });
         }
+    }
+    Ok(out)
+}
+
+#[derive(diesel::QueryableByName)]
+struct ShareRow {
+    #[diesel(sql_type = SqlUuid)]
+    reminder_id: ReminderId,
+    #[diesel(sql_type = SqlUuid)]
+    member_id: Uuid,
+}
+
+/// The family members each of `reminders` is shared with, while they are still in the owner's family. Only
+/// asked for reminders whose tiers name members, so the common batch pays nothing for it.
+pub async fn shared_members(
+    mut conn: &AsyncPgConnection,
+    reminders: &[ReminderId],
+) -> anyhow::Result<HashMap<ReminderId, Vec<Uuid>>> {
+    let mut out: HashMap<ReminderId, Vec<Uuid>> = HashMap::new();
+    if reminders.is_empty() {
+        return Ok(out);
+    }
+    let rows = diesel::sql_query(
+        "SELECT s.reminder_id, s.member_id FROM reminder_shares s
+         JOIN family_members f ON f.owner_id = s.owner_id AND f.member_id = s.member_id AND f.status = 'active'
+         JOIN users u ON u.id = s.member_id AND u.deleted_at IS NULL
+         WHERE s.reminder_id = ANY($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(reminders)
+    .load::<ShareRow>(&mut conn)
+    .await?;
+    for row in rows {
+        out.entry(row.reminder_id).or_default().push(row.member_id);
     }
     Ok(out)
 }
