@@ -26,6 +26,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("login.html", include_str!("templates/login.html")),
         ("signup.html", include_str!("templates/signup.html")),
         ("dashboard.html", include_str!("templates/dashboard.html")),
+        ("family.html", include_str!("templates/family.html")),
+        ("family_join.html", include_str!("templates/family_join.html")),
         ("reminders.html", include_str!("templates/reminders.html")),
         ("reminder_new.html", include_str!("templates/reminder_new.html")),
         ("occurrences.html", include_str!("templates/occurrences.html")),

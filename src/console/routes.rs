@@ -6,6 +6,7 @@ mod channels;
 mod contacts;
 mod dashboard;
 mod evidence;
+mod family;
 mod google;
 mod notifications;
 mod occurrences;
@@ -40,6 +41,17 @@ use crate::state::AppState;
 /// opens a console session for a page's sign-in.
 pub fn api_routes(r: &mut crate::http::Routes) {
     google::configure(r);
+}
+
+fn family_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/family").get(family::show))
+        .service(web::resource("/family/invite").post(family::invite))
+        .service(web::resource("/family/leave").post(family::leave))
+        .service(web::resource("/family/members/{id}/remove").post(family::remove))
+        .service(web::resource("/family/shared/{id}/acknowledge").post(family::acknowledge))
+        .service(web::resource("/family/shared/{id}/complete").post(family::complete))
+        .service(web::resource("/family/join/{token}").get(family::join_form).post(family::join))
+        .service(web::resource("/reminders/{id}/shares").post(family::set_shares));
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -80,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/settings/sessions/{id}/revoke").post(security::revoke_session))
         .service(web::resource("/settings/export").get(settings::export))
         .service(web::resource("/settings/delete").post(security::delete_account))
+        .configure(family_routes)
         .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
         .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))
         .service(web::resource("/contacts/{id}/remove").get(contacts::remove_form).post(contacts::remove))

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Reply, TestApp};
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 pub async fn register(app: &TestApp, email: &str) -> Value {
     let reply = app

@@ -21,7 +21,7 @@ struct Family {
     member_id: String,
 }
 
-async fn spawn(roles: &str, tier: &str, limits: &str) -> (TestApp, PathBuf) {
+pub async fn spawn(roles: &str, tier: &str, limits: &str) -> (TestApp, PathBuf) {
     let outbox = std::env::temp_dir().join(format!("er-family-{}", uuid::Uuid::new_v4().simple()));
     let dir = outbox.to_string_lossy().into_owned();
     let app =
@@ -31,7 +31,7 @@ async fn spawn(roles: &str, tier: &str, limits: &str) -> (TestApp, PathBuf) {
 }
 
 /// The token of the newest family invitation mailed to `address`.
-fn invitation_token(outbox: &std::path::Path, address: &str) -> String {
+pub fn invitation_token(outbox: &std::path::Path, address: &str) -> String {
     let mails = mails_to(outbox, address);
     let invitation = mails.iter().rev().find(|mail| mail.contains("/family/join/")).expect("an invitation mail");
     let start = invitation.find("/family/join/").expect("link") + "/family/join/".len();

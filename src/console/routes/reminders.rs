@@ -218,6 +218,21 @@ async fn detail_page(
     let preview = preview::preview(&mut conn, viewer.user_id, id.into()).await?;
     let history = episodes::list_for_reminder(&mut conn, viewer.user_id, id.into(), EPISODES_SHOWN).await?;
     drop(conn);
+    // The "shared with" form, for an owner with a family.
+    let members = crate::family::service::active_members(state, viewer.user_id).await?;
+    let shared_with: Vec<String> = if members.is_empty() {
+        Vec::new()
+    } else {
+        let shares = crate::family::service::shares(state, viewer.user_id, id.into()).await?;
+        shares.iter().map(|share| share.member_id.to_string()).collect()
+    };
+    let family: Vec<serde_json::Value> = members
+        .iter()
+        .map(|m| {
+            let id = m.member_id.to_string();
+            json!({"id": id, "name": m.display_name, "email": m.email, "shared": shared_with.contains(&id)})
+        })
+        .collect();
     let open = history.iter().find(|e| episodes::OPEN_STATUSES.contains(&e.status.as_str()));
     let (phrase, snooze_error) = match snooze_form {
         Some((form, error)) => (form.phrase.clone(), Some(error)),
@@ -236,6 +251,7 @@ async fn detail_page(
         "snoozeError": snooze_error,
         "examples": reminder_core::nlp::EXAMPLES,
         "quick": QUICK_SNOOZES,
+        "family": family,
     });
     Ok(page(req, &state.config, viewer, "reminders", "reminder.html", status, context))
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 mod accessibility;
 mod account;
+mod family;
 mod profiles;
 
 use crate::common::{TestApp, free_port};
