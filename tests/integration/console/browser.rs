@@ -11,6 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 mod accessibility;
+mod admin;
 mod account;
 mod profiles;
 
