@@ -11,8 +11,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 mod accessibility;
-mod admin;
 mod account;
+mod admin;
 mod profiles;
 
 use crate::common::{TestApp, free_port};

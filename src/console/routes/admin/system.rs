@@ -74,9 +74,17 @@ fn snapshot_charts(snapshots: &[HealthSnapshot], tz: &chrono_tz::Tz) -> Value {
             values: snapshots.iter().map(|s| i64::from(s.reading.status == *name)).collect(),
         })
         .collect();
-    let status = columns("Health status by 5-minute slot", &labels, &status_series, Layout::Stacked, |n| {
-        if n > 0 { "yes".to_owned() } else { "no".to_owned() }
-    });
+    let mut status =
+        columns("Health status by 5-minute slot", &labels, &status_series, Layout::Stacked, |n| n.to_string());
+    // Every column is one slot high: the summary counts the slots of each status instead of a scale.
+    let counted: Vec<String> = status_series
+        .iter()
+        .map(|s| (s.name, s.values.iter().sum::<i64>()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    status.summary = format!("Health status by 5-minute slot: {}", counted.join(", "));
+    status.peak = String::new();
     let depth = columns(
         "Deliveries due and waiting (queue depth)",
         &labels,
@@ -94,10 +102,11 @@ fn snapshot_charts(snapshots: &[HealthSnapshot], tz: &chrono_tz::Tz) -> Value {
         &[Series {
             name: "lag",
             class: "bar-lag",
-            values: snapshots.iter().map(|s| s.reading.scheduler_lag_seconds.round() as i64).collect(),
+            // In tenths of a second, as the table shows it.
+            values: snapshots.iter().map(|s| (s.reading.scheduler_lag_seconds * 10.0).round() as i64).collect(),
         }],
         Layout::Beside,
-        |n| format!("{n} s"),
+        |tenths| format!("{:.1} s", tenths as f64 / 10.0),
     );
     json!({"status": status, "depth": depth, "lag": lag})
 }
@@ -141,7 +150,10 @@ fn settings_page(
                 None if view.overridden => view.value.to_string(),
                 None => String::new(),
             };
-            json!({"view": view, "typed": shown})
+            let mut label = view.description.chars();
+            let label: String =
+                label.next().map(|first| first.to_uppercase().chain(label).collect()).unwrap_or_default();
+            json!({"view": view, "typed": shown, "label": label})
         })
         .collect();
     let context = json!({"knobs": knobs, "reason": typed.map(|f| f.reason.clone()), "errors": errors});

@@ -15,14 +15,18 @@ use crate::fixtures::{exec, insert_deliveries, scalar, user, user_id};
 async fn seed(app: &TestApp) -> String {
     let mut customers = Vec::new();
     for (index, (tier, months_ago)) in
-        [("PRO", 7), ("PERSONAL", 6), ("PRO", 5), ("FAMILY", 4), ("PERSONAL", 3), ("PRO", 2), ("PRO", 1)].iter().enumerate()
+        [("PRO", 7), ("PERSONAL", 6), ("PRO", 5), ("FAMILY", 4), ("PERSONAL", 3), ("PRO", 2), ("PRO", 1)]
+            .iter()
+            .enumerate()
     {
         let token = user(app, &format!("customer{index}@example.com")).await;
         let id = user_id(app, &token).await;
         exec(app, &format!("UPDATE subscriptions SET tier = '{tier}', status = 'ACTIVE' WHERE user_id = '{id}'")).await;
         exec(
             app,
-            &format!("UPDATE subscription_events SET at = now() - interval '{months_ago} months' WHERE user_id = '{id}'"),
+            &format!(
+                "UPDATE subscription_events SET at = now() - interval '{months_ago} months' WHERE user_id = '{id}'"
+            ),
         )
         .await;
         customers.push(id);
@@ -62,9 +66,13 @@ async fn seed(app: &TestApp) -> String {
     )
     .await;
     let mut rows = Vec::new();
-    for (channel, status, n) in
-        [("email", "delivered", 9), ("email", "failed", 1), ("sms", "sent", 4), ("sms", "failed", 2), ("webhook", "delivered", 6)]
-    {
+    for (channel, status, n) in [
+        ("email", "delivered", 9),
+        ("email", "failed", 1),
+        ("sms", "sent", 4),
+        ("sms", "failed", 2),
+        ("webhook", "delivered", 6),
+    ] {
         for _ in 0..n {
             rows.push(format!(
                 "('{episode}', '{reminder}', '{}', 1, 0, 'subscription', gen_random_uuid(), '{channel}', '{status}', now())",
@@ -90,8 +98,11 @@ async fn seed(app: &TestApp) -> String {
 
 /// Makes the signed-up `email` an admin with `role`.
 async fn grant(app: &TestApp, email: &str, role: &str) {
-    exec(app, &format!("INSERT INTO admin_users (user_id, role) SELECT id, '{role}' FROM users WHERE email = '{email}'"))
-        .await;
+    exec(
+        app,
+        &format!("INSERT INTO admin_users (user_id, role) SELECT id, '{role}' FROM users WHERE email = '{email}'"),
+    )
+    .await;
 }
 
 async fn choose_option(client: &Client, select: &str, value: &str) {
