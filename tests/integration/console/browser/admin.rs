@@ -1,10 +1,12 @@
 //! The admin console in Chromium: a SUPER_ADMIN follows the nav's Admin link, reads the dashboard's charts
 //! over seeded revenue and activity, finds a user, disables their deliveries with a reason, adds and pins a
 //! note, and reads it all back in the audit log; then a READONLY admin sees the same user without a form.
-//! Screenshots of every admin page at 1280 and 375 px (and none of them scrolls sideways on a phone).
+//! Screenshots of every admin page at 1280 and 375 px (none of them scrolls sideways on a phone), and axe-core
+//! on each with no serious or critical finding.
 
 use fantoccini::{Client, Locator};
 
+use super::accessibility::audit;
 use super::{Driver, click, fill, path_of, shoot, sign_up, text_of};
 use crate::common::TestApp;
 use crate::engine::seed::Seed;
@@ -129,13 +131,13 @@ async fn an_admin_works_through_every_admin_page_and_each_fits_a_phone() {
     assert_eq!(path_of(&client).await, "/admin");
     let text = text_of(&client).await;
     assert!(text.contains("Revenue by month") && text.contains("Deliveries by channel and outcome"), "{text}");
-    shoot(&client, "admin-dashboard").await;
+    look(&client, "admin-dashboard").await;
 
     client.goto(&app.url("/admin/users")).await.expect("users");
     fill(&client, "#q", &email).await;
     click(&client, "form[role=search] button").await;
     assert!(text_of(&client).await.contains("1 user matching"));
-    shoot(&client, "admin-users").await;
+    look(&client, "admin-users").await;
     click(&client, &format!("a[href='/admin/users/{customer}']")).await;
 
     choose_option(&client, "#delivery_state", "DELIVERY_DISABLED").await;
@@ -152,7 +154,7 @@ async fn an_admin_works_through_every_admin_page_and_each_fits_a_phone() {
     click(&client, "button[name=pinned][value=true]").await;
     let text = text_of(&client).await;
     assert!(text.contains("The note is pinned.") && text.contains("pinned"), "{text}");
-    shoot(&client, "admin-user").await;
+    look(&client, "admin-user").await;
 
     client.goto(&app.url("/admin/audit")).await.expect("audit");
     let text = text_of(&client).await;
@@ -163,15 +165,15 @@ async fn an_admin_works_through_every_admin_page_and_each_fits_a_phone() {
     click(&client, "form.filters button").await;
     let text = text_of(&client).await;
     assert!(text.contains("1 entry") && !text.contains("Chargeback under review"), "{text}");
-    shoot(&client, "admin-audit").await;
+    look(&client, "admin-audit").await;
 
     client.goto(&app.url("/admin/health")).await.expect("health");
     assert!(text_of(&client).await.contains("snapshots, one per 5 minutes"));
-    shoot(&client, "admin-health").await;
+    look(&client, "admin-health").await;
     client.goto(&app.url("/admin/settings")).await.expect("settings");
-    shoot(&client, "admin-settings").await;
+    look(&client, "admin-settings").await;
     client.goto(&app.url("/admin/admins")).await.expect("admins");
-    shoot(&client, "admin-admins").await;
+    look(&client, "admin-admins").await;
 
     // A READONLY admin reads the same user's page with no form on it.
     click(&client, "form.signout button").await;
@@ -181,8 +183,14 @@ async fn an_admin_works_through_every_admin_page_and_each_fits_a_phone() {
     let text = text_of(&client).await;
     assert!(text.contains("Asked to pause texts") && text.contains("DELIVERY_DISABLED"), "{text}");
     assert_eq!(client.find_all(Locator::Css("main form[method=post]")).await.expect("forms").len(), 0);
-    shoot(&client, "admin-user-readonly").await;
+    look(&client, "admin-user-readonly").await;
     client.close().await.expect("session closes");
+}
+
+/// Screenshots of the page at both widths, and axe-core on it (no serious or critical finding).
+async fn look(client: &Client, name: &str) {
+    shoot(client, name).await;
+    audit(client, name).await;
 }
 
 /// Opens the first note's "Pin, edit or delete".
