@@ -27,7 +27,7 @@ use crate::console::error::ConsoleError;
 use crate::console::forms::Errors;
 use crate::console::session::Viewer;
 use crate::http::client_ip::client_ip;
-use crate::http::{ApiError, Caller, CallerKind};
+use crate::http::{ApiError, Caller, CallerKind, ErrorCode};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -40,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/users/{id}").get(users::detail))
             .service(resource("/users/{id}/delivery-state").post(users::delivery_state))
             .service(resource("/users/{id}/tier").post(users::tier))
+            .service(resource("/users/{id}/role").post(users::role))
+            .service(resource("/users/{id}/delete").post(users::delete))
             .service(resource("/users/{id}/notes").post(notes::add))
             .service(resource("/users/{id}/notes/{note}/edit").post(notes::edit))
             .service(resource("/users/{id}/notes/{note}/pin").post(notes::pin))
@@ -131,6 +133,7 @@ fn abilities(role: Role) -> Value {
         "tier": allows(role, Permission::OverrideSubscription),
         "settings": allows(role, Permission::ChangeSettings),
         "admins": allows(role, Permission::ManageAdmins),
+        "delete": allows(role, Permission::DeleteUsers),
     })
 }
 
@@ -156,10 +159,19 @@ fn admin_page(
 /// The field errors of a refused write under the form's field names (`prefix` + the API's field), or the
 /// error itself when it is not about the input (then it is the error page).
 fn refused(err: ApiError, prefix: &str) -> Result<Errors, ConsoleError> {
+    refusal(err, prefix).map(|(_, errors)| errors)
+}
+
+/// As [`refused`], with the status of the page that shows them: 400 for bad input, 409 for a conflict with
+/// the current state (the last SUPER_ADMIN, an admin's account), whose message is shown in the form.
+fn refusal(err: ApiError, prefix: &str) -> Result<(StatusCode, Errors), ConsoleError> {
+    if let ApiError::Client { code: ErrorCode::Conflict, message, .. } = &err {
+        return Ok((StatusCode::CONFLICT, Errors::from([(format!("{prefix}form"), message.clone())])));
+    }
     let Some(found) = crate::console::error::field_errors(&err) else { return Err(err.into()) };
     let mut errors = Errors::new();
     crate::console::forms::place(&mut errors, found, |field| {
         if field.is_empty() { format!("{prefix}form") } else { format!("{prefix}{field}") }
     });
-    Ok(errors)
+    Ok((StatusCode::BAD_REQUEST, errors))
 }

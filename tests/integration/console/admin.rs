@@ -118,6 +118,8 @@ async fn each_page_and_form_is_shown_as_the_role_table_says_and_hidden_from_ever
             (&user_page, format!("action=\"/admin/users/{target}/delivery-state\""), Permission::SetDeliveryState),
             (&user_page, format!("action=\"/admin/users/{target}/tier\""), Permission::OverrideSubscription),
             (&user_page, format!("action=\"/admin/users/{target}/notes\""), Permission::WriteSupportNotes),
+            (&user_page, format!("action=\"/admin/users/{target}/role\""), Permission::ManageAdmins),
+            (&user_page, format!("action=\"/admin/users/{target}/delete\""), Permission::DeleteUsers),
             (&settings_page, "action=\"/admin/settings\"".to_owned(), Permission::ChangeSettings),
         ];
         for (page, form, permission) in forms {
@@ -166,6 +168,10 @@ async fn each_write_is_done_and_logged_or_refused_as_the_role_table_says() {
             [scalar(&app, &note_sql).await, scalar(&app, &note_sql).await, scalar(&app, &note_sql).await];
         let reason = format!("ticket {index}");
         let user = format!("/admin/users/{target}");
+        // An account of this visitor's own to make an admin, unmake and delete.
+        let victim_email = format!("victim{index}@example.com");
+        crate::fixtures::user(&app, &victim_email).await;
+        let victim = format!("/admin/users/{}", user_id_of(&app, &victim_email).await);
         let writes = [
             Write {
                 path: format!("{user}/delivery-state"),
@@ -214,6 +220,24 @@ async fn each_write_is_done_and_logged_or_refused_as_the_role_table_says() {
                 fields: vec![],
                 permission: Permission::WriteSupportNotes,
                 action: "note.delete",
+            },
+            Write {
+                path: format!("{victim}/role"),
+                fields: vec![("role", "SUPPORT".into())],
+                permission: Permission::ManageAdmins,
+                action: "admin.grant",
+            },
+            Write {
+                path: format!("{victim}/role"),
+                fields: vec![("role", String::new())],
+                permission: Permission::ManageAdmins,
+                action: "admin.revoke",
+            },
+            Write {
+                path: format!("{victim}/delete"),
+                fields: vec![],
+                permission: Permission::DeleteUsers,
+                action: "user.delete",
             },
             Write {
                 path: "/admin/settings".to_owned(),
@@ -317,6 +341,18 @@ async fn refused_input_is_shown_in_its_form_with_the_apis_message() {
     let reply = visitor.post("/admin/settings", &[("csrf", &csrf), ("reason", "nothing")]).await;
     assert_eq!(reply.status, 400);
     assert!(reply.text.contains("give at least one setting to change"), "{}", reply.text);
+    assert_eq!(count(&app, "SELECT 1 FROM admin_actions").await, 0, "nothing refused is logged");
+
+    // The last SUPER_ADMIN keeps the role; the API's message is shown in the form (409), nothing is logged.
+    let me = user_id_of(&app, "super@example.com").await;
+    let reply = visitor
+        .post(&format!("/admin/users/{me}/role"), &[("csrf", &csrf), ("role", "READONLY"), ("reason", "r")])
+        .await;
+    assert_eq!(reply.status, 409, "{}", reply.text);
+    assert!(reply.text.contains("class=\"error banner\" role=\"alert\">"), "{}", reply.text);
+    let reply = visitor.post(&format!("{user}/role"), &[("csrf", &csrf), ("role", ""), ("reason", "r")]).await;
+    assert_eq!(reply.status, 409);
+    assert!(reply.text.contains("This account holds no admin role."), "{}", reply.text);
     assert_eq!(count(&app, "SELECT 1 FROM admin_actions").await, 0, "nothing refused is logged");
 
     // A suspension on the admin's clock, then the page says so and the log has it with its reason.

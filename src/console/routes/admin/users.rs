@@ -8,11 +8,11 @@ use reminder_core::tiers::{self, Tier};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AdminPosted, AdminViewer, admin_page, refused};
+use super::{AdminPosted, AdminViewer, admin_page, refusal, refused};
 use crate::admin::action_log::{self, AuditFilter};
-use crate::admin::model::{DeliveryState, DeliveryStateChange, SubscriptionOverride};
+use crate::admin::model::{DeliveryState, DeliveryStateChange, Reasoned, RoleChange, SubscriptionOverride};
 use crate::admin::params::{PageQuery, UserSearchQuery};
-use crate::admin::permissions::Permission;
+use crate::admin::permissions::{Permission, Role};
 use crate::admin::{service, store};
 use crate::console::error::ConsoleError;
 use crate::console::forms::{Errors, blank_is_none, local_datetime};
@@ -91,12 +91,33 @@ pub struct TierForm {
 }
 tokened!(TierForm);
 
+/// `POST /admin/users/{id}/role`: a role, or blank to revoke the one held.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RoleForm {
+    csrf: String,
+    role: String,
+    reason: String,
+}
+tokened!(RoleForm);
+
+/// `POST /admin/users/{id}/delete`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DeleteForm {
+    csrf: String,
+    reason: String,
+}
+tokened!(DeleteForm);
+
 /// What a user's page shows again after a refused form: the errors, and what was typed where.
 #[derive(Default, Serialize)]
 pub(super) struct Typed {
     pub errors: Errors,
     pub delivery: Option<DeliveryForm>,
     pub tier: Option<TierForm>,
+    pub role: Option<RoleForm>,
+    pub delete: Option<DeleteForm>,
     pub note: Option<super::notes::NoteForm>,
     /// The note whose edit or delete was refused, and what was typed for it.
     pub note_id: Option<String>,
@@ -147,6 +168,7 @@ pub(super) async fn user_page(
         "user": detail, "notes": notes, "notesTotal": notes_total, "actions": actions, "actionsTotal": actions_total,
         "states": [DeliveryState::Active.as_str(), DeliveryState::UsageSuspended.as_str(), DeliveryState::DeliveryDisabled.as_str()],
         "tiers": tiers::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "roles": Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "until": until,
         "typed": typed,
     });
@@ -229,6 +251,63 @@ pub async fn tier(
     }
     let typed = Typed { errors, tier: Some(form), ..Typed::default() };
     user_page(&req, &state, &who, user, typed, StatusCode::BAD_REQUEST).await
+}
+
+pub async fn role(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    posted: AdminPosted<RoleForm>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let AdminPosted { who, form } = posted;
+    who.require(Permission::ManageAdmins)?;
+    let user: UserId = path_id(&id)?;
+    let outcome = match blank_is_none(&form.role) {
+        None => {
+            let revoked =
+                crate::admin::roles::revoke(&state, &who.admin, user, Reasoned { reason: form.reason.clone() });
+            revoked.await.map(|()| "The admin role is revoked.".to_owned())
+        }
+        Some(name) => match Role::parse(&name) {
+            Some(role) => {
+                crate::admin::roles::set(&state, &who.admin, user, RoleChange { role, reason: form.reason.clone() })
+                    .await
+                    .map(|entry| format!("The account now holds the role {}.", entry.role.as_str()))
+            }
+            None => {
+                Err(crate::http::ApiError::validation(vec![crate::http::FieldError::new("role", "Choose a role.")]))
+            }
+        },
+    };
+    let (status, errors) = match outcome {
+        Ok(message) => return Ok(redirect_with(&state.config, &user_path(user), &message)),
+        // Revoking from an account without a role: said in the form, not as a missing page.
+        Err(err) if err.code() == crate::http::ErrorCode::NotFound && blank_is_none(&form.role).is_none() => (
+            StatusCode::CONFLICT,
+            Errors::from([("role_form".to_owned(), "This account holds no admin role.".to_owned())]),
+        ),
+        Err(err) => refusal(err, "role_")?,
+    };
+    let typed = Typed { errors, role: Some(form), ..Typed::default() };
+    user_page(&req, &state, &who, user, typed, status).await
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    posted: AdminPosted<DeleteForm>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let AdminPosted { who, form } = posted;
+    who.require(Permission::DeleteUsers)?;
+    let user: UserId = path_id(&id)?;
+    let reason = Reasoned { reason: form.reason.clone() };
+    let (status, errors) = match crate::admin::roles::delete_user(&state, &who.admin, user, reason).await {
+        Ok(()) => return Ok(redirect_with(&state.config, &user_path(user), "The account is deleted.")),
+        Err(err) => refusal(err, "delete_")?,
+    };
+    let typed = Typed { errors, delete: Some(form), ..Typed::default() };
+    user_page(&req, &state, &who, user, typed, status).await
 }
 
 /// The user's admin page.
