@@ -156,6 +156,19 @@ fn admin_page(
     page(req, &state.config, &who.viewer, "admin", name, status, context)
 }
 
+/// Midnight UTC at the start of the day `raw` (`YYYY-MM-DD`, as a date field sends it), `days_after` days
+/// later; none when blank, and an error on `field` when it does not read.
+fn utc_day(raw: &str, days_after: u64, field: &str, errors: &mut Errors) -> Option<chrono::DateTime<chrono::Utc>> {
+    let text = crate::console::forms::blank_is_none(raw)?;
+    let day = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.checked_add_days(chrono::Days::new(days_after)));
+    if day.is_none() {
+        errors.insert(field.to_owned(), "Give a day as YYYY-MM-DD.".to_owned());
+    }
+    day.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
 /// The field errors of a refused write under the form's field names (`prefix` + the API's field), or the
 /// error itself when it is not about the input (then it is the error page).
 fn refused(err: ApiError, prefix: &str) -> Result<Errors, ConsoleError> {

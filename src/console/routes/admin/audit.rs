@@ -3,7 +3,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -57,18 +56,6 @@ fn uuid_field(raw: &str, field: &str, errors: &mut Errors) -> Option<Uuid> {
     parsed
 }
 
-/// Midnight UTC of a `YYYY-MM-DD` day, `days_after` days on.
-fn day_field(raw: &str, days_after: u64, field: &str, errors: &mut Errors) -> Option<DateTime<Utc>> {
-    let text = blank_is_none(raw)?;
-    let day = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.checked_add_days(chrono::Days::new(days_after)));
-    if day.is_none() {
-        errors.insert(field.to_owned(), "Give a day as YYYY-MM-DD.".to_owned());
-    }
-    day.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-}
-
 pub async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -82,8 +69,8 @@ pub async fn show(
         admin_id: uuid_field(&query.admin, "admin", &mut errors),
         target_user_id: uuid_field(&query.target, "target", &mut errors),
         action: blank_is_none(&query.action),
-        from: day_field(&query.since, 0, "since", &mut errors),
-        to: day_field(&query.until, 1, "until", &mut errors),
+        from: super::utc_day(&query.since, 0, "since", &mut errors),
+        to: super::utc_day(&query.until, 1, "until", &mut errors),
         page: Some(page_number),
         page_size: Some(PAGE_SIZE),
     };

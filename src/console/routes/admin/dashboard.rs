@@ -5,7 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,18 +29,6 @@ pub struct Ranges {
     until: String,
 }
 
-/// Midnight UTC at the start of `raw` (a `YYYY-MM-DD` day), `days_after` days later; an error on `field`.
-fn day_start(raw: &str, days_after: u64, field: &str, errors: &mut Errors) -> Option<DateTime<Utc>> {
-    let text = blank_is_none(raw)?;
-    let day = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.checked_add_days(chrono::Days::new(days_after)));
-    if day.is_none() {
-        errors.insert(field.to_owned(), "Give a day as YYYY-MM-DD.".to_owned());
-    }
-    day.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-}
-
 pub async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -59,8 +47,8 @@ pub async fn show(
         }
     };
     let activity = ActivityQuery {
-        from: day_start(&query.since, 0, "activity_from", &mut errors),
-        to: day_start(&query.until, 1, "activity_to", &mut errors),
+        from: super::utc_day(&query.since, 0, "activity_from", &mut errors),
+        to: super::utc_day(&query.until, 1, "activity_to", &mut errors),
     };
     let range = match activity.checked(now) {
         Ok(range) => range,
