@@ -2,7 +2,8 @@
 //! over seeded revenue and activity, finds a user, disables their deliveries with a reason, adds and pins a
 //! note, and reads it all back in the audit log; then a READONLY admin sees the same user without a form.
 //! Screenshots of every admin page at 1280 and 375 px (none of them scrolls sideways on a phone), and axe-core
-//! on each with no serious or critical finding.
+//! on each with no serious or critical finding. With JavaScript off, a SUPPORT admin's forms post, show a
+//! refused reason in the form, and log each change.
 
 use fantoccini::{Client, Locator};
 
@@ -196,4 +197,36 @@ async fn look(client: &Client, name: &str) {
 /// Opens the first note's "Pin, edit or delete".
 async fn click_summary(client: &Client) {
     client.find(Locator::Css(".note-actions summary")).await.expect("a note's actions").click().await.expect("open");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_forms_work_with_javascript_off() {
+    let driver = Driver::start().await;
+    let app = TestApp::spawn().await;
+    let token = user(&app, "customer@example.com").await;
+    let customer = user_id(&app, &token).await;
+    let client = driver.browser(false).await;
+    sign_up(&client, &app, "support@example.com").await;
+    grant(&app, "support@example.com", "SUPPORT").await;
+    client.goto(&app.url(&format!("/admin/users/{customer}"))).await.expect("user page");
+    assert!(client.find(Locator::Id("tier_tier")).await.is_err(), "SUPPORT has no tier form");
+
+    fill(&client, "#delivery_reason", "").await;
+    choose_option(&client, "#delivery_state", "DELIVERY_DISABLED").await;
+    click(&client, "form[action$='/delivery-state'] button").await;
+    assert!(text_of(&client).await.contains("must not be empty"), "the reason is required, said in the form");
+    fill(&client, "#delivery_reason", "Bounced mail").await;
+    click(&client, "form[action$='/delivery-state'] button").await;
+    assert!(text_of(&client).await.contains("Deliveries are now DELIVERY_DISABLED."));
+
+    fill(&client, "#note_body", "Mail bounced twice.").await;
+    fill(&client, "#note_reason", "Ticket 12").await;
+    click(&client, "form[action$='/notes'] button").await;
+    click_summary(&client).await;
+    fill(&client, "input[id^='edit-reason-']", "Important").await;
+    click(&client, "button[name=pinned][value=true]").await;
+    assert!(text_of(&client).await.contains("The note is pinned."));
+    let logged = scalar(&app, "SELECT string_agg(action, ',' ORDER BY created_at) AS value FROM admin_actions").await;
+    assert_eq!(logged, "user.disable_delivery,note.add,note.edit");
+    client.close().await.expect("session closes");
 }
