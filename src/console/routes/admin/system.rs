@@ -83,7 +83,11 @@ fn snapshot_charts(snapshots: &[HealthSnapshot], tz: &chrono_tz::Tz) -> Value {
         .filter(|(_, n)| *n > 0)
         .map(|(name, n)| format!("{n} {name}"))
         .collect();
-    status.summary = format!("Health status by 5-minute slot: {}", counted.join(", "));
+    let span = match (labels.first(), labels.last()) {
+        (Some(first), Some(last)) => format!(", {} to {}", first.1, last.1),
+        _ => String::new(),
+    };
+    status.summary = format!("Health status by 5-minute slot{span}: {}", counted.join(", "));
     status.peak = String::new();
     let depth = columns(
         "Deliveries due and waiting (queue depth)",
