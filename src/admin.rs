@@ -7,7 +7,7 @@ pub mod bootstrap;
 pub mod extractor;
 pub mod health;
 pub mod model;
-mod params;
+pub mod params;
 pub mod permissions;
 pub mod reports;
 pub mod roles;

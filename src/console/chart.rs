@@ -1,6 +1,8 @@
 //! The dashboard's chart: the last 30 days of deliveries as stacked bars by outcome, drawn as SVG by the
 //! server (a bar per local day, oldest first, each with its own tooltip; the totals under it in words).
 
+pub mod series;
+
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
 

@@ -58,7 +58,8 @@ fn empty_schedule(kind: &str) -> ScheduleInput {
     }
 }
 
-fn local_datetime(raw: &str) -> Option<NaiveDateTime> {
+/// A date and time as a `datetime-local` field sends it (or typed with a space).
+pub fn local_datetime(raw: &str) -> Option<NaiveDateTime> {
     let raw = raw.trim();
     ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()

@@ -52,6 +52,15 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("password_reset.html", include_str!("templates/password_reset.html")),
         ("verify_email.html", include_str!("templates/verify_email.html")),
         ("getting_started.html", include_str!("templates/getting_started.html")),
+        ("charts.html", include_str!("templates/charts.html")),
+        ("admin_nav.html", include_str!("templates/admin_nav.html")),
+        ("admin_dashboard.html", include_str!("templates/admin_dashboard.html")),
+        ("admin_users.html", include_str!("templates/admin_users.html")),
+        ("admin_user.html", include_str!("templates/admin_user.html")),
+        ("admin_audit.html", include_str!("templates/admin_audit.html")),
+        ("admin_health.html", include_str!("templates/admin_health.html")),
+        ("admin_settings.html", include_str!("templates/admin_settings.html")),
+        ("admin_admins.html", include_str!("templates/admin_admins.html")),
     ] {
         // Compiled into the binary and rendered by the tests: a broken one never ships.
         env.add_template(name, source).expect("built-in console template parses");

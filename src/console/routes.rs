@@ -1,6 +1,7 @@
 //! The console's routes and what its handlers share: the page frame, flash messages, form tokens.
 
 mod account;
+mod admin;
 mod billing;
 mod channels;
 mod contacts;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(channels_routes)
         .configure(profiles_routes)
         .configure(evidence_routes)
+        .configure(admin::configure)
         .service(web::resource("/settings").get(settings::show))
         .service(web::resource("/settings/name").post(settings::display_name))
         .service(web::resource("/settings/timezone").post(settings::timezone))
@@ -270,6 +272,7 @@ fn page(
                 "nav": nav,
                 "flash": flash,
                 "contacts": config.feature_social_escalation,
+                "admin": viewer.is_admin,
             }),
         );
         map.insert("zone".to_owned(), json!(viewer.zone()));

@@ -44,6 +44,9 @@ pub struct Viewer {
     pub email_verified: bool,
     /// The token every form of this session carries.
     pub csrf: String,
+    /// Whether the person holds an admin role, read with the session: only the nav's "Admin" link uses it;
+    /// the admin pages ask `admin::store::admin_role` themselves.
+    pub is_admin: bool,
 }
 
 impl Viewer {
@@ -144,6 +147,8 @@ struct Found {
     timezone: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     email_verified: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_admin: bool,
 }
 
 /// The live session of a cookie: not expired (idle or absolute), its login session not revoked, its user
@@ -152,7 +157,8 @@ async fn find(conn: &mut AsyncPgConnection, token: &str, now: DateTime<Utc>) -> 
     diesel::sql_query(
         "SELECT cs.id, cs.refresh_session_id, cs.user_id, cs.last_seen_at,
                 COALESCE(sub.tier_override, sub.tier, 'FREE') AS tier, u.display_name, u.email, u.timezone,
-                u.email_verified_at IS NOT NULL AS email_verified
+                u.email_verified_at IS NOT NULL AS email_verified,
+                EXISTS (SELECT 1 FROM admin_users a WHERE a.user_id = u.id AND a.revoked_at IS NULL) AS is_admin
          FROM console_sessions cs
          JOIN refresh_sessions rs ON rs.id = cs.refresh_session_id AND rs.revoked_at IS NULL
          JOIN users u ON u.id = cs.user_id AND u.deleted_at IS NULL
@@ -221,6 +227,7 @@ impl FromRequest for Viewer {
                 tz: reminder_core::timezone::parse_zone(&found.timezone).unwrap_or(chrono_tz::UTC),
                 email_verified: found.email_verified,
                 csrf: csrf::token(&state.config, &binding(found.id)),
+                is_admin: found.is_admin,
             })
         })
     }

@@ -1,6 +1,7 @@
 //! The web console (issue #19): HTTP-level tests of sessions, CSRF, escaping and errors, and browser tests
 //! in headless Chromium.
 
+mod admin;
 mod billing;
 mod browser;
 mod channels;

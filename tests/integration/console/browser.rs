@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 mod accessibility;
 mod account;
+mod admin;
 mod family;
 mod profiles;
 

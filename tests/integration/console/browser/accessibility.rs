@@ -30,7 +30,7 @@ window.axe.run(document, { rules: { 'target-size': { enabled: true } } })
 ";
 
 /// axe on the current page: fails with each serious or critical violation's id, impact and targets.
-async fn audit(client: &Client, name: &str) {
+pub(super) async fn audit(client: &Client, name: &str) {
     let source = std::fs::read_to_string(AXE).expect("the vendored axe-core (tests/fixtures/axe-core/axe.min.js)");
     let loaded = client
         .execute(&format!("{source}\n;return typeof window.axe === 'object' && window.axe.version;"), vec![])
