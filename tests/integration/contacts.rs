@@ -28,13 +28,23 @@ pub fn email_to(outbox: &std::path::Path, address: &str) -> String {
     to.remove(0)
 }
 
-/// Every email sent to `address`, from the outbox (soft line breaks undone).
+/// Every email sent to `address`, from the outbox (soft line breaks undone), oldest first.
 pub fn mails_to(outbox: &std::path::Path, address: &str) -> Vec<String> {
-    let mails: Vec<String> = std::fs::read_dir(outbox)
-        .map(|dir| dir.flatten().filter_map(|entry| std::fs::read_to_string(entry.path()).ok()).collect())
-        .map(|mails: Vec<String>| mails.into_iter().map(|m| m.replace("=\r\n", "")).collect())
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(outbox)
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+                .collect()
+        })
         .unwrap_or_default();
-    mails.into_iter().filter(|m| m.contains(&format!("To: {address}\r\n"))).collect()
+    // Written one after another: the modification time orders them (the name breaks ties; notices are v7 ids).
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|(_, path)| std::fs::read_to_string(path).ok())
+        .map(|mail| mail.replace("=\r\n", ""))
+        .filter(|mail| mail.contains(&format!("To: {address}\r\n")))
+        .collect()
 }
 
 /// The path of the link in `mail` that starts with `prefix` (`/contacts/invitation/`).
