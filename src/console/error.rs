@@ -113,3 +113,22 @@ pub fn field_errors(err: &ApiError) -> Option<Vec<(String, String)>> {
         _ => None,
     }
 }
+
+/// Shows a refused change on its form: field errors next to their fields (`field_for` maps the API's field
+/// names; `field_for("")` is the form's own place), a refusal the person can act on (403: the plan or a
+/// limit; 409: it exists already) above the form. Anything else passes through to the error page.
+pub fn placed(
+    err: ApiError,
+    errors: &mut crate::console::forms::Errors,
+    field_for: fn(&str) -> &'static str,
+) -> Result<actix_web::http::StatusCode, ConsoleError> {
+    let status = err.code().status();
+    match (field_errors(&err), &err) {
+        (Some(found), _) => crate::console::forms::place(errors, found, field_for),
+        (None, ApiError::Client { code: ErrorCode::Forbidden | ErrorCode::Conflict, message, .. }) => {
+            errors.insert(field_for("").to_owned(), message.clone());
+        }
+        (None, _) => return Err(err.into()),
+    }
+    Ok(status)
+}

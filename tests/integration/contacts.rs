@@ -32,9 +32,7 @@ pub fn email_to(outbox: &std::path::Path, address: &str) -> String {
 pub fn mails_to(outbox: &std::path::Path, address: &str) -> Vec<String> {
     let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(outbox)
         .map(|dir| {
-            dir.flatten()
-                .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
-                .collect()
+            dir.flatten().filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path()))).collect()
         })
         .unwrap_or_default();
     // Written one after another: the modification time orders them (the name breaks ties; notices are v7 ids).

@@ -9,13 +9,12 @@ use serde_json::{Value, json};
 use super::account::TokenOnly;
 use super::settings::ZONES;
 use super::{ItemPage, Posted, PostedTo, page, redirect_with, tokened};
-use crate::console::error::{ConsoleError, field_errors};
-use crate::console::forms::{Errors, blank_is_none, place, quiet_field, quiet_hours};
+use crate::console::error::{ConsoleError, placed};
+use crate::console::forms::{Errors, blank_is_none, quiet_field, quiet_hours};
 use crate::console::session::Viewer;
 use crate::contacts::ensure_enabled;
 use crate::contacts::service::{self, ContactInput, ContactPatch};
 use crate::contacts::store::ContactView;
-use crate::http::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// The invite form, as typed (kept to fill the form again after an error).
@@ -111,19 +110,6 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     list_page(&req, &state, &viewer, &InviteForm::default(), &Errors::new(), StatusCode::OK).await
 }
 
-/// Places a refused change's errors next to its fields; errors that are no field's go back to the caller.
-fn placed(err: ApiError, errors: &mut Errors) -> Result<StatusCode, ConsoleError> {
-    let status = err.code().status();
-    match (field_errors(&err), &err) {
-        (Some(found), _) => place(errors, found, field_for),
-        (None, ApiError::Client { code: ErrorCode::Forbidden, message, .. }) => {
-            errors.insert(String::new(), message.clone());
-        }
-        (None, _) => return Err(err.into()),
-    }
-    Ok(status)
-}
-
 pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -147,7 +133,7 @@ pub async fn invite(
                 return Ok(redirect_with(&state.config, "/contacts", &message));
             }
             Err(err) => {
-                let status = placed(err, &mut errors)?;
+                let status = placed(err, &mut errors, field_for)?;
                 return list_page(&req, &state, &viewer, &form, &errors, status).await;
             }
         }
@@ -215,7 +201,7 @@ pub async fn edit(
                 return Ok(redirect_with(&state.config, "/contacts", &message));
             }
             Err(err) => {
-                let status = placed(err, &mut errors)?;
+                let status = placed(err, &mut errors, field_for)?;
                 let contact = service::get(&state, viewer.user_id, id.into()).await?;
                 return edit_page(&req, &state, &viewer, &contact, &form, &errors, status).await;
             }

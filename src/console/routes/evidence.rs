@@ -14,10 +14,10 @@ use uuid::Uuid;
 use super::account::TokenOnly;
 use super::dashboard::all_reminders;
 use super::{Posted, PostedTo, page, path_id, redirect_with, tokened};
-use crate::console::error::{ConsoleError, field_errors};
-use crate::console::forms::{Errors, place};
+use crate::console::error::{ConsoleError, placed};
+use crate::console::forms::Errors;
 use crate::console::session::Viewer;
-use crate::http::{ApiError, ErrorCode};
+use crate::http::ErrorCode;
 use crate::state::AppState;
 use crate::watchers::email_watchers;
 use crate::watchers::hooks::{self, HookWithUrl, NewHook};
@@ -165,19 +165,6 @@ pub async fn show(
     query: web::Query<EvidenceQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     evidence_page(&req, &state, &viewer, Shown::fresh(&query.reminder), StatusCode::OK).await
-}
-
-/// Errors that belong next to a field or above the forms; anything else passes through.
-fn placed(err: ApiError, errors: &mut Errors, field_for: fn(&str) -> &'static str) -> Result<StatusCode, ConsoleError> {
-    let status = err.code().status();
-    match (field_errors(&err), &err) {
-        (Some(found), _) => place(errors, found, field_for),
-        (None, ApiError::Client { code: ErrorCode::Forbidden, message, .. }) => {
-            errors.insert(field_for("").to_owned(), message.clone());
-        }
-        (None, _) => return Err(err.into()),
-    }
-    Ok(status)
 }
 
 pub async fn create_hook(

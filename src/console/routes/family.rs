@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::account::TokenOnly;
 use super::{Posted, PostedTo, page, redirect_with, tokened};
-use crate::console::error::{ConsoleError, field_errors};
+use crate::console::error::{ConsoleError, placed};
 use crate::console::forms::Errors;
 use crate::console::session::Viewer;
 use crate::escalation::shared;
@@ -68,19 +68,6 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     family_page(&req, &state, &viewer, &InviteForm::default(), &Errors::new(), StatusCode::OK).await
 }
 
-/// A refusal the page shows: a field's message next to the field, any other client error above the form.
-fn shown(err: ApiError, errors: &mut Errors) -> Result<StatusCode, ConsoleError> {
-    let status = err.code().status();
-    match (field_errors(&err), err) {
-        (Some(found), _) => errors.extend(found.into_iter().map(|(_, message)| ("email".to_owned(), message))),
-        (None, ApiError::Client { message, code, .. }) if code != ErrorCode::NotFound => {
-            errors.insert(String::new(), message);
-        }
-        (None, err) => return Err(err.into()),
-    }
-    Ok(status)
-}
-
 pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -93,7 +80,7 @@ pub async fn invite(
         }
         Err(err) => {
             let mut errors = Errors::new();
-            let status = shown(err, &mut errors)?;
+            let status = placed(err, &mut errors, |_| "email")?;
             family_page(&req, &state, &viewer, &form, &errors, status).await
         }
     }
