@@ -73,7 +73,7 @@ pub fn draw(steps: &[PreviewStep], skipped: &[SkippedTarget], tz: Tz) -> Timelin
                 .deliveries
                 .iter()
                 .map(|d| match (&d.recipient_name, d.recipient_kind.as_str()) {
-                    (Some(name), "contact") => format!("{} to {name}", d.channel),
+                    (Some(name), "contact" | "member") => format!("{} to {name}", d.channel),
                     _ => d.channel.clone(),
                 })
                 .collect();

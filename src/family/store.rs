@@ -325,3 +325,37 @@ pub async fn owner_sharing(
     .optional()?;
     Ok(row.map(|row| row.owner_id))
 }
+
+#[derive(QueryableByName)]
+struct PreviewMember {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    timezone: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    shared: bool,
+}
+
+/// The owner's active members for a preview: id, name, zone, and whether `reminder` is shared with them
+/// (true for every member when there is no reminder, as in the profile editor's sketch).
+pub async fn members_for_preview(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    reminder: Option<ReminderId>,
+) -> QueryResult<Vec<(Uuid, String, String, bool)>> {
+    let rows: Vec<PreviewMember> = diesel::sql_query(
+        "SELECT u.id, u.display_name AS name, u.timezone,
+                ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM reminder_shares s
+                                             WHERE s.reminder_id = $2 AND s.member_id = u.id)) AS shared
+         FROM family_members f JOIN users u ON u.id = f.member_id AND u.deleted_at IS NULL
+         WHERE f.owner_id = $1 AND f.status = 'active'
+         ORDER BY u.display_name",
+    )
+    .bind::<SqlUuid, _>(owner)
+    .bind::<Nullable<SqlUuid>, _>(reminder)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.name, row.timezone, row.shared)).collect())
+}

@@ -98,15 +98,26 @@ struct Owner {
     quiet: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
     subscriptions: Vec<profiles::SubscriptionBrief>,
     contacts: Vec<profiles::ContactBrief>,
+    /// Family members, each with whether the reminder previewed (if any) is shared with them.
+    members: Vec<timeline::MemberBrief>,
 }
 
-async fn owner_of(conn: &mut AsyncPgConnection, owner: UserId) -> Result<Owner, ApiError> {
+async fn owner_of(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    reminder: Option<ReminderId>,
+) -> Result<Owner, ApiError> {
     let user = crate::accounts::users::store::find_live(conn, owner).await?.ok_or_else(not_found)?;
     Ok(Owner {
         tz: parse_zone(&user.timezone).unwrap_or(chrono_tz::UTC),
         quiet: user.quiet_hours_start.zip(user.quiet_hours_end),
         subscriptions: profiles::subscriptions_of(conn, owner).await?,
         contacts: profiles::contacts_of(conn, owner).await?,
+        members: crate::family::store::members_for_preview(conn, owner, reminder)
+            .await?
+            .into_iter()
+            .map(|(id, name, timezone, shared)| timeline::MemberBrief { id, name, timezone, shared })
+            .collect(),
     })
 }
 
@@ -116,7 +127,7 @@ pub async fn preview(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId
     let profile = profiles::find_visible(conn, owner, reminder.escalation_profile_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("reminder {id} uses a profile its owner cannot see")))?;
-    let user = owner_of(conn, owner).await?;
+    let user = owner_of(conn, owner, Some(id)).await?;
     let occurrence_at = match reminder.status {
         ReminderStatus::Snoozed => reminder.snoozed_until,
         ReminderStatus::Active => reminder.next_trigger_at,
@@ -129,6 +140,7 @@ pub async fn preview(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId
         critical: reminder.importance == "critical",
         subscriptions: &user.subscriptions,
         contacts: &user.contacts,
+        members: &user.members,
         tiers: &tiers,
         repeat: u8::try_from(profile.repeat_count).map_err(ApiError::internal)?,
         loop_gap_minutes: profile.loop_gap_minutes.map(u32::try_from).transpose().map_err(ApiError::internal)?,
@@ -166,13 +178,14 @@ pub async fn sketch(
     ladder: &Ladder<'_>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<PreviewStep>, Vec<SkippedTarget>), ApiError> {
-    let user = owner_of(conn, owner).await?;
+    let user = owner_of(conn, owner, None).await?;
     let inputs = timeline::Inputs {
         user_tz: user.tz,
         quiet: user.quiet,
         critical: false,
         subscriptions: &user.subscriptions,
         contacts: &user.contacts,
+        members: &user.members,
         tiers: ladder.tiers,
         repeat: ladder.repeat,
         loop_gap_minutes: ladder.loop_gap_minutes,

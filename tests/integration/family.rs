@@ -128,9 +128,18 @@ async fn a_member_named_in_a_tier_is_emailed_and_their_link_acts_as_them() {
     let profile = profile.data(201)["id"].as_str().expect("profile id").to_owned();
     let mut body = once_body("Water the plants");
     body["escalationProfileId"] = json!(profile);
-    body["schedule"]["triggerAt"] = json!(soon(app, 1));
+    // Late enough that the preview below still sees the occurrence to come.
+    body["schedule"]["triggerAt"] = json!(soon(app, 4));
     let reminder = create(app, &f.owner, body).await["id"].as_str().expect("id").to_owned();
+    // The preview says who the tier reaches: nobody until the reminder is shared with the member.
+    let preview = format!("/v1/reminders/{reminder}/preview");
+    let before = app.get(&preview, Some(&f.owner)).await;
+    let reason = before.data(200)["skipped"][0]["reason"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(reason, "this reminder is not shared with Ada", "{}", before.text);
     share(&f, &reminder, json!([f.member_id])).await;
+    let after = app.get(&preview, Some(&f.owner)).await;
+    let reached = &after.data(200)["steps"][0]["deliveries"][0];
+    assert_eq!((reached["recipientKind"].as_str(), reached["channel"].as_str()), (Some("member"), Some("email")));
 
     eventually(Duration::from_secs(20), "the member's notification is mailed", || async {
         mails_to(&f.outbox, "sam@example.com").iter().any(|mail| mail.contains("Water the plants"))

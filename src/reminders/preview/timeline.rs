@@ -18,9 +18,20 @@ pub struct Inputs<'a> {
     pub critical: bool,
     pub subscriptions: &'a [SubscriptionBrief],
     pub contacts: &'a [ContactBrief],
+    /// The owner's family members, and whether this reminder is shared with each.
+    pub members: &'a [MemberBrief],
     pub tiers: &'a [Tier],
     pub repeat: u8,
     pub loop_gap_minutes: Option<u32>,
+}
+
+/// A member of the owner's family as a preview sees them.
+pub struct MemberBrief {
+    pub id: Uuid,
+    pub name: String,
+    pub timezone: String,
+    /// Whether the reminder is shared with them (the profile editor's sketch, with no reminder, assumes so).
+    pub shared: bool,
 }
 
 pub struct Built {
@@ -75,7 +86,8 @@ fn minutes(count: u32) -> TimeDelta {
 }
 
 fn delivery(inputs: &Inputs<'_>, recipient: &Recipient, at: DateTime<Utc>, cost: &mut PreviewCost) -> PreviewDelivery {
-    // Quiet hours are the user's own setting; contacts have none, and critical reminders ignore them.
+    // Quiet hours shown are the user's own setting (a contact's or member's are applied at send time), and
+    // critical reminders ignore them.
     let deferred_to = match (recipient.kind, inputs.quiet) {
         ("user", Some((start, end))) if !inputs.critical => defer_past_quiet_hours(at, inputs.user_tz, start, end),
         _ => None,
@@ -168,6 +180,26 @@ fn resolve(inputs: &Inputs<'_>, tier: &Tier, skipped: &mut Vec<SkippedTarget>) -
                 channel: channel.to_owned(),
                 tz,
             });
+        }
+    }
+    for id in &tier.family_member_ids {
+        match inputs.members.iter().find(|m| m.id == *id) {
+            Some(member) if member.shared => recipients.push(Recipient {
+                kind: "member",
+                id: member.id,
+                name: Some(member.name.clone()),
+                channel: "email".to_owned(),
+                tz: parse_zone(&member.timezone).unwrap_or(inputs.user_tz),
+            }),
+            found => skipped.push(SkippedTarget {
+                tier: tier.tier_number,
+                channel: Some("email".to_owned()),
+                target_id: Some(*id),
+                reason: match found {
+                    Some(member) => format!("this reminder is not shared with {}", member.name),
+                    None => "no longer in your family".to_owned(),
+                },
+            }),
         }
     }
     if tier.include_trusted_contacts && !inputs.contacts.iter().any(|c| c.consent_status == "accepted") {
