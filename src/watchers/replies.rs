@@ -132,25 +132,27 @@ pub async fn handle(
     let Replied { owner, reminder, episode, target_kind, target_id } = replied;
     // A family member's reply acts as that member, and may not snooze the owner's reminder.
     let member = (target_kind == "member").then(|| UserId::from(target_id));
+    // The answer goes to whoever replied: the member, or the owner.
+    let replier = member.unwrap_or(owner);
     let now = state.clock.now();
     let evidence = match command {
         // An unsubscribe was answered above.
         None | Some(ReplyCommand::Unsubscribe) => {
             let message = "The first line was not understood; reply with done, ack or snooze <time>.".to_owned();
-            return Ok(tell(state, owner, result(Some(reminder), None, false, message)).await);
+            return Ok(tell(state, replier, result(Some(reminder), None, false, message)).await);
         }
         Some(ReplyCommand::Done) => Evidence::Complete,
         Some(ReplyCommand::Ack) => Evidence::Acknowledge,
         Some(ReplyCommand::Snooze(_)) if member.is_some() => {
             let message = "Only the reminder's owner can snooze it; reply with done or ack.".to_owned();
-            return Ok(tell(state, owner, result(Some(reminder), Some("snooze"), false, message)).await);
+            return Ok(tell(state, replier, result(Some(reminder), Some("snooze"), false, message)).await);
         }
         Some(ReplyCommand::Snooze(phrase)) => {
             match evidence::snooze_target(&state.config, &mut conn, owner, &phrase, now).await {
                 Ok(target) => Evidence::Snooze(target),
                 Err(err) => {
                     let message = format!("Not snoozed: {}", client_message(&err));
-                    return Ok(tell(state, owner, result(Some(reminder), Some("snooze"), false, message)).await);
+                    return Ok(tell(state, replier, result(Some(reminder), Some("snooze"), false, message)).await);
                 }
             }
         }
@@ -204,7 +206,7 @@ pub async fn handle(
         })?;
     let mut answer = result(Some(reminder), Some(action), acted, message);
     answer.interpreted_as = evidence.interpreted_as().filter(|_| acted).map(str::to_owned);
-    Ok(tell(state, owner, answer).await)
+    Ok(tell(state, replier, answer).await)
 }
 
 fn client_message(err: &ApiError) -> String {
@@ -220,11 +222,11 @@ fn notice_of(answer: &InboundResult) -> Notice {
     Notice { subject: subject.to_owned(), text: answer.message.clone() }
 }
 
-/// Emails the owner what the reply did (or why it did nothing). A failed notice is logged, not fatal: the
-/// action itself has committed.
-async fn tell(state: &AppState, owner: UserId, answer: InboundResult) -> InboundResult {
-    if let Err(err) = notice::email_owner(state, owner, notice_of(&answer)).await {
-        tracing::warn!(user.id = %owner, error = %err, "the answer to an email reply could not be sent");
+/// Emails whoever replied (the owner, or a family member) what the reply did or why it did nothing. A failed
+/// notice is logged, not fatal: the action itself has committed.
+async fn tell(state: &AppState, to: UserId, answer: InboundResult) -> InboundResult {
+    if let Err(err) = notice::email_owner(state, to, notice_of(&answer)).await {
+        tracing::warn!(user.id = %to, error = %err, "the answer to an email reply could not be sent");
     }
     answer
 }

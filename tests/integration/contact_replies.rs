@@ -82,11 +82,7 @@ impl Episode {
 
     /// Every email sent to `address`, soft line breaks joined.
     fn mails_to(&self, address: &str) -> Vec<String> {
-        let mails = std::fs::read_dir(&self.outbox).map(|dir| {
-            dir.flatten().filter_map(|entry| std::fs::read_to_string(entry.path()).ok()).collect::<Vec<_>>()
-        });
-        let to = format!("To: {address}\r\n");
-        mails.unwrap_or_default().into_iter().map(|m| m.replace("=\r\n", "")).filter(|m| m.contains(&to)).collect()
+        crate::contacts::mails_to(&self.outbox, address)
     }
 }
 

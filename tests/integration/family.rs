@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use escalating_reminders::notifications::reply_address::ReplyAddresses;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -12,6 +13,7 @@ use crate::common::TestApp;
 use crate::contacts::mails_to;
 use crate::engine::eventually;
 use crate::fixtures::{create, once_body, scalar, soon, user, user_id};
+use crate::watchers::post_email;
 
 struct Family {
     app: TestApp,
@@ -24,9 +26,13 @@ struct Family {
 pub async fn spawn(roles: &str, tier: &str, limits: &str) -> (TestApp, PathBuf) {
     let outbox = std::env::temp_dir().join(format!("er-family-{}", uuid::Uuid::new_v4().simple()));
     let dir = outbox.to_string_lossy().into_owned();
-    let app =
-        TestApp::spawn_roles(roles, &[("DEFAULT_TIER", tier), ("EMAIL_OUTBOX_DIR", &dir), ("TIER_LIMITS", limits)])
-            .await;
+    let env = [
+        ("DEFAULT_TIER", tier),
+        ("EMAIL_OUTBOX_DIR", dir.as_str()),
+        ("TIER_LIMITS", limits),
+        ("INBOUND_EMAIL_SECRET", crate::watchers::SECRET),
+    ];
+    let app = TestApp::spawn_roles(roles, &env).await;
     (app, outbox)
 }
 
@@ -151,6 +157,23 @@ async fn a_member_named_in_a_tier_is_emailed_and_their_link_acts_as_them() {
     assert!(!mail.contains("Snooze 1 h"), "a member does not snooze the owner's reminder: {mail}");
     let kind = scalar(app, "SELECT target_kind || ':' || target_id AS value FROM deliveries WHERE tier = 1").await;
     assert_eq!(kind, format!("member:{}", f.member_id));
+
+    // A reply from the member speaks for the member: no snooze for the owner; the answer goes to the member.
+    let delivery = scalar(app, "SELECT id::text AS value FROM deliveries WHERE target_kind = 'member'").await;
+    let reply_to = ReplyAddresses::for_state(&app.state).address(delivery.parse().expect("delivery id"));
+    let reply = |text: &'static str| {
+        let to = reply_to.clone();
+        async move {
+            let fields = [("from", "sam@example.com"), ("to", to.as_str()), ("subject", "Re: plants"), ("text", text)];
+            let posted = post_email(app, crate::watchers::SECRET, &fields).await;
+            posted.data(200)["results"][0].clone()
+        }
+    };
+    let snoozed = reply("snooze 2h").await;
+    assert_eq!(snoozed["acted"], false, "{snoozed}");
+    let answers = mails_to(&f.outbox, "sam@example.com");
+    assert!(answers.iter().any(|m| m.contains("Only the reminder's owner can snooze it")), "the member is told");
+    assert_eq!(acted_by(app, &reminder).await, "", "nothing changed");
 
     let start = mail.find("Acknowledge: http://127.0.0.1:3801").expect("acknowledge link")
         + "Acknowledge: http://127.0.0.1:3801".len();
