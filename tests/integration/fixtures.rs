@@ -120,3 +120,17 @@ pub async fn insert_deliveries(app: &TestApp, rows: &[String]) {
     )
     .await;
 }
+
+/// An acknowledged episode of `reminder` (owned by `user`) that fired now, for reports and pages that count
+/// episodes; returns its id.
+pub async fn acknowledged_episode(app: &TestApp, reminder: &str, user: &str) -> String {
+    scalar(
+        app,
+        &format!(
+            "INSERT INTO escalations (reminder_id, user_id, occurrence_at, plan, status, fired_at, loop_started_at, \
+             scheduler_epoch) VALUES ('{reminder}', '{user}', now(), '{{}}', 'acknowledged', now(), now(), 1) \
+             RETURNING id::text AS value"
+        ),
+    )
+    .await
+}

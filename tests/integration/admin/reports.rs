@@ -97,16 +97,7 @@ async fn activity_counts_what_happened_in_the_range() {
     let hook = seed.webhook("http://127.0.0.1:9/hook").await;
     seed.many_due_at(3, app.state.clock.now() + chrono::Duration::days(1), hook.id).await;
     let reminder = scalar(&app, "SELECT id::text AS value FROM reminders LIMIT 1").await;
-    let episode = scalar(
-        &app,
-        &format!(
-            "INSERT INTO escalations (reminder_id, user_id, occurrence_at, plan, status, fired_at, loop_started_at, \
-             scheduler_epoch) VALUES ('{reminder}', '{}', now(), '{{}}', 'acknowledged', now(), now(), 1) \
-             RETURNING id::text AS value",
-            seed.user
-        ),
-    )
-    .await;
+    let episode = crate::fixtures::acknowledged_episode(&app, &reminder, &seed.user.to_string()).await;
     let delivery = |channel: &str, status: &str, at: &str| {
         format!(
             "('{episode}', '{reminder}', '{}', 1, 0, 'subscription', gen_random_uuid(), '{channel}', '{status}', {at})",
