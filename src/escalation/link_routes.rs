@@ -274,12 +274,16 @@ async fn act_once(conn: &mut AsyncPgConnection, claim: &LinkClaim, now: DateTime
         LinkAction::Complete => actions::complete(conn, owner, reminder, actor, None, now)
             .await
             .map(|_| ("Done", format!("\u{201c}{title}\u{201d} is marked as done."))),
+        // A family member acknowledges or completes for the owner, but the owner's time is not theirs to move.
+        LinkAction::Snooze if matches!(actor, Actor::Member(_)) => {
+            Err(ActionError::NotAllowed("Only the reminder's owner can snooze it.".to_owned()))
+        }
         LinkAction::Snooze => {
             let zone = reminder_core::timezone::parse_zone(&delivery.timezone).unwrap_or(chrono_tz::UTC);
             let until = now + chrono::Duration::hours(1);
             let echo = reminder_core::nlp::echo(until, zone);
             let target = SnoozeUntil { until, phrase: None, interpreted_as: Some(echo.clone()) };
-            actions::snooze(conn, owner, reminder, Actor::Link, &target, now)
+            actions::snooze(conn, owner, reminder, actor, &target, now)
                 .await
                 .map(|_| ("Snoozed", format!("\u{201c}{title}\u{201d} is snoozed until {echo}.")))
         }

@@ -87,6 +87,15 @@ pub struct OnboardingView {
     pub dismissed: bool,
 }
 
+impl OnboardingView {
+    /// Whether the first-steps card is shown and still asks for `step`.
+    pub fn asks_for(&self, step: Step) -> bool {
+        !self.dismissed
+            && !self.finished
+            && self.steps.iter().any(|shown| shown.step == step && shown.status == StepStatus::Pending)
+    }
+}
+
 /// `POST /v1/onboarding`: what to do, by `action`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use escalating_reminders::notifications::links::LinkAction;
 use escalating_reminders::notifications::reply_address::ReplyAddresses;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -174,6 +175,15 @@ async fn a_member_named_in_a_tier_is_emailed_and_their_link_acts_as_them() {
     let answers = mails_to(&f.outbox, "sam@example.com");
     assert!(answers.iter().any(|m| m.contains("Only the reminder's owner can snooze it")), "the member is told");
     assert_eq!(acted_by(app, &reminder).await, "", "nothing changed");
+
+    // The snooze link (minted, not shown to a member) is refused, and leaves the link unused.
+    let links = escalating_reminders::notifications::links::LinkSigner::new(&app.state.config);
+    let snooze = links.link(delivery.parse().expect("delivery id"), LinkAction::Snooze, chrono::Utc::now());
+    let snooze = url::Url::parse(&snooze).expect("snooze link");
+    let refused = app.client.post(app.url(snooze.path())).header("accept", "text/html").send().await.expect("POST");
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.expect("page").contains("owner can snooze it."));
+    assert_eq!(scalar(app, "SELECT status AS value FROM reminders").await, "active", "not snoozed");
 
     let start = mail.find("Acknowledge: http://127.0.0.1:3801").expect("acknowledge link")
         + "Acknowledge: http://127.0.0.1:3801".len();

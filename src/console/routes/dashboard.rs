@@ -96,8 +96,11 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     };
     let onboarding = onboarding::view_with(&mut conn, viewer.user_id, known).await?;
     drop(conn);
+    // No channel is ready: said once, by the first-steps card while it asks for a channel, else by an alert.
+    let channel_alert =
+        !super::channels::any_ready(&channels) && !onboarding.asks_for(crate::onboarding::model::Step::Channel);
     let context = json!({"due": due, "open": open, "recent": recent, "count": count,
-                         "reachable": super::channels::any_ready(&channels), "chart": chart::draw(&by_day, today),
+                         "channel_alert": channel_alert, "chart": chart::draw(&by_day, today),
                          "verified": viewer.email_verified, "onboarding": onboarding});
     Ok(page(&req, &state.config, &viewer, "home", "dashboard.html", StatusCode::OK, context))
 }

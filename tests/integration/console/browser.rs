@@ -410,7 +410,7 @@ async fn channels_flow(javascript: bool) {
     sign_up(&client, &app, "channels-browser@example.com").await;
     crate::fixtures::confirm_own_address(&app, "channels-browser@example.com").await;
     let home = text_of(&client).await;
-    assert!(home.contains("No channel set up"), "{home}");
+    assert!(home.contains("Set up a channel"), "{home}");
     client.find(Locator::LinkText("Channels")).await.expect("the nav links to Channels").click().await.expect("click");
     client.wait().for_element(Locator::Css("form.add-webhook")).await.expect("the channels page");
     assert_eq!(path_of(&client).await, "/channels");

@@ -94,7 +94,11 @@ async fn the_onboarding_card_creates_the_first_reminder_and_goes_away_when_done_
     assert_eq!(ada.post("/onboarding", &[("csrf", &csrf), ("action", "party")]).await.status, 404);
     let hidden = ada.post("/onboarding", &[("csrf", &csrf), ("action", "dismiss")]).await;
     assert_eq!(location(&hidden), "/");
-    assert!(!ada.get("/").await.text.contains(ONBOARDING_CARD), "hidden");
+    let home = ada.get("/").await.text;
+    assert!(!home.contains(ONBOARDING_CARD), "hidden");
+    // With the card gone, the missing channel is said by the home page's own alert, once.
+    assert!(home.contains("No channel set up"), "{home}");
+    assert_eq!(home.matches("<a href=\"/channels\">Set up a channel</a>").count(), 1, "{home}");
 
     // Another new account still sees its own card.
     let mut eve = Visitor::new(&app);
