@@ -44,7 +44,10 @@ impl Received {
 
     /// The decoded body of the MIME part whose content type starts with `content_type`.
     pub fn part(&self, content_type: &str) -> Option<String> {
-        self.data.split("\r\n--").find_map(|part| {
+        // Split on the message's own boundary: a quoted-printable line of a part may itself start with "--"
+        // (an action link's token wrapped at a dash).
+        let boundary = self.header("Content-Type")?.split("boundary=").nth(1)?.trim_matches('"').to_owned();
+        self.data.split(&format!("\r\n--{boundary}")).find_map(|part| {
             let (head, body) = part.split_once("\r\n\r\n")?;
             let head = head.to_ascii_lowercase();
             if !head.contains(&format!("content-type: {content_type}")) {
