@@ -29,6 +29,11 @@ pub fn wants_page(req: &HttpRequest) -> bool {
     if path == "/v1" || path.starts_with("/v1/") {
         return false;
     }
+    accepts_html(req)
+}
+
+/// True when the request accepts HTML (a person's browser navigating).
+pub fn accepts_html(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())

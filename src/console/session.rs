@@ -79,8 +79,13 @@ pub fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, path `/`, Secure when the app is served over https.
 pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: TimeDelta) -> String {
+    set_cookie_at(config, "/", name, value, max_age)
+}
+
+/// [`set_cookie`] for the paths under `path` only.
+pub fn set_cookie_at(config: &Config, path: &str, name: &str, value: &str, max_age: TimeDelta) -> String {
     let secure = if config.api_url.scheme() == "https" { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", max_age.num_seconds())
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={}{secure}", max_age.num_seconds())
 }
 
 /// Opens a console session inside the login session `refresh_session` and returns the cookie value.

@@ -171,8 +171,6 @@ async fn sign_in(state: &AppState, identity: Identity, client: ClientInfo) -> Re
         errors.is_empty().then_some(email)
     });
     let verified_email = email.flatten().filter(|_| identity.email_verified);
-    // Hashed before the transaction (it takes a while): the unusable password of a new or taken-over account.
-    let unusable = password::hash(tokens::random_token("")).await?;
     let display_name = new_display_name(&identity, verified_email.as_deref());
     let tier = state.config.default_tier.as_str();
     let now = state.clock.now();
@@ -180,8 +178,7 @@ async fn sign_in(state: &AppState, identity: Identity, client: ClientInfo) -> Re
     let mut conn = state.db.get().await?;
     let (resolved, session) = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let resolved =
-                resolve(conn, &identity, verified_email.as_deref(), &unusable, &display_name, tier, now).await?;
+            let resolved = resolve(conn, &identity, verified_email.as_deref(), &display_name, tier, now).await?;
             let user = match &resolved {
                 Resolved::Linked(user) | Resolved::Existing(user) | Resolved::Created(user) => user,
             };
@@ -203,7 +200,6 @@ async fn resolve(
     conn: &mut AsyncPgConnection,
     identity: &Identity,
     verified_email: Option<&str>,
-    unusable_password: &str,
     display_name: &str,
     tier: &str,
     now: DateTime<Utc>,
@@ -221,19 +217,14 @@ async fn resolve(
     };
     if let Some(user) = users_store::find_live_by_email(conn, email).await? {
         if user.email_verified_at.is_none() {
-            take_over(conn, user.id, unusable_password, now).await?;
+            take_over(conn, user.id, now).await?;
         }
         store::link(conn, &identity.subject, user.id, email, now).await?;
         let user = users_store::find_live(conn, user.id).await?.ok_or_else(|| refused("account vanished"))?;
         return Ok(Resolved::Existing(user));
     }
-    let new = NewUser {
-        email,
-        password_hash: unusable_password,
-        display_name,
-        timezone: "UTC",
-        email_verified_at: Some(now),
-    };
+    let unusable = unusable_password().await?;
+    let new = NewUser { email, password_hash: &unusable, display_name, timezone: "UTC", email_verified_at: Some(now) };
     let user = users_store::insert(conn, new).await?;
     users_store::insert_subscription(conn, user.id, tier).await?;
     store::link(conn, &identity.subject, user.id, email, now).await?;
@@ -242,19 +233,20 @@ async fn resolve(
 
 /// An unconfirmed account whose address Google has just proved to be someone's: that someone is its owner,
 /// and whoever made it may not be. Its password, sessions and keys stop working; the address is confirmed.
-async fn take_over(
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-    unusable_password: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let changes = users_store::UserChanges { password_hash: Some(unusable_password.to_owned()), ..Default::default() };
+async fn take_over(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let changes = users_store::UserChanges { password_hash: Some(unusable_password().await?), ..Default::default() };
     users_store::update(conn, user, &changes).await?;
     users_store::mark_email_verified(conn, user, now).await?;
     super::service::revoke_other_sessions(conn, user, None, "address proved by Google sign-in", now).await?;
     api_keys::revoke_all(conn, user, now).await?;
     tracing::warn!(user.id = %user, "unconfirmed account taken over by the address's Google owner");
     Ok(())
+}
+
+/// The hash of a password nobody knows, for an account created or taken over here. Hashed only then (an
+/// argon2 hash takes a while; most sign-ins are of a linked account and need none), inside the transaction.
+async fn unusable_password() -> Result<String, ApiError> {
+    Ok(password::hash(tokens::random_token("")).await?)
 }
 
 /// The name a new account starts with: Google's, else the address's local part.

@@ -33,11 +33,7 @@ pub struct StartQuery {
 
 /// The browser cookie of a flow: only the Google sign-in routes see it, and only for the flow's lifetime.
 fn flow_cookie(state: &AppState, value: &str, max_age: TimeDelta) -> String {
-    let secure = if state.config.api_url.scheme() == "https" { "; Secure" } else { "" };
-    format!(
-        "{BROWSER_COOKIE}={value}; Path=/v1/auth/google; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        max_age.num_seconds()
-    )
+    session::set_cookie_at(&state.config, "/v1/auth/google", BROWSER_COOKIE, value, max_age)
 }
 
 #[utoipa::path(get, path = "/v1/auth/google", tag = "auth", params(StartQuery),
@@ -78,20 +74,13 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::
             None => ApiResponse::ok(signed.result).respond_to(&req),
         },
         // A person's browser goes back to the sign-in page with the reason; an API client gets the envelope.
-        Err(err) if accepts_html(&req) && err.code() != ErrorCode::NotFound => {
+        Err(err) if crate::console::accepts_html(&req) && err.code() != ErrorCode::NotFound => {
             redirect_with(&state.config, "/login", &err.to_string())
         }
         Err(err) => err.error_response(),
     };
     append_cookie(&mut response, &flow_cookie(&state, "", TimeDelta::zero()));
     response
-}
-
-fn accepts_html(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// The Google button of the sign-in and sign-up pages, when this server offers it.
