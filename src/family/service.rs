@@ -44,7 +44,8 @@ fn member_view(row: store::GroupRow) -> MemberView {
 pub async fn view(state: &AppState, caller: UserId) -> Result<FamilyView, ApiError> {
     let mut conn = state.db.get().await?;
     let limit = limit(&mut conn, state, caller).await?;
-    let members = store::group(&mut conn, caller, state.clock.now()).await?.into_iter().map(member_view).collect();
+    let members =
+        store::group(&mut conn, caller, state.clock.now(), None).await?.into_iter().map(member_view).collect();
     let member_of =
         store::membership_of(&mut conn, caller).await?.map(|(owner_id, owner_name, owner_email, joined_at)| {
             MembershipView { owner_id, owner_name, owner_email, joined_at }
@@ -62,7 +63,7 @@ pub struct ActiveMember {
 
 pub async fn active_members(state: &AppState, owner: UserId) -> Result<Vec<ActiveMember>, ApiError> {
     let mut conn = state.db.get().await?;
-    let rows = store::group(&mut conn, owner, state.clock.now()).await?;
+    let rows = store::group(&mut conn, owner, state.clock.now(), None).await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {
@@ -97,9 +98,7 @@ pub async fn invite(state: &AppState, owner: UserId, input: InviteInput) -> Resu
             }
             // Counted under the owner's row lock: two invitations at once cannot both take the last place.
             users_store::lock(conn, owner).await?;
-            let taken = store::places_taken(conn, owner, now).await?;
-            let repeat = store::group(conn, owner, now).await?.iter().any(|row| row.email == email);
-            if !repeat && taken >= i64::from(limit) {
+            if store::places_taken_by_others(conn, owner, &email, now).await? >= i64::from(limit) {
                 return Err(ApiError::forbidden(format!(
                     "Your plan allows {limit} family members; remove one or an open invitation first."
                 )));
@@ -123,8 +122,8 @@ pub async fn invite(state: &AppState, owner: UserId, input: InviteInput) -> Resu
     if let Err(err) = notice::email_to(state, &email, notice).await {
         tracing::warn!(error = %err, family.invitation = %id, "family invitation not mailed");
     }
-    let rows = store::group(&mut conn, owner, now).await?;
-    rows.into_iter().find(|row| row.id == id).map(member_view).ok_or_else(|| ApiError::not_found("Invitation"))
+    let row = store::group(&mut conn, owner, now, Some(id)).await?.pop();
+    row.map(member_view).ok_or_else(|| ApiError::not_found("Invitation"))
 }
 
 /// Accepts an invitation with the account of its address.
@@ -189,13 +188,10 @@ pub async fn leave(state: &AppState, member: UserId) -> Result<(), ApiError> {
 
 pub async fn shares(state: &AppState, owner: UserId, reminder: ReminderId) -> Result<Vec<ShareView>, ApiError> {
     let mut conn = state.db.get().await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        if !store::lock_own_reminder(conn, owner, reminder).await? {
-            return Err(ApiError::not_found("Reminder"));
-        }
-        Ok(store::shares_of(conn, reminder).await?)
-    })
-    .await
+    if !store::is_own_reminder(&mut conn, owner, reminder).await? {
+        return Err(ApiError::not_found("Reminder"));
+    }
+    Ok(store::shares_of(&mut conn, reminder).await?)
 }
 
 /// Shares the owner's reminder with exactly `input.member_ids`, each an active member of the owner's family.

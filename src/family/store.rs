@@ -24,12 +24,22 @@ pub struct GroupRow {
     pub joined_at: Option<DateTime<Utc>>,
 }
 
-/// The owner's invitations (live ones) and members, oldest first.
-pub async fn group(conn: &mut AsyncPgConnection, owner: UserId, now: DateTime<Utc>) -> QueryResult<Vec<GroupRow>> {
-    family_members::table
+/// The owner's invitations (live ones) and members, oldest first; only `one` of them when given.
+pub async fn group(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    now: DateTime<Utc>,
+    one: Option<Uuid>,
+) -> QueryResult<Vec<GroupRow>> {
+    let mut query = family_members::table
         .left_join(users::table.on(users::id.nullable().eq(family_members::member_id)))
         .filter(family_members::owner_id.eq(owner))
         .filter(family_members::status.eq("active").or(family_members::expires_at.gt(now)))
+        .into_boxed();
+    if let Some(id) = one {
+        query = query.filter(family_members::id.eq(id));
+    }
+    query
         .order(family_members::invited_at.asc())
         .select((
             family_members::id,
@@ -76,10 +86,17 @@ pub async fn membership_of(
         .optional()
 }
 
-/// Places taken in the owner's group: members and invitations still open.
-pub async fn places_taken(conn: &mut AsyncPgConnection, owner: UserId, now: DateTime<Utc>) -> QueryResult<i64> {
+/// Places taken in the owner's group by addresses other than `email`: members and invitations still open
+/// (inviting an address again takes no second place).
+pub async fn places_taken_by_others(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<i64> {
     family_members::table
         .filter(family_members::owner_id.eq(owner))
+        .filter(family_members::email.ne(email))
         .filter(family_members::status.eq("active").or(family_members::expires_at.gt(now)))
         .count()
         .get_result(conn)
@@ -183,17 +200,24 @@ pub async fn unshare_all(conn: &mut AsyncPgConnection, owner: UserId, member: Us
     .await
 }
 
-/// Whether `reminder` is the owner's and not archived, locked so its shares change one at a time.
-pub async fn lock_own_reminder(conn: &mut AsyncPgConnection, owner: UserId, reminder: ReminderId) -> QueryResult<bool> {
-    let found: Option<ReminderId> = reminders::table
+/// The owner's reminder `reminder`, unless archived.
+#[diesel::dsl::auto_type]
+fn own_reminder(owner: UserId, reminder: ReminderId) -> _ {
+    reminders::table
         .filter(reminders::id.eq(reminder))
         .filter(reminders::user_id.eq(owner))
         .filter(reminders::status.ne("archived"))
         .select(reminders::id)
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?;
+}
+
+/// Whether `reminder` is the owner's and not archived (a read: it takes no lock the scheduler would skip).
+pub async fn is_own_reminder(conn: &mut AsyncPgConnection, owner: UserId, reminder: ReminderId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(own_reminder(owner, reminder))).get_result(conn).await
+}
+
+/// [`is_own_reminder`], locking the reminder so its shares change one at a time.
+pub async fn lock_own_reminder(conn: &mut AsyncPgConnection, owner: UserId, reminder: ReminderId) -> QueryResult<bool> {
+    let found: Option<ReminderId> = own_reminder(owner, reminder).for_update().first(conn).await.optional()?;
     Ok(found.is_some())
 }
 
@@ -326,27 +350,30 @@ pub async fn owner_sharing(
     Ok(row.map(|row| row.owner_id))
 }
 
-#[derive(QueryableByName)]
-struct PreviewMember {
+/// A member of the owner's family, and whether a reminder is shared with them.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MemberShare {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    pub id: Uuid,
     #[diesel(sql_type = Text)]
-    name: String,
+    pub name: String,
     #[diesel(sql_type = Text)]
-    timezone: String,
+    pub email: String,
+    #[diesel(sql_type = Text)]
+    pub timezone: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
-    shared: bool,
+    pub shared: bool,
 }
 
-/// The owner's active members for a preview: id, name, zone, and whether `reminder` is shared with them
-/// (true for every member when there is no reminder, as in the profile editor's sketch).
-pub async fn members_for_preview(
+/// The owner's active members, each with whether `reminder` is shared with them (true for every member when
+/// there is no reminder, as in the profile editor's sketch): for previews and the reminder's page.
+pub async fn members_with_share(
     conn: &mut AsyncPgConnection,
     owner: UserId,
     reminder: Option<ReminderId>,
-) -> QueryResult<Vec<(Uuid, String, String, bool)>> {
-    let rows: Vec<PreviewMember> = diesel::sql_query(
-        "SELECT u.id, u.display_name AS name, u.timezone,
+) -> QueryResult<Vec<MemberShare>> {
+    diesel::sql_query(
+        "SELECT u.id, u.display_name AS name, u.email, u.timezone,
                 ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM reminder_shares s
                                              WHERE s.reminder_id = $2 AND s.member_id = u.id)) AS shared
          FROM family_members f JOIN users u ON u.id = f.member_id AND u.deleted_at IS NULL
@@ -356,6 +383,5 @@ pub async fn members_for_preview(
     .bind::<SqlUuid, _>(owner)
     .bind::<Nullable<SqlUuid>, _>(reminder)
     .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|row| (row.id, row.name, row.timezone, row.shared)).collect())
+    .await
 }

@@ -99,7 +99,7 @@ struct Owner {
     subscriptions: Vec<profiles::SubscriptionBrief>,
     contacts: Vec<profiles::ContactBrief>,
     /// Family members, each with whether the reminder previewed (if any) is shared with them.
-    members: Vec<timeline::MemberBrief>,
+    members: Vec<crate::family::store::MemberShare>,
 }
 
 async fn owner_of(
@@ -113,11 +113,7 @@ async fn owner_of(
         quiet: user.quiet_hours_start.zip(user.quiet_hours_end),
         subscriptions: profiles::subscriptions_of(conn, owner).await?,
         contacts: profiles::contacts_of(conn, owner).await?,
-        members: crate::family::store::members_for_preview(conn, owner, reminder)
-            .await?
-            .into_iter()
-            .map(|(id, name, timezone, shared)| timeline::MemberBrief { id, name, timezone, shared })
-            .collect(),
+        members: crate::family::store::members_with_share(conn, owner, reminder).await?,
     })
 }
 

@@ -217,22 +217,14 @@ async fn detail_page(
     let profile = profiles::get(&mut conn, viewer.user_id, reminder.escalation_profile_id).await?;
     let preview = preview::preview(&mut conn, viewer.user_id, id.into()).await?;
     let history = episodes::list_for_reminder(&mut conn, viewer.user_id, id.into(), EPISODES_SHOWN).await?;
-    drop(conn);
     // The "shared with" form, for an owner with a family.
-    let members = crate::family::service::active_members(state, viewer.user_id).await?;
-    let shared_with: Vec<String> = if members.is_empty() {
-        Vec::new()
-    } else {
-        let shares = crate::family::service::shares(state, viewer.user_id, id.into()).await?;
-        shares.iter().map(|share| share.member_id.to_string()).collect()
-    };
-    let family: Vec<serde_json::Value> = members
-        .iter()
-        .map(|m| {
-            let id = m.member_id.to_string();
-            json!({"id": id, "name": m.display_name, "email": m.email, "shared": shared_with.contains(&id)})
-        })
-        .collect();
+    let family: Vec<serde_json::Value> =
+        crate::family::store::members_with_share(&mut conn, viewer.user_id, Some(id.into()))
+            .await?
+            .iter()
+            .map(|m| json!({"id": m.id, "name": m.name, "email": m.email, "shared": m.shared}))
+            .collect();
+    drop(conn);
     let open = history.iter().find(|e| episodes::OPEN_STATUSES.contains(&e.status.as_str()));
     let (phrase, snooze_error) = match snooze_form {
         Some((form, error)) => (form.phrase.clone(), Some(error)),

@@ -9,6 +9,7 @@ use reminder_core::timezone::parse_zone;
 use uuid::Uuid;
 
 use super::{PreviewCost, PreviewDelivery, PreviewStep, SkippedTarget};
+use crate::family::store::MemberShare;
 use crate::profiles::Tier;
 use crate::profiles::store::{ContactBrief, SubscriptionBrief};
 
@@ -19,19 +20,10 @@ pub struct Inputs<'a> {
     pub subscriptions: &'a [SubscriptionBrief],
     pub contacts: &'a [ContactBrief],
     /// The owner's family members, and whether this reminder is shared with each.
-    pub members: &'a [MemberBrief],
+    pub members: &'a [MemberShare],
     pub tiers: &'a [Tier],
     pub repeat: u8,
     pub loop_gap_minutes: Option<u32>,
-}
-
-/// A member of the owner's family as a preview sees them.
-pub struct MemberBrief {
-    pub id: Uuid,
-    pub name: String,
-    pub timezone: String,
-    /// Whether the reminder is shared with them (the profile editor's sketch, with no reminder, assumes so).
-    pub shared: bool,
 }
 
 pub struct Built {
