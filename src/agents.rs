@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod pull;
+pub mod push;
 pub mod sms;
 pub mod ssrf;
 pub mod subscriptions;
@@ -35,6 +36,10 @@ pub enum Recipient {
     },
     Pull {
         subscription_id: Uuid,
+    },
+    Push {
+        subscription_id: Uuid,
+        subscription: push::SecretSubscription,
     },
     /// The target was deleted, disabled or opted out since the delivery was created.
     Gone {
@@ -113,6 +118,7 @@ impl Channels {
         );
         by_kind.insert(ChannelKind::Email, Arc::new(email::EmailChannel::new(config, state.mailer.clone())));
         by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(config, links.clone())?));
+        by_kind.insert(ChannelKind::Push, Arc::new(push::PushChannel::new(config, links.clone())?));
         by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone(), links)));
         Ok(Channels { by_kind })
     }

@@ -5,6 +5,7 @@
 
 mod parse;
 mod roles;
+mod vapid;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ pub use parse::{ConfigError, is_e164};
 pub use roles::{Role, Roles};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use url::Url;
+pub use vapid::VapidConfig;
 
 /// Where the binary runs: development generates missing secrets, production refuses to start without them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct Config {
     pub twilio: Option<TwilioConfig>,
     pub twilio_api_base: Url,
     pub google: Option<GoogleConfig>,
+    /// Web Push's VAPID identity; None turns the push channel off (production without keys).
+    pub vapid: Option<VapidConfig>,
     pub sendgrid_api_key: Option<SecretString>,
     pub smtp_url: Option<SecretString>,
     pub email_from: String,
@@ -194,6 +198,13 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("GOOGLE_CLIENT_ID", "", "OAuth client id: turns on Sign in with Google (needs GOOGLE_CLIENT_SECRET)"),
     ("GOOGLE_CLIENT_SECRET", "", "OAuth client secret of GOOGLE_CLIENT_ID"),
     ("GOOGLE_ISSUER_URL", "https://accounts.google.com", "OpenID issuer of Sign in with Google (tests)"),
+    (
+        "VAPID_PRIVATE_KEY",
+        "",
+        "Web Push: P-256 private key, base64url (generated in development; push is off without it)",
+    ),
+    ("VAPID_PUBLIC_KEY", "", "Web Push: its public key, base64url; checked against VAPID_PRIVATE_KEY when set"),
+    ("VAPID_SUBJECT", "mailto: and the EMAIL_FROM address", "Web Push: mailto: or https: contact for push services"),
     ("SENDGRID_API_KEY", "", "used as SendGrid SMTP relay when SMTP_URL is not set"),
     ("SMTP_URL", "", "smtp://, smtps:// or smtp://...?tls=required URL with credentials"),
     ("EMAIL_FROM", "Escalating Reminders <reminders@localhost>", "sender address"),
@@ -352,6 +363,17 @@ impl Config {
                 return Err(ConfigError::new("GOOGLE_CLIENT_SECRET", "is required when GOOGLE_CLIENT_ID is set"));
             }
         };
+        let email_from = src.mailbox("EMAIL_FROM", "Escalating Reminders <reminders@localhost>")?;
+        let vapid = vapid::read(
+            src.secret("VAPID_PRIVATE_KEY"),
+            src.text("VAPID_PUBLIC_KEY"),
+            src.text("VAPID_SUBJECT"),
+            &email_from,
+            app_env == AppEnv::Development,
+        )?;
+        if vapid.is_some() && src.secret("VAPID_PRIVATE_KEY").is_none() {
+            generated.push("VAPID_PRIVATE_KEY");
+        }
         let square_environment = match src.text("SQUARE_ENVIRONMENT").as_deref() {
             None | Some("sandbox") => SquareEnvironment::Sandbox,
             Some("production") => SquareEnvironment::Production,
@@ -425,7 +447,8 @@ impl Config {
             google,
             sendgrid_api_key: src.secret("SENDGRID_API_KEY"),
             smtp_url: src.smtp_url("SMTP_URL")?,
-            email_from: src.mailbox("EMAIL_FROM", "Escalating Reminders <reminders@localhost>")?,
+            email_from,
+            vapid,
             email_outbox_dir: PathBuf::from(src.text("EMAIL_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned())),
             inbound_email_secret,
             openai_api_key: src.secret("OPENAI_API_KEY"),

@@ -33,6 +33,9 @@ fn main() -> ExitCode {
     for name in &config.generated_secrets {
         tracing::warn!(variable = name, "{name} is not set; generated a random one for this development run");
     }
+    if config.vapid.is_none() {
+        tracing::warn!(variable = "VAPID_PRIVATE_KEY", "VAPID_PRIVATE_KEY is not set; browser push is off");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

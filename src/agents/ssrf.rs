@@ -114,6 +114,22 @@ pub fn resolver_with(lookup: Lookup) -> Arc<GuardedResolver> {
     Arc::new(GuardedResolver { lookup: Some(lookup) })
 }
 
+/// The HTTP client for requests to user-supplied URLs (webhooks, push endpoints): no redirects, 10 s
+/// timeout, no proxy from the environment (the proxy, not us, would resolve the host: no guard), and the
+/// guarded resolver unless `guard` is None (`WEBHOOK_ALLOW_PRIVATE`).
+pub fn outbound_client(guard: Option<Arc<GuardedResolver>>) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .no_proxy()
+        .user_agent(concat!("escalating-reminders/", env!("CARGO_PKG_VERSION")));
+    if let Some(guard) = guard {
+        builder = builder.dns_resolver(guard);
+    }
+    builder.build()
+}
+
 /// Checks a URL before any connection: scheme, and the host when it is an IP literal (which no resolver
 /// sees). `url::Url` normalises IPv4 in any notation (`2130706433`, `0x7f.1`) to dotted form first.
 pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, String> {

@@ -11,6 +11,7 @@ use reminder_core::quiet_hours::QuietWindow;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use uuid::Uuid;
 
+use super::push::{BrowserSubscription, SecretSubscription};
 use super::{ChannelKind, Recipient};
 use crate::db::Prepare;
 
@@ -194,6 +195,9 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
         return gone("the channel's new address or number is not verified yet");
     }
     let text = |field: &str| row.config[field].as_str().map(str::to_owned);
+    let open = |sealed: &[u8]| {
+        crate::crypto::decrypt(key.expose_secret(), row.id, sealed).ok().and_then(|plain| String::from_utf8(plain).ok())
+    };
     match channel {
         ChannelKind::Email => {
             text("address").map_or_else(|| gone("no address"), |address| Recipient::Email { address })
@@ -204,14 +208,18 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
             text("phoneNumber").map_or_else(|| gone("no phone number"), |phone| Recipient::Sms { phone })
         }
         ChannelKind::Pull => Recipient::Pull { subscription_id: row.id },
+        ChannelKind::Push => {
+            let opened = row.secret_ciphertext.as_deref().and_then(|sealed| open(sealed));
+            match opened.and_then(|plain| serde_json::from_str::<BrowserSubscription>(&plain).ok()) {
+                Some(subscription) => {
+                    Recipient::Push { subscription_id: row.id, subscription: SecretSubscription::new(subscription) }
+                }
+                None => gone("the push subscription cannot be decrypted with this ENCRYPTION_KEY"),
+            }
+        }
         ChannelKind::Webhook => {
             let Some(url) = text("url") else { return gone("no URL") };
-            let open = |sealed: Option<&[u8]>| {
-                sealed
-                    .and_then(|sealed| crate::crypto::decrypt(key.expose_secret(), row.id, sealed).ok())
-                    .and_then(|plain| String::from_utf8(plain).ok())
-                    .map(SecretString::from)
-            };
+            let open = |sealed: Option<&[u8]>| sealed.and_then(open).map(SecretString::from);
             match open(row.secret_ciphertext.as_deref()) {
                 Some(secret) => Recipient::Webhook {
                     subscription_id: row.id,

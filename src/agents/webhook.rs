@@ -1,8 +1,6 @@
 //! Signed webhooks, the Standard Webhooks way: `webhook-id` (the delivery id, the receiver's idempotency
 //! key), `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`.
-//! No redirects, 10 s timeout, no proxy from the environment, SSRF guard at connect time.
-
-use std::time::Duration;
+//! Sent through [`ssrf::outbound_client`]: no redirects, 10 s timeout, SSRF guard at connect time.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -34,17 +32,7 @@ impl WebhookChannel {
         guard: Option<std::sync::Arc<ssrf::GuardedResolver>>,
         links: LinkSigner,
     ) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            // A proxy from the environment would make the proxy, not us, resolve the host: no SSRF guard.
-            .no_proxy()
-            .user_agent(concat!("escalating-reminders/", env!("CARGO_PKG_VERSION")));
-        if let Some(guard) = guard {
-            builder = builder.dns_resolver(guard);
-        }
-        Ok(WebhookChannel { client: builder.build()?, allow_private, links })
+        Ok(WebhookChannel { client: ssrf::outbound_client(guard)?, allow_private, links })
     }
 }
 
@@ -147,13 +135,13 @@ pub fn classify(status: u16, retry_after: Option<chrono::Duration>) -> Outcome {
     }
 }
 
-fn retry_after(res: &reqwest::Response) -> Option<chrono::Duration> {
+pub(super) fn retry_after(res: &reqwest::Response) -> Option<chrono::Duration> {
     let seconds: i64 = res.headers().get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
     (0..=86_400).contains(&seconds).then(|| chrono::Duration::seconds(seconds))
 }
 
 /// The error without the URL (which may carry a user's token in its query).
-fn short(err: &reqwest::Error) -> String {
+pub(super) fn short(err: &reqwest::Error) -> String {
     let mut text = err.to_string();
     if let Some(url) = err.url() {
         text = text.replace(url.as_str(), "<url>");

@@ -98,7 +98,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
         .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))
         .service(web::resource("/contacts/{id}/remove").get(contacts::remove_form).post(contacts::remove))
-        .service(web::resource("/assets/{name}").get(asset));
+        .service(web::resource("/assets/{name}").get(asset))
+        .service(web::resource("/sw.js").get(async || crate::http::assets::service_worker()))
+        .service(web::resource("/manifest.webmanifest").get(async || crate::http::assets::manifest()));
 }
 
 fn channels_routes(cfg: &mut web::ServiceConfig) {

@@ -465,13 +465,18 @@ fn record_of(row: &Claimed, kind: ChannelKind, outcome: Outcome, now: DateTime<U
     }
 }
 
-/// A webhook subscription this worker just disabled because its endpoint answered 410.
+/// A webhook or push subscription this worker just disabled because its endpoint is gone (410, or 404 for push).
 #[derive(diesel::QueryableByName)]
 struct DisabledEndpoint {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     user_id: UserId,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    agent_type: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     url: Option<String>,
+    /// A push channel's push service host.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    service: Option<String>,
 }
 
 /// Disables the subscriptions whose endpoint is gone; returns those that were still enabled (each owner
@@ -485,8 +490,11 @@ async fn disable_gone(
         return Ok(Vec::new());
     }
     diesel::sql_query(
-        "UPDATE user_agent_subscriptions SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
-         WHERE id = ANY($1) AND enabled RETURNING user_id, config->>'url' AS url",
+        "UPDATE user_agent_subscriptions
+         SET enabled = false,
+             disabled_reason = CASE agent_type WHEN 'push' THEN 'the browser withdrew its push subscription'
+                                               ELSE 'the endpoint answered 410 Gone' END
+         WHERE id = ANY($1) AND enabled RETURNING user_id, agent_type, config->>'url' AS url, config->>'service' AS service",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
     .prepared()
@@ -503,13 +511,26 @@ async fn tell_owner_gone(state: AppState, endpoint: DisabledEndpoint) {
         .and_then(|url| url::Url::parse(url).ok())
         .map(|url| format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path()))
         .unwrap_or_else(|| "your webhook endpoint".to_owned());
-    let notice = crate::accounts::users::notice::Notice {
-        subject: "A webhook endpoint was disabled".to_owned(),
-        text: format!(
-            "Your webhook endpoint {shown} answered 410 Gone, which means it no longer exists, so we have \
+    let notice = if endpoint.agent_type == "push" {
+        crate::accounts::users::notice::Notice {
+            subject: "Browser notifications stopped".to_owned(),
+            text: format!(
+                "A browser you turned notifications on in (through {}) no longer accepts them: it was reset, \
+                 its site data was cleared or notifications were turned off for us. We have disabled that \
+                 channel.\n\nTo get them again, open Channels in that browser and choose \
+                 \"Notify me in this browser\".",
+                endpoint.service.as_deref().unwrap_or("its push service")
+            ),
+        }
+    } else {
+        crate::accounts::users::notice::Notice {
+            subject: "A webhook endpoint was disabled".to_owned(),
+            text: format!(
+                "Your webhook endpoint {shown} answered 410 Gone, which means it no longer exists, so we have \
              disabled it and will send it nothing more.\n\nIf the endpoint is back, enable the subscription \
              again in your notification channels."
-        ),
+            ),
+        }
     };
     if let Err(err) = crate::accounts::users::notice::email_owner(&state, endpoint.user_id, notice).await {
         tracing::error!(user.id = %endpoint.user_id, error = format!("{err:#}"), "could not tell the owner a webhook was disabled");

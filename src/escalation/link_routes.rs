@@ -187,6 +187,7 @@ pub async fn confirm(state: web::Data<AppState>, token: web::Path<String>) -> Ht
                 LinkAction::Acknowledge => ("Acknowledge", "Acknowledge"),
                 LinkAction::Complete => ("Mark as done", "Mark as done"),
                 LinkAction::Snooze => ("Snooze for 1 hour", "Snooze 1 hour"),
+                LinkAction::SnoozeHalfHour => ("Snooze for 30 minutes", "Snooze 30 minutes"),
                 LinkAction::Unsubscribe => ("Stop these notifications", "Unsubscribe"),
             };
             let mut page = Page::new(
@@ -275,12 +276,12 @@ async fn act_once(conn: &mut AsyncPgConnection, claim: &LinkClaim, now: DateTime
             .await
             .map(|_| ("Done", format!("\u{201c}{title}\u{201d} is marked as done."))),
         // A family member acknowledges or completes for the owner, but the owner's time is not theirs to move.
-        LinkAction::Snooze if matches!(actor, Actor::Member(_)) => {
+        LinkAction::Snooze | LinkAction::SnoozeHalfHour if matches!(actor, Actor::Member(_)) => {
             Err(ActionError::NotAllowed("Only the reminder's owner can snooze it.".to_owned()))
         }
-        LinkAction::Snooze => {
+        LinkAction::Snooze | LinkAction::SnoozeHalfHour => {
             let zone = reminder_core::timezone::parse_zone(&delivery.timezone).unwrap_or(chrono_tz::UTC);
-            let until = now + chrono::Duration::hours(1);
+            let until = now + chrono::Duration::minutes(claim.action.snooze_minutes().unwrap_or(60));
             let echo = reminder_core::nlp::echo(until, zone);
             let target = SnoozeUntil { until, phrase: None, interpreted_as: Some(echo.clone()) };
             actions::snooze(conn, owner, reminder, actor, &target, now)

@@ -41,6 +41,35 @@ pub fn icon_url() -> String {
     format!("/assets/{}", ICON.name)
 }
 
+/// `GET /sw.js`: the console's service worker (browser push). Served at the root so its scope is the whole
+/// console, and revalidated on every check, as browsers expect of a worker script.
+pub fn service_worker() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(&include_bytes!("assets/sw.js")[..])
+}
+
+/// `GET /manifest.webmanifest`: makes the console an installable web app (iOS delivers push only to a web
+/// app added to the home screen).
+pub fn manifest() -> HttpResponse {
+    let manifest = serde_json::json!({
+        "name": "Escalating Reminders",
+        "short_name": "Reminders",
+        "description": "Reminders that cannot be ignored.",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#1f6f5c",
+        "icons": [{"src": icon_url(), "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
+    });
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/manifest+json"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(manifest.to_string())
+}
+
 /// The answer to `GET /assets/{name}`: only the exact hashed names exist (the caller renders its own 404).
 pub fn response(name: &str) -> Option<HttpResponse> {
     let asset = [&*CSS, &*JS, &*ICON].into_iter().find(|asset| asset.name == name)?;

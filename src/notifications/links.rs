@@ -42,12 +42,15 @@ pub enum LinkAction {
     Complete,
     /// Snooze for one hour.
     Snooze,
+    /// Snooze for 30 minutes (a push notification's button: a phone is at hand, the hour is too long).
+    SnoozeHalfHour,
     /// Stop this channel (disable the subscription, or opt a trusted contact out).
     Unsubscribe,
 }
 
 impl LinkAction {
-    const ALL: [LinkAction; 4] = [Self::Acknowledge, Self::Complete, Self::Snooze, Self::Unsubscribe];
+    const ALL: [LinkAction; 5] =
+        [Self::Acknowledge, Self::Complete, Self::Snooze, Self::Unsubscribe, Self::SnoozeHalfHour];
 
     fn code(self) -> u8 {
         match self {
@@ -55,6 +58,7 @@ impl LinkAction {
             Self::Complete => 2,
             Self::Snooze => 3,
             Self::Unsubscribe => 4,
+            Self::SnoozeHalfHour => 5,
         }
     }
 
@@ -64,6 +68,16 @@ impl LinkAction {
             Self::Complete => "complete",
             Self::Snooze => "snooze",
             Self::Unsubscribe => "unsubscribe",
+            Self::SnoozeHalfHour => "snooze-30m",
+        }
+    }
+
+    /// How long a snooze link snoozes for; None for the other actions.
+    pub fn snooze_minutes(self) -> Option<i64> {
+        match self {
+            Self::Snooze => Some(60),
+            Self::SnoozeHalfHour => Some(30),
+            _ => None,
         }
     }
 }

@@ -21,7 +21,7 @@ async fn catalogue_lists_every_channel_with_its_tier_gate() {
     let agents = app.get("/v1/agents", Some(&token)).await;
     let list = agents.data(200).as_array().unwrap().clone();
     let kinds: Vec<&str> = list.iter().map(|a| a["agentType"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["email", "pull", "sms", "webhook"]);
+    assert_eq!(kinds, ["email", "pull", "push", "sms", "webhook"]);
     let sms = list.iter().find(|a| a["agentType"] == "sms").unwrap();
     assert_eq!(sms["available"], false, "SMS needs PERSONAL; a new user is FREE");
     assert!(sms["configSchema"]["properties"]["phoneNumber"].is_object());

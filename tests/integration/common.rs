@@ -36,6 +36,8 @@ pub fn base_env(db: &TestDb) -> HashMap<String, String> {
         ("JWT_SECRET", "test-jwt-secret-that-is-long-enough-0123456789".to_owned()),
         ("JWT_REFRESH_SECRET", "test-refresh-secret-that-is-long-enough-012345".to_owned()),
         ("ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned()),
+        // Fixed, so every process of a test signs for the same browser subscriptions.
+        ("VAPID_PRIVATE_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA".to_owned()),
         ("LOG_FORMAT", "json".to_owned()),
         ("WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
         ("SCHEDULER_TICK_MS", "100".to_owned()),

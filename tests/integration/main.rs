@@ -30,6 +30,7 @@ mod pgbouncer;
 mod privacy;
 mod processes;
 mod profiles;
+mod push;
 pub mod reminder_actions;
 mod reminders;
 mod restore;

@@ -10,11 +10,13 @@ pub enum ChannelKind {
     Sms,
     Webhook,
     Pull,
+    /// Web Push (RFC 8030/8291/8292) to a browser or installed web app.
+    Push,
 }
 
 impl ChannelKind {
     /// Every kind, in catalogue order.
-    pub const ALL: [ChannelKind; 4] = [Self::Email, Self::Sms, Self::Webhook, Self::Pull];
+    pub const ALL: [ChannelKind; 5] = [Self::Email, Self::Sms, Self::Webhook, Self::Pull, Self::Push];
 
     /// The lowercase name used in the API and in the database.
     pub fn as_str(self) -> &'static str {
@@ -23,6 +25,7 @@ impl ChannelKind {
             Self::Sms => "sms",
             Self::Webhook => "webhook",
             Self::Pull => "pull",
+            Self::Push => "push",
         }
     }
 

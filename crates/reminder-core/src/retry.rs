@@ -15,6 +15,8 @@ pub fn next_delay(channel: ChannelKind, attempts: u32, retry_after: Option<Durat
         // SMS is retried only when the provider said no before sending (429/5xx); see the sms agent.
         ChannelKind::Sms => &[30, 300],
         ChannelKind::Pull => &[5, 30, 300],
+        // A push service that answers 429 or 5xx is back within minutes; a notification hours late is noise.
+        ChannelKind::Push => &[10, 60, 300, 900],
     };
     let base = *ladder.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
     let jitter = rand::rng().random_range(0.9..=1.1);

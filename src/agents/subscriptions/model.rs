@@ -28,7 +28,9 @@ pub struct SubscriptionRow {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubscribeInput {
-    /// Channel settings: email `{address}`, sms `{phoneNumber}` (E.164), webhook `{url}`, pull `{}`.
+    /// Channel settings: email `{address}`, sms `{phoneNumber}` (E.164), webhook `{url}`, pull `{}`, push the
+    /// browser's `PushSubscription.toJSON()` (`{endpoint, expirationTime, keys: {p256dh, auth}}`; stored
+    /// sealed, shown afterwards only as `{service, endpointId}`).
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
     pub name: Option<String>,
@@ -128,4 +130,12 @@ pub struct TestResult {
     pub error: Option<String>,
     /// Why a `suppressed` send was stopped.
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushKeyView {
+    /// The uncompressed P-256 public key, base64url: pass it to `pushManager.subscribe` as
+    /// `applicationServerKey`.
+    pub public_key: String,
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use reminder_core::ids::SubscriptionId;
 
 use super::model::{
-    AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
+    AgentTypeView, PushKeyView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
 };
 use super::service;
 use super::verification::{self, VerificationView, VerifyInput};
@@ -14,7 +14,7 @@ use crate::http::{ApiError, ApiResponse, Json, Routes, routes};
 use crate::state::AppState;
 
 pub fn configure(r: &mut Routes) {
-    routes!(r => catalogue, list, update, delete, test, verify, resend, subscribe);
+    routes!(r => catalogue, push_key, list, update, delete, test, verify, resend, subscribe);
 }
 
 #[utoipa::path(get, path = "/v1/agents", tag = "agents", operation_id = "agents_catalogue", responses((status = 200, body = Envelope<Vec<AgentTypeView>>)),
@@ -27,13 +27,23 @@ pub async fn catalogue(
     Ok(ApiResponse::ok(service::catalogue(&mut conn, &user).await?))
 }
 
+#[utoipa::path(get, path = "/v1/agents/push/public-key", tag = "agents", operation_id = "agents_push_key",
+    description = "The server's VAPID public key, the `applicationServerKey` a browser subscribes with before the \
+        subscription is posted to `POST /v1/agents/push/subscribe`. 404 when browser push is off.",
+    responses((status = 200, body = Envelope<PushKeyView>), (status = 404)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn push_key(state: web::Data<AppState>, _user: AuthUser) -> Result<ApiResponse<PushKeyView>, ApiError> {
+    let vapid = state.config.vapid.as_ref().ok_or_else(|| ApiError::not_found("Browser push"))?;
+    Ok(ApiResponse::ok(PushKeyView { public_key: vapid.public_key.clone() }))
+}
+
 #[utoipa::path(get, path = "/v1/agents/subscriptions", tag = "agents", operation_id = "agents_list", responses((status = 200, body = Envelope<Vec<SubscriptionView>>)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiResponse<Vec<SubscriptionView>>, ApiError> {
     Ok(ApiResponse::ok(service::list(&state, &user).await?))
 }
 
-#[utoipa::path(post, path = "/v1/agents/{agentType}/subscribe", tag = "agents", operation_id = "agents_subscribe", params(("agentType" = String, Path, description = "email, sms, webhook or pull")), request_body = SubscribeInput,
+#[utoipa::path(post, path = "/v1/agents/{agentType}/subscribe", tag = "agents", operation_id = "agents_subscribe", params(("agentType" = String, Path, description = "email, sms, webhook, pull or push")), request_body = SubscribeInput,
     description = "Subscribes a channel. A webhook's signing secret (`whsec_…`) is in this response only.",
     responses((status = 201, body = Envelope<SubscriptionWithSecret>), (status = 400), (status = 403), (status = 404)),
     security(("bearer" = []), ("apiKey" = [])))]

@@ -15,8 +15,9 @@ use super::model::{
     AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
 };
 use super::store::{self, NewSubscription, SubscriptionChanges};
-use super::verification;
+use super::{push_input, verification};
 use crate::accounts::auth::{AuthUser, email_verification};
+use crate::agents::push::BrowserSubscription;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::billing::direct::{self, Admission};
 use crate::billing::limits::{self, Limit};
@@ -51,12 +52,20 @@ pub async fn catalogue(conn: &mut AsyncPgConnection, user: &AuthUser) -> Result<
         .collect())
 }
 
-/// Checks and normalises a config for `kind`, listing every problem.
-fn clean_config(kind: ChannelKind, config: &Value, allow_private: bool) -> Result<Value, ApiError> {
+/// Checks and normalises a config for `kind`, listing every problem; for a push channel also gives the
+/// browser subscription to seal.
+fn clean_config(
+    kind: ChannelKind,
+    config: &Value,
+    allow_private: bool,
+) -> Result<(Value, Option<BrowserSubscription>), ApiError> {
     let Some(object) = config.as_object() else {
         return Err(ApiError::field("config", "must be a JSON object"));
     };
     let allowed: &[&str] = match kind {
+        ChannelKind::Push => {
+            return push_input::clean(object, allow_private).map(|(open, browser)| (open, Some(browser)));
+        }
         ChannelKind::Email => &["address"],
         ChannelKind::Sms => &["phoneNumber"],
         ChannelKind::Webhook => &["url"],
@@ -110,8 +119,9 @@ fn clean_config(kind: ChannelKind, config: &Value, allow_private: bool) -> Resul
                 clean.insert("name".into(), json!(name.chars().take(100).collect::<String>()));
             }
         }
+        ChannelKind::Push => {}
     }
-    if errors.is_empty() { Ok(Value::Object(clean)) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() { Ok((Value::Object(clean), None)) } else { Err(ApiError::validation(errors)) }
 }
 
 /// Until the account's own address is confirmed, an email channel may only go to that address (the
@@ -134,6 +144,12 @@ fn clean_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
         Some(name) if name.chars().count() <= 100 && !name.chars().any(char::is_control) => Ok(Some(name.to_owned())),
         Some(_) => Err(ApiError::field("name", "must be at most 100 characters")),
     }
+}
+
+/// A browser subscription sealed to the subscription row.
+fn seal_browser(state: &AppState, row: SubscriptionId, browser: &BrowserSubscription) -> Result<Vec<u8>, ApiError> {
+    let plain = serde_json::to_vec(browser).map_err(ApiError::internal)?;
+    Ok(crate::crypto::encrypt(state.config.encryption_key.expose_secret(), row.0, &plain)?)
 }
 
 /// A new `whsec_` secret and its ciphertext bound to the subscription row.
@@ -162,18 +178,33 @@ pub async fn subscribe(
             entry.name, entry.min_tier, user.tier
         )));
     }
-    let config = clean_config(kind, &input.config, state.config.webhook_allow_private)?;
+    if kind == ChannelKind::Push && state.config.vapid.is_none() {
+        return Err(ApiError::unprocessable(
+            "Browser push is off on this server: its operator has not set VAPID_PRIVATE_KEY.",
+        ));
+    }
+    let (config, browser) = clean_config(kind, &input.config, state.config.webhook_allow_private)?;
     check_own_address(&mut conn, user.id, kind, &config).await?;
     let name = clean_name(input.name.as_deref())?;
+    if let Some(browser) = &browser
+        && let Some(same) = same_browser(&mut conn, user.id, &config).await?
+    {
+        return renew_browser(state, &mut conn, user.id, same, config, name, browser).await;
+    }
     let id = SubscriptionId(Uuid::new_v4());
     let secret = if kind == ChannelKind::Webhook { Some(new_secret(state, id)?) } else { None };
+    let sealed = match (&secret, &browser) {
+        (Some((_, sealed)), _) => Some(sealed.clone()),
+        (None, Some(browser)) => Some(seal_browser(state, id, browser)?),
+        (None, None) => None,
+    };
     let new = NewSubscription {
         id,
         owner: user.id,
         agent_type: kind.as_str(),
         name: name.as_deref(),
         config: &config,
-        secret_ciphertext: secret.as_ref().map(|(_, sealed)| sealed.clone()),
+        secret_ciphertext: sealed,
         verified_at: (!verification::needed(kind)).then(|| state.clock.now()),
     };
     let tiers = &state.config.tier_limits;
@@ -194,6 +225,42 @@ pub async fn subscribe(
     })
 }
 
+/// The owner's push channel for the same browser endpoint, if any.
+async fn same_browser(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    config: &Value,
+) -> Result<Option<SubscriptionId>, ApiError> {
+    let rows = store::list_for(conn, owner).await?;
+    Ok(rows
+        .into_iter()
+        .find(|row| row.agent_type == ChannelKind::Push.as_str() && row.config["endpointId"] == config["endpointId"])
+        .map(|row| row.id))
+}
+
+/// A browser that subscribes again (new keys, or after the channel was disabled) renews its channel rather
+/// than taking a second slot.
+async fn renew_browser(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    id: SubscriptionId,
+    config: Value,
+    name: Option<String>,
+    browser: &BrowserSubscription,
+) -> Result<SubscriptionWithSecret, ApiError> {
+    let changes = SubscriptionChanges {
+        name: name.map(Some),
+        config: Some(config),
+        secret_ciphertext: Some(Some(seal_browser(state, id, browser)?)),
+        enabled: Some(true),
+        disabled_reason: Some(None),
+        ..SubscriptionChanges::default()
+    };
+    let row = store::update(conn, owner, id, &changes).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
+    Ok(SubscriptionWithSecret { subscription: row.into(), signing_secret: None, verification: None })
+}
+
 pub async fn update(
     state: &AppState,
     user: &AuthUser,
@@ -208,7 +275,10 @@ pub async fn update(
         changes.name = Some(clean_name(Some(name))?);
     }
     if let Some(config) = &patch.config {
-        let config = clean_config(kind, config, state.config.webhook_allow_private)?;
+        let (config, browser) = clean_config(kind, config, state.config.webhook_allow_private)?;
+        if let Some(browser) = &browser {
+            changes.secret_ciphertext = Some(Some(seal_browser(state, id, browser)?));
+        }
         check_own_address(&mut conn, user.id, kind, &config).await?;
         // A new address has not agreed to anything yet.
         if verification::needed(kind) && config != current.config {

@@ -43,6 +43,7 @@ fn kind_name(kind: &str) -> &'static str {
         "sms" => "SMS",
         "webhook" => "Webhook",
         "pull" => "Pull agent",
+        "push" => "Browser push",
         _ => "Channel",
     }
 }
@@ -53,6 +54,7 @@ fn target_of(view: &SubscriptionView) -> String {
         "email" => "address",
         "sms" => "phoneNumber",
         "webhook" => "url",
+        "push" => "service",
         _ => "name",
     };
     view.config[field].as_str().unwrap_or_default().to_owned()
@@ -81,7 +83,12 @@ pub(super) fn shown(view: &SubscriptionView) -> Value {
         "kindName": kind_name(&view.agent_type),
         "title": title.unwrap_or_else(|| kind_name(&view.agent_type).to_owned()),
         "target": target,
-        "targetLabel": match view.agent_type.as_str() { "email" => "Address", "sms" => "Number", _ => "URL" },
+        "targetLabel": match view.agent_type.as_str() {
+            "email" => "Address",
+            "sms" => "Number",
+            "push" => "Push service",
+            _ => "URL",
+        },
         "verified": view.verified,
         "verifiedAt": view.verified_at,
         "enabled": view.enabled,
@@ -100,6 +107,33 @@ async fn find(state: &AppState, user: &AuthUser, id: Uuid) -> Result<Subscriptio
     service::list(state, user).await?.into_iter().find(|c| c.id.uuid() == id).ok_or(ConsoleError::NotFound)
 }
 
+/// A push channel's name: the browser and system it was turned on in, as its user agent says.
+fn browser_name(req: &HttpRequest) -> Option<String> {
+    let agent = req.headers().get(header::USER_AGENT)?.to_str().ok()?;
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"].into_iter().find(|name| agent.contains(name))?;
+    let browser = match browser {
+        "Edg/" => "Edge",
+        "Firefox/" => "Firefox",
+        "Chrome/" => "Chrome",
+        _ => "Safari",
+    };
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Mac OS", "macOS"),
+        ("Windows", "Windows"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(token, _)| agent.contains(token))
+    .map(|(_, name)| name);
+    Some(match system {
+        Some(system) => format!("{browser} on {system}"),
+        None => browser.to_owned(),
+    })
+}
+
 /// The add forms, as typed (kept to fill them again after an error). `kind` says which form was sent.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -110,6 +144,8 @@ pub struct AddForm {
     phone: String,
     url: String,
     name: String,
+    /// Browser push: the `PushSubscription` JSON the page's script put here.
+    subscription: String,
 }
 tokened!(AddForm);
 
@@ -120,6 +156,7 @@ fn add_field(kind: &str, api_field: &str) -> &'static str {
         ("sms", "config.phoneNumber") => "phone",
         ("webhook", "config.url") => "url",
         ("pull", "name" | "config.name") => "pull_name",
+        ("push", _) => "push_form",
         ("email", _) => "email_form",
         ("sms", _) => "sms_form",
         ("webhook", _) => "webhook_form",
@@ -145,7 +182,10 @@ async fn list_page(
         .map(|a| (a.agent_type.clone(), json!({"available": a.available, "minTier": a.min_tier})))
         .collect();
     let rows: Vec<Value> = channels.iter().map(shown).collect();
-    let context = json!({"rows": rows, "form": form, "errors": errors, "agents": agents, "tier": user.tier});
+    let push_key = state.config.vapid.as_ref().map(|vapid| vapid.public_key.as_str());
+    let context = json!({
+        "rows": rows, "form": form, "errors": errors, "agents": agents, "tier": user.tier, "push_key": push_key,
+    });
     Ok(page(req, &state.config, viewer, "channels", "channels.html", status, context))
 }
 
@@ -227,6 +267,8 @@ pub async fn create(
         "sms" => (json!({"phoneNumber": form.phone}), None),
         "webhook" => (json!({"url": form.url}), None),
         "pull" => (json!({}), Some(form.name.clone()).filter(|name| !name.trim().is_empty())),
+        // Not JSON: the service answers that `config` must be an object, shown above the push button.
+        "push" => (serde_json::from_str(&form.subscription).unwrap_or(Value::Null), browser_name(&req)),
         _ => return Err(ConsoleError::NotFound),
     };
     let err = match service::subscribe(&state, &user, &form.kind, SubscribeInput { config, name }).await {

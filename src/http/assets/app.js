@@ -93,6 +93,63 @@
     window.addEventListener("popstate", function () { location.reload(); });
   }
 
+  // Channels: "Notify me in this browser" asks for permission, registers the service worker, subscribes
+  // with the server's key and posts the standard PushSubscription JSON with the form.
+  var push = document.querySelector("form[data-push-key]");
+  if (push) {
+    var pushButton = push.querySelector("[data-push-button]");
+    var pushStatus = push.querySelector("[data-push-status]");
+    var supported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+    if (!supported) {
+      pushStatus.textContent = "This browser cannot show notifications from websites. On an iPhone or iPad, " +
+        "add this site to the home screen and open it from there.";
+    } else {
+      pushButton.hidden = false;
+      var serverKey = function () {
+        var text = push.getAttribute("data-push-key").replace(/-/g, "+").replace(/_/g, "/");
+        var raw = atob(text + "===".slice((text.length + 3) % 4));
+        var bytes = new Uint8Array(raw.length);
+        for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+        return bytes;
+      };
+      var sameKey = function (subscription, key) {
+        var had = subscription.options && subscription.options.applicationServerKey;
+        if (!had) { return false; }
+        had = new Uint8Array(had);
+        if (had.length !== key.length) { return false; }
+        for (var i = 0; i < key.length; i++) { if (had[i] !== key[i]) { return false; } }
+        return true;
+      };
+      push.addEventListener("submit", function (event) {
+        event.preventDefault();
+        pushButton.disabled = true;
+        pushStatus.textContent = "Asking this browser…";
+        var key = serverKey();
+        Notification.requestPermission().then(function (permission) {
+          if (permission !== "granted") {
+            throw new Error("Notifications are blocked for this site. Allow them in the browser's site settings, then try again.");
+          }
+          return navigator.serviceWorker.register("/sw.js").then(function () { return navigator.serviceWorker.ready; });
+        }).then(function (registration) {
+          // A subscription made with another server key would be refused by the push service: replace it.
+          return registration.pushManager.getSubscription().then(function (old) {
+            if (old && sameKey(old, key)) { return old; }
+            var fresh = function () {
+              return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+            };
+            return old ? old.unsubscribe().then(fresh) : fresh();
+          });
+        }).then(function (subscription) {
+          push.querySelector("input[name=subscription]").value = JSON.stringify(subscription);
+          push.submit();
+        }).catch(function (err) {
+          pushStatus.textContent = (err && err.message) || "This browser could not subscribe.";
+          pushButton.disabled = false;
+        });
+      });
+    }
+  }
+
   // A new API key: select it on focus so it is easy to copy.
   var key = document.getElementById("new-key");
   if (key) { key.addEventListener("focus", function () { key.select(); }); }
