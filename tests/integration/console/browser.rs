@@ -15,6 +15,7 @@ mod account;
 mod admin;
 mod family;
 mod profiles;
+mod push;
 
 use crate::common::{TestApp, free_port};
 use crate::engine::{eventually, eventually_counts};
