@@ -6,6 +6,7 @@ pub mod action_log;
 pub mod bootstrap;
 pub mod extractor;
 pub mod health;
+pub mod marketplace;
 pub mod model;
 pub mod params;
 pub mod permissions;

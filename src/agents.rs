@@ -1,12 +1,14 @@
 //! Notification channels ("agents"): one module per channel type behind the [`Channel`] trait.
 
 pub mod email;
+pub mod marketplace;
 pub mod pull;
 pub mod push;
 pub mod sms;
 pub mod ssrf;
 pub mod subscriptions;
 pub mod targets;
+pub mod third_party;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -40,6 +42,12 @@ pub enum Recipient {
     Push {
         subscription_id: Uuid,
         subscription: push::SecretSubscription,
+    },
+    /// A marketplace type's subscriber: the type (callback, secret, limits) and the subscriber's config.
+    Agent {
+        subscription_id: Uuid,
+        agent: third_party::AgentTarget,
+        config: serde_json::Value,
     },
     /// The target was deleted, disabled or opted out since the delivery was created.
     Gone {
@@ -119,6 +127,10 @@ impl Channels {
         by_kind.insert(ChannelKind::Email, Arc::new(email::EmailChannel::new(config, state.mailer.clone())));
         by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(config, links.clone())?));
         by_kind.insert(ChannelKind::Push, Arc::new(push::PushChannel::new(config, links.clone())?));
+        by_kind.insert(
+            ChannelKind::Agent,
+            Arc::new(third_party::AgentChannel::new(config.webhook_allow_private, links.clone(), state.db.clone())?),
+        );
         by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone(), links)));
         Ok(Channels { by_kind })
     }

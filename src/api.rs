@@ -44,6 +44,8 @@ fn routes(r: &mut Routes) {
     crate::escalation::routes::configure(r);
     crate::profiles::routes::configure(r);
     crate::agents::subscriptions::routes::configure(r);
+    crate::agents::marketplace::routes::configure(r);
+    crate::escalation::agent_commands::configure(r);
     crate::escalation::delivery_log::configure(r);
     crate::watchers::hook_routes::configure(r);
     crate::watchers::routes::configure(r);
@@ -64,6 +66,7 @@ fn routes(r: &mut Routes) {
 fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     let mut admin_routes = Routes::under(admin::SCOPE);
     admin::configure(&mut admin_routes);
+    crate::admin::marketplace::configure(&mut admin_routes);
     let mut api_routes = Routes::new();
     routes(&mut api_routes);
     let doc = document(config, &[&api_routes, &admin_routes]);

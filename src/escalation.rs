@@ -2,6 +2,7 @@
 //! complete, snooze), and the scheduler's batched engine steps.
 
 pub mod actions;
+pub mod agent_commands;
 pub mod delivery_log;
 pub mod engine;
 pub mod episodes;

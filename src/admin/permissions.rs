@@ -51,6 +51,8 @@ pub enum Permission {
     DeleteUsers,
     /// Change the operator knobs kept in the database (`/v1/admin/settings`).
     ChangeSettings,
+    /// Approve, reject or suspend a marketplace agent type.
+    ReviewAgents,
 }
 
 use Permission::*;
@@ -69,6 +71,7 @@ const TABLE: &[(Role, &[Permission])] = &[
             ManageAdmins,
             DeleteUsers,
             ChangeSettings,
+            ReviewAgents,
         ],
     ),
     (Role::Support, &[ViewSystem, ViewUsers, ViewAudit, WriteSupportNotes, SetDeliveryState]),
@@ -85,8 +88,15 @@ pub fn allows(role: Role, permission: Permission) -> bool {
 mod tests {
     use super::*;
 
-    const WRITES: [Permission; 6] =
-        [WriteSupportNotes, SetDeliveryState, OverrideSubscription, ManageAdmins, DeleteUsers, ChangeSettings];
+    const WRITES: [Permission; 7] = [
+        WriteSupportNotes,
+        SetDeliveryState,
+        OverrideSubscription,
+        ManageAdmins,
+        DeleteUsers,
+        ChangeSettings,
+        ReviewAgents,
+    ];
 
     #[test]
     fn readonly_may_read_everything_and_write_nothing() {

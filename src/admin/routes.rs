@@ -70,7 +70,7 @@ impl FromRequest for PendingBody {
 }
 
 impl PendingBody {
-    async fn permitted<T: DeserializeOwned + 'static>(
+    pub(super) async fn permitted<T: DeserializeOwned + 'static>(
         mut self,
         admin: &AdminUser,
         permission: Permission,

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use uuid::Uuid;
 
 use super::push::{BrowserSubscription, SecretSubscription};
+use super::third_party::AgentTarget;
 use super::{ChannelKind, Recipient};
 use crate::db::Prepare;
 
@@ -89,6 +90,33 @@ struct MemberRow {
     quiet: QuietColumns,
 }
 
+/// A marketplace type behind a subscription.
+#[derive(QueryableByName)]
+struct AgentRow {
+    #[diesel(sql_type = SqlUuid)]
+    subscription_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    agent_type: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Array<Text>)]
+    capabilities: Vec<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    callback_url: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    secret_ciphertext: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    timeout_ms: i32,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    max_payload_bytes: i32,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    requests_per_minute: i32,
+    #[diesel(sql_type = Array<Text>)]
+    allowed_hosts: Vec<String>,
+}
+
 /// Recipients keyed by (target kind, target id, channel), and the quiet hours of those that have them,
 /// keyed by target id.
 #[derive(Default)]
@@ -163,10 +191,28 @@ pub async fn resolve(
         .map(|row| (row.id, row))
         .collect()
     };
+    let agent_ids: Vec<Uuid> =
+        targets.iter().filter(|t| t.0 == "subscription" && t.2 == ChannelKind::Agent).map(|t| t.1).collect();
+    let agents: HashMap<Uuid, AgentRow> = if agent_ids.is_empty() {
+        HashMap::new()
+    } else {
+        diesel::sql_query(
+            "SELECT s.id AS subscription_id, m.id, m.agent_type, m.status, m.capabilities, m.callback_url,
+                    m.secret_ciphertext, m.timeout_ms, m.max_payload_bytes, m.requests_per_minute, m.allowed_hosts
+             FROM user_agent_subscriptions s JOIN marketplace_agents m ON m.agent_type = s.agent_type
+             WHERE s.id = ANY($1)",
+        )
+        .bind::<Array<SqlUuid>, _>(&agent_ids)
+        .load::<AgentRow>(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.subscription_id, row))
+        .collect()
+    };
     let mut out = Resolved::default();
     for (kind, id, channel) in targets {
         let recipient = match kind.as_str() {
-            "subscription" => subscription_recipient(subscriptions.get(id), *channel, key),
+            "subscription" => subscription_recipient(subscriptions.get(id), *channel, key, &agents),
             "member" => member_recipient(members.get(id), *channel),
             _ => contact_recipient(contacts.get(id), *channel),
         };
@@ -183,7 +229,12 @@ fn gone(reason: &str) -> Recipient {
     Recipient::Gone { reason: reason.to_owned() }
 }
 
-fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, key: &SecretBox<[u8; 32]>) -> Recipient {
+fn subscription_recipient(
+    row: Option<&SubscriptionRow>,
+    channel: ChannelKind,
+    key: &SecretBox<[u8; 32]>,
+    agents: &HashMap<Uuid, AgentRow>,
+) -> Recipient {
     let Some(row) = row else { return gone("the channel subscription was deleted") };
     if !row.enabled {
         return gone("the channel subscription is disabled");
@@ -208,6 +259,7 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
             text("phoneNumber").map_or_else(|| gone("no phone number"), |phone| Recipient::Sms { phone })
         }
         ChannelKind::Pull => Recipient::Pull { subscription_id: row.id },
+        ChannelKind::Agent => agent_recipient(row, agents.get(&row.id), key),
         ChannelKind::Push => {
             let opened = row.secret_ciphertext.as_deref().and_then(|sealed| open(sealed));
             match opened.and_then(|plain| serde_json::from_str::<BrowserSubscription>(&plain).ok()) {
@@ -230,6 +282,33 @@ fn subscription_recipient(row: Option<&SubscriptionRow>, channel: ChannelKind, k
                 None => gone("the signing secret cannot be decrypted with this ENCRYPTION_KEY"),
             }
         }
+    }
+}
+
+/// A marketplace subscriber, while its type is approved.
+fn agent_recipient(row: &SubscriptionRow, agent: Option<&AgentRow>, key: &SecretBox<[u8; 32]>) -> Recipient {
+    let Some(agent) = agent else { return gone("the agent type no longer exists") };
+    if agent.status != "approved" {
+        return gone(&format!("the agent type {} is {}", agent.agent_type, agent.status));
+    }
+    let secret = crate::crypto::decrypt(key.expose_secret(), agent.id, &agent.secret_ciphertext)
+        .ok()
+        .and_then(|plain| String::from_utf8(plain).ok());
+    let Some(secret) = secret else { return gone("the agent type's secret cannot be decrypted with this ENCRYPTION_KEY") };
+    Recipient::Agent {
+        subscription_id: row.id,
+        agent: AgentTarget {
+            id: agent.id,
+            agent_type: agent.agent_type.clone(),
+            receive: agent.capabilities.iter().any(|c| c == "receive"),
+            callback_url: agent.callback_url.clone(),
+            secret: SecretString::from(secret),
+            timeout: std::time::Duration::from_millis(u64::try_from(agent.timeout_ms).unwrap_or(5_000)),
+            max_payload_bytes: usize::try_from(agent.max_payload_bytes).unwrap_or(16_384),
+            requests_per_minute: u32::try_from(agent.requests_per_minute).unwrap_or(1),
+            allowed_hosts: agent.allowed_hosts.clone(),
+        },
+        config: row.config.clone(),
     }
 }
 

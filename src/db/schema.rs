@@ -539,6 +539,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    marketplace_agents (id) {
+        id -> Uuid,
+        developer_id -> Uuid,
+        agent_type -> Text,
+        name -> Text,
+        description -> Text,
+        capabilities -> Array<Text>,
+        config_schema -> Jsonb,
+        callback_url -> Nullable<Text>,
+        secret_ciphertext -> Bytea,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        timeout_ms -> Int4,
+        max_payload_bytes -> Int4,
+        requests_per_minute -> Int4,
+        allowed_hosts -> Array<Text>,
+        consecutive_failures -> Int4,
+        last_failure -> Nullable<Text>,
+        approved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agent_commands (agent_id, message_id) {
+        agent_id -> Uuid,
+        message_id -> Text,
+        delivery_id -> Uuid,
+        command -> Text,
+        status -> Int2,
+        answer -> Jsonb,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     user_agent_subscriptions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -684,6 +721,8 @@ diesel::joinable!(support_notes -> users (user_id));
 diesel::joinable!(trusted_contacts -> users (user_id));
 diesel::joinable!(usage_windows -> users (user_id));
 diesel::joinable!(user_agent_subscriptions -> agent_definitions (agent_type));
+diesel::joinable!(marketplace_agents -> users (developer_id));
+diesel::joinable!(agent_commands -> marketplace_agents (agent_id));
 diesel::joinable!(user_agent_subscriptions -> users (user_id));
 diesel::joinable!(user_profiles -> users (user_id));
 diesel::joinable!(user_identities -> users (user_id));
@@ -699,6 +738,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     action_link_uses,
     admin_actions,
     admin_users,
+    agent_commands,
     agent_definitions,
     api_keys,
     audit_trails,
@@ -738,6 +778,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     system_settings,
     trusted_contacts,
     usage_windows,
+    marketplace_agents,
     user_agent_subscriptions,
     user_identities,
     user_profiles,

@@ -40,6 +40,8 @@ pub enum Actor {
     Contact(ContactId),
     /// A member of the owner's family, on a reminder shared with them (the API, or a link mailed to them).
     Member(UserId),
+    /// A marketplace agent type (its id), by a signed command.
+    Agent(uuid::Uuid),
 }
 
 impl Actor {
@@ -53,6 +55,7 @@ impl Actor {
             Actor::Hook => "hook",
             Actor::Contact(_) => "contact",
             Actor::Member(_) => "member",
+            Actor::Agent(_) => "agent",
         }
     }
 
@@ -62,6 +65,7 @@ impl Actor {
             Actor::User(id) => format!("{}:{id}", self.kind()),
             Actor::Contact(id) => format!("{}:{id}", self.kind()),
             Actor::Member(id) => format!("{}:{id}", self.kind()),
+            Actor::Agent(id) => format!("{}:{id}", self.kind()),
             _ => self.kind().to_owned(),
         }
     }

@@ -181,7 +181,8 @@ async fn preview_shows_tiers_in_each_zone_with_quiet_hours_and_skipped_channels(
         .iter()
         .map(|s| (s["tier"].as_u64().unwrap(), s["channel"].as_str().unwrap()))
         .collect();
-    assert_eq!(skipped, [(2, "webhook"), (2, "pull"), (3, "sms")]);
+    // Gentle pushes first; this user has no browser subscribed.
+    assert_eq!(skipped, [(1, "push"), (2, "webhook"), (2, "pull"), (3, "sms")]);
     assert_eq!(data["cost"]["email"], 3);
 
     // Critical ignores quiet hours; loops are laid out; a contact is shown in their own zone.

@@ -12,11 +12,13 @@ pub enum ChannelKind {
     Pull,
     /// Web Push (RFC 8030/8291/8292) to a browser or installed web app.
     Push,
+    /// A third-party agent type from the marketplace (`x-…`): a signed POST to its developer's callback.
+    Agent,
 }
 
 impl ChannelKind {
     /// Every kind, in catalogue order.
-    pub const ALL: [ChannelKind; 5] = [Self::Email, Self::Sms, Self::Webhook, Self::Pull, Self::Push];
+    pub const ALL: [ChannelKind; 6] = [Self::Email, Self::Sms, Self::Webhook, Self::Pull, Self::Push, Self::Agent];
 
     /// The lowercase name used in the API and in the database.
     pub fn as_str(self) -> &'static str {
@@ -26,6 +28,15 @@ impl ChannelKind {
             Self::Webhook => "webhook",
             Self::Pull => "pull",
             Self::Push => "push",
+            Self::Agent => "agent",
+        }
+    }
+
+    /// The channel of a subscription's agent type: a built-in's own, `agent` for a marketplace type (`x-…`).
+    pub fn of_agent_type(agent_type: &str) -> Option<Self> {
+        match agent_type.strip_prefix("x-") {
+            Some(_) => Some(Self::Agent),
+            None => Self::parse(agent_type).filter(|kind| *kind != Self::Agent),
         }
     }
 

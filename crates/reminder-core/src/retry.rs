@@ -10,7 +10,7 @@ use crate::channel::ChannelKind;
 pub fn next_delay(channel: ChannelKind, attempts: u32, retry_after: Option<Duration>) -> Option<Duration> {
     let ladder: &[i64] = match channel {
         // Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h.
-        ChannelKind::Webhook => &[5, 300, 1800, 7200, 18_000, 36_000],
+        ChannelKind::Webhook | ChannelKind::Agent => &[5, 300, 1800, 7200, 18_000, 36_000],
         ChannelKind::Email => &[30, 120, 600, 1800, 3600],
         // SMS is retried only when the provider said no before sending (429/5xx); see the sms agent.
         ChannelKind::Sms => &[30, 300],

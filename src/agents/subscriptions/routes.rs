@@ -24,7 +24,7 @@ pub async fn catalogue(
     user: AuthUser,
 ) -> Result<ApiResponse<Vec<AgentTypeView>>, ApiError> {
     let mut conn = state.db.get().await?;
-    Ok(ApiResponse::ok(service::catalogue(&mut conn, &user).await?))
+    Ok(ApiResponse::ok(service::catalogue(&mut conn, &user, state.config.feature_marketplace).await?))
 }
 
 #[utoipa::path(get, path = "/v1/agents/push/public-key", tag = "agents", operation_id = "agents_push_key",

@@ -37,10 +37,16 @@ fn tier_rank(tier: &str) -> u8 {
     }
 }
 
-pub async fn catalogue(conn: &mut AsyncPgConnection, user: &AuthUser) -> Result<Vec<AgentTypeView>, ApiError> {
+/// The built-in channels and, with `marketplace` on, the approved third-party types (`x-…`).
+pub async fn catalogue(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    marketplace: bool,
+) -> Result<Vec<AgentTypeView>, ApiError> {
     Ok(store::catalogue(conn)
         .await?
         .into_iter()
+        .filter(|(agent_type, ..)| marketplace || !agent_type.starts_with("x-"))
         .map(|(agent_type, name, description, config_schema, min_tier)| AgentTypeView {
             available: tier_rank(&user.tier) >= tier_rank(&min_tier),
             agent_type,
@@ -70,6 +76,8 @@ fn clean_config(
         ChannelKind::Sms => &["phoneNumber"],
         ChannelKind::Webhook => &["url"],
         ChannelKind::Pull => &["name"],
+        // Checked against its type's own schema (`marketplace::service::check_subscription_config`).
+        ChannelKind::Agent => &[],
     };
     let mut errors: Vec<FieldError> = object
         .keys()
@@ -119,7 +127,7 @@ fn clean_config(
                 clean.insert("name".into(), json!(name.chars().take(100).collect::<String>()));
             }
         }
-        ChannelKind::Push => {}
+        ChannelKind::Push | ChannelKind::Agent => {}
     }
     if errors.is_empty() { Ok((Value::Object(clean), None)) } else { Err(ApiError::validation(errors)) }
 }
@@ -152,11 +160,16 @@ fn seal_browser(state: &AppState, row: SubscriptionId, browser: &BrowserSubscrip
     Ok(crate::crypto::encrypt(state.config.encryption_key.expose_secret(), row.0, &plain)?)
 }
 
-/// A new `whsec_` secret and its ciphertext bound to the subscription row.
-fn new_secret(state: &AppState, row: SubscriptionId) -> Result<(String, Vec<u8>), ApiError> {
+/// A random Standard Webhooks secret: `whsec_` and 24 bytes in base64.
+pub fn random_whsec() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
-    let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes));
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// A new `whsec_` secret and its ciphertext bound to the subscription row.
+fn new_secret(state: &AppState, row: SubscriptionId) -> Result<(String, Vec<u8>), ApiError> {
+    let secret = random_whsec();
     let sealed = crate::crypto::encrypt(state.config.encryption_key.expose_secret(), row.0, secret.as_bytes())?;
     Ok((secret, sealed))
 }
@@ -167,11 +180,11 @@ pub async fn subscribe(
     agent_type: &str,
     input: SubscribeInput,
 ) -> Result<SubscriptionWithSecret, ApiError> {
-    let kind = ChannelKind::parse(agent_type).ok_or_else(|| ApiError::not_found("Agent type"))?;
+    let kind = ChannelKind::of_agent_type(agent_type).ok_or_else(|| ApiError::not_found("Agent type"))?;
     let mut conn = state.db.get().await?;
-    let catalogue = catalogue(&mut conn, user).await?;
+    let catalogue = catalogue(&mut conn, user, state.config.feature_marketplace).await?;
     let entry =
-        catalogue.iter().find(|a| a.agent_type == kind.as_str()).ok_or_else(|| ApiError::not_found("Agent type"))?;
+        catalogue.iter().find(|a| a.agent_type == agent_type).ok_or_else(|| ApiError::not_found("Agent type"))?;
     if !entry.available {
         return Err(ApiError::forbidden(format!(
             "The {} channel needs the {} tier or higher; you are on {}.",
@@ -183,7 +196,7 @@ pub async fn subscribe(
             "Browser push is off on this server: its operator has not set VAPID_PRIVATE_KEY.",
         ));
     }
-    let (config, browser) = clean_config(kind, &input.config, state.config.webhook_allow_private)?;
+    let (config, browser) = checked_config(state, &mut conn, agent_type, kind, &input.config).await?;
     check_own_address(&mut conn, user.id, kind, &config).await?;
     let name = clean_name(input.name.as_deref())?;
     if let Some(browser) = &browser
@@ -201,7 +214,7 @@ pub async fn subscribe(
     let new = NewSubscription {
         id,
         owner: user.id,
-        agent_type: kind.as_str(),
+        agent_type,
         name: name.as_deref(),
         config: &config,
         secret_ciphertext: sealed,
@@ -223,6 +236,24 @@ pub async fn subscribe(
         signing_secret: secret.map(|(plain, _)| plain),
         verification: sent,
     })
+}
+
+/// A config as it will be stored: a built-in channel's cleaned, a marketplace type's as its schema accepts it.
+async fn checked_config(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    agent_type: &str,
+    kind: ChannelKind,
+    config: &Value,
+) -> Result<(Value, Option<BrowserSubscription>), ApiError> {
+    if kind != ChannelKind::Agent {
+        return clean_config(kind, config, state.config.webhook_allow_private);
+    }
+    if !config.is_object() {
+        return Err(ApiError::field("config", "must be a JSON object"));
+    }
+    crate::agents::marketplace::service::check_subscription_config(state, conn, agent_type, config).await?;
+    Ok((config.clone(), None))
 }
 
 /// The owner's push channel for the same browser endpoint, if any.
@@ -269,13 +300,13 @@ pub async fn update(
 ) -> Result<SubscriptionWithSecret, ApiError> {
     let mut conn = state.db.get().await?;
     let current = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
-    let kind = ChannelKind::parse(&current.agent_type).ok_or_else(|| ApiError::not_found("Subscription"))?;
+    let kind = ChannelKind::of_agent_type(&current.agent_type).ok_or_else(|| ApiError::not_found("Subscription"))?;
     let mut changes = SubscriptionChanges::default();
     if let Some(name) = patch.name.as_deref() {
         changes.name = Some(clean_name(Some(name))?);
     }
     if let Some(config) = &patch.config {
-        let (config, browser) = clean_config(kind, config, state.config.webhook_allow_private)?;
+        let (config, browser) = checked_config(state, &mut conn, &current.agent_type, kind, config).await?;
         if let Some(browser) = &browser {
             changes.secret_ciphertext = Some(Some(seal_browser(state, id, browser)?));
         }
@@ -343,7 +374,7 @@ pub async fn delete(state: &AppState, user: &AuthUser, id: SubscriptionId) -> Re
 pub async fn test(state: &AppState, user: &AuthUser, id: SubscriptionId) -> Result<TestResult, ApiError> {
     let mut conn = state.db.get().await?;
     let row = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Subscription"))?;
-    let kind = ChannelKind::parse(&row.agent_type).ok_or_else(|| ApiError::not_found("Subscription"))?;
+    let kind = ChannelKind::of_agent_type(&row.agent_type).ok_or_else(|| ApiError::not_found("Subscription"))?;
     if kind == ChannelKind::Pull {
         return Err(ApiError::unprocessable(
             "A pull agent fetches its notifications itself; there is nothing to push.",

@@ -175,7 +175,7 @@ async fn list_page(
     let user = caller(req, viewer)?;
     let channels = service::list(state, &user).await?;
     let mut conn = state.db.get().await?;
-    let catalogue = service::catalogue(&mut conn, &user).await?;
+    let catalogue = service::catalogue(&mut conn, &user, state.config.feature_marketplace).await?;
     drop(conn);
     let agents: BTreeMap<String, Value> = catalogue
         .iter()

@@ -67,7 +67,7 @@ pub async fn load(mut conn: &AsyncPgConnection, users: &[UserId]) -> anyhow::Res
     .load::<ContactRow>(&mut conn);
     let (subscriptions, contacts) = futures_util::try_join!(subscriptions, contacts)?;
     for row in subscriptions {
-        if let Some(kind) = ChannelKind::parse(&row.agent_type) {
+        if let Some(kind) = ChannelKind::of_agent_type(&row.agent_type) {
             out.subscriptions.entry(row.user_id).or_default().push(Subscription { id: row.id, kind });
         }
     }

@@ -1,0 +1,167 @@
+//! Marketplace agents: a delivery is POSTed to the type's callback as a Standard Webhook signed with the
+//! type's secret (the same body as a webhook's, plus the subscriber's config), within the type's limits —
+//! its timeout, payload size, requests per minute and allowed hosts, behind the SSRF guard. A pull-only type
+//! gets the delivery in the subscriber's inbox instead. Failures are counted on the type; enough in a row
+//! suspend it ([`marketplace::store::record_send`]).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use super::marketplace::service::check_callback;
+use super::marketplace::store;
+use super::pull::PullInbox;
+use super::{Channel, Job, Outcome, Recipient, ssrf, webhook};
+use crate::db::DbPool;
+use crate::notifications::links::LinkSigner;
+
+/// A marketplace type as a delivery needs it.
+#[derive(Clone)]
+pub struct AgentTarget {
+    pub id: Uuid,
+    pub agent_type: String,
+    pub receive: bool,
+    pub callback_url: Option<String>,
+    pub secret: SecretString,
+    pub timeout: Duration,
+    pub max_payload_bytes: usize,
+    pub requests_per_minute: u32,
+    pub allowed_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for AgentTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentTarget").field("id", &self.id).field("agent_type", &self.agent_type).finish_non_exhaustive()
+    }
+}
+
+pub struct AgentChannel {
+    client: reqwest::Client,
+    allow_private: bool,
+    links: LinkSigner,
+    db: DbPool,
+    inbox: PullInbox,
+    /// Requests sent per type in the current minute, in this process.
+    windows: Mutex<HashMap<Uuid, (Instant, u32)>>,
+}
+
+impl AgentChannel {
+    pub fn new(allow_private: bool, links: LinkSigner, db: DbPool) -> anyhow::Result<Self> {
+        Ok(AgentChannel {
+            client: ssrf::outbound_client((!allow_private).then(ssrf::resolver))?,
+            allow_private,
+            inbox: PullInbox::new(db.clone(), links.clone()),
+            links,
+            db,
+            windows: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Takes one request of the type's minute, or says how long until the next minute starts.
+    fn admit(&self, agent: &AgentTarget) -> Result<(), Duration> {
+        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let (start, used) = windows.entry(agent.id).or_insert((now, 0));
+        if now.duration_since(*start) >= Duration::from_secs(60) {
+            (*start, *used) = (now, 0);
+        }
+        if *used >= agent.requests_per_minute {
+            return Err(Duration::from_secs(60).saturating_sub(now.duration_since(*start)));
+        }
+        *used += 1;
+        Ok(())
+    }
+
+    async fn post(&self, job: &Job, agent: &AgentTarget, config: &serde_json::Value) -> Outcome {
+        let Some(url) = agent.callback_url.as_deref() else {
+            return Outcome::Failed { error: "the agent type has no callback URL".to_owned() };
+        };
+        let url = match check_callback(url, &agent.allowed_hosts, self.allow_private) {
+            Ok(url) => url,
+            Err(why) => return Outcome::Failed { error: format!("callback URL {why}") },
+        };
+        let now = chrono::Utc::now();
+        let mut body = webhook::body_of(job, now, self.links.for_delivery(job.delivery_id, &job.payload, now).as_ref());
+        body["data"]["agentType"] = serde_json::json!(agent.agent_type);
+        body["data"]["config"] = config.clone();
+        let Ok(body) = serde_json::to_vec(&body) else {
+            return Outcome::Failed { error: "payload could not be written".to_owned() };
+        };
+        if body.len() > agent.max_payload_bytes {
+            return Outcome::Failed {
+                error: format!("payload of {} bytes is over the type's {} byte limit", body.len(), agent.max_payload_bytes),
+            };
+        }
+        let id = job.delivery_id.to_string();
+        let Some(signature) = webhook::sign(agent.secret.expose_secret(), &id, now.timestamp(), &body) else {
+            return Outcome::Failed { error: "the agent type's secret is unreadable".to_owned() };
+        };
+        let response = self
+            .client
+            .post(url)
+            .timeout(agent.timeout)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", now.timestamp().to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        match response {
+            Ok(res) => webhook::classify(res.status().as_u16(), webhook::retry_after(&res)),
+            Err(ref err) if let Some(refused) = ssrf::Refused::behind(err) => {
+                Outcome::Failed { error: format!("callback host refused: {refused}") }
+            }
+            Err(err) if err.is_timeout() => Outcome::Retry {
+                error: format!("timed out after {} ms", agent.timeout.as_millis()),
+                retry_after: None,
+            },
+            Err(err) => Outcome::Retry { error: format!("could not connect: {}", webhook::short(&err)), retry_after: None },
+        }
+    }
+
+    /// Counts the result on the type (a failure in a row, or the end of a run of them).
+    async fn record(&self, agent: &AgentTarget, outcome: &Outcome) {
+        let failure = match outcome {
+            Outcome::Sent { .. } => None,
+            Outcome::Retry { error, .. } | Outcome::Failed { error } | Outcome::Gone { error } => Some(error.as_str()),
+            Outcome::Unknown { .. } => return,
+        };
+        let recorded = async {
+            let mut conn = self.db.get().await?;
+            anyhow::Ok(store::record_send(&mut conn, agent.id, failure).await?)
+        };
+        match recorded.await {
+            Ok(true) => tracing::warn!(agent.r#type = %agent.agent_type, "agent type suspended after repeated failures"),
+            Ok(false) => {}
+            Err(err) => tracing::error!(error = format!("{err:#}"), "could not count an agent type's send"),
+        }
+    }
+}
+
+impl Channel for AgentChannel {
+    fn send<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let Recipient::Agent { subscription_id, agent, config } = &job.recipient else {
+                return Outcome::Failed { error: "not a marketplace agent recipient".to_owned() };
+            };
+            if !agent.receive {
+                // A pull-only type polls the subscriber's inbox, as a pull agent does.
+                let inbox_job = Job { recipient: Recipient::Pull { subscription_id: *subscription_id }, ..job.clone() };
+                return self.inbox.send(&inbox_job).await;
+            }
+            // Our own limit holding a delivery back is not the agent failing: it is not counted.
+            if let Err(wait) = self.admit(agent) {
+                let retry_after = chrono::Duration::from_std(wait).ok();
+                return Outcome::Retry { error: "the agent type's requests per minute are used up".to_owned(), retry_after };
+            }
+            let outcome = self.post(job, agent, config).await;
+            self.record(agent, &outcome).await;
+            outcome
+        })
+    }
+}
