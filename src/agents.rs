@@ -127,10 +127,7 @@ impl Channels {
         by_kind.insert(ChannelKind::Email, Arc::new(email::EmailChannel::new(config, state.mailer.clone())));
         by_kind.insert(ChannelKind::Sms, Arc::new(sms::TwilioSms::new(config, links.clone())?));
         by_kind.insert(ChannelKind::Push, Arc::new(push::PushChannel::new(config, links.clone())?));
-        by_kind.insert(
-            ChannelKind::Agent,
-            Arc::new(third_party::AgentChannel::new(config.webhook_allow_private, links.clone(), state.db.clone())?),
-        );
+        by_kind.insert(ChannelKind::Agent, Arc::new(third_party::AgentChannel::new(state, links.clone())?));
         by_kind.insert(ChannelKind::Pull, Arc::new(pull::PullInbox::new(state.db.clone(), links)));
         Ok(Channels { by_kind })
     }

@@ -124,6 +124,7 @@ fn document(config: &Config, groups: &[&Routes]) -> utoipa::openapi::OpenApi {
         (name = "reminders", description = "Reminders, their schedules, and acting on them"),
         (name = "escalation-profiles", description = "Who is told when, if nobody reacts"),
         (name = "agents", description = "Notification channels and subscriptions to them"),
+        (name = "marketplace", description = "Third-party agent types: manifests, review, signed commands (FEATURE_MARKETPLACE)"),
         (name = "notifications", description = "The delivery log, the pull-agent inbox and action links"),
         (name = "admin", description = "Admin users only (roles SUPER_ADMIN, SUPPORT, BILLING, READONLY); API keys are refused"),
         (name = "webhooks", description = "Inbound provider webhooks, verified by the provider's signature"),

@@ -261,7 +261,7 @@ fn subscription_recipient(
         ChannelKind::Pull => Recipient::Pull { subscription_id: row.id },
         ChannelKind::Agent => agent_recipient(row, agents.get(&row.id), key),
         ChannelKind::Push => {
-            let opened = row.secret_ciphertext.as_deref().and_then(|sealed| open(sealed));
+            let opened = row.secret_ciphertext.as_deref().and_then(&open);
             match opened.and_then(|plain| serde_json::from_str::<BrowserSubscription>(&plain).ok()) {
                 Some(subscription) => {
                     Recipient::Push { subscription_id: row.id, subscription: SecretSubscription::new(subscription) }
@@ -294,7 +294,9 @@ fn agent_recipient(row: &SubscriptionRow, agent: Option<&AgentRow>, key: &Secret
     let secret = crate::crypto::decrypt(key.expose_secret(), agent.id, &agent.secret_ciphertext)
         .ok()
         .and_then(|plain| String::from_utf8(plain).ok());
-    let Some(secret) = secret else { return gone("the agent type's secret cannot be decrypted with this ENCRYPTION_KEY") };
+    let Some(secret) = secret else {
+        return gone("the agent type's secret cannot be decrypted with this ENCRYPTION_KEY");
+    };
     Recipient::Agent {
         subscription_id: row.id,
         agent: AgentTarget {

@@ -4,9 +4,8 @@
 //! gets the delivery in the subscriber's inbox instead. Failures are counted on the type; enough in a row
 //! suspend it ([`marketplace::store::record_send`]).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
@@ -18,6 +17,8 @@ use super::pull::PullInbox;
 use super::{Channel, Job, Outcome, Recipient, ssrf, webhook};
 use crate::db::DbPool;
 use crate::notifications::links::LinkSigner;
+use crate::rate_limiter::RateLimiter;
+use crate::redis_client::RedisClient;
 
 /// A marketplace type as a delivery needs it.
 #[derive(Clone)]
@@ -35,7 +36,10 @@ pub struct AgentTarget {
 
 impl std::fmt::Debug for AgentTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentTarget").field("id", &self.id).field("agent_type", &self.agent_type).finish_non_exhaustive()
+        f.debug_struct("AgentTarget")
+            .field("id", &self.id)
+            .field("agent_type", &self.agent_type)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,35 +49,31 @@ pub struct AgentChannel {
     links: LinkSigner,
     db: DbPool,
     inbox: PullInbox,
-    /// Requests sent per type in the current minute, in this process.
-    windows: Mutex<HashMap<Uuid, (Instant, u32)>>,
+    /// Requests per type and minute, counted in Redis across every worker (per process without it).
+    limiter: Arc<RateLimiter>,
+    redis: Arc<RedisClient>,
 }
 
 impl AgentChannel {
-    pub fn new(allow_private: bool, links: LinkSigner, db: DbPool) -> anyhow::Result<Self> {
+    pub fn new(state: &crate::state::AppState, links: LinkSigner) -> anyhow::Result<Self> {
+        let allow_private = state.config.webhook_allow_private;
         Ok(AgentChannel {
             client: ssrf::outbound_client((!allow_private).then(ssrf::resolver))?,
             allow_private,
-            inbox: PullInbox::new(db.clone(), links.clone()),
+            inbox: PullInbox::new(state.db.clone(), links.clone()),
             links,
-            db,
-            windows: Mutex::new(HashMap::new()),
+            db: state.db.clone(),
+            limiter: state.limiter.clone(),
+            redis: state.redis.clone(),
         })
     }
 
-    /// Takes one request of the type's minute, or says how long until the next minute starts.
-    fn admit(&self, agent: &AgentTarget) -> Result<(), Duration> {
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        let (start, used) = windows.entry(agent.id).or_insert((now, 0));
-        if now.duration_since(*start) >= Duration::from_secs(60) {
-            (*start, *used) = (now, 0);
-        }
-        if *used >= agent.requests_per_minute {
-            return Err(Duration::from_secs(60).saturating_sub(now.duration_since(*start)));
-        }
-        *used += 1;
-        Ok(())
+    /// Takes one request of the type's minute, or says how long until the window ends.
+    async fn admit(&self, agent: &AgentTarget) -> Result<(), Duration> {
+        let key = format!("agent-type:{}", agent.id);
+        let limit = u64::from(agent.requests_per_minute);
+        let decision = self.limiter.hit(&self.redis, &key, limit, Duration::from_secs(60)).await;
+        if decision.allowed { Ok(()) } else { Err(Duration::from_secs(decision.info.reset_secs.max(1))) }
     }
 
     async fn post(&self, job: &Job, agent: &AgentTarget, config: &serde_json::Value) -> Outcome {
@@ -93,7 +93,11 @@ impl AgentChannel {
         };
         if body.len() > agent.max_payload_bytes {
             return Outcome::Failed {
-                error: format!("payload of {} bytes is over the type's {} byte limit", body.len(), agent.max_payload_bytes),
+                error: format!(
+                    "payload of {} bytes is over the type's {} byte limit",
+                    body.len(),
+                    agent.max_payload_bytes
+                ),
             };
         }
         let id = job.delivery_id.to_string();
@@ -116,11 +120,12 @@ impl AgentChannel {
             Err(ref err) if let Some(refused) = ssrf::Refused::behind(err) => {
                 Outcome::Failed { error: format!("callback host refused: {refused}") }
             }
-            Err(err) if err.is_timeout() => Outcome::Retry {
-                error: format!("timed out after {} ms", agent.timeout.as_millis()),
-                retry_after: None,
-            },
-            Err(err) => Outcome::Retry { error: format!("could not connect: {}", webhook::short(&err)), retry_after: None },
+            Err(err) if err.is_timeout() => {
+                Outcome::Retry { error: format!("timed out after {} ms", agent.timeout.as_millis()), retry_after: None }
+            }
+            Err(err) => {
+                Outcome::Retry { error: format!("could not connect: {}", webhook::short(&err)), retry_after: None }
+            }
         }
     }
 
@@ -136,7 +141,9 @@ impl AgentChannel {
             anyhow::Ok(store::record_send(&mut conn, agent.id, failure).await?)
         };
         match recorded.await {
-            Ok(true) => tracing::warn!(agent.r#type = %agent.agent_type, "agent type suspended after repeated failures"),
+            Ok(true) => {
+                tracing::warn!(agent.r#type = %agent.agent_type, "agent type suspended after repeated failures")
+            }
             Ok(false) => {}
             Err(err) => tracing::error!(error = format!("{err:#}"), "could not count an agent type's send"),
         }
@@ -155,9 +162,12 @@ impl Channel for AgentChannel {
                 return self.inbox.send(&inbox_job).await;
             }
             // Our own limit holding a delivery back is not the agent failing: it is not counted.
-            if let Err(wait) = self.admit(agent) {
+            if let Err(wait) = self.admit(agent).await {
                 let retry_after = chrono::Duration::from_std(wait).ok();
-                return Outcome::Retry { error: "the agent type's requests per minute are used up".to_owned(), retry_after };
+                return Outcome::Retry {
+                    error: "the agent type's requests per minute are used up".to_owned(),
+                    retry_after,
+                };
             }
             let outcome = self.post(job, agent, config).await;
             self.record(agent, &outcome).await;

@@ -108,7 +108,9 @@ fn unsigned(why: &str) -> ApiError {
 
 /// Checks id, timestamp and signature against the type's secret.
 fn verify(req: &HttpRequest, secret: &str, body: &[u8], now: DateTime<Utc>) -> Result<String, ApiError> {
-    let id = header(req, "webhook-id").filter(|id| (1..=200).contains(&id.len())).ok_or_else(|| unsigned("no webhook-id"))?;
+    let id = header(req, "webhook-id")
+        .filter(|id| (1..=200).contains(&id.len()))
+        .ok_or_else(|| unsigned("no webhook-id"))?;
     let timestamp: i64 = header(req, "webhook-timestamp")
         .and_then(|t| t.trim().parse().ok())
         .ok_or_else(|| unsigned("no webhook-timestamp"))?;
@@ -117,7 +119,8 @@ fn verify(req: &HttpRequest, secret: &str, body: &[u8], now: DateTime<Utc>) -> R
     }
     let expected = crate::agents::webhook::sign(secret, id, timestamp, body).ok_or_else(|| unsigned("no key"))?;
     let given = header(req, "webhook-signature").unwrap_or_default();
-    let matches = given.split(' ').any(|candidate| crate::crypto::constant_time_eq(candidate.as_bytes(), expected.as_bytes()));
+    let matches =
+        given.split(' ').any(|candidate| crate::crypto::constant_time_eq(candidate.as_bytes(), expected.as_bytes()));
     if !matches {
         return Err(unsigned("the signature does not match"));
     }
@@ -134,10 +137,11 @@ async fn handle(state: &AppState, agent_type: &str, req: &HttpRequest, body: &[u
         .await?
         .filter(|agent| agent.status == "approved")
         .ok_or_else(|| ApiError::not_found("Agent type"))?;
-    let secret = crate::crypto::decrypt(state.config.encryption_key.expose_secret(), agent.id, &agent.secret_ciphertext)
-        .ok()
-        .and_then(|plain| String::from_utf8(plain).ok())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an agent type's secret does not decrypt")))?;
+    let secret =
+        crate::crypto::decrypt(state.config.encryption_key.expose_secret(), agent.id, &agent.secret_ciphertext)
+            .ok()
+            .and_then(|plain| String::from_utf8(plain).ok())
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an agent type's secret does not decrypt")))?;
     let now = state.clock.now();
     let message_id = verify(req, &secret, body, now)?;
     if !agent.capabilities.iter().any(|c| c == "commands") {
@@ -185,7 +189,8 @@ async fn handle(state: &AppState, agent_type: &str, req: &HttpRequest, body: &[u
             Ok((status, answer))
         })
         .await?;
-    let status = StatusCode::from_u16(u16::try_from(status).unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(u16::try_from(status).unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok(HttpResponse::build(status).json(answer))
 }
 

@@ -67,6 +67,7 @@ pub const OWNED: &[Owned] = &[
     by_user("trusted_contacts"),
     Owned { table: "family_members", tie: Tie::Column("owner_id") },
     Owned { table: "reminder_shares", tie: Tie::Column("owner_id") },
+    Owned { table: "marketplace_agents", tie: Tie::Column("developer_id") },
     by_user("user_agent_subscriptions"),
     by_user("completion_hooks"),
     by_user("watchers"),
@@ -77,6 +78,7 @@ pub const OWNED: &[Owned] = &[
 
 /// Every other table, and why a person's export leaves it out.
 pub const NOT_EXPORTED: &[(&str, &str)] = &[
+    ("agent_commands", "the ids of commands a marketplace agent sent, kept to answer a repeat the same way"),
     ("idempotency_keys", "stored answers to retried requests, kept for a day; what they created is exported"),
     ("action_link_uses", "a used action link's token id and outcome, with no owner; pruned by retention"),
     ("admin_actions", "the operators' own log; the link to the account is cleared when it is erased"),

@@ -8,7 +8,7 @@ mod common;
 
 mod accounts;
 mod action_links;
-mod admin;
+pub mod admin;
 mod architecture;
 mod billing;
 mod channel_health;
@@ -24,6 +24,7 @@ mod foundation;
 mod hooks;
 mod inbound_senders;
 mod invitations_by_text;
+mod marketplace;
 mod onboarding;
 mod paging;
 mod pgbouncer;

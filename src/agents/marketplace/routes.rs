@@ -41,7 +41,11 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<ApiRespo
     params(("id" = Uuid, Path, description = "The agent type's id")),
     description = "One of the caller's agent types; a suspended one says why.",
     responses((status = 200, body = Envelope<AgentView>), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn get(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<ApiResponse<AgentView>, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<ApiResponse<AgentView>, ApiError> {
     Ok(ApiResponse::ok(service::get(&state, &user, *id).await?))
 }
 

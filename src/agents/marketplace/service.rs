@@ -7,7 +7,9 @@ use diesel_async::AsyncPgConnection;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::model::{AgentRow, AgentView, AgentWithSecret, CAPABILITIES, LimitsInput, Manifest, ManifestPatch, ReviewInput};
+use super::model::{
+    AgentRow, AgentView, AgentWithSecret, CAPABILITIES, LimitsInput, Manifest, ManifestPatch, ReviewInput,
+};
 use super::schema;
 use super::store::{self, AgentChanges, NewAgent};
 use crate::accounts::auth::AuthUser;
@@ -45,7 +47,14 @@ fn limits(input: &LimitsInput, current: Option<&AgentRow>, errors: &mut Vec<Fiel
     };
     (
         bounded("timeoutMs", input.timeout_ms, current.map(|c| c.timeout_ms), 5_000, 500, 10_000),
-        bounded("maxPayloadBytes", input.max_payload_bytes, current.map(|c| c.max_payload_bytes), 16_384, 1_024, 65_536),
+        bounded(
+            "maxPayloadBytes",
+            input.max_payload_bytes,
+            current.map(|c| c.max_payload_bytes),
+            16_384,
+            1_024,
+            65_536,
+        ),
         bounded("requestsPerMinute", input.requests_per_minute, current.map(|c| c.requests_per_minute), 600, 1, 6_000),
     )
 }
@@ -63,7 +72,10 @@ fn hosts(given: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
                 && host.len() <= 253
                 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
             if !ok {
-                errors.push(FieldError::new(format!("allowedHosts[{at}]"), "must be a host name such as hooks.example.com"));
+                errors.push(FieldError::new(
+                    format!("allowedHosts[{at}]"),
+                    "must be a host name such as hooks.example.com",
+                ));
             }
             ok.then_some(host)
         })
@@ -105,7 +117,10 @@ pub async fn register(state: &AppState, user: &AuthUser, manifest: Manifest) -> 
     let mut capabilities: Vec<String> = Vec::new();
     for (at, capability) in manifest.capabilities.iter().enumerate() {
         if !CAPABILITIES.contains(&capability.as_str()) {
-            errors.push(FieldError::new(format!("capabilities[{at}]"), format!("must be one of {}", CAPABILITIES.join(", "))));
+            errors.push(FieldError::new(
+                format!("capabilities[{at}]"),
+                format!("must be one of {}", CAPABILITIES.join(", ")),
+            ));
         } else if !capabilities.contains(capability) {
             capabilities.push(capability.clone());
         }
@@ -171,7 +186,12 @@ pub async fn get(state: &AppState, user: &AuthUser, id: Uuid) -> Result<AgentVie
     Ok(store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Agent type"))?.into())
 }
 
-pub async fn update(state: &AppState, user: &AuthUser, id: Uuid, patch: ManifestPatch) -> Result<AgentWithSecret, ApiError> {
+pub async fn update(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    patch: ManifestPatch,
+) -> Result<AgentWithSecret, ApiError> {
     require_enabled(state)?;
     let mut conn = state.db.get().await?;
     let current = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Agent type"))?;
@@ -202,7 +222,8 @@ pub async fn update(state: &AppState, user: &AuthUser, id: Uuid, patch: Manifest
     }
     if let Some(input) = &patch.limits {
         let (timeout, payload, rate) = limits(input, Some(&current), &mut errors);
-        (changes.timeout_ms, changes.max_payload_bytes, changes.requests_per_minute) = (Some(timeout), Some(payload), Some(rate));
+        (changes.timeout_ms, changes.max_payload_bytes, changes.requests_per_minute) =
+            (Some(timeout), Some(payload), Some(rate));
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

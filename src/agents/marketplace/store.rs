@@ -107,8 +107,11 @@ pub struct AgentChanges {
 
 /// Applies `changes` and keeps the type's catalogue row in step with its status.
 pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &AgentChanges) -> QueryResult<AgentRow> {
-    let row: AgentRow =
-        diesel::update(agents::table.find(id)).set(changes).returning(AgentRow::as_returning()).get_result(conn).await?;
+    let row: AgentRow = diesel::update(agents::table.find(id))
+        .set(changes)
+        .returning(AgentRow::as_returning())
+        .get_result(conn)
+        .await?;
     sync_definition(conn, &row).await?;
     Ok(row)
 }
@@ -162,7 +165,8 @@ pub async fn record_send(conn: &mut AsyncPgConnection, id: Uuid, failure: Option
     if row.status != "approved" || row.consecutive_failures < SUSPEND_AFTER_FAILURES {
         return Ok(false);
     }
-    let reason = format!("suspended after {} failed deliveries in a row; the last: {failure}", row.consecutive_failures);
+    let reason =
+        format!("suspended after {} failed deliveries in a row; the last: {failure}", row.consecutive_failures);
     let changes =
         AgentChanges { status: Some("suspended".to_owned()), status_reason: Some(Some(reason)), ..Default::default() };
     update(conn, id, &changes).await?;

@@ -82,7 +82,7 @@ impl Delete {
     }
 }
 
-fn rules(settings: &SystemSettings) -> [Rule; 9] {
+fn rules(settings: &SystemSettings) -> [Rule; 10] {
     let deliveries = settings.days(Knob::RetentionDeliveryDays);
     let audit = settings.days(Knob::RetentionAuditDays);
     [
@@ -94,6 +94,8 @@ fn rules(settings: &SystemSettings) -> [Rule; 9] {
         Rule::older("admin_actions", "id", "created_at", audit),
         Rule::older("processed_webhook_events", "provider, event_id", "processed_at", PROVIDER_EVENTS),
         Rule::older("action_link_uses", "token_id", "used_at", action_link_uses()),
+        // A command is refused after five minutes anyway; a day covers any retry of its sender.
+        Rule::older("agent_commands", "agent_id, message_id", "received_at", Duration::days(1)),
         // Confirmed pull notifications after a week, unconfirmed ones after a month.
         Rule::older("pending_notifications", "delivery_id", "delivered_at", PULL_CONFIRMED),
         Rule::older("pending_notifications", "delivery_id", "created_at", PULL_UNCONFIRMED),
