@@ -209,15 +209,7 @@ impl Channel for PushChannel {
             }
             match request.body(encrypted).send().await {
                 Ok(res) => classify(res.status().as_u16(), webhook::retry_after(&res), res.headers().get("location")),
-                Err(ref err) if let Some(refused) = ssrf::Refused::behind(err) => {
-                    Outcome::Failed { error: format!("push host refused: {refused}") }
-                }
-                Err(err) if err.is_timeout() => {
-                    Outcome::Retry { error: "timed out after 10 s".to_owned(), retry_after: None }
-                }
-                Err(err) => {
-                    Outcome::Retry { error: format!("could not connect: {}", webhook::short(&err)), retry_after: None }
-                }
+                Err(err) => webhook::not_sent(&err, "push host", "10 s"),
             }
         })
     }

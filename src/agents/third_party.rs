@@ -117,15 +117,7 @@ impl AgentChannel {
             .await;
         match response {
             Ok(res) => webhook::classify(res.status().as_u16(), webhook::retry_after(&res)),
-            Err(ref err) if let Some(refused) = ssrf::Refused::behind(err) => {
-                Outcome::Failed { error: format!("callback host refused: {refused}") }
-            }
-            Err(err) if err.is_timeout() => {
-                Outcome::Retry { error: format!("timed out after {} ms", agent.timeout.as_millis()), retry_after: None }
-            }
-            Err(err) => {
-                Outcome::Retry { error: format!("could not connect: {}", webhook::short(&err)), retry_after: None }
-            }
+            Err(err) => webhook::not_sent(&err, "callback host", &format!("{} ms", agent.timeout.as_millis())),
         }
     }
 

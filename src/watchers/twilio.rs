@@ -58,9 +58,32 @@ fn twiml(message: &str) -> HttpResponse {
         .body(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{escaped}</Message></Response>"))
 }
 
+/// The form fields of an inbound message that we read, for the document (the handler reads the signed form
+/// itself: Twilio signs every field, including those it adds later).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TwilioSmsForm {
+    #[schema(rename = "From")]
+    from: String,
+    #[schema(rename = "Body")]
+    body: Option<String>,
+}
+
+/// The form fields of a delivery receipt that we read, for the document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TwilioStatusForm {
+    #[schema(rename = "MessageSid")]
+    message_sid: String,
+    #[schema(rename = "MessageStatus")]
+    message_status: String,
+    #[schema(rename = "ErrorCode")]
+    error_code: Option<String>,
+}
+
 /// Inbound SMS: ACK, DONE, SNOOZE <phrase>, STOP, START, HELP.
 #[utoipa::path(post, path = "/v1/webhooks/twilio/sms", tag = "webhooks",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+    request_body(content = TwilioSmsForm, content_type = "application/x-www-form-urlencoded",
         description = "Twilio's inbound message parameters (`From`, `Body`, …)"),
     params(("X-Twilio-Signature" = String, Header, description = "Twilio's request signature")),
     responses(
@@ -90,7 +113,7 @@ pub struct StatusQuery {
 /// Delivery receipt: `delivered` marks the delivery delivered, `failed`/`undelivered` failed.
 #[utoipa::path(post, path = "/v1/webhooks/twilio/status", tag = "webhooks", params(StatusQuery,
         ("X-Twilio-Signature" = String, Header, description = "Twilio's request signature")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+    request_body(content = TwilioStatusForm, content_type = "application/x-www-form-urlencoded",
         description = "Twilio's status parameters (`MessageSid`, `MessageStatus`, `ErrorCode`)"),
     responses(
         (status = 204, description = "Receipt taken (also when it changes nothing)"),

@@ -172,6 +172,15 @@ async fn shows(client: &Client, id: &str, wanted: &str) {
     }
 }
 
+/// Signs in on the console's sign-in page as `email` (with the test password) and lands on the home page.
+async fn sign_in(client: &Client, app: &crate::common::TestApp, email: &str) {
+    client.goto(&app.url("/login")).await.expect("sign-in page");
+    fill(client, "#email", email).await;
+    fill(client, "#password", crate::accounts::PASSWORD).await;
+    click(client, "form[action='/login'] button[type=submit]").await;
+    assert_eq!(path_of(client).await, "/", "signed in as {email}");
+}
+
 async fn fill(client: &Client, css: &str, value: &str) {
     let field = client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("field {css}"));
     field.clear().await.expect("clear");

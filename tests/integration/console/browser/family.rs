@@ -4,17 +4,8 @@
 
 use fantoccini::Client;
 
-use super::{Driver, click, fill, path_of, shoot, text_of};
-use crate::common::TestApp;
+use super::{Driver, click, fill, path_of, shoot, sign_in, text_of};
 use crate::fixtures::{create, once_body, user};
-
-async fn sign_in(client: &Client, app: &TestApp, email: &str) {
-    client.goto(&app.url("/login")).await.expect("sign-in page");
-    fill(client, "#email", email).await;
-    fill(client, "#password", crate::accounts::PASSWORD).await;
-    click(client, "form[action='/login'] button[type=submit]").await;
-    assert_eq!(path_of(client).await, "/", "signed in as {email}");
-}
 
 async fn sign_out(client: &Client) {
     click(client, "form.signout button").await;

@@ -5,20 +5,10 @@
 //! the permission prompt is answered the same way. Everything else — the page's script, the worker's
 //! registration, the form, the server — is the real thing.
 
-use fantoccini::Client;
-
-use super::{Driver, click, fill, path_of, shoot, text_of};
+use super::{Driver, click, path_of, shoot, sign_in, text_of};
 use crate::common::TestApp;
 use crate::fixtures::user;
 use crate::push::{Browser, push_service, vapid_claims};
-
-async fn sign_in(client: &Client, app: &TestApp, email: &str) {
-    client.goto(&app.url("/login")).await.expect("sign-in page");
-    fill(client, "#email", email).await;
-    fill(client, "#password", crate::accounts::PASSWORD).await;
-    click(client, "form[action='/login'] button[type=submit]").await;
-    assert_eq!(path_of(client).await, "/", "signed in as {email}");
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn notify_me_in_this_browser_stores_a_subscription_that_a_test_send_reaches() {
