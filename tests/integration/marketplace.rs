@@ -241,3 +241,28 @@ async fn with_the_flag_off_the_marketplace_is_404_and_built_in_channels_work() {
     let pull = app.post("/v1/agents/pull/subscribe", json!({"config": {}}), Some(&token)).await;
     assert_eq!(pull.data(201)["agentType"], "pull");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_lists_approved_types_and_subscribes_with_a_config_its_schema_accepts() {
+    let sink = crate::engine::accepting_sink().await;
+    let app = TestApp::spawn_with(&ON).await;
+    let (id, _) = register(&app, manifest("x-lamp", &format!("{}/in", sink.uri()))).await;
+    let mut ada = crate::console::Visitor::new(&app);
+    let csrf = ada.sign_up("lamp-owner@example.com", "UTC").await;
+    assert!(!ada.get("/channels").await.text.contains("x-lamp"), "not before it is approved");
+    approve(&app, &id).await;
+    let page = ada.get("/channels").await;
+    assert!(page.text.contains("Add Desk lamp") && page.text.contains("(needs room)"), "{}", page.text);
+
+    let form = |config: &'static str| [("kind", "agent"), ("agent_type", "x-lamp"), ("config", config)];
+    let [kind, agent_type, config] = form("{\"room\": 7}");
+    let bad = ada.post("/channels", &[("csrf", &csrf), kind, agent_type, config]).await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert!(bad.text.contains("id=\"agent_form-error\""), "{}", bad.text);
+    let [kind, agent_type, config] = form("{\"room\": \"study\"}");
+    let added = ada.post("/channels", &[("csrf", &csrf), kind, agent_type, config]).await;
+    assert_eq!(added.status, 303, "{}", added.text);
+    let channel = ada.get(&crate::console::location(&added)).await;
+    assert!(channel.text.contains("Marketplace agent"), "{}", channel.text);
+    assert_eq!(scalar(&app, "SELECT config->>'room' AS value FROM user_agent_subscriptions").await, "study");
+}

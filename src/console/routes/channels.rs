@@ -44,6 +44,7 @@ fn kind_name(kind: &str) -> &'static str {
         "webhook" => "Webhook",
         "pull" => "Pull agent",
         "push" => "Browser push",
+        kind if kind.starts_with("x-") => "Marketplace agent",
         _ => "Channel",
     }
 }
@@ -146,6 +147,9 @@ pub struct AddForm {
     name: String,
     /// Browser push: the `PushSubscription` JSON the page's script put here.
     subscription: String,
+    /// A marketplace type (`x-…`) and the config typed for it, as JSON.
+    agent_type: String,
+    config: String,
 }
 tokened!(AddForm);
 
@@ -157,6 +161,7 @@ fn add_field(kind: &str, api_field: &str) -> &'static str {
         ("webhook", "config.url") => "url",
         ("pull", "name" | "config.name") => "pull_name",
         ("push", _) => "push_form",
+        ("agent", _) => "agent_form",
         ("email", _) => "email_form",
         ("sms", _) => "sms_form",
         ("webhook", _) => "webhook_form",
@@ -183,8 +188,18 @@ async fn list_page(
         .collect();
     let rows: Vec<Value> = channels.iter().map(shown).collect();
     let push_key = state.config.vapid.as_ref().map(|vapid| vapid.public_key.as_str());
+    // Approved marketplace types (the catalogue lists them only while the marketplace is on).
+    let marketplace: Vec<Value> = catalogue
+        .iter()
+        .filter(|a| a.agent_type.starts_with("x-"))
+        .map(|a| {
+            let required = a.config_schema["required"].as_array().cloned().unwrap_or_default();
+            json!({"type": a.agent_type, "name": a.name, "description": a.description, "required": required})
+        })
+        .collect();
     let context = json!({
         "rows": rows, "form": form, "errors": errors, "agents": agents, "tier": user.tier, "push_key": push_key,
+        "marketplace": marketplace,
     });
     Ok(page(req, &state.config, viewer, "channels", "channels.html", status, context))
 }
@@ -262,6 +277,7 @@ pub async fn create(
     Posted { viewer, form }: Posted<AddForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let user = caller(&req, &viewer)?;
+    let mut agent_type = form.kind.clone();
     let (config, name) = match form.kind.as_str() {
         "email" => (json!({"address": form.address}), None),
         "sms" => (json!({"phoneNumber": form.phone}), None),
@@ -269,9 +285,14 @@ pub async fn create(
         "pull" => (json!({}), Some(form.name.clone()).filter(|name| !name.trim().is_empty())),
         // Not JSON: the service answers that `config` must be an object, shown above the push button.
         "push" => (serde_json::from_str(&form.subscription).unwrap_or(Value::Null), browser_name(&req)),
+        "agent" if form.agent_type.starts_with("x-") => {
+            agent_type = form.agent_type.clone();
+            let text = if form.config.trim().is_empty() { "{}" } else { form.config.as_str() };
+            (serde_json::from_str(text).unwrap_or(Value::Null), None)
+        }
         _ => return Err(ConsoleError::NotFound),
     };
-    let err = match service::subscribe(&state, &user, &form.kind, SubscribeInput { config, name }).await {
+    let err = match service::subscribe(&state, &user, &agent_type, SubscribeInput { config, name }).await {
         Ok(created) => {
             let id = created.subscription.id;
             let location = format!("/channels/{id}");

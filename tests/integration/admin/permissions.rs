@@ -44,6 +44,9 @@ const ROUTES: &[Route] = &[
     Route { method: "PATCH", path: "/v1/admin/users/{id}/notes/{noteId}", need: Need::Note, ok: 200 },
     Route { method: "DELETE", path: "/v1/admin/users/{id}/notes/{noteId}", need: Need::Note, ok: 204 },
     Route { method: "GET", path: "/v1/admin/admins", need: Need::Read, ok: 200 },
+    Route { method: "GET", path: "/v1/admin/marketplace/agents", need: Need::Read, ok: 200 },
+    // The matrix's agent type has the target's id (see `agent_type_named_like`).
+    Route { method: "POST", path: "/v1/admin/marketplace/agents/{id}/review", need: Need::Manage, ok: 200 },
     // The target is made an admin, then revoked, then (no longer an admin) deleted: the order matters.
     Route { method: "PUT", path: "/v1/admin/admins/{id}", need: Need::Manage, ok: 200 },
     Route { method: "DELETE", path: "/v1/admin/admins/{id}", need: Need::Manage, ok: 204 },
@@ -66,6 +69,19 @@ fn allowed(role: Option<&str>, need: Need) -> bool {
     }
 }
 
+/// A marketplace agent type whose id is `id` (the matrix puts one id in every `{id}`).
+async fn agent_type_named_like(app: &TestApp, id: &str) {
+    crate::fixtures::exec(
+        app,
+        &format!(
+            "INSERT INTO marketplace_agents (id, developer_id, agent_type, name, description, capabilities, \
+             config_schema, callback_url, secret_ciphertext) VALUES ('{id}', '{id}', 'x-matrix', 'Matrix', 'A type', \
+             '{{receive}}', '{{\"type\": \"object\"}}', 'https://example.com/in', '\\x00')"
+        ),
+    )
+    .await;
+}
+
 /// A valid body for each write, so an allowed caller succeeds.
 fn body_for(route: &Route) -> Option<Value> {
     let path = route.path;
@@ -81,6 +97,8 @@ fn body_for(route: &Route) -> Option<Value> {
         Some(json!({"state": "USAGE_SUSPENDED", "reason": "matrix", "until": in_days(3)}))
     } else if path.ends_with("/notes") {
         Some(json!({"body": "Called about a missed SMS.", "reason": "matrix"}))
+    } else if path.ends_with("/review") {
+        Some(json!({"decision": "approve"}))
     } else if path.ends_with("/subscription") {
         Some(json!({"tier": "PRO", "reason": "matrix"}))
     } else {
@@ -90,8 +108,9 @@ fn body_for(route: &Route) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn permission_matrix_every_route_every_role_and_a_normal_user() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[("FEATURE_MARKETPLACE", "true")]).await;
     let (_, target) = customer(&app, "target@example.com").await;
+    agent_type_named_like(&app, &target).await;
     let (normal, _) = customer(&app, "normal@example.com").await;
     let mut callers: Vec<(Option<&str>, String)> = vec![(None, normal)];
     for role in ["SUPER_ADMIN", "SUPPORT", "BILLING", "READONLY"] {
@@ -139,9 +158,9 @@ async fn permission_matrix_every_route_every_role_and_a_normal_user() {
     let logged = scalar(&app, "SELECT count(*)::text AS value FROM admin_actions").await;
     assert_eq!(logged, allowed_writes.to_string());
     // Delivery state: SUPER_ADMIN, SUPPORT; adding, editing and deleting notes: every role but READONLY;
-    // override: SUPER_ADMIN, BILLING; granting and revoking a role, deleting an account and changing the
-    // settings: SUPER_ADMIN.
-    assert_eq!(allowed_writes, 2 + 3 * 3 + 2 + 4);
+    // override: SUPER_ADMIN, BILLING; granting and revoking a role, deleting an account, changing the
+    // settings and reviewing a marketplace agent type: SUPER_ADMIN.
+    assert_eq!(allowed_writes, 2 + 3 * 3 + 2 + 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
