@@ -81,7 +81,7 @@ async fn a_member_sees_a_shared_reminder_and_acts_on_it_as_themselves() {
     assert_eq!(group["members"][0]["memberId"], f.member_id.as_str());
 
     let body = json!({"title": "Pills for Grandpa", "escalationProfileId": crate::fixtures::GENTLE,
-        "schedule": {"type": "once", "triggerAt": soon(app, 1)}});
+        "schedule": {"type": "once", "triggerAt": soon(app, 2)}});
     let reminder = create(app, &f.owner, body).await["id"].as_str().expect("id").to_owned();
     let shares = share(&f, &reminder, json!([f.member_id])).await;
     assert_eq!(shares[0]["email"], "sam@example.com");

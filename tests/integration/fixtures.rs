@@ -51,9 +51,12 @@ pub fn in_hours(hours: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// An RFC 3339 instant `seconds` after the app's clock, in whole seconds: for reminders a test waits to fire.
+/// An RFC 3339 instant at least `seconds` after the app's clock, in whole seconds (rounded up: cut down, a
+/// one-second margin could be all but gone, and a loaded machine's request then arrives after it): for
+/// reminders a test waits to fire.
 pub fn soon(app: &TestApp, seconds: i64) -> String {
-    (app.state.clock.now() + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    let at = app.state.clock.now() + chrono::Duration::seconds(seconds) + chrono::Duration::milliseconds(999);
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A valid one-off reminder body on the Gentle preset.

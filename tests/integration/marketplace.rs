@@ -100,7 +100,7 @@ async fn an_approved_agent_receives_a_signed_delivery_and_its_button_stops_the_e
         .await;
     let profile = profile.data(201)["id"].as_str().unwrap().to_owned();
     let body = json!({"title": "Evening pills", "escalationProfileId": profile,
-                      "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
+                      "schedule": {"type": "once", "triggerAt": soon(&app, 2)}});
     let reminder = create(&app, &token, body).await["id"].as_str().unwrap().to_owned();
     eventually(Duration::from_secs(15), "the lamp lit", || async { lamp.showing().is_some() }).await;
     assert_eq!(lamp.showing().as_deref(), Some("Evening pills"));

@@ -151,7 +151,7 @@ async fn a_preset_with_push_reaches_the_browser_and_its_buttons_act() {
     assert!(!dump.contains(&B64.encode(browser.auth)), "so is the auth secret");
 
     let body = json!({"title": "Take the pills", "escalationProfileId": GENTLE, "importance": "high",
-                      "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
+                      "schedule": {"type": "once", "triggerAt": soon(&app, 2)}});
     let reminder = create(&app, &token, body).await["id"].as_str().unwrap().to_owned();
     let request = wait_for_pushes(&service, 1).await.remove(0);
     vapid_claims(&request, &service, &app);
@@ -195,7 +195,7 @@ async fn a_withdrawn_subscription_disables_the_channel_until_the_browser_subscri
     let browser = Browser::new(&service);
     let id = subscribe(&app, &token, browser.subscription()).await.data(201)["id"].as_str().unwrap().to_owned();
     let body = json!({"title": "Call the pharmacy", "escalationProfileId": GENTLE,
-                      "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
+                      "schedule": {"type": "once", "triggerAt": soon(&app, 2)}});
     create(&app, &token, body).await;
     wait_for_pushes(&service, 1).await;
     eventually(Duration::from_secs(10), "the channel disabled", || async {
@@ -240,7 +240,7 @@ async fn a_push_service_that_is_busy_is_tried_again() {
     let browser = Browser::new(&service);
     subscribe(&app, &token, browser.subscription()).await.data(201);
     let body = json!({"title": "Stretch", "escalationProfileId": GENTLE,
-                      "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
+                      "schedule": {"type": "once", "triggerAt": soon(&app, 2)}});
     create(&app, &token, body).await;
     // The push ladder's first step is 10 s (± 10 %).
     eventually(Duration::from_secs(25), "a second attempt", || async { pushes(&service).await.len() >= 2 }).await;
