@@ -4,7 +4,6 @@
 //! gets the delivery in the subscriber's inbox instead. Failures are counted on the type; enough in a row
 //! suspend it ([`marketplace::store::record_send`]).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -15,10 +14,7 @@ use super::marketplace::service::check_callback;
 use super::marketplace::store;
 use super::pull::PullInbox;
 use super::{Channel, Job, Outcome, Recipient, ssrf, webhook};
-use crate::db::DbPool;
 use crate::notifications::links::LinkSigner;
-use crate::rate_limiter::RateLimiter;
-use crate::redis_client::RedisClient;
 
 /// A marketplace type as a delivery needs it.
 #[derive(Clone)]
@@ -47,11 +43,10 @@ pub struct AgentChannel {
     client: reqwest::Client,
     allow_private: bool,
     links: LinkSigner,
-    db: DbPool,
     inbox: PullInbox,
-    /// Requests per type and minute, counted in Redis across every worker (per process without it).
-    limiter: Arc<RateLimiter>,
-    redis: Arc<RedisClient>,
+    /// The pool (failure counts), the rate limiter (requests per type and minute, counted in Redis across
+    /// every worker, per process without it) and the mailer (a developer told of a suspension).
+    state: crate::state::AppState,
 }
 
 impl AgentChannel {
@@ -62,9 +57,7 @@ impl AgentChannel {
             allow_private,
             inbox: PullInbox::new(state.db.clone(), links.clone()),
             links,
-            db: state.db.clone(),
-            limiter: state.limiter.clone(),
-            redis: state.redis.clone(),
+            state: state.clone(),
         })
     }
 
@@ -72,7 +65,7 @@ impl AgentChannel {
     async fn admit(&self, agent: &AgentTarget) -> Result<(), Duration> {
         let key = format!("agent-type:{}", agent.id);
         let limit = u64::from(agent.requests_per_minute);
-        let decision = self.limiter.hit(&self.redis, &key, limit, Duration::from_secs(60)).await;
+        let decision = self.state.limiter.hit(&self.state.redis, &key, limit, Duration::from_secs(60)).await;
         if decision.allowed { Ok(()) } else { Err(Duration::from_secs(decision.info.reset_secs.max(1))) }
     }
 
@@ -104,17 +97,8 @@ impl AgentChannel {
         let Some(signature) = webhook::sign(agent.secret.expose_secret(), &id, now.timestamp(), &body) else {
             return Outcome::Failed { error: "the agent type's secret is unreadable".to_owned() };
         };
-        let response = self
-            .client
-            .post(url)
-            .timeout(agent.timeout)
-            .header("content-type", "application/json")
-            .header("webhook-id", &id)
-            .header("webhook-timestamp", now.timestamp().to_string())
-            .header("webhook-signature", signature)
-            .body(body)
-            .send()
-            .await;
+        let request = self.client.post(url).timeout(agent.timeout);
+        let response = webhook::signed_post(request, &id, now.timestamp(), signature, body).send().await;
         match response {
             Ok(res) => webhook::classify(res.status().as_u16(), webhook::retry_after(&res)),
             Err(err) => webhook::not_sent(&err, "callback host", &format!("{} ms", agent.timeout.as_millis())),
@@ -129,14 +113,15 @@ impl AgentChannel {
             Outcome::Unknown { .. } => return,
         };
         let recorded = async {
-            let mut conn = self.db.get().await?;
+            let mut conn = self.state.db.get().await?;
             anyhow::Ok(store::record_send(&mut conn, agent.id, failure).await?)
         };
         match recorded.await {
-            Ok(true) => {
-                tracing::warn!(agent.r#type = %agent.agent_type, "agent type suspended after repeated failures")
+            Ok(Some(suspended)) => {
+                tracing::warn!(agent.r#type = %agent.agent_type, "agent type suspended after repeated failures");
+                tokio::spawn(tell_developer(self.state.clone(), suspended));
             }
-            Ok(false) => {}
+            Ok(None) => {}
             Err(err) => tracing::error!(error = format!("{err:#}"), "could not count an agent type's send"),
         }
     }
@@ -165,5 +150,24 @@ impl Channel for AgentChannel {
             self.record(agent, &outcome).await;
             outcome
         })
+    }
+}
+
+/// Emails the developer of a type the failures just suspended: what failed last, and how to come back.
+async fn tell_developer(state: crate::state::AppState, agent: super::marketplace::model::AgentRow) {
+    let notice = crate::accounts::users::notice::Notice {
+        subject: format!("Your agent type {} was suspended", agent.agent_type),
+        text: format!(
+            "{} failed {} deliveries in a row, so we have suspended it: its subscribers get nothing from it \
+             until it is reviewed again.\n\nThe last failure: {}\n\nWhen the callback works again, ask for \
+             reactivation (PATCH /v1/marketplace/agents/{} with {{\"reactivate\": true}}).",
+            agent.name,
+            agent.consecutive_failures,
+            agent.last_failure.as_deref().unwrap_or("unknown"),
+            agent.id,
+        ),
+    };
+    if let Err(err) = crate::accounts::users::notice::email_owner(&state, agent.developer_id, notice).await {
+        tracing::error!(error = format!("{err:#}"), "could not tell a developer their agent type was suspended");
     }
 }

@@ -95,16 +95,7 @@ impl Channel for WebhookChannel {
             {
                 signature = format!("{signature} {previous}");
             }
-            let response = self
-                .client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("webhook-id", &id)
-                .header("webhook-timestamp", now.timestamp().to_string())
-                .header("webhook-signature", signature)
-                .body(body)
-                .send()
-                .await;
+            let response = signed_post(self.client.post(url), &id, now.timestamp(), signature, body).send().await;
             match response {
                 Ok(res) => classify(res.status().as_u16(), retry_after(&res)),
                 Err(err) => not_sent(&err, "webhook host", "10 s"),
@@ -127,6 +118,22 @@ pub fn classify(status: u16, retry_after: Option<chrono::Duration>) -> Outcome {
 pub(super) fn retry_after(res: &reqwest::Response) -> Option<chrono::Duration> {
     let seconds: i64 = res.headers().get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
     (0..=86_400).contains(&seconds).then(|| chrono::Duration::seconds(seconds))
+}
+
+/// A Standard Webhooks POST of a JSON `body` as message `id`, signed at `timestamp`.
+pub(super) fn signed_post(
+    request: reqwest::RequestBuilder,
+    id: &str,
+    timestamp: i64,
+    signature: String,
+    body: Vec<u8>,
+) -> reqwest::RequestBuilder {
+    request
+        .header("content-type", "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
 }
 
 /// The outcome of a request that got no answer: refused by the SSRF guard (every address of the host is

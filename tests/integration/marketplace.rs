@@ -154,7 +154,9 @@ async fn an_approved_agent_receives_a_signed_delivery_and_its_button_stops_the_e
 async fn failures_suspend_a_type_within_its_limits_and_its_developer_sees_why() {
     let failing = MockServer::start().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).mount(&failing).await;
-    let app = TestApp::spawn_with(&ON).await;
+    let outbox = std::env::temp_dir().join(format!("er-market-{}", uuid::Uuid::new_v4().simple()));
+    let dir = outbox.to_string_lossy().into_owned();
+    let app = TestApp::spawn_with(&[ON[0], ("EMAIL_OUTBOX_DIR", dir.as_str())]).await;
     let mut hosts = manifest("x-flaky", &format!("{}/in", failing.uri()));
     hosts["allowedHosts"] = json!(["hooks.example.com"]);
     let developer = user(&app, "dev@example.com").await;
@@ -192,6 +194,12 @@ async fn failures_suspend_a_type_within_its_limits_and_its_developer_sees_why() 
     assert!(view.data(200)["statusReason"].as_str().unwrap().contains("answered 500"), "{}", view.text);
     let after = test(small.clone(), token.clone()).await;
     assert!(after["error"].as_str().unwrap().contains("suspended"), "{after}");
+    eventually(Duration::from_secs(10), "the developer told", || async {
+        crate::contacts::mails_to(&outbox, "dev@example.com")
+            .iter()
+            .any(|m| m.contains("Your agent type x-flaky was suspended"))
+    })
+    .await;
     let catalogue = app.get("/v1/agents", Some(&token)).await;
     assert!(catalogue.data(200).as_array().unwrap().iter().all(|a| a["agentType"] != "x-flaky"));
     assert_eq!(failing.received_requests().await.unwrap().len(), 9);

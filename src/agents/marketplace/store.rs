@@ -147,15 +147,19 @@ async fn sync_definition(conn: &mut AsyncPgConnection, row: &AgentRow) -> QueryR
 }
 
 /// Records one send's result: a success clears the failure count (written only when there was one), a
-/// failure counts, and the [`SUSPEND_AFTER_FAILURES`]th in a row suspends the type. True when this call
-/// suspended it.
-pub async fn record_send(conn: &mut AsyncPgConnection, id: Uuid, failure: Option<&str>) -> QueryResult<bool> {
+/// failure counts, and the [`SUSPEND_AFTER_FAILURES`]th in a row suspends the type. The suspended type when
+/// this call suspended it.
+pub async fn record_send(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    failure: Option<&str>,
+) -> QueryResult<Option<AgentRow>> {
     let Some(failure) = failure else {
         diesel::update(agents::table.find(id).filter(agents::consecutive_failures.gt(0)))
             .set((agents::consecutive_failures.eq(0), agents::last_failure.eq(None::<String>)))
             .execute(conn)
             .await?;
-        return Ok(false);
+        return Ok(None);
     };
     let row: AgentRow = diesel::update(agents::table.find(id))
         .set((agents::consecutive_failures.eq(agents::consecutive_failures + 1), agents::last_failure.eq(failure)))
@@ -163,12 +167,11 @@ pub async fn record_send(conn: &mut AsyncPgConnection, id: Uuid, failure: Option
         .get_result(conn)
         .await?;
     if row.status != "approved" || row.consecutive_failures < SUSPEND_AFTER_FAILURES {
-        return Ok(false);
+        return Ok(None);
     }
     let reason =
         format!("suspended after {} failed deliveries in a row; the last: {failure}", row.consecutive_failures);
     let changes =
         AgentChanges { status: Some("suspended".to_owned()), status_reason: Some(Some(reason)), ..Default::default() };
-    update(conn, id, &changes).await?;
-    Ok(true)
+    update(conn, id, &changes).await.map(Some)
 }
