@@ -130,6 +130,19 @@ pub fn outbound_client(guard: Option<Arc<GuardedResolver>>) -> reqwest::Result<r
     builder.build()
 }
 
+/// [`check_url`] for a URL we POST to on a user's behalf (a push endpoint, an agent's callback): at most
+/// 2048 characters, and https unless private addresses are allowed (tests, self-hosted receivers).
+pub fn check_https_url(raw: &str, allow_private: bool) -> Result<url::Url, String> {
+    if raw.len() > 2048 {
+        return Err("must be at most 2048 characters".to_owned());
+    }
+    let url = check_url(raw.trim(), allow_private)?;
+    if url.scheme() != "https" && !allow_private {
+        return Err("must be an https URL".to_owned());
+    }
+    Ok(url)
+}
+
 /// Checks a URL before any connection: scheme, and the host when it is an IP literal (which no resolver
 /// sees). `url::Url` normalises IPv4 in any notation (`2130706433`, `0x7f.1`) to dotted form first.
 pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, String> {

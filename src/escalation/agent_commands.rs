@@ -152,7 +152,7 @@ async fn handle(state: &AppState, agent_type: &str, req: &HttpRequest, body: &[u
         return Err(ApiError::field("type", "must be acknowledge, snooze or complete"));
     }
     let note = crate::escalation::snooze::ActionInput { note: command.note.clone() };
-    note.note()?;
+    let note = note.note()?;
     let config = &state.config;
     let (status, answer) = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -177,7 +177,7 @@ async fn handle(state: &AppState, agent_type: &str, req: &HttpRequest, body: &[u
                     .await?;
                 return Ok((status, answer));
             }
-            let (status, answer) = match act(conn, config, agent.id, agent_type, &command, now).await {
+            let (status, answer) = match act(conn, config, agent.id, agent_type, &command, note, now).await {
                 Ok(result) => (200, json!({"data": result})),
                 Err(err) => (err.code().status().as_u16(), error_body(&err)),
             };
@@ -217,6 +217,7 @@ async fn act(
     agent_id: Uuid,
     agent_type: &str,
     command: &AgentCommand,
+    note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<CommandResult, ApiError> {
     let delivery: AgentDelivery = deliveries::table
@@ -242,7 +243,6 @@ async fn act(
     }
     let actor = Actor::Agent(agent_id);
     let (owner, reminder) = (delivery.user_id, delivery.reminder_id);
-    let note = command.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let outcome = match command.kind.as_str() {
         "acknowledge" => actions::acknowledge(conn, owner, reminder, actor, note, now).await,
         "complete" => actions::complete(conn, owner, reminder, actor, note, now).await,

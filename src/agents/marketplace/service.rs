@@ -85,13 +85,7 @@ fn hosts(given: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
 /// Checks a callback URL: the SSRF guard, HTTPS (unless private addresses are allowed, for tests and
 /// self-hosters), and a host on the type's list when it has one.
 pub fn check_callback(url: &str, allowed_hosts: &[String], allow_private: bool) -> Result<url::Url, String> {
-    if url.len() > 2048 {
-        return Err("must be at most 2048 characters".to_owned());
-    }
-    let url = crate::agents::ssrf::check_url(url.trim(), allow_private)?;
-    if url.scheme() != "https" && !allow_private {
-        return Err("must be an https URL".to_owned());
-    }
+    let url = crate::agents::ssrf::check_https_url(url, allow_private)?;
     let host = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
     if !allowed_hosts.is_empty() && !allowed_hosts.contains(&host) {
         return Err(format!("names {host}, which is not in allowedHosts"));

@@ -10,8 +10,6 @@ use sha2::{Digest, Sha256};
 use crate::agents::push::{BrowserSubscription, browser_keys};
 use crate::http::{ApiError, FieldError};
 
-const ENDPOINT_MAX: usize = 2048;
-
 /// The open config and the subscription to seal.
 pub fn clean(object: &Map<String, Value>, allow_private: bool) -> Result<(Value, BrowserSubscription), ApiError> {
     let mut errors: Vec<FieldError> = object
@@ -20,15 +18,7 @@ pub fn clean(object: &Map<String, Value>, allow_private: bool) -> Result<(Value,
         .map(|key| FieldError::new(format!("config.{key}"), "is not a setting of this channel"))
         .collect();
     let endpoint = match object.get("endpoint") {
-        Some(Value::String(url)) if url.len() > ENDPOINT_MAX => {
-            errors.push(FieldError::new("config.endpoint", format!("must be at most {ENDPOINT_MAX} characters")));
-            None
-        }
-        Some(Value::String(url)) => match crate::agents::ssrf::check_url(url.trim(), allow_private) {
-            Ok(url) if url.scheme() != "https" && !allow_private => {
-                errors.push(FieldError::new("config.endpoint", "must be an https URL"));
-                None
-            }
+        Some(Value::String(url)) => match crate::agents::ssrf::check_https_url(url, allow_private) {
             Ok(url) => Some(url),
             Err(why) => {
                 errors.push(FieldError::new("config.endpoint", why));
