@@ -51,6 +51,7 @@ fn routes(r: &mut Routes) {
     crate::watchers::routes::configure(r);
     crate::contacts::routes::configure(r);
     crate::family::routes::configure(r);
+    crate::calendars::routes::configure(r);
     crate::escalation::shared::configure(r);
     crate::escalation::link_routes::configure(r);
     crate::escalation::got_it::configure(r);

@@ -147,6 +147,8 @@ pub struct Config {
     /// Benchmarks only (the queue-only scenario): channels that succeed without sending anything.
     pub worker_noop_channels: bool,
     pub offer_timeout: Duration,
+    /// How often a calendar is fetched again (`CALENDAR_SYNC_INTERVAL_SECS`).
+    pub calendar_sync_interval: chrono::Duration,
     pub delivery_lease: Duration,
     pub shutdown_grace: Duration,
     pub usage_suspension_allowance_per_window: u32,
@@ -237,6 +239,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("WORKER_CONCURRENCY", "64", "sends in flight per worker"),
     ("WEBHOOK_ALLOW_PRIVATE", "false", "let webhooks reach loopback and private addresses"),
     ("OFFER_TIMEOUT_SECS", "30", "re-offer a pending delivery to the stream after this long"),
+    ("CALENDAR_SYNC_INTERVAL_SECS", "3600", "how often each connected calendar is fetched again"),
     (
         "DELIVERY_LEASE_SECS",
         "15",
@@ -483,6 +486,7 @@ impl Config {
                 noop => noop,
             },
             offer_timeout: Duration::from_secs(src.number("OFFER_TIMEOUT_SECS", 30, 1, 3600)?),
+            calendar_sync_interval: chrono::Duration::seconds(src.number("CALENDAR_SYNC_INTERVAL_SECS", 3600, 1, 86_400)?),
             delivery_lease: Duration::from_secs(src.number("DELIVERY_LEASE_SECS", 15, 5, 3600)?),
             shutdown_grace: Duration::from_secs(src.number("SHUTDOWN_GRACE_SECS", 30, 0, 600)?),
             usage_suspension_allowance_per_window: src.number(

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod agents;
 pub mod api;
 pub mod billing;
+pub mod calendars;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -17,6 +17,8 @@ pub enum Limit {
     /// Channel subscriptions.
     Channels,
     TrustedContacts,
+    /// Connected calendars.
+    Calendars,
 }
 
 impl Limit {
@@ -26,6 +28,7 @@ impl Limit {
             Limit::Reminders => limits.reminders.map(u64::from),
             Limit::Channels => limits.channels.map(u64::from),
             Limit::TrustedContacts => Some(u64::from(limits.trusted_contacts)),
+            Limit::Calendars => Some(u64::from(limits.calendars)),
         }
     }
 
@@ -34,6 +37,7 @@ impl Limit {
             Limit::Reminders => "active reminders",
             Limit::Channels => "channel subscriptions",
             Limit::TrustedContacts => "trusted contacts",
+            Limit::Calendars => "connected calendars",
         }
     }
 
@@ -43,6 +47,7 @@ impl Limit {
             Limit::Reminders => store::count_reminders(conn, owner).await,
             Limit::Channels => store::count_channels(conn, owner).await,
             Limit::TrustedContacts => store::count_contacts(conn, owner).await,
+            Limit::Calendars => store::count_calendars(conn, owner).await,
         }
     }
 }

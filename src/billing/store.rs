@@ -168,6 +168,14 @@ pub async fn count_channels(conn: &mut AsyncPgConnection, user: UserId) -> Query
 }
 
 /// Contacts that hold a slot: invited or accepted (declined and opted-out ones free theirs).
+pub async fn count_calendars(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
+    crate::db::schema::calendars::table
+        .filter(crate::db::schema::calendars::user_id.eq(user))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 pub async fn count_contacts(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
     trusted_contacts::table
         .filter(trusted_contacts::user_id.eq(user))

@@ -87,6 +87,7 @@ impl ReminderForm {
             schedule,
             exclude_dates: None,
             skip_weekends: None,
+            skip_holidays: None,
             completion_criteria: None,
         })
     }
@@ -247,6 +248,7 @@ impl ReminderForm {
             schedule,
             exclude_dates: None,
             skip_weekends: None,
+            skip_holidays: None,
             completion_criteria: None,
             status: None,
             version: self.version.trim().parse().ok(),

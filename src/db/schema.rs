@@ -73,15 +73,52 @@ diesel::table! {
 }
 
 diesel::table! {
-    calendar_connections (id) {
+    calendar_events (calendar_id, uid, starts_at) {
+        calendar_id -> Uuid,
+        user_id -> Uuid,
+        uid -> Text,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        summary -> Text,
+        categories -> Array<Text>,
+        all_day -> Bool,
+        busy -> Bool,
+    }
+}
+
+diesel::table! {
+    calendar_rules (id) {
+        id -> Uuid,
+        calendar_id -> Uuid,
+        user_id -> Uuid,
+        #[sql_name = "match"]
+        match_ -> Jsonb,
+        action -> Text,
+        reminder_ids -> Nullable<Array<Uuid>>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    calendars (id) {
         id -> Uuid,
         user_id -> Uuid,
-        provider -> Text,
-        external_account -> Text,
-        token_ciphertext -> Nullable<Bytea>,
-        sync_state -> Jsonb,
+        name -> Text,
+        kind -> Text,
+        source_host -> Text,
+        source_ciphertext -> Bytea,
+        holidays -> Bool,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        status -> Text,
+        last_error -> Nullable<Text>,
+        failures -> Int4,
+        event_count -> Int4,
+        skipped_events -> Int4,
+        last_synced_at -> Nullable<Timestamptz>,
+        expanded_at -> Nullable<Timestamptz>,
+        next_sync_at -> Timestamptz,
         created_at -> Timestamptz,
-        updated_at -> Timestamptz,
     }
 }
 
@@ -363,6 +400,7 @@ diesel::table! {
         timezone -> Text,
         exclude_dates -> Array<Nullable<Date>>,
         skip_weekends -> Bool,
+        skip_holidays -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -683,7 +721,9 @@ diesel::joinable!(admin_actions -> users (target_user_id));
 diesel::joinable!(admin_users -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(audit_trails -> users (actor_user_id));
-diesel::joinable!(calendar_connections -> users (user_id));
+diesel::joinable!(calendar_events -> calendars (calendar_id));
+diesel::joinable!(calendar_rules -> calendars (calendar_id));
+diesel::joinable!(calendars -> users (user_id));
 diesel::joinable!(completion_criteria -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> reminders (reminder_id));
 diesel::joinable!(completion_hooks -> users (user_id));
@@ -742,7 +782,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     agent_definitions,
     api_keys,
     audit_trails,
-    calendar_connections,
+    calendar_events,
+    calendar_rules,
+    calendars,
     completion_criteria,
     completion_hooks,
     console_sessions,

@@ -6,6 +6,7 @@
 
 mod advance;
 mod bad_rows;
+mod calendar;
 pub mod channel_health;
 pub mod deliveries;
 mod episodes;

@@ -106,6 +106,7 @@ pub fn input(key: TemplateKey) -> ReminderInput {
         },
         exclude_dates: None,
         skip_weekends: None,
+        skip_holidays: None,
         completion_criteria: None,
     }
 }

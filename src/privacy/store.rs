@@ -73,7 +73,9 @@ pub const OWNED: &[Owned] = &[
     by_user("watchers"),
     by_user("watcher_events"),
     by_user("watch_addresses"),
-    by_user("calendar_connections"),
+    by_user("calendars"),
+    by_user("calendar_events"),
+    by_user("calendar_rules"),
 ];
 
 /// Every other table, and why a person's export leaves it out.

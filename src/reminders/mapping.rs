@@ -129,7 +129,11 @@ fn parse_local(raw: &str, tz: Option<chrono_tz::Tz>) -> Option<NaiveDateTime> {
 }
 
 /// The row that stores `schedule` for `reminder_id`.
-pub fn schedule_row(reminder_id: ReminderId, schedule: &Schedule) -> Result<ScheduleRow, anyhow::Error> {
+pub fn schedule_row(
+    reminder_id: ReminderId,
+    schedule: &Schedule,
+    skip_holidays: bool,
+) -> Result<ScheduleRow, anyhow::Error> {
     let mut row = ScheduleRow {
         reminder_id,
         kind: String::new(),
@@ -141,6 +145,7 @@ pub fn schedule_row(reminder_id: ReminderId, schedule: &Schedule) -> Result<Sche
         timezone: schedule.tz.name().to_owned(),
         exclude_dates: schedule.exclude_dates.iter().copied().map(Some).collect(),
         skip_weekends: schedule.skip_weekends,
+        skip_holidays,
     };
     match &schedule.kind {
         ScheduleKind::Once { at } => (row.kind, row.trigger_at) = ("once".to_owned(), Some(*at)),
@@ -214,6 +219,7 @@ pub fn reminder_view(full: ReminderFull) -> Result<ReminderView, anyhow::Error> 
         schedule: schedule_view(&schedule)?,
         exclude_dates: schedule.exclude_dates.iter().flatten().copied().collect(),
         skip_weekends: schedule.skip_weekends,
+        skip_holidays: schedule.skip_holidays,
         completion_criteria,
         next_trigger_at: reminder.next_trigger_at,
         snoozed_until: reminder.snoozed_until,

@@ -79,6 +79,8 @@ pub struct ScheduleRow {
     pub timezone: String,
     pub exclude_dates: Vec<Option<NaiveDate>>,
     pub skip_weekends: bool,
+    /// Occurrences on a day of the owner's holiday calendars are skipped.
+    pub skip_holidays: bool,
 }
 
 /// A `completion_criteria` row.

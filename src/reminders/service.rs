@@ -99,6 +99,7 @@ pub async fn create(
     check_profile(conn, owner, input.escalation_profile_id.into(), &mut errors).await?;
     let excludes = input.exclude_dates.unwrap_or_default();
     let skip = input.skip_weekends.unwrap_or(false);
+    let skip_holidays = input.skip_holidays.unwrap_or(false);
     let schedule = schedule_from_input(&input.schedule, user_zone, excludes, skip, now, &mut errors);
     // The id is not known yet; the row gets it below.
     let completion = input.completion_criteria.map(|c| completion_row(ReminderId(Uuid::nil()), c, &mut errors));
@@ -119,7 +120,8 @@ pub async fn create(
         .transaction::<_, ApiError, _>(async move |conn| {
             ensure_slot(conn, tiers, owner).await?;
             let reminder = store::insert(conn, &new).await?;
-            store::put_schedule(conn, &schedule_row(reminder.id, &schedule).map_err(ApiError::internal)?).await?;
+            let row = schedule_row(reminder.id, &schedule, skip_holidays).map_err(ApiError::internal)?;
+            store::put_schedule(conn, &row).await?;
             let completion = completion.unwrap_or_else(|| CompletionRow {
                 reminder_id: reminder.id,
                 kind: "manual".to_owned(),
@@ -231,7 +233,9 @@ pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: Remin
         check_profile(conn, owner, profile.into(), &mut errors).await?;
         changes.escalation_profile_id = Some(profile.into());
     }
-    let stored = schedule_of(&store::schedule_for(conn, id).await?).map_err(ApiError::internal)?;
+    let stored_row = store::schedule_for(conn, id).await?;
+    let skip_holidays = patch.skip_holidays.unwrap_or(stored_row.skip_holidays);
+    let stored = schedule_of(&stored_row).map_err(ApiError::internal)?;
     let excludes = patch.exclude_dates.clone().unwrap_or_else(|| stored.exclude_dates.clone());
     let skip = patch.skip_weekends.unwrap_or(stored.skip_weekends);
     let schedule = match &patch.schedule {
@@ -247,6 +251,7 @@ pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: Remin
                 }
             }
         }
+        None if patch.skip_holidays.is_some() => Some(stored.clone()),
         None => None,
     };
     let status = match &patch.status {
@@ -263,7 +268,7 @@ pub async fn update(conn: &mut AsyncPgConnection, tiers: &TierTable, edit: Remin
     let effective = schedule.clone().unwrap_or(stored);
     if let Some(schedule) = &schedule {
         changes.timezone = Some(schedule.tz.name().to_owned());
-        store::put_schedule(conn, &schedule_row(id, schedule).map_err(ApiError::internal)?).await?;
+        store::put_schedule(conn, &schedule_row(id, schedule, skip_holidays).map_err(ApiError::internal)?).await?;
     }
     if let Some(completion) = &completion {
         store::put_completion(conn, completion).await?;

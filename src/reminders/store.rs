@@ -216,6 +216,30 @@ pub async fn postpone_unreadable(
 /// The scheduler fired each of `ids`: they are active again (a snooze ended by firing) and wait for
 /// their `next` occurrence (None: no more). Takes a shared connection so the engine can pipeline it with
 /// the other statements of its transaction.
+/// Snoozes reminders until an instant with their next regular occurrence kept (a calendar's
+/// `SNOOZE_UNTIL_END`, in the fire step's transaction).
+pub async fn snooze_until(
+    mut conn: &AsyncPgConnection,
+    rows: &[(ReminderId, DateTime<Utc>, Option<DateTime<Utc>>)],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<ReminderId> = rows.iter().map(|r| r.0).collect();
+    let until: Vec<DateTime<Utc>> = rows.iter().map(|r| r.1).collect();
+    let next: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.2).collect();
+    diesel::sql_query(
+        "UPDATE reminders r SET status = 'snoozed', snoozed_until = v.until, next_trigger_at = v.next
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS v(id, until, next) WHERE r.id = v.id",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Timestamptz>, _>(until)
+    .bind::<Array<Nullable<Timestamptz>>, _>(next)
+    .execute(&mut conn)
+    .await
+}
+
 pub async fn mark_fired(
     mut conn: &AsyncPgConnection,
     ids: &[ReminderId],

@@ -52,6 +52,8 @@ pub struct ReminderInput {
     pub schedule: ScheduleInput,
     pub exclude_dates: Option<Vec<NaiveDate>>,
     pub skip_weekends: Option<bool>,
+    /// Skip occurrences on a day of any of your holiday calendars (`/v1/calendars` with `holidays: true`).
+    pub skip_holidays: Option<bool>,
     pub completion_criteria: Option<CompletionInput>,
 }
 
@@ -68,6 +70,8 @@ pub struct ReminderPatch {
     pub schedule: Option<ScheduleInput>,
     pub exclude_dates: Option<Vec<NaiveDate>>,
     pub skip_weekends: Option<bool>,
+    /// Skip occurrences on a day of any of your holiday calendars (`/v1/calendars` with `holidays: true`).
+    pub skip_holidays: Option<bool>,
     pub completion_criteria: Option<CompletionInput>,
     /// `active` (reactivate; counts against the tier quota) or `archived`. Snooze and complete have their own routes.
     pub status: Option<String>,
@@ -123,6 +127,7 @@ pub struct ReminderView {
     pub schedule: ScheduleView,
     pub exclude_dates: Vec<NaiveDate>,
     pub skip_weekends: bool,
+    pub skip_holidays: bool,
     pub completion_criteria: CompletionView,
     /// When the reminder next fires; null when it never will again (completed, exhausted, archived).
     pub next_trigger_at: Option<DateTime<Utc>>,

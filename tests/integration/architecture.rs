@@ -34,6 +34,8 @@ const LAYERS: &[&str] = &[
     "agents",
     "contacts",
     "family",
+    // Connected calendars and their rules; weighed by reminders (preview) and escalation (engine, snooze phrases).
+    "calendars",
     "profiles",
     "reminders",
     // A new account's first steps: reads accounts, agents and reminders, creates through reminders.

@@ -14,6 +14,7 @@
 //! With the `diesel` feature, ids and statuses map to SQL; with `utoipa`, shared types describe themselves in
 //! the OpenAPI document. Neither adds I/O.
 
+pub mod calendar;
 pub mod channel;
 pub mod completion;
 pub mod delivery;

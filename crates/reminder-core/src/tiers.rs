@@ -56,6 +56,8 @@ pub struct TierLimits {
     pub sms_per_month: u32,
     /// People in the owner's family group, who may be shared reminders (the FAMILY tier's `sharedReminders`).
     pub family_members: u32,
+    /// Connected calendars (ICS or CalDAV); PERSONAL and above.
+    pub calendars: u32,
 }
 
 /// A partial [`TierLimits`] as `TIER_LIMITS` spells it; a missing field keeps the default.
@@ -71,6 +73,7 @@ struct LimitsOverride {
     api_requests_per_hour: Option<u64>,
     sms_per_month: Option<u32>,
     family_members: Option<u32>,
+    calendars: Option<u32>,
 }
 
 /// `null` in the override means "unlimited", an absent field "keep the default".
@@ -99,12 +102,13 @@ impl Default for TierTable {
                 api_requests_per_hour,
                 sms_per_month,
                 family_members: 0,
+                calendars: 10,
             };
         let family = TierLimits { family_members: 5, ..tier(2_500, None, None, 20, 10_000, 400) };
         TierTable {
             limits: [
-                tier(0, Some(3), Some(1), 0, 100, 5),
-                tier(500, Some(20), Some(5), 2, 1_000, 50),
+                TierLimits { calendars: 0, ..tier(0, Some(3), Some(1), 0, 100, 5) },
+                TierLimits { calendars: 3, ..tier(500, Some(20), Some(5), 2, 1_000, 50) },
                 tier(1_500, None, None, 10, 10_000, 200),
                 family,
             ],
@@ -127,6 +131,7 @@ impl TierTable {
             limits.api_requests_per_hour = o.api_requests_per_hour.unwrap_or(limits.api_requests_per_hour);
             limits.sms_per_month = o.sms_per_month.unwrap_or(limits.sms_per_month);
             limits.family_members = o.family_members.unwrap_or(limits.family_members);
+            limits.calendars = o.calendars.unwrap_or(limits.calendars);
         }
         Ok(table)
     }

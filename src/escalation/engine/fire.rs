@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reminder_core::calendar::{Effect, Occurrence};
 use reminder_core::ids::{EpisodeId, ReminderId, UserId};
 use reminder_core::machine;
 use reminder_core::machine::EpisodeStatus;
@@ -14,7 +15,7 @@ use reminder_core::plan::{self, ProfileSettings, TierSpec};
 use reminder_core::schedule::{Schedule, ScheduleError};
 use reminder_core::status::ReminderStatus;
 
-use super::{BATCH, Lead, bad_rows, deliveries, episodes, fence, offer, recipients};
+use super::{BATCH, Lead, bad_rows, calendar, deliveries, episodes, fence, offer, recipients};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes as store;
@@ -87,6 +88,75 @@ impl DueReminder {
     }
 }
 
+impl DueReminder {
+    /// The occurrence as the calendar judges it.
+    fn occurrence(&self, firing: &Firing) -> Occurrence {
+        let last_delay = firing.tiers.iter().map(|t| t.delay_minutes).max().unwrap_or(0);
+        Occurrence {
+            reminder: self.id.0,
+            at: firing.occurrence_at,
+            zone: reminder_core::timezone::parse_zone(&self.schedule.timezone).unwrap_or(chrono_tz::UTC),
+            critical: self.owner.importance == "critical",
+            skip_holidays: self.schedule.skip_holidays,
+            span: chrono::Duration::minutes(i64::from(last_delay)),
+        }
+    }
+}
+
+/// What the calendar holds back in one batch, written in the batch's transaction.
+#[derive(Default)]
+struct Held<'a> {
+    /// Skipped (to the next occurrence) or paused (to the block's end): the reminder's next trigger moves.
+    moved: Vec<ReminderId>,
+    moved_to: Vec<Option<DateTime<Utc>>>,
+    /// Snoozed until the block's end, with the next regular occurrence.
+    snoozed: Vec<(ReminderId, DateTime<Utc>, Option<DateTime<Utc>>)>,
+    log: Vec<(UserId, ReminderId, DateTime<Utc>, &'a Effect, chrono_tz::Tz)>,
+}
+
+impl<'a> Held<'a> {
+    /// Applies `effect` to one firing: false when it does not fire now.
+    fn keep(&mut self, reminder: &DueReminder, firing: &mut Firing, effect: Option<&'a Effect>, now: DateTime<Utc>) -> bool {
+        let Some(effect) = effect else { return true };
+        let fires = match effect {
+            Effect::Skip { .. } if firing.next.is_some() => {
+                self.moved.push(reminder.id);
+                self.moved_to.push(firing.next);
+                false
+            }
+            // A one-off has no next occurrence to skip to: it fires.
+            Effect::Skip { .. } | Effect::None => return true,
+            Effect::Pause { until, .. } => {
+                self.moved.push(reminder.id);
+                self.moved_to.push(Some(*until));
+                false
+            }
+            Effect::Snooze { until, .. } => {
+                self.snoozed.push((reminder.id, *until, firing.next));
+                false
+            }
+            Effect::Faster { before, .. } => {
+                let delays: Vec<u32> = firing.tiers.iter().map(|t| t.delay_minutes).collect();
+                let squeezed = reminder_core::calendar::squeeze(&delays, now, *before);
+                firing.tiers.iter_mut().zip(squeezed).for_each(|(tier, delay)| tier.delay_minutes = delay);
+                true
+            }
+        };
+        let zone = reminder_core::timezone::parse_zone(&reminder.owner.user_timezone).unwrap_or(chrono_tz::UTC);
+        self.log.push((reminder.user_id, reminder.id, firing.occurrence_at, effect, zone));
+        fires
+    }
+
+    async fn write(self, conn: &AsyncPgConnection) -> anyhow::Result<()> {
+        if !self.moved.is_empty() {
+            reminders::store::mark_fired(conn, &self.moved, &self.moved_to).await?;
+        }
+        reminders::store::snooze_until(conn, &self.snoozed).await?;
+        calendar::record(conn, &self.log).await?;
+        Ok(())
+    }
+}
+
 /// How long a reminder whose row does not read waits before the scheduler tries it again.
 const UNREADABLE_RETRY: chrono::Duration = chrono::Duration::minutes(5);
 
@@ -112,7 +182,7 @@ const SELECT_DUE: &str = "
     SELECT r.id, r.user_id, r.status, r.next_trigger_at, r.snoozed_until,
            p.tiers, p.repeat_count, p.ack_window_minutes, p.loop_gap_minutes,
            s.reminder_id, s.kind, s.trigger_at, s.expression, s.interval_minutes, s.start_at, s.dtstart,
-           s.timezone, s.exclude_dates, s.skip_weekends,
+           s.timezone, s.exclude_dates, s.skip_weekends, s.skip_holidays,
            {owner}
     FROM picked
     JOIN reminders r ON r.id = picked.id
@@ -143,7 +213,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
             if due.is_empty() {
                 return Ok((0, Vec::new()));
             }
-            let mut firing = Vec::with_capacity(due.len());
+            let mut firing: Vec<(&DueReminder, Firing)> = Vec::with_capacity(due.len());
             let mut unreadable = Vec::new();
             for reminder in &due {
                 match reminder.decode(now) {
@@ -157,6 +227,16 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
             if !unreadable.is_empty() {
                 crate::reminders::store::postpone_unreadable(shared, &unreadable, now + UNREADABLE_RETRY).await?;
             }
+            // Calendars first: an occurrence skipped, paused or snoozed by one does not fire now.
+            let occurrences: Vec<(UserId, Occurrence)> = firing
+                .iter()
+                .filter(|(reminder, _)| reminder.status == ReminderStatus::Active)
+                .map(|(reminder, firing)| (reminder.user_id, reminder.occurrence(firing)))
+                .collect();
+            let effects = calendar::weigh(shared, &occurrences).await?;
+            let mut held = Held::default();
+            firing.retain_mut(|(reminder, firing)| held.keep(reminder, firing, effects.get(&reminder.id), now));
+            held.write(shared).await?;
             if firing.is_empty() {
                 return Ok((due.len(), Vec::new()));
             }
