@@ -5,6 +5,7 @@ mod binary;
 pub mod database;
 pub mod pgbouncer;
 pub mod postgres;
+pub mod radicale;
 pub mod smtp;
 
 use std::collections::HashMap;

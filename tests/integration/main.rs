@@ -12,6 +12,7 @@ pub mod admin;
 mod architecture;
 mod billing;
 mod channel_health;
+mod calendars;
 mod channels;
 mod console;
 mod contact_replies;
