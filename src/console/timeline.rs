@@ -23,6 +23,8 @@ pub struct Timeline {
     pub skipped: Vec<String>,
     /// Some step reaches nobody because no channel is set up for it.
     pub unreached: bool,
+    /// What a calendar changes about this occurrence, in a sentence.
+    pub calendar: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,7 +58,9 @@ fn shorten(text: String, max: usize) -> String {
 /// Rows for every step of the preview, in the viewer's zone; None when the reminder will not fire again.
 pub fn build(preview: &PreviewView, tz: Tz) -> Option<Timeline> {
     preview.occurrence_at?;
-    Some(draw(&preview.steps, &preview.skipped, tz))
+    let mut timeline = draw(&preview.steps, &preview.skipped, tz);
+    timeline.calendar = preview.calendar.as_ref().map(|change| change.description.clone());
+    Some(timeline)
 }
 
 /// Rows for `steps` in the viewer's zone, with the targets that will be skipped.
@@ -99,6 +103,7 @@ pub fn draw(steps: &[PreviewStep], skipped: &[SkippedTarget], tz: Tz) -> Timelin
             || skipped.iter().any(|skip| skip.reason.starts_with("no active ")),
         rows,
         skipped: skipped_lines(skipped),
+        calendar: None,
     }
 }
 

@@ -6,6 +6,7 @@ mod timeline;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use reminder_core::calendar::{Effect, Occurrence};
 use reminder_core::ids::{ProfileId, ReminderId, UserId};
 use reminder_core::status::ReminderStatus;
 use reminder_core::timezone::parse_zone;
@@ -35,10 +36,23 @@ pub struct PreviewView {
     pub quiet_hours: Option<String>,
     pub repeat: u8,
     pub loop_gap_minutes: u32,
+    /// What the owner's calendars change about this occurrence (a rule or a holiday); the steps already
+    /// show it (a pause or snooze starts them at its end, hurrying squeezes them).
+    pub calendar: Option<CalendarChange>,
     pub steps: Vec<PreviewStep>,
     /// Targets that will not be reached, once per tier (the same holds in every loop).
     pub skipped: Vec<SkippedTarget>,
     pub cost: PreviewCost,
+}
+
+/// A calendar's change to the previewed occurrence.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarChange {
+    /// `skip`, `pause`, `snooze` or `faster`.
+    pub effect: String,
+    /// In a sentence, in the user's zone.
+    pub description: String,
 }
 
 /// One tier of one loop.
@@ -129,7 +143,22 @@ pub async fn preview(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId
         ReminderStatus::Active => reminder.next_trigger_at,
         ReminderStatus::Completed | ReminderStatus::Archived => None,
     };
-    let tiers = profile.parsed_tiers().map_err(ApiError::internal)?;
+    let mut tiers = profile.parsed_tiers().map_err(ApiError::internal)?;
+    let (occurrence_at, calendar) = match occurrence_at.filter(|_| reminder.status == ReminderStatus::Active) {
+        Some(at) => {
+            let schedule = store::schedule_for(conn, id).await?;
+            let occurrence = Occurrence {
+                reminder: id.0,
+                at,
+                zone: parse_zone(&schedule.timezone).unwrap_or(user.tz),
+                critical: reminder.importance == "critical",
+                skip_holidays: schedule.skip_holidays,
+                span: chrono::Duration::minutes(i64::from(tiers.iter().map(|t| t.delay_minutes).max().unwrap_or(0))),
+            };
+            calendar_change(conn, owner, &occurrence, &mut tiers, user.tz).await?
+        }
+        None => (occurrence_at, None),
+    };
     let inputs = timeline::Inputs {
         user_tz: user.tz,
         quiet: user.quiet,
@@ -152,10 +181,43 @@ pub async fn preview(conn: &mut AsyncPgConnection, owner: UserId, id: ReminderId
         quiet_hours: user.quiet.map(|(s, e)| format!("{}-{}", s.format("%H:%M"), e.format("%H:%M"))),
         repeat: inputs.repeat,
         loop_gap_minutes: built.loop_gap_minutes,
+        calendar,
         steps: built.steps,
         skipped: built.skipped,
         cost: built.cost,
     })
+}
+
+/// What the owner's calendars do to `occurrence`: the occurrence the steps start from (a pause's or
+/// snooze's end; none for a skipped day) and the change, with `tiers` squeezed when it hurries.
+async fn calendar_change(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    occurrence: &Occurrence,
+    tiers: &mut [Tier],
+    tz: chrono_tz::Tz,
+) -> Result<(Option<DateTime<Utc>>, Option<CalendarChange>), ApiError> {
+    let margin = chrono::Duration::days(1);
+    let (from, to) = (occurrence.at - margin, occurrence.at + occurrence.span + margin);
+    let mut weighed = crate::calendars::store::around(&*conn, &[owner], from, to).await?;
+    let Some(mine) = weighed.remove(&owner) else { return Ok((Some(occurrence.at), None)) };
+    let effect = reminder_core::calendar::effect(occurrence, &mine.events, &mine.rules);
+    let starts = match &effect {
+        Effect::None => return Ok((Some(occurrence.at), None)),
+        Effect::Skip { .. } => Some(occurrence.at),
+        Effect::Pause { until, .. } | Effect::Snooze { until, .. } => Some(*until),
+        Effect::Faster { before, .. } => {
+            let delays: Vec<u32> = tiers.iter().map(|t| t.delay_minutes).collect();
+            let squeezed = reminder_core::calendar::squeeze(&delays, occurrence.at, *before);
+            tiers.iter_mut().zip(squeezed).for_each(|(tier, delay)| tier.delay_minutes = delay);
+            Some(occurrence.at)
+        }
+    };
+    let change = CalendarChange {
+        effect: effect.name().unwrap_or_default().to_owned(),
+        description: effect.describe(tz).unwrap_or_default(),
+    };
+    Ok((starts, Some(change)))
 }
 
 /// A ladder that is not (yet) a stored profile: the profile editor's tiers as typed.
