@@ -216,11 +216,11 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
     let ada = user(&app, "ada@example.com").await;
     let bob = user(&app, "bob@example.com").await;
     let now = app.state.clock.now();
-    let weekly = format!(
-        "SUMMARY:Swimming\r\nDTSTART;TZID=Europe/Berlin:{}\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=20\r\n",
-        (now - chrono::Duration::days(14)).with_timezone(&chrono_tz::Europe::Berlin).format("%Y%m%dT%H%M%S")
-    );
-    let document = calendar(&[("swim", weekly)]);
+    let start = (now - chrono::Duration::days(14)).with_timezone(&chrono_tz::Europe::Berlin).naive_local();
+    let start = chrono::Timelike::with_nanosecond(&start, 0).unwrap();
+    let local = |days: i64, hours: i64| (start + chrono::Duration::days(days) + chrono::Duration::hours(hours)).format("%Y%m%dT%H%M%S");
+    let series = format!("SUMMARY:Swimming\r\nDTSTART;TZID=Europe/Berlin:{}\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=20\r\n", local(0, 0));
+    let document = calendar(&[("swim", series.clone())]);
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(header("If-None-Match", "\"v1\""))
@@ -250,6 +250,8 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
 
     // Unchanged (304): the events stand, the fetch is recorded.
     let before = cal["lastSyncedAt"].clone();
+    // Seconds apart, so the next fetch's time differs.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     app.post(&format!("/v1/calendars/{id}/sync"), json!({}), Some(&ada)).await.data(200);
     calendar_when(&app, &ada, &id, |view| {
         view["lastSyncedAt"] != before && view["eventCount"] == count && view["status"] == "ok"
@@ -257,6 +259,34 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
     .await;
     let conditional = server.received_requests().await.unwrap().into_iter().filter(|r| r.headers.contains_key("if-none-match"));
     assert_eq!(conditional.count(), 1);
+
+    // A new version (a new ETag): next week's swim cancelled (EXDATE), the one after moved two hours later
+    // (RECURRENCE-ID). The stored instances are replaced.
+    let changed = calendar(&[
+        ("swim", format!("{series}EXDATE;TZID=Europe/Berlin:{}\r\n", local(21, 0))),
+        ("swim", format!(
+            "RECURRENCE-ID;TZID=Europe/Berlin:{}\r\nSUMMARY:Swimming (late)\r\nDTSTART;TZID=Europe/Berlin:{}\r\nDURATION:PT1H\r\n",
+            local(28, 0), local(28, 2)
+        )),
+    ]);
+    server.reset().await;
+    Mock::given(path("/ada.ics"))
+        .respond_with(ResponseTemplate::new(200).insert_header("ETag", "\"v2\"").set_body_string(changed))
+        .mount(&server)
+        .await;
+    app.post(&format!("/v1/calendars/{id}/sync"), json!({}), Some(&ada)).await.data(200);
+    calendar_when(&app, &ada, &id, |view| view["eventCount"] == count - 1).await;
+    let to = (now + chrono::Duration::days(35)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let events = app.get(&format!("/v1/calendars/{id}/events?to={to}"), Some(&ada)).await;
+    let summaries: Vec<String> = events.data(200).as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap().to_owned()).collect();
+    assert!(summaries.contains(&"Swimming (late)".to_owned()), "{summaries:?}");
+    let berlin_start = |e: &Value| {
+        DateTime::parse_from_rfc3339(e["startsAt"].as_str().unwrap()).unwrap().with_timezone(&chrono_tz::Europe::Berlin).naive_local()
+    };
+    let starts: Vec<_> = events.data(200).as_array().unwrap().iter().map(berlin_start).collect();
+    assert!(!starts.contains(&(start + chrono::Duration::days(21))), "the cancelled swim is gone: {starts:?}");
+    assert!(starts.contains(&(start + chrono::Duration::days(28) + chrono::Duration::hours(2))), "{starts:?}");
+    let count = count - 1;
 
     // The address now serves a sign-in page, then nothing: clear errors, the last events kept; Bob's calendar
     // on the same server syncs meanwhile.
