@@ -391,3 +391,51 @@ async fn bad_input_gets_field_errors_and_other_users_calendars_do_not_exist() {
     assert_eq!(refused.status, 403, "{}", refused.text);
     assert!(refused.text.contains("PERSONAL"), "{}", refused.text);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snooze_until_end_snoozes_and_a_long_block_ahead_hurries_the_tiers() {
+    let app = spawn("PERSONAL").await;
+    let ada = user(&app, "ada@example.com").await;
+    subscribe(&app, &user_id(&app, &ada).await, "email").await;
+    let now = app.state.clock.now();
+    let block_end = now + chrono::Duration::seconds(10);
+    let surgery = now + chrono::Duration::minutes(40);
+    let server = ics_server(calendar(&[
+        ("school", timed("School run", now - chrono::Duration::minutes(20), block_end)),
+        ("surgery", timed("Surgery shift", surgery, surgery + chrono::Duration::hours(3))),
+    ]))
+    .await;
+    let cal = connect(&app, &ada, json!({"name": "Life", "url": format!("{}/secret.ics", server.uri())})).await;
+    let rules = format!("/v1/calendars/{}/rules", cal["id"].as_str().unwrap());
+    let snooze_rule = json!({"match": {"summaryContains": "school"}, "action": "SNOOZE_UNTIL_END"});
+    app.post(&rules, snooze_rule, Some(&ada)).await.data(201);
+    let hurry_rule = json!({"match": {"summaryContains": "surgery", "busy": true}, "action": "ESCALATE_FASTER"});
+    app.post(&rules, hurry_rule, Some(&ada)).await.data(201);
+
+    // Due during the school run: snoozed until it ends, then fired as the snoozed occurrence.
+    let body = json!({"title": "Pills", "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": soon(&app, 2)}});
+    let pills = create(&app, &ada, body).await["id"].as_str().unwrap().to_owned();
+    let snoozed = until_some("the reminder is snoozed", || async {
+        let view = app.get(&format!("/v1/reminders/{pills}"), Some(&ada)).await.data(200).clone();
+        (view["status"] == "snoozed").then_some(view)
+    })
+    .await;
+    let until = DateTime::parse_from_rfc3339(snoozed["snoozedUntil"].as_str().unwrap()).unwrap();
+    assert_eq!(until.timestamp(), block_end.timestamp());
+    let fired = episode_fired_at(&app, &pills).await;
+    assert!(fired.timestamp() >= block_end.timestamp(), "fired at {fired}, before the school run ended");
+    assert_eq!(scalar(&app, &events_kind(&pills, "calendar_snooze")).await, "1");
+
+    // The school run is over; the surgery shift starts in 40 minutes: Gentle's second tier (an hour) and
+    // third (three hours) are squeezed so every tier is due before it starts.
+    let body = json!({"title": "Call back", "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
+    let call = create(&app, &ada, body).await["id"].as_str().unwrap().to_owned();
+    episode_fired_at(&app, &call).await;
+    let sql = format!(
+        "SELECT (extract(epoch FROM next_step_at - fired_at) / 60)::int::text AS value FROM escalations WHERE reminder_id = '{call}'"
+    );
+    let minutes: i64 = scalar(&app, &sql).await.parse().unwrap();
+    // The next step with a target here (email only) is the third tier: 39 or 40 minutes, not 180.
+    assert!((12..=40).contains(&minutes), "the next tier is due {minutes} min after firing, after the shift starts");
+    assert_eq!(scalar(&app, &events_kind(&call, "calendar_faster")).await, "1");
+}
