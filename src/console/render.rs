@@ -44,6 +44,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("contact_edit.html", include_str!("templates/contact_edit.html")),
         ("contact_remove.html", include_str!("templates/contact_remove.html")),
         ("timeline.html", include_str!("templates/timeline.html")),
+        ("calendars.html", include_str!("templates/calendars.html")),
         ("profiles.html", include_str!("templates/profiles.html")),
         ("profile.html", include_str!("templates/profile.html")),
         ("profile_delete.html", include_str!("templates/profile_delete.html")),

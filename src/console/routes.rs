@@ -7,6 +7,7 @@ mod channels;
 mod contacts;
 mod dashboard;
 mod evidence;
+mod calendars;
 mod family;
 mod google;
 mod notifications;
@@ -42,6 +43,14 @@ use crate::state::AppState;
 /// opens a console session for a page's sign-in.
 pub fn api_routes(r: &mut crate::http::Routes) {
     google::configure(r);
+}
+
+fn calendar_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/calendars").get(calendars::show).post(calendars::connect))
+        .service(web::resource("/calendars/{id}/sync").post(calendars::sync))
+        .service(web::resource("/calendars/{id}/delete").post(calendars::disconnect))
+        .service(web::resource("/calendars/{id}/rules").post(calendars::add_rule))
+        .service(web::resource("/calendars/{id}/rules/delete").post(calendars::delete_rule));
 }
 
 fn family_routes(cfg: &mut web::ServiceConfig) {
@@ -94,6 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/settings/sessions/{id}/revoke").post(security::revoke_session))
         .service(web::resource("/settings/export").get(settings::export))
         .service(web::resource("/settings/delete").post(security::delete_account))
+        .configure(calendar_routes)
         .configure(family_routes)
         .service(web::resource("/contacts").get(contacts::list).post(contacts::invite))
         .service(web::resource("/contacts/{id}/edit").get(contacts::edit_form).post(contacts::edit))

@@ -21,7 +21,7 @@ fn ics_time(at: DateTime<Utc>) -> String {
 }
 
 /// A VCALENDAR with one VEVENT per `(uid, extra properties)`.
-fn calendar(events: &[(&str, String)]) -> String {
+pub fn calendar(events: &[(&str, String)]) -> String {
     let body: String = events
         .iter()
         .map(|(uid, props)| format!("BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n{props}END:VEVENT\r\n"))
@@ -29,11 +29,11 @@ fn calendar(events: &[(&str, String)]) -> String {
     format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{body}END:VCALENDAR\r\n")
 }
 
-fn timed(summary: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+pub fn timed(summary: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     format!("SUMMARY:{summary}\r\nDTSTART:{}\r\nDTEND:{}\r\n", ics_time(from), ics_time(to))
 }
 
-async fn ics_server(body: String) -> MockServer {
+pub async fn ics_server(body: String) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/secret.ics"))

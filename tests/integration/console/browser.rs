@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 mod accessibility;
 mod account;
 mod admin;
+mod calendars;
 mod family;
 mod profiles;
 mod push;
