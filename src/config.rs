@@ -486,7 +486,12 @@ impl Config {
                 noop => noop,
             },
             offer_timeout: Duration::from_secs(src.number("OFFER_TIMEOUT_SECS", 30, 1, 3600)?),
-            calendar_sync_interval: chrono::Duration::seconds(src.number("CALENDAR_SYNC_INTERVAL_SECS", 3600, 1, 86_400)?),
+            calendar_sync_interval: chrono::Duration::seconds(src.number(
+                "CALENDAR_SYNC_INTERVAL_SECS",
+                3600,
+                1,
+                86_400,
+            )?),
             delivery_lease: Duration::from_secs(src.number("DELIVERY_LEASE_SECS", 15, 5, 3600)?),
             shutdown_grace: Duration::from_secs(src.number("SHUTDOWN_GRACE_SECS", 30, 0, 600)?),
             usage_suspension_allowance_per_window: src.number(

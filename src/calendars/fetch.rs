@@ -83,8 +83,9 @@ pub async fn caldav(
 
 /// Every `calendar-data` of a multistatus answer.
 fn calendar_data(xml: &str) -> Result<Vec<String>, String> {
-    let document = roxmltree::Document::parse(xml)
-        .map_err(|err| format!("The CalDAV server's answer is not XML ({err}); is this a calendar collection's URL?"))?;
+    let document = roxmltree::Document::parse(xml).map_err(|err| {
+        format!("The CalDAV server's answer is not XML ({err}); is this a calendar collection's URL?")
+    })?;
     let caldav = "urn:ietf:params:xml:ns:caldav";
     if document.root_element().tag_name().name() != "multistatus" {
         return Err("The CalDAV server did not answer with a multistatus; is this a calendar collection's URL?".into());
@@ -99,13 +100,17 @@ fn calendar_data(xml: &str) -> Result<Vec<String>, String> {
 fn check_status(status: StatusCode, caldav: bool) -> Result<(), String> {
     match status.as_u16() {
         200 | 207 => Ok(()),
-        401 | 403 if caldav => Err(format!("The CalDAV server refused the user name or app password (HTTP {}).", status.as_u16())),
+        401 | 403 if caldav => {
+            Err(format!("The CalDAV server refused the user name or app password (HTTP {}).", status.as_u16()))
+        }
         401 | 403 => Err(format!(
             "The calendar refused the address (HTTP {}); it may have been reset. Copy the secret address again.",
             status.as_u16()
         )),
         404 | 410 => Err(format!("No calendar at that address (HTTP {}).", status.as_u16())),
-        300..=399 => Err(format!("The address redirects elsewhere (HTTP {}); give the final address.", status.as_u16())),
+        300..=399 => {
+            Err(format!("The address redirects elsewhere (HTTP {}); give the final address.", status.as_u16()))
+        }
         code => Err(format!("The calendar server answered HTTP {code}.")),
     }
 }
@@ -124,7 +129,9 @@ fn transport(err: &reqwest::Error, source: &Source) -> String {
 /// The body, refusing anything past [`MAX_BODY`] (counted while reading; Content-Length may lie).
 async fn read_capped(mut response: reqwest::Response) -> Result<String, String> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|_| "The connection broke while reading the calendar.".to_owned())? {
+    while let Some(chunk) =
+        response.chunk().await.map_err(|_| "The connection broke while reading the calendar.".to_owned())?
+    {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_BODY {
             return Err(format!("The calendar is larger than {} MiB.", MAX_BODY / 1024 / 1024));

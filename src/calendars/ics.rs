@@ -40,7 +40,12 @@ pub enum IcsError {
 
 /// The instances of `text` that overlap `from..to`, earliest first; `zone` (the owner's) places floating
 /// times and all-day dates. Returns them with the number of events that could not be read.
-pub fn expand(text: &str, zone: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(Vec<Instance>, usize), IcsError> {
+pub fn expand(
+    text: &str,
+    zone: Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Vec<Instance>, usize), IcsError> {
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if !text.get(..15).is_some_and(|head| head.eq_ignore_ascii_case("BEGIN:VCALENDAR")) {
         return Err(IcsError::NotICalendar);
@@ -52,12 +57,10 @@ pub fn expand(text: &str, zone: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> R
     let mut components = Vec::new();
     flatten(&calendar.components, &mut components);
     let zones = Zones::read(&components, zone);
-    let events: Vec<Option<Event>> = components.iter().filter(|c| c.name == "VEVENT").map(|c| Event::read(c, &zones)).collect();
-    let overridden: HashSet<(String, DateTime<Utc>)> = events
-        .iter()
-        .flatten()
-        .filter_map(|e| Some((e.uid.clone(), e.recurrence_id?)))
-        .collect();
+    let events: Vec<Option<Event>> =
+        components.iter().filter(|c| c.name == "VEVENT").map(|c| Event::read(c, &zones)).collect();
+    let overridden: HashSet<(String, DateTime<Utc>)> =
+        events.iter().flatten().filter_map(|e| Some((e.uid.clone(), e.recurrence_id?))).collect();
     let mut out = Vec::new();
     let mut unreadable = events.iter().filter(|e| e.is_none()).count();
     for event in events.iter().flatten() {
@@ -83,7 +86,12 @@ fn prop<'a>(component: &'a Component<'a>, name: &str) -> Option<&'a Property<'a>
 }
 
 fn param<'a>(property: &'a Property<'a>, key: &str) -> Option<&'a str> {
-    property.params.iter().find(|p| p.key.as_str().eq_ignore_ascii_case(key)).and_then(|p| p.val.as_ref()).map(|v| v.as_str())
+    property
+        .params
+        .iter()
+        .find(|p| p.key.as_str().eq_ignore_ascii_case(key))
+        .and_then(|p| p.val.as_ref())
+        .map(|v| v.as_str())
 }
 
 /// TEXT values as written: `\,` `\;` `\\` and `\n` escaped.
@@ -155,7 +163,9 @@ impl When {
     fn list(component: &Component, name: &str, zones: &Zones) -> Vec<When> {
         let properties = component.properties.iter().filter(|p| p.name.as_str().eq_ignore_ascii_case(name));
         properties
-            .flat_map(|p| p.val.as_str().split(',').filter_map(|v| When::read(v, param(p, "TZID"), zones)).collect::<Vec<_>>())
+            .flat_map(|p| {
+                p.val.as_str().split(',').filter_map(|v| When::read(v, param(p, "TZID"), zones)).collect::<Vec<_>>()
+            })
             .collect()
     }
 
@@ -210,7 +220,9 @@ impl Event {
         let end = prop(c, "DTEND").and_then(|p| When::of(p, zones));
         let length = match (start, end) {
             (When::Date(s), Some(When::Date(e))) => e - s,
-            (When::Local(s, _), Some(end @ When::Local(..))) => end.naive_in(zone_of(start, zones.owner), zones.owner) - s,
+            (When::Local(s, _), Some(end @ When::Local(..))) => {
+                end.naive_in(zone_of(start, zones.owner), zones.owner) - s
+            }
             _ => match prop(c, "DURATION").and_then(|p| duration(p.val.as_str())) {
                 Some(d) => d,
                 None if matches!(start, When::Date(_)) => Duration::days(1),
@@ -275,7 +287,8 @@ impl Event {
         let start = self.start.naive_in(tz, self.owner);
         let in_window = |i: &Instance| i.starts_at < to && i.ends_at > from;
         // An override stands for itself; a master's instance that an override replaces is dropped.
-        let replaced = |i: &Instance| self.recurrence_id.is_none() && overridden.contains(&(self.uid.clone(), i.starts_at));
+        let replaced =
+            |i: &Instance| self.recurrence_id.is_none() && overridden.contains(&(self.uid.clone(), i.starts_at));
         let mut starts = vec![start];
         if let (Some(rule), None) = (&self.rule, self.recurrence_id) {
             starts = self.expand_rule(rule, start, tz, to)?;

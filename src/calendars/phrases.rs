@@ -41,7 +41,9 @@ pub fn looked_for(phrase: &str) -> Option<String> {
 
 /// The event a phrase means: the matching one under way at `now`, else the next to start.
 pub fn pick<'a>(events: &'a [Event], subject: &str, now: DateTime<Utc>) -> Option<&'a Event> {
-    let named = |e: &&Event| contains_folded(&e.summary, subject) || e.categories.iter().any(|c| c.eq_ignore_ascii_case(subject));
+    let named = |e: &&Event| {
+        contains_folded(&e.summary, subject) || e.categories.iter().any(|c| c.eq_ignore_ascii_case(subject))
+    };
     let mut candidates: Vec<&Event> = events.iter().filter(|e| e.ends_at > now).filter(named).collect();
     if candidates.is_empty() && GENERIC.contains(&subject) {
         candidates = events.iter().filter(|e| e.ends_at > now && e.busy && !e.all_day).collect();

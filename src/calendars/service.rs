@@ -7,7 +7,9 @@ use reminder_core::ids::UserId;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::model::{CalendarInput, CalendarRow, CalendarView, EventView, EventsQuery, RuleInput, RuleRow, RuleView, Source};
+use super::model::{
+    CalendarInput, CalendarRow, CalendarView, EventView, EventsQuery, RuleInput, RuleRow, RuleView, Source,
+};
 use super::store::{self, NewCalendar};
 use crate::billing::limits::{self, Limit};
 use crate::http::{ApiError, FieldError};
@@ -65,7 +67,8 @@ fn validate(state: &AppState, input: CalendarInput) -> Result<(String, String, S
     match kind.as_str() {
         "caldav" => {
             user = Some(text("user", input.user.as_deref().unwrap_or(""), CREDENTIAL_MAX, &mut errors));
-            password = Some(text("appPassword", input.app_password.as_deref().unwrap_or(""), CREDENTIAL_MAX, &mut errors));
+            password =
+                Some(text("appPassword", input.app_password.as_deref().unwrap_or(""), CREDENTIAL_MAX, &mut errors));
         }
         _ => {
             for (field, given) in [("user", &input.user), ("appPassword", &input.app_password)] {
@@ -156,7 +159,9 @@ pub async fn sync_now(state: &AppState, owner: UserId, id: Uuid) -> Result<Calen
 
 fn instant(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
     let parsed = DateTime::parse_from_rfc3339(raw?.trim()).map(|t| t.with_timezone(&Utc));
-    parsed.map_err(|_| errors.push(FieldError::new(field, "must be an RFC 3339 instant, e.g. 2026-12-07T09:00:00Z"))).ok()
+    parsed
+        .map_err(|_| errors.push(FieldError::new(field, "must be an RFC 3339 instant, e.g. 2026-12-07T09:00:00Z")))
+        .ok()
 }
 
 pub async fn events(state: &AppState, owner: UserId, id: Uuid, query: EventsQuery) -> Result<Vec<EventView>, ApiError> {

@@ -62,7 +62,12 @@ pub async fn delete_for(conn: &mut AsyncPgConnection, owner: UserId, id: Uuid) -
 }
 
 /// Asks for a fetch at the next sync tick.
-pub async fn request_sync(conn: &mut AsyncPgConnection, owner: UserId, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn request_sync(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::update(calendars::table.filter(calendars::user_id.eq(owner)).find(id))
         .set(calendars::next_sync_at.eq(now))
         .execute(conn)
@@ -87,7 +92,12 @@ pub async fn insert_rule(conn: &mut AsyncPgConnection, row: &RuleRow) -> QueryRe
     diesel::insert_into(calendar_rules::table).values(row).returning(RuleRow::as_returning()).get_result(conn).await
 }
 
-pub async fn delete_rule(conn: &mut AsyncPgConnection, owner: UserId, calendar: Uuid, rule: Uuid) -> QueryResult<usize> {
+pub async fn delete_rule(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    calendar: Uuid,
+    rule: Uuid,
+) -> QueryResult<usize> {
     diesel::delete(
         calendar_rules::table
             .filter(calendar_rules::user_id.eq(owner))
@@ -338,7 +348,12 @@ pub async fn store_fetched(
 }
 
 /// The source did not change (304): the stored instances stand.
-pub async fn mark_unchanged(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>, next: DateTime<Utc>) -> QueryResult<()> {
+pub async fn mark_unchanged(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::update(calendars::table.find(id))
         .set((
             calendars::status.eq("ok"),

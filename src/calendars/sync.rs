@@ -103,10 +103,9 @@ async fn fetch_and_expand(
     now: DateTime<Utc>,
 ) -> Result<Option<Expanded>, String> {
     let sealed = crate::crypto::decrypt(state.config.encryption_key.expose_secret(), due.id, &due.source_ciphertext);
-    let source: Source = sealed
-        .ok()
-        .and_then(|plain| serde_json::from_slice(&plain).ok())
-        .ok_or_else(|| "The stored address cannot be read (was ENCRYPTION_KEY changed?); add the calendar again.".to_owned())?;
+    let source: Source = sealed.ok().and_then(|plain| serde_json::from_slice(&plain).ok()).ok_or_else(|| {
+        "The stored address cannot be read (was ENCRYPTION_KEY changed?); add the calendar again.".to_owned()
+    })?;
     let (from, to) = (now - BEHIND, now + AHEAD);
     let fresh = due.expanded_at.is_some_and(|at| now - at < REEXPAND_AFTER);
     let body = match due.kind.as_str() {

@@ -3,11 +3,11 @@
 mod account;
 mod admin;
 mod billing;
+mod calendars;
 mod channels;
 mod contacts;
 mod dashboard;
 mod evidence;
-mod calendars;
 mod family;
 mod google;
 mod notifications;

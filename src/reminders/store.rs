@@ -216,12 +216,12 @@ pub async fn postpone_unreadable(
 /// The scheduler fired each of `ids`: they are active again (a snooze ended by firing) and wait for
 /// their `next` occurrence (None: no more). Takes a shared connection so the engine can pipeline it with
 /// the other statements of its transaction.
+/// A reminder snoozed by its calendar: until when, and its next regular occurrence.
+pub type CalendarSnooze = (ReminderId, DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// Snoozes reminders until an instant with their next regular occurrence kept (a calendar's
 /// `SNOOZE_UNTIL_END`, in the fire step's transaction).
-pub async fn snooze_until(
-    mut conn: &AsyncPgConnection,
-    rows: &[(ReminderId, DateTime<Utc>, Option<DateTime<Utc>>)],
-) -> QueryResult<usize> {
+pub async fn snooze_until(mut conn: &AsyncPgConnection, rows: &[CalendarSnooze]) -> QueryResult<usize> {
     use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
     if rows.is_empty() {
         return Ok(0);

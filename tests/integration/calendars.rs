@@ -85,7 +85,8 @@ async fn synced(app: &TestApp, token: &str, id: &str) -> Value {
 }
 
 async fn episode_fired_at(app: &TestApp, reminder: &str) -> DateTime<Utc> {
-    let sql = format!("SELECT coalesce(min(fired_at)::text, '') AS value FROM escalations WHERE reminder_id = '{reminder}'");
+    let sql =
+        format!("SELECT coalesce(min(fired_at)::text, '') AS value FROM escalations WHERE reminder_id = '{reminder}'");
     let fired = until_some("the reminder fires", || async {
         let fired = scalar(app, &sql).await;
         (!fired.is_empty()).then_some(fired)
@@ -105,14 +106,19 @@ async fn a_reminder_due_in_a_busy_block_is_delivered_when_the_block_ends() {
     subscribe(&app, &user_id(&app, &ada).await, "email").await;
     let now = app.state.clock.now();
     let block_end = now + chrono::Duration::seconds(12);
-    let server = ics_server(calendar(&[("kids", timed("Kids with Ex", now - chrono::Duration::minutes(30), block_end))])).await;
+    let server =
+        ics_server(calendar(&[("kids", timed("Kids with Ex", now - chrono::Duration::minutes(30), block_end))])).await;
     let cal = connect(&app, &ada, json!({"name": "Family", "url": format!("{}/secret.ics", server.uri())})).await;
     assert_eq!(cal["status"], "ok", "{cal}");
     assert_eq!(cal["eventCount"], 1);
     assert_eq!(cal["host"], "127.0.0.1");
     let id = cal["id"].as_str().unwrap();
     let rule = app
-        .post(&format!("/v1/calendars/{id}/rules"), json!({"match": {"busy": true}, "action": "PAUSE_DURING"}), Some(&ada))
+        .post(
+            &format!("/v1/calendars/{id}/rules"),
+            json!({"match": {"busy": true}, "action": "PAUSE_DURING"}),
+            Some(&ada),
+        )
         .await;
     assert_eq!(rule.data(201)["all"], true);
 
@@ -195,7 +201,8 @@ async fn until_after_my_meeting_snoozes_to_the_meetings_end() {
     episode_fired_at(&app, &reminder).await;
 
     let path = format!("/v1/reminders/{reminder}/snooze");
-    let snooze = async |phrase: &str| app.call(Method::POST, &path, Some(json!({"duration": phrase})), Some(&ada)).await;
+    let snooze =
+        async |phrase: &str| app.call(Method::POST, &path, Some(json!({"duration": phrase})), Some(&ada)).await;
     let snoozed = snooze("until after my meeting").await;
     let snoozed = snoozed.data(200);
     let until = DateTime::parse_from_rfc3339(snoozed["snoozedUntil"].as_str().unwrap()).unwrap().to_utc();
@@ -204,7 +211,10 @@ async fn until_after_my_meeting_snoozes_to_the_meetings_end() {
     // Named events are found by title, the next one when none is under way.
     let dentist_over = snooze("until the dentist is over").await;
     let until = dentist_over.data(200)["snoozedUntil"].as_str().unwrap().to_owned();
-    assert_eq!(DateTime::parse_from_rfc3339(&until).unwrap().timestamp(), (dentist + chrono::Duration::minutes(45)).timestamp());
+    assert_eq!(
+        DateTime::parse_from_rfc3339(&until).unwrap().timestamp(),
+        (dentist + chrono::Duration::minutes(45)).timestamp()
+    );
     let nothing = snooze("when yoga ends").await;
     assert_eq!(nothing.status, 422, "{}", nothing.text);
     assert!(nothing.text.contains("yoga"), "{}", nothing.text);
@@ -218,8 +228,13 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
     let now = app.state.clock.now();
     let start = (now - chrono::Duration::days(14)).with_timezone(&chrono_tz::Europe::Berlin).naive_local();
     let start = chrono::Timelike::with_nanosecond(&start, 0).unwrap();
-    let local = |days: i64, hours: i64| (start + chrono::Duration::days(days) + chrono::Duration::hours(hours)).format("%Y%m%dT%H%M%S");
-    let series = format!("SUMMARY:Swimming\r\nDTSTART;TZID=Europe/Berlin:{}\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=20\r\n", local(0, 0));
+    let local = |days: i64, hours: i64| {
+        (start + chrono::Duration::days(days) + chrono::Duration::hours(hours)).format("%Y%m%dT%H%M%S")
+    };
+    let series = format!(
+        "SUMMARY:Swimming\r\nDTSTART;TZID=Europe/Berlin:{}\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=20\r\n",
+        local(0, 0)
+    );
     let document = calendar(&[("swim", series.clone())]);
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -244,7 +259,15 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
     // A day back to eight weeks ahead: this week's, and the next eight weeks' (the series has 20).
     let count = cal["eventCount"].as_i64().unwrap();
     assert!((8..=10).contains(&count), "{cal}");
-    let events = app.get(&format!("/v1/calendars/{id}/events?to={}", (now + chrono::Duration::days(30)).to_rfc3339_opts(SecondsFormat::Secs, true)), Some(&ada)).await;
+    let events = app
+        .get(
+            &format!(
+                "/v1/calendars/{id}/events?to={}",
+                (now + chrono::Duration::days(30)).to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
+            Some(&ada),
+        )
+        .await;
     let first = &events.data(200)[0];
     assert_eq!(first["summary"], "Swimming");
 
@@ -257,17 +280,22 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
         view["lastSyncedAt"] != before && view["eventCount"] == count && view["status"] == "ok"
     })
     .await;
-    let conditional = server.received_requests().await.unwrap().into_iter().filter(|r| r.headers.contains_key("if-none-match"));
+    let conditional =
+        server.received_requests().await.unwrap().into_iter().filter(|r| r.headers.contains_key("if-none-match"));
     assert_eq!(conditional.count(), 1);
 
     // A new version (a new ETag): next week's swim cancelled (EXDATE), the one after moved two hours later
     // (RECURRENCE-ID). The stored instances are replaced.
     let changed = calendar(&[
         ("swim", format!("{series}EXDATE;TZID=Europe/Berlin:{}\r\n", local(21, 0))),
-        ("swim", format!(
-            "RECURRENCE-ID;TZID=Europe/Berlin:{}\r\nSUMMARY:Swimming (late)\r\nDTSTART;TZID=Europe/Berlin:{}\r\nDURATION:PT1H\r\n",
-            local(28, 0), local(28, 2)
-        )),
+        (
+            "swim",
+            format!(
+                "RECURRENCE-ID;TZID=Europe/Berlin:{}\r\nSUMMARY:Swimming (late)\r\nDTSTART;TZID=Europe/Berlin:{}\r\nDURATION:PT1H\r\n",
+                local(28, 0),
+                local(28, 2)
+            ),
+        ),
     ]);
     server.reset().await;
     Mock::given(path("/ada.ics"))
@@ -278,10 +306,14 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
     calendar_when(&app, &ada, &id, |view| view["eventCount"] == count - 1).await;
     let to = (now + chrono::Duration::days(35)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let events = app.get(&format!("/v1/calendars/{id}/events?to={to}"), Some(&ada)).await;
-    let summaries: Vec<String> = events.data(200).as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap().to_owned()).collect();
+    let summaries: Vec<String> =
+        events.data(200).as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap().to_owned()).collect();
     assert!(summaries.contains(&"Swimming (late)".to_owned()), "{summaries:?}");
     let berlin_start = |e: &Value| {
-        DateTime::parse_from_rfc3339(e["startsAt"].as_str().unwrap()).unwrap().with_timezone(&chrono_tz::Europe::Berlin).naive_local()
+        DateTime::parse_from_rfc3339(e["startsAt"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono_tz::Europe::Berlin)
+            .naive_local()
     };
     let starts: Vec<_> = events.data(200).as_array().unwrap().iter().map(berlin_start).collect();
     assert!(!starts.contains(&(start + chrono::Duration::days(21))), "the cancelled swim is gone: {starts:?}");
@@ -291,10 +323,20 @@ async fn fetches_are_conditional_and_failures_are_shown_without_touching_others(
     // The address now serves a sign-in page, then nothing: clear errors, the last events kept; Bob's calendar
     // on the same server syncs meanwhile.
     server.reset().await;
-    Mock::given(path("/ada.ics")).respond_with(ResponseTemplate::new(200).set_body_string("<html>Sign in</html>")).mount(&server).await;
-    Mock::given(path("/bob.ics")).respond_with(ResponseTemplate::new(200).set_body_string(calendar(&[]))).mount(&server).await;
+    Mock::given(path("/ada.ics"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>Sign in</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/bob.ics"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(calendar(&[])))
+        .mount(&server)
+        .await;
     // The stored ETag would make the next fetch conditional; make the fetch a full one.
-    crate::fixtures::exec(&app, &format!("UPDATE calendars SET expanded_at = now() - interval '8 days' WHERE id = '{id}'")).await;
+    crate::fixtures::exec(
+        &app,
+        &format!("UPDATE calendars SET expanded_at = now() - interval '8 days' WHERE id = '{id}'"),
+    )
+    .await;
     app.post(&format!("/v1/calendars/{id}/sync"), json!({}), Some(&ada)).await.data(200);
     let failing = wait_status(&app, &ada, &id, "failing").await;
     assert!(failing["lastError"].as_str().unwrap().contains("not an iCalendar file"), "{failing}");
@@ -319,7 +361,8 @@ async fn wait_status(app: &TestApp, token: &str, id: &str, status: &str) -> Valu
 async fn a_caldav_calendar_on_radicale_syncs_and_a_wrong_password_is_told() {
     let radicale = Radicale::start(&[("ada", "app-password-1")]).await;
     let now = Utc::now();
-    let event = calendar(&[("standup", timed("Standup", now + chrono::Duration::hours(2), now + chrono::Duration::hours(3)))]);
+    let event =
+        calendar(&[("standup", timed("Standup", now + chrono::Duration::hours(2), now + chrono::Duration::hours(3)))]);
     let url = radicale.calendar("ada", "app-password-1", "work", &[event]).await;
     let app = spawn("PERSONAL").await;
     let ada = user(&app, "ada@example.com").await;
@@ -350,22 +393,30 @@ async fn bad_input_gets_field_errors_and_other_users_calendars_do_not_exist() {
     let bad = app.post("/v1/calendars", json!({"name": "", "url": "ftp://example.com/x.ics"}), Some(&ada)).await;
     assert_eq!(bad.status, 400, "{}", bad.text);
     assert_eq!(fields(&bad), vec!["name", "url"]);
-    let caldav = app.post("/v1/calendars", json!({"name": "x", "kind": "caldav", "url": server.uri()}), Some(&ada)).await;
+    let caldav =
+        app.post("/v1/calendars", json!({"name": "x", "kind": "caldav", "url": server.uri()}), Some(&ada)).await;
     assert_eq!(fields(&caldav), vec!["user", "appPassword"]);
-    let ics_with_user = app.post("/v1/calendars", json!({"name": "x", "url": server.uri(), "user": "a"}), Some(&ada)).await;
+    let ics_with_user =
+        app.post("/v1/calendars", json!({"name": "x", "url": server.uri(), "user": "a"}), Some(&ada)).await;
     assert_eq!(fields(&ics_with_user), vec!["user"]);
-    let unknown = app.post("/v1/calendars", json!({"name": "x", "url": server.uri(), "colour": "red"}), Some(&ada)).await;
+    let unknown =
+        app.post("/v1/calendars", json!({"name": "x", "url": server.uri(), "colour": "red"}), Some(&ada)).await;
     assert_eq!(unknown.status, 400);
 
-    let cal = app.post("/v1/calendars", json!({"name": "Mine", "url": format!("{}/secret.ics", server.uri())}), Some(&ada)).await;
+    let cal = app
+        .post("/v1/calendars", json!({"name": "Mine", "url": format!("{}/secret.ics", server.uri())}), Some(&ada))
+        .await;
     let id = cal.data(201)["id"].as_str().unwrap().to_owned();
-    let empty_match = app.post(&format!("/v1/calendars/{id}/rules"), json!({"match": {}, "action": "SKIP_DAY"}), Some(&ada)).await;
+    let empty_match =
+        app.post(&format!("/v1/calendars/{id}/rules"), json!({"match": {}, "action": "SKIP_DAY"}), Some(&ada)).await;
     assert_eq!(fields(&empty_match), vec!["match"]);
     let bobs_reminder = crate::fixtures::once_reminder(&app, &bob, "Bob's").await;
     let foreign = json!({"match": {"busy": true}, "action": "SKIP_DAY", "reminderIds": [bobs_reminder]});
     let foreign = app.post(&format!("/v1/calendars/{id}/rules"), foreign, Some(&ada)).await;
     assert_eq!(fields(&foreign), vec!["reminderIds"]);
-    let bad_action = app.post(&format!("/v1/calendars/{id}/rules"), json!({"match": {"busy": true}, "action": "NAP"}), Some(&ada)).await;
+    let bad_action = app
+        .post(&format!("/v1/calendars/{id}/rules"), json!({"match": {"busy": true}, "action": "NAP"}), Some(&ada))
+        .await;
     assert_eq!(bad_action.status, 400);
     let bad_range = app.get(&format!("/v1/calendars/{id}/events?from=yesterday"), Some(&ada)).await;
     assert_eq!(fields(&bad_range), vec!["from"]);

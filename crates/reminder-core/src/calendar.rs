@@ -54,7 +54,8 @@ impl Match {
 
     pub fn matches(&self, event: &Event) -> bool {
         let summary = self.summary_contains.as_deref().is_none_or(|s| contains_folded(&event.summary, s));
-        let category = self.category.as_deref().is_none_or(|c| event.categories.iter().any(|e| e.eq_ignore_ascii_case(c)));
+        let category =
+            self.category.as_deref().is_none_or(|c| event.categories.iter().any(|e| e.eq_ignore_ascii_case(c)));
         summary
             && category
             && self.all_day.is_none_or(|all_day| event.all_day == all_day)
@@ -126,13 +127,24 @@ pub const LONG_BLOCK: Duration = Duration::minutes(60);
 pub enum Effect {
     None,
     /// The day's occurrence does not fire; `reason` is the event's title (or "holiday: …").
-    Skip { reason: String },
+    Skip {
+        reason: String,
+    },
     /// Fire at `until` instead (PAUSE_DURING).
-    Pause { until: DateTime<Utc>, reason: String },
+    Pause {
+        until: DateTime<Utc>,
+        reason: String,
+    },
     /// Snooze until `until` (SNOOZE_UNTIL_END).
-    Snooze { until: DateTime<Utc>, reason: String },
+    Snooze {
+        until: DateTime<Utc>,
+        reason: String,
+    },
     /// Scale every tier's delay so the last tier is due by `before`.
-    Faster { before: DateTime<Utc>, reason: String },
+    Faster {
+        before: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 impl Effect {
@@ -194,7 +206,7 @@ pub fn start_of(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
 }
 
 /// The end of a run of matching events from `event` on: back-to-back or overlapping events extend it.
-fn end_of_run<'a>(mut until: DateTime<Utc>, matching: &[&'a Event]) -> DateTime<Utc> {
+fn end_of_run(mut until: DateTime<Utc>, matching: &[&Event]) -> DateTime<Utc> {
     loop {
         let extended = matching.iter().filter(|e| e.starts_at <= until && e.ends_at > until).map(|e| e.ends_at).max();
         match extended {
@@ -236,7 +248,9 @@ pub fn effect(occurrence: &Occurrence, events: &[Event], rules: &[Rule]) -> Effe
     let ahead = occurrence.at + occurrence.span;
     let next_long = blocks
         .iter()
-        .filter(|e| e.busy && e.starts_at > occurrence.at && e.starts_at < ahead && e.ends_at - e.starts_at >= LONG_BLOCK)
+        .filter(|e| {
+            e.busy && e.starts_at > occurrence.at && e.starts_at < ahead && e.ends_at - e.starts_at >= LONG_BLOCK
+        })
         .min_by_key(|e| e.starts_at);
     match next_long {
         Some(block) if !in_a_block => Effect::Faster { before: block.starts_at, reason: block.summary.clone() },

@@ -99,7 +99,8 @@ pub async fn connect(
     };
     match service::create(&state, viewer.user_id, input).await {
         Ok(calendar) => {
-            let message = format!("Connected \u{201c}{}\u{201d}. Its events arrive within a few seconds.", calendar.name);
+            let message =
+                format!("Connected \u{201c}{}\u{201d}. Its events arrive within a few seconds.", calendar.name);
             Ok(redirect_with(&state.config, "/calendars", &message))
         }
         Err(err) => {

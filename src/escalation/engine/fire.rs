@@ -110,13 +110,19 @@ struct Held<'a> {
     moved: Vec<ReminderId>,
     moved_to: Vec<Option<DateTime<Utc>>>,
     /// Snoozed until the block's end, with the next regular occurrence.
-    snoozed: Vec<(ReminderId, DateTime<Utc>, Option<DateTime<Utc>>)>,
+    snoozed: Vec<reminders::store::CalendarSnooze>,
     log: Vec<(UserId, ReminderId, DateTime<Utc>, &'a Effect, chrono_tz::Tz)>,
 }
 
 impl<'a> Held<'a> {
     /// Applies `effect` to one firing: false when it does not fire now.
-    fn keep(&mut self, reminder: &DueReminder, firing: &mut Firing, effect: Option<&'a Effect>, now: DateTime<Utc>) -> bool {
+    fn keep(
+        &mut self,
+        reminder: &DueReminder,
+        firing: &mut Firing,
+        effect: Option<&'a Effect>,
+        now: DateTime<Utc>,
+    ) -> bool {
         let Some(effect) = effect else { return true };
         let fires = match effect {
             Effect::Skip { .. } if firing.next.is_some() => {

@@ -73,7 +73,12 @@ impl Radicale {
                 .send()
                 .await
                 .expect("PUT");
-            assert!(put.status().is_success(), "PUT event {i}: {} {}", put.status(), put.text().await.unwrap_or_default());
+            assert!(
+                put.status().is_success(),
+                "PUT event {i}: {} {}",
+                put.status(),
+                put.text().await.unwrap_or_default()
+            );
         }
         url
     }

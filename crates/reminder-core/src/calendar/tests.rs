@@ -34,7 +34,14 @@ fn busy() -> Match {
 }
 
 fn occurrence(when: DateTime<Utc>) -> Occurrence {
-    Occurrence { reminder: REMINDER, at: when, zone: Berlin, critical: false, skip_holidays: false, span: Duration::minutes(90) }
+    Occurrence {
+        reminder: REMINDER,
+        at: when,
+        zone: Berlin,
+        critical: false,
+        skip_holidays: false,
+        span: Duration::minutes(90),
+    }
 }
 
 #[test]
@@ -48,7 +55,10 @@ fn a_reminder_inside_a_busy_block_is_paused_until_it_ends() {
 fn back_to_back_blocks_pause_until_the_last_ends_and_critical_is_never_paused() {
     let events = [event("A", at(16, 30), at(18, 0)), event("B", at(18, 0), at(19, 15))];
     let rules = [rule(Action::SnoozeUntilEnd, busy())];
-    assert_eq!(effect(&occurrence(at(17, 0)), &events, &rules), Effect::Snooze { until: at(19, 15), reason: "A".into() });
+    assert_eq!(
+        effect(&occurrence(at(17, 0)), &events, &rules),
+        Effect::Snooze { until: at(19, 15), reason: "A".into() }
+    );
     let critical = Occurrence { critical: true, ..occurrence(at(17, 0)) };
     assert_eq!(effect(&critical, &events, &rules), Effect::None);
 }

@@ -53,7 +53,11 @@ async fn a_calendar_is_connected_given_a_rule_and_pauses_a_reminder() {
 
     client.goto(&app.url(&format!("/reminders/{reminder}"))).await.expect("reminder page");
     let text = text_of(&client).await;
-    assert!(text.contains("Calendar: Paused during \u{201c}Kids with Ex\u{201d}") || text.contains("Paused during \"Kids with Ex\""), "{text}");
+    assert!(
+        text.contains("Calendar: Paused during \u{201c}Kids with Ex\u{201d}")
+            || text.contains("Paused during \"Kids with Ex\""),
+        "{text}"
+    );
     shoot(&client, "reminder-calendar").await;
     client.close().await.expect("session closes");
 }
