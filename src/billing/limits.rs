@@ -17,6 +17,8 @@ pub enum Limit {
     /// Channel subscriptions.
     Channels,
     TrustedContacts,
+    /// IMAP mailbox watchers.
+    MailboxWatchers,
 }
 
 impl Limit {
@@ -26,6 +28,7 @@ impl Limit {
             Limit::Reminders => limits.reminders.map(u64::from),
             Limit::Channels => limits.channels.map(u64::from),
             Limit::TrustedContacts => Some(u64::from(limits.trusted_contacts)),
+            Limit::MailboxWatchers => Some(u64::from(limits.mailbox_watchers)),
         }
     }
 
@@ -34,6 +37,7 @@ impl Limit {
             Limit::Reminders => "active reminders",
             Limit::Channels => "channel subscriptions",
             Limit::TrustedContacts => "trusted contacts",
+            Limit::MailboxWatchers => "mailbox watchers",
         }
     }
 
@@ -43,6 +47,7 @@ impl Limit {
             Limit::Reminders => store::count_reminders(conn, owner).await,
             Limit::Channels => store::count_channels(conn, owner).await,
             Limit::TrustedContacts => store::count_contacts(conn, owner).await,
+            Limit::MailboxWatchers => store::count_mailbox_watchers(conn, owner).await,
         }
     }
 }
@@ -101,6 +106,9 @@ mod tests {
         assert!(personal.contains("PRO (unlimited channel subscriptions)"), "{personal}");
         let family = message(Tier::Family, Limit::TrustedContacts);
         assert!(family.contains("No tier allows more"), "{family}");
+        let mailboxes = message(Tier::Free, Limit::MailboxWatchers);
+        assert!(mailboxes.contains("FREE tier allows 0 mailbox watchers"), "{mailboxes}");
+        assert!(mailboxes.contains("PERSONAL (3 mailbox watchers)"), "{mailboxes}");
     }
 
     fn limit_of(table: &TierTable, tier: Tier, limit: Limit) -> u64 {
