@@ -185,6 +185,8 @@ pub async fn notify_paused(state: &AppState, user: UserId, paused: &[Paused]) {
             Limit::Reminders => "These reminders, the newest, are kept but no longer escalate",
             Limit::Channels => "These channels, the newest, are kept but no longer notify you",
             Limit::TrustedContacts => "These trusted contacts, the newest, are kept but no longer asked for help",
+            // Not in LIMITED: a change of tier does not pause mailbox watchers (yet).
+            Limit::MailboxWatchers => "These mailbox watchers, the newest, are kept but no longer read",
         };
         sections.push(format!("{what}:\n{}", labels.join("\n")));
     }

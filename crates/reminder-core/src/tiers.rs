@@ -104,8 +104,7 @@ impl Default for TierTable {
                 family_members: 0,
                 mailbox_watchers: 0,
             };
-        let family =
-            TierLimits { family_members: 5, mailbox_watchers: 10, ..tier(2_500, None, None, 20, 10_000, 400) };
+        let family = TierLimits { family_members: 5, mailbox_watchers: 10, ..tier(2_500, None, None, 20, 10_000, 400) };
         TierTable {
             limits: [
                 tier(0, Some(3), Some(1), 0, 100, 5),

@@ -222,6 +222,7 @@ pub async fn create_watcher(
         subject_keyword: blank_is_none(&form.subject_keyword),
         body_keyword: blank_is_none(&form.body_keyword),
         action: blank_is_none(&form.action),
+        ..WatcherInput::default()
     };
     match email_watchers::create(&state, viewer.user_id, input).await {
         Ok(_) => Ok(redirect_with(
