@@ -81,8 +81,7 @@ pub struct WatcherView {
     pub body_keyword: Option<String>,
     pub action: String,
     pub enabled: bool,
-    /// EMAIL watchers: forward matching mail to this address; only mail sent to it is matched against your
-    /// rules. IMAP watchers have none: their mail is read from the mailbox.
+    /// EMAIL watchers only (IMAP ones read their mailbox): forward matching mail to this address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inbound_address: Option<String>,
     /// IMAP watchers: the mailbox and how its last polls went.

@@ -97,8 +97,7 @@ async fn a_matching_message_completes_the_open_occurrence_once_and_its_copy_chan
     let acted = format!("SELECT status || '/' || acted_by AS value FROM escalations WHERE id = '{episode}'");
     assert_eq!(scalar(&app, &acted).await, "completed/email");
     assert_eq!(events(&app, &id).await, "1");
-    let summary =
-        scalar(&app, &format!("SELECT summary AS value FROM watcher_events WHERE watcher_id = '{id}'")).await;
+    let summary = scalar(&app, &format!("SELECT summary AS value FROM watcher_events WHERE watcher_id = '{id}'")).await;
     assert!(summary.starts_with("completed by an email from alerts@bank.example"), "{summary}");
 
     // The same message again (a new UID, the same Message-ID): nothing changes.
@@ -116,9 +115,9 @@ async fn a_matching_message_completes_the_open_occurrence_once_and_its_copy_chan
     let listed = app.get("/v1/watchers", Some(&token)).await;
     assert_eq!(listed.data(200)[0]["mailbox"]["status"], "ok", "{}", listed.text);
     let export = app.get("/v1/users/me/export", Some(&token)).await;
-    if export.status == 200 {
-        assert!(!export.text.contains("secret_ciphertext"), "the sealed credentials are not exported");
-    }
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert!(export.text.contains("imap_host"), "the watcher is exported");
+    assert!(!export.text.contains("secret_ciphertext"), "the sealed credentials are not exported");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,6 +15,7 @@ const FIELD_MAX: usize = 200;
 /// Where a watcher's mail comes from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
+#[schema(as = WatcherProvider)]
 pub enum Provider {
     /// Mail forwarded to the user's watcher address (`inboundAddress`).
     #[default]
@@ -129,7 +130,7 @@ pub fn validate(
     if !tls && !allow_plaintext {
         errors.push(FieldError::new("tls", "must be true: without TLS the app password would travel in clear"));
     }
-    (errors.len() == before).then(|| NewMailbox {
+    (errors.len() == before).then_some(NewMailbox {
         host,
         port,
         tls,
@@ -171,6 +172,7 @@ fn valid_host(host: &str) -> bool {
 /// How the last polls of a mailbox went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = WatcherMailboxStatus)]
 pub enum MailboxStatus {
     /// Not read yet.
     Pending,
@@ -201,6 +203,7 @@ impl MailboxStatus {
 /// An IMAP watcher's mailbox as the API shows it. The password is never shown.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = WatcherMailbox)]
 pub struct MailboxView {
     pub host: String,
     pub port: u16,
