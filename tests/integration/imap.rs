@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::common::dovecot::Dovecot;
 use crate::common::smtp::SmtpSink;
 use crate::common::{Reply, TestApp};
+use crate::console::Visitor;
 use crate::engine::eventually;
 use crate::fixtures::{fields, in_hours, once_reminder, override_tier, scalar, user, user_id};
 use crate::reminder_actions::fire;
@@ -142,7 +143,12 @@ async fn a_refused_login_is_reported_and_mailed_once_while_another_users_watcher
     let sink = SmtpSink::start().await;
     let smtp = sink.url();
     let app = app(&[("SMTP_URL", smtp.as_str())]).await;
-    let ada = user(&app, "ada@example.com").await;
+    // Ada signs up in the console, where she later reads why her watcher fails.
+    let mut console = Visitor::new(&app);
+    console.sign_up("ada@example.com", "UTC").await;
+    let login = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    let signed_in = app.post("/v1/auth/login", login, None).await;
+    let ada = signed_in.data(200)["tokens"]["accessToken"].as_str().unwrap().to_owned();
     let bob = user(&app, "bob@example.com").await;
     let ada_reminder = once_reminder(&app, &ada, "pay rent").await;
     let bob_reminder = once_reminder(&app, &bob, "pay rent").await;
@@ -172,6 +178,10 @@ async fn a_refused_login_is_reported_and_mailed_once_while_another_users_watcher
     assert!(told[0].body().contains("refused the user name or app password"), "{}", told[0].data);
     assert!(told[0].body().contains("/evidence"), "{}", told[0].data);
     assert_eq!(state_of(&app, &ada_reminder).await, "active/v1");
+    let page = console.get("/evidence").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("<strong>failing</strong>"), "{}", page.text);
+    assert!(page.text.contains("The IMAP server refused the user name or app password"), "{}", page.text);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -134,7 +134,7 @@ async fn evidence_page(
         .iter()
         .map(|w| {
             json!({"id": w.id, "title": title_of(&w.reminder_id), "sender": w.sender_pattern,
-                   "subject": w.subject_keyword, "body": w.body_keyword, "action": w.action})
+                   "subject": w.subject_keyword, "body": w.body_keyword, "action": w.action, "mailbox": w.mailbox})
         })
         .collect();
     let choices: Vec<Value> = reminders.iter().map(|r| json!({"id": r.id.to_string(), "title": r.title})).collect();
