@@ -126,9 +126,9 @@ pub struct ValidRule {
     pub mailbox: Option<NewMailbox>,
 }
 
-/// The values to insert for a valid input, or every bad field. `allow_plaintext` is
-/// `WEBHOOK_ALLOW_PRIVATE` (an IMAP mailbox without TLS).
-pub fn validate(input: WatcherInput, allow_plaintext: bool) -> Result<ValidRule, ApiError> {
+/// The values to insert for a valid input, or every bad field. `allow_private` is `WEBHOOK_ALLOW_PRIVATE`
+/// (an IMAP mailbox without TLS, or at a private address).
+pub fn validate(input: WatcherInput, allow_private: bool) -> Result<ValidRule, ApiError> {
     let mut errors = Vec::new();
     let fields = MailboxFields {
         host: input.host,
@@ -139,7 +139,7 @@ pub fn validate(input: WatcherInput, allow_plaintext: bool) -> Result<ValidRule,
         tls: input.tls,
     };
     let provider = input.provider.unwrap_or_default();
-    let mailbox = mailbox::validate(provider, fields, allow_plaintext, &mut errors);
+    let mailbox = mailbox::validate(provider, fields, allow_private, &mut errors);
     let sender = clean("senderPattern", input.sender_pattern, &mut errors);
     let subject = clean("subjectKeyword", input.subject_keyword, &mut errors);
     let body = clean("bodyKeyword", input.body_keyword, &mut errors);

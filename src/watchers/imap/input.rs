@@ -88,12 +88,13 @@ pub struct NewMailbox {
 }
 
 /// Checks the mailbox fields for `provider`. Without `provider: IMAP` any of them is an error; with it the
-/// mailbox is returned when every field is good. `allow_plaintext` is `WEBHOOK_ALLOW_PRIVATE`: only tests
-/// and local development may read a mailbox without TLS.
+/// mailbox is returned when every field is good. `allow_private` is `WEBHOOK_ALLOW_PRIVATE`: only tests and
+/// local development may read a mailbox without TLS or at a private address (a host name is checked again
+/// at every poll, once resolved).
 pub fn validate(
     provider: Provider,
     fields: MailboxFields,
-    allow_plaintext: bool,
+    allow_private: bool,
     errors: &mut Vec<FieldError>,
 ) -> Option<NewMailbox> {
     if provider != Provider::Imap {
@@ -106,6 +107,8 @@ pub fn validate(
     let host = fields.host.map(|h| h.trim().to_ascii_lowercase()).unwrap_or_default();
     if !valid_host(&host) {
         errors.push(FieldError::new("host", "must be a host name or IP address (at most 253 characters)"));
+    } else if !allow_private && host.parse().is_ok_and(crate::agents::ssrf::is_forbidden) {
+        errors.push(FieldError::new("host", "must be a public address, not a private or reserved one"));
     }
     let port = match fields.port.unwrap_or(u32::from(DEFAULT_PORT)) {
         port @ 1..=65535 => u16::try_from(port).unwrap_or(DEFAULT_PORT),
@@ -127,7 +130,7 @@ pub fn validate(
         errors.push(FieldError::new("folder", why));
     }
     let tls = fields.tls.unwrap_or(true);
-    if !tls && !allow_plaintext {
+    if !tls && !allow_private {
         errors.push(FieldError::new("tls", "must be true: without TLS the app password would travel in clear"));
     }
     (errors.len() == before).then_some(NewMailbox {
@@ -232,9 +235,9 @@ mod tests {
         }
     }
 
-    fn bad_fields(provider: Provider, fields: MailboxFields, allow_plaintext: bool) -> Vec<String> {
+    fn bad_fields(provider: Provider, fields: MailboxFields, allow_private: bool) -> Vec<String> {
         let mut errors = Vec::new();
-        validate(provider, fields, allow_plaintext, &mut errors);
+        validate(provider, fields, allow_private, &mut errors);
         errors.into_iter().map(|e| e.field).collect()
     }
 
@@ -268,10 +271,13 @@ mod tests {
     }
 
     #[test]
-    fn plaintext_needs_private_addresses_allowed() {
+    fn plaintext_and_private_addresses_need_private_addresses_allowed() {
         let plain = || MailboxFields { tls: Some(false), ..fields("imap.example.com") };
         assert_eq!(bad_fields(Provider::Imap, plain(), false), ["tls"]);
         assert_eq!(bad_fields(Provider::Imap, plain(), true), Vec::<String>::new());
+        assert_eq!(bad_fields(Provider::Imap, fields("169.254.169.254"), false), ["host"]);
+        assert_eq!(bad_fields(Provider::Imap, fields("10.0.0.1"), true), Vec::<String>::new());
+        assert_eq!(bad_fields(Provider::Imap, fields("8.8.8.8"), false), Vec::<String>::new());
     }
 
     #[test]

@@ -233,3 +233,35 @@ pub async fn record_failure(
     .optional()?;
     Ok(row.map(|r| r.failures))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_open_only_on_their_own_row_and_the_view_never_shows_the_password() {
+        let key = [3u8; 32];
+        let id = Uuid::new_v4();
+        let credentials = Credentials { user: "ada".into(), password: "app-password".into() };
+        let sealed = seal(&key, id, &credentials).unwrap();
+        assert_eq!(open(&key, id, &sealed).unwrap().password, "app-password");
+        assert!(open(&key, Uuid::new_v4(), &sealed).is_none(), "copied to another row");
+        let row = MailboxRow {
+            id,
+            imap_host: "imap.example.com".into(),
+            imap_port: 993,
+            imap_tls: true,
+            imap_folder: "INBOX".into(),
+            secret_ciphertext: sealed,
+            uid_validity: Some(7),
+            last_uid: Some(41),
+            poll_status: "ok".into(),
+            last_error: None,
+            failures: 0,
+            last_polled_at: None,
+        };
+        let view = serde_json::to_string(&row.view(&key)).unwrap();
+        assert!(view.contains("\"user\":\"ada\"") && !view.contains("app-password"), "{view}");
+        assert_eq!(row.stored(), Stored { uid_validity: Some(7), last_uid: Some(41) });
+    }
+}
