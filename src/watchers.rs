@@ -8,6 +8,7 @@ pub mod email_watchers;
 pub mod evidence;
 pub mod hook_routes;
 pub mod hooks;
+pub mod imap;
 pub mod inbound;
 pub mod occurrence;
 pub mod replies;

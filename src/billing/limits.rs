@@ -19,6 +19,8 @@ pub enum Limit {
     TrustedContacts,
     /// Connected calendars.
     Calendars,
+    /// IMAP mailbox watchers.
+    MailboxWatchers,
 }
 
 impl Limit {
@@ -29,6 +31,7 @@ impl Limit {
             Limit::Channels => limits.channels.map(u64::from),
             Limit::TrustedContacts => Some(u64::from(limits.trusted_contacts)),
             Limit::Calendars => Some(u64::from(limits.calendars)),
+            Limit::MailboxWatchers => Some(u64::from(limits.mailbox_watchers)),
         }
     }
 
@@ -38,6 +41,7 @@ impl Limit {
             Limit::Channels => "channel subscriptions",
             Limit::TrustedContacts => "trusted contacts",
             Limit::Calendars => "connected calendars",
+            Limit::MailboxWatchers => "mailbox watchers",
         }
     }
 
@@ -48,6 +52,7 @@ impl Limit {
             Limit::Channels => store::count_channels(conn, owner).await,
             Limit::TrustedContacts => store::count_contacts(conn, owner).await,
             Limit::Calendars => store::count_calendars(conn, owner).await,
+            Limit::MailboxWatchers => store::count_mailbox_watchers(conn, owner).await,
         }
     }
 }
@@ -106,6 +111,9 @@ mod tests {
         assert!(personal.contains("PRO (unlimited channel subscriptions)"), "{personal}");
         let family = message(Tier::Family, Limit::TrustedContacts);
         assert!(family.contains("No tier allows more"), "{family}");
+        let mailboxes = message(Tier::Free, Limit::MailboxWatchers);
+        assert!(mailboxes.contains("FREE tier allows 0 mailbox watchers"), "{mailboxes}");
+        assert!(mailboxes.contains("PERSONAL (3 mailbox watchers)"), "{mailboxes}");
     }
 
     fn limit_of(table: &TierTable, tier: Tier, limit: Limit) -> u64 {

@@ -185,8 +185,9 @@ pub async fn notify_paused(state: &AppState, user: UserId, paused: &[Paused]) {
             Limit::Reminders => "These reminders, the newest, are kept but no longer escalate",
             Limit::Channels => "These channels, the newest, are kept but no longer notify you",
             Limit::TrustedContacts => "These trusted contacts, the newest, are kept but no longer asked for help",
-            // Not in LIMITED: a downgrade keeps connected calendars syncing; only new ones are refused.
-            Limit::Calendars => continue,
+            // Not in LIMITED: a downgrade keeps connected calendars and mailbox watchers working; only new
+            // ones are refused.
+            Limit::Calendars | Limit::MailboxWatchers => continue,
         };
         sections.push(format!("{what}:\n{}", labels.join("\n")));
     }

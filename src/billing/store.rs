@@ -9,6 +9,7 @@ use reminder_core::tiers::Tier;
 use super::model::{Invoice, SubscriptionRow};
 use crate::db::schema::{
     payment_history, reminders, subscriptions, trusted_contacts, usage_windows, user_agent_subscriptions, users,
+    watchers,
 };
 use crate::http::pagination::Page;
 
@@ -183,6 +184,11 @@ pub async fn count_contacts(conn: &mut AsyncPgConnection, user: UserId) -> Query
         .count()
         .get_result(conn)
         .await
+}
+
+/// IMAP mailbox watchers (email watchers on the inbound address are not limited by tier).
+pub async fn count_mailbox_watchers(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
+    watchers::table.filter(watchers::user_id.eq(user)).filter(watchers::kind.eq("imap")).count().get_result(conn).await
 }
 
 pub async fn sms_used(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> QueryResult<i64> {

@@ -110,6 +110,6 @@ pub async fn delete_rule(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (calendar, rule) = path.into_inner();
-    service::delete_rule(&state, user.id, calendar, rule).await?;
+    service::delete_rule(&state, user.id, calendar.into(), rule.into()).await?;
     Ok(no_content())
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use reminder_core::ids::UserId;
+use reminder_core::ids::{CalendarId, CalendarRuleId, UserId};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
@@ -239,7 +239,12 @@ pub async fn add_rule(state: &AppState, owner: UserId, calendar: Uuid, input: Ru
     row.view().ok_or_else(|| ApiError::internal(anyhow::anyhow!("a rule just written does not read")))
 }
 
-pub async fn delete_rule(state: &AppState, owner: UserId, calendar: Uuid, rule: Uuid) -> Result<(), ApiError> {
+pub async fn delete_rule(
+    state: &AppState,
+    owner: UserId,
+    calendar: CalendarId,
+    rule: CalendarRuleId,
+) -> Result<(), ApiError> {
     let mut conn = state.db.get().await?;
     if store::delete_rule(&mut conn, owner, calendar, rule).await? == 0 {
         return Err(ApiError::not_found("Rule"));

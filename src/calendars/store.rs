@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Bytea, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reminder_core::calendar::{Event, Rule};
-use reminder_core::ids::UserId;
+use reminder_core::ids::{CalendarId, CalendarRuleId, UserId};
 use uuid::Uuid;
 
 use super::ics::Instance;
@@ -95,14 +95,14 @@ pub async fn insert_rule(conn: &mut AsyncPgConnection, row: &RuleRow) -> QueryRe
 pub async fn delete_rule(
     conn: &mut AsyncPgConnection,
     owner: UserId,
-    calendar: Uuid,
-    rule: Uuid,
+    calendar: CalendarId,
+    rule: CalendarRuleId,
 ) -> QueryResult<usize> {
     diesel::delete(
         calendar_rules::table
             .filter(calendar_rules::user_id.eq(owner))
-            .filter(calendar_rules::calendar_id.eq(calendar))
-            .find(rule),
+            .filter(calendar_rules::calendar_id.eq(calendar.0))
+            .find(rule.0),
     )
     .execute(conn)
     .await

@@ -49,6 +49,8 @@ fn each_bad_value_names_its_variable() {
     assert_eq!(variable_of(&[("TRUSTED_PROXIES", "10.0.0.0/99")]), "TRUSTED_PROXIES");
     assert_eq!(variable_of(&[("WEBHOOK_ALLOW_PRIVATE", "maybe")]), "WEBHOOK_ALLOW_PRIVATE");
     assert_eq!(variable_of(&[("SCHEDULER_TICK_MS", "0")]), "SCHEDULER_TICK_MS");
+    assert_eq!(variable_of(&[("IMAP_POLL_INTERVAL_SECS", "5m")]), "IMAP_POLL_INTERVAL_SECS");
+    assert_eq!(variable_of(&[("IMAP_POLL_TICK_MS", "0")]), "IMAP_POLL_TICK_MS");
     assert_eq!(variable_of(&[("RETENTION_DELIVERY_DAYS", "0")]), "RETENTION_DELIVERY_DAYS");
     assert_eq!(variable_of(&[("DATABASE_URL_POOLED", "postgres://h/db?sslmode=require")]), "DATABASE_URL_POOLED");
     assert_eq!(variable_of(&[("RETENTION_AUDIT_DAYS", "a year")]), "RETENTION_AUDIT_DAYS");

@@ -713,6 +713,18 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        imap_host -> Nullable<Text>,
+        imap_port -> Nullable<Int4>,
+        imap_tls -> Nullable<Bool>,
+        imap_folder -> Nullable<Text>,
+        secret_ciphertext -> Nullable<Bytea>,
+        uid_validity -> Nullable<Int8>,
+        last_uid -> Nullable<Int8>,
+        poll_status -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        failures -> Int4,
+        last_polled_at -> Nullable<Timestamptz>,
+        next_poll_at -> Nullable<Timestamptz>,
     }
 }
 

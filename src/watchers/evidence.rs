@@ -92,7 +92,7 @@ pub struct EventRow {
     pub reminder_id: Option<ReminderId>,
     pub watcher_id: Option<Uuid>,
     pub hook_id: Option<Uuid>,
-    /// `email_watcher`, `email_reply` or `hook`.
+    /// `email_watcher`, `imap_watcher`, `email_reply` or `hook`.
     pub source: &'static str,
     pub action: String,
     pub summary: Option<String>,

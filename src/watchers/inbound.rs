@@ -152,7 +152,7 @@ pub async fn read(mut form: Multipart) -> Result<InboundEmail, ApiError> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InboundResult {
-    /// `email_watcher` or `email_reply`.
+    /// `email_watcher`, `imap_watcher` or `email_reply`.
     pub source: String,
     #[schema(value_type = Option<uuid::Uuid>)]
     pub reminder_id: Option<ReminderId>,
@@ -190,13 +190,15 @@ pub async fn process(state: &AppState, email: &InboundEmail) -> Result<InboundOu
                 // One action per reminder per email, whichever rules match: two rules on a recurring reminder
                 // must not complete two occurrences.
                 let mut seen = BTreeSet::new();
-                let matching: Vec<WatcherRow> = rules::list_for(&mut conn, user, true)
-                    .await?
-                    .into_iter()
-                    .filter(|r| r.matches(&facts) && seen.insert(r.reminder_id))
-                    .collect();
+                let matching: Vec<WatcherRow> =
+                    rules::list_for(&mut conn, user, Some(super::imap::input::Provider::Email))
+                        .await?
+                        .into_iter()
+                        .filter(|r| r.matches(&facts) && seen.insert(r.reminder_id))
+                        .collect();
                 for rule in matching {
-                    results.push(act_on_rule(state, &mut conn, &rule, &facts, message_id.as_deref()).await?);
+                    let via = RuleSource::Inbound;
+                    results.push(act_on_rule(state, &mut conn, &rule, &facts, message_id.as_deref(), via).await?);
                 }
             }
             Recipient::Reply(delivery) => {
@@ -207,14 +209,43 @@ pub async fn process(state: &AppState, email: &InboundEmail) -> Result<InboundOu
     Ok(InboundOutcome { results })
 }
 
-/// Records the match and acts. A message already handled for this rule (SendGrid retried) changes nothing;
-/// an action the reminder's state refuses is recorded as not applied.
-async fn act_on_rule(
+/// Where the mail a rule matched came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSource {
+    /// Forwarded to the user's watcher address (SendGrid Inbound Parse).
+    Inbound,
+    /// Read from the user's own mailbox by the IMAP poller.
+    Mailbox,
+}
+
+impl RuleSource {
+    /// The `watcher_events.source`.
+    fn event_source(self) -> &'static str {
+        match self {
+            RuleSource::Inbound => "email_watcher",
+            RuleSource::Mailbox => "imap_watcher",
+        }
+    }
+
+    /// The note on the action, in the reminder's history.
+    fn note(self) -> &'static str {
+        match self {
+            RuleSource::Inbound => "email watcher",
+            RuleSource::Mailbox => "mailbox watcher",
+        }
+    }
+}
+
+/// Records the match and acts, the event row and the action in one transaction. A message already handled
+/// for this rule (SendGrid retried, the same message reached the mailbox twice) changes nothing; an action
+/// the reminder's state refuses is recorded as not applied.
+pub async fn act_on_rule(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     rule: &WatcherRow,
     mail: &MailFacts,
     message_id: Option<&str>,
+    source: RuleSource,
 ) -> Result<InboundResult, ApiError> {
     let evidence = if rule.action == "acknowledge" { Evidence::Acknowledge } else { Evidence::Complete };
     let via = format!("by an email from {} (\"{}\")", mail.sender, mail.subject.chars().take(80).collect::<String>());
@@ -223,7 +254,7 @@ async fn act_on_rule(
         reminder_id: Some(rule.reminder_id),
         watcher_id: Some(rule.id),
         hook_id: None,
-        source: "email_watcher",
+        source: source.event_source(),
         action: evidence.name().to_owned(),
         summary: Some(evidence.summary(&via)),
         occurrence_at: None,
@@ -235,7 +266,7 @@ async fn act_on_rule(
             let Some(event) = evidence::record(conn, &row).await? else {
                 return Ok((false, "This email was already handled for this watcher.".to_owned()));
             };
-            let note = Some("email watcher");
+            let note = Some(source.note());
             let refused =
                 match evidence::apply(conn, rule.user_id, rule.reminder_id, &evidence, Actor::Email, note, now).await {
                     Ok(_) => return Ok((true, evidence.summary(&via))),
@@ -249,7 +280,7 @@ async fn act_on_rule(
         })
         .await?;
     Ok(InboundResult {
-        source: "email_watcher".to_owned(),
+        source: source.event_source().to_owned(),
         reminder_id: Some(rule.reminder_id),
         watcher_id: Some(rule.id),
         action: Some(evidence.name().to_owned()),

@@ -1,13 +1,16 @@
 //! Email watcher rules: a sender pattern and/or a subject or body keyword, the reminder they act on and
-//! the action. Stored per user; every query is scoped to the owner.
+//! the action. Stored per user; every query is scoped to the owner. A rule reads mail forwarded to the
+//! user's watcher address (`kind` `email`) or, with `provider: IMAP`, their own mailbox ([`super::imap`]).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reminder_core::ids::{ReminderId, UserId};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::imap::input::{self as mailbox, MailboxFields, MailboxView, NewMailbox, Provider};
 use crate::db::schema::watchers;
 use crate::http::{ApiError, FieldError};
 
@@ -16,13 +19,15 @@ const PATTERN_MAX: usize = 200;
 pub const MAX_RULES: i64 = 100;
 pub const ACTIONS: [&str; 2] = ["complete", "acknowledge"];
 
-/// A `watchers` row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A `watchers` row (the rule; an IMAP watcher's mailbox columns are [`super::imap::store::MailboxRow`]).
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = watchers)]
 pub struct WatcherRow {
     pub id: Uuid,
     pub user_id: UserId,
     pub reminder_id: ReminderId,
+    /// `email` (the watcher address) or `imap` (the user's own mailbox).
+    pub kind: String,
     pub sender_pattern: Option<String>,
     pub subject_keyword: Option<String>,
     pub body_keyword: Option<String>,
@@ -31,8 +36,10 @@ pub struct WatcherRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// `POST /v1/watchers`: at least one of the three conditions; every given one must hold.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// `POST /v1/watchers`: at least one of the three conditions; every given one must hold. With
+/// `provider: IMAP` the mail is read from the mailbox given by `host` … `tls`; those fields are refused
+/// otherwise.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WatcherInput {
     pub reminder_id: Uuid,
@@ -44,6 +51,22 @@ pub struct WatcherInput {
     pub body_keyword: Option<String>,
     /// `complete` (default) or `acknowledge`.
     pub action: Option<String>,
+    /// `EMAIL` (default): mail forwarded to `inboundAddress`. `IMAP`: mail in your own mailbox, read every
+    /// few minutes with an app password (PERSONAL and above).
+    pub provider: Option<Provider>,
+    /// IMAP: the server's host name or IP address.
+    pub host: Option<String>,
+    /// IMAP: the server's port (default 993).
+    pub port: Option<u32>,
+    /// IMAP: the user name to log in with.
+    pub user: Option<String>,
+    /// IMAP: an app password for this mailbox (not your main password). Stored encrypted, never shown.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub app_password: Option<SecretString>,
+    /// IMAP: the folder to watch (default `INBOX`). It is only read; nothing is marked as seen.
+    pub folder: Option<String>,
+    /// IMAP: implicit TLS (default true). `false` only where the server allows private addresses (tests).
+    pub tls: Option<bool>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -52,27 +75,35 @@ pub struct WatcherView {
     pub id: Uuid,
     #[schema(value_type = uuid::Uuid)]
     pub reminder_id: ReminderId,
+    pub provider: Provider,
     pub sender_pattern: Option<String>,
     pub subject_keyword: Option<String>,
     pub body_keyword: Option<String>,
     pub action: String,
     pub enabled: bool,
-    /// Forward matching mail to this address: only mail sent to it is matched against your rules.
-    pub inbound_address: String,
+    /// EMAIL watchers only (IMAP ones read their mailbox): forward matching mail to this address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbound_address: Option<String>,
+    /// IMAP watchers: the mailbox and how its last polls went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<MailboxView>,
     pub created_at: DateTime<Utc>,
 }
 
 impl WatcherView {
-    pub fn new(row: WatcherRow, inbound_address: String) -> Self {
+    /// The view of an EMAIL watcher (`inbound_address`) or an IMAP one (`mailbox`).
+    pub fn new(row: WatcherRow, inbound_address: Option<String>, mailbox: Option<MailboxView>) -> Self {
         WatcherView {
             id: row.id,
             reminder_id: row.reminder_id,
+            provider: Provider::from_kind(&row.kind),
             sender_pattern: row.sender_pattern,
             subject_keyword: row.subject_keyword,
             body_keyword: row.body_keyword,
             action: row.action,
             enabled: row.enabled,
             inbound_address,
+            mailbox,
             created_at: row.created_at,
         }
     }
@@ -86,9 +117,29 @@ fn clean(field: &str, raw: Option<String>, errors: &mut Vec<FieldError>) -> Opti
     text
 }
 
-/// The values to insert for a valid input, or every bad field.
-pub fn validate(input: WatcherInput) -> Result<(ReminderId, [Option<String>; 3], String), ApiError> {
+/// A valid input: the rule, and the mailbox of an IMAP watcher.
+#[derive(Debug)]
+pub struct ValidRule {
+    pub reminder: ReminderId,
+    pub conditions: [Option<String>; 3],
+    pub action: String,
+    pub mailbox: Option<NewMailbox>,
+}
+
+/// The values to insert for a valid input, or every bad field. `allow_private` is `WEBHOOK_ALLOW_PRIVATE`
+/// (an IMAP mailbox without TLS, or at a private address).
+pub fn validate(input: WatcherInput, allow_private: bool) -> Result<ValidRule, ApiError> {
     let mut errors = Vec::new();
+    let fields = MailboxFields {
+        host: input.host,
+        port: input.port,
+        user: input.user,
+        app_password: input.app_password,
+        folder: input.folder,
+        tls: input.tls,
+    };
+    let provider = input.provider.unwrap_or_default();
+    let mailbox = mailbox::validate(provider, fields, allow_private, &mut errors);
     let sender = clean("senderPattern", input.sender_pattern, &mut errors);
     let subject = clean("subjectKeyword", input.subject_keyword, &mut errors);
     let body = clean("bodyKeyword", input.body_keyword, &mut errors);
@@ -100,7 +151,7 @@ pub fn validate(input: WatcherInput) -> Result<(ReminderId, [Option<String>; 3],
         errors.push(FieldError::new("action", format!("must be one of {}", ACTIONS.join(", "))));
     }
     if errors.is_empty() {
-        Ok((ReminderId(input.reminder_id), [sender, subject, body], action))
+        Ok(ValidRule { reminder: ReminderId(input.reminder_id), conditions: [sender, subject, body], action, mailbox })
     } else {
         Err(ApiError::validation(errors))
     }
@@ -131,11 +182,16 @@ pub async fn count_for(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResu
     watchers::table.filter(watchers::user_id.eq(owner)).count().get_result(conn).await
 }
 
-/// The owner's rules, newest first; only enabled ones when `enabled_only`.
-pub async fn list_for(conn: &mut AsyncPgConnection, owner: UserId, enabled_only: bool) -> QueryResult<Vec<WatcherRow>> {
+/// The owner's rules, newest first; only enabled ones of `provider` when given (inbound mail is matched only
+/// against EMAIL watchers: an IMAP watcher reads its own mailbox).
+pub async fn list_for(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    enabled_of: Option<Provider>,
+) -> QueryResult<Vec<WatcherRow>> {
     let mut query = watchers::table.filter(watchers::user_id.eq(owner)).into_boxed();
-    if enabled_only {
-        query = query.filter(watchers::enabled.eq(true));
+    if let Some(provider) = enabled_of {
+        query = query.filter(watchers::enabled.eq(true)).filter(watchers::kind.eq(provider.kind()));
     }
     query.order(watchers::created_at.desc()).select(WatcherRow::as_select()).load(conn).await
 }
@@ -225,6 +281,7 @@ mod tests {
             id: Uuid::nil(),
             user_id: UserId(Uuid::nil()),
             reminder_id: ReminderId(Uuid::nil()),
+            kind: "email".into(),
             sender_pattern: sender.map(str::to_owned),
             subject_keyword: subject.map(str::to_owned),
             body_keyword: body.map(str::to_owned),

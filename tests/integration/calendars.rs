@@ -421,6 +421,14 @@ async fn bad_input_gets_field_errors_and_other_users_calendars_do_not_exist() {
     let bad_range = app.get(&format!("/v1/calendars/{id}/events?from=yesterday"), Some(&ada)).await;
     assert_eq!(fields(&bad_range), vec!["from"]);
 
+    let rule = app
+        .post(&format!("/v1/calendars/{id}/rules"), json!({"match": {"busy": true}, "action": "SKIP_DAY"}), Some(&ada))
+        .await;
+    let rule_path = format!("/v1/calendars/{id}/rules/{}", rule.data(201)["id"].as_str().unwrap());
+    assert_eq!(app.call(Method::DELETE, &rule_path, None, Some(&bob)).await.status, 404);
+    assert_eq!(app.call(Method::DELETE, &rule_path, None, Some(&ada)).await.status, 204);
+    assert_eq!(app.call(Method::DELETE, &rule_path, None, Some(&ada)).await.status, 404);
+
     // Bob cannot see, sync, read, change or delete Ada's calendar: 404 as if it did not exist.
     for (method, path) in [
         (Method::GET, format!("/v1/calendars/{id}")),

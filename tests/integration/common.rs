@@ -3,6 +3,7 @@
 
 mod binary;
 pub mod database;
+pub mod dovecot;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod radicale;

@@ -23,6 +23,7 @@ mod family;
 mod fixtures;
 mod foundation;
 mod hooks;
+mod imap;
 mod inbound_senders;
 mod invitations_by_text;
 mod marketplace;

@@ -98,6 +98,10 @@ typed_id! {
     ContactId;
     /// An escalation profile.
     ProfileId;
+    /// A connected calendar.
+    CalendarId;
+    /// A rule of a calendar.
+    CalendarRuleId;
 }
 
 /// The namespace of every derived id. Changing it changes every id derived from now on, so never do.

@@ -58,6 +58,8 @@ pub struct TierLimits {
     pub family_members: u32,
     /// Connected calendars (ICS or CalDAV); PERSONAL and above.
     pub calendars: u32,
+    /// IMAP mailbox watchers, which the worker polls on the user's behalf.
+    pub mailbox_watchers: u32,
 }
 
 /// A partial [`TierLimits`] as `TIER_LIMITS` spells it; a missing field keeps the default.
@@ -74,6 +76,7 @@ struct LimitsOverride {
     sms_per_month: Option<u32>,
     family_members: Option<u32>,
     calendars: Option<u32>,
+    mailbox_watchers: Option<u32>,
 }
 
 /// `null` in the override means "unlimited", an absent field "keep the default".
@@ -103,12 +106,13 @@ impl Default for TierTable {
                 sms_per_month,
                 family_members: 0,
                 calendars: 10,
+                mailbox_watchers: 10,
             };
         let family = TierLimits { family_members: 5, ..tier(2_500, None, None, 20, 10_000, 400) };
         TierTable {
             limits: [
-                TierLimits { calendars: 0, ..tier(0, Some(3), Some(1), 0, 100, 5) },
-                TierLimits { calendars: 3, ..tier(500, Some(20), Some(5), 2, 1_000, 50) },
+                TierLimits { calendars: 0, mailbox_watchers: 0, ..tier(0, Some(3), Some(1), 0, 100, 5) },
+                TierLimits { calendars: 3, mailbox_watchers: 3, ..tier(500, Some(20), Some(5), 2, 1_000, 50) },
                 tier(1_500, None, None, 10, 10_000, 200),
                 family,
             ],
@@ -132,6 +136,7 @@ impl TierTable {
             limits.sms_per_month = o.sms_per_month.unwrap_or(limits.sms_per_month);
             limits.family_members = o.family_members.unwrap_or(limits.family_members);
             limits.calendars = o.calendars.unwrap_or(limits.calendars);
+            limits.mailbox_watchers = o.mailbox_watchers.unwrap_or(limits.mailbox_watchers);
         }
         Ok(table)
     }
@@ -169,12 +174,17 @@ mod tests {
         assert_eq!(table.get(Tier::Pro).reminders, None);
         assert_eq!(table.get(Tier::Family).trusted_contacts, 20);
         assert_eq!(table.get(Tier::Pro).price_cents, 1_500);
+        let mailboxes: Vec<u32> = ALL.iter().map(|t| table.get(*t).mailbox_watchers).collect();
+        assert_eq!(mailboxes, [0, 3, 10, 10]);
     }
 
     #[test]
     fn overrides_change_single_fields_and_null_means_unlimited() {
-        let table = TierTable::with_overrides(r#"{"FREE": {"reminders": 5}, "PERSONAL": {"channels": null}}"#)
-            .expect("valid overrides");
+        let table = TierTable::with_overrides(
+            r#"{"FREE": {"reminders": 5, "mailboxWatchers": 1}, "PERSONAL": {"channels": null}}"#,
+        )
+        .expect("valid overrides");
+        assert_eq!(table.get(Tier::Free).mailbox_watchers, 1);
         assert_eq!(table.get(Tier::Free).reminders, Some(5));
         assert_eq!(table.get(Tier::Free).channels, Some(1));
         assert_eq!(table.get(Tier::Personal).channels, None);

@@ -171,6 +171,6 @@ pub async fn delete_rule(
     PostedTo { viewer, id, form }: PostedTo<RuleDeleteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let rule = uuid::Uuid::parse_str(form.rule.trim()).map_err(|_| crate::http::ApiError::not_found("Rule"))?;
-    service::delete_rule(&state, viewer.user_id, id, rule).await?;
+    service::delete_rule(&state, viewer.user_id, id.into(), rule.into()).await?;
     Ok(redirect_with(&state.config, "/calendars", "Rule removed."))
 }

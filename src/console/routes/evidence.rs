@@ -134,7 +134,7 @@ async fn evidence_page(
         .iter()
         .map(|w| {
             json!({"id": w.id, "title": title_of(&w.reminder_id), "sender": w.sender_pattern,
-                   "subject": w.subject_keyword, "body": w.body_keyword, "action": w.action})
+                   "subject": w.subject_keyword, "body": w.body_keyword, "action": w.action, "mailbox": w.mailbox})
         })
         .collect();
     let choices: Vec<Value> = reminders.iter().map(|r| json!({"id": r.id.to_string(), "title": r.title})).collect();
@@ -222,6 +222,7 @@ pub async fn create_watcher(
         subject_keyword: blank_is_none(&form.subject_keyword),
         body_keyword: blank_is_none(&form.body_keyword),
         action: blank_is_none(&form.action),
+        ..WatcherInput::default()
     };
     match email_watchers::create(&state, viewer.user_id, input).await {
         Ok(_) => Ok(redirect_with(
