@@ -148,7 +148,10 @@ pub async fn snooze(
     // Another user's id must be 404 before a phrase is even read, so a 422 never hints that it exists.
     store::find_for(&mut conn, owner, id).await?.ok_or_else(crate::reminders::service::not_found)?;
     let target = match calendar_target(&mut conn, owner, &input, now, tz).await? {
-        Some(target) => target,
+        Some(Ok(target)) => target,
+        // No event matches: the phrase may still be a time the LLM fallback reads ("after the dentist" can
+        // be an appointment it was told about); if not, the answer says what the calendars were searched for.
+        Some(Err(no_event)) => resolve(&state.config, input, now, tz).await.map_err(|_| no_event)?,
         None => resolve(&state.config, input, now, tz).await?,
     };
     let outcome = actions::snooze(&mut conn, owner, id, Actor::User(owner), &target, now).await?;
@@ -158,32 +161,32 @@ pub async fn snooze(
 }
 
 /// A phrase that reads the owner's calendars ("until after my meeting", "when work ends"): the end of the
-/// matching event, echoed with its title. None when the phrase is not about an event; 422 when no event
-/// ahead matches, saying what was looked for.
+/// matching event, echoed with its title. None when the phrase is not about an event; Some(Err) with a 422
+/// that says what was looked for when no event ahead matches.
 async fn calendar_target(
     conn: &mut AsyncPgConnection,
     owner: UserId,
     input: &SnoozeInput,
     now: DateTime<Utc>,
     tz: Tz,
-) -> Result<Option<SnoozeUntil>, ApiError> {
+) -> Result<Option<Result<SnoozeUntil, ApiError>>, ApiError> {
     let (None, Some(phrase)) = (&input.until, &input.duration) else { return Ok(None) };
-    match crate::calendars::phrases::resolve(conn, owner, phrase, now).await? {
-        Ok(None) => Ok(None),
-        Ok(Some(found)) => Ok(Some(SnoozeUntil {
+    Ok(match crate::calendars::phrases::resolve(conn, owner, phrase, now).await? {
+        Ok(None) => None,
+        Ok(Some(found)) => Some(Ok(SnoozeUntil {
             until: found.until,
             phrase: Some(phrase.trim().to_owned()),
             interpreted_as: Some(format!("{} (when \"{}\" ends)", nlp::echo(found.until, tz), found.event)),
         })),
-        Err(subject) => Err(ApiError::Client {
+        Err(subject) => Some(Err(ApiError::Client {
             code: ErrorCode::UnprocessableEntity,
             message: format!("No event matching \"{subject}\" is under way or coming up in your calendars."),
             details: vec![FieldError::new(
                 "duration",
                 format!("looked for \"{subject}\" in the titles and categories of your calendars' events"),
             )],
-        }),
-    }
+        })),
+    })
 }
 
 /// The two actions that take only an optional note.

@@ -500,3 +500,37 @@ async fn snooze_until_end_snoozes_and_a_long_block_ahead_hurries_the_tiers() {
     assert!((12..=14).contains(&delays[1]) && (39..=40).contains(&delays[2]), "{delays:?}");
     assert_eq!(scalar(&app, &events_kind(&call, "calendar_faster")).await, "1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_tier_due_in_a_paused_block_waits_for_its_end() {
+    let app = spawn("PERSONAL").await;
+    let ada = user(&app, "ada@example.com").await;
+    subscribe(&app, &user_id(&app, &ada).await, "email").await;
+    let now = app.state.clock.now();
+    let block = (now + chrono::Duration::minutes(30), now + chrono::Duration::minutes(90));
+    let server = ics_server(calendar(&[("kids", timed("Kids with Ex", block.0, block.1))])).await;
+    let cal = connect(&app, &ada, json!({"name": "Family", "url": format!("{}/secret.ics", server.uri())})).await;
+    let rules = format!("/v1/calendars/{}/rules", cal["id"].as_str().unwrap());
+    app.post(&rules, json!({"match": {"summaryContains": "kids"}, "action": "PAUSE_DURING"}), Some(&ada))
+        .await
+        .data(201);
+
+    // Fires now, outside the block; Gentle's second tier comes due an hour later, inside it.
+    let body = json!({"title": "Pills", "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
+    let pills = create(&app, &ada, body).await["id"].as_str().unwrap().to_owned();
+    episode_fired_at(&app, &pills).await;
+    app.state.clock.advance(chrono::Duration::minutes(61));
+    let sql = format!(
+        "SELECT coalesce(max(next_attempt_at::text || ' ' || deferred_reason), '') AS value
+         FROM deliveries WHERE reminder_id = '{pills}' AND tier = 2"
+    );
+    let held = until_some("the second tier is created", || async {
+        let held = scalar(&app, &sql).await;
+        (!held.is_empty()).then_some(held)
+    })
+    .await;
+    assert!(held.ends_with("calendar: Kids with Ex"), "{held}");
+    let at =
+        DateTime::parse_from_str(&format!("{}00", &held[..held.find(" calendar").unwrap()]), "%Y-%m-%d %H:%M:%S%.f%z");
+    assert_eq!(at.expect("timestamptz").timestamp(), block.1.timestamp());
+}

@@ -258,6 +258,23 @@ pub fn effect(occurrence: &Occurrence, events: &[Event], rules: &[Rule]) -> Effe
     }
 }
 
+/// When a later tier of `reminder` coming due at `at` may go out: the end of the matching busy block under
+/// way (a `PAUSE_DURING` or `SNOOZE_UNTIL_END` rule), with the event's title; None when nothing holds it.
+/// The caller leaves critical reminders alone, as at fire time.
+pub fn held_until(
+    reminder: Uuid,
+    at: DateTime<Utc>,
+    events: &[Event],
+    rules: &[Rule],
+) -> Option<(DateTime<Utc>, String)> {
+    let holding =
+        |r: &&Rule| matches!(r.action, Action::PauseDuring | Action::SnoozeUntilEnd) && r.applies_to(reminder);
+    let rules: Vec<&Rule> = rules.iter().filter(holding).collect();
+    let matching: Vec<&Event> = events.iter().filter(|e| rules.iter().any(|r| r.matches(e))).collect();
+    let event = matching.iter().find(|e| e.contains(at))?;
+    Some((end_of_run(event.ends_at, &matching), event.summary.clone()))
+}
+
 /// Tier delays (minutes after firing) squeezed so the last is due by `before`: each scaled by the same
 /// factor, rounded down, so their order holds. `fired_at` is when the episode starts.
 pub fn squeeze(delays: &[u32], fired_at: DateTime<Utc>, before: DateTime<Utc>) -> Vec<u32> {

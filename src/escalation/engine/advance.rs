@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reminder_core::ids::{EpisodeId, ReminderId, UserId};
 use reminder_core::machine::{EndReason, EpisodeStatus};
 
-use super::{BATCH, Lead, deliveries, episodes, fence, offer};
+use super::{BATCH, Lead, calendar, deliveries, episodes, fence, offer};
 use crate::billing::controls;
 use crate::db::Prepare;
 use crate::escalation::episodes::{self as store, EpisodeColumns, EpisodeRow};
@@ -82,6 +82,9 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
                 }
                 updates.push(EpisodeRow { id: row.id, episode: next });
             }
+            let critical =
+                due.iter().filter(|row| row.owner.importance == "critical").map(|row| row.reminder_id).collect();
+            calendar::hold_tiers(conn, &mut new_deliveries, &critical, now).await?;
             store::update_batch(conn, &updates).await?;
             controls::apply(conn, controls::Settings::from_config(&state.config), &mut new_deliveries, now).await?;
             let offered = deliveries::insert_batch(conn, &new_deliveries, offer_at).await?;

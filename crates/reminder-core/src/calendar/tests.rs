@@ -117,6 +117,16 @@ fn a_free_gap_before_a_long_block_escalates_faster() {
 }
 
 #[test]
+fn a_later_tier_due_in_a_block_is_held_until_it_ends() {
+    let events = [event("Kids with Ex", at(16, 30), at(18, 0)), event("Dinner", at(18, 0), at(19, 0))];
+    let rules = [rule(Action::PauseDuring, Match { summary_contains: Some("kids".into()), ..Match::default() })];
+    assert_eq!(held_until(REMINDER, at(17, 0), &events, &rules), Some((at(18, 0), "Kids with Ex".into())));
+    assert_eq!(held_until(REMINDER, at(18, 30), &events, &rules), None);
+    let skipping = [rule(Action::SkipDay, busy())];
+    assert_eq!(held_until(REMINDER, at(17, 0), &events, &skipping), None);
+}
+
+#[test]
 fn describe_reads_in_the_users_zone() {
     let effect = Effect::Pause { until: at(18, 0), reason: "Kids with Ex".into() };
     assert_eq!(effect.describe(Berlin).unwrap(), "Paused during \"Kids with Ex\"; fires at Mon 7 Dec 18:00");
