@@ -145,42 +145,56 @@ async fn a_reminder_due_in_a_busy_block_is_delivered_when_the_block_ends() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_holiday_skips_the_days_occurrence_and_moves_to_the_next() {
+async fn a_holiday_skips_the_days_occurrence_and_the_next_one_fires() {
     let app = spawn("PERSONAL").await;
     let ada = user(&app, "ada@example.com").await;
-    let today = app.state.clock.now().date_naive();
+    let start = soon(&app, 2);
+    // The holiday is the reminders' first day, in their zone (Ada's, Europe/Berlin), and only that day.
+    let day = DateTime::parse_from_rfc3339(&start).unwrap().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
     let holiday = format!(
         "SUMMARY:Public holiday\r\nDTSTART;VALUE=DATE:{}\r\nDTEND;VALUE=DATE:{}\r\nTRANSP:TRANSPARENT\r\n",
-        today.format("%Y%m%d"),
-        (today + chrono::Duration::days(2)).format("%Y%m%d")
+        day.format("%Y%m%d"),
+        (day + chrono::Duration::days(1)).format("%Y%m%d")
     );
     let server = ics_server(calendar(&[("holiday", holiday)])).await;
     let url = format!("{}/secret.ics", server.uri());
     let cal = connect(&app, &ada, json!({"name": "Holidays", "url": url, "holidays": true})).await;
     assert_eq!(cal["holidays"], true);
 
-    let start = soon(&app, 2);
     let daily = |title: &str, skip: bool| {
         json!({"title": title, "escalationProfileId": GENTLE, "skipHolidays": skip,
                "schedule": {"type": "interval", "intervalMinutes": 1440, "startAt": start}})
     };
-    let skipping = create(&app, &ada, daily("Gym", true)).await;
-    assert_eq!(skipping["skipHolidays"], true);
-    let skipping = skipping["id"].as_str().unwrap().to_owned();
-    let plain = create(&app, &ada, daily("Pills", false)).await["id"].as_str().unwrap().to_owned();
+    let id = |view: Value| view["id"].as_str().unwrap().to_owned();
+    // One asks to skip holidays; one has a SKIP_DAY rule on the holiday calendar; one has neither.
+    let meds = create(&app, &ada, daily("Meds", true)).await;
+    assert_eq!(meds["skipHolidays"], true);
+    let meds = id(meds);
+    let gym = id(create(&app, &ada, daily("Gym", false)).await);
+    let pills = id(create(&app, &ada, daily("Pills", false)).await);
+    let rule = json!({"match": {"allDay": true}, "action": "SKIP_DAY", "reminderIds": [gym]});
+    app.post(&format!("/v1/calendars/{}/rules", cal["id"].as_str().unwrap()), rule, Some(&ada)).await.data(201);
 
-    // The reminder that does not ask to skip holidays fires; the one that does moves a day on, unfired.
-    episode_fired_at(&app, &plain).await;
+    episode_fired_at(&app, &pills).await;
     let next = DateTime::parse_from_rfc3339(&start).unwrap().to_utc() + chrono::Duration::days(1);
-    eventually(Duration::from_secs(15), "the holiday occurrence is skipped", || async {
-        let view = app.get(&format!("/v1/reminders/{skipping}"), Some(&ada)).await;
-        view.data(200)["nextTriggerAt"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.to_utc())
-            == Some(next)
-    })
-    .await;
-    let episodes = format!("SELECT count(*)::text AS value FROM escalations WHERE reminder_id = '{skipping}'");
-    assert_eq!(scalar(&app, &episodes).await, "0");
-    assert_eq!(scalar(&app, &events_kind(&skipping, "calendar_skip")).await, "1");
+    let episodes =
+        |reminder: &str| format!("SELECT count(*)::text AS value FROM escalations WHERE reminder_id = '{reminder}'");
+    for skipped in [&meds, &gym] {
+        until_some("the holiday occurrence is skipped", || async {
+            let view = app.get(&format!("/v1/reminders/{skipped}"), Some(&ada)).await;
+            let at = view.data(200)["nextTriggerAt"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            (at.map(|t| t.to_utc()) == Some(next)).then_some(())
+        })
+        .await;
+        assert_eq!(scalar(&app, &episodes(skipped)).await, "0");
+        assert_eq!(scalar(&app, &events_kind(skipped, "calendar_skip")).await, "1");
+    }
+
+    // The next day is no holiday: both fire.
+    app.state.clock.advance(chrono::Duration::days(1));
+    for skipped in [&meds, &gym] {
+        episode_fired_at(&app, skipped).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
