@@ -13,7 +13,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::TestApp;
 use crate::common::radicale::Radicale;
-use crate::engine::eventually;
 use crate::fixtures::{GENTLE, create, scalar, soon, subscribe, user, user_id};
 
 fn ics_time(at: DateTime<Utc>) -> String {
