@@ -56,5 +56,7 @@ CREATE TABLE calendar_rules (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX calendar_rules_user ON calendar_rules (user_id);
+-- Whether a calendar has rules (the engine reads only such calendars' events), and the cascade on delete.
+CREATE INDEX calendar_rules_calendar ON calendar_rules (calendar_id);
 
 ALTER TABLE reminder_schedules ADD COLUMN skip_holidays boolean NOT NULL DEFAULT false;
