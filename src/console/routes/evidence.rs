@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use reminder_core::ids::ReminderId;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -21,6 +22,7 @@ use crate::http::ErrorCode;
 use crate::state::AppState;
 use crate::watchers::email_watchers;
 use crate::watchers::hooks::{self, HookWithUrl, NewHook};
+use crate::watchers::imap::input::Provider;
 use crate::watchers::rules::WatcherInput;
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +51,14 @@ pub struct WatcherForm {
     subject_keyword: String,
     body_keyword: String,
     action: String,
+    /// Read from the user's own mailbox (IMAP) instead of the watcher address, when a host is given.
+    imap_host: String,
+    imap_port: String,
+    imap_user: String,
+    /// Never echoed back into the page.
+    #[serde(skip_serializing)]
+    imap_password: String,
+    imap_folder: String,
 }
 
 tokened!(HookForm, WatcherForm);
@@ -95,6 +105,11 @@ fn watcher_field(api_field: &str) -> &'static str {
         "subjectKeyword" => "subject_keyword",
         "bodyKeyword" => "body_keyword",
         "action" => "watcher_action",
+        "host" => "imap_host",
+        "port" => "imap_port",
+        "user" => "imap_user",
+        "appPassword" => "imap_password",
+        "folder" => "imap_folder",
         _ => "watchers",
     }
 }
@@ -216,7 +231,7 @@ pub async fn create_watcher(
         let shown = Shown { watcher_form: form, errors, ..Shown::fresh("") };
         return evidence_page(&req, &state, &viewer, shown, StatusCode::BAD_REQUEST).await;
     };
-    let input = WatcherInput {
+    let mut input = WatcherInput {
         reminder_id: reminder,
         sender_pattern: blank_is_none(&form.sender_pattern),
         subject_keyword: blank_is_none(&form.subject_keyword),
@@ -224,11 +239,33 @@ pub async fn create_watcher(
         action: blank_is_none(&form.action),
         ..WatcherInput::default()
     };
+    let imap = !form.imap_host.trim().is_empty();
+    if imap {
+        let port = match form.imap_port.trim() {
+            "" => Some(993),
+            typed => typed.parse::<u32>().ok(),
+        };
+        let Some(port) = port else {
+            errors.insert("imap_port".into(), "Give the port as a number, such as 993.".into());
+            let shown = Shown { watcher_form: form, errors, ..Shown::fresh("") };
+            return evidence_page(&req, &state, &viewer, shown, StatusCode::BAD_REQUEST).await;
+        };
+        input.provider = Some(Provider::Imap);
+        input.host = blank_is_none(&form.imap_host);
+        input.port = Some(port);
+        input.user = Some(form.imap_user.trim().to_owned());
+        input.app_password = Some(SecretString::from(form.imap_password.clone()));
+        input.folder = blank_is_none(&form.imap_folder);
+    }
     match email_watchers::create(&state, viewer.user_id, input).await {
         Ok(_) => Ok(redirect_with(
             &state.config,
             "/evidence",
-            "Watcher added. Forward the matching email to your watcher address.",
+            if imap {
+                "Watcher added. Its mailbox is read within a few minutes; mail already there does not count."
+            } else {
+                "Watcher added. Forward the matching email to your watcher address."
+            },
         )),
         Err(err) => {
             let status = placed(err, &mut errors, watcher_field)?;

@@ -99,3 +99,40 @@ async fn hooks_and_email_watchers_are_made_listed_and_removed_on_the_evidence_pa
     assert_ne!(address(&before), address(&after));
     assert!(after.contains("Your watcher address is new."));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_imap_watcher_is_added_from_the_evidence_page_and_its_password_never_shown() {
+    let app = TestApp::spawn_with(&[("DEFAULT_TIER", "PERSONAL")]).await;
+    let mut ada = Visitor::new(&app);
+    let csrf = ada.sign_up("imap-console@example.com", "UTC").await;
+    let reminder = ada.create_daily(&csrf, "Breathalyser test", "08:00").await;
+    let form = |port: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("reminder", reminder.clone()),
+            ("subject_keyword", "Test Completed".to_owned()),
+            ("action", "complete".to_owned()),
+            ("imap_host", "imap.example.com".to_owned()),
+            ("imap_port", port.to_owned()),
+            ("imap_user", "ada".to_owned()),
+            ("imap_password", "app-pass-7731".to_owned()),
+        ]
+    };
+    let pairs = |fields: &[(&'static str, String)]| fields.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let bad = pairs(&form("nine"));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let reply = ada.post("/evidence/watchers", &bad).await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(reply.text.contains("id=\"imap_port-error\"") && reply.text.contains("value=\"imap.example.com\""));
+    assert!(!reply.text.contains("app-pass-7731"), "the password is not echoed back");
+
+    let good = pairs(&form(""));
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let reply = ada.post("/evidence/watchers", &good).await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    let page = ada.get("/evidence").await;
+    assert!(page.text.contains("Reads INBOX of ada on imap.example.com"), "{}", page.text);
+    assert!(!page.text.contains("app-pass-7731"));
+    let port = scalar(&app, "SELECT imap_port::text AS value FROM watchers").await;
+    assert_eq!(port, "993");
+}
