@@ -182,6 +182,7 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
     click(&client, "form[action='/evidence/hooks'] button").await;
     assert!(text_of(&client).await.contains("shown only this once"));
     check(&client, "evidence-hook").await;
+    visit(&client, &app, "/calendars", "calendars-a11y").await;
     visit(&client, &app, "/billing", "billing").await;
     visit(&client, &app, "/no/such/page", "not-found").await;
 
