@@ -249,7 +249,7 @@ async fn act(
         _ => {
             let zone = reminder_core::timezone::parse_zone(&delivery.timezone).unwrap_or(chrono_tz::UTC);
             let input = snooze::SnoozeInput { until: command.until, duration: command.duration.clone() };
-            let target = snooze::resolve(config, input, now, zone).await?;
+            let target = snooze::resolve_for(config, conn, owner, input, now, zone).await?;
             actions::snooze(conn, owner, reminder, actor, &target, now).await
         }
     };

@@ -147,17 +147,30 @@ pub async fn snooze(
         .unwrap_or(chrono_tz::UTC);
     // Another user's id must be 404 before a phrase is even read, so a 422 never hints that it exists.
     store::find_for(&mut conn, owner, id).await?.ok_or_else(crate::reminders::service::not_found)?;
-    let target = match calendar_target(&mut conn, owner, &input, now, tz).await? {
-        Some(Ok(target)) => target,
-        // No event matches: the phrase may still be a time the LLM fallback reads ("after the dentist" can
-        // be an appointment it was told about); if not, the answer says what the calendars were searched for.
-        Some(Err(no_event)) => resolve(&state.config, input, now, tz).await.map_err(|_| no_event)?,
-        None => resolve(&state.config, input, now, tz).await?,
-    };
+    let target = resolve_for(&state.config, &mut conn, owner, input, now, tz).await?;
     let outcome = actions::snooze(&mut conn, owner, id, Actor::User(owner), &target, now).await?;
     let reminder = reminder_full_view(&mut conn, outcome.reminder).await?;
     let interpreted_as = target.interpreted_as.unwrap_or_default();
     Ok(SnoozeView { reminder, snoozed_until: target.until, interpreted_as })
+}
+
+/// [`resolve`] for one owner: a phrase about an event ("until after my meeting") reads their calendars
+/// first. Shared by the API, the console, email replies and agent commands.
+pub async fn resolve_for(
+    config: &Config,
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    input: SnoozeInput,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<SnoozeUntil, ApiError> {
+    match calendar_target(conn, owner, &input, now, tz).await? {
+        Some(Ok(target)) => Ok(target),
+        // No event matches: the phrase may still be a time the LLM fallback reads ("after the dentist" can
+        // be an appointment it was told about); if not, the answer says what the calendars were searched for.
+        Some(Err(no_event)) => resolve(config, input, now, tz).await.map_err(|_| no_event),
+        None => resolve(config, input, now, tz).await,
+    }
 }
 
 /// A phrase that reads the owner's calendars ("until after my meeting", "when work ends"): the end of the

@@ -64,7 +64,7 @@ pub async fn snooze_target(
     let zone = crate::accounts::users::store::find_live(conn, owner).await?.map(|user| user.timezone);
     let tz = zone.as_deref().and_then(reminder_core::timezone::parse_zone).unwrap_or(chrono_tz::UTC);
     let input = SnoozeInput { until: None, duration: Some(phrase.to_owned()) };
-    snooze::resolve(config, input, now, tz).await
+    snooze::resolve_for(config, conn, owner, input, now, tz).await
 }
 
 /// Carries out `evidence` on the owner's reminder through the one action path.

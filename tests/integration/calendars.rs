@@ -547,3 +547,47 @@ async fn a_later_tier_due_in_a_paused_block_waits_for_its_end() {
         DateTime::parse_from_str(&format!("{}00", &held[..held.find(" calendar").unwrap()]), "%Y-%m-%d %H:%M:%S%.f%z");
     assert_eq!(at.expect("timestamptz").timestamp(), block.1.timestamp());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_reply_snoozes_until_after_the_meeting_too() {
+    let secret = crate::watchers::SECRET;
+    let app = TestApp::spawn_roles("api", &[("DEFAULT_TIER", "PERSONAL"), ("INBOUND_EMAIL_SECRET", secret)]).await;
+    let ada = user(&app, "ada@example.com").await;
+    let owner = user_id(&app, &ada).await;
+    let now = app.state.clock.now();
+    let meeting_end = now + chrono::Duration::minutes(50);
+    let server =
+        ics_server(calendar(&[("standup", timed("Team standup", now - chrono::Duration::minutes(10), meeting_end))]))
+            .await;
+    let cal = app
+        .post("/v1/calendars", json!({"name": "Work", "url": format!("{}/secret.ics", server.uri())}), Some(&ada))
+        .await;
+    let id = cal.data(201)["id"].as_str().unwrap().to_owned();
+    // The api role alone runs no sync: fetch as the worker would.
+    let client = escalating_reminders::agents::ssrf::outbound_client(None).unwrap();
+    escalating_reminders::calendars::sync::sync_due(&app.state, &client).await.unwrap();
+    assert_eq!(synced(&app, &ada, &id).await["status"], "ok");
+
+    let reminder = crate::fixtures::once_reminder(&app, &ada, "Call the school").await;
+    let escalation = crate::reminder_actions::fire(&app, &reminder, &owner, &crate::fixtures::in_hours(0)).await;
+    let delivery = scalar(
+        &app,
+        &format!("SELECT id::text AS value FROM deliveries WHERE escalation_id = '{escalation}' AND status = 'sent'"),
+    )
+    .await;
+    let to = escalating_reminders::notifications::reply_address::ReplyAddresses::for_state(&app.state)
+        .address(delivery.parse().unwrap());
+    let fields = [
+        ("from", "ada@example.com"),
+        ("to", to.as_str()),
+        ("subject", "Re: Call the school"),
+        ("text", "snooze until after my meeting"),
+    ];
+    let reply = crate::watchers::post_email(&app, secret, &fields).await;
+    let result = reply.data(200)["results"][0].clone();
+    assert_eq!(result["action"], "snooze", "{}", reply.text);
+    assert!(result["interpretedAs"].as_str().unwrap().contains("Team standup"), "{result}");
+    let view = app.get(&format!("/v1/reminders/{reminder}"), Some(&ada)).await;
+    let until = DateTime::parse_from_rfc3339(view.data(200)["snoozedUntil"].as_str().unwrap()).unwrap();
+    assert_eq!(until.timestamp(), meeting_end.timestamp());
+}
