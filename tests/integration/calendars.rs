@@ -591,3 +591,55 @@ async fn an_email_reply_snoozes_until_after_the_meeting_too() {
     let until = DateTime::parse_from_rfc3339(view.data(200)["snoozedUntil"].as_str().unwrap()).unwrap();
     assert_eq!(until.timestamp(), meeting_end.timestamp());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_weekly_event_served_across_a_dst_change_keeps_its_local_time() {
+    use chrono::{Offset, TimeZone};
+    let app = spawn("PERSONAL").await;
+    let ada = user(&app, "ada@example.com").await;
+    let berlin = chrono_tz::Europe::Berlin;
+    let offset_on = |day: chrono::NaiveDate| {
+        berlin.from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap()).unwrap().offset().fix().local_minus_utc()
+    };
+    // The next change of Berlin's offset, and the app's clock moved to ten days before it, so the change falls
+    // inside the eight weeks a calendar is kept for.
+    let today = app.state.clock.now().with_timezone(&berlin).date_naive();
+    let change = (1..400)
+        .map(|d| today + chrono::Duration::days(d))
+        .find(|d| offset_on(*d) != offset_on(*d - chrono::Duration::days(1)))
+        .unwrap();
+    let target = berlin
+        .from_local_datetime(&(change - chrono::Duration::days(10)).and_hms_opt(9, 0, 0).unwrap())
+        .unwrap()
+        .to_utc();
+    app.state.clock.advance(target - app.state.clock.now());
+    let first = change - chrono::Duration::days(21);
+    let weekly = format!(
+        "SUMMARY:Choir\r\nDTSTART;TZID=Europe/Berlin:{}T163000\r\nDTEND;TZID=Europe/Berlin:{}T180000\r\nRRULE:FREQ=WEEKLY;COUNT=8\r\n",
+        first.format("%Y%m%d"),
+        first.format("%Y%m%d")
+    );
+    let server = ics_server(calendar(&[("choir", weekly)])).await;
+    let cal = connect(&app, &ada, json!({"name": "Choir", "url": format!("{}/secret.ics", server.uri())})).await;
+    assert_eq!(cal["status"], "ok", "{cal}");
+    let now = app.state.clock.now();
+    let (from, to) = (now - chrono::Duration::days(1), now + chrono::Duration::days(40));
+    let query = format!(
+        "/v1/calendars/{}/events?from={}&to={}",
+        cal["id"].as_str().unwrap(),
+        from.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    let events = app.get(&query, Some(&ada)).await;
+    let starts: Vec<DateTime<chrono_tz::Tz>> = events
+        .data(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| DateTime::parse_from_rfc3339(e["startsAt"].as_str().unwrap()).unwrap().with_timezone(&berlin))
+        .collect();
+    assert!(starts.len() >= 4, "{starts:?}");
+    assert!(starts.iter().all(|s| s.format("%H:%M").to_string() == "16:30"), "{starts:?}");
+    let offsets: std::collections::BTreeSet<i32> = starts.iter().map(|s| s.offset().fix().local_minus_utc()).collect();
+    assert_eq!(offsets.len(), 2, "instances on both sides of the change on {change}: {starts:?}");
+}
