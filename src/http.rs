@@ -24,7 +24,7 @@ mod server;
 pub use caller::{Caller, CallerKind, Identify, SessionOnly};
 pub use context::{HtmlPage, current_request_id};
 pub use envelope::{ApiResponse, Meta};
-pub use error::{ApiError, ErrorCode, FieldError};
+pub use error::{ApiError, ErrorCode, FieldError, required_text};
 pub use json::Json;
 pub(crate) use registry::routes;
 pub use registry::{Layer, Routes};

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property};
 use reminder_core::calendar::start_of;
+use reminder_core::timezone::resolve_local;
 use rrule::{RRule, Unvalidated};
 
 /// Instances kept per calendar, and expanded per recurring event, so one hostile file cannot fill a table.
@@ -172,7 +173,7 @@ impl When {
     fn instant(self, owner: Tz) -> DateTime<Utc> {
         match self {
             When::Date(date) => start_of(date, owner),
-            When::Local(naive, tz) => local_instant(tz, naive),
+            When::Local(naive, tz) => resolve_local(tz, naive),
         }
     }
 
@@ -183,17 +184,6 @@ impl When {
             When::Local(naive, zone) if zone == tz => naive,
             other => other.instant(owner).with_timezone(&tz).naive_local(),
         }
-    }
-}
-
-/// Wall-clock time in `tz` as an instant; a time in a DST gap moves forward by the gap.
-fn local_instant(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
-    match tz.from_local_datetime(&naive).earliest() {
-        Some(t) => t.with_timezone(&Utc),
-        None => tz
-            .from_local_datetime(&(naive + Duration::hours(1)))
-            .earliest()
-            .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc)),
     }
 }
 
@@ -264,8 +254,8 @@ impl Event {
         let tz = zone_of(self.start, self.owner);
         Instance {
             uid: self.uid.clone(),
-            starts_at: local_instant(tz, start),
-            ends_at: local_instant(tz, start + self.length),
+            starts_at: resolve_local(tz, start),
+            ends_at: resolve_local(tz, start + self.length),
             summary: self.summary.clone(),
             categories: self.categories.clone(),
             all_day: self.all_day(),
@@ -338,7 +328,7 @@ impl Event {
             let local = occurrence.naive_utc();
             let past_until = match until {
                 Some(When::Date(date)) => local.date() > date,
-                Some(when @ When::Local(..)) => local_instant(tz, local) > when.instant(tz),
+                Some(when @ When::Local(..)) => resolve_local(tz, local) > when.instant(tz),
                 None => false,
             };
             if local > horizon || past_until || starts.len() >= MAX_INSTANCES {

@@ -12,7 +12,7 @@ use super::model::{
 };
 use super::store::{self, NewCalendar};
 use crate::billing::limits::{self, Limit};
-use crate::http::{ApiError, FieldError};
+use crate::http::{ApiError, FieldError, required_text};
 use crate::state::AppState;
 
 const NAME_MAX: usize = 100;
@@ -28,23 +28,10 @@ fn not_found() -> ApiError {
     ApiError::not_found("Calendar")
 }
 
-/// A text field: trimmed, non-empty, at most `max` characters, no control characters.
-fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
-    let value = value.trim();
-    if value.is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
-    } else if value.chars().count() > max {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
-    } else if value.chars().any(char::is_control) {
-        errors.push(FieldError::new(field, "must not contain control characters"));
-    }
-    value.to_owned()
-}
-
 /// The checked input: what is sealed and the host shown.
 fn validate(state: &AppState, input: CalendarInput) -> Result<(String, String, Source, String, bool), ApiError> {
     let mut errors = Vec::new();
-    let name = text("name", &input.name, NAME_MAX, &mut errors);
+    let name = required_text("name", &input.name, NAME_MAX, &mut errors);
     let kind = input.kind.as_deref().unwrap_or("ics").to_ascii_lowercase();
     if !matches!(kind.as_str(), "ics" | "caldav") {
         errors.push(FieldError::new("kind", "must be ics or caldav"));
@@ -66,9 +53,13 @@ fn validate(state: &AppState, input: CalendarInput) -> Result<(String, String, S
     let (mut user, mut password) = (None, None);
     match kind.as_str() {
         "caldav" => {
-            user = Some(text("user", input.user.as_deref().unwrap_or(""), CREDENTIAL_MAX, &mut errors));
-            password =
-                Some(text("appPassword", input.app_password.as_deref().unwrap_or(""), CREDENTIAL_MAX, &mut errors));
+            user = Some(required_text("user", input.user.as_deref().unwrap_or(""), CREDENTIAL_MAX, &mut errors));
+            password = Some(required_text(
+                "appPassword",
+                input.app_password.as_deref().unwrap_or(""),
+                CREDENTIAL_MAX,
+                &mut errors,
+            ));
         }
         _ => {
             for (field, given) in [("user", &input.user), ("appPassword", &input.app_password)] {
@@ -192,8 +183,8 @@ pub async fn add_rule(state: &AppState, owner: UserId, calendar: Uuid, input: Ru
         errors.push(FieldError::new("match", "give at least one of summaryContains, category, allDay or busy"));
     }
     matcher.summary_contains =
-        matcher.summary_contains.map(|s| text("match.summaryContains", &s, MATCH_TEXT_MAX, &mut errors));
-    matcher.category = matcher.category.map(|s| text("match.category", &s, MATCH_TEXT_MAX, &mut errors));
+        matcher.summary_contains.map(|s| required_text("match.summaryContains", &s, MATCH_TEXT_MAX, &mut errors));
+    matcher.category = matcher.category.map(|s| required_text("match.category", &s, MATCH_TEXT_MAX, &mut errors));
     let reminders = match (input.reminder_ids, input.all) {
         (Some(_), Some(true)) => {
             errors.push(FieldError::new("all", "give reminderIds or all, not both"));

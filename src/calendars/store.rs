@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Bytea, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use reminder_core::calendar::{Event, Rule};
-use reminder_core::ids::{CalendarId, CalendarRuleId, UserId};
+use reminder_core::calendar::{Effect, Event, Occurrence, Rule};
+use reminder_core::ids::{CalendarId, CalendarRuleId, ReminderId, UserId};
 use uuid::Uuid;
 
 use super::ics::Instance;
@@ -31,10 +31,6 @@ pub struct NewCalendar {
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewCalendar) -> QueryResult<CalendarRow> {
     diesel::insert_into(calendars::table).values(new).returning(CalendarRow::as_returning()).get_result(conn).await
-}
-
-pub async fn count_for(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<i64> {
-    calendars::table.filter(calendars::user_id.eq(owner)).count().get_result(conn).await
 }
 
 pub async fn list_for(conn: &mut AsyncPgConnection, owner: UserId) -> QueryResult<Vec<CalendarRow>> {
@@ -137,6 +133,10 @@ pub async fn events(
         .await
 }
 
+/// The columns [`EventRow`] reads (`e` events, `c` calendars).
+const EVENT_COLUMNS: &str =
+    "e.user_id, e.calendar_id, e.starts_at, e.ends_at, e.summary, e.categories, e.all_day, e.busy, c.holidays";
+
 #[derive(QueryableByName)]
 struct EventRow {
     #[diesel(sql_type = SqlUuid)]
@@ -200,11 +200,13 @@ pub async fn around(
         // From the owners' calendars to their events: a batch of a thousand owners, a tenth with a calendar
         // of eight weeks of events, reads in about 8 ms (from the events' side, with the rule check as a
         // hashed subplan, the planner's estimate passed the JIT threshold and it took 200–300 ms).
-        "SELECT e.user_id, e.calendar_id, e.starts_at, e.ends_at, e.summary, e.categories, e.all_day, e.busy, c.holidays
+        format!(
+            "SELECT {EVENT_COLUMNS}
          FROM calendars c JOIN calendar_events e ON e.calendar_id = c.id AND e.user_id = c.user_id
          WHERE c.user_id = ANY($1) AND (c.holidays OR EXISTS (SELECT 1 FROM calendar_rules r WHERE r.calendar_id = c.id))
            AND e.starts_at < $3 AND e.ends_at > $2
-         ORDER BY e.starts_at LIMIT 20000",
+         ORDER BY e.starts_at LIMIT 20000"
+        ),
     )
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Timestamptz, _>(from)
@@ -225,6 +227,33 @@ pub async fn around(
     Ok(out)
 }
 
+/// How far around occurrences events are read: a day either side covers an all-day event and the
+/// reminder's local day in any zone.
+pub const MARGIN: chrono::Duration = chrono::Duration::days(1);
+
+/// What the owners' calendars do to each occurrence ([`reminder_core::calendar::effect`]), for the engine's
+/// batch and a reminder's preview alike; occurrences the calendars leave alone are absent.
+pub async fn effects(
+    conn: &AsyncPgConnection,
+    occurrences: &[(UserId, Occurrence)],
+) -> QueryResult<HashMap<ReminderId, Effect>> {
+    let Some(earliest) = occurrences.iter().map(|(_, o)| o.at).min() else { return Ok(HashMap::new()) };
+    let latest = occurrences.iter().map(|(_, o)| o.at + o.span).max().unwrap_or(earliest);
+    let mut users: Vec<UserId> = occurrences.iter().map(|(user, _)| *user).collect();
+    users.sort();
+    users.dedup();
+    let weighed = around(conn, &users, earliest - MARGIN, latest + MARGIN).await?;
+    let mut effects = HashMap::new();
+    for (user, occurrence) in occurrences {
+        let Some(mine) = weighed.get(user) else { continue };
+        let effect = reminder_core::calendar::effect(occurrence, &mine.events, &mine.rules);
+        if effect != Effect::None {
+            effects.insert(ReminderId(occurrence.reminder), effect);
+        }
+    }
+    Ok(effects)
+}
+
 /// The owner's events (all calendars) overlapping `from..to`, earliest first: what snooze phrases search.
 pub async fn events_of(
     conn: &mut AsyncPgConnection,
@@ -232,12 +261,11 @@ pub async fn events_of(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> QueryResult<Vec<Event>> {
-    let rows: Vec<EventRow> = diesel::sql_query(
-        "SELECT e.user_id, e.calendar_id, e.starts_at, e.ends_at, e.summary, e.categories, e.all_day, e.busy, c.holidays
-         FROM calendar_events e JOIN calendars c ON c.id = e.calendar_id
-         WHERE e.user_id = $1 AND e.starts_at < $3 AND e.ends_at > $2
-         ORDER BY e.starts_at LIMIT 5000",
-    )
+    let rows: Vec<EventRow> = diesel::sql_query(format!(
+        "SELECT {EVENT_COLUMNS} FROM calendar_events e JOIN calendars c ON c.id = e.calendar_id
+             WHERE e.user_id = $1 AND e.starts_at < $3 AND e.ends_at > $2
+             ORDER BY e.starts_at LIMIT 5000"
+    ))
     .bind::<SqlUuid, _>(owner)
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)

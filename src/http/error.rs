@@ -96,6 +96,16 @@ impl FieldError {
     }
 }
 
+/// A required text field, trimmed: 1 to `max` characters and no control characters, or an error on
+/// `field` is added to `errors`.
+pub fn required_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, format!("must be 1 to {max} characters, without control characters")));
+    }
+    value.to_owned()
+}
+
 /// Every error a handler can return.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -197,19 +197,18 @@ async fn calendar_change(
     tiers: &mut [Tier],
     tz: chrono_tz::Tz,
 ) -> Result<(Option<DateTime<Utc>>, Option<CalendarChange>), ApiError> {
-    let margin = chrono::Duration::days(1);
-    let (from, to) = (occurrence.at - margin, occurrence.at + occurrence.span + margin);
-    let mut weighed = crate::calendars::store::around(&*conn, &[owner], from, to).await?;
-    let Some(mine) = weighed.remove(&owner) else { return Ok((Some(occurrence.at), None)) };
-    let effect = reminder_core::calendar::effect(occurrence, &mine.events, &mine.rules);
+    let mut effects = crate::calendars::store::effects(&*conn, &[(owner, *occurrence)]).await?;
+    let effect = effects.remove(&ReminderId(occurrence.reminder)).unwrap_or(Effect::None);
     let starts = match &effect {
         Effect::None => return Ok((Some(occurrence.at), None)),
         Effect::Skip { .. } => Some(occurrence.at),
         Effect::Pause { until, .. } | Effect::Snooze { until, .. } => Some(*until),
         Effect::Faster { before, .. } => {
-            let delays: Vec<u32> = tiers.iter().map(|t| t.delay_minutes).collect();
-            let squeezed = reminder_core::calendar::squeeze(&delays, occurrence.at, *before);
-            tiers.iter_mut().zip(squeezed).for_each(|(tier, delay)| tier.delay_minutes = delay);
+            reminder_core::calendar::squeeze(
+                tiers.iter_mut().map(|tier| &mut tier.delay_minutes),
+                occurrence.at,
+                *before,
+            );
             Some(occurrence.at)
         }
     };

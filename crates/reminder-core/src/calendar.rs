@@ -2,7 +2,7 @@
 //! until the end, skip the day, escalate faster before a long busy block) and holidays, judged against the
 //! expanded event instances. Pure: the engine, the preview and the snooze phrases read the same answer.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -195,14 +195,7 @@ fn local_day(at: DateTime<Utc>, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
 
 /// Midnight of `date` in `zone` (the first instant of the day where midnight falls in a DST gap).
 pub fn start_of(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
-    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    match zone.from_local_datetime(&midnight).earliest() {
-        Some(t) => t.with_timezone(&Utc),
-        None => zone
-            .from_local_datetime(&(midnight + Duration::hours(1)))
-            .earliest()
-            .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc)),
-    }
+    crate::timezone::resolve_local(zone, date.and_time(NaiveTime::MIN))
 }
 
 /// The end of a run of matching events from `event` on: back-to-back or overlapping events extend it.
@@ -277,13 +270,18 @@ pub fn held_until(
 
 /// Tier delays (minutes after firing) squeezed so the last is due by `before`: each scaled by the same
 /// factor, rounded down, so their order holds. `fired_at` is when the episode starts.
-pub fn squeeze(delays: &[u32], fired_at: DateTime<Utc>, before: DateTime<Utc>) -> Vec<u32> {
-    let last = delays.iter().copied().max().unwrap_or(0);
+/// Works in place on the delays of whatever tier type the caller holds (the engine's plan or the preview's
+/// profile).
+pub fn squeeze<'a>(delays: impl IntoIterator<Item = &'a mut u32>, fired_at: DateTime<Utc>, before: DateTime<Utc>) {
+    let mut delays: Vec<&mut u32> = delays.into_iter().collect();
+    let last = delays.iter().map(|d| **d).max().unwrap_or(0);
     let room = (before - fired_at).num_minutes().max(0);
     if last == 0 || room >= i64::from(last) {
-        return delays.to_vec();
+        return;
     }
-    delays.iter().map(|&d| u32::try_from(i64::from(d) * room / i64::from(last)).unwrap_or(d)).collect()
+    for delay in &mut delays {
+        **delay = u32::try_from(i64::from(**delay) * room / i64::from(last)).unwrap_or(**delay);
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::model::{
 use super::schema;
 use super::store::{self, AgentChanges, NewAgent};
 use crate::accounts::auth::AuthUser;
-use crate::http::{ApiError, FieldError};
+use crate::http::{ApiError, FieldError, required_text};
 use crate::state::AppState;
 
 /// The marketplace's routes answer 404 while the flag is off, as if they did not exist.
@@ -26,14 +26,6 @@ fn valid_type_name(name: &str) -> bool {
     (2..=39).contains(&rest.len())
         && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !rest.starts_with('-')
-}
-
-fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        errors.push(FieldError::new(field, format!("must be 1 to {max} characters, without control characters")));
-    }
-    value.to_owned()
 }
 
 /// Limits within their bounds, defaults for those not given.
@@ -106,8 +98,8 @@ pub async fn register(state: &AppState, user: &AuthUser, manifest: Manifest) -> 
     if !valid_type_name(&manifest.agent_type) {
         errors.push(FieldError::new("agentType", "must be x- followed by 2 to 39 lowercase letters, digits or dashes"));
     }
-    let name = text("name", &manifest.name, 80, &mut errors);
-    let description = text("description", &manifest.description, 500, &mut errors);
+    let name = required_text("name", &manifest.name, 80, &mut errors);
+    let description = required_text("description", &manifest.description, 500, &mut errors);
     let mut capabilities: Vec<String> = Vec::new();
     for (at, capability) in manifest.capabilities.iter().enumerate() {
         if !CAPABILITIES.contains(&capability.as_str()) {
@@ -191,8 +183,8 @@ pub async fn update(
     let current = store::find_for(&mut conn, user.id, id).await?.ok_or_else(|| ApiError::not_found("Agent type"))?;
     let mut errors = Vec::new();
     let mut changes = AgentChanges {
-        name: patch.name.as_deref().map(|name| text("name", name, 80, &mut errors)),
-        description: patch.description.as_deref().map(|d| text("description", d, 500, &mut errors)),
+        name: patch.name.as_deref().map(|name| required_text("name", name, 80, &mut errors)),
+        description: patch.description.as_deref().map(|d| required_text("description", d, 500, &mut errors)),
         ..AgentChanges::default()
     };
     let mut review_again = false;

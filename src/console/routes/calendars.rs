@@ -13,7 +13,7 @@ use super::{Posted, PostedTo, page, redirect_with, tokened};
 use crate::calendars::model::{CalendarInput, RuleInput};
 use crate::calendars::service;
 use crate::console::error::{ConsoleError, placed};
-use crate::console::forms::Errors;
+use crate::console::forms::{Errors, blank_is_none};
 use crate::console::session::Viewer;
 use crate::state::AppState;
 
@@ -79,10 +79,6 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer) 
     calendars_page(&req, &state, &viewer, &form, &Errors::new(), StatusCode::OK).await
 }
 
-fn given(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
 pub async fn connect(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -93,8 +89,8 @@ pub async fn connect(
         name: form.name.clone(),
         kind: Some(form.kind.clone()),
         url: form.url.clone(),
-        user: given(&form.user).filter(|_| caldav),
-        app_password: given(&form.app_password).filter(|_| caldav),
+        user: blank_is_none(&form.user).filter(|_| caldav),
+        app_password: blank_is_none(&form.app_password).filter(|_| caldav),
         holidays: Some(form.holidays.is_some()),
     };
     match service::create(&state, viewer.user_id, input).await {
@@ -141,8 +137,8 @@ pub async fn add_rule(
     PostedTo { viewer, id, form }: PostedTo<RuleForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let matcher = Match {
-        summary_contains: given(&form.summary_contains),
-        category: given(&form.category),
+        summary_contains: blank_is_none(&form.summary_contains),
+        category: blank_is_none(&form.category),
         all_day: match form.day.as_str() {
             "all_day" => Some(true),
             "timed" => Some(false),

@@ -16,7 +16,7 @@ use super::account::TokenOnly;
 use super::dashboard::all_reminders;
 use super::{Posted, PostedTo, page, path_id, redirect_with, tokened};
 use crate::console::error::{ConsoleError, placed};
-use crate::console::forms::Errors;
+use crate::console::forms::{Errors, blank_is_none};
 use crate::console::session::Viewer;
 use crate::http::ErrorCode;
 use crate::state::AppState;
@@ -83,10 +83,6 @@ impl Shown {
             ..Shown::default()
         }
     }
-}
-
-fn blank_is_none(raw: &str) -> Option<String> {
-    Some(raw.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// The new-hook form's field that shows an API field error.

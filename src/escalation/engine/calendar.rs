@@ -1,47 +1,22 @@
 //! Calendars at fire time: each due occurrence is weighed against its owner's calendar rules and holidays
-//! ([`reminder_core::calendar::effect`]) before it fires. A skipped day moves the reminder to its next
+//! ([`crate::calendars::store::effects`]) before it fires. A skipped day moves the reminder to its next
 //! occurrence; a pause moves the firing to the busy block's end; a snooze snoozes until then; hurrying
 //! squeezes the tiers' delays; a later tier that comes due inside a paused block waits for its end
 //! ([`hold_tiers`], from the advance step). Each change leaves an event log row that the reminder's page shows. Owners
 //! without rules or holiday calendars cost one index probe per batch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use reminder_core::calendar::{self, Effect, Occurrence};
+use reminder_core::calendar::{self, Effect};
 use reminder_core::delivery::NewDelivery;
 use reminder_core::ids::{ReminderId, UserId};
 use reminder_core::machine::TargetKind;
 
+use crate::calendars::store;
 use crate::db::schema::event_logs;
-
-/// How far around the batch's occurrences events are read: a day either side covers an all-day event and
-/// the reminder's local day in any zone.
-const MARGIN: Duration = Duration::days(1);
-
-/// The effect on each occurrence the calendar changes; absent ones fire as usual.
-pub async fn weigh(
-    conn: &AsyncPgConnection,
-    occurrences: &[(UserId, Occurrence)],
-) -> diesel::QueryResult<HashMap<ReminderId, Effect>> {
-    let Some(earliest) = occurrences.iter().map(|(_, o)| o.at).min() else { return Ok(HashMap::new()) };
-    let latest = occurrences.iter().map(|(_, o)| o.at + o.span).max().unwrap_or(earliest);
-    let mut users: Vec<UserId> = occurrences.iter().map(|(user, _)| *user).collect();
-    users.sort();
-    users.dedup();
-    let weighed = crate::calendars::store::around(conn, &users, earliest - MARGIN, latest + MARGIN).await?;
-    let mut effects = HashMap::new();
-    for (user, occurrence) in occurrences {
-        let Some(mine) = weighed.get(user) else { continue };
-        let effect = calendar::effect(occurrence, &mine.events, &mine.rules);
-        if effect != Effect::None {
-            effects.insert(ReminderId(occurrence.reminder), effect);
-        }
-    }
-    Ok(effects)
-}
 
 /// A later tier that comes due inside a matching busy block (`PAUSE_DURING`, `SNOOZE_UNTIL_END`) waits for
 /// its end: the owner's own deliveries of a non-critical reminder are deferred, as quiet hours defer them.
@@ -60,7 +35,7 @@ pub async fn hold_tiers(
     }
     users.sort();
     users.dedup();
-    let weighed = crate::calendars::store::around(conn, &users, now - MARGIN, now + MARGIN).await?;
+    let weighed = crate::calendars::store::around(conn, &users, now - store::MARGIN, now + store::MARGIN).await?;
     for delivery in deliveries.iter_mut().filter(|d| held(d)) {
         let Some(mine) = weighed.get(&delivery.user_id) else { continue };
         let at = delivery.next_attempt_at;

@@ -54,6 +54,8 @@ struct Firing {
     next: Option<DateTime<Utc>>,
     tiers: Vec<TierSpec>,
     settings: ProfileSettings,
+    /// The schedule's zone: the day a calendar's `SKIP_DAY` and holidays are read in.
+    zone: chrono_tz::Tz,
 }
 
 impl DueReminder {
@@ -63,7 +65,7 @@ impl DueReminder {
         let schedule = schedule_of(&self.schedule).map_err(|err| ("schedule", err))?;
         let (occurrence_at, next) = self.occurrence_and_next(&schedule, now).map_err(|err| ("schedule", err.into()))?;
         let (tiers, settings) = self.profile.decode().map_err(|err| ("profile", err))?;
-        Ok(Firing { occurrence_at, next, tiers, settings })
+        Ok(Firing { occurrence_at, next, tiers, settings, zone: schedule.tz })
     }
 
     /// The occurrence this firing stands for and the reminder's next regular occurrence.
@@ -95,7 +97,7 @@ impl DueReminder {
         Occurrence {
             reminder: self.id.0,
             at: firing.occurrence_at,
-            zone: reminder_core::timezone::parse_zone(&self.schedule.timezone).unwrap_or(chrono_tz::UTC),
+            zone: firing.zone,
             critical: self.owner.importance == "critical",
             skip_holidays: self.schedule.skip_holidays,
             span: chrono::Duration::minutes(i64::from(last_delay)),
@@ -142,9 +144,8 @@ impl<'a> Held<'a> {
                 false
             }
             Effect::Faster { before, .. } => {
-                let delays: Vec<u32> = firing.tiers.iter().map(|t| t.delay_minutes).collect();
-                let squeezed = reminder_core::calendar::squeeze(&delays, now, *before);
-                firing.tiers.iter_mut().zip(squeezed).for_each(|(tier, delay)| tier.delay_minutes = delay);
+                let delays = firing.tiers.iter_mut().map(|tier| &mut tier.delay_minutes);
+                reminder_core::calendar::squeeze(delays, now, *before);
                 true
             }
         };
@@ -239,7 +240,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
                 .filter(|(reminder, _)| reminder.status == ReminderStatus::Active)
                 .map(|(reminder, firing)| (reminder.user_id, reminder.occurrence(firing)))
                 .collect();
-            let effects = calendar::weigh(shared, &occurrences).await?;
+            let effects = crate::calendars::store::effects(shared, &occurrences).await?;
             let mut held = Held::default();
             firing.retain_mut(|(reminder, firing)| held.keep(reminder, firing, effects.get(&reminder.id), now));
             held.write(shared).await?;
@@ -269,7 +270,7 @@ pub async fn run(state: &AppState, conn: &mut AsyncPgConnection, lead: Lead) -> 
             let mut new_episodes = Vec::with_capacity(firing.len());
             let mut new_deliveries = Vec::new();
             let mut next_triggers = Vec::with_capacity(firing.len());
-            for (reminder, Firing { occurrence_at, next, tiers, settings }) in firing {
+            for (reminder, Firing { occurrence_at, next, tiers, settings, .. }) in firing {
                 next_triggers.push(next);
                 let others = plan::Others {
                     contacts: recipients.contacts.get(&reminder.user_id).map_or(&[], Vec::as_slice),

@@ -109,9 +109,13 @@ fn a_free_gap_before_a_long_block_escalates_faster() {
     let effect = effect(&occurrence(at(17, 0)), &events, &rules);
     assert_eq!(effect, Effect::Faster { before: at(18, 0), reason: "Surgery shift".into() });
     // 0, 30, 90 minutes squeezed into the hour before the block.
-    assert_eq!(squeeze(&[0, 30, 90], at(17, 0), at(18, 0)), vec![0, 20, 60]);
+    let mut delays = [0, 30, 90];
+    squeeze(&mut delays, at(17, 0), at(18, 0));
+    assert_eq!(delays, [0, 20, 60]);
     // Room enough: unchanged.
-    assert_eq!(squeeze(&[0, 30], at(17, 0), at(18, 0)), vec![0, 30]);
+    let mut roomy = [0, 30];
+    squeeze(&mut roomy, at(17, 0), at(18, 0));
+    assert_eq!(roomy, [0, 30]);
     // A block already under way, or a short one, is no reason to hurry.
     assert_eq!(super::effect(&occurrence(at(18, 30)), &events, &rules), Effect::None);
 }
