@@ -516,9 +516,21 @@ async fn snooze_until_end_snoozes_and_a_long_block_ahead_hurries_the_tiers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_later_tier_due_in_a_paused_block_waits_for_its_end() {
-    let app = spawn("PERSONAL").await;
+    let outbox = std::env::temp_dir().join(format!("er-calendar-{}", uuid::Uuid::new_v4().simple()));
+    let outbox = outbox.to_string_lossy().into_owned();
+    let app = TestApp::spawn_roles("all", &[("DEFAULT_TIER", "PERSONAL"), ("EMAIL_OUTBOX_DIR", &outbox)]).await;
     let ada = user(&app, "ada@example.com").await;
-    subscribe(&app, &user_id(&app, &ada).await, "email").await;
+    // An email channel that delivers (to the outbox): one that failed for good would move the episode on to
+    // its second tier at once, before the block, and nothing would be held.
+    let owner = user_id(&app, &ada).await;
+    crate::fixtures::exec(
+        &app,
+        &format!(
+            "INSERT INTO user_agent_subscriptions (user_id, agent_type, config, verified_at) \
+             VALUES ('{owner}', 'email', '{{\"address\": \"ada@example.com\"}}', now())"
+        ),
+    )
+    .await;
     let now = app.state.clock.now();
     let block = (now + chrono::Duration::minutes(30), now + chrono::Duration::minutes(90));
     let server = ics_server(calendar(&[("kids", timed("Kids with Ex", block.0, block.1))])).await;
@@ -532,9 +544,14 @@ async fn a_later_tier_due_in_a_paused_block_waits_for_its_end() {
     let body = json!({"title": "Pills", "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": soon(&app, 1)}});
     let pills = create(&app, &ada, body).await["id"].as_str().unwrap().to_owned();
     episode_fired_at(&app, &pills).await;
+    // The first tier's email is out before the clock moves on, so only the tier's delay brings the second.
+    let first_sent = format!(
+        "SELECT count(*)::text AS value FROM deliveries WHERE reminder_id = '{pills}' AND tier = 1 AND status = 'sent'"
+    );
+    until_some("the first tier is sent", || async { (scalar(&app, &first_sent).await != "0").then_some(()) }).await;
     app.state.clock.advance(chrono::Duration::minutes(61));
     let sql = format!(
-        "SELECT coalesce(max(next_attempt_at::text || ' ' || deferred_reason), '') AS value
+        "SELECT coalesce(max(next_attempt_at::text || ' ' || coalesce(deferred_reason, 'not held')), '') AS value
          FROM deliveries WHERE reminder_id = '{pills}' AND tier = 2"
     );
     let held = until_some("the second tier is created", || async {
