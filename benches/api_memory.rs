@@ -15,7 +15,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{Process, round};
 use serde_json::{Value, json};
@@ -31,29 +31,8 @@ const PRESET_PROFILE: &str = "00000000-0000-4000-8000-000000000001";
 async fn main() {
     escalating_reminders::install_crypto_provider();
     let creates: usize = std::env::var("BENCH_CREATES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let database = common::create_database().await;
-    let port = common::free_port();
-    let mut env = common::base_env(&database);
-    env.extend(
-        [
-            ("PORT", port.as_str()),
-            // PRO has no reminder quota; the limiter still counts every request (in Redis), with room for all.
-            ("DEFAULT_TIER", "PRO"),
-            ("RATE_LIMIT_MULTIPLIER", "1000"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    Process::run(&["migrate"], &env);
-    let api = Process::start(&["--role", "api"], &env);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().expect("client");
-    let ready = common::wait_until(Duration::from_secs(60), || {
-        let request = client.get(format!("{base}/health/ready")).send();
-        async move { request.await.is_ok_and(|r| r.status().is_success()) }
-    })
-    .await;
-    assert!(ready, "the api did not become ready");
-    let key = api_key(&client, &base).await;
+    let common::Api { process: api, database, base, client } = common::start_api(IN_FLIGHT).await;
+    let key = common::api_key(&client, &base, "memory@example.com").await;
     let (rss_at_start, _) = api.memory();
 
     let mut rounds = Vec::new();
@@ -82,22 +61,6 @@ async fn main() {
     drop(api);
     common::drop_database(&database).await;
     common::report("api_memory", &[report]);
-}
-
-/// Registers a user and mints an API key for it; returns the key.
-async fn api_key(client: &reqwest::Client, base: &str) -> String {
-    let token = common::register(client, base, "memory@example.com", "correct horse battery").await;
-    let reply: Value = client
-        .post(format!("{base}/v1/api-keys"))
-        .bearer_auth(token)
-        .json(&json!({"name": "memory bench"}))
-        .send()
-        .await
-        .expect("create key")
-        .json()
-        .await
-        .expect("key body");
-    reply["data"]["secret"].as_str().expect("key secret").to_owned()
 }
 
 /// `creates` reminders at `IN_FLIGHT` requests at once, the api's memory sampled after every tenth.

@@ -8,7 +8,7 @@ pub mod schema;
 
 use std::time::Duration;
 
-pub use connect::{Connector, establish, is_missing_database};
+pub use connect::{Connector, Plans, establish, is_missing_database};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
@@ -23,8 +23,9 @@ pub type DbPool = Pool<AsyncPgConnection>;
 pub type PooledConn = deadpool::managed::Object<AsyncDieselConnectionManager<AsyncPgConnection>>;
 
 /// Builds a pool for `target`. Connections are made lazily, so this succeeds while Postgres is down.
-pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str) -> anyhow::Result<DbPool> {
-    let connector = Connector::new(config, target.tls, application_name)?.behind_pooler(target.pooler);
+pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str, plans: Plans) -> anyhow::Result<DbPool> {
+    let connector =
+        Connector::new(config, target.tls, application_name)?.behind_pooler(target.pooler).with_plans(plans);
     let mut manager_config = ManagerConfig::default();
     manager_config.custom_setup = Box::new(move |url| {
         let connector = connector.clone();

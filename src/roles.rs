@@ -20,9 +20,12 @@ use crate::state::AppState;
 
 /// Builds the shared state. Connections are lazy, so this succeeds while Postgres or Redis are down.
 pub fn build_state(config: Arc<Config>, roles: Roles) -> anyhow::Result<AppState> {
-    let target = if roles.0.len() == 1 && roles.contains(Role::Api) { config.api_database() } else { &config.database };
+    let api_only = roles.0.len() == 1 && roles.contains(Role::Api);
+    let target = if api_only { config.api_database() } else { &config.database };
     let application_name = format!("escalating-reminders-{}", roles.label());
-    let db = db::pool(&config, target, &application_name)?;
+    // The engine's statements need plans made for the rows due now; the api's keyed lookups do not.
+    let plans = if api_only { db::Plans::Auto } else { db::Plans::Custom };
+    let db = db::pool(&config, target, &application_name, plans)?;
     let redis = Arc::new(RedisClient::new(&config)?);
     let mailer = Arc::new(crate::mailer::Mailer::from_config(&config)?);
     Ok(AppState {

@@ -266,7 +266,63 @@ pub async fn register(client: &reqwest::Client, base: &str, email: &str, passwor
         .json()
         .await
         .expect("register body");
-    reply["data"]["tokens"]["accessToken"].as_str().expect("access token").to_owned()
+    reply["data"]["tokens"]["accessToken"].as_str().unwrap_or_else(|| panic!("no access token: {reply}")).to_owned()
+}
+
+/// A `--role api` process of the release binary on a fresh, migrated database, ready, with a client that
+/// keeps `connections` idle connections. Every user gets PRO (no reminder quota) and the rate limits have
+/// room for a load from one address; the limiter still counts every request (in Redis).
+pub struct Api {
+    pub process: Process,
+    pub database: String,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+pub async fn start_api(connections: usize) -> Api {
+    let database = create_database().await;
+    let port = free_port();
+    let mut env = base_env(&database);
+    env.extend(
+        [
+            ("PORT", port.as_str()),
+            ("DEFAULT_TIER", "PRO"),
+            ("RATE_LIMIT_MULTIPLIER", "1000"),
+            ("RATE_LIMIT_AUTH_PER_MINUTE", "1000"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    Process::run(&["migrate"], &env);
+    let process = Process::start(&["--role", "api"], &env);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build().expect("client");
+    assert!(wait_ready(&client, &base).await, "the api did not become ready");
+    Api { process, database, base, client }
+}
+
+/// Registers `email` and mints an API key for it; returns the key.
+pub async fn api_key(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let token = register(client, base, email, "correct horse battery").await;
+    let reply: Value = client
+        .post(format!("{base}/v1/api-keys"))
+        .bearer_auth(token)
+        .json(&json!({"name": "bench"}))
+        .send()
+        .await
+        .expect("create key")
+        .json()
+        .await
+        .expect("key body");
+    reply["data"]["secret"].as_str().expect("key secret").to_owned()
+}
+
+/// Waits up to a minute for the api at `base` to answer ready.
+pub async fn wait_ready(client: &reqwest::Client, base: &str) -> bool {
+    wait_until(Duration::from_secs(60), || {
+        let request = client.get(format!("{base}/health/ready")).send();
+        async move { request.await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await
 }
 
 /// Writes the report lines to `bench-results/<name>.json` and prints them.

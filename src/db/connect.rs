@@ -23,6 +23,20 @@ pub struct Connector {
     rustls: Option<MakeRustlsConnect>,
     application_name: String,
     pooler: bool,
+    plans: Plans,
+}
+
+/// How the server plans this connection's prepared statements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plans {
+    /// Planned for their actual parameters every time (`plan_cache_mode=force_custom_plan`): the engine's
+    /// batched statements, whose best plan depends on how many rows are due right now.
+    Custom,
+    /// PostgreSQL's default: a statement run often enough keeps a generic plan when it is no worse than the
+    /// custom ones. The api role alone uses it: its statements are keyed lookups of one user's rows, and
+    /// planning each of them again cost about half of Postgres's CPU per `POST /v1/reminders`
+    /// (`benches/api_load.rs`: the same SQL through `pgbench -M prepared` used half the CPU).
+    Auto,
 }
 
 impl Connector {
@@ -42,6 +56,7 @@ impl Connector {
             rustls: rustls.map(MakeRustlsConnect::new),
             application_name: application_name.to_owned(),
             pooler: false,
+            plans: Plans::Custom,
         })
     }
 
@@ -54,20 +69,29 @@ impl Connector {
         self
     }
 
+    pub fn with_plans(mut self, plans: Plans) -> Self {
+        self.plans = plans;
+        self
+    }
+
     /// Opens one connection to `url` (a URL without `sslmode`).
     pub async fn connect(&self, url: &str) -> Result<AsyncPgConnection, ConnectionError> {
         let bad = |err: tokio_postgres::Error| ConnectionError::BadConnection(describe(&err));
         let mut pg = tokio_postgres::Config::from_str(url).map_err(bad)?;
         pg.application_name(&self.application_name);
-        // Prepared statements are planned for their actual parameters every time (`force_custom_plan`): a
-        // generic plan trusts table statistics, which lag far behind during a burst (it chose a scan of
-        // 100 000 'sending' deliveries it believed were 23 over 100 primary-key lookups). Preparing still
-        // saves the parse and analysis of every call.
+        // The engine's prepared statements are planned for their actual parameters every time
+        // (`Plans::Custom`): a generic plan trusts table statistics, which lag far behind during a burst (it
+        // chose a scan of 100 000 'sending' deliveries it believed were 23 over 100 primary-key lookups).
+        // Preparing still saves the parse and analysis of every call. The api role alone keeps the server's
+        // default (`Plans::Auto`).
         if !self.pooler {
-            pg.options(
-                "-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 \
-                 -c plan_cache_mode=force_custom_plan",
-            );
+            let plans = match self.plans {
+                Plans::Custom => "force_custom_plan",
+                Plans::Auto => "auto",
+            };
+            pg.options(format!(
+                "-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 -c plan_cache_mode={plans}"
+            ));
         }
         pg.connect_timeout(Duration::from_secs(5));
         if self.pooler {

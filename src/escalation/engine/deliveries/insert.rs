@@ -10,15 +10,14 @@ use uuid::Uuid;
 use crate::db::Prepare;
 use crate::notifications::lifecycle::EpisodeEvent;
 
-/// Inserts deliveries in one statement. The unique key (escalation, tier, loop, target) makes a repeat
-/// insert a no-op, so no owed delivery can exist twice.
+/// Inserts deliveries in one statement. A repeat insert is a no-op, so no owed delivery can exist twice.
 ///
-/// Ids are derived from that key (`NewDelivery::id`, UUIDv8: the episode's time, then a hash): a delivery
-/// written again after a restore is the same delivery with the same `webhook-id`, and the time prefix lands
-/// each batch's keys at the right edge of the primary-key index, on pages already in memory. The conflict
-/// target stays the key, not the id: an id conflict without a key conflict would mean two different
-/// deliveries derived one id, which must fail loudly (the batch is retried and logged) rather than drop an
-/// owed delivery without a trace.
+/// Ids are derived from the delivery's key (episode, tier, loop, target, channel: `NewDelivery::id`, UUIDv8:
+/// the episode's time, then a 74-bit hash of the key), so the primary key is the uniqueness check: a delivery
+/// written again (a repeat firing, or after a restore) is the same row with the same `webhook-id`. A second
+/// unique index on the key itself cost every insert and every outcome a wide index entry and its check
+/// (migration `2026-12-13-000001_engine_write_cost`). The time prefix lands each batch's keys at the
+/// right edge of the primary-key index, on pages already in memory.
 ///
 /// With `offer_at`, the new rows due by then are stamped as offered at that instant and their ids returned:
 /// the caller pushes them to the dispatch stream once the transaction has committed, which spares the offer
@@ -47,7 +46,7 @@ pub async fn insert_batch(
                      $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::jsonb[])
               AS v(id, escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id, channel, status,
                    next_attempt_at, deferred_reason, cancel_reason, payload)
-         ON CONFLICT (escalation_id, tier, loop_index, target_kind, target_id, channel) DO NOTHING
+         ON CONFLICT (id) DO NOTHING
          RETURNING id, offered_at IS NOT NULL AS offered",
     )
     .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.escalation_id).collect::<Vec<_>>())
@@ -81,7 +80,7 @@ const LIFECYCLE_TARGETS: &str = "
       AND d.status IN ('sending', 'sent', 'delivered')";
 
 /// The events' deliveries, one per (event, subscription), with ids derived in Rust like every delivery's.
-/// Those already told of the event (a repeat acknowledge) conflict on the key and are skipped. Times read as
+/// Those already told of the event (a repeat acknowledge) derive the same id and are skipped. Times read as
 /// the API writes them (UTC, `Z`, fraction only when there is one).
 const INSERT_LIFECYCLE: &str = "
     INSERT INTO deliveries (id, escalation_id, reminder_id, user_id, tier, loop_index, target_kind, target_id,
@@ -98,7 +97,7 @@ const INSERT_LIFECYCLE: &str = "
          AS v(escalation_id, target_id, code, kind, snoozed_until, id)
     JOIN escalations e ON e.id = v.escalation_id
     JOIN reminders r ON r.id = e.reminder_id
-    ON CONFLICT (escalation_id, tier, loop_index, target_kind, target_id, channel) DO NOTHING
+    ON CONFLICT (id) DO NOTHING
     RETURNING id";
 
 /// Inserts the events' deliveries (see [`INSERT_LIFECYCLE`]); returns their ids. The offer step picks them up
