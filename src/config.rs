@@ -234,7 +234,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ),
     ("METRICS_TOKEN", "", "bearer token that opens /metrics from anywhere; at least 32 characters"),
     ("CORS_ORIGINS", "", "comma list of allowed browser origins, or *"),
-    ("SCHEDULER_TICK_MS", "1000", "scheduler tick"),
+    ("SCHEDULER_TICK_MS", "1000", "longest pause between scheduler ticks (it wakes sooner when something falls due)"),
     (
         "SCHEDULER_SHARDS",
         "1",

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub use connect::{Connector, Plans, establish, is_missing_database};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 pub use prepared::{Prepare, Prepared};
 use secrecy::ExposeSecret;
 
@@ -21,6 +21,13 @@ use crate::config::{Config, DatabaseTarget};
 pub type DbPool = Pool<AsyncPgConnection>;
 /// A connection checked out of the pool.
 pub type PooledConn = deadpool::managed::Object<AsyncDieselConnectionManager<AsyncPgConnection>>;
+
+/// A connection checked out again within this long of its last checkout is handed out after the cheap
+/// check alone (`RecyclingMethod::Fast`: its socket is open and it holds no transaction; a Postgres restart
+/// closes the socket, which that check sees). One idle for longer first answers `SELECT 1`, so a connection
+/// a firewall or a failover dropped without closing is replaced instead of failing a request. Verifying
+/// every checkout cost a round trip each time: three per reminder created.
+const VERIFY_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 /// Builds a pool for `target`. Connections are made lazily, so this succeeds while Postgres is down.
 pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str, plans: Plans) -> anyhow::Result<DbPool> {
@@ -32,6 +39,7 @@ pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str, pl
         let url = url.to_owned();
         Box::pin(async move { connector.connect(&url).await })
     });
+    manager_config.recycling_method = RecyclingMethod::Fast;
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(target.url.expose_secret(), manager_config);
     let pool = Pool::builder(manager)
@@ -39,6 +47,18 @@ pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str, pl
         .wait_timeout(Some(Duration::from_secs(5)))
         .create_timeout(Some(Duration::from_secs(5)))
         .recycle_timeout(Some(Duration::from_secs(5)))
+        .pre_recycle(deadpool::managed::Hook::async_fn(|conn: &mut AsyncPgConnection, metrics| {
+            Box::pin(async move {
+                if metrics.last_used() < VERIFY_AFTER_IDLE {
+                    return Ok(());
+                }
+                let check = diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), conn);
+                match tokio::time::timeout(Duration::from_secs(5), check).await {
+                    Ok(Ok(_)) => Ok(()),
+                    _ => Err(deadpool::managed::HookError::message("an idle connection failed its check")),
+                }
+            })
+        }))
         .runtime(deadpool::Runtime::Tokio1)
         .build()?;
     Ok(pool)

@@ -363,8 +363,13 @@ pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).await.expect("count").n
 }
 
-/// One user, one webhook subscription to `sink`, `n` one-off reminders due an hour from now.
-pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) {
+/// One user, one webhook subscription to `sink`, `n` one-off reminders due an hour from now; the user's id.
+pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) -> Uuid {
+    seed_due(conn, n, sink, "now() + interval '1 hour'").await
+}
+
+/// As [`seed`], with the `g`-th reminder (1..=n) due at the SQL expression `due` (in terms of `g`).
+pub async fn seed_due(conn: &mut AsyncPgConnection, n: i64, sink: &str, due: &str) -> Uuid {
     use base64::Engine;
     let (user, subscription, profile) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     diesel::sql_query("INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'x', 'Bench')")
@@ -403,10 +408,11 @@ pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) {
     diesel::sql_query(
         "WITH created AS (
             INSERT INTO reminders (user_id, title, escalation_profile_id, timezone, next_trigger_at)
-            SELECT $1, 'Bulk ' || g, $2, 'UTC', now() + interval '1 hour' FROM generate_series(1, $3) AS g
+            SELECT $1, 'Bulk ' || g, $2, 'UTC', {due} FROM generate_series(1, $3) AS g
             RETURNING id, next_trigger_at)
          INSERT INTO reminder_schedules (reminder_id, kind, trigger_at, timezone)
-         SELECT id, 'once', next_trigger_at, 'UTC' FROM created",
+         SELECT id, 'once', next_trigger_at, 'UTC' FROM created"
+            .replace("{due}", due),
     )
     .bind::<SqlUuid, _>(user)
     .bind::<SqlUuid, _>(profile)
@@ -415,21 +421,28 @@ pub async fn seed(conn: &mut AsyncPgConnection, n: i64, sink: &str) {
     .await
     .expect("reminders");
     diesel::sql_query("VACUUM ANALYZE reminders").execute(conn).await.expect("analyze");
+    user
 }
 
 /// Sets every reminder (active again) and its schedule due `seconds` from now; returns that instant.
 pub async fn make_all_due(conn: &mut AsyncPgConnection, seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    make_due(conn, seconds, None).await
+}
+
+/// Sets the reminders of `user` (every user's with None), active again, and their schedules due `seconds`
+/// from now; returns that instant.
+pub async fn make_due(conn: &mut AsyncPgConnection, seconds: i64, user: Option<Uuid>) -> chrono::DateTime<chrono::Utc> {
     let due_at = chrono::Utc::now() + chrono::Duration::seconds(seconds);
-    diesel::sql_query("UPDATE reminders SET status = 'active', next_trigger_at = $1")
-        .bind::<diesel::sql_types::Timestamptz, _>(due_at)
-        .execute(conn)
-        .await
-        .expect("due");
-    diesel::sql_query("UPDATE reminder_schedules SET trigger_at = $1")
-        .bind::<diesel::sql_types::Timestamptz, _>(due_at)
-        .execute(conn)
-        .await
-        .expect("due schedule");
+    diesel::sql_query(
+        "WITH due AS (UPDATE reminders SET status = 'active', next_trigger_at = $1
+                      WHERE $2::uuid IS NULL OR user_id = $2 RETURNING id)
+         UPDATE reminder_schedules SET trigger_at = $1 WHERE reminder_id IN (SELECT id FROM due)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(due_at)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(user)
+    .execute(conn)
+    .await
+    .expect("due");
     due_at
 }
 

@@ -13,6 +13,7 @@ mod episodes;
 mod fence;
 mod fire;
 mod leases;
+mod next_due;
 pub mod offer;
 mod recipients;
 mod retention;
@@ -99,6 +100,28 @@ pub async fn tick(state: &AppState, lead: Lead, cadence: &mut Cadence) -> bool {
     }
     metrics::histogram!("scheduler_tick_seconds").record(started.elapsed().as_secs_f64());
     upkeep_due
+}
+
+/// The earliest trigger, snooze end or episode step of the shard `lead` holds that falls after `after` (the
+/// start of the tick that just ran), on the app clock; None when there is none or it cannot be read (the
+/// scheduler then keeps its regular tick).
+pub async fn next_due(
+    state: &AppState,
+    lead: Lead,
+    after: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let found = async {
+        let mut conn = state.db.get().await?;
+        anyhow::Ok(next_due::next_due(&mut conn, lead, after).await?)
+    }
+    .await;
+    found.unwrap_or_else(|err| {
+        tracing::warn!(
+            error = format!("{err:#}"),
+            "could not read when the next reminder is due; waiting a whole tick"
+        );
+        None
+    })
 }
 
 /// Fires on one or two connections at once; how many reminders fired.

@@ -1,8 +1,9 @@
 //! The scheduler role: for each shard (`SCHEDULER_SHARDS`, one by default), wins its leadership, then runs
-//! the engine tick for it until shutdown or lost leadership. One process may lead several shards; a standby
-//! takes over each shard on its own. With several shards, a process leading more than its fair share of
-//! them (shards / running scheduler processes, rounded up) hands one over at a time, so a process started
-//! later gets work too.
+//! the engine tick for it until shutdown or lost leadership. A tick runs when the shard's next reminder,
+//! snooze end or episode step falls due, and at least every `SCHEDULER_TICK_MS`. One process may lead
+//! several shards; a standby takes over each shard on its own. With several shards, a process leading more
+//! than its fair share of them (shards / running scheduler processes, rounded up) hands one over at a time,
+//! so a process started later gets work too.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +18,8 @@ use crate::state::AppState;
 
 /// How often the leader re-confirms its lock and epoch.
 const CONFIRM_EVERY: Duration = Duration::from_secs(2);
+/// The shortest pause between two ticks when the next due instant is nearer than the tick.
+const MIN_GAP: Duration = Duration::from_millis(50);
 /// How long a process waits before competing again for a shard it handed over: longer than a standby's
 /// poll, so the process the shard was handed to takes it.
 const HANDOVER_PAUSE: Duration = Duration::from_secs(5);
@@ -90,15 +93,16 @@ async fn tick_while_leading(
     shutdown: &CancellationToken,
 ) -> bool {
     let lead = leader.lead;
-    let mut tick = tokio::time::interval(state.config.scheduler_tick);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut wake = tokio::time::Instant::now();
     let mut last_confirm = tokio::time::Instant::now();
     let mut cadence = engine::Cadence::default();
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            () = tokio::time::sleep_until(wake) => {}
             () = shutdown.cancelled() => return false,
         }
+        let started = tokio::time::Instant::now();
+        let tick_started_at = state.clock.now();
         if last_confirm.elapsed() >= CONFIRM_EVERY {
             if !leader.confirm().await {
                 tracing::warn!(
@@ -117,7 +121,25 @@ async fn tick_while_leading(
         if engine::tick(state, lead, &mut cadence).await {
             snapshot_health(state, lead).await;
         }
+        wake = next_wake(state, lead, started, tick_started_at).await;
     }
+}
+
+/// When to run the next tick: a whole tick after this one began, or sooner when a reminder, a snooze's end
+/// or an episode's next step falls due before that (at least [`MIN_GAP`] from now, so a steady stream of due
+/// reminders is fired in batches rather than one statement per reminder).
+async fn next_wake(
+    state: &AppState,
+    lead: Lead,
+    started: tokio::time::Instant,
+    tick_started_at: chrono::DateTime<chrono::Utc>,
+) -> tokio::time::Instant {
+    let regular = started + state.config.scheduler_tick;
+    let Some(due) = engine::next_due(state, lead, tick_started_at).await else {
+        return regular;
+    };
+    let wait = (due - state.clock.now()).to_std().unwrap_or_default().max(MIN_GAP);
+    regular.min(tokio::time::Instant::now() + wait)
 }
 
 /// Writes the health snapshot of the current slot, after each upkeep. Its table belongs to admin, which reads

@@ -17,7 +17,7 @@ use seed::{Seed, count};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{TestApp, webhook_signed_by};
+use crate::common::{TestApp, TestDb, webhook_signed_by};
 
 /// Waits until `check` holds, polling; fails the test after `timeout`.
 pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
@@ -123,6 +123,28 @@ async fn a_due_reminder_reaches_the_webhook_sink_once_signed() {
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM escalations").await, 1);
     // A one-off reminder has no next occurrence after firing.
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM reminders WHERE next_trigger_at IS NULL").await, 1);
+}
+
+/// The scheduler sleeps until the next reminder is due, not a whole tick: with a 30 s tick, reminders due
+/// 3 s and 5 s after it started fire on time (the tick alone would fire them 30 s in).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sleeping_scheduler_wakes_when_the_next_reminder_falls_due() {
+    let sink = accepting_sink().await;
+    let db = TestDb::create().await;
+    let seed = Seed::on(&db, Default::default()).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    for seconds in [3, 5] {
+        seed.reminder_due_in(chrono::Duration::seconds(seconds), &[(0, &[hook.id])], 0).await;
+    }
+    let app = TestApp::spawn_on(db, "all", &[("SCHEDULER_TICK_MS", "30000")]).await;
+
+    eventually(Duration::from_secs(15), "both reminders delivered long before the next tick", || async {
+        sink.received_requests().await.unwrap_or_default().len() == 2
+    })
+    .await;
+    let mut conn = app.db.connect().await;
+    let early = "SELECT count(*) AS n FROM escalations WHERE fired_at < occurrence_at";
+    assert_eq!(count(&mut conn, early).await, 0, "nothing fires before it is due");
 }
 
 #[tokio::test(flavor = "multi_thread")]
