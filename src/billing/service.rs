@@ -58,7 +58,7 @@ struct Limited {
 }
 
 /// What a tier limits, in the order the owner is told about it. The counted rows match `limits::check`.
-const LIMITED: [Limited; 3] = [
+const LIMITED: [Limited; 5] = [
     Limited {
         limit: Limit::Reminders,
         table: "reminders",
@@ -77,11 +77,18 @@ const LIMITED: [Limited; 3] = [
         counted: "consent_status IN ('pending', 'accepted')",
         label: "t.name",
     },
+    Limited { limit: Limit::Calendars, table: "calendars", counted: "true", label: "t.name" },
+    Limited {
+        limit: Limit::MailboxWatchers,
+        table: "watchers",
+        counted: "kind = 'imap'",
+        label: "t.imap_folder || ' on ' || t.imap_host",
+    },
 ];
 
 /// Runs `write`, then applies `owner`'s limit of `freed` again, in one transaction: a write that frees a
-/// slot (a deleted channel or contact, a declined invitation) lets the oldest item paused for that limit work
-/// again, and the two commit together or not at all. Only the freed limit: the others did not change, and
+/// slot (a deleted channel, contact, calendar or mailbox watcher, a declined invitation) lets the oldest
+/// item paused for that limit work again, and the two commit together or not at all. Only the freed limit: the others did not change, and
 /// the reminders' limit is not one a deletion here frees (pausing reminders ends their episodes, which is
 /// `crate::stopping`'s to compose).
 pub async fn freeing_a_slot<T: Send>(
@@ -95,6 +102,8 @@ pub async fn freeing_a_slot<T: Send>(
     let limit = match freed {
         Freed::Channel => Limit::Channels,
         Freed::TrustedContact => Limit::TrustedContacts,
+        Freed::Calendar => Limit::Calendars,
+        Freed::MailboxWatcher => Limit::MailboxWatchers,
     };
     conn.transaction::<_, ApiError, _>(async move |conn| {
         let written = write(conn).await?;
@@ -109,6 +118,8 @@ pub async fn freeing_a_slot<T: Send>(
 pub enum Freed {
     Channel,
     TrustedContact,
+    Calendar,
+    MailboxWatcher,
 }
 
 /// How a change of tier applies the new limits inside its transaction: `crate::stopping::apply_tier_limits`,
@@ -167,7 +178,8 @@ pub async fn apply_limits(
 }
 
 /// Every limit a tier sets, for a change of tier.
-pub const ALL_LIMITS: [Limit; 3] = [Limit::Reminders, Limit::Channels, Limit::TrustedContacts];
+pub const ALL_LIMITS: [Limit; 5] =
+    [Limit::Reminders, Limit::Channels, Limit::TrustedContacts, Limit::Calendars, Limit::MailboxWatchers];
 
 /// Tells the owner what stopped being used, by kind.
 pub async fn notify_paused(state: &AppState, user: UserId, paused: &[Paused]) {
@@ -185,14 +197,13 @@ pub async fn notify_paused(state: &AppState, user: UserId, paused: &[Paused]) {
             Limit::Reminders => "These reminders, the newest, are kept but no longer escalate",
             Limit::Channels => "These channels, the newest, are kept but no longer notify you",
             Limit::TrustedContacts => "These trusted contacts, the newest, are kept but no longer asked for help",
-            // Not in LIMITED: a downgrade keeps connected calendars and mailbox watchers working; only new
-            // ones are refused.
-            Limit::Calendars | Limit::MailboxWatchers => continue,
+            Limit::Calendars => "These calendars, the newest, are kept but no longer read, and their rules rest",
+            Limit::MailboxWatchers => "These mailbox watchers, the newest, are kept but their mail is no longer read",
         };
         sections.push(format!("{what}:\n{}", labels.join("\n")));
     }
     let notice = Notice {
-        subject: "Some reminders, channels or contacts were paused".to_owned(),
+        subject: "Some reminders, channels, contacts, calendars or mailboxes were paused".to_owned(),
         text: format!(
             "Your plan now allows fewer of them. Nothing was deleted; each resumes as soon as it fits again \
              (upgrade, or archive or remove others).\n\n{}",

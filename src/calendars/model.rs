@@ -49,6 +49,9 @@ pub struct CalendarView {
     pub skipped_events: i32,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub next_sync_at: DateTime<Utc>,
+    /// Why the calendar is not used now (over the tier's allowance of connected calendars after a
+    /// downgrade): it is not fetched and its rules do nothing until it fits again. Null while in use.
+    pub paused_reason: Option<String>,
     pub rules: Vec<RuleView>,
     pub created_at: DateTime<Utc>,
 }
@@ -71,6 +74,7 @@ pub struct CalendarRow {
     pub last_synced_at: Option<DateTime<Utc>>,
     pub next_sync_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    pub paused_reason: Option<String>,
 }
 
 impl CalendarView {
@@ -88,6 +92,7 @@ impl CalendarView {
             skipped_events: row.skipped_events,
             last_synced_at: row.last_synced_at,
             next_sync_at: row.next_sync_at,
+            paused_reason: row.paused_reason,
             rules,
             created_at: row.created_at,
         }

@@ -130,12 +130,17 @@ pub async fn get(state: &AppState, owner: UserId, id: Uuid) -> Result<CalendarVi
     view(&mut conn, row).await
 }
 
+/// Deletes the calendar; its freed slot lets the oldest calendar paused for the tier limit be read again.
 pub async fn delete(state: &AppState, owner: UserId, id: Uuid) -> Result<(), ApiError> {
-    let mut conn = state.db.get().await?;
-    if store::delete_for(&mut conn, owner, id).await? == 0 {
-        return Err(not_found());
-    }
-    Ok(())
+    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::Calendar, |conn| {
+        Box::pin(async move {
+            match store::delete_for(conn, owner, id).await? {
+                0 => Err(not_found()),
+                _ => Ok(()),
+            }
+        })
+    })
+    .await
 }
 
 /// Fetches the calendar at the next sync tick (a few seconds), whatever its schedule.

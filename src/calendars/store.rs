@@ -203,7 +203,8 @@ pub async fn around(
         format!(
             "SELECT {EVENT_COLUMNS}
          FROM calendars c JOIN calendar_events e ON e.calendar_id = c.id AND e.user_id = c.user_id
-         WHERE c.user_id = ANY($1) AND (c.holidays OR EXISTS (SELECT 1 FROM calendar_rules r WHERE r.calendar_id = c.id))
+         WHERE c.user_id = ANY($1) AND c.paused_reason IS NULL
+           AND (c.holidays OR EXISTS (SELECT 1 FROM calendar_rules r WHERE r.calendar_id = c.id))
            AND e.starts_at < $3 AND e.ends_at > $2
          ORDER BY e.starts_at LIMIT 20000"
         ),
@@ -254,7 +255,7 @@ pub async fn effects(
     Ok(effects)
 }
 
-/// The owner's events (all calendars) overlapping `from..to`, earliest first: what snooze phrases search.
+/// The owner's events (every calendar in use) overlapping `from..to`, earliest first: what snooze phrases search.
 pub async fn events_of(
     conn: &mut AsyncPgConnection,
     owner: UserId,
@@ -263,7 +264,7 @@ pub async fn events_of(
 ) -> QueryResult<Vec<Event>> {
     let rows: Vec<EventRow> = diesel::sql_query(format!(
         "SELECT {EVENT_COLUMNS} FROM calendar_events e JOIN calendars c ON c.id = e.calendar_id
-             WHERE e.user_id = $1 AND e.starts_at < $3 AND e.ends_at > $2
+             WHERE e.user_id = $1 AND c.paused_reason IS NULL AND e.starts_at < $3 AND e.ends_at > $2
              ORDER BY e.starts_at LIMIT 5000"
     ))
     .bind::<SqlUuid, _>(owner)
@@ -306,7 +307,8 @@ pub async fn claim_due(
 ) -> QueryResult<Vec<Due>> {
     diesel::sql_query(
         "WITH due AS (
-            SELECT id FROM calendars WHERE next_sync_at <= $1 ORDER BY next_sync_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+            SELECT id FROM calendars WHERE next_sync_at <= $1 AND paused_reason IS NULL
+            ORDER BY next_sync_at LIMIT $3 FOR UPDATE SKIP LOCKED)
          UPDATE calendars c SET next_sync_at = $2 FROM due, users u
          WHERE c.id = due.id AND u.id = c.user_id
          RETURNING c.id, c.user_id, c.kind, c.source_ciphertext, c.etag, c.last_modified, c.expanded_at, u.timezone",

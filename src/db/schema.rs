@@ -119,6 +119,7 @@ diesel::table! {
         expanded_at -> Nullable<Timestamptz>,
         next_sync_at -> Timestamptz,
         created_at -> Timestamptz,
+        paused_reason -> Nullable<Text>,
     }
 }
 
@@ -725,6 +726,7 @@ diesel::table! {
         failures -> Int4,
         last_polled_at -> Nullable<Timestamptz>,
         next_poll_at -> Nullable<Timestamptz>,
+        paused_reason -> Nullable<Text>,
     }
 }
 

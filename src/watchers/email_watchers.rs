@@ -88,12 +88,18 @@ pub async fn get(state: &AppState, owner: UserId, id: Uuid) -> Result<WatcherVie
     Ok(view(state, row, generation, found.values().next()))
 }
 
+/// Deletes the watcher; a deleted IMAP watcher's slot lets the oldest one paused for the tier limit be
+/// polled again.
 pub async fn delete(state: &AppState, owner: UserId, id: Uuid) -> Result<(), ApiError> {
-    let mut conn = state.db.get().await?;
-    if rules::delete_for(&mut conn, owner, id).await? == 0 {
-        return Err(not_found());
-    }
-    Ok(())
+    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::MailboxWatcher, |conn| {
+        Box::pin(async move {
+            match rules::delete_for(conn, owner, id).await? {
+                0 => Err(not_found()),
+                _ => Ok(()),
+            }
+        })
+    })
+    .await
 }
 
 /// The owner's watcher address as it is now.

@@ -660,3 +660,57 @@ async fn a_weekly_event_served_across_a_dst_change_keeps_its_local_time() {
     let offsets: std::collections::BTreeSet<i32> = starts.iter().map(|s| s.offset().fix().local_minus_utc()).collect();
     assert_eq!(offsets.len(), 2, "instances on both sides of the change on {change}: {starts:?}");
 }
+
+/// The calendar effect the preview of `reminder` shows (null when its calendars leave it alone).
+async fn preview_effect(app: &TestApp, token: &str, reminder: &str) -> Value {
+    app.get(&format!("/v1/reminders/{reminder}/preview"), Some(token)).await.data(200)["calendar"]["effect"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_downgrade_pauses_the_newest_calendar_and_a_freed_slot_brings_it_back() {
+    let app = spawn("PRO").await;
+    let ada = user(&app, "ada@example.com").await;
+    let owner: uuid::Uuid = user_id(&app, &ada).await.parse().unwrap();
+    let now = app.state.clock.now();
+    let block = timed("Kids with Ex", now - chrono::Duration::minutes(30), now + chrono::Duration::hours(2));
+    let server = ics_server(calendar(&[("kids", block)])).await;
+    let url = format!("{}/secret.ics", server.uri());
+    let mut ids = Vec::new();
+    for name in ["Work", "Gym", "Book club", "Family"] {
+        let view = connect(&app, &ada, json!({"name": name, "url": url})).await;
+        ids.push(view["id"].as_str().unwrap().to_owned());
+    }
+    let family = ids[3].clone();
+    let rule = json!({"match": {"busy": true}, "action": "PAUSE_DURING"});
+    app.post(&format!("/v1/calendars/{family}/rules"), rule, Some(&ada)).await.data(201);
+    let body = json!({"title": "Pills", "escalationProfileId": GENTLE, "schedule": {"type": "once", "triggerAt": soon(&app, 3600)}});
+    let reminder = create(&app, &ada, body).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(preview_effect(&app, &ada, &reminder).await, "pause");
+
+    // PERSONAL allows three calendars: the newest pauses, and its rule stops holding the reminder.
+    crate::fixtures::override_tier(&app, owner, reminder_core::tiers::Tier::Personal).await;
+    let calendars = app.get("/v1/calendars", Some(&ada)).await.data(200).clone();
+    let reasons: Vec<&Value> = calendars.as_array().unwrap().iter().map(|c| &c["pausedReason"]).collect();
+    assert!(reasons[..3].iter().all(|r| r.is_null()), "{calendars}");
+    assert!(reasons[3].as_str().unwrap().contains("PERSONAL tier allows 3 connected calendars"), "{calendars}");
+    assert!(preview_effect(&app, &ada, &reminder).await.is_null(), "a paused calendar's rule still holds");
+
+    // A paused calendar is not fetched, even when asked; a kept one is.
+    let last_synced = |view: &Value| view["lastSyncedAt"].clone();
+    let paused_before = last_synced(app.get(&format!("/v1/calendars/{family}"), Some(&ada)).await.data(200));
+    let kept_before = last_synced(app.get(&format!("/v1/calendars/{}", ids[2]), Some(&ada)).await.data(200));
+    for id in [&family, &ids[2]] {
+        app.post(&format!("/v1/calendars/{id}/sync"), json!({}), Some(&ada)).await.data(200);
+    }
+    calendar_when(&app, &ada, &ids[2], |view| last_synced(view) != kept_before).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let paused = app.get(&format!("/v1/calendars/{family}"), Some(&ada)).await.data(200).clone();
+    assert_eq!(last_synced(&paused), paused_before, "a paused calendar was fetched: {paused}");
+
+    // Deleting an older calendar frees a slot: the newest is read again and its rule holds again.
+    let deleted = app.call(Method::DELETE, &format!("/v1/calendars/{}", ids[0]), None, Some(&ada)).await;
+    assert_eq!(deleted.status, 204);
+    let back = app.get(&format!("/v1/calendars/{family}"), Some(&ada)).await.data(200).clone();
+    assert!(back["pausedReason"].is_null(), "{back}");
+    assert_eq!(preview_effect(&app, &ada, &reminder).await, "pause");
+}

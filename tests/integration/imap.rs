@@ -238,3 +238,32 @@ async fn the_api_checks_tier_fields_and_owner() {
     gone.assert_error(404, "NOT_FOUND");
     assert_eq!(app.call(reqwest::Method::DELETE, &format!("/v1/watchers/{id}"), None, Some(&ada)).await.status, 204);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_downgrade_pauses_the_mailbox_until_the_plan_allows_it_again() {
+    let dovecot = Dovecot::start(&[("ada", "ada-app-password")]).await;
+    let app = app(&[]).await;
+    let ada = user(&app, "ada@example.com").await;
+    let owner: uuid::Uuid = user_id(&app, &ada).await.parse().unwrap();
+    let reminder = once_reminder(&app, &ada, "pay rent").await;
+    let id = create(&app, &ada, mailbox(&dovecot, &reminder, "ada", "ada-app-password")).await;
+    wait_for_polls(&app, &ada, &id, 1).await;
+
+    // FREE allows no mailbox watchers: this one pauses, and is told so.
+    override_tier(&app, owner, Tier::Free).await;
+    let paused = watcher(&app, &ada, &id).await;
+    let reason = paused["mailbox"]["pausedReason"].as_str().unwrap_or_default().to_owned();
+    assert!(reason.contains("FREE tier allows 0 mailbox watchers"), "{paused}");
+    // A poll claimed just before the downgrade may still finish; after that, none starts.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let polled = watcher(&app, &ada, &id).await["mailbox"]["lastPolledAt"].clone();
+    dovecot.append("ada", "ada-app-password", "INBOX", &mail("ada-1@bank.example", "Payment received"), None).await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // three poll intervals
+    assert_eq!(watcher(&app, &ada, &id).await["mailbox"]["lastPolledAt"], polled, "a paused mailbox was read");
+    assert_eq!(state_of(&app, &reminder).await, "active/v1", "a paused mailbox's mail acted");
+
+    // Back on PERSONAL, it is read again.
+    escalating_reminders::stopping::set_tier_override(&app.state, owner.into(), None).await.unwrap();
+    assert!(watcher(&app, &ada, &id).await["mailbox"]["pausedReason"].is_null());
+    wait_for_polls(&app, &ada, &id, 1).await;
+}

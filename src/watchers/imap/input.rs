@@ -220,6 +220,9 @@ pub struct MailboxView {
     pub last_polled_at: Option<DateTime<Utc>>,
     /// Polls failed in a row.
     pub failures: i32,
+    /// Why the mailbox is not read now (over the tier's allowance of mailbox watchers after a downgrade):
+    /// it is not polled until it fits again. Null while in use.
+    pub paused_reason: Option<String>,
 }
 
 #[cfg(test)]

@@ -100,10 +100,12 @@ pub struct MailboxRow {
     pub failures: i32,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub last_polled_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub paused_reason: Option<String>,
 }
 
 const MAILBOX_COLUMNS: &str = "id, imap_host, imap_port, imap_tls, imap_folder, secret_ciphertext, uid_validity, \
-     last_uid, poll_status, last_error, failures, last_polled_at";
+     last_uid, poll_status, last_error, failures, last_polled_at, paused_reason";
 
 impl MailboxRow {
     /// Where the last poll left off.
@@ -125,6 +127,7 @@ impl MailboxRow {
             last_error: self.last_error.clone(),
             last_polled_at: self.last_polled_at,
             failures: self.failures,
+            paused_reason: self.paused_reason.clone(),
         }
     }
 }
@@ -163,7 +166,8 @@ pub async fn claim_due(
 ) -> QueryResult<Vec<DueMailbox>> {
     let sql = format!(
         "UPDATE watchers SET next_poll_at = $1 + make_interval(secs => $2)
-          WHERE id IN (SELECT id FROM watchers WHERE kind = 'imap' AND enabled AND next_poll_at <= $1
+          WHERE id IN (SELECT id FROM watchers
+                        WHERE kind = 'imap' AND enabled AND paused_reason IS NULL AND next_poll_at <= $1
                         ORDER BY next_poll_at FOR UPDATE SKIP LOCKED LIMIT $3)
           RETURNING user_id, reminder_id, kind, sender_pattern, subject_keyword, body_keyword, action, enabled,
                     created_at, {MAILBOX_COLUMNS}"
@@ -259,6 +263,7 @@ mod tests {
             last_error: None,
             failures: 0,
             last_polled_at: None,
+            paused_reason: None,
         };
         let view = serde_json::to_string(&row.view(&key)).unwrap();
         assert!(view.contains("\"user\":\"ada\"") && !view.contains("app-password"), "{view}");
