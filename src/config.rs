@@ -151,6 +151,8 @@ pub struct Config {
     pub calendar_sync_interval: chrono::Duration,
     pub delivery_lease: Duration,
     pub shutdown_grace: Duration,
+    /// Threads serving HTTP (`HTTP_WORKERS`); 0: one per core, at most eight.
+    pub http_workers: usize,
     /// How often an IMAP watcher's mailbox is read (after a success; failures back off from it).
     pub imap_poll_interval: Duration,
     /// How often the worker looks for IMAP watchers that are due.
@@ -250,6 +252,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "how long a worker holds a delivery before another may take it (renewed every third of it while sending)",
     ),
     ("SHUTDOWN_GRACE_SECS", "30", "how long in-flight work may take after SIGTERM"),
+    ("HTTP_WORKERS", "0", "threads serving HTTP; 0: one per core, at most 8"),
     ("IMAP_POLL_INTERVAL_SECS", "300", "how often the worker reads each IMAP watcher's mailbox (failures back off)"),
     ("IMAP_POLL_TICK_MS", "2000", "how often the worker looks for IMAP watchers that are due"),
     ("USAGE_SUSPENSION_ALLOWANCE_PER_WINDOW", "3", "deliveries allowed per window while usage-suspended"),
@@ -500,6 +503,7 @@ impl Config {
             )?),
             delivery_lease: Duration::from_secs(src.number("DELIVERY_LEASE_SECS", 15, 5, 3600)?),
             shutdown_grace: Duration::from_secs(src.number("SHUTDOWN_GRACE_SECS", 30, 0, 600)?),
+            http_workers: src.number("HTTP_WORKERS", 0, 0, 64)?,
             imap_poll_interval: Duration::from_secs(src.number("IMAP_POLL_INTERVAL_SECS", 300, 1, 86_400)?),
             imap_poll_tick: Duration::from_millis(src.number("IMAP_POLL_TICK_MS", 2000, 50, 60_000)?),
             usage_suspension_allowance_per_window: src.number(

@@ -44,8 +44,11 @@ pub async fn connect(database: &str) -> AsyncPgConnection {
     AsyncPgConnection::establish(&format!("{}/{database}", server_url())).await.expect("connect")
 }
 
-/// The environment every process of a benchmark shares.
+/// The environment every process of a benchmark shares, and the variables `BENCH_PASS_ENV` names
+/// (comma-separated, e.g. `HTTP_WORKERS`) as the benchmark itself got them, to compare settings.
 pub fn base_env(database: &str) -> Vec<(String, String)> {
+    let passed = std::env::var("BENCH_PASS_ENV").unwrap_or_default();
+    let passed = passed.split(',').filter_map(|name| Some((name.trim().to_owned(), std::env::var(name.trim()).ok()?)));
     [
         ("DATABASE_URL", format!("{}/{database}?sslmode=disable", server_url())),
         ("REDIS_URL", redis_url()),
@@ -59,6 +62,7 @@ pub fn base_env(database: &str) -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    .chain(passed)
     .collect()
 }
 

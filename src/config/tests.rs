@@ -49,6 +49,7 @@ fn each_bad_value_names_its_variable() {
     assert_eq!(variable_of(&[("TRUSTED_PROXIES", "10.0.0.0/99")]), "TRUSTED_PROXIES");
     assert_eq!(variable_of(&[("WEBHOOK_ALLOW_PRIVATE", "maybe")]), "WEBHOOK_ALLOW_PRIVATE");
     assert_eq!(variable_of(&[("SCHEDULER_TICK_MS", "0")]), "SCHEDULER_TICK_MS");
+    assert_eq!(variable_of(&[("HTTP_WORKERS", "65")]), "HTTP_WORKERS");
     assert_eq!(variable_of(&[("IMAP_POLL_INTERVAL_SECS", "5m")]), "IMAP_POLL_INTERVAL_SECS");
     assert_eq!(variable_of(&[("IMAP_POLL_TICK_MS", "0")]), "IMAP_POLL_TICK_MS");
     assert_eq!(variable_of(&[("RETENTION_DELIVERY_DAYS", "0")]), "RETENTION_DELIVERY_DAYS");

@@ -88,7 +88,10 @@ pub async fn serve<T: AppService + 'static>(
 ) -> anyhow::Result<()> {
     let grace = state.config.shutdown_grace;
     let in_flight = state.in_flight.clone();
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(8);
+    let workers = match state.config.http_workers {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(8),
+        n => n,
+    };
     let address = listener.local_addr()?;
     let server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
