@@ -180,7 +180,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "PostgreSQL URL; sslmode=disable|prefer|require|verify-ca|verify-full",
     ),
     ("DATABASE_URL_POOLED", "", "optional pgbouncer URL used by the api role (transaction mode; plain TCP)"),
-    ("DATABASE_POOL_SIZE", "16", "connections per pool"),
+    ("DATABASE_POOL_SIZE", "16", "connections per pool: the process's, and the HTTP threads', split evenly among them"),
     ("PG_CA_FILE", "", "PEM file of extra CA certificates trusted for Postgres TLS"),
     ("PG_TLS_VERIFY", "full", "full, or none to encrypt without verifying (private-CA providers only)"),
     ("REDIS_URL", "", "optional Redis URL; without it workers poll Postgres"),

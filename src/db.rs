@@ -29,8 +29,31 @@ pub type PooledConn = deadpool::managed::Object<AsyncDieselConnectionManager<Asy
 /// every checkout cost a round trip each time: three per reminder created.
 const VERIFY_AFTER_IDLE: Duration = Duration::from_secs(30);
 
+/// What a process's pools connect to and how: one spec, so the pool of each HTTP thread
+/// ([`PoolSpec::build`] with its share of `DATABASE_POOL_SIZE`) is made like the process's own.
+#[derive(Clone, Debug)]
+pub struct PoolSpec {
+    pub target: DatabaseTarget,
+    pub application_name: String,
+    pub plans: Plans,
+}
+
+impl PoolSpec {
+    /// A pool of at most `max_size` connections. Connections are made lazily, so this succeeds while
+    /// Postgres is down.
+    pub fn build(&self, config: &Config, max_size: usize) -> anyhow::Result<DbPool> {
+        pool(config, &self.target, &self.application_name, self.plans, max_size)
+    }
+}
+
 /// Builds a pool for `target`. Connections are made lazily, so this succeeds while Postgres is down.
-pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str, plans: Plans) -> anyhow::Result<DbPool> {
+fn pool(
+    config: &Config,
+    target: &DatabaseTarget,
+    application_name: &str,
+    plans: Plans,
+    max_size: usize,
+) -> anyhow::Result<DbPool> {
     let connector =
         Connector::new(config, target.tls, application_name)?.behind_pooler(target.pooler).with_plans(plans);
     let mut manager_config = ManagerConfig::default();
@@ -43,7 +66,7 @@ pub fn pool(config: &Config, target: &DatabaseTarget, application_name: &str, pl
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(target.url.expose_secret(), manager_config);
     let pool = Pool::builder(manager)
-        .max_size(config.database_pool_size)
+        .max_size(max_size.max(1))
         .wait_timeout(Some(Duration::from_secs(5)))
         .create_timeout(Some(Duration::from_secs(5)))
         .recycle_timeout(Some(Duration::from_secs(5)))

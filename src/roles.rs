@@ -25,12 +25,14 @@ pub fn build_state(config: Arc<Config>, roles: Roles) -> anyhow::Result<AppState
     let application_name = format!("escalating-reminders-{}", roles.label());
     // The engine's statements need plans made for the rows due now; the api's keyed lookups do not.
     let plans = if api_only { db::Plans::Auto } else { db::Plans::Custom };
-    let db = db::pool(&config, target, &application_name, plans)?;
+    let db_spec = db::PoolSpec { target: target.clone(), application_name, plans };
+    let db = db_spec.build(&config, config.database_pool_size)?;
     let redis = Arc::new(RedisClient::new(&config)?);
     let mailer = Arc::new(crate::mailer::Mailer::from_config(&config)?);
     Ok(AppState {
         config,
         db,
+        db_spec: Arc::new(db_spec),
         redis,
         mailer,
         limiter: Default::default(),

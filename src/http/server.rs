@@ -93,7 +93,9 @@ pub async fn serve<T: AppService + 'static>(
         n => n,
     };
     let address = listener.local_addr()?;
-    let server = HttpServer::new(move || app(state.clone()))
+    // Each HTTP thread gets its share of DATABASE_POOL_SIZE as a pool of its own (`AppState::for_http_thread`).
+    let connections = state.config.database_pool_size.div_ceil(workers);
+    let server = HttpServer::new(move || app(state.for_http_thread(connections)))
         .listen(listener)?
         .workers(workers)
         .disable_signals()
