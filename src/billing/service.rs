@@ -122,6 +122,27 @@ pub enum Freed {
     MailboxWatcher,
 }
 
+/// Deletes one of the owner's items with `delete` (which answers how many rows went) and lets the oldest
+/// item paused for the `freed` limit work again, in one transaction ([`freeing_a_slot`]); `missing()` when
+/// there was nothing of theirs to delete.
+pub async fn delete_freeing_a_slot(
+    state: &AppState,
+    owner: UserId,
+    freed: Freed,
+    missing: fn() -> ApiError,
+    delete: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, QueryResult<usize>> + Send + 'static,
+) -> Result<(), ApiError> {
+    freeing_a_slot(state, owner, freed, |conn| {
+        Box::pin(async move {
+            match delete(conn).await? {
+                0 => Err(missing()),
+                _ => Ok(()),
+            }
+        })
+    })
+    .await
+}
+
 /// How a change of tier applies the new limits inside its transaction: `crate::stopping::apply_tier_limits`,
 /// which also ends the open episodes of the reminders it pauses. Billing sits below escalation and cannot
 /// name it, so the caller above passes it in.

@@ -132,13 +132,9 @@ pub async fn get(state: &AppState, owner: UserId, id: Uuid) -> Result<CalendarVi
 
 /// Deletes the calendar; its freed slot lets the oldest calendar paused for the tier limit be read again.
 pub async fn delete(state: &AppState, owner: UserId, id: Uuid) -> Result<(), ApiError> {
-    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::Calendar, |conn| {
-        Box::pin(async move {
-            match store::delete_for(conn, owner, id).await? {
-                0 => Err(not_found()),
-                _ => Ok(()),
-            }
-        })
+    use crate::billing::service::{Freed, delete_freeing_a_slot};
+    delete_freeing_a_slot(state, owner, Freed::Calendar, not_found, move |conn| {
+        Box::pin(store::delete_for(conn, owner, id))
     })
     .await
 }

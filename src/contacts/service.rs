@@ -224,13 +224,9 @@ pub async fn update(
 
 /// Deletes the contact; its freed slot lets the oldest contact paused for the tier limit be asked again.
 pub async fn delete(state: &AppState, owner: UserId, id: ContactId) -> Result<(), ApiError> {
-    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::TrustedContact, |conn| {
-        Box::pin(async move {
-            match store::delete_for(conn, owner, id).await? {
-                0 => Err(not_found()),
-                _ => Ok(()),
-            }
-        })
+    use crate::billing::service::{Freed, delete_freeing_a_slot};
+    delete_freeing_a_slot(state, owner, Freed::TrustedContact, not_found, move |conn| {
+        Box::pin(store::delete_for(conn, owner, id))
     })
     .await
 }

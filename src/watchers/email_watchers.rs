@@ -91,13 +91,9 @@ pub async fn get(state: &AppState, owner: UserId, id: Uuid) -> Result<WatcherVie
 /// Deletes the watcher; a deleted IMAP watcher's slot lets the oldest one paused for the tier limit be
 /// polled again.
 pub async fn delete(state: &AppState, owner: UserId, id: Uuid) -> Result<(), ApiError> {
-    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::MailboxWatcher, |conn| {
-        Box::pin(async move {
-            match rules::delete_for(conn, owner, id).await? {
-                0 => Err(not_found()),
-                _ => Ok(()),
-            }
-        })
+    use crate::billing::service::{Freed, delete_freeing_a_slot};
+    delete_freeing_a_slot(state, owner, Freed::MailboxWatcher, not_found, move |conn| {
+        Box::pin(rules::delete_for(conn, owner, id))
     })
     .await
 }
