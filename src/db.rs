@@ -42,49 +42,42 @@ impl PoolSpec {
     /// A pool of at most `max_size` connections. Connections are made lazily, so this succeeds while
     /// Postgres is down.
     pub fn build(&self, config: &Config, max_size: usize) -> anyhow::Result<DbPool> {
-        pool(config, &self.target, &self.application_name, self.plans, max_size)
+        let target = &self.target;
+        let connector = Connector::new(config, target.tls, &self.application_name)?
+            .behind_pooler(target.pooler)
+            .with_plans(self.plans);
+        let mut manager_config = ManagerConfig::default();
+        manager_config.custom_setup = Box::new(move |url| {
+            let connector = connector.clone();
+            let url = url.to_owned();
+            Box::pin(async move { connector.connect(&url).await })
+        });
+        manager_config.recycling_method = RecyclingMethod::Fast;
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+            target.url.expose_secret(),
+            manager_config,
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_size.max(1))
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .pre_recycle(deadpool::managed::Hook::async_fn(|conn: &mut AsyncPgConnection, metrics| {
+                Box::pin(async move {
+                    if metrics.last_used() < VERIFY_AFTER_IDLE {
+                        return Ok(());
+                    }
+                    let check = diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), conn);
+                    match tokio::time::timeout(Duration::from_secs(5), check).await {
+                        Ok(Ok(_)) => Ok(()),
+                        _ => Err(deadpool::managed::HookError::message("an idle connection failed its check")),
+                    }
+                })
+            }))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()?;
+        Ok(pool)
     }
-}
-
-/// Builds a pool for `target`. Connections are made lazily, so this succeeds while Postgres is down.
-fn pool(
-    config: &Config,
-    target: &DatabaseTarget,
-    application_name: &str,
-    plans: Plans,
-    max_size: usize,
-) -> anyhow::Result<DbPool> {
-    let connector =
-        Connector::new(config, target.tls, application_name)?.behind_pooler(target.pooler).with_plans(plans);
-    let mut manager_config = ManagerConfig::default();
-    manager_config.custom_setup = Box::new(move |url| {
-        let connector = connector.clone();
-        let url = url.to_owned();
-        Box::pin(async move { connector.connect(&url).await })
-    });
-    manager_config.recycling_method = RecyclingMethod::Fast;
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(target.url.expose_secret(), manager_config);
-    let pool = Pool::builder(manager)
-        .max_size(max_size.max(1))
-        .wait_timeout(Some(Duration::from_secs(5)))
-        .create_timeout(Some(Duration::from_secs(5)))
-        .recycle_timeout(Some(Duration::from_secs(5)))
-        .pre_recycle(deadpool::managed::Hook::async_fn(|conn: &mut AsyncPgConnection, metrics| {
-            Box::pin(async move {
-                if metrics.last_used() < VERIFY_AFTER_IDLE {
-                    return Ok(());
-                }
-                let check = diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), conn);
-                match tokio::time::timeout(Duration::from_secs(5), check).await {
-                    Ok(Ok(_)) => Ok(()),
-                    _ => Err(deadpool::managed::HookError::message("an idle connection failed its check")),
-                }
-            })
-        }))
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()?;
-    Ok(pool)
 }
 
 /// Creates the default local database (`escalating_reminders`) so the quick start needs no set-up.

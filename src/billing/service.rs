@@ -88,9 +88,9 @@ const LIMITED: [Limited; 5] = [
 
 /// Runs `write`, then applies `owner`'s limit of `freed` again, in one transaction: a write that frees a
 /// slot (a deleted channel, contact, calendar or mailbox watcher, a declined invitation) lets the oldest
-/// item paused for that limit work again, and the two commit together or not at all. Only the freed limit: the others did not change, and
-/// the reminders' limit is not one a deletion here frees (pausing reminders ends their episodes, which is
-/// `crate::stopping`'s to compose).
+/// item paused for that limit work again, and the two commit together or not at all. Only the freed limit:
+/// the others did not change, and the reminders' limit is not one a deletion here frees (pausing reminders
+/// ends their episodes, which is `crate::stopping`'s to compose).
 pub async fn freeing_a_slot<T: Send>(
     state: &AppState,
     owner: UserId,

@@ -358,15 +358,10 @@ pub async fn list_on(conn: &mut AsyncPgConnection, owner: UserId) -> Result<Vec<
 /// Deletes the subscription; its freed slot lets the oldest channel paused for the tier limit work again.
 pub async fn delete(state: &AppState, user: &AuthUser, id: SubscriptionId) -> Result<(), ApiError> {
     let owner = user.id;
-    crate::billing::service::freeing_a_slot(state, owner, crate::billing::service::Freed::Channel, |conn| {
-        Box::pin(async move {
-            match store::delete(conn, owner, id).await? {
-                true => Ok(()),
-                false => Err(ApiError::not_found("Subscription")),
-            }
-        })
-    })
-    .await
+    use crate::billing::service::{Freed, delete_freeing_a_slot};
+    let missing = || ApiError::not_found("Subscription");
+    delete_freeing_a_slot(state, owner, Freed::Channel, missing, move |conn| Box::pin(store::delete(conn, owner, id)))
+        .await
 }
 
 /// Sends a test notification now, through the same recipient resolution, delivery controls and channel a

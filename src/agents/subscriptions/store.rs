@@ -169,9 +169,9 @@ pub async fn mark_verified(
         .optional()
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, owner: UserId, id: SubscriptionId) -> QueryResult<bool> {
-    let deleted = diesel::delete(subs::table.find(id).filter(subs::user_id.eq(owner))).execute(conn).await?;
-    Ok(deleted == 1)
+/// Deletes the owner's subscription; how many rows went (0 or 1).
+pub async fn delete(conn: &mut AsyncPgConnection, owner: UserId, id: SubscriptionId) -> QueryResult<usize> {
+    diesel::delete(subs::table.find(id).filter(subs::user_id.eq(owner))).execute(conn).await
 }
 
 /// `(agent_type, name, description, config_schema, min_tier)` of enabled agents.
