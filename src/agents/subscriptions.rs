@@ -3,6 +3,7 @@
 pub mod model;
 pub mod push_input;
 pub mod routes;
+pub mod sealed_settings;
 pub mod service;
 pub mod store;
 pub mod verification;

@@ -7,11 +7,13 @@ use chrono::NaiveTime;
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Time, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use reminder_core::ids::SubscriptionId;
 use reminder_core::quiet_hours::QuietWindow;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use uuid::Uuid;
 
 use super::push::{BrowserSubscription, SecretSubscription};
+use super::subscriptions::sealed_settings;
 use super::third_party::AgentTarget;
 use super::{ChannelKind, Recipient};
 use crate::db::Prepare;
@@ -297,6 +299,11 @@ fn agent_recipient(row: &SubscriptionRow, agent: Option<&AgentRow>, key: &Secret
     let Some(secret) = secret else {
         return gone("the agent type's secret cannot be decrypted with this ENCRYPTION_KEY");
     };
+    let sealed = sealed_settings::open(key.expose_secret(), SubscriptionId(row.id), row.secret_ciphertext.as_deref());
+    let Ok(sealed) = sealed else {
+        return gone("the subscription's write-only settings cannot be decrypted with this ENCRYPTION_KEY");
+    };
+    let config = sealed_settings::whole(&row.config, sealed);
     Recipient::Agent {
         subscription_id: row.id,
         agent: AgentTarget {
@@ -310,7 +317,7 @@ fn agent_recipient(row: &SubscriptionRow, agent: Option<&AgentRow>, key: &Secret
             requests_per_minute: u32::try_from(agent.requests_per_minute).unwrap_or(1),
             allowed_hosts: agent.allowed_hosts.clone(),
         },
-        config: row.config.clone(),
+        config,
     }
 }
 

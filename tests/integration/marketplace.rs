@@ -274,3 +274,64 @@ async fn the_console_lists_approved_types_and_subscribes_with_a_config_its_schem
     assert!(channel.text.contains("Marketplace agent"), "{}", channel.text);
     assert_eq!(scalar(&app, "SELECT config->>'room' AS value FROM user_agent_subscriptions").await, "study");
 }
+
+/// The config body the agent received in its `n`-th request.
+async fn sent_config(sink: &MockServer, n: usize) -> Value {
+    let requests = sink.received_requests().await.unwrap();
+    let body: Value = serde_json::from_slice(&requests[n].body).unwrap();
+    body["data"]["config"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_only_setting_is_sealed_never_shown_and_still_reaches_the_agent() {
+    let sink = crate::engine::accepting_sink().await;
+    let app = TestApp::spawn_with(&ON).await;
+    let mut sealed = manifest("x-hub", &format!("{}/in", sink.uri()));
+    sealed["configSchema"] = json!({"type": "object", "required": ["room", "apiToken"], "additionalProperties": false,
+        "properties": {"room": {"type": "string"}, "apiToken": {"type": "string", "writeOnly": true, "minLength": 8}}});
+    let developer = user(&app, "hub-maker@example.com").await;
+    let created = app.post("/v1/marketplace/agents", sealed.clone(), Some(&developer)).await;
+    let id = created.data(201)["id"].as_str().unwrap().to_owned();
+    approve(&app, &id).await;
+    let token = user(&app, "hub@example.com").await;
+    let subscribe = |config: Value| app.post("/v1/agents/x-hub/subscribe", json!({"config": config}), Some(&token));
+    let short = subscribe(json!({"room": "hall", "apiToken": "tok"})).await;
+    short.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(fields(&short), ["config.apiToken"], "a write-only setting is checked like any other");
+    assert!(!short.text.contains("\"tok\""), "nor echoed in the error: {}", short.text);
+
+    let created = subscribe(json!({"room": "hall", "apiToken": "tok-first-1"})).await;
+    assert_eq!(created.data(201)["config"], json!({"room": "hall"}), "never shown, not even at creation");
+    let subscription = created.data(201)["id"].as_str().unwrap().to_owned();
+    let listed = app.get("/v1/agents/subscriptions", Some(&token)).await;
+    assert!(listed.status == 200 && !listed.text.contains("tok-first-1"), "{}", listed.text);
+    let stored = "SELECT config::text || ' ' || (secret_ciphertext IS NOT NULL)::text AS value \
+                  FROM user_agent_subscriptions WHERE agent_type = 'x-hub'";
+    assert_eq!(scalar(&app, stored).await, r#"{"room": "hall"} true"#, "sealed apart from the stored config");
+
+    let test = format!("/v1/agents/subscriptions/{subscription}/test");
+    assert_eq!(app.post(&test, json!({}), Some(&token)).await.data(200)["outcome"], "sent");
+    assert_eq!(sent_config(&sink, 0).await, json!({"room": "hall", "apiToken": "tok-first-1"}));
+
+    // A change that does not give it again keeps it; one that does replaces it.
+    let path = format!("/v1/agents/subscriptions/{subscription}");
+    let moved = app.call(reqwest::Method::PATCH, &path, Some(json!({"config": {"room": "study"}})), Some(&token)).await;
+    assert_eq!(moved.data(200)["config"], json!({"room": "study"}), "{}", moved.text);
+    assert_eq!(app.post(&test, json!({}), Some(&token)).await.data(200)["outcome"], "sent");
+    assert_eq!(sent_config(&sink, 1).await, json!({"room": "study", "apiToken": "tok-first-1"}));
+    let renewed = json!({"config": {"room": "study", "apiToken": "tok-second-2"}});
+    let renewed = app.call(reqwest::Method::PATCH, &path, Some(renewed), Some(&token)).await;
+    assert!(renewed.status == 200 && !renewed.text.contains("tok-second-2"), "{}", renewed.text);
+    assert_eq!(app.post(&test, json!({}), Some(&token)).await.data(200)["outcome"], "sent");
+    assert_eq!(sent_config(&sink, 2).await["apiToken"], "tok-second-2");
+
+    // The developer marks `room` write-only too: the subscriber's room is sealed at once, and still sent.
+    sealed["configSchema"]["properties"]["room"]["writeOnly"] = json!(true);
+    let changed = json!({"configSchema": sealed["configSchema"]});
+    let path_type = format!("/v1/marketplace/agents/{id}");
+    app.call(reqwest::Method::PATCH, &path_type, Some(changed), Some(&developer)).await.data(200);
+    assert_eq!(scalar(&app, stored).await, "{} true", "the room left the stored config");
+    approve(&app, &id).await;
+    assert_eq!(app.post(&test, json!({}), Some(&token)).await.data(200)["outcome"], "sent");
+    assert_eq!(sent_config(&sink, 3).await, json!({"room": "study", "apiToken": "tok-second-2"}));
+}

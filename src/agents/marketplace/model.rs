@@ -50,7 +50,9 @@ pub struct Manifest {
     /// Any of `receive` (deliveries are POSTed to `callbackUrl`), `commands` (it may acknowledge, snooze and
     /// complete), `pull` (it polls instead) and `custom_actions`.
     pub capabilities: Vec<String>,
-    /// A JSON Schema (an object schema) each user's config must satisfy.
+    /// A JSON Schema (an object schema) each user's config must satisfy. A top-level property marked
+    /// `"writeOnly": true` (an API token for your own service, say) is stored encrypted, sent to you with each
+    /// delivery and never shown to anyone again; a change to a subscription keeps it unless given anew.
     #[schema(value_type = Object)]
     pub config_schema: serde_json::Value,
     /// Where deliveries go (HTTPS; needed with `receive`).

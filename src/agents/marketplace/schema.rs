@@ -2,7 +2,7 @@
 //! an object; a user's config must satisfy it. Remote `$ref`s are not fetched (the crate's HTTP resolver is
 //! off), so a schema cannot make the server call out.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::http::FieldError;
 
@@ -38,6 +38,23 @@ pub fn check_config(schema: &Value, config: &Value) -> Result<(), Vec<FieldError
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
+/// The settings `schema` marks `"writeOnly": true` among its top-level properties: JSON Schema's own word for
+/// a value that is given but never returned (an API token for the agent's own service, say). A subscriber's
+/// write-only settings are stored sealed, sent to the agent with each delivery and never shown again.
+pub fn write_only(schema: &Value) -> impl Iterator<Item = &str> {
+    let properties = schema.get("properties").and_then(Value::as_object).into_iter().flatten();
+    properties
+        .filter(|(_, property)| property.get("writeOnly") == Some(&Value::Bool(true)))
+        .map(|(name, _)| name.as_str())
+}
+
+/// Splits an object config into what is stored and shown, and the write-only settings `schema` names.
+pub fn split_write_only(schema: &Value, config: &Value) -> (Value, Map<String, Value>) {
+    let mut shown = config.as_object().cloned().unwrap_or_default();
+    let sealed = write_only(schema).filter_map(|name| Some((name.to_owned(), shown.remove(name)?))).collect();
+    (Value::Object(shown), sealed)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -55,5 +72,19 @@ mod tests {
         let errors = check_config(&schema, &json!({"room": 5})).unwrap_err();
         assert_eq!(errors[0].field, "config.room");
         assert!(check_config(&schema, &json!({})).is_err());
+    }
+
+    #[test]
+    fn write_only_settings_are_split_from_the_shown_config() {
+        let schema = json!({"type": "object", "properties": {
+            "room": {"type": "string"}, "token": {"type": "string", "writeOnly": true},
+            "pin": {"type": "string", "writeOnly": false}}});
+        assert_eq!(write_only(&schema).collect::<Vec<_>>(), ["token"]);
+        let (shown, sealed) = split_write_only(&schema, &json!({"room": "hall", "token": "t-1", "pin": "7"}));
+        assert_eq!(shown, json!({"room": "hall", "pin": "7"}));
+        assert_eq!(Value::Object(sealed), json!({"token": "t-1"}));
+        let (shown, sealed) = split_write_only(&schema, &json!({"room": "hall"}));
+        assert_eq!((shown, sealed.is_empty()), (json!({"room": "hall"}), true), "nothing to seal");
+        assert_eq!(write_only(&json!({"type": "object"})).count(), 0, "a schema without properties");
     }
 }

@@ -3,7 +3,7 @@
 //! shown once; a developer sees and edits only their own types, and a changed callback or schema goes back
 //! to review; an admin approves, rejects or suspends. Everything is 404 while `FEATURE_MARKETPLACE` is off.
 
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
@@ -229,7 +229,18 @@ pub async fn update(
         changes.secret_ciphertext = Some(sealed);
         shown = Some(plain);
     }
-    let row = store::update(&mut conn, id, &changes).await?;
+    let new_schema = changes.config_schema.clone().filter(|schema| *schema != current.config_schema);
+    let key = state.config.encryption_key.expose_secret();
+    let row = conn
+        .transaction::<_, ApiError, _>(async move |conn| {
+            let row = store::update(conn, id, &changes).await?;
+            // What the schema marks write-only is what is sealed: its subscribers' settings follow it.
+            if let Some(schema) = &new_schema {
+                crate::agents::subscriptions::sealed_settings::reseal_type(conn, key, &row.agent_type, schema).await?;
+            }
+            Ok(row)
+        })
+        .await?;
     Ok(AgentWithSecret { agent: row.into(), signing_secret: shown })
 }
 
@@ -277,16 +288,17 @@ pub async fn review(
     Ok((before, after))
 }
 
-/// Checks a user's config for the marketplace type `agent_type` (approved, flag on), as a subscription
-/// stores it.
+/// Checks a user's whole config (write-only settings included) for the marketplace type `agent_type`
+/// (approved, flag on); returns the type's schema, which says what of it is sealed.
 pub async fn check_subscription_config(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     agent_type: &str,
     config: &serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<serde_json::Value, ApiError> {
     require_enabled(state).map_err(|_| ApiError::not_found("Agent type"))?;
     let agent = store::find_by_type(conn, agent_type).await?.filter(|a| a.status == "approved");
     let agent = agent.ok_or_else(|| ApiError::not_found("Agent type"))?;
-    schema::check_config(&agent.config_schema, config).map_err(ApiError::validation)
+    schema::check_config(&agent.config_schema, config).map_err(ApiError::validation)?;
+    Ok(agent.config_schema)
 }

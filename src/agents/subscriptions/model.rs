@@ -30,7 +30,8 @@ pub struct SubscriptionRow {
 pub struct SubscribeInput {
     /// Channel settings: email `{address}`, sms `{phoneNumber}` (E.164), webhook `{url}`, pull `{}`, push the
     /// browser's `PushSubscription.toJSON()` (`{endpoint, expirationTime, keys: {p256dh, auth}}`; stored
-    /// sealed, shown afterwards only as `{service, endpointId}`).
+    /// sealed, shown afterwards only as `{service, endpointId}`); a marketplace type's as its schema says
+    /// (the settings it marks `writeOnly` are stored sealed and never shown).
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
     pub name: Option<String>,

@@ -15,8 +15,9 @@ use super::model::{
     AgentTypeView, SubscribeInput, SubscriptionPatch, SubscriptionView, SubscriptionWithSecret, TestResult,
 };
 use super::store::{self, NewSubscription, SubscriptionChanges};
-use super::{push_input, verification};
+use super::{push_input, sealed_settings, verification};
 use crate::accounts::auth::{AuthUser, email_verification};
+use crate::agents::marketplace::schema::split_write_only;
 use crate::agents::push::BrowserSubscription;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::billing::direct::{self, Admission};
@@ -196,19 +197,19 @@ pub async fn subscribe(
             "Browser push is off on this server: its operator has not set VAPID_PRIVATE_KEY.",
         ));
     }
-    let (config, browser) = checked_config(state, &mut conn, agent_type, kind, &input.config).await?;
+    let id = SubscriptionId(Uuid::new_v4());
+    let (config, sealed) = checked_config(state, &mut conn, (id, agent_type, kind), &input.config, None).await?;
     check_own_address(&mut conn, user.id, kind, &config).await?;
     let name = clean_name(input.name.as_deref())?;
-    if let Some(browser) = &browser
+    if let Some(Sealed::Browser(browser)) = &sealed
         && let Some(same) = same_browser(&mut conn, user.id, &config).await?
     {
         return renew_browser(state, &mut conn, user.id, same, config, name, browser).await;
     }
-    let id = SubscriptionId(Uuid::new_v4());
     let secret = if kind == ChannelKind::Webhook { Some(new_secret(state, id)?) } else { None };
-    let sealed = match (&secret, &browser) {
+    let sealed = match (&secret, &sealed) {
         (Some((_, sealed)), _) => Some(sealed.clone()),
-        (None, Some(browser)) => Some(seal_browser(state, id, browser)?),
+        (None, Some(sealed)) => sealed.ciphertext(state, id)?,
         (None, None) => None,
     };
     let new = NewSubscription {
@@ -238,22 +239,50 @@ pub async fn subscribe(
     })
 }
 
-/// A config as it will be stored: a built-in channel's cleaned, a marketplace type's as its schema accepts it.
+/// What of a config is stored sealed rather than shown.
+enum Sealed {
+    /// A push channel's browser subscription (its endpoint and keys).
+    Browser(BrowserSubscription),
+    /// A marketplace subscriber's write-only settings (none is `None`).
+    Settings(Option<Vec<u8>>),
+}
+
+/// A config as it will be stored, and what of it is sealed to row `id`: a built-in channel's cleaned, a
+/// marketplace type's as its schema accepts it. A change to a marketplace subscription (`kept`: its sealed
+/// settings now) keeps the write-only settings it does not give again: they are never shown, so a client
+/// cannot send them back.
 async fn checked_config(
     state: &AppState,
     conn: &mut AsyncPgConnection,
-    agent_type: &str,
-    kind: ChannelKind,
+    (id, agent_type, kind): (SubscriptionId, &str, ChannelKind),
     config: &Value,
-) -> Result<(Value, Option<BrowserSubscription>), ApiError> {
+    kept: Option<&[u8]>,
+) -> Result<(Value, Option<Sealed>), ApiError> {
     if kind != ChannelKind::Agent {
-        return clean_config(kind, config, state.config.webhook_allow_private);
+        let (config, browser) = clean_config(kind, config, state.config.webhook_allow_private)?;
+        return Ok((config, browser.map(Sealed::Browser)));
     }
-    if !config.is_object() {
+    let Some(given) = config.as_object() else {
         return Err(ApiError::field("config", "must be a JSON object"));
+    };
+    let key = state.config.encryption_key.expose_secret();
+    let mut kept = sealed_settings::open(key, id, kept)?;
+    kept.retain(|name, _| !given.contains_key(name));
+    let whole = sealed_settings::whole(config, kept);
+    let schema =
+        crate::agents::marketplace::service::check_subscription_config(state, conn, agent_type, &whole).await?;
+    let (shown, write_only) = split_write_only(&schema, &whole);
+    Ok((shown, Some(Sealed::Settings(sealed_settings::seal(key, id, &write_only)?))))
+}
+
+impl Sealed {
+    /// The ciphertext the row stores.
+    fn ciphertext(&self, state: &AppState, id: SubscriptionId) -> Result<Option<Vec<u8>>, ApiError> {
+        match self {
+            Sealed::Browser(browser) => Ok(Some(seal_browser(state, id, browser)?)),
+            Sealed::Settings(sealed) => Ok(sealed.clone()),
+        }
     }
-    crate::agents::marketplace::service::check_subscription_config(state, conn, agent_type, config).await?;
-    Ok((config.clone(), None))
 }
 
 /// The owner's push channel for the same browser endpoint, if any.
@@ -306,9 +335,14 @@ pub async fn update(
         changes.name = Some(clean_name(Some(name))?);
     }
     if let Some(config) = &patch.config {
-        let (config, browser) = checked_config(state, &mut conn, &current.agent_type, kind, config).await?;
-        if let Some(browser) = &browser {
-            changes.secret_ciphertext = Some(Some(seal_browser(state, id, browser)?));
+        let kept = match kind {
+            ChannelKind::Agent => store::secret_of(&mut conn, user.id, id).await?,
+            _ => None,
+        };
+        let (config, sealed) =
+            checked_config(state, &mut conn, (id, &current.agent_type, kind), config, kept.as_deref()).await?;
+        if let Some(sealed) = &sealed {
+            changes.secret_ciphertext = Some(sealed.ciphertext(state, id)?);
         }
         check_own_address(&mut conn, user.id, kind, &config).await?;
         // A new address has not agreed to anything yet.

@@ -85,6 +85,38 @@ pub async fn update(
         .optional()
 }
 
+/// A marketplace subscription's settings as stored: the shown config and the sealed write-only ones.
+#[derive(Debug, Queryable)]
+pub struct StoredSettings {
+    pub id: SubscriptionId,
+    pub config: serde_json::Value,
+    pub sealed: Option<Vec<u8>>,
+}
+
+/// Every subscription of one marketplace type, across owners (a type's schema changed; see
+/// `sealed_settings::reseal_type`).
+pub async fn settings_of_type(conn: &mut AsyncPgConnection, agent_type: &str) -> QueryResult<Vec<StoredSettings>> {
+    subs::table
+        .filter(subs::agent_type.eq(agent_type))
+        .select((subs::id, subs::config, subs::secret_ciphertext))
+        .load(conn)
+        .await
+}
+
+/// Replaces `row`'s settings, only while they are still what was read; returns 1 when written.
+pub async fn replace_settings(
+    conn: &mut AsyncPgConnection,
+    row: &StoredSettings,
+    config: &serde_json::Value,
+    sealed: Option<&[u8]>,
+) -> QueryResult<usize> {
+    let unchanged = subs::config.eq(&row.config).and(subs::secret_ciphertext.is_not_distinct_from(&row.sealed));
+    diesel::update(subs::table.find(row.id).filter(unchanged))
+        .set((subs::config.eq(config), subs::secret_ciphertext.eq(sealed)))
+        .execute(conn)
+        .await
+}
+
 /// The current secret, for rotation (moved to `previous`).
 pub async fn secret_of(
     conn: &mut AsyncPgConnection,
