@@ -1,6 +1,6 @@
 //! An iCalendar document expanded into the event instances of a window: recurring events (RRULE, RDATE,
 //! EXDATE, RECURRENCE-ID overrides), all-day and floating events, and time zones given by IANA id, by a
-//! VTIMEZONE's `X-LIC-LOCATION`, or by a path ending in an IANA id. Pure: the sync feeds it the body it
+//! VTIMEZONE's `X-LIC-LOCATION`, by a path ending in an IANA id, or by a Windows zone name. Pure: the sync feeds it the body it
 //! fetched. Tokenising is the `icalendar` crate's parser; expansion is the `rrule` crate's, in the event's
 //! own wall-clock frame (as the reminder schedules do), so an event at 09:00 stays at 09:00 across DST.
 
@@ -124,12 +124,16 @@ impl Zones {
     }
 }
 
-/// An IANA zone from a TZID as calendars write them: `Europe/Berlin`, `"Europe/Berlin"`, or a path such
-/// as `/freeassociation.sourceforge.net/Tzfile/Europe/Berlin`.
+/// An IANA zone from a TZID as calendars write them: `Europe/Berlin`, `"Europe/Berlin"`, a path such as
+/// `/freeassociation.sourceforge.net/Tzfile/Europe/Berlin`, or a Windows zone name as Outlook and Exchange
+/// write it (`W. Europe Standard Time`), read as CLDR's world-wide default zone for that name.
 fn iana(tzid: &str) -> Option<Tz> {
     let tzid = tzid.trim_matches('"');
     if let Some(tz) = reminder_core::timezone::parse_zone(tzid) {
         return Some(tz);
+    }
+    if let Ok(windows) = tzid.trim().parse::<windows_timezones::WindowsTimezone>() {
+        return Some(Tz::from(windows));
     }
     let parts: Vec<&str> = tzid.split('/').collect();
     (1..parts.len()).rev().find_map(|i| reminder_core::timezone::parse_zone(&parts[parts.len() - 1 - i..].join("/")))

@@ -81,3 +81,22 @@ fn durations_read_as_rfc_5545_writes_them() {
     assert_eq!(duration("P1M"), None);
     assert_eq!(iana("/freeassociation.sourceforge.net/Tzfile/Europe/Berlin"), Some(Berlin));
 }
+
+#[test]
+fn outlook_zone_names_read_as_their_iana_zones() {
+    // As Outlook writes an invitation: a Windows zone name, its VTIMEZONE without X-LIC-LOCATION.
+    let outlook = "BEGIN:VCALENDAR\nBEGIN:VTIMEZONE\nTZID:W. Europe Standard Time\nBEGIN:STANDARD\n\
+                   DTSTART:16010101T030000\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nEND:STANDARD\nEND:VTIMEZONE\n\
+                   BEGIN:VEVENT\nUID:standup\nDTSTART;TZID=W. Europe Standard Time:20261207T093000\n\
+                   DTEND;TZID=W. Europe Standard Time:20261207T100000\nSUMMARY:Stand-up\nEND:VEVENT\n\
+                   BEGIN:VEVENT\nUID:call\nDTSTART;TZID=\"Pacific Standard Time\":20260707T090000\n\
+                   DURATION:PT30M\nSUMMARY:Call\nEND:VEVENT\nEND:VCALENDAR\n";
+    let owner = chrono_tz::Asia::Tokyo;
+    let (instances, unreadable) = expand(outlook, owner, berlin(2026, 1, 1, 0, 0), berlin(2027, 1, 1, 0, 0)).unwrap();
+    assert_eq!(unreadable, 0);
+    let at = |uid: &str| instances.iter().find(|i| i.uid.starts_with(uid)).unwrap().starts_at;
+    assert_eq!(at("standup"), berlin(2026, 12, 7, 9, 30), "Berlin's 09:30, not Tokyo's");
+    // 09:00 in Los Angeles in July is summer time (UTC-7).
+    assert_eq!(at("call"), Utc.with_ymd_and_hms(2026, 7, 7, 16, 0, 0).unwrap());
+    assert_eq!(iana("Nowhere Standard Time"), None);
+}
