@@ -72,6 +72,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_global("css_url", assets::css_url());
     env.add_global("js_url", assets::js_url());
     env.add_global("icon_url", assets::icon_url());
+    env.add_global("apple_touch_icon_url", assets::apple_touch_icon_url());
     env
 });
 

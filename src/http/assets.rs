@@ -25,6 +25,21 @@ static JS: LazyLock<Asset> =
     LazyLock::new(|| hashed("app", "js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")));
 static ICON: LazyLock<Asset> =
     LazyLock::new(|| hashed("icon", "svg", "image/svg+xml", include_bytes!("assets/icon.svg")));
+// The icon as PNGs, for what does not take SVG: Android's installer wants 192 and 512 px (and a full-bleed one
+// it may crop to its own shape), iOS's home screen a 180 px `apple-touch-icon`. Made from `icon.svg` (the
+// maskable and Apple ones from the same bell on a square) with Chromium's headless screenshot.
+static ICON_192: LazyLock<Asset> =
+    LazyLock::new(|| hashed("icon-192", "png", "image/png", include_bytes!("assets/icon-192.png")));
+static ICON_512: LazyLock<Asset> =
+    LazyLock::new(|| hashed("icon-512", "png", "image/png", include_bytes!("assets/icon-512.png")));
+static ICON_MASKABLE: LazyLock<Asset> =
+    LazyLock::new(|| hashed("icon-maskable-512", "png", "image/png", include_bytes!("assets/icon-maskable-512.png")));
+static APPLE_TOUCH_ICON: LazyLock<Asset> =
+    LazyLock::new(|| hashed("apple-touch-icon", "png", "image/png", include_bytes!("assets/apple-touch-icon.png")));
+
+fn url_of(asset: &Asset) -> String {
+    format!("/assets/{}", asset.name)
+}
 
 /// URL of the stylesheet.
 pub fn css_url() -> String {
@@ -38,7 +53,12 @@ pub fn js_url() -> String {
 
 /// URL of the icon.
 pub fn icon_url() -> String {
-    format!("/assets/{}", ICON.name)
+    url_of(&ICON)
+}
+
+/// URL of the icon iOS puts on a home screen.
+pub fn apple_touch_icon_url() -> String {
+    url_of(&APPLE_TOUCH_ICON)
 }
 
 /// `GET /sw.js`: the console's service worker (browser push). Served at the root so its scope is the whole
@@ -62,7 +82,12 @@ pub fn manifest() -> HttpResponse {
         "display": "standalone",
         "background_color": "#ffffff",
         "theme_color": "#1f6f5c",
-        "icons": [{"src": icon_url(), "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
+        "icons": [
+            {"src": icon_url(), "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+            {"src": url_of(&ICON_192), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": url_of(&ICON_512), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": url_of(&ICON_MASKABLE), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
     });
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/manifest+json"))
@@ -72,7 +97,8 @@ pub fn manifest() -> HttpResponse {
 
 /// The answer to `GET /assets/{name}`: only the exact hashed names exist (the caller renders its own 404).
 pub fn response(name: &str) -> Option<HttpResponse> {
-    let asset = [&*CSS, &*JS, &*ICON].into_iter().find(|asset| asset.name == name)?;
+    let assets = [&*CSS, &*JS, &*ICON, &*ICON_192, &*ICON_512, &*ICON_MASKABLE, &*APPLE_TOUCH_ICON];
+    let asset = assets.into_iter().find(|asset| asset.name == name)?;
     Some(
         HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, asset.content_type))

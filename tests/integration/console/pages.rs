@@ -120,6 +120,30 @@ async fn cookies_are_httponly_samesite_lax_and_pages_carry_a_strict_csp() {
     assert_eq!(header(&asset, "cache-control"), "public, max-age=31536000, immutable");
     assert!(header(&asset, "content-type").starts_with("text/css"));
     assert_eq!(ada.get("/assets/app.0000.css").await.status, 404);
+    // Installable: the manifest's icons (SVG, and the PNGs Android's installer wants) and iOS's home screen icon
+    // are served as PNGs of the sizes they claim.
+    let manifest = ada.get("/manifest.webmanifest").await;
+    let manifest: serde_json::Value = serde_json::from_str(&manifest.text).unwrap();
+    let apple = page.text.split("rel=\"apple-touch-icon\" href=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut icons: Vec<(String, String)> = manifest["icons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|icon| (icon["src"].as_str().unwrap().to_owned(), icon["sizes"].as_str().unwrap().to_owned()))
+        .collect();
+    icons.push((apple.to_owned(), "180x180".to_owned()));
+    let purposes: Vec<&str> =
+        manifest["icons"].as_array().unwrap().iter().filter_map(|i| i["purpose"].as_str()).collect();
+    assert!(purposes.contains(&"maskable"), "{manifest}");
+    for (src, sizes) in icons.iter().filter(|(_, sizes)| sizes != "any") {
+        let icon = app.client.get(app.url(src)).send().await.unwrap();
+        assert_eq!(icon.headers()["content-type"], "image/png", "{src}");
+        let bytes = icon.bytes().await.unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{src}");
+        // The IHDR chunk: width and height, big-endian, at bytes 16..24.
+        let side = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_eq!(format!("{}x{}", side(16), side(20)), *sizes, "{src}");
+    }
 
     // Served over https, the cookie is Secure.
     let https = TestApp::spawn_with(&[("API_URL", "https://reminders.example.com")]).await;
