@@ -23,7 +23,7 @@ use reminder_core::ids::UserId;
 use subtle::ConstantTimeEq;
 
 pub use self::provider::CALLBACK_PATH;
-use self::provider::{Identity, ProviderError, ProviderHttp};
+use self::provider::{Discovery, Identity, ProviderError, ProviderHttp, Unverified};
 use super::model::AuthResult;
 use super::service::{ClientInfo, open_session, pair};
 use super::{api_keys, password, tokens};
@@ -80,7 +80,8 @@ pub struct Begun {
 pub async fn begin(state: &AppState, next: Option<&str>) -> Result<Begun, ApiError> {
     let google = configured(state)?;
     let http = ProviderHttp::new()?;
-    let client = provider::client(google, &http, &redirect_uri(state)).await.map_err(provider_error)?;
+    let client =
+        provider::client(google, &http, &redirect_uri(state), Discovery::Cached).await.map_err(provider_error)?;
     let authorization = provider::authorize(&client);
     let browser = tokens::random_token("");
     let now = state.clock.now();
@@ -149,9 +150,21 @@ pub async fn finish(
     drop(conn);
 
     let http = ProviderHttp::new()?;
-    let client = provider::client(google, &http, &redirect_uri(state)).await.map_err(provider_error)?;
-    let identity =
-        provider::redeem(&client, &http, code, flow.pkce_verifier, flow.nonce).await.map_err(provider_error)?;
+    let redirect = redirect_uri(state);
+    let client = provider::client(google, &http, &redirect, Discovery::Cached).await.map_err(provider_error)?;
+    let id_token = provider::redeem(&client, &http, code, flow.pkce_verifier).await.map_err(provider_error)?;
+    let verified = match provider::verify(&client, &id_token, &flow.nonce) {
+        // Signed by a key published since the keys were read: read them again, once.
+        Err(Unverified::UnknownKey) => {
+            let fresh = provider::client(google, &http, &redirect, Discovery::Fresh).await.map_err(provider_error)?;
+            provider::verify(&fresh, &id_token, &flow.nonce)
+        }
+        verified => verified,
+    };
+    let identity = verified.map_err(|unverified| match unverified {
+        Unverified::UnknownKey => refused("the ID token is signed by a key the provider does not publish"),
+        Unverified::Refused(err) => provider_error(err),
+    })?;
     let (result, created) = sign_in(state, identity, client_info).await?;
     Ok(SignedIn { result, next: flow.next, created })
 }

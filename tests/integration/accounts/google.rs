@@ -70,17 +70,33 @@ impl Respond for TokenEndpoint {
     }
 }
 
+/// The public half of `key` as the provider publishes it, named `kid`.
+fn jwk(key: &[u8], kid: &str) -> Value {
+    let key = EncodingKey::from_rsa_der(key);
+    let mut jwk = serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::RS256).expect("jwk"))
+        .expect("jwk json");
+    jwk["kid"] = json!(kid);
+    jwk["use"] = json!("sig");
+    jwk
+}
+
 struct FakeGoogle {
     server: MockServer,
+    /// The issuer's path on `server`, and the issuer.
+    prefix: String,
+    issuer: String,
     grants: Grants,
 }
 
 impl FakeGoogle {
     async fn start() -> FakeGoogle {
         let server = MockServer::start().await;
-        let issuer = server.uri();
+        // An issuer of its own, not just a server: the app keeps what it read from an issuer for an hour, and a
+        // later test's provider may get an earlier one's port.
+        let prefix = format!("/{}", uuid::Uuid::new_v4().simple());
+        let issuer = format!("{}{prefix}", server.uri());
         Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
+            .and(path(format!("{prefix}/.well-known/openid-configuration")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "issuer": issuer,
                 "authorization_endpoint": format!("{issuer}/authorize"),
@@ -92,31 +108,25 @@ impl FakeGoogle {
             })))
             .mount(&server)
             .await;
-        let key = EncodingKey::from_rsa_der(PROVIDER_KEY);
-        let mut jwk =
-            serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::RS256).expect("jwk"))
-                .expect("jwk json");
-        jwk["kid"] = json!(KID);
-        jwk["use"] = json!("sig");
         Mock::given(method("GET"))
-            .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": [jwk]})))
+            .and(path(format!("{prefix}/jwks")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": [jwk(PROVIDER_KEY, KID)]})))
             .mount(&server)
             .await;
         let grants = Grants::default();
         Mock::given(method("POST"))
-            .and(path("/token"))
+            .and(path(format!("{prefix}/token")))
             .respond_with(TokenEndpoint(grants.clone()))
             .mount(&server)
             .await;
-        FakeGoogle { server, grants }
+        FakeGoogle { server, prefix, issuer, grants }
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("GOOGLE_CLIENT_ID", CLIENT_ID.to_owned()),
             ("GOOGLE_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-            ("GOOGLE_ISSUER_URL", self.server.uri()),
+            ("GOOGLE_ISSUER_URL", self.issuer.clone()),
         ]
     }
 
@@ -130,7 +140,7 @@ impl FakeGoogle {
     fn claims(&self, flow: &Flow, subject: &str, email: &str) -> Value {
         let now = chrono::Utc::now().timestamp();
         json!({
-            "iss": self.server.uri(),
+            "iss": self.issuer,
             "aud": CLIENT_ID,
             "sub": subject,
             "email": email,
@@ -144,8 +154,13 @@ impl FakeGoogle {
 
     /// The person consents: the provider answers `code` with `claims` signed by `key`.
     fn grant(&self, flow: &Flow, claims: &Value, key: &[u8]) -> String {
+        self.grant_signed(flow, claims, key, KID)
+    }
+
+    /// As [`FakeGoogle::grant`], the token's header naming key `kid`.
+    fn grant_signed(&self, flow: &Flow, claims: &Value, key: &[u8], kid: &str) -> String {
         let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(KID.to_owned());
+        header.kid = Some(kid.to_owned());
         let token = jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_der(key)).expect("sign");
         let code = uuid::Uuid::new_v4().simple().to_string();
         self.grants
@@ -204,7 +219,7 @@ async fn a_new_google_account_signs_up_once_and_signs_in_again_by_its_subject() 
 
     let flow = begin(&app, None).await;
     let params: HashMap<String, String> = flow.authorize.query_pairs().into_owned().collect();
-    assert!(flow.authorize.as_str().starts_with(&format!("{}/authorize?", google.server.uri())));
+    assert!(flow.authorize.as_str().starts_with(&format!("{}/authorize?", google.issuer)));
     assert_eq!(params["response_type"], "code");
     assert_eq!(params["client_id"], CLIENT_ID);
     assert_eq!(params["redirect_uri"], "http://127.0.0.1:3801/v1/auth/google/callback");
@@ -395,4 +410,41 @@ async fn google_sign_in_is_off_unless_configured() {
     let page = app.client.get(app.url("/login")).header(ACCEPT, "text/html").send().await.expect("login page");
     let html = page.text().await.expect("html");
     assert!(html.contains("Sign in") && !html.contains("/v1/auth/google"), "no Google button: {html}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_provider_is_read_once_and_read_again_when_it_signs_with_a_new_key() {
+    let google = FakeGoogle::start().await;
+    let app = google.app().await;
+    let reads = || async {
+        let requests = google.server.received_requests().await.expect("recorded");
+        let count = |at: &str| requests.iter().filter(|r| r.url.path() == format!("{}{at}", google.prefix)).count();
+        (count("/.well-known/openid-configuration"), count("/jwks"))
+    };
+    for subject in ["google-once-1", "google-once-2"] {
+        let flow = begin(&app, None).await;
+        let code = google.grant(&flow, &google.claims(&flow, subject, &format!("{subject}@example.com")), PROVIDER_KEY);
+        callback(&app, &flow.state, &code, &flow.cookie).await.data(200);
+    }
+    assert_eq!(reads().await, (1, 1), "two sign-ins read the discovery document and the keys once");
+
+    // The provider rotates its key: a token signed by the new one is accepted after one more read.
+    Mock::given(method("GET"))
+        .and(path(format!("{}/jwks", google.prefix)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": [jwk(OTHER_KEY, "provider-key-2")]})))
+        .with_priority(1)
+        .mount(&google.server)
+        .await;
+    let flow = begin(&app, None).await;
+    let claims = google.claims(&flow, "google-rotated", "rotated@example.com");
+    let code = google.grant_signed(&flow, &claims, OTHER_KEY, "provider-key-2");
+    let reply = callback(&app, &flow.state, &code, &flow.cookie).await;
+    assert_eq!(reply.data(200)["user"]["email"], "rotated@example.com", "{}", reply.text);
+    assert_eq!(reads().await, (2, 2));
+    // A key it never published is still refused, after reading the keys again.
+    let flow = begin(&app, None).await;
+    let claims = google.claims(&flow, "google-forged", "forged@example.com");
+    let code = google.grant_signed(&flow, &claims, PROVIDER_KEY, "never-published");
+    callback(&app, &flow.state, &code, &flow.cookie).await.assert_error(401, "UNAUTHORIZED");
+    assert_eq!(user_count(&app).await, 3, "the forged token made no account");
 }

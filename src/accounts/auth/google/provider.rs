@@ -2,14 +2,17 @@
 //! URL, the code exchange and the ID token's checks (signature against the provider's published keys, `iss`,
 //! `aud`, `azp`, expiry and `nonce`). Only what is Google-specific or ours is written here.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest,
-    HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    SignatureVerificationError, TokenResponse,
 };
 use secrecy::ExposeSecret;
 
@@ -73,13 +76,56 @@ pub enum ProviderError {
     Refused(String),
 }
 
-/// Reads the provider's discovery document (and with it the address of its keys) and makes a client.
-pub async fn client(google: &GoogleConfig, http: &ProviderHttp, redirect: &str) -> Result<Client, ProviderError> {
-    let issuer = IssuerUrl::new(google.issuer.as_str().trim_end_matches('/').to_owned())
-        .map_err(|err| ProviderError::Unreachable(err.to_string()))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, http)
+/// How long a discovery document (with the keys it points to) is used before it is read again. A token
+/// signed by a key it does not hold makes the callback read it again at once ([`Discovery::Fresh`]), so the
+/// provider's key rotation never waits for this.
+const DISCOVERY_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Discovery documents read, by issuer: each sign-in used to fetch the document and the keys twice (at the
+/// start and at the callback), four requests to the provider on the way of every person signing in.
+static DISCOVERED: LazyLock<Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>> = LazyLock::new(Default::default);
+
+/// Whether a client may use the document read earlier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discovery {
+    /// One read within [`DISCOVERY_LIFETIME`].
+    Cached,
+    /// Read now: the provider may have published new keys.
+    Fresh,
+}
+
+/// The provider's discovery document (and with it its keys), as `discovery` allows.
+async fn metadata(
+    issuer: &str,
+    http: &ProviderHttp,
+    discovery: Discovery,
+) -> Result<CoreProviderMetadata, ProviderError> {
+    let cached = || {
+        let known = DISCOVERED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        known.get(issuer).filter(|(read, _)| read.elapsed() < DISCOVERY_LIFETIME).map(|(_, metadata)| metadata.clone())
+    };
+    if discovery == Discovery::Cached
+        && let Some(metadata) = cached()
+    {
+        return Ok(metadata);
+    }
+    let url = IssuerUrl::new(issuer.to_owned()).map_err(|err| ProviderError::Unreachable(err.to_string()))?;
+    let metadata = CoreProviderMetadata::discover_async(url, http)
         .await
         .map_err(|err| ProviderError::Unreachable(err.to_string()))?;
+    let mut known = DISCOVERED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    known.insert(issuer.to_owned(), (Instant::now(), metadata.clone()));
+    Ok(metadata)
+}
+
+/// A client made from the provider's discovery document, read now or earlier as `discovery` allows.
+pub async fn client(
+    google: &GoogleConfig,
+    http: &ProviderHttp,
+    redirect: &str,
+    discovery: Discovery,
+) -> Result<Client, ProviderError> {
+    let metadata = metadata(google.issuer.as_str().trim_end_matches('/'), http, discovery).await?;
     let redirect = RedirectUrl::new(redirect.to_owned()).map_err(|err| ProviderError::Unreachable(err.to_string()))?;
     Ok(CoreClient::from_provider_metadata(
         metadata,
@@ -122,16 +168,13 @@ pub struct Identity {
     pub name: Option<String>,
 }
 
-/// Trades the code for tokens (with the PKCE verifier) and checks the ID token against the nonce this flow
-/// sent. A token signed by a key the provider does not publish, for another client, expired, from another
-/// issuer or carrying another flow's nonce is refused here.
+/// Trades the code for tokens (with the PKCE verifier); the ID token is checked by [`verify`].
 pub async fn redeem(
     client: &Client,
     http: &ProviderHttp,
     code: String,
     pkce_verifier: String,
-    nonce: String,
-) -> Result<Identity, ProviderError> {
+) -> Result<CoreIdToken, ProviderError> {
     let request = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|err| ProviderError::Unreachable(format!("the provider publishes no token endpoint: {err}")))?;
@@ -140,11 +183,27 @@ pub async fn redeem(
         .request_async(http)
         .await
         .map_err(|err| ProviderError::Refused(format!("the code exchange failed: {err}")))?;
-    let id_token =
-        response.id_token().ok_or_else(|| ProviderError::Refused("the provider sent no ID token".to_owned()))?;
-    let claims = id_token
-        .claims(&client.id_token_verifier(), &Nonce::new(nonce))
-        .map_err(|err| ProviderError::Refused(format!("the ID token was refused: {err}")))?;
+    response.id_token().cloned().ok_or_else(|| ProviderError::Refused("the provider sent no ID token".to_owned()))
+}
+
+/// Why an ID token was not accepted.
+pub enum Unverified {
+    /// Signed by a key the client's copy of the provider's keys does not hold: worth reading them again.
+    UnknownKey,
+    Refused(ProviderError),
+}
+
+/// Checks the ID token against the provider's keys and the nonce this flow sent. A token signed by a key the
+/// provider does not publish, for another client, expired, from another issuer or carrying another flow's
+/// nonce is refused here.
+pub fn verify(client: &Client, id_token: &CoreIdToken, nonce: &str) -> Result<Identity, Unverified> {
+    let claims =
+        id_token.claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned())).map_err(|err| match err {
+            ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
+                Unverified::UnknownKey
+            }
+            err => Unverified::Refused(ProviderError::Refused(format!("the ID token was refused: {err}"))),
+        })?;
     Ok(Identity {
         subject: claims.subject().as_str().to_owned(),
         email: claims.email().map(|email| email.as_str().to_owned()),
