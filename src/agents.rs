@@ -47,7 +47,7 @@ pub enum Recipient {
     Agent {
         subscription_id: Uuid,
         agent: third_party::AgentTarget,
-        config: serde_json::Value,
+        config: third_party::AgentSettings,
     },
     /// The target was deleted, disabled or opted out since the delivery was created.
     Gone {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::push::{BrowserSubscription, SecretSubscription};
 use super::subscriptions::sealed_settings;
-use super::third_party::AgentTarget;
+use super::third_party::{AgentSettings, AgentTarget};
 use super::{ChannelKind, Recipient};
 use crate::db::Prepare;
 
@@ -303,7 +303,7 @@ fn agent_recipient(row: &SubscriptionRow, agent: Option<&AgentRow>, key: &Secret
     let Ok(sealed) = sealed else {
         return gone("the subscription's write-only settings cannot be decrypted with this ENCRYPTION_KEY");
     };
-    let config = sealed_settings::whole(&row.config, sealed);
+    let config = AgentSettings(sealed_settings::whole(&row.config, sealed));
     Recipient::Agent {
         subscription_id: row.id,
         agent: AgentTarget {

@@ -16,6 +16,17 @@ use super::pull::PullInbox;
 use super::{Channel, Job, Outcome, Recipient, ssrf, webhook};
 use crate::notifications::links::LinkSigner;
 
+/// A subscriber's settings as its agent receives them, write-only ones included (`sealed_settings`): never
+/// printed, so a `{:?}` of a job cannot put a subscriber's token in a log.
+#[derive(Clone)]
+pub struct AgentSettings(pub serde_json::Value);
+
+impl std::fmt::Debug for AgentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AgentSettings(..)")
+    }
+}
+
 /// A marketplace type as a delivery needs it.
 #[derive(Clone)]
 pub struct AgentTarget {
@@ -69,7 +80,7 @@ impl AgentChannel {
         if decision.allowed { Ok(()) } else { Err(Duration::from_secs(decision.info.reset_secs.max(1))) }
     }
 
-    async fn post(&self, job: &Job, agent: &AgentTarget, config: &serde_json::Value) -> Outcome {
+    async fn post(&self, job: &Job, agent: &AgentTarget, config: &AgentSettings) -> Outcome {
         let Some(url) = agent.callback_url.as_deref() else {
             return Outcome::Failed { error: "the agent type has no callback URL".to_owned() };
         };
@@ -80,7 +91,7 @@ impl AgentChannel {
         let now = chrono::Utc::now();
         let mut body = webhook::body_of(job, now, self.links.for_delivery(job.delivery_id, &job.payload, now).as_ref());
         body["data"]["agentType"] = serde_json::json!(agent.agent_type);
-        body["data"]["config"] = config.clone();
+        body["data"]["config"] = config.0.clone();
         let Ok(body) = serde_json::to_vec(&body) else {
             return Outcome::Failed { error: "payload could not be written".to_owned() };
         };

@@ -99,7 +99,14 @@ impl TestApp {
             addr,
             state,
             db,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            // Idle connections are dropped before the server's keep-alive (actix's 5 s) closes them: reusing one
+            // the server is closing at that moment fails the request ("request sent"), which a loaded machine
+            // made happen now and then.
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(std::time::Duration::from_secs(3))
+                .build()
+                .expect("client"),
             shutdown,
             _server: server,
         };
