@@ -19,23 +19,23 @@ fn hashed(stem: &str, ext: &str, content_type: &'static str, bytes: &'static [u8
     Asset { name: format!("{stem}.{}.{ext}", &hex::encode(digest)[..12]), content_type, bytes }
 }
 
-static CSS: LazyLock<Asset> =
-    LazyLock::new(|| hashed("app", "css", "text/css; charset=utf-8", include_bytes!("assets/app.css")));
-static JS: LazyLock<Asset> =
-    LazyLock::new(|| hashed("app", "js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")));
-static ICON: LazyLock<Asset> =
-    LazyLock::new(|| hashed("icon", "svg", "image/svg+xml", include_bytes!("assets/icon.svg")));
+/// An asset of `assets/` by stem and extension, hashed on first use.
+macro_rules! asset {
+    ($stem:literal, $ext:literal, $content_type:literal) => {
+        LazyLock::new(|| hashed($stem, $ext, $content_type, include_bytes!(concat!("assets/", $stem, ".", $ext))))
+    };
+}
+
+static CSS: LazyLock<Asset> = asset!("app", "css", "text/css; charset=utf-8");
+static JS: LazyLock<Asset> = asset!("app", "js", "text/javascript; charset=utf-8");
+static ICON: LazyLock<Asset> = asset!("icon", "svg", "image/svg+xml");
 // The icon as PNGs, for what does not take SVG: Android's installer wants 192 and 512 px (and a full-bleed one
 // it may crop to its own shape), iOS's home screen a 180 px `apple-touch-icon`. Made from `icon.svg` (the
 // maskable and Apple ones from the same bell on a square) with Chromium's headless screenshot.
-static ICON_192: LazyLock<Asset> =
-    LazyLock::new(|| hashed("icon-192", "png", "image/png", include_bytes!("assets/icon-192.png")));
-static ICON_512: LazyLock<Asset> =
-    LazyLock::new(|| hashed("icon-512", "png", "image/png", include_bytes!("assets/icon-512.png")));
-static ICON_MASKABLE: LazyLock<Asset> =
-    LazyLock::new(|| hashed("icon-maskable-512", "png", "image/png", include_bytes!("assets/icon-maskable-512.png")));
-static APPLE_TOUCH_ICON: LazyLock<Asset> =
-    LazyLock::new(|| hashed("apple-touch-icon", "png", "image/png", include_bytes!("assets/apple-touch-icon.png")));
+static ICON_192: LazyLock<Asset> = asset!("icon-192", "png", "image/png");
+static ICON_512: LazyLock<Asset> = asset!("icon-512", "png", "image/png");
+static ICON_MASKABLE: LazyLock<Asset> = asset!("icon-maskable-512", "png", "image/png");
+static APPLE_TOUCH_ICON: LazyLock<Asset> = asset!("apple-touch-icon", "png", "image/png");
 
 fn url_of(asset: &Asset) -> String {
     format!("/assets/{}", asset.name)
@@ -43,12 +43,12 @@ fn url_of(asset: &Asset) -> String {
 
 /// URL of the stylesheet.
 pub fn css_url() -> String {
-    format!("/assets/{}", CSS.name)
+    url_of(&CSS)
 }
 
 /// URL of the script.
 pub fn js_url() -> String {
-    format!("/assets/{}", JS.name)
+    url_of(&JS)
 }
 
 /// URL of the icon.
