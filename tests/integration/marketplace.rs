@@ -295,10 +295,10 @@ async fn a_write_only_setting_is_sealed_never_shown_and_still_reaches_the_agent(
     approve(&app, &id).await;
     let token = user(&app, "hub@example.com").await;
     let subscribe = |config: Value| app.post("/v1/agents/x-hub/subscribe", json!({"config": config}), Some(&token));
-    let short = subscribe(json!({"room": "hall", "apiToken": "tok"})).await;
+    let short = subscribe(json!({"room": "hall", "apiToken": "sekrit"})).await;
     short.assert_error(400, "VALIDATION_ERROR");
     assert_eq!(fields(&short), ["config.apiToken"], "a write-only setting is checked like any other");
-    assert!(!short.text.contains("\"tok\""), "nor echoed in the error: {}", short.text);
+    assert!(!short.text.contains("sekrit"), "nor echoed in the error: {}", short.text);
 
     let created = subscribe(json!({"room": "hall", "apiToken": "tok-first-1"})).await;
     assert_eq!(created.data(201)["config"], json!({"room": "hall"}), "never shown, not even at creation");
@@ -334,4 +334,24 @@ async fn a_write_only_setting_is_sealed_never_shown_and_still_reaches_the_agent(
     approve(&app, &id).await;
     assert_eq!(app.post(&test, json!({}), Some(&token)).await.data(200)["outcome"], "sent");
     assert_eq!(sent_config(&sink, 3).await, json!({"room": "study", "apiToken": "tok-second-2"}));
+
+    // Sealed under another ENCRYPTION_KEY (here: spoiled), they cannot be kept: a change asks for them again.
+    let spoil = format!(
+        "UPDATE user_agent_subscriptions SET secret_ciphertext = '\\x00112233445566778899aabbccdd' WHERE id = '{subscription}'"
+    );
+    crate::fixtures::exec(&app, &spoil).await;
+    let refused = app.call(reqwest::Method::PATCH, &path, Some(json!({"config": {}})), Some(&token)).await;
+    refused.assert_error(400, "VALIDATION_ERROR");
+    let given = json!({"config": {"room": "attic", "apiToken": "tok-third-3"}});
+    app.call(reqwest::Method::PATCH, &path, Some(given), Some(&token)).await.data(200);
+    assert_eq!(app.post(&test, json!({}), Some(&token)).await.data(200)["outcome"], "sent");
+    assert_eq!(sent_config(&sink, 4).await, json!({"room": "attic", "apiToken": "tok-third-3"}));
+
+    // A schema that stops marking a setting write-only does not show what was sealed.
+    sealed["configSchema"]["properties"]["room"]["writeOnly"] = json!(false);
+    let changed = json!({"configSchema": sealed["configSchema"]});
+    app.call(reqwest::Method::PATCH, &path_type, Some(changed), Some(&developer)).await.data(200);
+    assert_eq!(scalar(&app, stored).await, "{} true", "nothing sealed is unsealed");
+    let listed = app.get("/v1/agents/subscriptions", Some(&token)).await;
+    assert!(listed.status == 200 && !listed.text.contains("attic"), "{}", listed.text);
 }

@@ -8,7 +8,7 @@ use reminder_core::ids::SubscriptionId;
 use serde_json::{Map, Value};
 
 use super::store;
-use crate::agents::marketplace::schema::split_write_only;
+use crate::agents::marketplace::schema::{split_write_only, write_only};
 
 /// The settings sealed to `row`; `None` when there are none.
 pub fn seal(key: &[u8; 32], row: SubscriptionId, settings: &Map<String, Value>) -> anyhow::Result<Option<Vec<u8>>> {
@@ -31,9 +31,9 @@ pub fn whole(shown: &Value, sealed: Map<String, Value>) -> Value {
     Value::Object(whole)
 }
 
-/// Splits every subscription of `agent_type` again by `schema` (a type's developer changed which settings
-/// are write-only): a newly write-only setting leaves the stored config and is sealed, one no longer
-/// write-only is shown again. Each row is written only if nobody changed it since it was read. Returns how
+/// Seals, in every subscription of `agent_type`, the settings `schema` now marks write-only (its developer
+/// changed the schema). Nothing sealed is ever unsealed: a setting the schema no longer marks stays sealed,
+/// still sent, still never shown. Each row is written only if nobody changed it since it was read. Returns how
 /// many rows changed.
 pub async fn reseal_type(
     conn: &mut AsyncPgConnection,
@@ -48,11 +48,12 @@ pub async fn reseal_type(
             tracing::warn!(subscription = %row.id, "write-only settings do not open with this ENCRYPTION_KEY");
             continue;
         };
-        let (shown, write_only) = split_write_only(schema, &whole(&row.config, sealed_now.clone()));
-        if shown == row.config && write_only == sealed_now {
+        let (shown, mut newly) = split_write_only(write_only(schema), &row.config);
+        if newly.is_empty() {
             continue;
         }
-        let sealed = seal(key, row.id, &write_only)?;
+        newly.extend(sealed_now);
+        let sealed = seal(key, row.id, &newly)?;
         changed += store::replace_settings(conn, &row, &shown, sealed.as_deref()).await?;
     }
     Ok(changed)

@@ -17,7 +17,7 @@ use super::model::{
 use super::store::{self, NewSubscription, SubscriptionChanges};
 use super::{push_input, sealed_settings, verification};
 use crate::accounts::auth::{AuthUser, email_verification};
-use crate::agents::marketplace::schema::split_write_only;
+use crate::agents::marketplace::schema::{split_write_only, write_only};
 use crate::agents::push::BrowserSubscription;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::billing::direct::{self, Admission};
@@ -266,13 +266,21 @@ async fn checked_config(
         return Err(ApiError::field("config", "must be a JSON object"));
     };
     let key = state.config.encryption_key.expose_secret();
-    let mut kept = sealed_settings::open(key, id, kept)?;
+    // Settings sealed under another ENCRYPTION_KEY cannot be kept: the schema then asks for them again.
+    let mut kept = sealed_settings::open(key, id, kept).unwrap_or_else(|_| {
+        tracing::warn!(subscription = %id, "write-only settings do not open with this ENCRYPTION_KEY");
+        Map::new()
+    });
+    // What was sealed stays sealed, given again or not, whatever the schema says now.
+    let mut sealed_names: Vec<String> = kept.keys().cloned().collect();
     kept.retain(|name, _| !given.contains_key(name));
     let whole = sealed_settings::whole(config, kept);
     let schema =
-        crate::agents::marketplace::service::check_subscription_config(state, conn, agent_type, &whole).await?;
-    let (shown, write_only) = split_write_only(&schema, &whole);
-    Ok((shown, Some(Sealed::Settings(sealed_settings::seal(key, id, &write_only)?))))
+        crate::agents::marketplace::service::check_subscription_config(state, conn, agent_type, &whole, &sealed_names)
+            .await?;
+    sealed_names.extend(write_only(&schema).map(str::to_owned));
+    let (shown, sealed) = split_write_only(sealed_names.iter().map(String::as_str), &whole);
+    Ok((shown, Some(Sealed::Settings(sealed_settings::seal(key, id, &sealed)?))))
 }
 
 impl Sealed {
