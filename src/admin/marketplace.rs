@@ -3,6 +3,7 @@
 
 use actix_web::web;
 use diesel_async::AsyncConnection;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -58,10 +59,11 @@ pub async fn review(
     let input: ReviewInput = body.permitted(&admin, Permission::ReviewAgents).await?;
     service::require_enabled(&state)?;
     let now = state.clock.now();
+    let key = state.config.encryption_key.expose_secret();
     let mut conn = state.db.get().await?;
     let after = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let (before, after) = service::review(conn, *id, &input, now).await?;
+            let (before, after) = service::review(conn, key, *id, &input, now).await?;
             let changes = json!({"agentType": after.agent_type, "before": before.status, "after": after.status});
             let reason = input.reason.as_deref().unwrap_or(&input.decision);
             let action = format!("marketplace.{}", input.decision);

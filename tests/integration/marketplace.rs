@@ -331,9 +331,15 @@ async fn a_write_only_setting_is_sealed_never_shown_and_still_reaches_the_agent(
     let path_type = format!("/v1/marketplace/agents/{id}");
     app.call(reqwest::Method::PATCH, &path_type, Some(changed), Some(&developer)).await.data(200);
     assert_eq!(scalar(&app, stored).await, "{} true", "the room left the stored config");
+    // A subscriber's change that read the old schema lands after that reseal (written here directly): the
+    // approval that must come before anything is sent seals it too.
+    let racing =
+        format!("UPDATE user_agent_subscriptions SET config = '{{\"room\": \"porch\"}}' WHERE id = '{subscription}'");
+    crate::fixtures::exec(&app, &racing).await;
     approve(&app, &id).await;
+    assert_eq!(scalar(&app, stored).await, "{} true", "sealed again at the approval");
     assert_eq!(app.post(&test, json!({}), Some(&token)).await.data(200)["outcome"], "sent");
-    assert_eq!(sent_config(&sink, 3).await, json!({"room": "study", "apiToken": "tok-second-2"}));
+    assert_eq!(sent_config(&sink, 3).await, json!({"room": "porch", "apiToken": "tok-second-2"}));
 
     // Sealed under another ENCRYPTION_KEY (here: spoiled), they cannot be kept: a change asks for them again.
     let spoil = format!(

@@ -254,9 +254,13 @@ pub async fn queue(state: &AppState, status: Option<&str>) -> Result<Vec<AgentVi
     Ok(store::list_by_status(&mut conn, status).await?.into_iter().map(Into::into).collect())
 }
 
-/// An admin's decision, applied in the caller's transaction (which also writes the admin action log).
+/// An admin's decision, applied in the caller's transaction (which also writes the admin action log). An
+/// approval seals its subscribers' write-only settings once more before anything is sent to the type: a
+/// subscriber's change that read the schema before its developer changed it may have been written after
+/// the reseal of that change (see `update`).
 pub async fn review(
     conn: &mut AsyncPgConnection,
+    key: &[u8; 32],
     id: Uuid,
     input: &ReviewInput,
     now: chrono::DateTime<chrono::Utc>,
@@ -285,6 +289,10 @@ pub async fn review(
         _ => return Err(ApiError::field("decision", "must be approve, reject or suspend")),
     };
     let after = store::update(conn, id, &changes).await?;
+    if after.status == "approved" {
+        crate::agents::subscriptions::sealed_settings::reseal_type(conn, key, &after.agent_type, &after.config_schema)
+            .await?;
+    }
     Ok((before, after))
 }
 

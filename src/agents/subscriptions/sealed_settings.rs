@@ -48,12 +48,14 @@ pub async fn reseal_type(
             tracing::warn!(subscription = %row.id, "write-only settings do not open with this ENCRYPTION_KEY");
             continue;
         };
-        let (shown, mut newly) = split_write_only(write_only(schema), &row.config);
+        let (shown, newly) = split_write_only(write_only(schema), &row.config);
         if newly.is_empty() {
             continue;
         }
-        newly.extend(sealed_now);
-        let sealed = seal(key, row.id, &newly)?;
+        // A setting in the open config was written after the one sealed under its name: it is the one kept.
+        let mut merged = sealed_now;
+        merged.extend(newly);
+        let sealed = seal(key, row.id, &merged)?;
         changed += store::replace_settings(conn, &row, &shown, sealed.as_deref()).await?;
     }
     Ok(changed)
