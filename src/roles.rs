@@ -2,6 +2,7 @@
 //! shutdown. `main` only parses the command line and calls [`run`]; tests call it too.
 
 mod api;
+mod due_soon;
 pub mod leadership;
 mod scheduler;
 mod worker;

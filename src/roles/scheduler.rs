@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::leadership;
@@ -54,21 +55,31 @@ pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result
             leadership::keep_candidacy(&state, &holder, &share.running, &shutdown).await;
         }
     };
-    let loops =
-        futures_util::future::join_all(Shard::all(shards).map(|shard| lead(&state, shard, &holder, &share, &shutdown)));
-    tokio::join!(candidacy, loops);
+    let (wakes, woken) = watch::channel(0u64);
+    let listener = super::due_soon::listen(&state, &wakes, &shutdown);
+    let loops = futures_util::future::join_all(
+        Shard::all(shards).map(|shard| lead(&state, shard, &holder, &share, woken.clone(), &shutdown)),
+    );
+    tokio::join!(candidacy, listener, loops);
     Ok(())
 }
 
 /// Leads `shard` whenever this process can, until shutdown.
-async fn lead(state: &AppState, shard: Shard, holder: &str, share: &Share, shutdown: &CancellationToken) {
+async fn lead(
+    state: &AppState,
+    shard: Shard,
+    holder: &str,
+    share: &Share,
+    mut woken: watch::Receiver<u64>,
+    shutdown: &CancellationToken,
+) {
     loop {
         let Some(mut leader) = leadership::acquire(&state.config, shard, holder, shutdown).await else {
             return;
         };
         share.led().insert(shard);
         metrics::gauge!("scheduler_shards_led").set(share.led().len() as f64);
-        let handed_over = tick_while_leading(state, &mut leader, share, shutdown).await;
+        let handed_over = tick_while_leading(state, &mut leader, share, &mut woken, shutdown).await;
         share.led().remove(&shard);
         metrics::gauge!("scheduler_shards_led").set(share.led().len() as f64);
         if shutdown.is_cancelled() {
@@ -85,20 +96,36 @@ async fn lead(state: &AppState, shard: Shard, holder: &str, share: &Share, shutd
     }
 }
 
-/// Runs the engine for a held shard until shutdown, lost leadership (false) or a hand-over (true).
+/// Runs the engine for a held shard until shutdown, lost leadership (false) or a hand-over (true). Between
+/// ticks it sleeps until the next due instant it knows of; a reminder that comes due sooner (`woken`, see
+/// `due_soon`) makes it look again.
 async fn tick_while_leading(
     state: &AppState,
     leader: &mut leadership::Leadership,
     share: &Share,
+    woken: &mut watch::Receiver<u64>,
     shutdown: &CancellationToken,
 ) -> bool {
     let lead = leader.lead;
     let mut wake = tokio::time::Instant::now();
     let mut last_confirm = tokio::time::Instant::now();
     let mut cadence = engine::Cadence::default();
+    let mut last_tick_at = None;
+    let mut listening = true;
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(wake) => {}
+            changed = woken.changed(), if listening => {
+                // The sender lives as long as the process's scheduler; should it go, the loop keeps its ticks.
+                listening = changed.is_ok();
+                if listening
+                    && let Some(after) = last_tick_at
+                    && let Some(sooner) = due_wake(state, lead, after).await
+                {
+                    wake = wake.min(sooner);
+                }
+                continue;
+            }
             () = shutdown.cancelled() => return false,
         }
         let started = tokio::time::Instant::now();
@@ -121,25 +148,19 @@ async fn tick_while_leading(
         if engine::tick(state, lead, &mut cadence).await {
             snapshot_health(state, lead).await;
         }
-        wake = next_wake(state, lead, started, tick_started_at).await;
+        let regular = started + state.config.scheduler_tick;
+        wake = due_wake(state, lead, tick_started_at).await.map_or(regular, |due| due.min(regular));
+        last_tick_at = Some(tick_started_at);
     }
 }
 
-/// When to run the next tick: a whole tick after this one began, or sooner when a reminder, a snooze's end
-/// or an episode's next step falls due before that (at least [`MIN_GAP`] from now, so a steady stream of due
-/// reminders is fired in batches rather than one statement per reminder).
-async fn next_wake(
-    state: &AppState,
-    lead: Lead,
-    started: tokio::time::Instant,
-    tick_started_at: chrono::DateTime<chrono::Utc>,
-) -> tokio::time::Instant {
-    let regular = started + state.config.scheduler_tick;
-    let Some(due) = engine::next_due(state, lead, tick_started_at).await else {
-        return regular;
-    };
+/// When the shard's next reminder, snooze end or episode step after `after` (the start of the last tick)
+/// falls due, at least [`MIN_GAP`] from now (so a steady stream of due reminders is fired in batches rather
+/// than one statement per reminder); `None` when nothing is ahead or the database does not answer.
+async fn due_wake(state: &AppState, lead: Lead, after: chrono::DateTime<chrono::Utc>) -> Option<tokio::time::Instant> {
+    let due = engine::next_due(state, lead, after).await?;
     let wait = (due - state.clock.now()).to_std().unwrap_or_default().max(MIN_GAP);
-    regular.min(tokio::time::Instant::now() + wait)
+    Some(tokio::time::Instant::now() + wait)
 }
 
 /// Writes the health snapshot of the current slot, after each upkeep. Its table belongs to admin, which reads

@@ -11,7 +11,7 @@ mod shards;
 mod through_api;
 mod write_cost;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use seed::{Seed, count};
 use wiremock::matchers::method;
@@ -142,6 +142,29 @@ async fn a_sleeping_scheduler_wakes_when_the_next_reminder_falls_due() {
         sink.received_requests().await.unwrap_or_default().len() == 2
     })
     .await;
+    let mut conn = app.db.connect().await;
+    let early = "SELECT count(*) AS n FROM escalations WHERE fired_at < occurrence_at";
+    assert_eq!(count(&mut conn, early).await, 0, "nothing fires before it is due");
+}
+
+/// A reminder created to fall due before the sleeping scheduler's next look wakes it (`reminders_due_soon`):
+/// with a 30 s tick and nothing due, the scheduler sleeps 30 s; one created 2 s before it is due still fires
+/// on time.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reminder_created_while_the_scheduler_sleeps_wakes_it() {
+    let sink = accepting_sink().await;
+    let app = TestApp::spawn_roles("all", &[("SCHEDULER_TICK_MS", "30000")]).await;
+    let seed = Seed::new(&app).await;
+    let hook = seed.webhook(&format!("{}/hook", sink.uri())).await;
+    // Its first tick finds nothing due; it then sleeps the whole tick.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let started = Instant::now();
+    seed.reminder_due_in(chrono::Duration::seconds(2), &[(0, &[hook.id])], 0).await;
+    eventually(Duration::from_secs(12), "delivered long before the next tick", || async {
+        sink.received_requests().await.unwrap_or_default().len() == 1
+    })
+    .await;
+    assert!(started.elapsed() >= Duration::from_secs(2), "not before it is due");
     let mut conn = app.db.connect().await;
     let early = "SELECT count(*) AS n FROM escalations WHERE fired_at < occurrence_at";
     assert_eq!(count(&mut conn, early).await, 0, "nothing fires before it is due");
