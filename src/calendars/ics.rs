@@ -1,7 +1,7 @@
 //! An iCalendar document expanded into the event instances of a window: recurring events (RRULE, RDATE,
 //! EXDATE, RECURRENCE-ID overrides), all-day and floating events, and time zones given by IANA id, by a
-//! VTIMEZONE's `X-LIC-LOCATION`, by a path ending in an IANA id, or by a Windows zone name. Pure: the sync feeds it the body it
-//! fetched. Tokenising is the `icalendar` crate's parser; expansion is the `rrule` crate's, in the event's
+//! VTIMEZONE's `X-LIC-LOCATION`, by a path ending in an IANA id, or by a Windows zone name. Pure: the sync
+//! feeds it the body it fetched. Tokenising is the `icalendar` crate's parser; expansion is the `rrule` crate's, in the event's
 //! own wall-clock frame (as the reminder schedules do), so an event at 09:00 stays at 09:00 across DST.
 
 use std::collections::{HashMap, HashSet};

@@ -298,19 +298,19 @@ pub async fn review(
 
 /// Checks a user's whole config (write-only settings included) for the marketplace type `agent_type`
 /// (approved, flag on), keeping the values of its write-only settings and of those already `sealed` out of
-/// the errors; returns the type's schema, which says what of it is sealed.
+/// the errors; returns the names of both, the settings to store sealed.
 pub async fn check_subscription_config(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     agent_type: &str,
     config: &serde_json::Value,
-    sealed: &[String],
-) -> Result<serde_json::Value, ApiError> {
+    mut sealed: Vec<String>,
+) -> Result<Vec<String>, ApiError> {
     require_enabled(state).map_err(|_| ApiError::not_found("Agent type"))?;
     let agent = store::find_by_type(conn, agent_type).await?.filter(|a| a.status == "approved");
     let agent = agent.ok_or_else(|| ApiError::not_found("Agent type"))?;
-    let mut hidden: Vec<&str> = schema::write_only(&agent.config_schema).collect();
-    hidden.extend(sealed.iter().map(String::as_str));
+    sealed.extend(schema::write_only(&agent.config_schema).map(str::to_owned));
+    let hidden: Vec<&str> = sealed.iter().map(String::as_str).collect();
     schema::check_config(&agent.config_schema, config, &hidden).map_err(ApiError::validation)?;
-    Ok(agent.config_schema)
+    Ok(sealed)
 }

@@ -43,15 +43,15 @@ pub async fn reseal_type(
 ) -> anyhow::Result<usize> {
     let mut changed = 0;
     for row in store::settings_of_type(conn, agent_type).await? {
+        let (shown, newly) = split_write_only(write_only(schema), &row.config);
+        if newly.is_empty() {
+            continue;
+        }
         let Ok(sealed_now) = open(key, row.id, row.sealed.as_deref()) else {
             // Sealed under another ENCRYPTION_KEY: its sends already fail saying so; left as it is.
             tracing::warn!(subscription = %row.id, "write-only settings do not open with this ENCRYPTION_KEY");
             continue;
         };
-        let (shown, newly) = split_write_only(write_only(schema), &row.config);
-        if newly.is_empty() {
-            continue;
-        }
         // A setting in the open config was written after the one sealed under its name: it is the one kept.
         let mut merged = sealed_now;
         merged.extend(newly);

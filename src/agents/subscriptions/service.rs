@@ -17,7 +17,7 @@ use super::model::{
 use super::store::{self, NewSubscription, SubscriptionChanges};
 use super::{push_input, sealed_settings, verification};
 use crate::accounts::auth::{AuthUser, email_verification};
-use crate::agents::marketplace::schema::{split_write_only, write_only};
+use crate::agents::marketplace::schema::split_write_only;
 use crate::agents::push::BrowserSubscription;
 use crate::agents::{ChannelKind, Channels, Job, Outcome, Recipient, targets};
 use crate::billing::direct::{self, Admission};
@@ -272,13 +272,12 @@ async fn checked_config(
         Map::new()
     });
     // What was sealed stays sealed, given again or not, whatever the schema says now.
-    let mut sealed_names: Vec<String> = kept.keys().cloned().collect();
+    let sealed_before: Vec<String> = kept.keys().cloned().collect();
     kept.retain(|name, _| !given.contains_key(name));
     let whole = sealed_settings::whole(config, kept);
-    let schema =
-        crate::agents::marketplace::service::check_subscription_config(state, conn, agent_type, &whole, &sealed_names)
+    let sealed_names =
+        crate::agents::marketplace::service::check_subscription_config(state, conn, agent_type, &whole, sealed_before)
             .await?;
-    sealed_names.extend(write_only(&schema).map(str::to_owned));
     let (shown, sealed) = split_write_only(sealed_names.iter().map(String::as_str), &whole);
     Ok((shown, Some(Sealed::Settings(sealed_settings::seal(key, id, &sealed)?))))
 }
